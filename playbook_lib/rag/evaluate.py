@@ -1,0 +1,54 @@
+"""Retrieval metrics from graded judgements (qrels): nDCG@k, Recall@k, MRR.
+
+Taught in the book's *Minimal RAG* page (``notebooks/ops_06_minimal_rag.ipynb``). Definitions follow
+``trec_eval``/BEIR: gain is the judged grade, discount ``1/log2(rank + 1)``, the ideal ranking sorts the judged
+grades; queries without a positive judgement are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+Qrels = Mapping[str, Mapping[str, int]]
+Run = Mapping[str, Sequence[str]]
+
+
+def ndcg_at_k(ranked: Sequence[str], judged: Mapping[str, int], k: int) -> float:
+    """nDCG@k of one ranked id list against ``{doc_id: grade}``."""
+    dcg = sum(judged.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k]))
+    ideal = sorted((g for g in judged.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(rank + 2) for rank, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def recall_at_k(ranked: Sequence[str], judged: Mapping[str, int], k: int) -> float:
+    """Share of the relevant documents (grade > 0) found in the top ``k``."""
+    relevant = {d for d, g in judged.items() if g > 0}
+    if not relevant:
+        return 0.0
+    return len(relevant.intersection(ranked[:k])) / len(relevant)
+
+
+def reciprocal_rank(ranked: Sequence[str], judged: Mapping[str, int], k: int | None = None) -> float:
+    """1 / rank of the first relevant document (0 when none is in the top ``k``)."""
+    for rank, doc in enumerate(ranked[:k] if k else ranked, start=1):
+        if judged.get(doc, 0) > 0:
+            return 1.0 / rank
+    return 0.0
+
+
+def evaluate_run(run: Run, qrels: Qrels, ks: Sequence[int] = (10, 100)) -> dict[str, float]:
+    """Mean nDCG@k, Recall@k (for each ``k``) and MRR@max(k) over the queries of ``qrels`` with a relevant document.
+
+    A query missing from ``run`` scores 0, so a retriever cannot look better by skipping hard queries.
+    """
+    scored = [q for q, judged in qrels.items() if any(g > 0 for g in judged.values())]
+    if not scored:
+        raise ValueError("no query has a relevant judgement")
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"nDCG@{k}"] = sum(ndcg_at_k(run.get(q, []), qrels[q], k) for q in scored) / len(scored)
+        out[f"Recall@{k}"] = sum(recall_at_k(run.get(q, []), qrels[q], k) for q in scored) / len(scored)
+    out[f"MRR@{max(ks)}"] = sum(reciprocal_rank(run.get(q, []), qrels[q], max(ks)) for q in scored) / len(scored)
+    return out

