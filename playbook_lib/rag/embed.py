@@ -106,7 +106,8 @@ class MiniLMEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in ``text``, without the special [CLS]/[SEP] tokens."""
-        return len(self.model.tokenizer.tokenize(text))
+        encoded = self.model.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)
+        return len(encoded["input_ids"])
 
     def _encode(self, texts: Sequence[str], progress: bool) -> np.ndarray:
         import torch
