@@ -97,6 +97,62 @@ def rag_query(
     Console().print(table)
 
 
+class RetrievalMethod(str, Enum):
+    dense = "dense"
+    bm25 = "bm25"
+    hybrid = "hybrid"
+
+
+@rag_app.command("eval")
+def rag_eval(
+    beir_dir: Annotated[Path, typer.Argument(help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.")],
+    method: Annotated[
+        list[RetrievalMethod], typer.Option("--method", "-m", help="Retrieval method; repeat to compare several.")
+    ] = [RetrievalMethod.dense],  # noqa: B006
+    split: Annotated[str, typer.Option(help="Which qrels file to score against.")] = "test",
+    stem: Annotated[bool, typer.Option("--stem/--no-stem", help="Snowball stemming for BM25.")] = True,
+    max_queries: Annotated[
+        int, typer.Option(min=0, help="Score only this many judged queries (fixed seed); 0 = all.")
+    ] = 0,
+    threads: Annotated[int | None, typer.Option(help="Torch threads for embedding (default: all cores).")] = None,
+) -> None:
+    """Score retrieval methods on a BEIR folder: nDCG@10, Recall@10/100, MRR and query latency."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from playbook_lib.rag.corpus import load_beir, subsample_beir
+    from playbook_lib.rag.evaluate import evaluate_retriever
+
+    dataset = load_beir(beir_dir, split)
+    if max_queries:
+        dataset = subsample_beir(dataset, n_queries=max_queries, n_distractors=len(dataset.corpus))
+    retrievers = _build_retrievers(dataset.corpus, {m.value for m in method}, stem, threads)
+    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, m.value) for m in method]
+    rows = [r.row() for r in reports]
+    table = Table(title=f"{Path(beir_dir).name}: {len(dataset.queries)} queries, {len(dataset.corpus)} documents")
+    for column in rows[0]:
+        table.add_column(str(column), justify="left" if column == "method" else "right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
+
+
+def _build_retrievers(documents: list, methods: set[str], stem: bool, threads: int | None) -> dict:
+    from playbook_lib.rag.embed import MiniLMEmbedder
+    from playbook_lib.rag.hybrid import HybridRetriever
+    from playbook_lib.rag.keyword import BM25Retriever
+    from playbook_lib.rag.retrieve import DenseRetriever
+
+    built: dict = {}
+    if methods & {"dense", "hybrid"}:
+        built["dense"] = DenseRetriever.from_documents(documents, MiniLMEmbedder(threads=threads))
+    if methods & {"bm25", "hybrid"}:
+        built["bm25"] = BM25Retriever.from_documents(documents, stem=stem)
+    if "hybrid" in methods:
+        built["hybrid"] = HybridRetriever([built["dense"], built["bm25"]], method="rrf")
+    return built
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``playbook`` console script; returns the exit code (see :class:`ExitCode`)."""
     try:

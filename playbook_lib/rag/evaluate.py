@@ -8,7 +8,14 @@ grades; queries without a positive judgement are skipped.
 from __future__ import annotations
 
 import math
+import statistics
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playbook_lib.rag.retrieve import Retriever
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Sequence[str]]
@@ -52,3 +59,42 @@ def evaluate_run(run: Run, qrels: Qrels, ks: Sequence[int] = (10, 100)) -> dict[
         out[f"Recall@{k}"] = sum(recall_at_k(run.get(q, []), qrels[q], k) for q in scored) / len(scored)
     out[f"MRR@{max(ks)}"] = sum(reciprocal_rank(run.get(q, []), qrels[q], max(ks)) for q in scored) / len(scored)
     return out
+
+
+@dataclass(frozen=True)
+class RetrievalReport:
+    """Quality and speed of one retriever on one benchmark."""
+
+    method: str
+    metrics: dict[str, float]
+    latency_ms_p50: float
+    latency_ms_p95: float
+    n_queries: int
+
+    def row(self) -> dict[str, float | str | int]:
+        """One flat row for a table."""
+        return {"method": self.method, **{k: round(v, 4) for k, v in self.metrics.items()},
+                "p50 ms": round(self.latency_ms_p50, 2), "p95 ms": round(self.latency_ms_p95, 2),
+                "queries": self.n_queries}
+
+
+def evaluate_retriever(retriever: Retriever, queries: Mapping[str, str], qrels: Qrels, method: str = "",
+                       ks: Sequence[int] = (10, 100)) -> RetrievalReport:
+    """Run every query one at a time (as a user would), time each, and score the rankings against ``qrels``."""
+    run: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    depth = max(ks)
+    for qid, text in queries.items():
+        start = time.perf_counter()
+        hits = retriever.retrieve(text, depth)
+        latencies.append((time.perf_counter() - start) * 1000)
+        run[qid] = [h.doc_id for h in hits]
+    judged = {q: qrels[q] for q in queries if q in qrels}
+    ordered = sorted(latencies)
+    return RetrievalReport(
+        method=method or type(retriever).__name__,
+        metrics=evaluate_run(run, judged, ks),
+        latency_ms_p50=statistics.median(ordered),
+        latency_ms_p95=ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)],
+        n_queries=len(queries),
+    )

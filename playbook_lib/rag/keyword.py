@@ -1,0 +1,81 @@
+"""Keyword retrieval: BM25 over an inverted index (``bm25s``), with optional Snowball stemming.
+
+Taught in the book's *Core components* page of the Model–Data Operations chapter. Keyword search finds exact
+terms (part numbers, error codes, rare names) that dense embeddings blur; the hybrid retriever in
+:mod:`playbook_lib.rag.hybrid` combines both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from playbook_lib.errors import EmptyDataError
+from playbook_lib.rag.corpus import Document
+from playbook_lib.rag.retrieve import Hit
+
+
+class BM25Retriever:
+    """BM25 (Lucene variant, ``k1=1.5``, ``b=0.75``) over documents' title and text.
+
+    Args:
+        stem: reduce words to their English Snowball stem ("calibrating" and "calibration" match).
+        stopwords: a language code for ``bm25s``'s stopword list, or ``None`` to keep every word.
+        k1, b: the BM25 term-frequency saturation and length normalisation.
+    """
+
+    def __init__(self, stem: bool = True, stopwords: str | None = "en", k1: float = 1.5, b: float = 0.75) -> None:
+        self.stem = stem
+        self.stopwords = stopwords
+        self.k1 = k1
+        self.b = b
+        self.documents: list[Document] = []
+        self._model: Any = None
+        self._stemmer: Any = None
+
+    @classmethod
+    def from_documents(cls, documents: Sequence[Document], **kwargs: Any) -> BM25Retriever:
+        """Build and index a retriever over ``documents``."""
+        retriever = cls(**kwargs)
+        retriever.index(documents)
+        return retriever
+
+    def _tokenize(self, texts: Sequence[str], return_ids: bool) -> Any:
+        import bm25s
+
+        if self.stem and self._stemmer is None:
+            import Stemmer
+
+            self._stemmer = Stemmer.Stemmer("english")
+        return bm25s.tokenize(list(texts), stopwords=self.stopwords or [], stemmer=self._stemmer if self.stem else None,
+                              return_ids=return_ids, show_progress=False)
+
+    def index(self, documents: Sequence[Document]) -> None:
+        """(Re)build the inverted index over ``documents``."""
+        import bm25s
+
+        if not documents:
+            raise EmptyDataError("cannot build a BM25 index over zero documents")
+        self.documents = list(documents)
+        self._model = bm25s.BM25(k1=self.k1, b=self.b)
+        self._model.index(self._tokenize([d.full_text for d in self.documents], return_ids=True), show_progress=False)
+
+    def retrieve(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best documents for ``query`` by BM25 score (documents sharing no term score 0)."""
+        return self.retrieve_many([query], k)[0]
+
+    def retrieve_many(self, queries: Sequence[str], k: int = 5) -> list[list[Hit]]:
+        """Batched :meth:`retrieve`."""
+        if self._model is None:
+            raise EmptyDataError("the BM25 retriever holds no documents: index some first")
+        k = min(k, len(self.documents))
+        tokens = self._tokenize(queries, return_ids=False)
+        out: list[list[Hit]] = []
+        for query_tokens in tokens:
+            if not query_tokens:  # only stopwords or punctuation: nothing to match
+                out.append([])
+                continue
+            positions, scores = self._model.retrieve([query_tokens], k=k, show_progress=False, n_threads=1)
+            out.append([Hit(rank=r + 1, score=float(s), document=self.documents[int(p)])
+                        for r, (p, s) in enumerate(zip(positions[0], scores[0]))])
+        return out
