@@ -55,6 +55,12 @@ def test_top_k_keeps_exactly_k(logits: np.ndarray, k: int) -> None:
 def test_top_k_ties_keep_lower_ids() -> None:
     out = top_k_filter(np.array([1.0, 3.0, 3.0, 3.0, 0.0]), 2)
     assert np.isfinite(out).tolist() == [False, True, True, False, False]
+    # Long runs of ties (past numpy's small-array insertion sort) still keep the lowest ids.
+    logits = np.tile([0.0, 2.0, 1.0, 2.0], 50)
+    kept = np.flatnonzero(np.isfinite(top_k_filter(logits, 7)))
+    assert kept.tolist() == [1, 3, 5, 7, 9, 11, 13]
+    flat = np.zeros(1000)
+    assert np.flatnonzero(np.isfinite(top_p_filter(flat, 0.0105))).tolist() == list(range(11))
 
 
 @settings(max_examples=300, deadline=None)
