@@ -147,6 +147,8 @@ def recommend(
         tolerance: failure share at or below which no escalation is needed.
         min_finetune_examples: curated examples required before recommending a PEFT fine-tune.
     """
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"tolerance must be in [0, 1), got {tolerance!r}")
     counts = _counts(failures)
     total = sum(counts.values())
     n_fail = total - counts["none"]

@@ -57,6 +57,11 @@ class ModelSpec:
         """USD for 1,000 requests of the given size at the catalog prices."""
         return (input_tokens * self.price_per_1m_input + output_tokens * self.price_per_1m_output) / 1000.0
 
+    def __post_init__(self) -> None:
+        if self.latency_class not in LATENCY_CLASSES:
+            raise ValueError(f"model {self.name!r}: unknown latency class {self.latency_class!r}; "
+                             f"valid: {list(LATENCY_CLASSES)}")
+
 
 @dataclass(frozen=True)
 class Requirements:
@@ -88,6 +93,12 @@ class Requirements:
     output_tokens: int = 200
     min_context_window: int = 0
     modalities: list[str] = field(default_factory=lambda: ["text"])
+
+    def __post_init__(self) -> None:
+        if self.superpower not in SUPERPOWERS:
+            raise ValueError(f"unknown superpower {self.superpower!r}; valid: {list(SUPERPOWERS)}")
+        if self.max_latency not in LATENCY_CLASSES:
+            raise ValueError(f"unknown latency class {self.max_latency!r}; valid: {list(LATENCY_CLASSES)}")
 
 
 @dataclass(frozen=True)

@@ -101,14 +101,14 @@ def sampling_distribution(
 ) -> FloatArray:
     """The distribution ``sample`` draws from: temperature, then top-k, then top-p, renormalised."""
     arr = _logits(logits)
-    if temperature == 0:
-        return softmax(arr, 0.0)
-    probs = softmax(arr, temperature)  # validates temperature
+    probs = softmax(arr, temperature if temperature != 0 else 1.0)  # validates temperature
     scaled = np.where(probs > 0, np.log(np.where(probs > 0, probs, 1.0)), -np.inf)
     if top_k is not None:
         scaled = top_k_filter(scaled, top_k)
     if top_p is not None:
         scaled = top_p_filter(scaled, top_p)
+    if temperature == 0:  # greedy: the filters always keep the argmax, so this is argmax(logits)
+        return softmax(arr, 0.0)
     return softmax(scaled)
 
 

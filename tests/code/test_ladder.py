@@ -95,6 +95,7 @@ def test_decision_records_as_json_line(tmp_path: Path) -> None:
         (lambda: S(Rung.RAG, has_rag=False), "has_rag"),
         (lambda: S("moonshot"), "unknown rung"),
         (lambda: S(n_curated_examples=-1), ">= 0"),
+        (lambda: recommend({"none": 1}, S(has_evals=True), tolerance=1.5), "tolerance"),
     ],
 )
 def test_bad_inputs(call, match: str) -> None:  # type: ignore[no-untyped-def]

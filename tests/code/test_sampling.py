@@ -135,6 +135,8 @@ def test_sampling_distribution_renormalises() -> None:
         (lambda: top_p_filter([1.0], 0.0), "top_p"),
         (lambda: top_p_filter([1.0], 1.5), "top_p"),
         (lambda: softmax([-math.inf, -math.inf], 1), "-inf"),
+        (lambda: sample([1.0, 2.0], temperature=0.0, top_k=0), "top_k"),
+        (lambda: sample([1.0, 2.0], temperature=-0.5), "temperature"),
     ],
 )
 def test_bad_inputs_raise(call, match: str) -> None:  # type: ignore[no-untyped-def]

@@ -210,3 +210,12 @@ def test_profile_defaults() -> None:
     req = parse_requirements("name: x\nsuperpower: code\n")
     assert (req.reasoning, req.data_residency, req.max_latency, req.cost_ceiling_per_1k_requests) == (
         False, [], "high", None)
+
+
+def test_python_constructed_specs_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown superpower 'telepathy'"):
+        Requirements("x", "telepathy")
+    with pytest.raises(ValueError, match="unknown latency class 'instant'"):
+        Requirements("x", "code", max_latency="instant")
+    with pytest.raises(ValueError, match="unknown latency class"):
+        model("m", latency_class="warp")
