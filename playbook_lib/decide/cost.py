@@ -45,7 +45,7 @@ class CostReport:
     note: str = ""
 
 
-def _frame(attempts: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def _frame(attempts: pd.DataFrame | Iterable[Mapping[str, Any]], by: str | None = None) -> pd.DataFrame:
     df = attempts.copy() if isinstance(attempts, pd.DataFrame) else pd.DataFrame(list(attempts))
     if df.empty:
         raise ValueError("no eval attempts given")
@@ -62,8 +62,11 @@ def _frame(attempts: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame
     if not ok_bool.all():
         bad = df.index[~ok_bool][0]
         raise ValueError(f"success must be true/false (row {bad}: {df.loc[bad, 'success']!r})")
-    if df.duplicated(["task_id", "attempt"]).any():
-        dup = df[df.duplicated(["task_id", "attempt"])].iloc[0]
+    if by is not None and by not in df.columns:
+        raise ValueError(f"eval attempts lack the grouping column {by!r}")
+    keys = ["task_id", "attempt"] + ([by] if by is not None else [])
+    if df.duplicated(keys).any():
+        dup = df[df.duplicated(keys)].iloc[0]
         raise ValueError(f"duplicate attempt {dup['attempt']!r} for task {dup['task_id']!r}")
     df["cost"] = cost.astype(float)
     df["success"] = df["success"].astype(bool)
@@ -101,6 +104,20 @@ def cost_per_successful_task(attempts: pd.DataFrame | Iterable[Mapping[str, Any]
         attempts_per_task=len(df) / n_tasks,
         note=note,
     )
+
+
+def cost_table(attempts: pd.DataFrame | Iterable[Mapping[str, Any]], by: str = "model") -> pd.DataFrame:
+    """``cost_per_successful_task`` for each value of column ``by`` (e.g. one row per model), cheapest first.
+
+    Columns: ``by``, total_cost, n_attempts, n_tasks, n_successes, cost_per_success, success_rate,
+    attempts_per_task. Groups with no success sort last, with ``cost_per_success`` = inf.
+    """
+    df = _frame(attempts, by=by)
+    rows = []
+    for key, group in df.groupby(by, sort=True):
+        r = cost_per_successful_task(group)
+        rows.append({by: key, **{k: v for k, v in r.__dict__.items() if k != "note"}})
+    return pd.DataFrame(rows).sort_values(["cost_per_success", by], kind="stable").reset_index(drop=True)
 
 
 @dataclass(frozen=True)

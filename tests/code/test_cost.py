@@ -10,6 +10,7 @@ import pytest
 from playbook_lib.decide.cost import (
     PathStats,
     cost_per_successful_task,
+    cost_table,
     plan_routing,
     plan_routing_from_evals,
 )
@@ -121,3 +122,18 @@ def test_routing_from_eval_confidences() -> None:
 def test_routing_rejects_impossible_inputs(call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError):
         call()
+
+
+def test_cost_table_per_model_cheap_per_call_is_not_cheap_per_success() -> None:
+    rows = [
+        # "mini" costs 1 per call but needs retries and fails a task; "max" costs 3 and succeeds first time.
+        {"model": "mini", "task_id": t, "attempt": a, "cost": 1.0, "success": ok}
+        for t, a, ok in [(1, 1, False), (1, 2, False), (1, 3, True), (2, 1, False), (2, 2, False), (2, 3, False),
+                         (3, 1, False), (3, 2, True)]
+    ] + [{"model": "max", "task_id": t, "attempt": 1, "cost": 3.0, "success": True} for t in (1, 2, 3)]
+    table = cost_table(rows, by="model")
+    assert table["model"].tolist() == ["max", "mini"]
+    assert table["cost_per_success"].tolist() == pytest.approx([3.0, 4.0])  # mini: 8 spent / 2 successes
+    assert table.loc[1, "success_rate"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="grouping column"):
+        cost_table(rows, by="provider")
