@@ -283,6 +283,12 @@ _PROFILE_SPEC: dict[str, tuple[Check, bool]] = {
 }
 
 
+_CATALOG_SPEC: dict[str, tuple[Check, bool]] = {
+    "description": (_str, False),
+    "models": (lambda v: None if isinstance(v, list) else "must be a list of models", True),
+}
+
+
 def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
     """Parse catalog YAML (a ``models:`` list, optional ``description``) into model specs.
 
@@ -295,23 +301,21 @@ def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
     if root is None and not errors.items:
         errors.add(None, "empty catalog: expected a 'models:' list")
     if root is not None:
-        top = _fields(root, {"description": (lambda v: None, False), "models": (lambda v: None, True)}, errors,
-                      "catalog")
-        mnode = _mapping(root, _Errors(source), "catalog") or {}
-        seq = mnode.get("models", (None, None))[1]
-        if top is not None and not isinstance(seq, yaml.SequenceNode):
-            errors.add(seq, "catalog: models must be a list")
-        elif isinstance(seq, yaml.SequenceNode):
+        _fields(root, _CATALOG_SPEC, errors, "catalog")
+        pairs = root.value if isinstance(root, yaml.MappingNode) else []
+        seq = next((v for k, v in pairs if getattr(k, "value", None) == "models"), None)
+        if isinstance(seq, yaml.SequenceNode):
             if not seq.value:
                 errors.add(seq, "catalog: models is empty")
-            seen: dict[str, int] = {}
+            first_line: dict[str, int] = {}
             for i, item in enumerate(seq.value):
                 values = _fields(item, _MODEL_SPEC, errors, f"models[{i}]")
                 if values is None:
                     continue
-                if values["name"] in seen:
-                    errors.add(item, f"duplicate model name {values['name']!r} (first at line {seen[values['name']]})")
-                seen.setdefault(values["name"], item.start_mark.line + 1)
+                name = values["name"]
+                if name in first_line:
+                    errors.add(item, f"duplicate model name {name!r} (first at line {first_line[name]})")
+                first_line.setdefault(name, item.start_mark.line + 1)
                 models.append(ModelSpec(**values))
     errors.raise_if_any(source)
     return models

@@ -176,7 +176,7 @@ def test_duplicate_model_names() -> None:
     [
         ("", "empty catalog"),
         ("models: []\n", "models is empty"),
-        ("models: {a: 1}\n", "models must be a list"),
+        ("models: {a: 1}\n", "catalog: models must be a list"),
         ("- a\n- b\n", "catalog must be a mapping"),
         ("models:\n  - name: [unclosed\n", "malformed YAML"),
         ("models:\n  - name: x\n", "lacks required key 'provider'"),
