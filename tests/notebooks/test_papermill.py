@@ -38,7 +38,8 @@ def run_notebook(tmp_path: Path, name: str, parameters: dict) -> nbformat.Notebo
 
     out = tmp_path / f"{name}.out.ipynb"
     papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), parameters=parameters,
-                               cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False)
+                               cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False,
+                               execution_timeout=600)
     return nbformat.read(out, as_version=4)
 
 
