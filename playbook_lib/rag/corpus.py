@@ -133,6 +133,12 @@ def load_labelled_queries(path: str | Path) -> tuple[dict[str, str], dict[str, d
     return queries, qrels
 
 
+def load_reference_answers(path: str | Path) -> dict[str, str]:
+    """Read the ``answer`` field (the key fact a correct answer states) of labelled queries: ``{qid: fact}``."""
+    path = Path(path)
+    return {str(obj["_id"]): str(obj["answer"]) for _, obj in _read_jsonl(path) if "answer" in obj and "_id" in obj}
+
+
 def load_qrels(path: str | Path) -> dict[str, dict[str, int]]:
     """Read a BEIR qrels TSV (``query-id  corpus-id  score`` with a header) into ``{qid: {doc_id: grade}}``."""
     path = Path(path)

@@ -59,3 +59,11 @@ def test_minimal_rag_on_a_beir_folder(tmp_path: Path, shared_data: Path) -> None
     text = outputs_text(nb)
     assert "BEIR folder scifact (subset)" in text and "5 judged queries" in text
     assert "nDCG@10" in text
+
+
+def test_practical_impact_small(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "ops_09_practical_impact", {"n_questions": 2, "ks": [1], "max_tokens": 24})
+    text = outputs_text(nb)
+    assert "2 questions" in text and "with retrieval, k=1" in text and "without retrieval" in text
+    assert "with retrieval, k=3" not in text
+    assert "re-embedded 1 of 36 documents" in text
