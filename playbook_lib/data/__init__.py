@@ -5,6 +5,6 @@ Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engin
 
 from __future__ import annotations
 
-from playbook_lib.data.load import RECORD_COLUMNS, load_records, record_text
+from playbook_lib.data.load import RECORD_COLUMNS, load_records, record_text, records_from_rows
 
-__all__ = ["RECORD_COLUMNS", "load_records", "record_text"]
+__all__ = ["RECORD_COLUMNS", "load_records", "record_text", "records_from_rows"]

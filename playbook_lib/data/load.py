@@ -238,3 +238,19 @@ def record_text(records: pd.DataFrame, fields: tuple[str, ...] = ("instruction",
     for values in zip(*columns):
         out.append("\n".join(v for v in values if isinstance(v, str) and v))
     return out
+
+
+def records_from_rows(rows: list[dict[str, Any]], aliases: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The record model built from in-memory objects (as if each were one JSONL line), e.g. in a notebook or test."""
+    table = dict(DEFAULT_ALIASES)
+    for field_name, key in (aliases or {}).items():
+        table[field_name] = (key,)
+    records = [_to_record(i, obj, table) for i, obj in enumerate(rows, start=1)]
+    if not records:
+        raise EmptyDataError("no records given")
+    frame = pd.DataFrame.from_records(records, columns=list(RECORD_COLUMNS))
+    for name in RECORD_COLUMNS[1:]:
+        column = frame[name].astype(object)
+        frame[name] = column.where(column.notna(), None)
+    frame.attrs.update({"path": "<rows>", "format": "rows", "skipped": []})
+    return frame
