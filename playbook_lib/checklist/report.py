@@ -1,0 +1,100 @@
+"""Reports of a checklist run: a terminal summary (rich), JSON for programs, JUnit XML for CI.
+
+Taught in the book's *Production checklists* page (``notebooks/dm_03_dataset_readiness.ipynb``).
+Reports hold no timestamps and are sorted, so the same inputs give byte-identical files; examples are masked.
+Files are written atomically (a temporary file in the same folder, then a rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from playbook_lib.checklist.run import Report
+from playbook_lib.checks import Outcome
+
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "not_evaluated": "dim"}
+
+
+def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
+    """The JSON report. ``timings=True`` adds per-check seconds (which differ between runs)."""
+    items = []
+    for r in report.items:
+        entry = {"id": r.item.id, "title": r.item.title, "section": r.item.section, "params": r.item.params,
+                 **r.result.to_dict()}
+        if timings:
+            entry["seconds"] = round(r.seconds, 3)
+        items.append(entry)
+    return {"checklist": report.checklist.name, "checklist_path": report.checklist.path,
+            "outcome": report.outcome.value, "counts": report.counts(), "data": report.data, "items": items}
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_json(report: Report, timings: bool = False) -> str:
+    """The JSON report as text (sorted keys, two-space indent)."""
+    return json.dumps(to_dict(report, timings), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_junit(report: Report) -> str:
+    """JUnit XML: one test case per item; ``fail`` is a failure, ``not_evaluated`` a skip, ``warn`` passes with
+    its message in ``system-out``."""
+    counts = report.counts()
+    suite = ET.Element("testsuite", name=report.checklist.name, tests=str(len(report.items)),
+                       failures=str(counts["fail"]), errors="0", skipped=str(counts["not_evaluated"]))
+    for r in report.items:
+        case = ET.SubElement(suite, "testcase", classname=f"{report.checklist.name}.{r.item.check}", name=r.item.id)
+        text = f"{r.item.title}: {r.result.message}"
+        if r.result.outcome is Outcome.FAIL:
+            ET.SubElement(case, "failure", message=r.result.message).text = text
+        elif r.result.outcome is Outcome.NOT_EVALUATED:
+            ET.SubElement(case, "skipped", message=r.result.message)
+        else:
+            ET.SubElement(case, "system-out").text = f"{r.result.outcome.value}: {text}"
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def print_terminal(report: Report, console: Any = None) -> None:
+    """A readable summary table, one row per item, and the masked examples of items that did not pass."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    train = report.data.get("train", {})
+    table = Table(title=f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
+                        f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})")
+    table.add_column("item")
+    table.add_column("check")
+    table.add_column("outcome")
+    table.add_column("result")
+    for r in report.items:
+        o = r.result.outcome.value
+        table.add_row(r.item.title, r.item.check, f"[{_STYLE[o]}]{o}[/]", r.result.message, end_section=False)
+    console.print(table)
+    for r in report.items:
+        if r.result.outcome in (Outcome.WARN, Outcome.FAIL) and r.result.examples:
+            console.print(f"[bold]{r.item.id}[/] examples (masked):")
+            for ex in r.result.examples[:3]:
+                console.print("  " + json.dumps(ex, ensure_ascii=False, sort_keys=True), markup=False, highlight=False)
+    counts = report.counts()
+    console.print(f"overall: [{_STYLE[report.outcome.value]}]{report.outcome.value}[/] "
+                  + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
