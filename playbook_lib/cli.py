@@ -33,6 +33,11 @@ rag_app = typer.Typer(help="Retrieval-augmented generation over your own documen
 app.add_typer(rag_app, name="rag")
 
 
+class FailOn(str, Enum):
+    warn = "warn"
+    fail = "fail"
+
+
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
@@ -95,6 +100,51 @@ def rag_query(
         snippet = h.document.full_text
         table.add_row(str(h.rank), f"{h.score:.3f}", h.doc_id, snippet if len(snippet) < 160 else snippet[:159] + "…")
     Console().print(table)
+
+
+@app.command("check")
+def check(
+    checklist: Annotated[Path, typer.Argument(help="A checklist YAML file, e.g. checklists/dataset_readiness.yaml.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or Parquet.")],
+    eval_path: Annotated[Path | None, typer.Option("--eval", help="An eval/test file (contamination, splits).")] = None,
+    traffic: Annotated[Path | None, typer.Option("--traffic", help="A sample of production queries.")] = None,
+    golden: Annotated[Path | None, typer.Option("--golden", help="The golden set of real failure cases.")] = None,
+    data_format: Annotated[str | None, typer.Option("--format", help="Override the data format (jsonl, json, csv, "
+                                                                          "parquet); default: from the extension.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    junit_out: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here (for CI).")] = None,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="warn: exit 1 on warnings and unevaluated items.")] = (
+        FailOn.fail
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+) -> int:
+    """Run a dataset-readiness checklist on your data; print a summary and write JSON / JUnit reports.
+
+    Input files are only read. The same inputs give the same reports (no timestamps, sorted keys).
+    """
+    from playbook_lib.checklist.parse import parse_checklist
+    from playbook_lib.checklist.report import print_terminal, to_json, to_junit, write_atomic
+    from playbook_lib.checklist.run import exit_code, run_checklist
+    from playbook_lib.checks import CheckContext
+    from playbook_lib.data import load_records
+
+    spec = parse_checklist(checklist)
+    records = load_records(data, format=data_format)
+    context = CheckContext(
+        eval=load_records(eval_path) if eval_path is not None else None,
+        traffic=load_records(traffic) if traffic is not None else None,
+        golden=load_records(golden) if golden is not None else None,
+    )
+    report = run_checklist(spec, records, context)
+    if json_out is not None:
+        write_atomic(json_out, to_json(report))
+    if junit_out is not None:
+        write_atomic(junit_out, to_junit(report))
+    if not quiet:
+        from rich.console import Console
+
+        print_terminal(report, Console(width=160))
+    return int(exit_code(report, fail_on.value))
 
 
 def main(argv: list[str] | None = None) -> int:

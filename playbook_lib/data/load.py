@@ -86,7 +86,7 @@ def _iter_jsonl(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                skipped.append(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})")
+                skipped.append(f"{path}:{number}: invalid JSON ({exc.msg}; column {exc.colno})")
                 continue
             yield number, obj
 
@@ -98,7 +98,7 @@ def _iter_json(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}; column {exc.colno})") from None
     if isinstance(data, dict):
         for key in ("data", "rows", "examples", "records"):
             if isinstance(data.get(key), list):

@@ -12,7 +12,8 @@ def test_import_loads_nothing_heavy() -> None:
     code = (
         "import sys, playbook_lib, playbook_lib.cli, playbook_lib.rag.corpus, playbook_lib.rag.embed, "
         "playbook_lib.rag.retrieve, playbook_lib.rag.context, playbook_lib.rag.evaluate, playbook_lib.plots, "
-        "playbook_lib.widgets.rag, playbook_lib.settings\n"
+        "playbook_lib.widgets.rag, playbook_lib.settings, playbook_lib.data, playbook_lib.checks, "
+        "playbook_lib.checklist.parse, playbook_lib.checklist.run, playbook_lib.checklist.report\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
