@@ -13,6 +13,7 @@ from playbook_lib.checks.contamination import ContaminationCheck
 from playbook_lib.checks.formatting import FormattingCheck
 from playbook_lib.checks.provenance import ProvenanceCheck
 from playbook_lib.checks.quantity import QuantityCheck
+from playbook_lib.checks.relevance import CoverageCheck, TaskRulesCheck
 from playbook_lib.checks.splits import GoldenSetCheck, SplitsCheck
 from playbook_lib.checks.uniqueness import ExactDuplicatesCheck, NearDuplicatesCheck
 from playbook_lib.errors import UsageError
@@ -21,7 +22,8 @@ from playbook_lib.errors import UsageError
 REGISTRY: dict[str, type[Check]] = {
     cls.name: cls
     for cls in (FormattingCheck, ExactDuplicatesCheck, NearDuplicatesCheck, ContaminationCheck, PiiCheck,
-                LicenceCheck, ProvenanceCheck, SplitsCheck, GoldenSetCheck, QuantityCheck, ConsistencyCheck)
+                LicenceCheck, ProvenanceCheck, SplitsCheck, GoldenSetCheck, QuantityCheck, ConsistencyCheck,
+                TaskRulesCheck, CoverageCheck)
 }
 
 
