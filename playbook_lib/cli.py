@@ -24,7 +24,7 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="playbook",
-    help=f"The Data + Models Playbook: dataset checks and an offline RAG pipeline. {EXIT_CODES_HELP}",
+    help=f"The Data + Models Playbook: dataset checks and an offline RAG pipeline.\n\n{EXIT_CODES_HELP}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
