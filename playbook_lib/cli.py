@@ -113,17 +113,18 @@ def check(
                                                                           "parquet); default: from the extension.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     junit_out: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here (for CI).")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="warn: exit 1 on warnings and unevaluated items.")] = (
         FailOn.fail
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> int:
-    """Run a dataset-readiness checklist on your data; print a summary and write JSON / JUnit reports.
+    """Run a dataset-readiness checklist on your data; print a summary and write JSON / JUnit / HTML reports.
 
     Input files are only read. The same inputs give the same reports (no timestamps, sorted keys).
     """
     from playbook_lib.checklist.parse import parse_checklist
-    from playbook_lib.checklist.report import print_terminal, to_json, to_junit, write_atomic
+    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit, write_atomic
     from playbook_lib.checklist.run import exit_code, run_checklist
     from playbook_lib.checks import CheckContext
     from playbook_lib.data import load_records
@@ -140,6 +141,8 @@ def check(
         write_atomic(json_out, to_json(report))
     if junit_out is not None:
         write_atomic(junit_out, to_junit(report))
+    if html_out is not None:
+        write_atomic(html_out, to_html(report))
     if not quiet:
         from rich.console import Console
 

@@ -1,4 +1,4 @@
-"""Reports of a checklist run: a terminal summary (rich), JSON for programs, JUnit XML for CI.
+"""Reports of a checklist run: a terminal summary (rich), JSON for programs, JUnit XML for CI, a static HTML page.
 
 Taught in the book's *Production checklists* page (``notebooks/dm_03_dataset_readiness.ipynb``).
 Reports hold no timestamps and are sorted, so the same inputs give byte-identical files; examples are masked.
@@ -7,6 +7,7 @@ Files are written atomically (a temporary file in the same folder, then a rename
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import tempfile
@@ -98,3 +99,45 @@ def print_terminal(report: Report, console: Any = None) -> None:
     counts = report.counts()
     console.print(f"overall: [{_STYLE[report.outcome.value]}]{report.outcome.value}[/] "
                   + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+
+
+_HTML_COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "not_evaluated": "#6e7781"}
+
+
+def to_html(report: Report) -> str:
+    """A self-contained HTML page (no scripts, no external files): the summary table, each item's metric and
+    counts, and its masked examples."""
+    esc = html.escape
+    data = to_dict(report)
+    train = data["data"].get("train", {})
+    rows = []
+    for item in data["items"]:
+        colour = _HTML_COLOURS[item["outcome"]]
+        rows.append(f"<tr><td>{esc(item['title'])}</td><td><code>{esc(item['check'])}</code></td>"
+                    f"<td style='color:{colour};font-weight:bold'>{esc(item['outcome'])}</td>"
+                    f"<td>{esc(item['message'])}</td></tr>")
+    details = []
+    for item in data["items"]:
+        summary = json.dumps(item["summary"], indent=1, sort_keys=True, ensure_ascii=False)
+        examples = "".join(f"<li><code>{esc(json.dumps(e, sort_keys=True, ensure_ascii=False))}</code></li>"
+                           for e in item["examples"])
+        details.append(f"<section id='{esc(item['id'])}'><h3>{esc(item['id'])}: {esc(item['outcome'])}</h3>"
+                       f"<p>{esc(item['title'])}</p><details><summary>summary</summary><pre>{esc(summary)}</pre>"
+                       f"</details>" + (f"<p>Examples (personal data masked):</p><ul>{examples}</ul>" if examples else "")
+                       + "</section>")
+    skipped = "".join(f"<li><code>{esc(s)}</code></li>" for s in train.get("skipped", []))
+    counts = ", ".join(f"{k} {v}" for k, v in data["counts"].items() if v)
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{esc(data['checklist'])}: {esc(data['outcome'])}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #d0d7de;padding:.4rem;text-align:left;"
+        "vertical-align:top}th{background:#f6f8fa}pre{background:#f6f8fa;padding:.5rem;overflow:auto}</style>"
+        f"</head><body><h1>{esc(data['checklist'])}</h1>"
+        f"<p>Data: <code>{esc(str(train.get('path', '')))}</code>, {train.get('rows', 0)} rows"
+        f"{', %d unreadable rows skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''}. "
+        f"Overall: <strong style='color:{_HTML_COLOURS[data['outcome']]}'>{esc(data['outcome'])}</strong> ({counts}).</p>"
+        + (f"<details><summary>skipped rows</summary><ul>{skipped}</ul></details>" if skipped else "")
+        + "<table><tr><th>item</th><th>check</th><th>outcome</th><th>result</th></tr>" + "".join(rows) + "</table>"
+        + "".join(details) + "</body></html>\n"
+    )

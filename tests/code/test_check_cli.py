@@ -62,8 +62,8 @@ def write_rows(path: Path, outputs: list[str]) -> Path:
 
 def test_sample_data_fails_the_readiness_checklist_with_reports(tmp_path: Path) -> None:
     before = digest(SAMPLE, SAMPLE_EVAL, READINESS)
-    out1, out2, junit = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "r.xml"
-    result = run(READINESS, "--data", SAMPLE, "--eval", SAMPLE_EVAL, "--json", out1, "--junit", junit)
+    out1, out2, junit, page = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "r.xml", tmp_path / "r.html"
+    result = run(READINESS, "--data", SAMPLE, "--eval", SAMPLE_EVAL, "--json", out1, "--junit", junit, "--html", page)
     assert result.returncode == ExitCode.FAIL, result.stderr
     assert "Traceback" not in result.stderr and "overall: fail" in result.stdout
     report = json.loads(out1.read_text(encoding="utf-8"))
@@ -73,6 +73,9 @@ def test_sample_data_fails_the_readiness_checklist_with_reports(tmp_path: Path) 
     assert report["data"]["train"]["skipped_rows"] == 3
     assert "jane.doe@example.com" not in out1.read_text() + result.stdout
     assert junit.read_text(encoding="utf-8").startswith("<?xml")
+    html_text = page.read_text(encoding="utf-8")
+    assert "quality.compliance.pii" in html_text and "[EMAIL]" in html_text and "jane.doe@example.com" not in html_text
+    assert "<script" not in html_text
     run(READINESS, "--data", SAMPLE, "--eval", SAMPLE_EVAL, "--json", out2, "--quiet")
     assert out1.read_bytes() == out2.read_bytes()  # same inputs, same report
     assert digest(SAMPLE, SAMPLE_EVAL, READINESS) == before
