@@ -1,6 +1,6 @@
 """Parse a checklist YAML file into a validated :class:`ChecklistSpec`, reporting every error with file:line.
 
-Taught in the book's *Production checklists* page (``notebooks/dm_03_dataset_readiness.ipynb``).
+Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
 
 A checklist is a mapping with ``name``, optional ``description`` and ``items``, a list of mappings. Each item has
 ``id`` (unique), ``title`` (the checklist wording), ``check`` (a registered check name) and, optionally, ``section``;

@@ -1,6 +1,6 @@
 """Reports of a checklist run: a terminal summary (rich), JSON for programs, JUnit XML for CI, a static HTML page.
 
-Taught in the book's *Production checklists* page (``notebooks/dm_03_dataset_readiness.ipynb``).
+Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
 Reports hold no timestamps and are sorted, so the same inputs give byte-identical files; examples are masked.
 Files are written atomically (a temporary file in the same folder, then a rename).
 """

@@ -1,6 +1,6 @@
 """Evaluate a parsed checklist on records: each item runs its check; outcomes combine into an exit code.
 
-Taught in the book's *Production checklists* page (``notebooks/dm_03_dataset_readiness.ipynb``).
+Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
 
 A check that raises is never turned into a pass: the exception propagates (configuration and data errors as
 :class:`~playbook_lib.errors.PlaybookError`, bugs as themselves).
