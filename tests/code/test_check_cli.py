@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READINESS = ROOT / "checklists" / "dataset_readiness.yaml"
 SAMPLE = sample_data.path("sft_sample.jsonl")
 SAMPLE_EVAL = sample_data.path("sft_eval.jsonl")
+SAMPLE_TRAFFIC = sample_data.path("sft_traffic.jsonl")
 
 SMALL = """\
 name: small
@@ -61,7 +62,7 @@ def write_rows(path: Path, outputs: list[str]) -> Path:
 
 
 def test_sample_data_fails_the_readiness_checklist_with_reports(tmp_path: Path) -> None:
-    before = digest(SAMPLE, SAMPLE_EVAL, READINESS)
+    before = digest(SAMPLE, SAMPLE_EVAL, SAMPLE_TRAFFIC, READINESS)
     out1, out2, junit, page = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "r.xml", tmp_path / "r.html"
     result = run(READINESS, "--data", SAMPLE, "--eval", SAMPLE_EVAL, "--json", out1, "--junit", junit, "--html", page)
     assert result.returncode == ExitCode.FAIL, result.stderr
@@ -70,6 +71,11 @@ def test_sample_data_fails_the_readiness_checklist_with_reports(tmp_path: Path) 
     outcomes = {item["id"]: item["outcome"] for item in report["items"]}
     assert outcomes["quality.compliance.pii"] == "fail" and outcomes["split.contamination"] == "fail"
     assert outcomes["quality.uniqueness.exact"] in ("warn", "fail")
+    assert outcomes["coverage"] == "not_evaluated"  # no --traffic given
+    covered = tmp_path / "c.json"
+    run(READINESS, "--data", SAMPLE, "--traffic", SAMPLE_TRAFFIC, "--json", covered, "--quiet")
+    coverage = next(i for i in json.loads(covered.read_text())["items"] if i["id"] == "coverage")
+    assert coverage["outcome"] == "fail" and coverage["summary"]["missing_slices"] == ["billing"]
     assert report["data"]["train"]["skipped_rows"] == 3
     assert "jane.doe@example.com" not in out1.read_text() + result.stdout
     assert junit.read_text(encoding="utf-8").startswith("<?xml")
@@ -78,7 +84,7 @@ def test_sample_data_fails_the_readiness_checklist_with_reports(tmp_path: Path) 
     assert "<script" not in html_text
     run(READINESS, "--data", SAMPLE, "--eval", SAMPLE_EVAL, "--json", out2, "--quiet")
     assert out1.read_bytes() == out2.read_bytes()  # same inputs, same report
-    assert digest(SAMPLE, SAMPLE_EVAL, READINESS) == before
+    assert digest(SAMPLE, SAMPLE_EVAL, SAMPLE_TRAFFIC, READINESS) == before
 
 
 def test_exit_codes_pass_warn_fail(small: Path, tmp_path: Path) -> None:
