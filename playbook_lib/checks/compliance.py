@@ -78,14 +78,32 @@ def _in_arithmetic(text: str, start: int, end: int) -> bool:
     return bool((before and before[-1] in _ARITHMETIC) or (after and after[0] in _ARITHMETIC))
 
 
+_HAS_DIGIT = re.compile(r"\d")
+_SECRET_HINTS = ("akia", "gh", "sk-", "xox", "aiza", "api", "key", "secret", "token", "password")
+# Cheap necessary conditions: a kind's regex runs only when its prefilter says the text could hold a match.
+_PREFILTER: dict[str, Callable[[str, str, bool], bool]] = {
+    "private_key": lambda t, low, digit: "-----BEGIN" in t,
+    "api_key": lambda t, low, digit: any(h in low for h in _SECRET_HINTS),
+    "email": lambda t, low, digit: "@" in t,
+    "iban": lambda t, low, digit: digit,
+    "credit_card": lambda t, low, digit: digit,
+    "us_ssn": lambda t, low, digit: digit and "-" in t,
+    "ipv6": lambda t, low, digit: t.count(":") >= 2,
+    "ipv4": lambda t, low, digit: digit and "." in t,
+    "phone": lambda t, low, digit: digit,
+}
+
+
 def find_pii(text: str, kinds: list[str] | None = None) -> list[tuple[str, int, int]]:
     """Non-overlapping ``(kind, start, end)`` spans of personal data and secrets in ``text``, sorted by start."""
     spans: list[tuple[str, int, int]] = []
+    low = text.casefold()
+    digit = _HAS_DIGIT.search(text) is not None
     taken: list[tuple[int, int]] = []
     # IBAN-shaped codes with a bad checksum are decoys, not phone or card numbers.
-    iban_shaped = [m.span() for m in PII_PATTERNS["iban"][0].finditer(text)]
+    iban_shaped = [m.span() for m in PII_PATTERNS["iban"][0].finditer(text)] if digit else []
     for kind, (pattern, valid) in PII_PATTERNS.items():
-        if kinds is not None and kind not in kinds:
+        if (kinds is not None and kind not in kinds) or not _PREFILTER[kind](text, low, digit):
             continue
         for m in pattern.finditer(text):
             s, e = m.span()

@@ -75,7 +75,7 @@ class FormattingCheck(Check):
         self.json_categories = set(json_categories or [])
         self.min_spread = min_spread
 
-    def _row_problems(self, row: pd.Series) -> list[str]:
+    def _row_problems(self, row: dict[str, Any]) -> list[str]:
         problems: list[str] = []
         is_chat = row["messages"] is not None or (isinstance(row["raw"], dict) and "messages" in row["raw"])
         if is_chat:
@@ -123,7 +123,7 @@ class FormattingCheck(Check):
         median = float(np.median(logs))
         # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.
         mad = max(float(np.median(np.abs(logs - median))) * 1.4826, self.min_spread)
-        for i, (_, row) in enumerate(records.iterrows()):
+        for i, row in enumerate(records.to_dict("records")):
             problems = self._row_problems(row)
             if self.max_tokens is not None and lengths[i] > self.max_tokens:
                 problems.append(f"{lengths[i]} tokens > max_tokens {self.max_tokens}")
