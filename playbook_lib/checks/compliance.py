@@ -129,6 +129,20 @@ def mask_pii(text: str) -> str:
     return "".join(out)
 
 
+def _texts(values: tuple[object, ...]) -> list[str]:
+    """Every string in a row's fields, including the contents of chat turns, without repeats (in order)."""
+    out: list[str] = []
+    for v in values:
+        if isinstance(v, str):
+            candidates = [v]
+        elif isinstance(v, list):
+            candidates = [t.get("content") if isinstance(t, dict) else t for t in v]
+        else:
+            candidates = []
+        out.extend(c for c in candidates if isinstance(c, str) and c not in out)
+    return out
+
+
 class PiiCheck(Check):
     """Rows holding personal data or secrets: email, phone, credit card (Luhn), IBAN (mod 97), IPv4/IPv6, US SSN,
     API keys and private keys. Examples are always masked. The metric ``pii_rate`` is the share of rows with any.
@@ -146,7 +160,7 @@ class PiiCheck(Check):
         if unknown:
             raise UsageError(f"unknown PII kind {unknown[0]!r}; valid: {', '.join(PII_PATTERNS)}")
         self.kinds = list(kinds) if kinds else None
-        self.fields = list(fields or ["instruction", "input", "output"])
+        self.fields = list(fields or ["instruction", "input", "output", "messages", "chosen", "rejected"])
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
@@ -155,7 +169,8 @@ class PiiCheck(Check):
         counts: dict[str, int] = {}
         examples = []
         columns = [records[f].tolist() for f in self.fields if f in records.columns]
-        for i, values in enumerate(zip(*columns)):
+        for i, row_values in enumerate(zip(*columns)):
+            values = _texts(row_values)
             found: list[str] = []
             for v in values:
                 if isinstance(v, str):
