@@ -136,7 +136,23 @@ def check(
         traffic=load_records(traffic) if traffic is not None else None,
         golden=load_records(golden) if golden is not None else None,
     )
-    report = run_checklist(spec, records, context)
+    if quiet or not sys.stderr.isatty():
+        report = run_checklist(spec, records, context)
+    else:  # a progress bar on an interactive terminal only: logs and CI output stay clean
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("checking", total=len(spec.items))
+
+            def step(item: object) -> None:
+                progress.update(task, description=f"{getattr(item, 'id', '')}", advance=0)
+
+            def done(_: object) -> None:
+                progress.advance(task)
+
+            report = run_checklist(spec, records, context, on_item=step, on_done=done)
     if json_out is not None:
         write_atomic(json_out, to_json(report))
     if junit_out is not None:

@@ -60,8 +60,10 @@ def describe(frame: pd.DataFrame | None) -> dict[str, Any] | None:
 
 
 def run_checklist(spec: ChecklistSpec, records: pd.DataFrame, context: CheckContext | None = None,
-                  on_item: Callable[[ItemSpec], None] | None = None) -> Report:
-    """Run every item of ``spec`` on ``records`` (in file order); ``on_item`` is called before each (progress)."""
+                  on_item: Callable[[ItemSpec], None] | None = None,
+                  on_done: Callable[[ItemResult], None] | None = None) -> Report:
+    """Run every item of ``spec`` on ``records`` (in file order); ``on_item`` is called before each item and
+    ``on_done`` after it (progress display)."""
     context = context or CheckContext()
     results = []
     for item in spec.items:
@@ -71,6 +73,8 @@ def run_checklist(spec: ChecklistSpec, records: pd.DataFrame, context: CheckCont
         start = time.perf_counter()
         result = check.run(records, context)
         results.append(ItemResult(item, result, time.perf_counter() - start))
+        if on_done is not None:
+            on_done(results[-1])
     data = {"train": describe(records), "eval": describe(context.eval), "traffic": describe(context.traffic),
             "golden": describe(context.golden)}
     return Report(spec, results, {k: v for k, v in data.items() if v is not None})
