@@ -18,15 +18,20 @@ from xml.etree import ElementTree as ET
 from playbook_lib.checklist.run import Report
 from playbook_lib.checks import Outcome
 
+#: At most this many flagged line numbers per item go into the JSON report.
+MAX_LINES = 10_000
+
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "not_evaluated": "dim"}
 
 
 def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
-    """The JSON report. ``timings=True`` adds per-check seconds (which differ between runs)."""
+    """The JSON report. Each item lists the lines of its flagged rows (``flagged_lines``, at most ``MAX_LINES``).
+    ``timings=True`` adds per-check seconds (which differ between runs)."""
     items = []
     for r in report.items:
         entry = {"id": r.item.id, "title": r.item.title, "section": r.item.section, "params": r.item.params,
-                 **r.result.to_dict()}
+                 **r.result.to_dict(), "flagged_lines": r.flagged_lines[:MAX_LINES],
+                 "flagged_lines_truncated": len(r.flagged_lines) > MAX_LINES}
         if timings:
             entry["seconds"] = round(r.seconds, 3)
         items.append(entry)

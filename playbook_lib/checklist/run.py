@@ -27,6 +27,7 @@ class ItemResult:
     item: ItemSpec
     result: CheckResult
     seconds: float
+    flagged_lines: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -72,7 +73,11 @@ def run_checklist(spec: ChecklistSpec, records: pd.DataFrame, context: CheckCont
         check = get_check(item.check)(**item.params)
         start = time.perf_counter()
         result = check.run(records, context)
-        results.append(ItemResult(item, result, time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        if len(result.flags) != len(records):
+            raise RuntimeError(f"check {item.check!r} returned {len(result.flags)} flags for {len(records)} rows")
+        lines = records["line"].to_numpy()[result.flags].tolist()
+        results.append(ItemResult(item, result, seconds, [int(x) for x in lines]))
         if on_done is not None:
             on_done(results[-1])
     data = {"train": describe(records), "eval": describe(context.eval), "traffic": describe(context.traffic),

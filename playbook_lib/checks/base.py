@@ -72,7 +72,7 @@ class CheckResult:
             raise ValueError(f"{self.check}: flags and scores differ in length")
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (no per-row arrays; ``flagged_lines`` lists the lines of flagged rows instead)."""
+        """A JSON-ready view without the per-row arrays (the report adds the lines of flagged rows)."""
         return {"check": self.check, "outcome": self.outcome.value, "message": self.message,
                 "summary": _jsonable(self.summary), "examples": _jsonable(self.examples)}
 

@@ -89,6 +89,7 @@ def test_run_grades_items_and_exit_codes_follow_the_worst_outcome(tmp_path: Path
     assert exit_code(report) == ExitCode.OK and exit_code(report, "warn") == ExitCode.WARN
     failed = records_from_rows([{"instruction": "q", "output": ""} for _ in range(10)])
     report = run_checklist(spec, failed, CheckContext())
+    assert report.items[0].flagged_lines == list(range(1, 11)) and report.items[1].flagged_lines == list(range(2, 11))
     assert exit_code(report) == ExitCode.FAIL and exit_code(report, "warn") == ExitCode.FAIL
     # same inputs, same bytes
     assert to_json(run_checklist(spec, failed, CheckContext())) == to_json(report)
@@ -108,3 +109,11 @@ def test_a_check_that_raises_is_never_a_pass(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(REGISTRY["exact_duplicates"], "run", boom)
     with pytest.raises(RuntimeError, match="bug in check"):
         run_checklist(spec, records_from_rows([{"instruction": "q", "output": "a"}]), CheckContext())
+
+
+def test_registry_lists_valid_names_for_an_unknown_check() -> None:
+    from playbook_lib.checks import get_check
+
+    assert get_check("pii").name == "pii"
+    with pytest.raises(UsageError, match=r"unknown check 'pi'; valid: consistency, contamination, coverage"):
+        get_check("pi")
