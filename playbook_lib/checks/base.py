@@ -128,7 +128,8 @@ class Check(ABC):
         value = summary.get(self.metric)
         graded = self.grade(value) if outcome is None else outcome
         shown = "n/a" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))
-        thresholds = f"warn {'>' if self.direction == 'above' else '<'} {self.warn}, fail {'>' if self.direction == 'above' else '<'} {self.fail}"
+        op = ">" if self.direction == "above" else "<"
+        thresholds = f"warn {op} {self.warn}, fail {op} {self.fail}"
         message = f"{self.metric} = {shown} ({thresholds})" + (f"; {detail}" if detail else "")
         return CheckResult(self.name, graded, message, flags, scores, summary, examples[: self.max_examples])
 

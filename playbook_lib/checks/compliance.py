@@ -186,10 +186,11 @@ class PiiCheck(Check):
                 examples.append({"line": int(records["line"].iloc[i]), "reason": ", ".join(sorted(set(found))),
                                  "text": snippet(text, 160)})
         flagged = int(flags.sum())
+        by_kind = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         summary = {"rows": n, "rows_with_pii": flagged, "pii_rate": flagged / n if n else 0.0,
                    "by_kind": dict(sorted(counts.items()))}
         return self.result(flags, scores, summary, examples,
-                           f"{flagged} rows" + (f" ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})" if counts else ""))
+                           f"{flagged} rows" + (f" ({by_kind})" if counts else ""))
 
 
 class LicenceCheck(Check):

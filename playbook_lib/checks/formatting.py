@@ -57,8 +57,8 @@ class FormattingCheck(Check):
 
     ``required``: record fields that must hold non-empty text (chat rows need valid ``messages`` instead).
     ``max_tokens``: flag longer rows; ``outlier_z``: flag rows whose log token count is this many robust standard
-    deviations (MAD, at least ``min_spread``) from the median. ``json_output``: every output must parse as JSON; ``json_categories``: only
-    outputs of these categories must.
+    deviations (MAD, at least ``min_spread``) from the median. ``json_output``: every output must parse as JSON;
+    ``json_categories``: only outputs of these categories must.
     """
 
     name = "formatting"
@@ -152,4 +152,5 @@ class FormattingCheck(Check):
                      "instruction": snippet(records["instruction"].iloc[i])}
                     for i in np.flatnonzero(flags)[: self.max_examples]]
         top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
-        return self.result(flags, scores, summary, examples, f"{flagged + skipped} of {n + skipped} rows" + (f" ({top})" if top else ""))
+        detail = f"{flagged + skipped} of {n + skipped} rows" + (f" ({top})" if top else "")
+        return self.result(flags, scores, summary, examples, detail)

@@ -52,7 +52,8 @@ class SplitsCheck(Check):
                    int(flags.sum()), "overlap_rate": float(flags.mean()) if n else 0.0}
         graded = self.grade(summary["overlap_rate"])
         outcome = Outcome.FAIL if missing else graded
-        examples = [{"line": int(records["line"].iloc[i]), "reason": f"also in {', '.join(sorted(where[texts[i]] - {splits[i]}))}"}
+        examples = [{"line": int(records["line"].iloc[i]),
+                     "reason": f"also in {', '.join(sorted(where[texts[i]] - {splits[i]}))}"}
                     for i in np.flatnonzero(flags)[:5]]
         detail = (f"missing {', '.join(missing)}; " if missing else "") + \
             f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"
