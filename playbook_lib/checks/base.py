@@ -111,6 +111,13 @@ class Check(ABC):
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         """Compute the result for ``records`` (the training set in the record model of :mod:`playbook_lib.data`)."""
 
+    def require(self, condition: bool, message: str) -> None:
+        """Raise :class:`~playbook_lib.errors.UsageError` naming this check when an option is out of range."""
+        if not condition:
+            from playbook_lib.errors import UsageError
+
+            raise UsageError(f"{self.name}: {message}")
+
     def grade(self, value: float | None) -> Outcome:
         """Compare a metric value with the thresholds."""
         if value is None:

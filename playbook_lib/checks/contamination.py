@@ -38,6 +38,7 @@ class ContaminationCheck(Check):
     def __init__(self, ngram: int = 13, fields: list[str] | None = None, warn: float | None = 0.0,
                  fail: float | None = 0.01) -> None:
         super().__init__(warn, fail)
+        self.require(ngram >= 1, f"ngram must be at least 1, got {ngram}")
         self.ngram = ngram
         self.fields = tuple(fields or ("instruction", "input"))
 

@@ -74,6 +74,8 @@ class FormattingCheck(Check):
         self.json_output = json_output
         self.json_categories = set(json_categories or [])
         self.min_spread = min_spread
+        self.require(outlier_z > 0 and min_spread > 0, "outlier_z and min_spread must be positive")
+        self.require(max_tokens is None or max_tokens > 0, f"max_tokens must be positive, got {max_tokens}")
 
     def _row_problems(self, row: dict[str, Any]) -> list[str]:
         problems: list[str] = []

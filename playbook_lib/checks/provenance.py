@@ -26,6 +26,7 @@ class ProvenanceCheck(Check):
     def __init__(self, max_untagged: float = 0.0, fail_untagged: float = 0.5, warn: float | None = 0.5,
                  fail: float | None = 0.9) -> None:
         super().__init__(warn, fail)
+        self.require(0 <= max_untagged <= 1 and 0 <= fail_untagged <= 1, "untagged shares must be in [0, 1]")
         self.max_untagged = max_untagged
         self.fail_untagged = fail_untagged
 

@@ -37,6 +37,7 @@ class QuantityCheck(Check):
             raise UsageError(f"unknown quantity method {method!r}; valid: {', '.join(METHOD_MINIMUMS)}")
         default_fail, default_warn = METHOD_MINIMUMS[method]
         super().__init__(default_warn if warn is None else warn, default_fail if fail is None else fail)
+        self.require(min_per_slice >= 1, f"min_per_slice must be at least 1, got {min_per_slice}")
         self.method = method
         self.by = by
         self.min_per_slice = min_per_slice

@@ -93,6 +93,7 @@ class CoverageCheck(Check):
     def __init__(self, by: str = "category", min_ratio: float = 0.5, warn: float | None = 0.1,
                  fail: float | None = 0.3) -> None:
         super().__init__(warn, fail)
+        self.require(min_ratio >= 0, f"min_ratio must be >= 0, got {min_ratio}")
         self.by = by
         self.min_ratio = min_ratio
 

@@ -81,6 +81,9 @@ class NearDuplicatesCheck(Check):
     def __init__(self, threshold: float = 0.8, ngram: int = 3, num_perm: int = 128, seed: int = 1,
                  fields: list[str] | None = None, warn: float | None = 0.01, fail: float | None = 0.1) -> None:
         super().__init__(warn, fail)
+        self.require(0.0 < threshold <= 1.0, f"threshold must be in (0, 1], got {threshold}")
+        self.require(ngram >= 1, f"ngram must be at least 1, got {ngram}")
+        self.require(16 <= num_perm <= 1024, f"num_perm must be in [16, 1024], got {num_perm}")
         self.threshold = threshold
         self.ngram = ngram
         self.num_perm = num_perm

@@ -195,6 +195,7 @@ def load_records(
     :class:`~playbook_lib.errors.UsageError` for an unknown format or field name.
     """
     path = Path(path)
+    _check_file(path)
     fmt = format or _EXTENSIONS.get(path.suffix.lower())
     if fmt not in FORMATS:
         raise UsageError(f"{path}: unknown data format {fmt or path.suffix!r}; use one of {', '.join(FORMATS)}")

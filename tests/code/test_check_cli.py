@@ -105,6 +105,9 @@ def test_exit_codes_pass_warn_fail(small: Path, tmp_path: Path) -> None:
     ("name: x\nitems:\n  - id: a\n    title: t\n    check: formatting\n    fail: lots\n",
      "bad.yaml:6: formatting.fail must be"),
     ("name: x\nitems:\n  - id: a\n    title: t\n    check: quantity\n    method: huge\n", "unknown quantity method"),
+    ("name: x\nitems:\n  - id: a\n    title: t\n    check: near_duplicates\n    threshold: 1.5\n",
+     "bad.yaml:3: near_duplicates: threshold must be in (0, 1]"),
+    ("- a\n- b\n", "bad.yaml:1: a checklist must be a mapping"),
 ])
 def test_bad_checklists_are_usage_errors(tmp_path: Path, yaml_text: str, fragment: str) -> None:
     checklist = tmp_path / "bad.yaml"
@@ -120,6 +123,9 @@ def test_usage_errors(small: Path, tmp_path: Path) -> None:
     assert_one_line_error(run(tmp_path / "none.yaml", "--data", data), ExitCode.USAGE, "checklist file not found")
     assert_one_line_error(run(small, "--data", data, "--fail-on", "never"), ExitCode.USAGE, "--fail-on")
     assert_one_line_error(run(small), ExitCode.USAGE, "--data")
+    assert_one_line_error(run(small, "--data", data, "--format", "xml"), ExitCode.USAGE, "unknown data format 'xml'")
+    assert_one_line_error(run(small, "--data", data, "--json", "/proc/no/such/r.json"), ExitCode.USAGE,
+                          "cannot write the report")
 
 
 @pytest.mark.parametrize(("name", "content", "fragment"), [
@@ -141,6 +147,7 @@ def test_bad_data_is_a_data_error(small: Path, tmp_path: Path, name: str, conten
 def test_missing_data_and_eval_files(small: Path, tmp_path: Path) -> None:
     data = write_rows(tmp_path / "d.jsonl", ["a"])
     assert_one_line_error(run(small, "--data", tmp_path / "missing.jsonl"), ExitCode.DATA, "file not found")
+    assert_one_line_error(run(small, "--data", tmp_path), ExitCode.DATA, "is a folder")
     assert_one_line_error(run(small, "--data", data, "--eval", tmp_path / "no_eval.jsonl"), ExitCode.DATA,
                           "no_eval.jsonl: file not found")
 
