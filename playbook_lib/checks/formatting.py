@@ -79,9 +79,11 @@ class FormattingCheck(Check):
 
     def _row_problems(self, row: dict[str, Any]) -> list[str]:
         problems: list[str] = []
-        is_chat = row["messages"] is not None or (isinstance(row["raw"], dict) and "messages" in row["raw"])
+        raw = row["raw"] if isinstance(row["raw"], dict) else {}
+        is_chat = row["messages"] is not None or "messages" in raw or "conversations" in raw
         if is_chat:
-            problem = _role_problem(row["raw"].get("messages") if isinstance(row["raw"], dict) else row["messages"])
+            messages = row["messages"] if row["messages"] is not None else raw.get("messages", raw.get("conversations"))
+            problem = _role_problem(messages)
             if problem:
                 problems.append(problem)
         for name in self.required:

@@ -144,13 +144,18 @@ def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+_ROLE_ALIASES = {"human": "user", "gpt": "assistant", "bot": "assistant", "model": "assistant"}
+
+
 def _normalise_messages(value: Any) -> list[dict[str, Any]] | None:
+    """Chat turns as ``{"role", "content"}``; ShareGPT's ``from``/``value`` and human/gpt roles are mapped."""
     if not isinstance(value, list):
         return None
     turns = []
     for turn in value:
         if isinstance(turn, dict):
             role = turn.get("role", turn.get("from"))
+            role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
             content = turn.get("content", turn.get("value"))
             turns.append({"role": role, "content": content})
         else:
@@ -164,8 +169,8 @@ def _to_record(number: int, obj: dict[str, Any], aliases: dict[str, tuple[str, .
         rec[name] = _first(obj, aliases[name])
     rec["messages"] = _normalise_messages(rec["messages"])
     if rec["messages"] is not None:
-        users = [t["content"] for t in rec["messages"] if t["role"] in ("user", "human") and isinstance(t["content"], str)]
-        bots = [t["content"] for t in rec["messages"] if t["role"] in ("assistant", "gpt")]
+        users = [t["content"] for t in rec["messages"] if t["role"] == "user" and isinstance(t["content"], str)]
+        bots = [t["content"] for t in rec["messages"] if t["role"] == "assistant"]
         if rec["instruction"] is None and users:
             rec["instruction"] = "\n\n".join(users)
         if rec["output"] is None and bots:

@@ -39,6 +39,16 @@ def test_planted_problems_are_each_found() -> None:
     assert result.outcome is Outcome.FAIL and 0 < result.scores.max() <= 1
 
 
+def test_sharegpt_conversations_are_read_as_chat() -> None:
+    rows = [{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}]},
+            {"conversations": [{"from": "gpt", "value": "I speak first"}]},
+            {"messages": "not a list"}]
+    records = records_from_rows(rows)
+    assert records["instruction"][0] == "Hi" and records["output"][0] == "Hello!"
+    result = FormattingCheck().run(records, CheckContext())
+    assert result.flags.tolist() == [False, True, True]
+
+
 def test_thresholds_turn_a_small_rate_into_a_warning() -> None:
     records = records_from_rows(CLEAN + [{"instruction": "x", "output": ""}])
     assert FormattingCheck(warn=0.0, fail=0.5).run(records, CheckContext()).outcome is Outcome.WARN
