@@ -24,13 +24,18 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="playbook",
-    help=f"The Data + Models Playbook: dataset checks and an offline RAG pipeline. {EXIT_CODES_HELP}",
+    help=f"The Data + Models Playbook: dataset checks and an offline RAG pipeline.\n\n{EXIT_CODES_HELP}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 rag_app = typer.Typer(help="Retrieval-augmented generation over your own documents.", no_args_is_help=True)
 app.add_typer(rag_app, name="rag")
+
+
+class FailOn(str, Enum):
+    warn = "warn"
+    fail = "fail"
 
 
 class OutputFormat(str, Enum):
@@ -151,6 +156,70 @@ def _build_retrievers(documents: list, methods: set[str], stem: bool, threads: i
     if "hybrid" in methods:
         built["hybrid"] = HybridRetriever([built["dense"], built["bm25"]], method="rrf")
     return built
+
+
+@app.command("check")
+def check(
+    checklist: Annotated[Path, typer.Argument(help="A checklist YAML file, e.g. checklists/dataset_readiness.yaml.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or Parquet.")],
+    eval_path: Annotated[Path | None, typer.Option("--eval", help="An eval/test file (contamination, splits).")] = None,
+    traffic: Annotated[Path | None, typer.Option("--traffic", help="A sample of production queries.")] = None,
+    golden: Annotated[Path | None, typer.Option("--golden", help="The golden set of real failure cases.")] = None,
+    data_format: Annotated[str | None, typer.Option("--format", help="Override the data format (jsonl, json, csv, "
+                                                                          "parquet); default: from the extension.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    junit_out: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here (for CI).")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="warn: exit 1 on warnings and unevaluated items.")] = (
+        FailOn.fail
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+) -> int:
+    """Run a dataset-readiness checklist on your data; print a summary and write JSON / JUnit / HTML reports.
+
+    Input files are only read. The same inputs give the same reports (no timestamps, sorted keys).
+    """
+    from playbook_lib.checklist.parse import parse_checklist
+    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit, write_atomic
+    from playbook_lib.checklist.run import exit_code, run_checklist
+    from playbook_lib.checks import CheckContext
+    from playbook_lib.data import load_records
+
+    spec = parse_checklist(checklist)
+    records = load_records(data, format=data_format)
+    context = CheckContext(
+        eval=load_records(eval_path) if eval_path is not None else None,
+        traffic=load_records(traffic) if traffic is not None else None,
+        golden=load_records(golden) if golden is not None else None,
+    )
+    if quiet or not sys.stderr.isatty():
+        report = run_checklist(spec, records, context)
+    else:  # a progress bar on an interactive terminal only: logs and CI output stay clean
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("checking", total=len(spec.items))
+
+            def step(item: object) -> None:
+                progress.update(task, description=f"{getattr(item, 'id', '')}", advance=0)
+
+            def done(_: object) -> None:
+                progress.advance(task)
+
+            report = run_checklist(spec, records, context, on_item=step, on_done=done)
+    if json_out is not None:
+        write_atomic(json_out, to_json(report))
+    if junit_out is not None:
+        write_atomic(junit_out, to_junit(report))
+    if html_out is not None:
+        write_atomic(html_out, to_html(report))
+    if not quiet:
+        from rich.console import Console
+
+        print_terminal(report, Console(width=160))
+    return int(exit_code(report, fail_on.value))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,7 +95,9 @@ class MiniLMEmbedder:
 
     @property
     def dim(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = getter()
         assert dim is not None
         return int(dim)
 

@@ -1,0 +1,153 @@
+"""Reports of a checklist run: a terminal summary (rich), JSON for programs, JUnit XML for CI, a static HTML page.
+
+Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
+Reports hold no timestamps and are sorted, so the same inputs give byte-identical files; examples are masked.
+Files are written atomically (a temporary file in the same folder, then a rename).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from playbook_lib.checklist.run import Report
+from playbook_lib.checks import Outcome
+
+#: At most this many flagged line numbers per item go into the JSON report.
+MAX_LINES = 10_000
+
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "not_evaluated": "dim"}
+
+
+def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
+    """The JSON report. Each item lists the lines of its flagged rows (``flagged_lines``, at most ``MAX_LINES``).
+    ``timings=True`` adds per-check seconds (which differ between runs)."""
+    items = []
+    for r in report.items:
+        entry = {"id": r.item.id, "title": r.item.title, "section": r.item.section, "params": r.item.params,
+                 **r.result.to_dict(), "flagged_lines": r.flagged_lines[:MAX_LINES],
+                 "flagged_lines_truncated": len(r.flagged_lines) > MAX_LINES}
+        if timings:
+            entry["seconds"] = round(r.seconds, 3)
+        items.append(entry)
+    return {"checklist": report.checklist.name, "checklist_path": report.checklist.path,
+            "outcome": report.outcome.value, "counts": report.counts(), "data": report.data, "items": items}
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
+    from playbook_lib.errors import UsageError
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_json(report: Report, timings: bool = False) -> str:
+    """The JSON report as text (sorted keys, two-space indent)."""
+    return json.dumps(to_dict(report, timings), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_junit(report: Report) -> str:
+    """JUnit XML: one test case per item; ``fail`` is a failure, ``not_evaluated`` a skip, ``warn`` passes with
+    its message in ``system-out``."""
+    counts = report.counts()
+    suite = ET.Element("testsuite", name=report.checklist.name, tests=str(len(report.items)),
+                       failures=str(counts["fail"]), errors="0", skipped=str(counts["not_evaluated"]))
+    for r in report.items:
+        case = ET.SubElement(suite, "testcase", classname=f"{report.checklist.name}.{r.item.check}", name=r.item.id)
+        text = f"{r.item.title}: {r.result.message}"
+        if r.result.outcome is Outcome.FAIL:
+            ET.SubElement(case, "failure", message=r.result.message).text = text
+        elif r.result.outcome is Outcome.NOT_EVALUATED:
+            ET.SubElement(case, "skipped", message=r.result.message)
+        else:
+            ET.SubElement(case, "system-out").text = f"{r.result.outcome.value}: {text}"
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def print_terminal(report: Report, console: Any = None) -> None:
+    """A readable summary table, one row per item, and the masked examples of items that did not pass."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    train = report.data.get("train", {})
+    table = Table(title=f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
+                        f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})")
+    table.add_column("item")
+    table.add_column("check")
+    table.add_column("outcome")
+    table.add_column("result")
+    for r in report.items:
+        o = r.result.outcome.value
+        table.add_row(r.item.title, r.item.check, f"[{_STYLE[o]}]{o}[/]", r.result.message, end_section=False)
+    console.print(table)
+    for r in report.items:
+        if r.result.outcome in (Outcome.WARN, Outcome.FAIL) and r.result.examples:
+            console.print(f"[bold]{r.item.id}[/] examples (masked):")
+            for ex in r.result.examples[:3]:
+                console.print("  " + json.dumps(ex, ensure_ascii=False, sort_keys=True), markup=False, highlight=False)
+    counts = report.counts()
+    console.print(f"overall: [{_STYLE[report.outcome.value]}]{report.outcome.value}[/] "
+                  + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+
+
+_HTML_COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "not_evaluated": "#6e7781"}
+
+
+def to_html(report: Report) -> str:
+    """A self-contained HTML page (no scripts, no external files): the summary table, each item's metric and
+    counts, and its masked examples."""
+    esc = html.escape
+    data = to_dict(report)
+    train = data["data"].get("train", {})
+    rows = []
+    for item in data["items"]:
+        colour = _HTML_COLOURS[item["outcome"]]
+        rows.append(f"<tr><td>{esc(item['title'])}</td><td><code>{esc(item['check'])}</code></td>"
+                    f"<td style='color:{colour};font-weight:bold'>{esc(item['outcome'])}</td>"
+                    f"<td>{esc(item['message'])}</td></tr>")
+    details = []
+    for item in data["items"]:
+        summary = json.dumps(item["summary"], indent=1, sort_keys=True, ensure_ascii=False)
+        examples = "".join(f"<li><code>{esc(json.dumps(e, sort_keys=True, ensure_ascii=False))}</code></li>"
+                           for e in item["examples"])
+        details.append(f"<section id='{esc(item['id'])}'><h3>{esc(item['id'])}: {esc(item['outcome'])}</h3>"
+                       f"<p>{esc(item['title'])}</p><details><summary>summary</summary><pre>{esc(summary)}</pre>"
+                       f"</details>" + (f"<p>Examples (personal data masked):</p><ul>{examples}</ul>" if examples else "")
+                       + "</section>")
+    skipped = "".join(f"<li><code>{esc(s)}</code></li>" for s in train.get("skipped", []))
+    counts = ", ".join(f"{k} {v}" for k, v in data["counts"].items() if v)
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{esc(data['checklist'])}: {esc(data['outcome'])}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #d0d7de;padding:.4rem;text-align:left;"
+        "vertical-align:top}th{background:#f6f8fa}pre{background:#f6f8fa;padding:.5rem;overflow:auto}</style>"
+        f"</head><body><h1>{esc(data['checklist'])}</h1>"
+        f"<p>Data: <code>{esc(str(train.get('path', '')))}</code>, {train.get('rows', 0)} rows"
+        f"{', %d unreadable rows skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''}. "
+        f"Overall: <strong style='color:{_HTML_COLOURS[data['outcome']]}'>{esc(data['outcome'])}</strong> ({counts}).</p>"
+        + (f"<details><summary>skipped rows</summary><ul>{skipped}</ul></details>" if skipped else "")
+        + "<table><tr><th>item</th><th>check</th><th>outcome</th><th>result</th></tr>" + "".join(rows) + "</table>"
+        + "".join(details) + "</body></html>\n"
+    )

@@ -1,0 +1,162 @@
+"""The shape every dataset check shares: an outcome, a fixed result, a base class and thresholds.
+
+Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``).
+
+A check is a class with a declared ``name``; its constructor arguments are the keys of its YAML block in a
+checklist; :meth:`Check.run` computes a :class:`CheckResult` from the records and a :class:`CheckContext`.
+The outcome comes from one summary metric compared with the ``warn`` and ``fail`` thresholds.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+
+Direction = Literal["above", "below"]
+
+
+class Outcome(str, Enum):
+    """The verdict of one check. Ordered by severity for :func:`worst`."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    NOT_EVALUATED = "not_evaluated"
+
+    @property
+    def severity(self) -> int:
+        return {"pass": 0, "not_evaluated": 1, "warn": 2, "fail": 3}[self.value]
+
+
+def worst(outcomes: list[Outcome]) -> Outcome:
+    """The most severe outcome (``pass`` for an empty list)."""
+    return max(outcomes, key=lambda o: o.severity, default=Outcome.PASS)
+
+
+@dataclass
+class CheckContext:
+    """What a check may read besides the training records: an eval/test set, production traffic, a golden set."""
+
+    eval: pd.DataFrame | None = None
+    traffic: pd.DataFrame | None = None
+    golden: pd.DataFrame | None = None
+
+
+@dataclass
+class CheckResult:
+    """The fixed result shape of every check.
+
+    ``flags[i]`` is true when row ``i`` has the issue and ``scores[i]`` in [0, 1] says how strongly (1 = worst).
+    ``summary`` holds counts and the ``metric`` value the thresholds were compared with; ``examples`` are a few
+    flagged rows (``{"line", "reason", ...}``) with personal data already masked.
+    """
+
+    check: str
+    outcome: Outcome
+    message: str
+    flags: np.ndarray
+    scores: np.ndarray
+    summary: dict[str, Any]
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.flags = np.asarray(self.flags, dtype=bool)
+        self.scores = np.clip(np.asarray(self.scores, dtype=float), 0.0, 1.0)
+        if self.flags.shape != self.scores.shape:
+            raise ValueError(f"{self.check}: flags and scores differ in length")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view without the per-row arrays (the report adds the lines of flagged rows)."""
+        return {"check": self.check, "outcome": self.outcome.value, "message": self.message,
+                "summary": _jsonable(self.summary), "examples": _jsonable(self.examples)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), 6)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+class Check(ABC):
+    """Base class of every check. Subclasses declare ``name``, ``metric``, ``direction`` and implement ``run``.
+
+    ``warn`` and ``fail`` are thresholds on ``summary[metric]``: with ``direction="above"`` a value above ``fail``
+    fails and above ``warn`` warns; with ``"below"`` the comparisons flip. ``None`` disables a threshold.
+    """
+
+    name: ClassVar[str]
+    metric: ClassVar[str]
+    direction: ClassVar[Direction] = "above"
+    max_examples: ClassVar[int] = 5
+
+    def __init__(self, warn: float | None = None, fail: float | None = None) -> None:
+        self.warn = warn
+        self.fail = fail
+
+    @abstractmethod
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        """Compute the result for ``records`` (the training set in the record model of :mod:`playbook_lib.data`)."""
+
+    def require(self, condition: bool, message: str) -> None:
+        """Raise :class:`~playbook_lib.errors.UsageError` naming this check when an option is out of range."""
+        if not condition:
+            from playbook_lib.errors import UsageError
+
+            raise UsageError(f"{self.name}: {message}")
+
+    def grade(self, value: float | None) -> Outcome:
+        """Compare a metric value with the thresholds."""
+        if value is None:
+            return Outcome.NOT_EVALUATED
+        worse = (lambda v, t: v > t) if self.direction == "above" else (lambda v, t: v < t)
+        if self.fail is not None and worse(value, self.fail):
+            return Outcome.FAIL
+        if self.warn is not None and worse(value, self.warn):
+            return Outcome.WARN
+        return Outcome.PASS
+
+    def result(self, flags: np.ndarray, scores: np.ndarray, summary: dict[str, Any], examples: list[dict[str, Any]],
+               detail: str = "", outcome: Outcome | None = None) -> CheckResult:
+        """Build the result: grade ``summary[self.metric]`` (unless ``outcome`` is given) and word the message."""
+        value = summary.get(self.metric)
+        graded = self.grade(value) if outcome is None else outcome
+        shown = "n/a" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))
+        op = ">" if self.direction == "above" else "<"
+        thresholds = f"warn {op} {self.warn}, fail {op} {self.fail}"
+        message = f"{self.metric} = {shown} ({thresholds})" + (f"; {detail}" if detail else "")
+        return CheckResult(self.name, graded, message, flags, scores, summary, examples[: self.max_examples])
+
+    def not_evaluated(self, n: int, reason: str) -> CheckResult:
+        """A result saying the check could not run on this data (never a pass)."""
+        return CheckResult(self.name, Outcome.NOT_EVALUATED, reason, np.zeros(n, bool), np.zeros(n), {self.metric: None})
+
+
+_WS = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, collapse whitespace, strip: the normal form used for exact-duplicate and overlap checks."""
+    return _WS.sub(" ", text).strip().casefold()
+
+
+def snippet(text: Any, limit: int = 120) -> str:
+    """A short one-line preview of a value for examples, with personal data and secrets masked."""
+    from playbook_lib.checks.compliance import mask_pii
+
+    s = mask_pii(text if isinstance(text, str) else repr(text))
+    s = _WS.sub(" ", s).strip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"

@@ -1,0 +1,160 @@
+"""Formatting: required fields, empty or whitespace-only text, wrong types, chat role order, length outliers,
+control characters and mojibake, and outputs that must be valid JSON.
+
+Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``), "Quality:
+formatting".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# UTF-8 read as Latin-1/CP1252 ("Ã©", "â€™"), and the replacement character left by a lossy decode.
+_MOJIBAKE = re.compile(r"Ã[\x80-\xbf©¨ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ ¡¢£¤¥¦§]|â€[™œ\x9d˜“”¦\"]|Â[\xa0-\xbf]|\ufffd")
+_ROLES = {"system", "user", "assistant"}
+
+
+def tokens(text: str) -> int:
+    """Whitespace tokens: a model-free length measure that is the same on every machine."""
+    return len(text.split())
+
+
+def _role_problem(messages: Any) -> str | None:
+    if not isinstance(messages, list) or not messages:
+        return "messages is not a non-empty list"
+    roles = []
+    for turn in messages:
+        if not isinstance(turn, dict) or not isinstance(turn.get("content"), str):
+            return "a chat turn has no string content"
+        roles.append(turn.get("role"))
+    bad = [r for r in roles if r not in _ROLES]
+    if bad:
+        return f"unknown chat role {bad[0]!r}"
+    body = roles[1:] if roles[0] == "system" else roles
+    if "system" in body:
+        return "system turn after the first position"
+    if not body or body[0] != "user":
+        return "chat does not start with a user turn"
+    for a, b in zip(body, body[1:]):
+        if a == b:
+            return f"two {a} turns in a row"
+    if body[-1] != "assistant":
+        return "chat does not end with an assistant turn"
+    return None
+
+
+class FormattingCheck(Check):
+    """Flags rows with a formatting problem; the metric is the share of flagged rows (``flagged_rate``).
+
+    ``required``: record fields that must hold non-empty text (chat rows need valid ``messages`` instead).
+    ``max_tokens``: flag longer rows; ``outlier_z``: flag rows whose log token count is this many robust standard
+    deviations (MAD, at least ``min_spread``) from the median. ``json_output``: every output must parse as JSON;
+    ``json_categories``: only outputs of these categories must.
+    """
+
+    name = "formatting"
+    metric = "flagged_rate"
+
+    def __init__(self, required: list[str] | None = None, max_tokens: int | None = None, outlier_z: float = 5.0,
+                 json_output: bool = False, json_categories: list[str] | None = None,
+                 min_spread: float = 0.5, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
+        super().__init__(warn, fail)
+        self.required = list(required) if required is not None else ["instruction", "output"]
+        self.max_tokens = max_tokens
+        self.outlier_z = outlier_z
+        self.json_output = json_output
+        self.json_categories = set(json_categories or [])
+        self.min_spread = min_spread
+        self.require(outlier_z > 0 and min_spread > 0, "outlier_z and min_spread must be positive")
+        self.require(max_tokens is None or max_tokens > 0, f"max_tokens must be positive, got {max_tokens}")
+
+    def _row_problems(self, row: dict[str, Any]) -> list[str]:
+        problems: list[str] = []
+        raw = row["raw"] if isinstance(row["raw"], dict) else {}
+        is_chat = row["messages"] is not None or "messages" in raw or "conversations" in raw
+        if is_chat:
+            messages = row["messages"] if row["messages"] is not None else raw.get("messages", raw.get("conversations"))
+            problem = _role_problem(messages)
+            if problem:
+                problems.append(problem)
+        for name in self.required:
+            if is_chat and name in ("instruction", "output"):
+                continue
+            value = row.get(name)
+            if value is None:
+                problems.append(f"missing {name}")
+            elif not isinstance(value, str):
+                problems.append(f"{name} is {type(value).__name__}, expected text")
+            elif not value.strip():
+                problems.append(f"empty {name}")
+        for name in ("instruction", "input", "output"):
+            value = row.get(name)
+            if value is not None and not isinstance(value, str) and name not in self.required:
+                problems.append(f"{name} is {type(value).__name__}, expected text")
+            if isinstance(value, str):
+                if _CONTROL.search(value):
+                    problems.append(f"control character in {name}")
+                if _MOJIBAKE.search(value):
+                    problems.append(f"mojibake in {name}")
+        needs_json = self.json_output or (row.get("category") in self.json_categories)
+        if needs_json and isinstance(row.get("output"), str):
+            try:
+                json.loads(row["output"])
+            except json.JSONDecodeError as exc:
+                problems.append(f"output is not valid JSON ({exc.msg})")
+        return problems
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        n = len(records)
+        flags = np.zeros(n, bool)
+        scores = np.zeros(n)
+        reasons: list[list[str]] = []
+        counts: dict[str, int] = {}
+        lengths = np.array([
+            tokens("\n".join(v for v in (r.instruction, r.input, r.output) if isinstance(v, str)))
+            for r in records.itertuples(index=False)
+        ])
+        logs = np.log1p(lengths)
+        median = float(np.median(logs))
+        # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.
+        mad = max(float(np.median(np.abs(logs - median))) * 1.4826, self.min_spread)
+        for i, row in enumerate(records.to_dict("records")):
+            problems = self._row_problems(row)
+            if self.max_tokens is not None and lengths[i] > self.max_tokens:
+                problems.append(f"{lengths[i]} tokens > max_tokens {self.max_tokens}")
+            z = (logs[i] - median) / mad
+            if lengths[i] > 0 and abs(z) > self.outlier_z:
+                problems.append(f"length outlier ({lengths[i]} tokens, robust z {z:+.1f})")
+            for p in problems:
+                kind = re.sub(r" \(.*|\d+ tokens > max_tokens \d+", lambda m: "too long" if "max" in m.group() else "", p)
+                kind = re.sub(r" '.*'", "", kind).strip()
+                counts[kind] = counts.get(kind, 0) + 1
+            if problems:
+                flags[i] = True
+                scores[i] = 1.0 - math.exp(-len(problems))
+            reasons.append(problems)
+        flagged = int(flags.sum())
+        skipped = len(records.attrs.get("skipped", []))
+        if skipped:
+            counts["unreadable row (skipped)"] = skipped
+        # Rows the loader could not read count as flagged: a file with broken lines is not well formatted.
+        summary = {"rows": n, "flagged": flagged, "flagged_rate": (flagged + skipped) / (n + skipped) if n else 0.0,
+                   "problems": dict(sorted(counts.items())), "median_tokens": float(np.median(lengths)) if n else 0.0,
+                   "skipped_rows": skipped}
+        examples = [{"line": s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
+                    for s in records.attrs.get("skipped", [])[:2]]
+        examples += [{"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[i]),
+                     "instruction": snippet(records["instruction"].iloc[i])}
+                    for i in np.flatnonzero(flags)[: self.max_examples]]
+        top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        detail = f"{flagged + skipped} of {n + skipped} rows" + (f" ({top})" if top else "")
+        return self.result(flags, scores, summary, examples, detail)

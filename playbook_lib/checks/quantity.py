@@ -1,0 +1,63 @@
+"""Quantity: enough examples for the training method, overall and per slice.
+
+Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``), "Quantity": a
+first validation run needs 50-100 examples, parameter-efficient fine-tuning (LoRA/PEFT) hundreds to thousands, a
+full fine-tune tens of thousands.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
+from playbook_lib.errors import UsageError
+
+#: method -> (fail below, warn below) examples overall.
+METHOD_MINIMUMS: dict[str, tuple[int, int]] = {
+    "validation": (50, 100),
+    "peft": (200, 1000),
+    "full": (10_000, 30_000),
+}
+
+
+class QuantityCheck(Check):
+    """Counts examples against the minimum for ``method`` (``validation``, ``peft`` or ``full``); ``warn``/``fail``
+    override the method's defaults. With ``by`` (e.g. ``category``), every slice needs ``min_per_slice`` rows:
+    smaller slices are flagged and warn. The metric ``examples`` is the overall count (lower is worse).
+    """
+
+    name = "quantity"
+    metric = "examples"
+    direction = "below"
+
+    def __init__(self, method: str = "peft", by: str | None = None, min_per_slice: int = 20,
+                 warn: float | None = None, fail: float | None = None) -> None:
+        if method not in METHOD_MINIMUMS:
+            raise UsageError(f"unknown quantity method {method!r}; valid: {', '.join(METHOD_MINIMUMS)}")
+        default_fail, default_warn = METHOD_MINIMUMS[method]
+        super().__init__(default_warn if warn is None else warn, default_fail if fail is None else fail)
+        self.require(min_per_slice >= 1, f"min_per_slice must be at least 1, got {min_per_slice}")
+        self.method = method
+        self.by = by
+        self.min_per_slice = min_per_slice
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        n = len(records)
+        flags = np.zeros(n, bool)
+        summary: dict[str, object] = {"examples": n, "method": self.method, "warn_below": self.warn,
+                                      "fail_below": self.fail}
+        outcomes = [self.grade(n)]
+        detail = f"{n} examples for {self.method}"
+        if self.by:
+            if self.by not in records.columns:
+                raise UsageError(f"quantity: unknown slice field {self.by!r}")
+            keys = records[self.by].fillna("(none)").astype(str)
+            sizes = keys.value_counts().sort_index().to_dict()
+            small = sorted(k for k, v in sizes.items() if v < self.min_per_slice)
+            flags = keys.isin(small).to_numpy()
+            summary.update({"slices": {str(k): int(v) for k, v in sizes.items()}, "small_slices": small})
+            if small:
+                outcomes.append(Outcome.WARN)
+                detail += f"; {len(small)} slices under {self.min_per_slice}: {', '.join(small[:5])}"
+        return self.result(flags, flags.astype(float), summary, [], detail, outcome=worst(outcomes))

@@ -1,0 +1,129 @@
+"""Relevance and coverage without a model: task rules (length bounds per category, forbidden phrases), and the
+distribution of categories versus a sample of production traffic.
+
+Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``), "Quality:
+relevance" and "Coverage". Embedding-based relevance and nearest-neighbour coverage are not implemented here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
+from playbook_lib.checks.formatting import tokens
+
+
+class TaskRulesCheck(Check):
+    """Rows that break the task's rules: an output containing a ``forbidden`` phrase (case-insensitive), or an
+    output length in whitespace tokens outside ``length_bounds[category]`` (``[min, max]``; the ``"*"`` entry applies
+    to every other category). The metric ``violation_rate`` is the share of rows breaking a rule.
+    """
+
+    name = "task_rules"
+    metric = "violation_rate"
+
+    def __init__(self, forbidden: list[str] | None = None, length_bounds: dict[str, list[int]] | None = None,
+                 warn: float | None = 0.0, fail: float | None = 0.05) -> None:
+        super().__init__(warn, fail)
+        from playbook_lib.errors import UsageError
+
+        self.forbidden = [p.casefold() for p in (forbidden or [])]
+        self.length_bounds = dict(length_bounds or {})
+        for category, bounds in self.length_bounds.items():
+            if len(bounds) != 2 or bounds[0] > bounds[1]:
+                raise UsageError(f"task_rules.length_bounds[{category!r}] must be [min, max], got {bounds}")
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        n = len(records)
+        flags = np.zeros(n, bool)
+        counts: dict[str, int] = {}
+        examples = []
+        for i, (out, cat) in enumerate(zip(records["output"].tolist(), records["category"].tolist())):
+            if not isinstance(out, str):
+                continue
+            reasons = []
+            low = out.casefold()
+            reasons += [f"forbidden phrase {p!r}" for p in self.forbidden if p in low]
+            bounds = self.length_bounds.get(cat or "", self.length_bounds.get("*"))
+            if bounds is not None:
+                length = tokens(out)
+                if not bounds[0] <= length <= bounds[1]:
+                    reasons.append(f"{length} tokens outside [{bounds[0]}, {bounds[1]}] for {cat or '*'}")
+            if reasons:
+                flags[i] = True
+                for r in reasons:
+                    key = r.split(" tokens")[0] if "tokens" not in r else "length out of bounds"
+                    counts[key] = counts.get(key, 0) + 1
+                if len(examples) < self.max_examples:
+                    examples.append({"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons),
+                                     "output": snippet(out)})
+        flagged = int(flags.sum())
+        summary = {"rows": n, "violations": flagged, "violation_rate": flagged / n if n else 0.0,
+                   "by_rule": dict(sorted(counts.items()))}
+        return self.result(flags, flags.astype(float), summary, examples, f"{flagged} rows break a task rule")
+
+
+def js_divergence(p: dict[str, float], q: dict[str, float]) -> float:
+    """Jensen-Shannon divergence (base 2, in [0, 1]) of two distributions over the same keys."""
+    keys = sorted(set(p) | set(q))
+    total = 0.0
+    for k in keys:
+        a, b = p.get(k, 0.0), q.get(k, 0.0)
+        m = (a + b) / 2
+        if a > 0:
+            total += 0.5 * a * math.log2(a / m)
+        if b > 0:
+            total += 0.5 * b * math.log2(b / m)
+    return max(0.0, min(1.0, total))
+
+
+class CoverageCheck(Check):
+    """Training data covers what production asks: the share of each slice (``by``, default ``category``) in the
+    training data versus a traffic sample (``--traffic``). The metric ``js_divergence`` (0 = same mix, 1 = disjoint)
+    is graded by the thresholds; a slice present in traffic but absent from training fails, and one whose training
+    share is under ``min_ratio`` times its traffic share warns. Not evaluated without traffic or slice labels.
+    """
+
+    name = "coverage"
+    metric = "js_divergence"
+
+    def __init__(self, by: str = "category", min_ratio: float = 0.5, warn: float | None = 0.1,
+                 fail: float | None = 0.3) -> None:
+        super().__init__(warn, fail)
+        self.require(min_ratio >= 0, f"min_ratio must be >= 0, got {min_ratio}")
+        self.by = by
+        self.min_ratio = min_ratio
+
+    @staticmethod
+    def _shares(values: list[object]) -> dict[str, float]:
+        kept = [str(v) for v in values if v is not None and str(v).strip()]
+        return {k: kept.count(k) / len(kept) for k in sorted(set(kept))} if kept else {}
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        n = len(records)
+        if context.traffic is None:
+            return self.not_evaluated(n, "no production traffic sample given (--traffic)")
+        if self.by not in records.columns:
+            from playbook_lib.errors import UsageError
+
+            raise UsageError(f"coverage: unknown slice field {self.by!r}")
+        train = self._shares(records[self.by].tolist())
+        traffic = self._shares(context.traffic[self.by].tolist())
+        if not train or not traffic:
+            return self.not_evaluated(n, f"no {self.by!r} labels in the training data or the traffic sample")
+        missing = [k for k in traffic if k not in train]
+        under = [k for k in traffic if k in train and train[k] < self.min_ratio * traffic[k]]
+        js = js_divergence(train, traffic)
+        slices = {k: {"train": train.get(k, 0.0), "traffic": traffic.get(k, 0.0)} for k in sorted(set(train) | set(traffic))}
+        summary = {"rows": n, "traffic_rows": len(context.traffic), "js_divergence": js, "missing_slices": missing,
+                   "under_covered": under, "slices": slices}
+        outcome = worst([self.grade(js), Outcome.FAIL if missing else Outcome.PASS,
+                         Outcome.WARN if under else Outcome.PASS])
+        examples = [{"slice": k, "reason": "missing from training", "traffic_share": traffic[k]} for k in missing]
+        examples += [{"slice": k, "reason": "under-covered", "train_share": train[k], "traffic_share": traffic[k]}
+                     for k in under]
+        detail = f"{len(missing)} slices missing, {len(under)} under-covered"
+        return self.result(np.zeros(n, bool), np.zeros(n), summary, examples, detail, outcome=outcome)

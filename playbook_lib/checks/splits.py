@@ -1,0 +1,83 @@
+"""Splits and the golden set: train/validation/test present and disjoint; a golden set of real failure cases.
+
+Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``), "Clear
+train/validation/test split" and "Golden set of real failure cases".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise
+from playbook_lib.data import record_text
+
+_ALIASES = {"train": "train", "training": "train", "val": "validation", "valid": "validation",
+            "validation": "validation", "dev": "validation", "test": "test", "eval": "test", "golden": "golden"}
+
+
+class SplitsCheck(Check):
+    """Every split in ``required`` is present, and no prompt appears in two splits.
+
+    Splits come from the ``split`` column (``val``/``dev`` count as validation); rows without one are ``train``,
+    and the eval file (``--eval``) counts as ``test``. A missing split fails; the metric ``overlap_rate`` is the
+    share of rows whose normalised prompt is also in another split.
+    """
+
+    name = "splits"
+    metric = "overlap_rate"
+
+    def __init__(self, required: list[str] | None = None, fields: list[str] | None = None,
+                 warn: float | None = 0.0, fail: float | None = 0.01) -> None:
+        super().__init__(warn, fail)
+        self.required = [_ALIASES.get(r, r) for r in (required or ["train", "validation", "test"])]
+        self.fields = tuple(fields or ("instruction", "input"))
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        n = len(records)
+        splits = [_ALIASES.get((s or "train").strip().lower(), (s or "").strip().lower()) for s in records["split"]]
+        texts = [normalise(t) for t in record_text(records, self.fields)]
+        where: dict[str, set[str]] = {}
+        for s, t in zip(splits, texts):
+            where.setdefault(t, set()).add(s)
+        if context.eval is not None:
+            for t in record_text(context.eval, self.fields):
+                where.setdefault(normalise(t), set()).add("test")
+        sizes = {s: splits.count(s) for s in sorted(set(splits))}
+        if context.eval is not None:
+            sizes["test"] = sizes.get("test", 0) + len(context.eval)
+        flags = np.array([len(where[t]) > 1 for t in texts], bool)
+        missing = [r for r in self.required if not sizes.get(r)]
+        summary = {"rows": n, "split_sizes": sizes, "missing_splits": missing, "rows_in_several_splits":
+                   int(flags.sum()), "overlap_rate": float(flags.mean()) if n else 0.0}
+        graded = self.grade(summary["overlap_rate"])
+        outcome = Outcome.FAIL if missing else graded
+        examples = [{"line": int(records["line"].iloc[i]),
+                     "reason": f"also in {', '.join(sorted(where[texts[i]] - {splits[i]}))}"}
+                    for i in np.flatnonzero(flags)[:5]]
+        detail = (f"missing {', '.join(missing)}; " if missing else "") + \
+            f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"
+        return self.result(flags, flags.astype(float), summary, examples, detail, outcome=outcome)
+
+
+class GoldenSetCheck(Check):
+    """A golden set of real failure cases exists and is large enough (metric ``golden_examples``, lower is worse).
+
+    The golden set is the ``--golden`` file, or rows whose ``split`` or ``category`` is ``golden``.
+    """
+
+    name = "golden_set"
+    metric = "golden_examples"
+    direction = "below"
+
+    def __init__(self, warn: float | None = 50, fail: float | None = 1) -> None:
+        super().__init__(warn, fail)
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        n = len(records)
+        in_records = [(s or "").lower() == "golden" or (c or "").lower() == "golden"
+                      for s, c in zip(records["split"], records["category"])]
+        count = len(context.golden) if context.golden is not None else int(sum(in_records))
+        where = "--golden file" if context.golden is not None else "rows tagged golden"
+        summary = {"golden_examples": count, "source": where}
+        return self.result(np.zeros(n, bool), np.zeros(n), summary, [], f"{count} examples from {where}")

@@ -1,0 +1,262 @@
+"""Read instruction, chat and preference datasets into one pandas DataFrame (the record model).
+
+Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``).
+
+Record model: one row per example with these columns (``None`` where the source has nothing):
+
+=============  =====================================================================================
+column         meaning
+=============  =====================================================================================
+``line``       1-based line (JSONL, CSV data row + 1 for the header) or 1-based array index (JSON, Parquet)
+``instruction`` the instruction / question / prompt (chat: the user turns joined by blank lines)
+``input``      optional extra input for the instruction
+``output``     the target output / response / answer (chat: the last assistant turn; preference: ``chosen``)
+``messages``   the chat turns as a list of ``{"role", "content"}`` dicts (chat data only)
+``chosen``     the preferred answer (preference data only)
+``rejected``   the dispreferred answer (preference data only)
+``source`` ``provenance`` ``split`` ``label`` ``annotator`` ``category`` ``licence``   metadata, as strings
+``raw``        the source object itself, unchanged (for type checks)
+=============  =====================================================================================
+
+The frame's ``attrs`` carry ``path`` (str), ``format`` and ``skipped`` (a list of ``"file:line: reason"`` for rows
+that could not be read and were left out). Input files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from playbook_lib.errors import DataError, EmptyDataError, UsageError
+
+TEXT_FIELDS = ("instruction", "input", "output", "messages", "chosen", "rejected")
+META_FIELDS = ("source", "provenance", "split", "label", "annotator", "category", "licence")
+RECORD_COLUMNS: tuple[str, ...] = ("line", *TEXT_FIELDS, *META_FIELDS, "raw")
+
+#: Source keys tried, in order, for each record field (override with ``columns=``).
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
+    "instruction": ("instruction", "question", "prompt", "query"),
+    "input": ("input", "context"),
+    "output": ("output", "response", "answer", "completion"),
+    "messages": ("messages", "conversations"),
+    "chosen": ("chosen",),
+    "rejected": ("rejected",),
+    "source": ("source",),
+    "provenance": ("provenance", "origin"),
+    "split": ("split",),
+    "label": ("label",),
+    "annotator": ("annotator", "annotator_id"),
+    "category": ("category", "task", "task_type"),
+    "licence": ("licence", "license"),
+}
+FORMATS = ("jsonl", "json", "csv", "parquet")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a data file")
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _iter_jsonl(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                skipped.append(f"{path}:{number}: invalid JSON ({exc.msg}; column {exc.colno})")
+                continue
+            yield number, obj
+
+
+def _iter_json(path: Path) -> Iterator[tuple[int, Any]]:
+    text = _decode(path, path.read_bytes())
+    if not text.strip():
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}; column {exc.colno})") from None
+    if isinstance(data, dict):
+        for key in ("data", "rows", "examples", "records"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+        else:
+            raise DataError(f"{path}:1: expected a JSON array of objects, got an object")
+    if not isinstance(data, list):
+        raise DataError(f"{path}:1: expected a JSON array of objects, got {type(data).__name__}")
+    yield from enumerate(data, start=1)
+
+
+def _iter_csv(path: Path) -> Iterator[tuple[int, Any]]:
+    text = _decode(path, path.read_bytes())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for obj in reader:
+        yield reader.line_num, {k: v for k, v in obj.items() if k is not None}
+
+
+def _iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError as exc:
+        raise UsageError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
+    except Exception as exc:  # pyarrow raises its own types for corrupt files
+        raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+    for number, obj in enumerate(frame.to_dict(orient="records"), start=1):
+        yield number, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in obj.items()}
+
+
+def _first(obj: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if key in obj:
+            return obj[key]
+    return None
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN from CSV/Parquet
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+_ROLE_ALIASES = {"human": "user", "gpt": "assistant", "bot": "assistant", "model": "assistant"}
+
+
+def _normalise_messages(value: Any) -> list[dict[str, Any]] | None:
+    """Chat turns as ``{"role", "content"}``; ShareGPT's ``from``/``value`` and human/gpt roles are mapped."""
+    if not isinstance(value, list):
+        return None
+    turns = []
+    for turn in value:
+        if isinstance(turn, dict):
+            role = turn.get("role", turn.get("from"))
+            role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+            content = turn.get("content", turn.get("value"))
+            turns.append({"role": role, "content": content})
+        else:
+            turns.append({"role": None, "content": turn})
+    return turns
+
+
+def _to_record(number: int, obj: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    rec: dict[str, Any] = {"line": number, "raw": obj}
+    for name in TEXT_FIELDS + META_FIELDS:
+        rec[name] = _first(obj, aliases[name])
+    rec["messages"] = _normalise_messages(rec["messages"])
+    if rec["messages"] is not None:
+        users = [t["content"] for t in rec["messages"] if t["role"] == "user" and isinstance(t["content"], str)]
+        bots = [t["content"] for t in rec["messages"] if t["role"] == "assistant"]
+        if rec["instruction"] is None and users:
+            rec["instruction"] = "\n\n".join(users)
+        if rec["output"] is None and bots:
+            rec["output"] = bots[-1]
+    if rec["output"] is None and rec["chosen"] is not None:
+        rec["output"] = rec["chosen"]
+    for name in ("instruction", "input", "output", "chosen", "rejected"):
+        if isinstance(rec[name], float) and rec[name] != rec[name]:  # NaN from CSV/Parquet: missing
+            rec[name] = None
+    # Text fields keep their source type (a number stays a number) so the formatting check can flag it.
+    for name in META_FIELDS:
+        rec[name] = _as_text(rec[name])
+    return rec
+
+
+def load_records(
+    path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Load a dataset file into the record model described in this module's docstring.
+
+    ``format`` is one of ``jsonl``, ``json``, ``csv``, ``parquet`` (default: from the file extension).
+    ``columns`` maps a record field to the source key that holds it, e.g. ``{"output": "completion_text"}``.
+
+    Unreadable JSONL lines and non-object rows are skipped and listed, with file:line, in ``frame.attrs["skipped"]``.
+    Raises :class:`~playbook_lib.errors.DataError` for a missing file, non-UTF-8 bytes or a malformed JSON/Parquet
+    file, :class:`~playbook_lib.errors.EmptyDataError` when no usable row remains, and
+    :class:`~playbook_lib.errors.UsageError` for an unknown format or field name.
+    """
+    path = Path(path)
+    _check_file(path)
+    fmt = format or _EXTENSIONS.get(path.suffix.lower())
+    if fmt not in FORMATS:
+        raise UsageError(f"{path}: unknown data format {fmt or path.suffix!r}; use one of {', '.join(FORMATS)}")
+    aliases = dict(DEFAULT_ALIASES)
+    for field_name, key in (columns or {}).items():
+        if field_name not in aliases:
+            raise UsageError(f"unknown record field {field_name!r}; valid: {', '.join(sorted(aliases))}")
+        aliases[field_name] = (key,)
+    _check_file(path)
+    skipped: list[str] = []
+    rows: Iterator[tuple[int, Any]]
+    if fmt == "jsonl":
+        rows = _iter_jsonl(path, skipped)
+    elif fmt == "json":
+        rows = _iter_json(path)
+    elif fmt == "csv":
+        rows = _iter_csv(path)
+    else:
+        rows = _iter_parquet(path)
+    records = []
+    for number, obj in rows:
+        if not isinstance(obj, dict):
+            skipped.append(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+            continue
+        records.append(_to_record(number, obj, aliases))
+    if not records:
+        detail = f" ({len(skipped)} unreadable rows, first: {skipped[0]})" if skipped else ""
+        raise EmptyDataError(f"{path}: no records found{detail}")
+    frame = pd.DataFrame.from_records(records, columns=list(RECORD_COLUMNS))
+    for name in RECORD_COLUMNS[1:]:  # keep missing values as None (pandas would make NaN of them)
+        column = frame[name].astype(object)
+        frame[name] = column.where(column.notna(), None)
+    frame.attrs.update({"path": str(path), "format": fmt, "skipped": skipped})
+    return frame
+
+
+def record_text(records: pd.DataFrame, fields: tuple[str, ...] = ("instruction", "input", "output")) -> list[str]:
+    """One string per row: the given text fields that hold strings, joined by newlines (for hashing and n-grams)."""
+    columns = [records[f].tolist() for f in fields if f in records.columns]
+    out = []
+    for values in zip(*columns):
+        out.append("\n".join(v for v in values if isinstance(v, str) and v))
+    return out
+
+
+def records_from_rows(rows: list[dict[str, Any]], aliases: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The record model built from in-memory objects (as if each were one JSONL line), e.g. in a notebook or test."""
+    table = dict(DEFAULT_ALIASES)
+    for field_name, key in (aliases or {}).items():
+        table[field_name] = (key,)
+    records = [_to_record(i, obj, table) for i, obj in enumerate(rows, start=1)]
+    if not records:
+        raise EmptyDataError("no records given")
+    frame = pd.DataFrame.from_records(records, columns=list(RECORD_COLUMNS))
+    for name in RECORD_COLUMNS[1:]:
+        column = frame[name].astype(object)
+        frame[name] = column.where(column.notna(), None)
+    frame.attrs.update({"path": "<rows>", "format": "rows", "skipped": []})
+    return frame
