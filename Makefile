@@ -12,7 +12,8 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 DEPS   := pyproject.toml constraints.txt
 JSDEPS := _build/jsdeps/widgets-js/.complete
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
-BOOK_SRC  := _config.yml _toc.yml $(wildcard book/*.md) $(NOTEBOOKS) $(shell find playbook_lib -name '*.py' -o -name '*.jsonl')
+LIB_SRC   := $(shell find playbook_lib checklists -name '*.py' -o -name '*.jsonl' -o -name '*.yaml' -o -name '*.json')
+BOOK_SRC  := _config.yml _toc.yml $(wildcard book/*.md) $(NOTEBOOKS)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
@@ -43,7 +44,13 @@ $(VENV)/.installed-%: $(DEPS) | $(PY)
 $(JSDEPS): book/_tools/fetch_widget_js.py | $(PY)
 	$(PY) book/_tools/fetch_widget_js.py _build/jsdeps/widgets-js
 
-_build/html/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book
+# Jupyter Book caches a notebook's outputs by the notebook's own content; when the library or its data change, the
+# cached outputs are stale, so the cache is dropped and every notebook runs again.
+_build/.library-stamp: $(LIB_SRC)
+	rm -rf _build/.jupyter_cache _build/jupyter_execute
+	mkdir -p _build && touch $@
+
+_build/html/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.library-stamp
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going -q
 	touch $@
 
