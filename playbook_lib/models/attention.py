@@ -90,6 +90,9 @@ def _load(path: str) -> tuple[Any, Any]:
     settings.force_offline()
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a progress bar on stderr is noise in notebooks and the book
 
     threads = settings.torch_threads()
     if threads:
