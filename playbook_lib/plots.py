@@ -81,7 +81,7 @@ def plot_iso_compute(budgets: Sequence[float], n_points: int = 200) -> Figure:
         best = optimal_by_loss(c)
         ns = np.logspace(np.log10(best.params) - 1.5, np.log10(best.params) + 1.5, n_points)
         losses = [parametric_loss(n, c / (6 * n)) for n in ns]
-        ax.plot(ns, losses, color=color, label=f"C = {c:.0e} FLOPs")
+        ax.plot(ns, losses, color=color, label=f"C = {c:.3g} FLOPs")
         ax.plot(best.params, parametric_loss(best.params, best.tokens), "o", color=color, markersize=7)
         rule = optimal_by_rule(c)
         ax.plot(rule.params, parametric_loss(rule.params, rule.tokens), "x", color=color, markersize=8)

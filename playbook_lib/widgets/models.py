@@ -8,6 +8,7 @@ so a static render (the book) embeds the snapshot taken at build time and headle
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ def budget_explorer(flops: float) -> ipywidgets.VBox:
     """A log-scale compute-budget slider (FLOPs); on every change, the optimal model size and token count."""
     import ipywidgets as w
 
-    slider = w.FloatLogSlider(value=flops, base=10, min=18, max=27, step=0.05, description="FLOPs",
+    exponent = math.log10(flops)
+    slider = w.FloatLogSlider(value=flops, base=10, min=min(18, math.floor(exponent)), step=0.05,
+                              max=max(27, math.ceil(exponent)), description="FLOPs",
                               readout_format=".2e", continuous_update=False, layout=w.Layout(width="70%"))
     out = w.HTML(budget_html(flops))
 
