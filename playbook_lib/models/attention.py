@@ -71,6 +71,8 @@ class AttentionMap:
         head: head index (0-based).
         model_weights: ``(n, n)`` weights reported by the model (``output_attentions``); row i = token i's query.
         scratch_weights: the same weights recomputed by ``scaled_dot_product_attention`` from the layer's Q/K.
+        queries: ``(n, d_head)`` this head's queries, the layer's query projection of its input hidden states.
+        keys: ``(n, d_head)`` this head's keys.
     """
 
     tokens: list[str]
@@ -78,6 +80,8 @@ class AttentionMap:
     head: int
     model_weights: np.ndarray
     scratch_weights: np.ndarray
+    queries: np.ndarray
+    keys: np.ndarray
 
     @property
     def max_abs_diff(self) -> float:
@@ -134,4 +138,5 @@ def minilm_attention(text: str, layer: int = 0, head: int = 0, model_path: str |
         k = self_attn.key(hidden)[:, sl].double().numpy()
     _, scratch_w = scaled_dot_product_attention(q, k, np.zeros((k.shape[0], 1)))
     tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
-    return AttentionMap(tokens=tokens, layer=layer, head=head, model_weights=model_w, scratch_weights=scratch_w)
+    return AttentionMap(tokens=tokens, layer=layer, head=head, model_weights=model_w, scratch_weights=scratch_w,
+                        queries=q, keys=k)
