@@ -43,3 +43,76 @@ def plot_hits(hits: Sequence[Hit], all_scores: np.ndarray | None = None, title: 
         ax2.set_title("Hits (blue) against the whole corpus")
     fig.tight_layout()
     return fig
+
+
+def plot_attention(tokens: Sequence[str], weights: np.ndarray, title: str = "") -> Figure:
+    """Heatmap of an attention matrix: row i is how token i's query spreads its weight over the keys.
+
+    Used on the *Transformers, attention and scaling* page (``notebooks/dm_04_scaling.ipynb``).
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(tokens)
+    size = min(9.0, 2.5 + 0.38 * n)
+    fig, ax = plt.subplots(figsize=(size, size))
+    im = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=float(np.max(weights)))
+    ax.set_xticks(range(n), tokens, rotation=90, fontsize=8)
+    ax.set_yticks(range(n), tokens, fontsize=8)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    ax.set_title(title or "Attention weights")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def plot_iso_compute(budgets: Sequence[float], n_points: int = 200) -> Figure:
+    """The Chinchilla parametric loss along iso-compute curves (C = 6ND), one per budget, with each optimum marked.
+
+    Used on the *Transformers, attention and scaling* page (``notebooks/dm_04_scaling.ipynb``).
+    """
+    import matplotlib.pyplot as plt
+
+    from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule, parametric_loss
+
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(budgets)))
+    for c, color in zip(budgets, colors):
+        best = optimal_by_loss(c)
+        ns = np.logspace(np.log10(best.params) - 1.5, np.log10(best.params) + 1.5, n_points)
+        losses = [parametric_loss(n, c / (6 * n)) for n in ns]
+        ax.plot(ns, losses, color=color, label=f"C = {c:.3g} FLOPs")
+        ax.plot(best.params, parametric_loss(best.params, best.tokens), "o", color=color, markersize=7)
+        rule = optimal_by_rule(c)
+        ax.plot(rule.params, parametric_loss(rule.params, rule.tokens), "x", color=color, markersize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters N (tokens D = C / 6N)")
+    ax.set_ylabel("parametric loss L(N, D), nats/token")
+    ax.set_title("Iso-compute curves: o = loss-fit optimum, x = 20 tokens/param rule")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_routing_sweep(frame: object, title: str = "") -> Figure:
+    """Expected cost and success rate of a cheap-then-strong routing plan as the escalation threshold moves.
+
+    ``frame`` is a DataFrame with columns ``threshold``, ``expected_cost``, ``expected_success`` and optional
+    ``cheap_only``/``strong_only`` baselines in ``frame.attrs``. Used on the *Model selection* page
+    (``notebooks/dm_07_model_selection.ipynb``).
+    """
+    import matplotlib.pyplot as plt
+
+    df = frame  # a pandas DataFrame; typed loosely to keep pandas out of this module's imports
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    sc = ax.scatter(df["expected_cost"], df["expected_success"], c=df["threshold"], cmap="plasma", s=28, zorder=3)
+    ax.plot(df["expected_cost"], df["expected_success"], color="#999999", linewidth=1, zorder=2)
+    for name, base in getattr(df, "attrs", {}).get("baselines", {}).items():
+        ax.plot(base["expected_cost"], base["expected_success"], "s", markersize=9, label=name.replace("_", " "))
+    ax.set_xlabel("expected cost per task (USD)")
+    ax.set_ylabel("expected success rate")
+    ax.set_title(title or "Routing plan as the escalation threshold moves")
+    fig.colorbar(sc, ax=ax, label="escalation threshold (confidence)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,4 @@
-"""Small, dependency-light model utilities: compute-optimal scaling and next-token sampling.
+"""Small, dependency-light model utilities: attention from scratch, compute-optimal scaling, next-token sampling.
 
 Taught in the book's *Data + Models* chapter (``notebooks/dm_04_scaling.ipynb``,
 ``notebooks/dm_06_probabilistic_outputs.ipynb``). Import the modules directly, e.g.

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -67,3 +68,44 @@ def test_practical_impact_small(tmp_path: Path) -> None:
     assert "2 questions" in text and "with retrieval, k=1" in text and "without retrieval" in text
     assert "with retrieval, k=3" not in text
     assert "re-embedded 1 of 36 documents" in text
+
+
+def test_scaling_with_another_text_head_and_budget(tmp_path: Path) -> None:
+    from playbook_lib.models.scaling import optimal_by_rule
+
+    nb = run_notebook(tmp_path, "dm_04_scaling", {"text": "Zebras graze quietly", "layer": 4, "head": 7,
+                                                  "compute_budget": 1e21})
+    text = outputs_text(nb)
+    assert "zebra" in text.lower() and "layer 4, head 7" in text
+    assert "compute budget C = 1e+21 FLOPs" in text
+    assert f"{optimal_by_rule(1e21).params:.3g}" in text  # the rule's N for this budget, not the default's
+
+
+def test_model_selection_with_an_open_weights_profile(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("name: on-prem-code-helper\nsuperpower: code\nrequire_open_weights: true\n"
+                       "max_latency: high\n", encoding="utf-8")
+    nb = run_notebook(tmp_path, "dm_07_model_selection", {"profile_path": str(profile), "n_tasks": 50, "seed": 3})
+    text = outputs_text(nb)
+    assert "profile 'on-prem-code-helper'" in text
+    assert "governance: open weights required" in text  # closed APIs are excluded, with the reason
+    from playbook_lib import sample_data
+    from playbook_lib.decide.select import load_catalog, load_requirements, select_models
+
+    best = select_models(load_catalog(sample_data.path("model_catalog.yaml")), load_requirements(profile)).best
+    assert best is not None and best.model.open_weights
+    assert f"recommended for 'on-prem-code-helper': {best.model.name}" in text
+
+
+def test_ladder_with_other_thresholds_and_budget(tmp_path: Path) -> None:
+    log = tmp_path / "decisions.jsonl"
+    nb = run_notebook(tmp_path, "dm_08_prompt_rag_finetune", {"min_finetune_examples": 100, "max_steps": 3,
+                                                              "max_cost": 10.0, "decision_log": str(log)})
+    text = outputs_text(nb)
+    assert "step 4 exceeds max_steps=3" in text
+    assert "at least 100 curated examples" in text
+    # the fine-tuning boundary moves with the parameter: 99 examples -> collect more, 100 -> PEFT
+    assert re.search(r"\b99\s+collect_examples", text) and re.search(r"\b100\s+peft_fine_tune", text)
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(rows) == 5 and rows[0]["action"] == "build_evals"
+    assert all(r["evidence"]["counts"] is not None for r in rows)

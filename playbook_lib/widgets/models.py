@@ -1,0 +1,87 @@
+"""Interactive controls for the *Data + Models* pages: the compute-budget slider and the requirement toggles.
+
+Used on ``notebooks/dm_04_scaling.ipynb`` and ``notebooks/dm_07_model_selection.ipynb``. Controls only: the logic
+lives in ``playbook_lib.models.scaling`` and ``playbook_lib.decide.select``. Results render into ``HTML`` widgets,
+so a static render (the book) embeds the snapshot taken at build time and headless runs never wait on output capture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+    from playbook_lib.decide.select import ModelSpec, Requirements
+
+
+def budget_html(flops: float) -> str:
+    """An HTML table of the compute-optimal N and D for ``flops`` by the 20-tokens rule and by the loss fit."""
+    from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule, parametric_loss
+
+    rows = []
+    for label, a in (("20 tokens/param rule", optimal_by_rule(flops)), ("parametric loss fit", optimal_by_loss(flops))):
+        rows.append(f"<tr><td>{label}</td><td>{a.params / 1e9:,.2f} B</td><td>{a.tokens / 1e9:,.1f} B</td>"
+                    f"<td>{a.tokens_per_param:.1f}</td><td>{parametric_loss(a.params, a.tokens):.3f}</td></tr>")
+    return ("<table class='dataframe'><thead><tr><th>method</th><th>parameters N</th><th>tokens D</th>"
+            "<th>tokens/param</th><th>loss</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def budget_explorer(flops: float) -> ipywidgets.VBox:
+    """A log-scale compute-budget slider (FLOPs); on every change, the optimal model size and token count."""
+    import ipywidgets as w
+
+    exponent = math.log10(flops)
+    slider = w.FloatLogSlider(value=flops, base=10, min=min(18, math.floor(exponent)), step=0.05,
+                              max=max(27, math.ceil(exponent)), description="FLOPs",
+                              readout_format=".2e", continuous_update=False, layout=w.Layout(width="70%"))
+    out = w.HTML(budget_html(flops))
+
+    def redraw(*_: object) -> None:
+        out.value = budget_html(slider.value)
+
+    slider.observe(redraw, names="value")
+    return w.VBox([slider, out])
+
+
+def selection_html(catalog: list[ModelSpec], requirements: Requirements) -> str:
+    """An HTML table of ``select_models``: ranked models with score and cost, then the excluded ones with why."""
+    from playbook_lib.decide.select import select_models
+
+    sel = select_models(catalog, requirements)
+    rows = [f"<tr><td>{i}</td><td>{c.model.name}</td><td>{c.score:g}</td><td>${c.cost_per_1k_requests:.2f}</td>"
+            f"<td></td></tr>" for i, c in enumerate(sel.ranked, 1)]
+    rows += [f"<tr><td>-</td><td>{c.model.name}</td><td></td><td>${c.cost_per_1k_requests:.2f}</td>"
+             f"<td>{'; '.join(c.excluded_because)}</td></tr>" for c in sel.excluded]
+    return ("<table class='dataframe'><thead><tr><th>rank</th><th>model</th><th>score</th><th>per 1k requests</th>"
+            "<th>excluded because</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def requirements_explorer(catalog: list[ModelSpec], requirements: Requirements) -> ipywidgets.VBox:
+    """Toggles for the superpower, reasoning, data residency and open weights; the ranking is recomputed live."""
+    import ipywidgets as w
+
+    from playbook_lib.decide.select import SUPERPOWERS
+
+    regions = sorted({r for m in catalog for r in m.regions} | set(requirements.data_residency))
+    superpower = w.Dropdown(options=list(SUPERPOWERS), value=requirements.superpower, description="superpower")
+    reasoning = w.Checkbox(value=requirements.reasoning, description="needs reasoning")
+    open_w = w.Checkbox(value=requirements.require_open_weights, description="open weights required")
+    residency = w.SelectMultiple(options=regions, value=tuple(requirements.data_residency),
+                                 description="residency", rows=min(4, len(regions)))
+    out = w.HTML()
+
+    def redraw(*_: object) -> None:
+        req = dataclasses.replace(requirements, superpower=superpower.value, reasoning=reasoning.value,
+                                  require_open_weights=open_w.value, data_residency=list(residency.value))
+        out.value = selection_html(catalog, req)
+
+    for control in (superpower, reasoning, open_w, residency):
+        control.observe(redraw, names="value")
+    redraw()
+    return w.VBox([w.HBox([superpower, residency]), w.HBox([reasoning, open_w]), out])
+
+
+__all__ = ["budget_explorer", "budget_html", "requirements_explorer", "selection_html"]
