@@ -109,3 +109,45 @@ def test_ladder_with_other_thresholds_and_budget(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(rows) == 5 and rows[0]["action"] == "build_evals"
     assert all(r["evidence"]["counts"] is not None for r in rows)
+
+def write_small_dataset(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A 12-row training file with one planted duplicate pair and one planted email, plus a 3-row eval file."""
+    topics = ["reset the meter", "replace the battery", "clean the probe", "update the firmware", "export readings",
+              "pair the app", "change units", "set an alarm", "read the log", "calibrate conductivity"]
+    rows = [{"instruction": f"How do I {t}?", "output": f"To {t}, open the settings menu and follow step {i} of the "
+             f"guide for the {t} procedure.", "category": "support", "provenance": "human", "licence": "CC-BY-4.0",
+             "split": "train"} for i, t in enumerate(topics)]
+    rows.append(dict(rows[3], instruction=rows[3]["instruction"].upper()))  # exact duplicate after normalisation
+    email = "dana.tester@example.org"
+    rows.append(dict(rows[0], instruction="Who do I write to?", output=f"Write to {email} for help."))
+    data = tmp_path / "mini_train.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    evals = tmp_path / "mini_eval.jsonl"
+    evals.write_text("\n".join(json.dumps({"instruction": f"Question {i} about a topic never trained",
+                                           "output": f"Answer {i}.", "split": "test"}) for i in range(3)) + "\n")
+    return data, evals, email
+
+
+def test_production_checklists_on_a_small_file(tmp_path: Path) -> None:
+    data, evals, email = write_small_dataset(tmp_path)
+    nb = run_notebook(tmp_path, "dm_09_production_checklists", {"data_path": str(data), "eval_path": str(evals),
+                                                                "widget_item": "quality.uniqueness.exact"})
+    text = outputs_text(nb)
+    assert "mini_train.jsonl: 12 rows" in text and "mini_eval.jsonl: 3 rows" in text
+    assert "sft_sample" not in text and "sft_traffic" not in text  # the bundled samples were not used
+    assert "1 removable rows in 1 clusters" in text  # the planted duplicate pair
+    assert "[EMAIL]" in text and email not in text  # the planted email, masked
+    command = next(line for line in text.splitlines() if line.startswith("playbook check "))
+    assert f"--data {data.resolve()}" in command and "--traffic" not in command
+    assert "no production traffic sample given" in text  # coverage not evaluated without --traffic
+
+
+def test_dataset_engineering_on_a_small_file(tmp_path: Path) -> None:
+    data, evals, email = write_small_dataset(tmp_path)
+    nb = run_notebook(tmp_path, "dm_02_dataset_engineering", {"data_path": str(data), "eval_path": str(evals)})
+    text = outputs_text(nb)
+    assert "mini_train.jsonl: 12 rows" in text
+    assert "exact_duplicates: FAIL" in text and "1 removable rows in 1 clusters" in text
+    assert "[EMAIL]" in text and email not in text
+    assert "contamination: PASS" in text  # the eval rows share nothing with training
+    assert "coverage: NOT_EVALUATED" in text  # no traffic file given

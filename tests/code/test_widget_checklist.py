@@ -1,0 +1,48 @@
+"""The threshold explorer of the *Production checklists* page grades the measured metric again."""
+
+from __future__ import annotations
+
+from playbook_lib.checklist.parse import parse_checklist_text
+from playbook_lib.checklist.run import run_checklist
+from playbook_lib.checks import CheckContext, Outcome
+from playbook_lib.data import records_from_rows
+from playbook_lib.widgets.checklist import regrade, threshold_explorer
+
+CHECKLIST = """
+name: t
+description: d
+items:
+  - id: dup
+    title: duplicates
+    check: exact_duplicates
+    warn: 0.0
+    fail: 0.5
+  - id: qty
+    title: quantity
+    check: quantity
+    method: validation
+"""
+
+
+def report():
+    rows = [{"instruction": f"q{i}", "output": f"a{i}"} for i in range(9)] + [{"instruction": "q0", "output": "a0"}]
+    return run_checklist(parse_checklist_text(CHECKLIST), records_from_rows(rows), CheckContext())
+
+
+def test_regrade_moves_with_the_thresholds_only() -> None:
+    dup, qty = report().items  # duplicate_rate 0.1; 10 examples
+    assert dup.result.outcome == Outcome.WARN == regrade(dup, 0.0, 0.5)
+    assert regrade(dup, 0.0, 0.05) == Outcome.FAIL
+    assert regrade(dup, 0.2, 0.5) == Outcome.PASS
+    assert regrade(qty, 20, 5) == Outcome.WARN and regrade(qty, 5, 2) == Outcome.PASS  # "below" direction
+
+
+def test_explorer_renders_the_verdict_in_an_html_widget() -> None:
+    import ipywidgets
+
+    dup = report().items[0]
+    box = threshold_explorer(dup)
+    sliders, html = box.children
+    assert isinstance(html, ipywidgets.HTML) and "WARN" in html.value
+    sliders.children[0].value = 0.2
+    assert "PASS" in html.value
