@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
+from playbook_lib.jsonl import iter_jsonl
 
 TEXT_FIELDS = ("instruction", "input", "output", "messages", "chosen", "rejected")
 META_FIELDS = ("source", "provenance", "split", "label", "annotator", "category", "licence")
@@ -72,23 +73,6 @@ def _decode(path: Path, data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-
-
-def _iter_jsonl(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                skipped.append(f"{path}:{number}: invalid JSON ({exc.msg}; column {exc.colno})")
-                continue
-            yield number, obj
 
 
 def _iter_json(path: Path) -> Iterator[tuple[int, Any]]:
@@ -213,7 +197,7 @@ def load_records(
     skipped: list[str] = []
     rows: Iterator[tuple[int, Any]]
     if fmt == "jsonl":
-        rows = _iter_jsonl(path, skipped)
+        rows = iter_jsonl(path, skipped)
     elif fmt == "json":
         rows = _iter_json(path)
     elif fmt == "csv":
