@@ -24,7 +24,7 @@ from playbook_lib.ops.versioning import content_hash, dataset_version, settings_
 from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.embed import Embedder
 from playbook_lib.rag.index import FlatIndex
-from playbook_lib.rag.retrieve import Hit
+from playbook_lib.rag.retrieve import Hit, hits_from_search
 
 
 class EmbeddingCache:
@@ -159,9 +159,7 @@ class RefreshingIndex:
         """Exact search over the current snapshot."""
         if self.index is None:
             raise EmptyDataError("refresh the index with a corpus before retrieving")
-        result = self.index.search(self.embedder.embed_query(query)[None, :], k)
-        return [Hit(rank=r + 1, score=float(s), document=self.documents[i])
-                for r, (i, s) in enumerate(zip(result.ids[0], result.scores[0]))]
+        return hits_from_search(self.index.search(self.embedder.embed_query(query)[None, :], k), self.documents)[0]
 
     def lineage(self, doc_id: str) -> Lineage:
         """Trace the vector of ``doc_id`` back to its content, corpus version and embedder settings."""

@@ -16,18 +16,18 @@ Every chunk keeps its document's id and a chunk id ``<doc_id>#<n>``; :func:`show
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from playbook_lib.errors import UsageError
+from playbook_lib.rag.context import TokenCounter
 from playbook_lib.rag.corpus import Document
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Strategy = Literal["fixed", "sentence", "recursive"]
-TokenCounter = Callable[[str], int]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _WORD = re.compile(r"\S+")

@@ -8,9 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.retrieve import Hit, Retriever
 
 FusionMethod = Literal["rrf", "weighted"]
+
+
+def _ranked(fused: dict[str, float], docs: dict[str, Document]) -> list[Hit]:
+    """Hits ordered by fused score, ties broken by document id."""
+    order = sorted(fused, key=lambda d: (-fused[d], d))
+    return [Hit(rank=r + 1, score=fused[d], document=docs[d]) for r, d in enumerate(order)]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
@@ -19,13 +26,12 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = 60) -> li
     Ranks only, no scores: robust when the lists' scores live on different scales. Ties break by document id.
     """
     fused: dict[str, float] = {}
-    docs = {}
+    docs: dict[str, Document] = {}
     for ranking in rankings:
         for hit in ranking:
             fused[hit.doc_id] = fused.get(hit.doc_id, 0.0) + 1.0 / (k + hit.rank)
             docs[hit.doc_id] = hit.document
-    order = sorted(fused, key=lambda d: (-fused[d], d))
-    return [Hit(rank=r + 1, score=fused[d], document=docs[d]) for r, d in enumerate(order)]
+    return _ranked(fused, docs)
 
 
 def weighted_fusion(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Hit]:
@@ -33,7 +39,7 @@ def weighted_fusion(rankings: Sequence[Sequence[Hit]], weights: Sequence[float])
     if len(weights) != len(rankings):
         raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
     fused: dict[str, float] = {}
-    docs = {}
+    docs: dict[str, Document] = {}
     for ranking, weight in zip(rankings, weights):
         if not ranking:
             continue
@@ -43,8 +49,7 @@ def weighted_fusion(rankings: Sequence[Sequence[Hit]], weights: Sequence[float])
             norm = (hit.score - lo) / (hi - lo) if hi > lo else 1.0
             fused[hit.doc_id] = fused.get(hit.doc_id, 0.0) + weight * norm
             docs[hit.doc_id] = hit.document
-    order = sorted(fused, key=lambda d: (-fused[d], d))
-    return [Hit(rank=r + 1, score=fused[d], document=docs[d]) for r, d in enumerate(order)]
+    return _ranked(fused, docs)
 
 
 class HybridRetriever:

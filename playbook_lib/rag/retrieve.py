@@ -5,14 +5,14 @@ Taught in the book's *Minimal RAG* page (``notebooks/ops_06_minimal_rag.ipynb``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from playbook_lib.errors import EmptyDataError
 from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
-from playbook_lib.rag.index import FlatIndex
+from playbook_lib.rag.index import FlatIndex, SearchResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,6 +29,14 @@ class Hit:
     @property
     def doc_id(self) -> str:
         return self.document.id
+
+
+def hits_from_search(result: SearchResult, documents: Mapping[str, Document]) -> list[list[Hit]]:
+    """Turn an index's ids and scores into ranked :class:`Hit` lists, one per query."""
+    return [
+        [Hit(rank=r + 1, score=float(s), document=documents[i]) for r, (i, s) in enumerate(zip(ids, scores))]
+        for ids, scores in zip(result.ids, result.scores)
+    ]
 
 
 class Retriever(Protocol):
@@ -78,11 +86,7 @@ class DenseRetriever:
         vectors = self.embedder.embed_documents(list(queries)) if len(queries) > 1 else (
             self.embedder.embed_query(queries[0])[None, :]
         )
-        result = self.index.search(vectors, k)
-        return [
-            [Hit(rank=r + 1, score=float(s), document=self.documents[i]) for r, (i, s) in enumerate(zip(ids, scores))]
-            for ids, scores in zip(result.ids, result.scores)
-        ]
+        return hits_from_search(self.index.search(vectors, k), self.documents)
 
 
 def hits_frame(hits: Sequence[Hit], text_chars: int = 120) -> pd.DataFrame:
