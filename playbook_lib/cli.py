@@ -168,7 +168,12 @@ def _build_retrievers(documents: list, methods: set[str], stem: bool, threads: i
 @app.command("check")
 def check(
     checklist: Annotated[Path, typer.Argument(help="A checklist YAML file, e.g. checklists/dataset_readiness.yaml.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or Parquet.")],
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or "
+                                                                      "Parquet (dataset checklists).")] = None,
+    plan: Annotated[Path | None, typer.Option("--plan", help="A model plan YAML: superpower, model, cost model, "
+                                                              "routing, guardrails, eval harness (model checklists).")] = None,
+    evals: Annotated[Path | None, typer.Option("--evals", help="Eval results JSONL, one attempt per line (model "
+                                                                "checklists).")] = None,
     eval_path: Annotated[Path | None, typer.Option("--eval", help="An eval/test file (contamination, splits).")] = None,
     traffic: Annotated[Path | None, typer.Option("--traffic", help="A sample of production queries.")] = None,
     golden: Annotated[Path | None, typer.Option("--golden", help="The golden set of real failure cases.")] = None,
@@ -182,9 +187,12 @@ def check(
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> int:
-    """Run a dataset-readiness checklist on your data; print a summary and write JSON / JUnit / HTML reports.
+    """Run a checklist; print a summary and write JSON / JUnit / HTML reports.
 
-    Input files are only read. The same inputs give the same reports (no timestamps, sorted keys).
+    Dataset checklists read --data (and --eval, --traffic, --golden); model checklists read --plan and --evals,
+    e.g. `playbook check checklists/model_readiness.yaml --plan plan.yaml --evals evals.jsonl`. The checklist's
+    checks decide which inputs are required. Input files are only read. The same inputs give the same reports
+    (no timestamps, sorted keys).
     """
     from playbook_lib.checklist.parse import parse_checklist
     from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit, write_atomic
@@ -192,12 +200,34 @@ def check(
     from playbook_lib.checks import CheckContext
     from playbook_lib.data import load_records
 
+    from playbook_lib.checklist.run import required_inputs
+
     spec = parse_checklist(checklist)
-    records = load_records(data, format=data_format)
+    needed = required_inputs(spec)
+    if "data" in needed and needed & {"plan", "evals"}:
+        raise UsageError(f"{checklist}: mixes dataset checks and model checks; split it into two checklists")
+    given = {"data": data, "plan": plan, "evals": evals}
+    missing = [f"--{name}" for name in ("data", "plan", "evals") if name in needed and given[name] is None]
+    if missing:
+        raise UsageError(f"checklist {spec.name!r} needs {' and '.join(missing)}")
+    extra = [f"--{name}" for name, value in given.items() if value is not None and name not in needed]
+    if extra:
+        raise UsageError(f"checklist {spec.name!r} does not read {' or '.join(extra)}")
+    if "data" in needed:
+        records = load_records(data, format=data_format)
+    else:
+        import pandas as pd
+
+        from playbook_lib.decide.evals import load_eval_results
+
+        records = load_eval_results(evals) if evals is not None else pd.DataFrame({"line": []})
+    from playbook_lib.decide.plan import load_plan
+
     context = CheckContext(
         eval=load_records(eval_path) if eval_path is not None else None,
         traffic=load_records(traffic) if traffic is not None else None,
         golden=load_records(golden) if golden is not None else None,
+        plan=load_plan(plan) if plan is not None else None,
     )
     if quiet or not sys.stderr.isatty():
         report = run_checklist(spec, records, context)
