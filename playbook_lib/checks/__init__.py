@@ -12,6 +12,7 @@ from playbook_lib.checks.consistency import ConsistencyCheck
 from playbook_lib.checks.contamination import ContaminationCheck
 from playbook_lib.checks.formatting import FormattingCheck
 from playbook_lib.checks.provenance import ProvenanceCheck
+from playbook_lib.checks.posttraining import LengthBiasCheck, PreferencePairsCheck, SftPairsCheck
 from playbook_lib.checks.quantity import QuantityCheck
 from playbook_lib.checks.readiness import (
     CostModelCheck,
@@ -32,6 +33,8 @@ REGISTRY: dict[str, type[Check]] = {
     for cls in (FormattingCheck, ExactDuplicatesCheck, NearDuplicatesCheck, ContaminationCheck, PiiCheck,
                 LicenceCheck, ProvenanceCheck, SplitsCheck, GoldenSetCheck, QuantityCheck, ConsistencyCheck,
                 TaskRulesCheck, CoverageCheck,
+                # post-training data (SFT and preference pairs)
+                SftPairsCheck, PreferencePairsCheck, LengthBiasCheck,
                 # model readiness (records are eval results, context.plan the model plan)
                 SuperpowerCheck, CostModelCheck, RoutingPlanCheck, GuardrailsCheck, EvalHarnessCheck, EvalSuccessCheck)
 }
