@@ -24,7 +24,8 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="playbook",
-    help=f"The Data + Models Playbook: dataset and model checks, an offline RAG pipeline, model decisions.\n\n{EXIT_CODES_HELP}",
+    help="The Data + Models Playbook: dataset and model checks, an offline RAG pipeline, model decisions.\n\n"
+    f"{EXIT_CODES_HELP}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -170,8 +171,9 @@ def check(
     checklist: Annotated[Path, typer.Argument(help="A checklist YAML file, e.g. checklists/dataset_readiness.yaml.")],
     data: Annotated[Path | None, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or "
                                                                       "Parquet (dataset checklists).")] = None,
-    plan: Annotated[Path | None, typer.Option("--plan", help="A model plan YAML: superpower, model, cost model, "
-                                                              "routing, guardrails, eval harness (model checklists).")] = None,
+    plan: Annotated[Path | None, typer.Option(
+        "--plan", help="A model plan YAML: superpower, model, cost model, routing, guardrails, eval harness "
+                       "(model checklists).")] = None,
     evals: Annotated[Path | None, typer.Option("--evals", help="Eval results JSONL, one attempt per line (model "
                                                                 "checklists).")] = None,
     eval_path: Annotated[Path | None, typer.Option("--eval", help="An eval/test file (contamination, splits).")] = None,
@@ -336,8 +338,8 @@ def decide_next(
                                                                           "were already tried.")] = False,
     examples: Annotated[int, typer.Option("--examples", min=0, help="Curated examples of the desired behaviour.")] = 0,
     has_routing: Annotated[bool, typer.Option("--has-routing", help="Cheap-then-strong routing is in place.")] = False,
-    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, max=0.99, help="Failure share at or below "
-                                                                                      "which no escalation is needed.")] = 0.05,
+    tolerance: Annotated[float, typer.Option(
+        "--tolerance", min=0.0, max=0.99, help="Failure share at or below which no escalation is needed.")] = 0.05,
     log: Annotated[Path | None, typer.Option("--log", help="Append the decision, with its evidence, to this JSONL "
                                                             "decision log.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,

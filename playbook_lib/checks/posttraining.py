@@ -197,7 +197,8 @@ class LengthBiasCheck(Check):
         rate = float((c_len[comparable] > r_len[comparable]).mean())
         flags = comparable & (log_ratio > math.log(self.ratio))
         scores = np.clip(log_ratio / math.log(self.ratio) / 2, 0, 1) * flags
-        summary = {"longer_chosen_rate": rate, "pairs": m, "median_log_length_ratio": float(np.median(log_ratio[comparable])),
+        summary = {"longer_chosen_rate": rate, "pairs": m,
+                   "median_log_length_ratio": float(np.median(log_ratio[comparable])),
                    "chosen_mean_tokens": float(c_len[comparable].mean()),
                    "rejected_mean_tokens": float(r_len[comparable].mean()), "much_longer": int(flags.sum())}
         examples = [{"line": int(records["line"].iloc[i]), "reason": f"chosen {int(c_len[i])} tokens vs rejected "

@@ -233,7 +233,8 @@ class RoutingPlanCheck(Check):
         flags = records["line"].isin(set(escalated)).to_numpy()
         summary = {"success_drop": drop, "routed_success": plan.expected_success,
                    "strong_only_success": strong_only["expected_success"], "escalation_rate": plan.escalation_rate,
-                   "routed_cost_per_task": plan.expected_cost, "strong_only_cost_per_task": strong_only["expected_cost"],
+                   "routed_cost_per_task": plan.expected_cost,
+                   "strong_only_cost_per_task": strong_only["expected_cost"],
                    "routed_cost_per_success": plan.cost_per_success,
                    "strong_only_cost_per_success": strong_only["cost_per_success"]}
         saving = 1 - plan.expected_cost / strong_only["expected_cost"] if strong_only["expected_cost"] else 0.0

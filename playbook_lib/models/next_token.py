@@ -214,7 +214,8 @@ def measure_consistency(model: NextTokenModel, tasks: Sequence[ExtractionTask], 
 
     Columns: setting, temperature, top_k, top_p, task, n, n_distinct, entropy_bits, agreement, accuracy (share of
     samples containing the answer), mode (the most frequent output), mode_correct. Seeds are derived from ``seed``,
-    the setting's values and the task's position, so a run is reproducible. Temperature 0 is sampled once (it is deterministic) and
+    the setting's values and the task's position, so a run is reproducible. Temperature 0 is sampled once (it is
+    deterministic) and
     counted ``n_samples`` times.
     """
     if n_samples < 1:
