@@ -221,7 +221,8 @@ def measure_consistency(model: NextTokenModel, tasks: Sequence[ExtractionTask], 
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
     rows = []
-    pairs = [(s, ti, t) for s in settings for ti, t in enumerate(tasks)]
+    # task-major order: each prompt is evaluated once and its logits reused by every setting
+    pairs = [(s, ti, t) for ti, t in enumerate(tasks) for s in settings]
     iterator = progress(pairs) if progress is not None else pairs
     for s, ti, task in iterator:
         tokens = model.chat_tokens(task.prompt, system)
@@ -239,7 +240,10 @@ def measure_consistency(model: NextTokenModel, tasks: Sequence[ExtractionTask], 
                      "task": task.id, "n": c.n, "n_distinct": c.n_distinct, "entropy_bits": c.entropy_bits,
                      "agreement": c.agreement, "accuracy": float(np.mean([task.correct(o) for o in outputs])),
                      "mode": c.mode, "mode_correct": task.correct(str(c.mode))})
-    return pd.DataFrame(rows)
+    order = {id(s): i for i, s in enumerate(settings)}
+    frame = pd.DataFrame(rows)
+    frame["_order"] = [order[id(s)] for s, _, _ in pairs]
+    return frame.sort_values(["_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def distribution_grid(logits: np.ndarray, temperatures: Sequence[float], top_ks: Sequence[int | None],
