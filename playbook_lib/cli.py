@@ -31,6 +31,9 @@ app = typer.Typer(
 )
 rag_app = typer.Typer(help="Retrieval-augmented generation over your own documents.", no_args_is_help=True)
 app.add_typer(rag_app, name="rag")
+feedback_app = typer.Typer(help="The feedback log: review answers, promote them into a golden set.",
+                           no_args_is_help=True)
+rag_app.add_typer(feedback_app, name="feedback")
 
 
 class FailOn(str, Enum):
@@ -186,6 +189,31 @@ def build_retrievers(documents: list, methods: set[str], *, stem: bool = True, t
     if reranker is None:
         return built
     return {name: RerankingRetriever(r, reranker) for name, r in built.items()}
+
+
+@feedback_app.command("promote")
+def feedback_promote(
+    log: Annotated[Path, typer.Argument(help="A feedback log (JSONL, written by playbook_lib.ops.feedback).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The golden set to write (labelled-query JSONL).")],
+    min_rating: Annotated[
+        int, typer.Option(min=1, max=5, help="Ratings at or above this count as a correct answer.")
+    ] = 4,
+) -> None:
+    """Promote rated and corrected answers into a deduplicated golden evaluation set, written atomically.
+
+    The log is only read. The output has one line per distinct question: _id, text, relevant ids, answer.
+    """
+    from playbook_lib.errors import UsageError
+    from playbook_lib.ops.feedback import FeedbackLog, promote, write_golden
+
+    if out.resolve() == log.resolve():
+        raise UsageError(f"{out}: --out must differ from the log (the log is never rewritten)")
+    entries = FeedbackLog(log).entries()
+    items = promote(entries, min_rating=min_rating)
+    write_golden(items, out)
+    with_ids = sum(bool(i.relevant) for i in items)
+    typer.echo(f"{len(entries)} entries, {sum(e.reviewed for e in entries)} reviewed -> {len(items)} golden "
+               f"questions ({with_ids} with relevant ids) written to {out}")
 
 
 @app.command("check")
