@@ -39,6 +39,9 @@ decide_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(decide_app, name="decide")
+feedback_app = typer.Typer(help="The feedback log: review answers, promote them into a golden set.",
+                           no_args_is_help=True)
+rag_app.add_typer(feedback_app, name="feedback")
 
 
 class FailOn(str, Enum):
@@ -116,6 +119,17 @@ class RetrievalMethod(str, Enum):
     hybrid = "hybrid"
 
 
+class RerankMethod(str, Enum):
+    none = "none"
+    mmr = "mmr"
+    cross_encoder = "cross-encoder"
+
+
+class FusionMethod(str, Enum):
+    rrf = "rrf"
+    weighted = "weighted"
+
+
 @rag_app.command("eval")
 def rag_eval(
     beir_dir: Annotated[Path, typer.Argument(help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.")],
@@ -124,6 +138,14 @@ def rag_eval(
     ] = [RetrievalMethod.dense],  # noqa: B006
     split: Annotated[str, typer.Option(help="Which qrels file to score against.")] = "test",
     stem: Annotated[bool, typer.Option("--stem/--no-stem", help="Snowball stemming for BM25.")] = True,
+    fusion: Annotated[FusionMethod, typer.Option(help="How hybrid fuses dense and BM25 rankings.")] = FusionMethod.rrf,
+    rerank: Annotated[
+        RerankMethod,
+        typer.Option(help="Rerank each method's top 100: mmr (diversity), cross-encoder (PLAYBOOK_CROSS_ENCODER)."),
+    ] = RerankMethod.none,
+    mmr_lambda: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="MMR trade-off: 1 = relevance order, 0 = diversity only.")
+    ] = 0.5,
     max_queries: Annotated[
         int, typer.Option(min=0, help="Score only this many judged queries (fixed seed); 0 = all.")
     ] = 0,
@@ -139,8 +161,12 @@ def rag_eval(
     dataset = load_beir(beir_dir, split)
     if max_queries:
         dataset = subsample_beir(dataset, n_queries=max_queries, n_distractors=len(dataset.corpus))
-    retrievers = _build_retrievers(dataset.corpus, {m.value for m in method}, stem, threads)
-    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, m.value) for m in method]
+    names = {m.value for m in method}
+    retrievers = build_retrievers(dataset.corpus, names, stem=stem, threads=threads, fusion=fusion.value,
+                                  rerank=rerank.value, mmr_lambda=mmr_lambda)
+    suffix = "" if rerank is RerankMethod.none else f"+{rerank.value}"
+    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, m.value + suffix)
+               for m in method]
     rows = [r.row() for r in reports]
     table = Table(title=f"{Path(beir_dir).name}: {len(dataset.queries)} queries, {len(dataset.corpus)} documents")
     for column in rows[0]:
@@ -150,20 +176,52 @@ def rag_eval(
     Console().print(table)
 
 
-def _build_retrievers(documents: list, methods: set[str], stem: bool, threads: int | None) -> dict:
+def build_retrievers(documents: list, methods: set[str], *, stem: bool = True, threads: int | None = None,
+                     fusion: str = "rrf", rerank: str = "none", mmr_lambda: float = 0.5) -> dict:
+    """The retrievers named in ``methods`` (dense, bm25, hybrid) over ``documents``, each followed by ``rerank``."""
     from playbook_lib.rag.embed import MiniLMEmbedder
     from playbook_lib.rag.hybrid import HybridRetriever
     from playbook_lib.rag.keyword import BM25Retriever
+    from playbook_lib.rag.rerank import RerankingRetriever, make_reranker
     from playbook_lib.rag.retrieve import DenseRetriever
 
     built: dict = {}
-    if methods & {"dense", "hybrid"}:
+    # first, so that a misconfigured reranker fails before minutes of embedding
+    reranker = make_reranker(rerank, vectors=lambda ids: built["dense"].vectors_for(ids), lambda_=mmr_lambda)
+    if methods & {"dense", "hybrid"} or rerank == "mmr":
         built["dense"] = DenseRetriever.from_documents(documents, MiniLMEmbedder(threads=threads))
     if methods & {"bm25", "hybrid"}:
         built["bm25"] = BM25Retriever.from_documents(documents, stem=stem)
     if "hybrid" in methods:
-        built["hybrid"] = HybridRetriever([built["dense"], built["bm25"]], method="rrf")
-    return built
+        built["hybrid"] = HybridRetriever([built["dense"], built["bm25"]], method=fusion)  # type: ignore[arg-type]
+    if reranker is None:
+        return built
+    return {name: RerankingRetriever(r, reranker) for name, r in built.items()}
+
+
+@feedback_app.command("promote")
+def feedback_promote(
+    log: Annotated[Path, typer.Argument(help="A feedback log (JSONL, written by playbook_lib.ops.feedback).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The golden set to write (labelled-query JSONL).")],
+    min_rating: Annotated[
+        int, typer.Option(min=1, max=5, help="Ratings at or above this count as a correct answer.")
+    ] = 4,
+) -> None:
+    """Promote rated and corrected answers into a deduplicated golden evaluation set, written atomically.
+
+    The log is only read. The output has one line per distinct question: _id, text, relevant ids, answer.
+    """
+    from playbook_lib.errors import UsageError
+    from playbook_lib.ops.feedback import FeedbackLog, promote, write_golden
+
+    if out.resolve() == log.resolve():
+        raise UsageError(f"{out}: --out must differ from the log (the log is never rewritten)")
+    entries = FeedbackLog(log).entries()
+    items = promote(entries, min_rating=min_rating)
+    write_golden(items, out)
+    with_ids = sum(bool(i.relevant) for i in items)
+    typer.echo(f"{len(entries)} entries, {sum(e.reviewed for e in entries)} reviewed -> {len(items)} golden "
+               f"questions ({with_ids} with relevant ids) written to {out}")
 
 
 @app.command("check")
