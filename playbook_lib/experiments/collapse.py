@@ -352,7 +352,7 @@ def summarise(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS)) -> p
     return pd.DataFrame(out)
 
 
-def plot_collapse(frame: pd.DataFrame, metrics: Sequence[str] = ("vocab_size", "distinct_2", "tail_mass",
+def plot_collapse(frame: pd.DataFrame, metrics: Sequence[str] = ("vocab_size", "distinct_2", "rare_types_kept",
                                                                     "entropy_bits", "kl_to_real_bits",
                                                                     "heldout_perplexity")) -> Figure:
     """One panel per metric: its value by generation, a line per real fraction (mean over seeds, band = min..max).

@@ -63,6 +63,30 @@ STYLE_MARKERS: dict[str, str] = {
 _MARKERS = {name: re.compile(p, re.IGNORECASE | re.MULTILINE) for name, p in STYLE_MARKERS.items()}
 
 
+def locate_sft_data(path: str | Path = "") -> Path:
+    """The folder of the instruction datasets: ``path`` when given, else ``$PLAYBOOK_SHARED_DATA/sft``, else the
+    first ``shared/data/sft`` found beside the working directory or one of its parents (the project keeps the public
+    datasets in ``../shared/data``). :class:`~playbook_lib.errors.DataError` when there is none."""
+    import os
+
+    from playbook_lib.errors import DataError
+
+    if path:
+        found = Path(path)
+        if not found.is_dir():
+            raise DataError(f"{found}: data folder not found")
+        return found
+    env = os.environ.get("PLAYBOOK_SHARED_DATA")
+    candidates = [Path(env) / "sft"] if env else []
+    here = Path.cwd().resolve()
+    candidates += [p / "shared" / "data" / "sft" for p in (here, *here.parents)]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise DataError("the public datasets (shared/data/sft) were not found; pass their folder or set "
+                    "PLAYBOOK_SHARED_DATA")
+
+
 def load_source(root: str | Path, name: str, n: int | None = None, seed: int = 0) -> pd.DataFrame:
     """Up to ``n`` rows (all when ``None``) of one :data:`SOURCES` dataset under ``root``, in a ``seed``-shuffled
     order, with columns ``source``, ``provenance``, ``instruction``, ``input``, ``output``.
@@ -122,6 +146,13 @@ def lexical_diversity(texts: Sequence[str], budget: int) -> dict[str, float]:
     flat = [w for d in docs for w in d]
     return {"budget_tokens": len(flat), "distinct_1": distinct_n(docs, 1), "distinct_2": distinct_n(docs, 2),
             "mtld": mtld(flat), "msttr_50": msttr(flat, 50)}
+
+
+def common_budget(frame: pd.DataFrame) -> int:
+    """The largest token budget every source of ``frame`` can fill: the fewest word tokens of ``output`` any source
+    has. Diversity measured on this budget compares like sizes."""
+    totals = frame.groupby("source")["output"].apply(lambda texts: sum(len(tokenize(t)) for t in texts))
+    return int(totals.min())
 
 
 def duplicate_rates(frame: pd.DataFrame, fields: Sequence[str] = ("output",), threshold: float = 0.8) -> dict[str, float]:

@@ -8,8 +8,8 @@ import pytest
 
 from playbook_lib.checks import Outcome
 from playbook_lib.errors import UsageError
-from playbook_lib.experiments.provenance import (STYLE_MARKERS, bootstrap_difference, compare_pair, duplicate_rates,
-                                                 group_separation, lexical_diversity, load_source,
+from playbook_lib.experiments.provenance import (STYLE_MARKERS, bootstrap_difference, common_budget, compare_pair,
+                                                 duplicate_rates, group_separation, lexical_diversity, load_source,
                                                  mean_pairwise_cosine, profile_sources, provenance_report,
                                                  style_markers, truncate_words)
 
@@ -39,6 +39,11 @@ def test_lexical_diversity_on_an_equal_budget() -> None:
     assert a["budget_tokens"] == b["budget_tokens"] == 6
     assert a["distinct_1"] == 1.0 and b["distinct_1"] == pytest.approx(2 / 6)
     assert a["mtld"] > b["mtld"]
+
+
+def test_common_budget_is_the_smallest_source() -> None:
+    frame = frame_of([("a", "human", "one two three"), ("a", "human", "four"), ("b", "synthetic", "x y")])
+    assert common_budget(frame) == 2
 
 
 def test_duplicate_rates_use_the_registered_checks() -> None:
@@ -95,3 +100,20 @@ def test_truncate_words_and_unknown_source(tmp_path) -> None:
     assert truncate_words("a  b c\nd", 3) == "a b c"
     with pytest.raises(UsageError, match="valid: lima"):
         load_source(tmp_path, "nope")
+
+
+def test_locate_sft_data(tmp_path, monkeypatch) -> None:
+    from playbook_lib.errors import DataError
+    from playbook_lib.experiments.provenance import locate_sft_data
+
+    (tmp_path / "shared" / "data" / "sft").mkdir(parents=True)
+    (tmp_path / "repo" / "notebooks").mkdir(parents=True)
+    monkeypatch.delenv("PLAYBOOK_SHARED_DATA", raising=False)
+    monkeypatch.chdir(tmp_path / "repo" / "notebooks")
+    assert locate_sft_data() == tmp_path / "shared" / "data" / "sft"
+    assert locate_sft_data(tmp_path / "repo") == tmp_path / "repo"
+    with pytest.raises(DataError, match="not found"):
+        locate_sft_data(tmp_path / "missing")
+    monkeypatch.setenv("PLAYBOOK_SHARED_DATA", str(tmp_path / "elsewhere"))
+    (tmp_path / "elsewhere" / "sft").mkdir(parents=True)
+    assert locate_sft_data() == tmp_path / "elsewhere" / "sft"
