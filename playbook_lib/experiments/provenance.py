@@ -155,7 +155,8 @@ def common_budget(frame: pd.DataFrame) -> int:
     return int(totals.min())
 
 
-def duplicate_rates(frame: pd.DataFrame, fields: Sequence[str] = ("output",), threshold: float = 0.8) -> dict[str, float]:
+def duplicate_rates(frame: pd.DataFrame, fields: Sequence[str] = ("output",),
+                    threshold: float = 0.8) -> dict[str, float]:
     """Exact and near-duplicate rates of ``frame``'s rows from the registered ``exact_duplicates`` and
     ``near_duplicates`` checks, on the given fields."""
     from playbook_lib.checks import CheckContext, get_check
@@ -237,7 +238,8 @@ def bootstrap_difference(a: Sequence[float], b: Sequence[float], statistic: Call
     rng = np.random.default_rng(seed)
     diffs = np.array([statistic(rng.choice(y, len(y))) - statistic(rng.choice(x, len(x))) for _ in range(n_boot)])
     tail = (1 - level) / 2 * 100
-    return float(statistic(y) - statistic(x)), float(np.percentile(diffs, tail)), float(np.percentile(diffs, 100 - tail))
+    low, high = np.percentile(diffs, [tail, 100 - tail])
+    return float(statistic(y) - statistic(x)), float(low), float(high)
 
 
 def compare_pair(frame: pd.DataFrame, human: str, synthetic: str, count_tokens: Callable[[str], int] | None = None,
@@ -288,7 +290,12 @@ def plot_lengths(frame: pd.DataFrame, count_tokens: Callable[[str], int] | None 
     names = list(dict.fromkeys(frame["source"]))
     data = [[max(1, count(t)) for t in frame.loc[frame["source"] == s, "output"]] for s in names]
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    box = ax.boxplot(data, vert=False, patch_artist=True, showfliers=False, tick_labels=names)
+    import matplotlib
+
+    horizontal = ({"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10)
+                  else {"vert": False})
+    box = ax.boxplot(data, patch_artist=True, showfliers=False, **horizontal)
+    ax.set_yticks(range(1, len(names) + 1), names)
     for patch, s in zip(box["boxes"], names):
         patch.set_facecolor(_COLORS[SOURCES[s].provenance if s in SOURCES else "human"])
     ax.set_xscale("log")

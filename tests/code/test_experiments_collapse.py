@@ -135,3 +135,16 @@ def test_summarise_reports_first_and_last_generation() -> None:
     out = summarise(frame, ["vocab_size", "heldout_perplexity"]).set_index("metric")
     assert out.loc["vocab_size", "generation_0"] == 10.5 and out.loc["vocab_size", "change"] == -2.0
     assert out.loc["heldout_perplexity", "change"] == 3.0  # a ratio for perplexity
+
+
+def test_collapse_plots_draw() -> None:
+    from playbook_lib.experiments.collapse import METRICS, collapse_experiment, plot_collapse, plot_rank_frequency
+
+    frame, runs = collapse_experiment(toy_corpus(), toy_corpus()[:3], 2, real_fractions=(0.0, 0.5), seeds=(0, 1),
+                                      progress=False)
+    assert len(frame) == 2 * 2 * 3 and len(runs) == 4
+    fig = plot_collapse(frame, ["vocab_size", "heldout_perplexity"])
+    assert fig.axes[0].get_title() == METRICS["vocab_size"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["0% real", "50% real"]
+    fig = plot_rank_frequency(Counter({"a": 3, "b": 1}), {"later": Counter({"a": 4})})
+    assert len(fig.axes[0].get_lines()) == 2

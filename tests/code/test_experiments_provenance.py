@@ -117,3 +117,26 @@ def test_locate_sft_data(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PLAYBOOK_SHARED_DATA", str(tmp_path / "elsewhere"))
     (tmp_path / "elsewhere" / "sft").mkdir(parents=True)
     assert locate_sft_data() == tmp_path / "elsewhere" / "sft"
+
+
+def test_import_loads_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    heavy = ["torch", "sentence_transformers", "transformers", "matplotlib", "datasketch"]
+    code = ("import sys, playbook_lib.experiments.collapse, playbook_lib.experiments.provenance, "
+            "playbook_lib.experiments.lexical\n"
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"imported at import time: {out}"
+
+
+def test_plots_draw(tmp_path) -> None:
+    from playbook_lib.experiments.provenance import plot_lengths, plot_profile
+
+    frame = frame_of([("lima", "human", "one two three"), ("gpteacher_roleplay", "synthetic", "four five")])
+    fig = plot_lengths(frame)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["lima", "gpteacher_roleplay"]
+    profile = profile_sources(frame, budget=2, progress=False)
+    fig = plot_profile(profile, ["median_tokens", "distinct_1"])
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["median_tokens", "distinct_1"]
