@@ -45,6 +45,25 @@ TASKS = ("tool_routing", "task_family")
 #: Texts are cut to this many characters before embedding (MiniLM reads ~256 tokens; shorter is faster on a CPU).
 MAX_CHARS = 400
 TOOLFORMER_FILE = "gpteacher_toolformer-dedupe-only.json"
+#: One sentence per label, written for this project: what a zero-shot classifier compares a text with.
+LABEL_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "tool_routing": {
+        "news": "Get the latest news headlines and current news stories about a topic.",
+        "python": "Write and run a short Python program to compute something from the given input.",
+        "request": "Fetch the content of a web page at a given URL with an HTTP request.",
+        "search": "Search the web for up-to-date information and facts about current events.",
+        "shell": "Run a command in a Linux terminal shell to inspect files, processes or the system.",
+        "weather": "Get the current weather or the forecast for a city.",
+        "wikipedia": "Look up encyclopedia information about a person, place, event or concept on Wikipedia.",
+        "wolfram": "Solve a math problem, convert units or compute a scientific quantity.",
+    },
+    "task_family": {
+        "code": "Write, explain or fix a computer program.",
+        "general": "Answer a general question or give advice on everyday topics.",
+        "math": "Solve a grade-school math word problem.",
+        "roleplay": "Pretend to be a character and answer in their voice.",
+    },
+}
 _SIGNATURE = re.compile(r"^\w+\([^)]*\)\s*$")
 _ACCESS = re.compile(r"toolformer access: ([^\n]*)")
 
@@ -186,6 +205,23 @@ def load_task(data_dir: str | Path, n_per_class: int | None = None, seed: int = 
     order = rng.permutation(len(texts))
     result = TextTask(task, texts, np.asarray(labels, dtype=int), names, sources)
     return result.subset(order)
+
+
+def off_topic_texts(data_dir: str | Path, n: int, seed: int = 0,
+                    max_chars: int = MAX_CHARS) -> tuple[list[str], list[str]]:
+    """``n`` texts that belong to no tool-routing class (LIMA prompts and GSM8K questions, half each), with their
+    ``"file:row"`` sources: the off-topic rows a scraped training set picks up."""
+    sft = Path(data_dir) / "sft"
+    lima = [(f"{r.get('instruction', '')}".strip(), f"lima_llamafactory.json:{i}")
+            for i, r in enumerate(_read_json_array(sft / "lima_llamafactory.json"), start=1)]
+    gsm = [(o.get("question", "").strip(), f"gsm8k_train.jsonl:{i}") for i, o in _read_jsonl(sft / "gsm8k_train.jsonl")]
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    if half > len(lima) or n - half > len(gsm):
+        raise DataError(f"only {len(lima) + len(gsm)} off-topic texts available, asked for {n}")
+    rows = [lima[i] for i in rng.choice(len(lima), half, replace=False)]
+    rows += [gsm[i] for i in rng.choice(len(gsm), n - half, replace=False)]
+    return [t[:max_chars] for t, _ in rows], [s for _, s in rows]
 
 
 def split_task(task: TextTask, test_per_class: int, seed: int = 0) -> tuple[TextTask, TextTask]:
