@@ -311,7 +311,18 @@ class _Constant:
 
 def train_probe(x: np.ndarray, y: np.ndarray, kind: str = "logreg", c: float = 1.0, seed: int = 0):
     """Fit a classifier on embeddings: ``"logreg"`` (a linear probe, scikit-learn ``LogisticRegression``) or
-    ``"1nn"`` (nearest neighbour by cosine: it memorises the training set). Returns an object with ``predict``."""
+    ``"1nn"`` (nearest neighbour by cosine: it memorises the training set). Returns an object with ``predict``.
+
+    BLAS runs on one thread: these problems are small, and on a shared CPU extra threads made a fit 10-40 times
+    slower (measured while building the book).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _train_probe(x, y, kind, c, seed)
+
+
+def _train_probe(x: np.ndarray, y: np.ndarray, kind: str, c: float, seed: int):
     if kind not in ("logreg", "1nn"):
         raise UsageError(f"unknown probe kind {kind!r}; valid: logreg, 1nn")
     if len(x) == 0:
@@ -331,8 +342,10 @@ def train_probe(x: np.ndarray, y: np.ndarray, kind: str = "logreg", c: float = 1
 def evaluate_probe(model, x: np.ndarray, y: np.ndarray) -> ProbeScore:
     """Accuracy and macro-F1 (over the labels present in ``y`` or predicted) of ``model`` on ``(x, y)``."""
     from sklearn.metrics import accuracy_score, f1_score
+    from threadpoolctl import threadpool_limits
 
-    pred = model.predict(x)
+    with threadpool_limits(1):
+        pred = model.predict(x)
     return ProbeScore(float(accuracy_score(y, pred)), float(f1_score(y, pred, average="macro", zero_division=0)),
                       len(y))
 
