@@ -109,23 +109,28 @@ PERTURBATIONS = ("none", "case_space", "drop_word")
 
 
 def plant_test_items(train: TextTask, test: TextTask, n: int, seed: int = 0,
-                     perturb: str = "none") -> tuple[NoisyTask, np.ndarray]:
+                     perturb: str | Sequence[str] = "none") -> tuple[NoisyTask, np.ndarray]:
     """Copy ``n`` test rows (with their true labels) into the training set: contamination, as when a benchmark
     leaks into scraped training data. ``perturb`` edits each copy as another pipeline would: ``"case_space"``
-    changes case and spacing (identical after normalisation), ``"drop_word"`` also deletes one word (a near copy).
+    changes case and spacing (identical after normalisation), ``"drop_word"`` also deletes one word (a near copy). A sequence of modes is
+    used in turn, row by row; each copy's source ends with ``(planted, MODE)``.
 
     Returns the contaminated training task (planted rows marked ``"planted"``, shuffled in) and the indices of the
     test rows that were planted.
     """
-    if perturb not in PERTURBATIONS:
-        raise UsageError(f"unknown perturbation {perturb!r}; valid: {', '.join(PERTURBATIONS)}")
+    modes = [perturb] if isinstance(perturb, str) else list(perturb)
+    for mode in modes:
+        if mode not in PERTURBATIONS:
+            raise UsageError(f"unknown perturbation {mode!r}; valid: {', '.join(PERTURBATIONS)}")
     if not 0 <= n <= len(test):
         raise UsageError(f"can plant 0..{len(test)} test rows, got {n}")
     rng = np.random.default_rng(seed)
     picked = np.sort(rng.choice(len(test), size=n, replace=False))
     copies = test.subset(picked)
-    texts = [perturb_text(t, perturb, rng) for t in copies.texts]
-    copies = TextTask(train.name, texts, copies.labels, list(train.label_names), [f"{s} (planted)" for s in copies.sources])
+    used = [modes[i % len(modes)] for i in range(n)]
+    texts = [perturb_text(t, mode, rng) for t, mode in zip(copies.texts, used)]
+    copies = TextTask(train.name, texts, copies.labels, list(train.label_names),
+                      [f"{s} (planted, {mode})" for s, mode in zip(copies.sources, used)])
     kinds = np.concatenate([np.full(len(train), "clean", dtype=object), np.full(n, "planted", dtype=object)])
     merged = _concat(train, copies)
     order = rng.permutation(len(merged))
