@@ -97,3 +97,15 @@ def test_perturbations() -> None:
     near = perturb_text(text, "drop_word", rng)
     assert len(near.split()) == len(text.split()) - 1 and normalise(near) != normalise(text)
     assert normalise(near).split()[0] == "find"  # the first word is kept
+
+
+def test_plant_test_items_cycles_perturbations_and_names_them() -> None:
+    train, test = toy(10, 2, "train"), toy(6, 2, "test")
+    planted, _ = plant_test_items(train, test, 6, seed=0, perturb=["none", "case_space", "drop_word"])
+    modes = [s.rsplit(", ", 1)[-1].rstrip(")") for s, k in zip(planted.task.sources, planted.kinds) if k == "planted"]
+    assert sorted(modes) == ["case_space", "case_space", "drop_word", "drop_word", "none", "none"]
+    test_norm = {normalise(t) for t in test.texts}
+    rows = [t for t, k in zip(planted.task.texts, planted.kinds) if k == "planted"]
+    assert len(rows) == 6
+    exact = sum(normalise(t) in test_norm for t in rows)
+    assert exact == 4  # verbatim and re-cased copies normalise back to the test text; near copies do not
