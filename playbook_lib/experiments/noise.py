@@ -2,7 +2,7 @@
 training data. Every function returns what it changed, so an experiment can score a check against the truth.
 
 Taught in the book's *Quality over quantity* (``notebooks/dm_11_quality_vs_quantity.ipynb``) and *Duplicates and
-contamination* (``notebooks/dm_13_contamination.ipynb``) pages.
+contamination* (``notebooks/dm_14_contamination.ipynb``) pages.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def plot_grouped_bars(frame: pd.DataFrame, index: str, columns: str, values: str
     import matplotlib.pyplot as plt
 
     table = frame.pivot(index=index, columns=columns, values=values)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(table) + 2.5), 4.0))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(table) + 2.5), 4.2))
     width = 0.8 / max(1, len(table.columns))
     x = np.arange(len(table))
     for k, (colour, column) in enumerate(zip(_COLOURS, table.columns)):
@@ -95,14 +95,20 @@ def plot_grouped_bars(frame: pd.DataFrame, index: str, columns: str, values: str
         for bar, value in zip(bars, table[column].to_numpy()):
             ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value:.2f}", ha="center", va="bottom",
                     fontsize=7)
-    ax.set_xticks(x, [str(i) for i in table.index], rotation=30 if len(table) > 4 else 0, ha="right" if len(table) > 4 else "center")
+    import textwrap
+
+    names = [textwrap.fill(str(i), 18) for i in table.index]
+    tilt = len(table) > 4 and max(len(n) for n in names) <= 18
+    ax.set_xticks(x, names, rotation=30 if tilt else 0, ha="right" if tilt else "center", fontsize=8)
+    marked = {textwrap.fill(str(h), 18) for h in highlight}
     for label in ax.get_xticklabels():
-        if label.get_text() in set(highlight):
+        if label.get_text() in marked:
             label.set_color(_COLOURS[3])
             label.set_fontweight("bold")
     ax.set_ylabel(ylabel or values)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    ax.set_ylim(0, max(1.0, float(np.nanmax(table.to_numpy())) * 1.12))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig

@@ -158,3 +158,15 @@ def test_embed_texts_caches_on_disk_by_content(tmp_path, embedder) -> None:
     assert np.allclose(first, embedder.embed_documents(texts), atol=1e-5)
     other = embed_texts(texts[:1], counting, cache_dir=tmp_path, embedder_settings={"model": "other"})
     assert counting.calls == [2, 1, 1] and other.shape == (1, embedder.dim)
+
+
+def test_importing_the_experiments_loads_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    modules = ", ".join(f"playbook_lib.experiments.{m}" for m in
+                        ("tasks", "noise", "runs", "leakage", "coverage", "formatting", "plots"))
+    heavy = ["torch", "sentence_transformers", "transformers", "faiss", "matplotlib", "sklearn", "scipy"]
+    code = f"import sys, {modules}\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"imported at import time: {out}"
