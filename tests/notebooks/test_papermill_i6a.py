@@ -38,7 +38,7 @@ def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -
     assert "(30 of the 120 test requests planted)" in text
     assert "1-nearest-neighbour: the test score changed by" in text
     assert re.search(r"\(a\) (held|did not hold): planting 30 test items", text)
-    assert re.search(r"\(b\) (held|did not hold): the best check here, .+, caught \d+ of 30 planted rows", text)
+    assert re.search(r"\(b\) (held|did not hold): .+ widest net: .+ \(caught \d+ of 30, precision 0?\.?\d", text)
 
 
 def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
