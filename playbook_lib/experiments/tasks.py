@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,7 +263,8 @@ def embed_texts(texts: Sequence[str], embedder: Embedder | None = None, cache_di
     """Embed ``texts`` (``(n, dim)`` float32, L2-normalised for MiniLM), embedding each distinct text at most once.
 
     Vectors are cached by content hash in ``cache_dir`` (default :func:`default_cache_dir`; ``""`` disables the
-    disk cache) in a file named after the embedder settings, written atomically. ``embedder`` defaults to the
+    disk cache) in a file named after the embedder settings, written atomically; when it cannot be written, a
+    warning says so and the vectors are still returned. ``embedder`` defaults to the
     packaged all-MiniLM-L6-v2; pass ``embedder_settings`` to key the cache for another embedder.
     """
     embedder = embedder or MiniLMEmbedder(show_progress=False)
@@ -281,7 +283,10 @@ def embed_texts(texts: Sequence[str], embedder: Embedder | None = None, cache_di
     if todo:
         cache.put(list(todo), embedder.embed_documents(list(todo.values())))
         if file:
-            cache.save(file)
+            try:
+                cache.save(file)
+            except OSError as exc:  # a read-only home must not stop an experiment; the vectors are in memory
+                warnings.warn(f"embedding cache not saved to {file}: {exc}", stacklevel=2)
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.stack([cache.get(h) for h in hashes]).astype(np.float32)

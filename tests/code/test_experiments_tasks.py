@@ -170,3 +170,11 @@ def test_importing_the_experiments_loads_nothing_heavy() -> None:
     code = f"import sys, {modules}\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"imported at import time: {out}"
+
+
+def test_embed_texts_warns_when_the_cache_cannot_be_written(tmp_path, embedder) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="embedding cache not saved"):
+        vectors = embed_texts(["Ping example.com"], embedder, cache_dir=blocker, embedder_settings={"m": "t"})
+    assert vectors.shape == (1, embedder.dim)
