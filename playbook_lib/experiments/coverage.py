@@ -1,7 +1,7 @@
 """Coverage experiments: build a training set that under-covers one slice, sample production-like traffic, score
 per slice, and ask the registered ``coverage`` check whether it notices.
 
-Taught in the book's *Coverage* page (``notebooks/dm_15_coverage.ipynb``).
+Taught in the book's *Coverage* page (``notebooks/exp_05_coverage.ipynb``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Formatting faults in a chat-format training file, what a quick loading script does with them, and what the
 project's loader and ``formatting`` check report instead.
 
-Taught in the book's *Formatting errors* page (``notebooks/dm_18_formatting_errors.ipynb``).
+Taught in the book's *Formatting errors* page (``notebooks/exp_08_formatting_errors.ipynb``).
 
 A task row becomes one JSONL line ``{"messages": [{"role": "user", "content": TEXT}, {"role": "assistant",
 "content": LABEL}]}``. :func:`corrupt_lines` breaks a share of the lines in one of four ways (:data:`CORRUPTIONS`)

@@ -2,7 +2,7 @@
 (recall), and how many of its flags were planted (precision).
 
 Taught in the book's *Duplicates and contamination inflate evaluation* page
-(``notebooks/dm_14_contamination.ipynb``). The checks are called through the registry
+(``notebooks/exp_04_contamination.ipynb``). The checks are called through the registry
 (:func:`playbook_lib.checks.get_check`), exactly as a checklist would call them.
 """
 

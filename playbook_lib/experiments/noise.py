@@ -1,8 +1,8 @@
 """Inject known problems into a clean task: label noise, duplicates, off-topic rows, and test items planted in
 training data. Every function returns what it changed, so an experiment can score a check against the truth.
 
-Taught in the book's *Quality over quantity* (``notebooks/dm_11_quality_vs_quantity.ipynb``) and *Duplicates and
-contamination* (``notebooks/dm_14_contamination.ipynb``) pages.
+Taught in the book's *Quality over quantity* (``notebooks/exp_01_quality_vs_quantity.ipynb``) and *Duplicates and
+contamination* (``notebooks/exp_04_contamination.ipynb``) pages.
 """
 
 from __future__ import annotations

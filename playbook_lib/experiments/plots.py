@@ -25,7 +25,7 @@ def plot_quality_grid(summary: pd.DataFrame, curated: tuple[float, float, float]
     """Accuracy against training rows, one line (mean ± std over seeds) per label-noise level.
 
     ``summary`` has ``label_noise``, ``train_rows``, ``mean``, ``std``; ``curated`` = ``(rows, mean, std)`` marks
-    the small curated set. Used on ``notebooks/dm_11_quality_vs_quantity.ipynb``.
+    the small curated set. Used on ``notebooks/exp_01_quality_vs_quantity.ipynb``.
     """
     import matplotlib.pyplot as plt
 
@@ -52,7 +52,7 @@ def plot_learning_curve(summary: pd.DataFrame, fit: PowerLawFit | None = None, f
     """Measured accuracy (mean ± std over seeds) against training rows, the power law fitted on the rows up to
     ``fit_upto`` (dashed beyond it: the extrapolation) and a zero-shot ``baseline`` line.
 
-    ``summary`` has ``train_rows``, ``mean``, ``std``. Used on ``notebooks/dm_12_learning_curve.ipynb``.
+    ``summary`` has ``train_rows``, ``mean``, ``std``. Used on ``notebooks/exp_02_learning_curve.ipynb``.
     """
     import matplotlib.pyplot as plt
 

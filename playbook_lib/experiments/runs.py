@@ -1,8 +1,8 @@
 """The measurements the experiments repeat: embed a task once, score a training set with a probe, sweep sizes and
 noise, fit a learning curve and extrapolate it.
 
-Taught in the book's *Quality over quantity* (``notebooks/dm_11_quality_vs_quantity.ipynb``) and *Learning
-curves* (``notebooks/dm_12_learning_curve.ipynb``) pages.
+Taught in the book's *Quality over quantity* (``notebooks/exp_01_quality_vs_quantity.ipynb``) and *Learning
+curves* (``notebooks/exp_02_learning_curve.ipynb``) pages.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A real text-classification task built from the public SFT datasets, cached MiniLM embeddings, and a linear probe.
 
-Taught in the book's *Experiments: every heuristic measured* part (``book/experiments.md`` and the ``dm_1x_*``
+Taught in the book's *Experiments: every heuristic measured* part (``book/experiments.md`` and the ``exp_NN_*``
 notebooks it lists). The experiments measure data-centric heuristics (quality over quantity, learning curves,
 contamination, coverage, formatting) on the same task, so their numbers can be compared.
 

@@ -14,7 +14,7 @@ VERDICT = re.compile(r"\b(held|did not hold)\b")
 
 
 def test_quality_vs_quantity_other_seed(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "dm_11_quality_vs_quantity", {"data_dir": str(shared_data), "seed": 3,
+    nb = run_notebook(tmp_path, "exp_01_quality_vs_quantity", {"data_dir": str(shared_data), "seed": 3,
                                                                "curated_per_class": 5})
     text = outputs_text(nb)
     assert "400 requests, 8 tools" in text
@@ -24,7 +24,7 @@ def test_quality_vs_quantity_other_seed(tmp_path: Path, shared_data: Path) -> No
 
 
 def test_learning_curve_fits_on_fewer_rows(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "dm_12_learning_curve", {"data_dir": str(shared_data), "seed": 1, "fit_max_rows": 64})
+    nb = run_notebook(tmp_path, "exp_02_learning_curve", {"data_dir": str(shared_data), "seed": 1, "fit_max_rows": 64})
     text = outputs_text(nb)
     assert re.search(r"zero-shot accuracy 0\.\d{3}", text)
     assert re.search(r"fitted on \d+ sizes up to 64 rows: accuracy\(n\) = ", text)
@@ -33,7 +33,7 @@ def test_learning_curve_fits_on_fewer_rows(tmp_path: Path, shared_data: Path) ->
 
 
 def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "dm_14_contamination", {"data_dir": str(shared_data), "seed": 2, "plant_share": 0.25})
+    nb = run_notebook(tmp_path, "exp_04_contamination", {"data_dir": str(shared_data), "seed": 2, "plant_share": 0.25})
     text = outputs_text(nb)
     assert "(30 of the 120 test requests planted)" in text
     assert "1-nearest-neighbour: the test score changed by" in text
@@ -42,7 +42,7 @@ def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -
 
 
 def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "dm_15_coverage", {"data_dir": str(shared_data), "slice_name": "weather", "keep": 1,
+    nb = run_notebook(tmp_path, "exp_05_coverage", {"data_dir": str(shared_data), "slice_name": "weather", "keep": 1,
                                                    "slice_traffic_share": 0.3})
     text = outputs_text(nb)
     assert re.search(r"under-covered: (PASS|WARN|FAIL)", text)
@@ -51,10 +51,10 @@ def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
 
 
 def test_formatting_errors_at_a_higher_rate(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "dm_18_formatting_errors", {"data_dir": str(shared_data), "corrupt_rate": 0.2,
+    nb = run_notebook(tmp_path, "exp_08_formatting_errors", {"data_dir": str(shared_data), "corrupt_rate": 0.2,
                                                             "seed": 1})
     text = outputs_text(nb)
     assert "160 lines written, 32 broken: empty_output 8, wrong_role 8, truncated_json 8, mojibake 8" in text
-    assert "strict loader: crashed with json.JSONDecodeError" in text
+    assert "crashed with json.JSONDecodeError" in text
     assert re.search(r"\(a\) (held|did not hold): .* dropped 8 lines silently", text)
     assert re.search(r"\(b\) (held|did not hold): the loader and formatting check caught empty_output \d+%", text)
