@@ -57,4 +57,5 @@ def test_formatting_errors_at_a_higher_rate(tmp_path: Path, shared_data: Path) -
     assert "160 lines written, 32 broken: empty_output 8, wrong_role 8, truncated_json 8, mojibake 8" in text
     assert "crashed with json.JSONDecodeError" in text
     assert re.search(r"\(a\) (held|did not hold): .* dropped 8 lines silently", text)
-    assert re.search(r"\(b\) (held|did not hold): the loader and formatting check caught empty_output \d+%", text)
+    assert re.search(r"\(b\) (held|did not hold): the loader with the formatting and sft_pairs checks caught "
+                     r"empty_output \d+%", text)
