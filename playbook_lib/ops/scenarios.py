@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from playbook_lib.rag.corpus import Document
-from playbook_lib.rag.retrieve import Hit
+from playbook_lib.rag.retrieve import Hit, Retriever
 
 _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*")
 
@@ -22,7 +23,8 @@ _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*")
 def merge_into_pages(documents: Sequence[Document], per_page: int) -> list[Document]:
     """Concatenate consecutive documents into pages of ``per_page`` (a raw export before any chunking).
 
-    Each page's ``metadata["members"]`` lists the document ids it holds, so retrieval can still be judged.
+    Each page's ``metadata["members"]`` lists the document ids it holds (a copy counts as its original), so
+    retrieval can still be judged.
     """
     if per_page < 1:
         raise ValueError("per_page must be at least 1")
@@ -31,7 +33,7 @@ def merge_into_pages(documents: Sequence[Document], per_page: int) -> list[Docum
         group = documents[start : start + per_page]
         text = "\n\n".join(d.full_text for d in group)
         pages.append(Document(id=f"page-{start // per_page:03d}", text=text, title="",
-                              metadata={"members": [d.id for d in group]}))
+                              metadata={"members": [d.metadata.get("duplicate_of", d.id) for d in group]}))
     return pages
 
 
@@ -99,6 +101,22 @@ def source_ids(hit: Hit) -> list[str]:
     if "members" in meta:
         return list(meta["members"])
     return [str(meta.get("duplicate_of") or meta.get("doc_id") or hit.doc_id)]
+
+
+def run_queries(retriever: Retriever, queries: Mapping[str, str], k: int) -> tuple[dict[str, list[Hit]], list[float]]:
+    """Ask each question one at a time, as users do; return the hits per question id and each latency in ms."""
+    hits: dict[str, list[Hit]] = {}
+    latencies: list[float] = []
+    for qid, text in queries.items():
+        start = time.perf_counter()
+        hits[qid] = retriever.retrieve(text, k)
+        latencies.append(1000 * (time.perf_counter() - start))
+    return hits, latencies
+
+
+def document_ranking(hits: Sequence[Hit]) -> list[str]:
+    """Document ids in the order their first page, chunk or copy was retrieved (for document-level metrics)."""
+    return list(dict.fromkeys(s for h in hits for s in source_ids(h)))
 
 
 def context_recall(hits: Sequence[Hit], judged: Mapping[str, int]) -> float:
