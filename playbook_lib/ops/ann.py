@@ -1,0 +1,111 @@
+"""Approximate nearest-neighbour search, measured: recall against exact search and time per query, swept over the
+knob that trades one for the other (IVF ``nprobe``, HNSW ``efSearch``).
+
+Taught in the book's *Design principles* page (``notebooks/ops_08_design_principles.ipynb``). When a corpus is
+too small for approximate search to matter, :func:`clustered_vectors` makes a larger, structured stand-in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from playbook_lib.rag.index import FlatIndex, HNSWIndex, IVFIndex, recall_against_exact
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+
+def clustered_vectors(n: int, dim: int = 384, n_clusters: int = 50, spread: float = 1.4,
+                      seed: int = 0) -> np.ndarray:
+    """``n`` unit vectors drawn around ``n_clusters`` random centres (Gaussian noise of total length about
+    ``spread``).
+
+    Real embeddings cluster by topic; uniformly random vectors do not, and make every index look bad.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    noise = rng.standard_normal((n, dim)).astype(np.float32) * (spread / np.sqrt(dim))
+    points = centres[rng.integers(0, n_clusters, n)] + noise
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _ms_per_query(index: FlatIndex, queries: np.ndarray, k: int, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        index.search(queries, k)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best / len(queries)
+
+
+def ann_sweep(vectors: np.ndarray, queries: np.ndarray, k: int = 10, nlist: int | None = None,
+              nprobes: Sequence[int] = (1, 2, 4, 8, 16, 32), hnsw_m: int = 16, ef_construction: int = 40,
+              ef_searches: Sequence[int] = (8, 16, 32, 64, 128), repeats: int = 3) -> pd.DataFrame:
+    """Build exact, IVF and HNSW indexes over ``vectors`` and measure each setting on ``queries``.
+
+    Returns one row per (index, setting): ``recall@k`` against exact search, ``ms/query`` (best of ``repeats``
+    batched runs) and ``speedup`` over exact search measured in the same run. ``nlist`` defaults to about
+    ``4 * sqrt(n)``, capped at ``n / 39`` (FAISS wants 39 training points per list); ``nprobe`` values
+    above ``nlist`` are dropped.
+    """
+    import pandas as pd
+
+    n, dim = vectors.shape
+    ids = [str(i) for i in range(n)]
+    exact = FlatIndex(dim)
+    exact.add(ids, vectors)
+    exact_ms = _ms_per_query(exact, queries, k, repeats)
+    rows = [{"index": "exact (flat)", "knob": "-", "value": 0, f"recall@{k}": 1.0, "ms/query": exact_ms,
+             "speedup": 1.0, "build s": 0.0}]
+    nlist = nlist or max(1, min(int(4 * np.sqrt(n)), n // 39))
+    start = time.perf_counter()
+    ivf = IVFIndex(dim, nlist=nlist, nprobe=1)
+    ivf.add(ids, vectors)
+    build = time.perf_counter() - start
+    for nprobe in [p for p in nprobes if p <= nlist]:
+        ivf.nprobe = ivf._index.nprobe = nprobe
+        ms = _ms_per_query(ivf, queries, k, repeats)
+        rows.append({"index": f"IVF (nlist={nlist})", "knob": "nprobe", "value": nprobe,
+                     f"recall@{k}": recall_against_exact(ivf, exact, queries, k), "ms/query": ms,
+                     "speedup": exact_ms / ms, "build s": build})
+    start = time.perf_counter()
+    hnsw = HNSWIndex(dim, m=hnsw_m, ef_construction=ef_construction, ef_search=ef_searches[0])
+    hnsw.add(ids, vectors)
+    build = time.perf_counter() - start
+    for ef in ef_searches:
+        hnsw.ef_search = hnsw._index.hnsw.efSearch = ef
+        ms = _ms_per_query(hnsw, queries, k, repeats)
+        rows.append({"index": f"HNSW (M={hnsw_m})", "knob": "efSearch", "value": ef,
+                     f"recall@{k}": recall_against_exact(hnsw, exact, queries, k), "ms/query": ms,
+                     "speedup": exact_ms / ms, "build s": build})
+    frame = pd.DataFrame(rows)
+    return frame.round({f"recall@{k}": 4, "ms/query": 4, "speedup": 2, "build s": 2})
+
+
+def plot_ann_sweep(frame: pd.DataFrame, title: str = "") -> Figure:
+    """Recall against time per query, one line per index type, each point labelled with its knob value."""
+    import matplotlib.pyplot as plt
+
+    recall = next(c for c in frame.columns if c.startswith("recall@"))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, group in frame.groupby("index", sort=False):
+        style = "s" if group["knob"].iloc[0] == "-" else "o-"
+        ax.plot(group["ms/query"], group[recall], style, label=name)
+        for _, row in group.iterrows():
+            if row["knob"] != "-":
+                ax.annotate(f"{row['knob']}={row['value']}", (row["ms/query"], row[recall]), fontsize=7,
+                            textcoords="offset points", xytext=(3, -9))
+    ax.set_xscale("log")
+    ax.set_xlabel("time per query (ms, log scale)")
+    ax.set_ylabel(f"{recall} against exact search")
+    ax.set_ylim(min(0.0, float(frame[recall].min())) - 0.02, 1.02)
+    ax.set_title(title or "Approximate search: recall bought with time")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
