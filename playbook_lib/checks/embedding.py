@@ -186,9 +186,9 @@ class RelevanceCheck(Check):
     which finds rows unlike any other but not a whole cluster of off-topic rows: give a task or references for that.
     A row is flagged when its similarity is below ``median - z_threshold * 1.4826 * MAD`` (a robust z-score over
     all rows; the spread is at least :data:`MIN_SPREAD`) or below ``min_similarity`` (either may be ``None`` to
-    disable it). The metric ``off_topic_rate`` is the share of flagged rows; a row's score is ``1 - similarity``. A short description is a weaker signal than
-    reference examples (similarities to it spread wider): lower ``z_threshold`` (2.5) or set ``min_similarity``
-    when using a description alone. Rows without text in ``fields``
+    disable it). The metric ``off_topic_rate`` is the share of flagged rows; a row's score is ``1 - similarity``.
+    A short description is a weaker signal than reference examples (similarities to it spread wider): lower
+    ``z_threshold`` (2.5) or set ``min_similarity`` when using a description alone. Rows without text in ``fields``
     are left to the formatting check. ``references`` is a path relative to the working directory.
     """
 

@@ -87,7 +87,8 @@ class CoverageCheck(Check):
     ``category``, or a style derived from the text, ``instruction_style``, ``input_style`` or ``instruction_length``,
     see :mod:`playbook_lib.checks.slices`) in the training data versus a traffic sample (``--traffic``). The metric
     ``js_divergence`` (0 = same mix, 1 = disjoint) is graded by the thresholds; a slice present in traffic but absent
-    from training fails, and one whose training share is under ``min_ratio`` times its traffic share warns. Not evaluated without traffic or slice labels.
+    from training fails, and one whose training share is under ``min_ratio`` times its traffic share warns. Not
+    evaluated without traffic or slice labels.
     """
 
     name = "coverage"

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from playbook_lib import sample_data
+from playbook_lib.checklist.parse import parse_checklist
+from playbook_lib.checklist.run import run_checklist
 from playbook_lib.checks import CheckContext, Outcome, get_check
 from playbook_lib.checks.embedding import EmbeddingCoverageCheck, coverage_curve, neighbour_clusters
-from playbook_lib.data import records_from_rows
+from playbook_lib.data import load_records, records_from_rows
 from playbook_lib.errors import UsageError
 
 DEVICES = ["pH meter", "conductivity meter", "dissolved-oxygen probe", "turbidity sensor", "nitrate probe"]
@@ -72,3 +76,22 @@ def test_helpers_and_options() -> None:
     for bad in ({"threshold": 1.5}, {"cluster_threshold": -2.0}, {"fields": []}):
         with pytest.raises(UsageError, match="embedding_coverage:"):
             EmbeddingCoverageCheck(**bad)
+
+
+def test_bundled_checklist_finds_the_planted_off_topic_rows_and_uncovered_traffic() -> None:
+    """The dataset-readiness checklist on the bundled sample: the four off-topic rows planted at the end of
+    sft_sample.jsonl are flagged, and the billing queries of sft_traffic.jsonl are the uncovered traffic."""
+    spec = parse_checklist(Path(__file__).resolve().parents[2] / "checklists" / "dataset_readiness.yaml")
+    train = load_records(sample_data.path("sft_sample.jsonl"))
+    traffic = load_records(sample_data.path("sft_traffic.jsonl"))
+    report = run_checklist(spec, train, CheckContext(traffic=traffic))
+    items = {r.item.id: r for r in report.items}
+    relevance = items["quality.relevance.embedding"]
+    assert set(train["line"].tail(4)) <= set(relevance.flagged_lines)
+    assert {e["line"] for e in relevance.result.examples[:4]} == set(train["line"].tail(4))  # the most off-topic
+    embedded = items["coverage.embedding"].result
+    billing = set(traffic["line"][traffic["category"] == "billing"])
+    first = embedded.summary["groups"][0]
+    assert first["group"] == "billing" and set(first["lines"]) == billing
+    assert embedded.outcome is Outcome.FAIL
+    assert items["coverage.style"].result.summary["missing_slices"] == ["keywords"]
