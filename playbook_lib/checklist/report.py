@@ -90,7 +90,7 @@ def print_terminal(report: Report, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or Console()
-    train = report.data.get("train", {})
+    train = report.data.get("train") or report.data.get("evals", {})
     table = Table(title=f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
                         f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})")
     table.add_column("item")
@@ -119,7 +119,7 @@ def to_html(report: Report) -> str:
     counts, and its masked examples."""
     esc = html.escape
     data = to_dict(report)
-    train = data["data"].get("train", {})
+    train = data["data"].get("train") or data["data"].get("evals", {})
     rows = []
     for item in data["items"]:
         colour = _HTML_COLOURS[item["outcome"]]

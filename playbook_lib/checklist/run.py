@@ -80,9 +80,17 @@ def run_checklist(spec: ChecklistSpec, records: pd.DataFrame, context: CheckCont
         results.append(ItemResult(item, result, seconds, [int(x) for x in lines]))
         if on_done is not None:
             on_done(results[-1])
-    data = {"train": describe(records), "eval": describe(context.eval), "traffic": describe(context.traffic),
+    role = "train" if any("data" in get_check(i.check).inputs for i in spec.items) else "evals"
+    data = {role: describe(records), "eval": describe(context.eval), "traffic": describe(context.traffic),
             "golden": describe(context.golden)}
+    if context.plan is not None:
+        data["plan"] = {"path": context.plan.get("_path", ""), "name": context.plan.get("name", "")}
     return Report(spec, results, {k: v for k, v in data.items() if v is not None})
+
+
+def required_inputs(spec: ChecklistSpec) -> set[str]:
+    """The inputs (``data``, ``plan``, ``evals``) the checklist's checks read; see :attr:`Check.inputs`."""
+    return {name for item in spec.items for name in get_check(item.check).inputs}
 
 
 def exit_code(report: Report, fail_on: str = "fail") -> ExitCode:

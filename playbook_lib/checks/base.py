@@ -41,11 +41,13 @@ def worst(outcomes: list[Outcome]) -> Outcome:
 
 @dataclass
 class CheckContext:
-    """What a check may read besides the training records: an eval/test set, production traffic, a golden set."""
+    """What a check may read besides the records: an eval/test set, production traffic, a golden set, and (for
+    model-readiness checks) a parsed model plan (:func:`playbook_lib.decide.plan.load_plan`)."""
 
     eval: pd.DataFrame | None = None
     traffic: pd.DataFrame | None = None
     golden: pd.DataFrame | None = None
+    plan: dict[str, Any] | None = None
 
 
 @dataclass
@@ -101,6 +103,9 @@ class Check(ABC):
     name: ClassVar[str]
     metric: ClassVar[str]
     direction: ClassVar[Direction] = "above"
+    #: What the check reads: ``data`` (records are a dataset, ``--data``), ``plan`` (``--plan``), ``evals`` (records
+    #: are eval results, ``--evals``). The CLI asks for exactly the inputs a checklist's checks declare.
+    inputs: ClassVar[tuple[str, ...]] = ("data",)
     max_examples: ClassVar[int] = 5
 
     def __init__(self, warn: float | None = None, fail: float | None = None) -> None:

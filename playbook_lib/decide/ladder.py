@@ -9,7 +9,8 @@ fine-tune / distill. The rule is "RAG fixes knowledge, fine-tuning fixes behavio
 - failures within tolerance: stay on the current rung;
 - knowledge missing dominates: add RAG; already on RAG: advanced RAG; already on advanced RAG: fix the corpus or
   retrieval (fine-tuning does not add knowledge);
-- behaviour/format dominates: prompt constraints and output validators first; then a PEFT fine-tune once enough
+- behaviour/format dominates: prompt constraints and output validators first (on the current rung: a RAG
+  pipeline stays in place); then a PEFT fine-tune once enough
   curated examples exist, else collect examples;
 - reasoning dominates: a reasoning model or task decomposition (neither RAG nor fine-tuning adds reasoning);
 - cost/latency dominates: route cheap-then-strong first, then distill.
@@ -202,11 +203,14 @@ def recommend(
         )
     if dominant == "behavior_format":
         if not state.tried_prompt_constraints:
+            # Prompt constraints are added on top of whatever is in place: the project stays on its rung
+            # (a RAG pipeline is not torn down to fix a format problem).
             return decide(
                 "prompt_constraints",
-                Rung.PROMPTING,
+                state.rung,
                 lead,
-                "fix behaviour cheaply first: explicit format instructions, examples and an output validator",
+                "fix behaviour cheaply first: explicit format instructions, examples and an output validator"
+                + (f", added to the current {state.rung.label} setup" if state.rung > Rung.PROMPTING else ""),
             )
         if state.n_curated_examples >= min_finetune_examples:
             return decide(

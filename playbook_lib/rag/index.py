@@ -73,15 +73,47 @@ class FlatIndex:
         self._index.add(vectors)
         self._ids.extend(str(i) for i in ids)
 
-    def search(self, queries: np.ndarray, k: int) -> SearchResult:
-        """Return the ``k`` best ids and scores for each query row (fewer when the index is smaller)."""
+    def _search_params(self, selector: Any) -> Any:
+        import faiss
+
+        return faiss.SearchParameters(sel=selector)
+
+    def positions(self, ids: Sequence[str]) -> np.ndarray:
+        """Insertion positions (FAISS' internal ids) of ``ids``; unknown ids are left out."""
+        if getattr(self, "_positions", None) is None or len(self._positions) != len(self._ids):
+            self._positions = {doc_id: p for p, doc_id in enumerate(self._ids)}
+        return np.array([self._positions[i] for i in ids if i in self._positions], dtype=np.int64)
+
+    def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``ids`` (all must be indexed), in the order given."""
+        positions = self.positions(ids)
+        if len(positions) != len(ids):
+            missing = [i for i in ids if i not in self._positions]
+            raise KeyError(f"ids not in the index: {missing[:5]}")
+        if not len(positions):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._index.reconstruct(int(p)) for p in positions])
+
+    def search(self, queries: np.ndarray, k: int, allowed: Sequence[str] | None = None) -> SearchResult:
+        """Return the ``k`` best ids and scores for each query row (fewer when the index is smaller).
+
+        ``allowed`` restricts the search to those ids before ranking (pre-filtering), so ``k`` results come back
+        whenever ``k`` allowed ids exist.
+        """
         if k < 1:
             raise ValueError("k must be at least 1")
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        params = None
+        if allowed is not None:
+            import faiss
+
+            selected = self.positions(allowed)
+            k = min(k, len(selected))
+            params = self._search_params(faiss.IDSelectorBatch(selected))
         k = min(k, len(self._ids))
         if k == 0:
             return SearchResult(ids=[[] for _ in range(len(queries))], scores=np.zeros((len(queries), 0), np.float32))
-        scores, positions = self._index.search(queries, k)
+        scores, positions = self._index.search(queries, k, params=params) if params else self._index.search(queries, k)
         ids = [[self._ids[p] for p in row if p >= 0] for row in positions]
         return SearchResult(ids=ids, scores=scores)
 
@@ -119,6 +151,11 @@ class IVFIndex(FlatIndex):
             self._index.train(vectors)
         super().add(ids, vectors)
 
+    def _search_params(self, selector: Any) -> Any:
+        import faiss
+
+        return faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+
     def vectors(self) -> np.ndarray:
         raise NotImplementedError("IVF lists do not keep insertion order; keep an exact index for inspection")
 
@@ -143,6 +180,11 @@ class HNSWIndex(FlatIndex):
         self._index.hnsw.efConstruction = ef_construction
         self._index.hnsw.efSearch = ef_search
         self._ids = []
+
+    def _search_params(self, selector: Any) -> Any:
+        import faiss
+
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=self._index.hnsw.efSearch)
 
     @property
     def params(self) -> dict[str, int]:

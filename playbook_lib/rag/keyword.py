@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from playbook_lib.errors import EmptyDataError
 from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.retrieve import Hit
@@ -66,16 +68,26 @@ class BM25Retriever:
 
     def retrieve_many(self, queries: Sequence[str], k: int = 5) -> list[list[Hit]]:
         """Batched :meth:`retrieve`."""
+        return [self._search(tokens, k, None) for tokens in self._query_tokens(queries)]
+
+    def retrieve_within(self, query: str, k: int, allowed: Sequence[str]) -> list[Hit]:
+        """The ``k`` best among the ``allowed`` ids only (pre-filtered: other documents get weight 0)."""
+        tokens = self._query_tokens([query])[0]
+        wanted = set(allowed)
+        mask = np.fromiter((d.id in wanted for d in self.documents), dtype=np.float32, count=len(self.documents))
+        kept = [h for h in self._search(tokens, min(k, int(mask.sum())), mask) if h.doc_id in wanted]  # ties at 0
+        return [Hit(rank=r + 1, score=h.score, document=h.document) for r, h in enumerate(kept)]
+
+    def _query_tokens(self, queries: Sequence[str]) -> list[list[str]]:
         if self._model is None:
             raise EmptyDataError("the BM25 retriever holds no documents: index some first")
+        return list(self._tokenize(queries, return_ids=False))
+
+    def _search(self, query_tokens: list[str], k: int, mask: np.ndarray | None) -> list[Hit]:
         k = min(k, len(self.documents))
-        tokens = self._tokenize(queries, return_ids=False)
-        out: list[list[Hit]] = []
-        for query_tokens in tokens:
-            if not query_tokens:  # only stopwords or punctuation: nothing to match
-                out.append([])
-                continue
-            positions, scores = self._model.retrieve([query_tokens], k=k, show_progress=False, n_threads=1)
-            out.append([Hit(rank=r + 1, score=float(s), document=self.documents[int(p)])
-                        for r, (p, s) in enumerate(zip(positions[0], scores[0]))])
-        return out
+        if not query_tokens or k < 1:  # only stopwords or punctuation: nothing to match
+            return []
+        positions, scores = self._model.retrieve([query_tokens], k=k, show_progress=False, n_threads=1,
+                                                 weight_mask=mask)
+        return [Hit(rank=r + 1, score=float(s), document=self.documents[int(p)])
+                for r, (p, s) in enumerate(zip(positions[0], scores[0]))]

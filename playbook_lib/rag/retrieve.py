@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
 from playbook_lib.errors import EmptyDataError
 from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
@@ -81,12 +83,26 @@ class DenseRetriever:
 
     def retrieve_many(self, queries: Sequence[str], k: int = 5) -> list[list[Hit]]:
         """Batched :meth:`retrieve`: one embedding pass for all queries."""
+        return hits_from_search(self._index_or_raise().search(self._embed(queries), k), self.documents)
+
+    def retrieve_within(self, query: str, k: int, allowed: Sequence[str]) -> list[Hit]:
+        """The ``k`` best among the ``allowed`` ids only (pre-filtered search: the filter runs before ranking)."""
+        index = self._index_or_raise()
+        return hits_from_search(index.search(self._embed([query]), k, allowed=allowed), self.documents)[0]
+
+    def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
+        """The indexed vectors of ``ids``, in that order (no re-embedding); e.g. for MMR reranking."""
+        return self._index_or_raise().vectors_for(ids)
+
+    def _index_or_raise(self) -> FlatIndex:
         if self.index is None or len(self.index) == 0:
             raise EmptyDataError("the retriever holds no documents: add some before retrieving")
-        vectors = self.embedder.embed_documents(list(queries)) if len(queries) > 1 else (
-            self.embedder.embed_query(queries[0])[None, :]
-        )
-        return hits_from_search(self.index.search(vectors, k), self.documents)
+        return self.index
+
+    def _embed(self, queries: Sequence[str]) -> np.ndarray:
+        if len(queries) == 1:
+            return self.embedder.embed_query(queries[0])[None, :]
+        return self.embedder.embed_documents(list(queries))
 
 
 def hits_frame(hits: Sequence[Hit], text_chars: int = 120) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Interactive controls for the *Data + Models* pages: the compute-budget slider and the requirement toggles.
 
-Used on ``notebooks/dm_04_scaling.ipynb`` and ``notebooks/dm_07_model_selection.ipynb``. Controls only: the logic
+Used on ``notebooks/dm_04_scaling.ipynb``, ``notebooks/dm_06_probabilistic_outputs.ipynb`` (sampling sliders) and
+``notebooks/dm_07_model_selection.ipynb``. Controls only: the logic
 lives in ``playbook_lib.models.scaling`` and ``playbook_lib.decide.select``. Results render into ``HTML`` widgets,
 so a static render (the book) embeds the snapshot taken at build time and headless runs never wait on output capture.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -85,3 +88,48 @@ def requirements_explorer(catalog: list[ModelSpec], requirements: Requirements) 
 
 
 __all__ = ["budget_explorer", "budget_html", "requirements_explorer", "selection_html"]
+
+
+def sampling_html(logits: np.ndarray, tokens: list[str], temperature: float, top_k: int | None,
+                  top_p: float | None, n_show: int = 12) -> str:
+    """An HTML table of the ``n_show`` most likely next tokens: probability before (softmax at T=1) and after the
+    knobs, with bars, plus how many tokens remain drawable. ``tokens[i]`` is the text of token id ``i``."""
+    import html
+
+    from playbook_lib.models.sampling import sampling_distribution, softmax
+
+    before = softmax(logits)
+    after = sampling_distribution(logits, temperature, top_k, top_p)
+    order = np.argsort(-before, kind="stable")[:n_show]
+
+    def bar(p: float, colour: str) -> str:
+        return (f"<div style='background:{colour};height:0.8em;width:{max(p * 200, 0.5):.1f}px;display:inline-block'>"
+                f"</div> {p:.3f}")
+
+    rows = "".join(f"<tr><td><code>{html.escape(repr(tokens[i]))}</code></td><td>{bar(before[i], '#90a4ae')}</td>"
+                   f"<td>{bar(after[i], '#1565c0')}</td></tr>" for i in order)
+    nz = after[after > 0]
+    entropy = float(-(nz * np.log2(nz)).sum())
+    return (f"<p>{int(nz.size):,} drawable token(s) of {logits.size:,}; entropy {entropy:.2f} bits; "
+            f"top token {after.max():.1%}</p><table class='dataframe'><thead><tr><th>token</th>"
+            "<th>before (T=1, no filter)</th><th>after the knobs</th></tr></thead><tbody>" + rows + "</tbody></table>")
+
+
+def sampling_explorer(logits: np.ndarray, tokens: list[str], temperature: float = 1.0, top_k: int = 0,
+                      top_p: float = 1.0) -> ipywidgets.VBox:
+    """Temperature, top-k (0 = off) and top-p (1 = off) sliders over one real next-token logits vector."""
+    import ipywidgets as w
+
+    t = w.FloatSlider(value=temperature, min=0.0, max=3.0, step=0.05, description="temperature",
+                      continuous_update=False)
+    k = w.IntSlider(value=top_k, min=0, max=100, description="top-k (0=off)", continuous_update=False)
+    p = w.FloatSlider(value=top_p, min=0.05, max=1.0, step=0.05, description="top-p", continuous_update=False)
+    out = w.HTML()
+
+    def update(_: object = None) -> None:
+        out.value = sampling_html(logits, tokens, t.value, k.value or None, p.value if p.value < 1 else None)
+
+    for control in (t, k, p):
+        control.observe(update, names="value")
+    update()
+    return w.VBox([t, k, p, out])

@@ -115,5 +115,5 @@ def test_registry_lists_valid_names_for_an_unknown_check() -> None:
     from playbook_lib.checks import get_check
 
     assert get_check("pii").name == "pii"
-    with pytest.raises(UsageError, match=r"unknown check 'pi'; valid: consistency, contamination, coverage"):
+    with pytest.raises(UsageError, match=r"unknown check 'pi'; valid: consistency, contamination, cost_model, coverage"):
         get_check("pi")

@@ -25,6 +25,13 @@ CASES = [
      Rung.ADVANCED_RAG),
     ("behaviour, untried prompts", {"behavior_format": 40, "knowledge_missing": 10, "none": 50},
      S(has_evals=True, n_curated_examples=1000), "prompt_constraints", Rung.PROMPTING),
+    ("behaviour, untried prompts, on rag", {"behavior_format": 40, "none": 60},
+     S(Rung.RAG, has_evals=True, has_rag=True), "prompt_constraints", Rung.RAG),
+    ("behaviour, untried prompts, on advanced rag", {"behavior_format": 40, "none": 60},
+     S(Rung.ADVANCED_RAG, has_evals=True, has_rag=True, n_curated_examples=1000), "prompt_constraints",
+     Rung.ADVANCED_RAG),
+    ("behaviour, untried prompts, on custom evals", {"behavior_format": 40, "none": 60},
+     S(Rung.CUSTOM_EVALS, has_evals=True, has_rag=True), "prompt_constraints", Rung.CUSTOM_EVALS),
     ("behaviour, enough examples", {"behavior_format": 40, "none": 60},
      S(Rung.RAG, has_evals=True, has_rag=True, tried_prompt_constraints=True, n_curated_examples=300),
      "peft_fine_tune", Rung.FINE_TUNE),
@@ -54,6 +61,19 @@ def test_every_action_is_covered_by_the_table() -> None:
         "build_evals", "stay", "add_rag", "advanced_rag", "fix_corpus_or_retrieval", "prompt_constraints",
         "peft_fine_tune", "collect_examples", "reasoning_model", "route_cheap_strong", "distill",
     }
+
+
+def test_never_steps_down_a_rung_except_to_build_evals() -> None:
+    # Whatever the failures, the recommended rung is never below the current one (building evals is the only
+    # move that can go "sideways", and it goes to CUSTOM_EVALS).
+    mixes = [{"knowledge_missing": 30, "none": 70}, {"behavior_format": 30, "none": 70}, {"reasoning": 30, "none": 70},
+             {"cost_latency": 30, "none": 70}, {"none": 100}]
+    for rung in Rung:
+        for tried in (False, True):
+            state = S(rung, has_evals=True, has_rag=rung >= Rung.RAG, tried_prompt_constraints=tried)
+            for failures in mixes:
+                d = recommend(failures, state)
+                assert d.rung >= rung, (rung, tried, failures, d.action, d.rung)
 
 
 def test_rag_for_knowledge_never_fine_tune() -> None:

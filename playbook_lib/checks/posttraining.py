@@ -1,0 +1,208 @@
+"""Post-training data: validators for SFT pairs and preference pairs, as registered checks.
+
+Taught in the book's *Post-training* page (``notebooks/dm_05_post_training.ipynb``). Same base class, registry,
+result shape and checklist YAML as the dataset checks; the records come from :func:`playbook_lib.data.load_records`
+(instruction / output rows, chat ``messages`` rows, or preference ``prompt`` / ``chosen`` / ``rejected`` rows).
+
+- :class:`SftPairsCheck` (``sft_pairs``): an SFT example must teach an answer: a valid chat (roles system? then
+  user/assistant alternating, ending with the assistant), a non-empty prompt and response, and a response that does
+  not just repeat the prompt.
+- :class:`PreferencePairsCheck` (``preference_pairs``): a preference pair must hold a real choice: a prompt, two
+  non-empty answers that differ, the same conversation before the answer in both, and no answer that repeats the
+  prompt.
+- :class:`LengthBiasCheck` (``length_bias``): when the chosen answer is almost always the longer one, a reward model
+  learns "longer is better" instead of "better"; the metric is the share of pairs whose chosen answer is longer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
+from playbook_lib.checks.formatting import _role_problem, tokens
+
+
+def _text(value: Any) -> str | None:
+    """The text of an answer: a string, or the last turn's content of a chat list; None when absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and isinstance(value[-1], dict) and isinstance(value[-1].get("content"), str):
+        return value[-1]["content"]
+    return None
+
+
+def _context(value: Any) -> list[tuple[Any, Any]] | None:
+    """The turns before the answer when an answer is a chat list (HH-RLHF style), else None."""
+    if isinstance(value, list) and value and all(isinstance(t, dict) for t in value):
+        return [(t.get("role"), normalise(str(t.get("content", "")))) for t in value[:-1]]
+    return None
+
+
+def repeats_prompt(prompt: str | None, response: str | None, min_new_tokens: int = 3) -> bool:
+    """Whether ``response`` only repeats ``prompt``: equal after normalisation, or the prompt followed by fewer than
+    ``min_new_tokens`` new whitespace tokens."""
+    if not prompt or not response:
+        return False
+    p, r = normalise(prompt), normalise(response)
+    if not p:
+        return False
+    return r == p or (r.startswith(p) and tokens(r[len(p):]) < min_new_tokens)
+
+
+def _finish(check: Check, records: pd.DataFrame, reasons: list[list[str]], extra: dict[str, Any] | None = None,
+            field: str = "instruction") -> CheckResult:
+    n = len(records)
+    flags = np.array([bool(r) for r in reasons], dtype=bool)
+    scores = np.array([1.0 - math.exp(-len(r)) for r in reasons]) if n else np.zeros(0)
+    counts: dict[str, int] = {}
+    for rs in reasons:
+        for r in rs:
+            counts[r] = counts.get(r, 0) + 1
+    flagged = int(flags.sum())
+    summary = {"rows": n, "flagged": flagged, "flagged_rate": flagged / n if n else 0.0,
+               "problems": dict(sorted(counts.items())), **(extra or {})}
+    examples = [{"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[i]),
+                 field: snippet(records[field].iloc[i])} for i in np.flatnonzero(flags)[: check.max_examples]]
+    top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+    return check.result(flags, scores, summary, examples, f"{flagged} of {n} rows" + (f" ({top})" if top else ""))
+
+
+class SftPairsCheck(Check):
+    """Flags SFT rows that teach nothing or teach the wrong format; the metric is the share flagged.
+
+    Problems: invalid chat (role order, unknown role, not ending with the assistant), empty prompt, empty response,
+    response repeating the prompt (fewer than ``min_new_tokens`` new tokens).
+    """
+
+    name = "sft_pairs"
+    metric = "flagged_rate"
+
+    def __init__(self, min_new_tokens: int = 3, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
+        super().__init__(warn, fail)
+        self.require(min_new_tokens >= 1, f"min_new_tokens must be >= 1, got {min_new_tokens}")
+        self.min_new_tokens = min_new_tokens
+
+    def row_problems(self, row: dict[str, Any]) -> list[str]:
+        """The problems of one record (a dict in the record model)."""
+        problems: list[str] = []
+        raw = row.get("raw") if isinstance(row.get("raw"), dict) else {}
+        messages = row.get("messages")
+        if messages is None and ("messages" in raw or "conversations" in raw):
+            messages = raw.get("messages", raw.get("conversations"))
+        if messages is not None:
+            problem = _role_problem(messages)
+            if problem:
+                problems.append(f"chat: {problem}")
+        prompt, response = row.get("instruction"), row.get("output")
+        if not isinstance(prompt, str) or not prompt.strip():
+            problems.append("empty prompt")
+        if not isinstance(response, str) or not response.strip():
+            problems.append("empty response")
+        elif repeats_prompt(prompt, response, self.min_new_tokens):
+            problems.append("response repeats the prompt")
+        return problems
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        reasons = [self.row_problems(row) for row in records.to_dict("records")]
+        return _finish(self, records, reasons)
+
+
+class PreferencePairsCheck(Check):
+    """Flags preference pairs that hold no usable choice; the metric is the share flagged.
+
+    Problems: missing prompt, empty chosen, empty rejected, chosen identical to rejected (after normalisation),
+    different conversations before the answer in chosen and rejected, or a conversation that does not match the
+    prompt (prompt mismatch), an answer repeating the prompt. Rows without ``chosen`` and ``rejected`` are flagged as
+    not preference pairs.
+    """
+
+    name = "preference_pairs"
+    metric = "flagged_rate"
+
+    def __init__(self, min_new_tokens: int = 3, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
+        super().__init__(warn, fail)
+        self.require(min_new_tokens >= 1, f"min_new_tokens must be >= 1, got {min_new_tokens}")
+        self.min_new_tokens = min_new_tokens
+
+    def row_problems(self, row: dict[str, Any]) -> list[str]:
+        """The problems of one record (a dict in the record model)."""
+        raw = row.get("raw") if isinstance(row.get("raw"), dict) else {}
+        if "chosen" not in raw and "rejected" not in raw:
+            return ["not a preference pair (no chosen/rejected)"]
+        problems: list[str] = []
+        prompt = raw.get("prompt", row.get("instruction"))
+        prompt = prompt if isinstance(prompt, str) else None
+        chosen, rejected = raw.get("chosen"), raw.get("rejected")
+        c_text, r_text = _text(chosen), _text(rejected)
+        c_ctx, r_ctx = _context(chosen), _context(rejected)
+        if not prompt or not prompt.strip():
+            if not (c_ctx and any(role == "user" for role, _ in c_ctx)):
+                problems.append("missing prompt")
+        if not c_text or not c_text.strip():
+            problems.append("empty chosen")
+        if not r_text or not r_text.strip():
+            problems.append("empty rejected")
+        if c_text and r_text and c_text.strip() and normalise(c_text) == normalise(r_text):
+            problems.append("chosen identical to rejected")
+        if c_ctx is not None or r_ctx is not None:
+            if c_ctx != r_ctx:
+                problems.append("prompt mismatch: chosen and rejected continue different conversations")
+            elif prompt and c_ctx and normalise(prompt) not in {text for role, text in c_ctx if role == "user"}:
+                problems.append("prompt mismatch: the conversation does not contain the prompt")
+        for label, text in (("chosen", c_text), ("rejected", r_text)):
+            if repeats_prompt(prompt, text, self.min_new_tokens):
+                problems.append(f"{label} repeats the prompt")
+        return problems
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        reasons = [self.row_problems(row) for row in records.to_dict("records")]
+        return _finish(self, records, reasons)
+
+
+class LengthBiasCheck(Check):
+    """Whether "chosen" mostly means "longer". The metric ``longer_chosen_rate`` is the share of pairs (with two
+    non-empty answers of different length) whose chosen answer has more whitespace tokens than the rejected one;
+    about 0.5 means length does not predict the label. Rows whose chosen answer is more than ``ratio`` times longer
+    are flagged. Fewer than ``min_pairs`` comparable pairs: not evaluated."""
+
+    name = "length_bias"
+    metric = "longer_chosen_rate"
+
+    def __init__(self, ratio: float = 2.0, min_pairs: int = 10, warn: float | None = 0.65,
+                 fail: float | None = 0.8) -> None:
+        super().__init__(warn, fail)
+        self.require(ratio > 1, f"ratio must be > 1, got {ratio}")
+        self.require(min_pairs >= 1, f"min_pairs must be >= 1, got {min_pairs}")
+        self.ratio = ratio
+        self.min_pairs = min_pairs
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        n = len(records)
+        c_len = np.zeros(n)
+        r_len = np.zeros(n)
+        for i, row in enumerate(records.to_dict("records")):
+            raw = row.get("raw") if isinstance(row.get("raw"), dict) else {}
+            c, r = _text(raw.get("chosen")), _text(raw.get("rejected"))
+            c_len[i] = tokens(c) if c else 0
+            r_len[i] = tokens(r) if r else 0
+        comparable = (c_len > 0) & (r_len > 0) & (c_len != r_len)
+        m = int(comparable.sum())
+        if m < self.min_pairs:
+            return self.not_evaluated(n, f"only {m} comparable preference pairs (< min_pairs {self.min_pairs})")
+        log_ratio = np.log(np.where(comparable, c_len, 1) / np.where(comparable, r_len, 1))
+        rate = float((c_len[comparable] > r_len[comparable]).mean())
+        flags = comparable & (log_ratio > math.log(self.ratio))
+        scores = np.clip(log_ratio / math.log(self.ratio) / 2, 0, 1) * flags
+        summary = {"longer_chosen_rate": rate, "pairs": m,
+                   "median_log_length_ratio": float(np.median(log_ratio[comparable])),
+                   "chosen_mean_tokens": float(c_len[comparable].mean()),
+                   "rejected_mean_tokens": float(r_len[comparable].mean()), "much_longer": int(flags.sum())}
+        examples = [{"line": int(records["line"].iloc[i]), "reason": f"chosen {int(c_len[i])} tokens vs rejected "
+                     f"{int(r_len[i])}"} for i in np.flatnonzero(flags)[: self.max_examples]]
+        detail = (f"chosen is longer in {rate:.0%} of {m} pairs (mean {summary['chosen_mean_tokens']:.0f} vs "
+                  f"{summary['rejected_mean_tokens']:.0f} tokens)")
+        return self.result(flags, scores, summary, examples, detail)

@@ -1,0 +1,1 @@
+"""Data-centric experiments from the book, as tested functions (issue 6)."""

@@ -1,0 +1,91 @@
+"""Score the project's dataset checks against problems we planted ourselves: which planted rows did a check flag
+(recall), and how many of its flags were planted (precision).
+
+Taught in the book's *Duplicates and contamination inflate evaluation* page
+(``notebooks/exp_04_contamination.ipynb``). The checks are called through the registry
+(:func:`playbook_lib.checks.get_check`), exactly as a checklist would call them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.checks import CheckContext, get_check
+from playbook_lib.errors import UsageError
+from playbook_lib.experiments.tasks import TextTask
+
+#: Cross-split checks scored by default: label -> (registered check name, constructor arguments).
+DEFAULT_CHECKS: dict[str, tuple[str, dict[str, Any]]] = {
+    "contamination (13-grams, default)": ("contamination", {}),
+    "contamination (5-grams)": ("contamination", {"ngram": 5}),
+    "exact_duplicates across splits": ("exact_duplicates", {"fields": ["instruction"]}),
+    "near_duplicates (3-grams, default)": ("near_duplicates", {"fields": ["instruction"]}),
+    "near_duplicates (word sets, Jaccard >= 0.7)": ("near_duplicates",
+                                                    {"fields": ["instruction"], "ngram": 1, "threshold": 0.7}),
+}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How a check's per-row flags compare with the rows we planted."""
+
+    flagged: int
+    planted: int
+    true_positives: int
+
+    @property
+    def precision(self) -> float:
+        """Share of flagged rows that were planted (1.0 when nothing was flagged)."""
+        return self.true_positives / self.flagged if self.flagged else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Share of planted rows that were flagged (1.0 when nothing was planted)."""
+        return self.true_positives / self.planted if self.planted else 1.0
+
+
+def detection(flags: np.ndarray, truth: np.ndarray) -> Detection:
+    """Compare boolean ``flags`` with the boolean ``truth`` mask of planted rows."""
+    flags = np.asarray(flags, dtype=bool)
+    truth = np.asarray(truth, dtype=bool)
+    if flags.shape != truth.shape:
+        raise UsageError(f"flags ({flags.shape}) and truth ({truth.shape}) differ in shape")
+    return Detection(int(flags.sum()), int(truth.sum()), int((flags & truth).sum()))
+
+
+def train_flags(name: str, options: Mapping[str, Any], train: TextTask, test: TextTask) -> np.ndarray:
+    """Per-training-row flags of a registered check that compares training data with the test set.
+
+    ``contamination`` gets the test set as its eval context. A within-dataset check (``exact_duplicates``,
+    ``near_duplicates``) runs on the test rows followed by the training rows, so a training row is flagged when it
+    repeats a test row (or an earlier training row); the training rows' flags are returned.
+    """
+    check = get_check(name)(**dict(options))
+    train_records = train.to_records()
+    if name == "contamination":
+        return check.run(train_records, CheckContext(eval=test.to_records())).flags
+    both = TextTask(test.name, test.texts + train.texts, np.concatenate([test.labels, train.labels]),
+                    list(test.label_names), test.sources + train.sources)
+    return check.run(both.to_records(), CheckContext()).flags[len(test):]
+
+
+def score_checks(train: TextTask, test: TextTask, truth: np.ndarray,
+                 checks: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+                 groups: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Precision and recall of each check (default :data:`DEFAULT_CHECKS`) against the planted ``truth`` mask
+    over the training rows; ``groups`` (name -> mask of planted rows) adds a recall column per kind of plant."""
+    rows = []
+    for label, (name, options) in (checks or DEFAULT_CHECKS).items():
+        flags = train_flags(name, options, train, test)
+        found = detection(flags, truth)
+        row = {"check": label, "flagged": found.flagged, "planted": found.planted,
+               "caught": found.true_positives, "precision": found.precision, "recall": found.recall}
+        for group, mask in (groups or {}).items():
+            row[f"recall {group}"] = detection(flags & mask, mask).recall
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,327 @@
+"""Human-written vs model-generated instruction data: length, lexical diversity, style, duplicates, embedding spread.
+
+Taught on the *Human vs synthetic provenance* page (``notebooks/exp_07_provenance.ipynb``).
+
+Every source is sampled to the same number of rows and every size-dependent measure is taken on the same token
+budget. Sources differ in task as well as in provenance (GSM8K is arithmetic, GPTeacher codegen is code), so a
+difference between the groups means something only where it survives a like-with-like comparison
+(:data:`LIKE_WITH_LIKE`) and is larger than the spread inside each group (:func:`group_separation`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from playbook_lib.experiments.lexical import distinct_n, msttr, mtld, take_tokens, tokenize
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from playbook_lib.checks.base import CheckResult
+    from playbook_lib.rag.embed import Embedder
+
+
+@dataclass(frozen=True)
+class Source:
+    """One dataset file of ``../shared/data/sft``, its provenance and its task."""
+
+    file: str
+    provenance: str
+    task: str
+
+
+#: The instruction datasets compared; provenance as their authors describe them (see ``../shared/data/README.md``).
+SOURCES: dict[str, Source] = {
+    "lima": Source("lima_llamafactory.json", "human", "open questions, curated long answers"),
+    "gsm8k": Source("gsm8k_train.jsonl", "human", "grade-school maths word problems with worked answers"),
+    "alpaca_seeds": Source("alpaca_seed_tasks.jsonl", "human", "short varied tasks (self-instruct seeds)"),
+    "gpteacher_roleplay": Source("gpteacher_roleplay-simple-deduped.json", "synthetic", "role-play and open prose"),
+    "gpteacher_codegen": Source("gpteacher_codegen-instruct.json", "synthetic", "code generation"),
+    "gpteacher_toolformer": Source("gpteacher_toolformer-dedupe-only.json", "synthetic", "tool-call answers"),
+}
+
+#: Pairs of a human and a synthetic source that do the same kind of task: open-ended prose answers.
+LIKE_WITH_LIKE: list[tuple[str, str]] = [("lima", "gpteacher_roleplay"), ("alpaca_seeds", "gpteacher_roleplay")]
+
+#: Style markers: a response shows one when the pattern matches (case-insensitive; ``^`` is the start of a line).
+STYLE_MARKERS: dict[str, str] = {
+    "stock_opener": r"\A\W*(?:sure|certainly|of course|absolutely|great question|here is|here's|here are|"
+                    r"as an ai|i'd be happy|i would be happy)\b",
+    "list_or_markdown": r"^\s*(?:[-*\u2022]\s|\d+[.)]\s|#{1,6}\s+[^\W\d])|```|\*\*[^*\n]+\*\*",
+    "hedging": r"\b(?:may|might|perhaps|possibly|generally|typically|it is important to|it's important to|"
+               r"in general|it depends)\b",
+    "closing_summary": r"\b(?:in summary|in conclusion|to summarize|overall,)",
+    "first_person": r"\b(?:i|i'm|i've|my|me)\b",
+}
+_MARKERS = {name: re.compile(p, re.IGNORECASE | re.MULTILINE) for name, p in STYLE_MARKERS.items()}
+
+
+def locate_sft_data(path: str | Path = "") -> Path:
+    """The folder of the instruction datasets: ``path`` when given, else ``$PLAYBOOK_SHARED_DATA/sft``, else the
+    first ``shared/data/sft`` found beside the working directory or one of its parents (the project keeps the public
+    datasets in ``../shared/data``). :class:`~playbook_lib.errors.DataError` when there is none."""
+    import os
+
+    from playbook_lib.errors import DataError
+
+    if path:
+        found = Path(path)
+        if not found.is_dir():
+            raise DataError(f"{found}: data folder not found")
+        return found
+    env = os.environ.get("PLAYBOOK_SHARED_DATA")
+    candidates = [Path(env) / "sft"] if env else []
+    here = Path.cwd().resolve()
+    candidates += [p / "shared" / "data" / "sft" for p in (here, *here.parents)]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise DataError("the public datasets (shared/data/sft) were not found; pass their folder or set "
+                    "PLAYBOOK_SHARED_DATA")
+
+
+def load_source(root: str | Path, name: str, n: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """Up to ``n`` rows (all when ``None``) of one :data:`SOURCES` dataset under ``root``, in a ``seed``-shuffled
+    order, with columns ``source``, ``provenance``, ``instruction``, ``input``, ``output``.
+
+    Alpaca seed tasks keep their first instance's input and output.
+    """
+    import pandas as pd
+
+    from playbook_lib.data import load_records
+    from playbook_lib.errors import UsageError
+
+    if name not in SOURCES:
+        raise UsageError(f"unknown source {name!r}; valid: {', '.join(SOURCES)}")
+    spec = SOURCES[name]
+    records = load_records(Path(root) / spec.file)
+    rows = []
+    for rec in records.itertuples(index=False):
+        inp, out = rec.input, rec.output
+        instances = rec.raw.get("instances") if isinstance(rec.raw, dict) else None
+        if out is None and isinstance(instances, list) and instances and isinstance(instances[0], dict):
+            inp, out = instances[0].get("input"), instances[0].get("output")
+        if isinstance(out, str) and out.strip():
+            rows.append({"source": name, "provenance": spec.provenance, "instruction": rec.instruction or "",
+                         "input": inp or "", "output": out})
+    order = np.random.default_rng(seed).permutation(len(rows))
+    if n is not None:
+        order = order[:n]
+    return pd.DataFrame([rows[i] for i in order])
+
+
+def load_sources(root: str | Path, names: Sequence[str] = tuple(SOURCES), n: int | None = None,
+                 seed: int = 0) -> pd.DataFrame:
+    """:func:`load_source` for each name, stacked (each source sampled to at most ``n`` rows)."""
+    import pandas as pd
+
+    return pd.concat([load_source(root, name, n, seed) for name in names], ignore_index=True)
+
+
+def style_markers(texts: Sequence[str]) -> dict[str, float]:
+    """Share of ``texts`` that show each of :data:`STYLE_MARKERS`."""
+    if not texts:
+        return {name: 0.0 for name in _MARKERS}
+    return {name: sum(1 for t in texts if pattern.search(t)) / len(texts) for name, pattern in _MARKERS.items()}
+
+
+def marker_flags(texts: Sequence[str], marker: str) -> np.ndarray:
+    """Per text, whether it shows ``marker`` (a key of :data:`STYLE_MARKERS`)."""
+    return np.array([bool(_MARKERS[marker].search(t)) for t in texts])
+
+
+def lexical_diversity(texts: Sequence[str], budget: int) -> dict[str, float]:
+    """Distinct-1/2, MTLD and MSTTR (50-token windows) of the first ``budget`` word tokens of ``texts``.
+
+    ``budget_tokens`` says how many tokens there were: when a source has fewer, its numbers are not comparable.
+    """
+    docs = take_tokens((tokenize(t) for t in texts), budget)
+    flat = [w for d in docs for w in d]
+    return {"budget_tokens": len(flat), "distinct_1": distinct_n(docs, 1), "distinct_2": distinct_n(docs, 2),
+            "mtld": mtld(flat), "msttr_50": msttr(flat, 50)}
+
+
+def common_budget(frame: pd.DataFrame) -> int:
+    """The largest token budget every source of ``frame`` can fill: the fewest word tokens of ``output`` any source
+    has. Diversity measured on this budget compares like sizes."""
+    totals = frame.groupby("source")["output"].apply(lambda texts: sum(len(tokenize(t)) for t in texts))
+    return int(totals.min())
+
+
+def duplicate_rates(frame: pd.DataFrame, fields: Sequence[str] = ("output",),
+                    threshold: float = 0.8) -> dict[str, float]:
+    """Exact and near-duplicate rates of ``frame``'s rows from the registered ``exact_duplicates`` and
+    ``near_duplicates`` checks, on the given fields."""
+    from playbook_lib.checks import CheckContext, get_check
+    from playbook_lib.data import records_from_rows
+
+    records = records_from_rows(frame.to_dict(orient="records"))
+    exact = get_check("exact_duplicates")(fields=list(fields)).run(records, CheckContext())
+    near = get_check("near_duplicates")(fields=list(fields), threshold=threshold).run(records, CheckContext())
+    return {"exact_duplicate_rate": exact.summary["duplicate_rate"],
+            "near_duplicate_rate": near.summary["near_duplicate_rate"]}
+
+
+def mean_pairwise_cosine(vectors: np.ndarray) -> float:
+    """Mean cosine similarity over all pairs of distinct rows (rows need not be normalised). Lower = more spread."""
+    v = np.asarray(vectors, dtype=np.float64)
+    if len(v) < 2:
+        raise ValueError("need at least two vectors")
+    v = v / np.linalg.norm(v, axis=1, keepdims=True)
+    sims = v @ v.T
+    n = len(v)
+    return float((sims.sum() - np.trace(sims)) / (n * (n - 1)))
+
+
+def truncate_words(text: str, max_words: int) -> str:
+    """The first ``max_words`` whitespace-separated words of ``text``."""
+    return " ".join(text.split()[:max_words])
+
+
+def profile_sources(frame: pd.DataFrame, budget: int, count_tokens: Callable[[str], int] | None = None,
+                    embedder: Embedder | None = None, n_embed: int = 64, embed_words: int = 128,
+                    progress: bool = True) -> pd.DataFrame:
+    """One row per source of ``frame`` (from :func:`load_sources`) with the measures of this module, on ``output``.
+
+    Lengths are in ``count_tokens`` tokens (default: word tokens); diversity on ``budget`` word tokens; duplicates
+    on all rows given; embedding spread (when an ``embedder`` is given) on the first ``n_embed`` rows, each cut to
+    ``embed_words`` words.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    count = count_tokens or (lambda t: len(tokenize(t)))
+    out = []
+    for name, group in tqdm(frame.groupby("source", sort=False), desc="sources", disable=not progress):
+        texts = group["output"].tolist()
+        lengths = np.array([count(t) for t in texts])
+        row: dict[str, Any] = {"source": name, "provenance": group["provenance"].iloc[0], "rows": len(texts),
+                               "median_tokens": float(np.median(lengths)), "mean_tokens": float(lengths.mean()),
+                               "p90_tokens": float(np.percentile(lengths, 90))}
+        row.update(lexical_diversity(texts, budget))
+        row.update(style_markers(texts))
+        row.update(duplicate_rates(group))
+        if embedder is not None:
+            sample = [truncate_words(t, embed_words) for t in texts[:n_embed]]
+            row["mean_pairwise_cosine"] = mean_pairwise_cosine(embedder.embed_documents(sample))
+        out.append(row)
+    return pd.DataFrame(out).set_index("source")
+
+
+def group_separation(profile: pd.DataFrame, metric: str) -> dict[str, Any]:
+    """Whether ``metric`` separates human from synthetic sources: the ranges of the two groups and whether they
+    overlap (``separated`` is true when every synthetic value is above, or every one below, every human value)."""
+    human = profile.loc[profile["provenance"] == "human", metric]
+    synthetic = profile.loc[profile["provenance"] == "synthetic", metric]
+    if human.empty or synthetic.empty:
+        raise ValueError("need at least one human and one synthetic source")
+    above = synthetic.min() > human.max()
+    below = synthetic.max() < human.min()
+    return {"metric": metric, "human_min": float(human.min()), "human_max": float(human.max()),
+            "synthetic_min": float(synthetic.min()), "synthetic_max": float(synthetic.max()),
+            "separated": bool(above or below), "synthetic_is": "higher" if above else "lower" if below else "mixed"}
+
+
+def bootstrap_difference(a: Sequence[float], b: Sequence[float], statistic: Callable[[np.ndarray], float] = np.mean,
+                         n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """``statistic(b) - statistic(a)`` and its percentile bootstrap interval (resampling each group)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not len(x) or not len(y):
+        raise ValueError("both groups need values")
+    rng = np.random.default_rng(seed)
+    diffs = np.array([statistic(rng.choice(y, len(y))) - statistic(rng.choice(x, len(x))) for _ in range(n_boot)])
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(diffs, [tail, 100 - tail])
+    return float(statistic(y) - statistic(x)), float(low), float(high)
+
+
+def compare_pair(frame: pd.DataFrame, human: str, synthetic: str, count_tokens: Callable[[str], int] | None = None,
+                 n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Per-response differences between two sources (synthetic minus human) with 95 % bootstrap intervals: median
+    length and the share of each style marker. ``clear`` is true when the interval excludes 0."""
+    import pandas as pd
+
+    count = count_tokens or (lambda t: len(tokenize(t)))
+    texts = {s: frame.loc[frame["source"] == s, "output"].tolist() for s in (human, synthetic)}
+    rows = []
+    lengths = {s: [count(t) for t in texts[s]] for s in texts}
+    measures: list[tuple[str, Sequence[float], Sequence[float], Callable[[np.ndarray], float]]] = [
+        ("median_tokens", lengths[human], lengths[synthetic], np.median)]
+    for marker in STYLE_MARKERS:
+        measures.append((f"share_{marker}", marker_flags(texts[human], marker).astype(float),
+                         marker_flags(texts[synthetic], marker).astype(float), np.mean))
+    for name, a, b, stat in measures:
+        diff, lo, hi = bootstrap_difference(a, b, stat, n_boot, seed)
+        rows.append({"measure": name, human: float(stat(np.asarray(a))), synthetic: float(stat(np.asarray(b))),
+                     "difference": diff, "ci_low": lo, "ci_high": hi, "clear": bool(lo > 0 or hi < 0)})
+    return pd.DataFrame(rows).set_index("measure")
+
+
+def provenance_report(frame: pd.DataFrame, untagged: Sequence[str] = ()) -> CheckResult:
+    """The registered ``provenance`` check on ``frame``'s rows, with the rows of the ``untagged`` sources stripped of
+    their tag (as data arrives when nobody recorded where it came from)."""
+    from playbook_lib.checks import CheckContext, get_check
+    from playbook_lib.data import records_from_rows
+
+    rows = [{"instruction": r["instruction"], "input": r["input"], "output": r["output"],
+             **({} if r["source"] in untagged else {"provenance": r["provenance"]})}
+            for r in frame.to_dict(orient="records")]
+    return get_check("provenance")().run(records_from_rows(rows), CheckContext())
+
+
+_COLORS = {"human": "#3b7dd8", "synthetic": "#d8663b"}
+
+
+def plot_lengths(frame: pd.DataFrame, count_tokens: Callable[[str], int] | None = None) -> Figure:
+    """Box plots of response length per source (log scale), coloured by provenance.
+
+    Used on the *Human vs synthetic provenance* page (``notebooks/exp_07_provenance.ipynb``).
+    """
+    import matplotlib.pyplot as plt
+
+    count = count_tokens or (lambda t: len(tokenize(t)))
+    names = list(dict.fromkeys(frame["source"]))
+    data = [[max(1, count(t)) for t in frame.loc[frame["source"] == s, "output"]] for s in names]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    import matplotlib
+
+    horizontal = ({"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10)
+                  else {"vert": False})
+    box = ax.boxplot(data, patch_artist=True, showfliers=False, **horizontal)
+    ax.set_yticks(range(1, len(names) + 1), names)
+    for patch, s in zip(box["boxes"], names):
+        patch.set_facecolor(_COLORS[SOURCES[s].provenance if s in SOURCES else "human"])
+    ax.set_xscale("log")
+    ax.set_xlabel("response length, tokens (log scale; box = quartiles, whiskers = 1.5 IQR)")
+    ax.set_title("Response length by source (blue: human-written, orange: model-generated)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_profile(profile: pd.DataFrame, metrics: Sequence[str]) -> Figure:
+    """One bar panel per metric, a bar per source coloured by provenance.
+
+    Used on the *Human vs synthetic provenance* page (``notebooks/exp_07_provenance.ipynb``).
+    """
+    import matplotlib.pyplot as plt
+
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 0.3 * len(profile) * rows + 1.6 * rows), squeeze=False)
+    colors = [_COLORS.get(p, "#999999") for p in profile["provenance"]]
+    for ax, metric in zip(axes.flat, metrics):
+        ax.barh(profile.index[::-1], profile[metric].to_numpy()[::-1], color=colors[::-1])
+        ax.set_title(metric, fontsize=9)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    fig.suptitle("Blue: human-written, orange: model-generated")
+    fig.tight_layout()
+    return fig

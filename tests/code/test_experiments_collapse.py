@@ -1,0 +1,150 @@
+"""The n-gram model of the model-collapse experiment, its metrics, and the recursive loop on a toy corpus."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from playbook_lib.checks import Outcome
+from playbook_lib.experiments.collapse import (EOS, UNK, NGramModel, corpus_metrics, provenance_of,
+                                               rare_words, recursive_training, summarise)
+
+
+def toy_corpus() -> list[list[str]]:
+    """40 short sentences: a few frequent words and many that occur once or twice (a long tail)."""
+    colours = ["red", "blue", "green", "grey"]
+    animals = ["cat", "dog", "fox", "owl", "hen", "yak", "elk", "emu", "ram", "cod", "eel", "gnu", "bat", "ant",
+               "ape", "koi", "jay", "asp", "boa", "cow"]
+    things = ["mat", "hat", "box", "cup", "pen", "map", "jar", "rug", "bag", "log"]
+    verbs = ["sees", "likes", "finds"]
+    rows = itertools.product(colours, animals, verbs, things)
+    rng = np.random.default_rng(7)
+    picks = rng.choice(len(colours) * len(animals) * len(verbs) * len(things), size=40, replace=False)
+    table = list(rows)
+    return [["the", c, a, v, "the", t, "."] for c, a, v, t in (table[i] for i in sorted(picks))]
+
+
+def test_witten_bell_probabilities_by_hand() -> None:
+    # vocab [a, b, c, </s>, <unk>]; unigram counts a 2, b 1, c 1, </s> 2 -> add-1: 3/11, 2/11, 2/11, 3/11, 1/11
+    m = NGramModel.fit([["a", "b"], ["a", "c"]], order=2, add_k=1.0)
+    assert m.vocab == ["a", "b", "c", EOS, UNK]
+    assert m.unigram.tolist() == pytest.approx([3 / 11, 2 / 11, 2 / 11, 3 / 11, 1 / 11])
+    # after <s>: seen 2 times, 1 distinct follower -> lambda 2/3
+    assert m.prob("a") == pytest.approx(2 / 3 * 1 + 1 / 3 * 3 / 11)
+    # after a: b and c once each -> lambda 1/2
+    assert m.prob("b", ["a"]) == pytest.approx(0.5 * 0.5 + 0.5 * 2 / 11)
+    assert m.prob("zebra", ["a"]) == m.prob(UNK, ["a"]) == pytest.approx(0.5 * 1 / 11)
+    p_end = 0.5 * 1 + 0.5 * 3 / 11  # after b: only </s>
+    assert m.perplexity([["a", "b"]]) == pytest.approx((m.prob("a") * m.prob("b", ["a"]) * p_end) ** (-1 / 3))
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_every_conditional_distribution_sums_to_one(order: int) -> None:
+    m = NGramModel.fit(toy_corpus(), order=order)
+    for context in [(), ("the",), ("the", "red"), ("red", "cat", "sees"), ("never", "seen"), ("the", "zebra")]:
+        p = m.distribution(context)
+        assert p.shape == (len(m.vocab),) and (p > 0).all()
+        assert p.sum() == pytest.approx(1.0, abs=1e-12)
+        assert [m.prob(w, context) for w in m.vocab] == pytest.approx(p.tolist())
+
+
+def test_a_fixed_vocabulary_keeps_unseen_words_possible() -> None:
+    m = NGramModel.fit([["a", "b"]], order=2, vocab=["a", "b", "c"])
+    assert "c" in m.vocab and 0 < m.prob("c", ["a"]) < m.prob("b", ["a"])
+
+
+def test_sampling_is_seeded_and_follows_the_distribution() -> None:
+    m = NGramModel.fit(toy_corpus(), order=3)
+    assert m.sample(20, seed=3) == m.sample(20, seed=3)
+    assert m.sample(20, seed=3) != m.sample(20, seed=4)
+    # first words of many one-word documents: frequencies within 4 standard errors of P(w | <s> <s>)
+    n = 4000
+    firsts = Counter(d[0] if d else EOS for d in m.sample(n, seed=0, max_len=1))
+    p = m.distribution(())
+    for i, w in enumerate(m.vocab):
+        se = math.sqrt(p[i] * (1 - p[i]) / n)
+        assert abs(firsts[w] / n - p[i]) <= 4 * se + 1e-9, w
+
+
+def test_fit_rejects_bad_options() -> None:
+    with pytest.raises(ValueError):
+        NGramModel.fit([["a"]], order=0)
+    with pytest.raises(ValueError):
+        NGramModel.fit([["a"]], add_k=0)
+    with pytest.raises(ValueError):
+        recursive_training([["a"]], [], 1, real_fraction=1.5)
+
+
+def test_corpus_metrics_by_hand() -> None:
+    real = Counter({"a": 5, "b": 1, "c": 1})
+    rare = rare_words(real, max_count=1)
+    assert rare == {"b", "c"}
+    m = corpus_metrics([["a", "a", "b"], ["a"]], real, rare, budget=10)
+    assert m["vocab_size"] == 2 and m["tokens"] == 4 and m["mean_doc_tokens"] == 2.0
+    assert m["distinct_1"] == 0.5 and m["distinct_2"] == 1.0  # bigrams "a a", "a b"
+    assert m["tail_mass"] == 0.25 and m["rare_types_kept"] == 0.5
+    assert m["entropy_bits"] == pytest.approx(-(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25)))
+    assert m["kl_to_real_bits"] > 0
+    assert corpus_metrics([["a"] * 5, ["b", "c"]], real, rare, 10)["kl_to_real_bits"] == pytest.approx(
+        0.0, abs=0.15)  # the same distribution, up to the add-0.5 smoothing
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pure_recursion_collapses_and_full_anchoring_does_not(seed: int) -> None:
+    real = toy_corpus()
+    heldout = toy_corpus()[:5]
+    pure = recursive_training(real, heldout, generations=10, real_fraction=0.0, seed=seed)
+    first, last = pure.metrics[0], pure.metrics[-1]
+    assert last["distinct_1"] < first["distinct_1"]
+    assert last["vocab_size"] < first["vocab_size"] and last["rare_types_kept"] < 1.0
+    assert last["kl_to_real_bits"] > first["kl_to_real_bits"]
+    anchored = recursive_training(real, heldout, generations=10, real_fraction=1.0, seed=seed)
+    assert {m["vocab_size"] for m in anchored.metrics} == {first["vocab_size"]}
+    assert {m["heldout_perplexity"] for m in anchored.metrics} == {first["heldout_perplexity"]}
+    assert {m["distinct_1"] for m in anchored.metrics} == {first["distinct_1"]}
+    assert all(m["synthetic_share"] == 0.0 for m in anchored.metrics)
+
+
+def test_provenance_tags_follow_every_row() -> None:
+    real = toy_corpus()
+    run = recursive_training(real, [], generations=3, real_fraction=0.25, seed=0)
+    rows = run.final_rows
+    assert len(rows) == len(real)
+    human = [r for r in rows if r["provenance"] == "human"]
+    synthetic = [r for r in rows if r["provenance"] == "synthetic"]
+    assert len(human) == 10 and len(synthetic) == 30
+    assert all(r["generation"] is None and r["text"] in real for r in human)
+    assert {r["generation"] for r in synthetic} == {2} and {r["source"] for r in synthetic} == {"ngram-gen2"}
+    assert [m["synthetic_share"] for m in run.metrics] == [0.0, 0.75, 0.75, 0.75]
+    assert math.isnan(run.metrics[0]["heldout_perplexity"])  # no held-out text given
+    pure = recursive_training(real, [], generations=2, real_fraction=0.0, seed=0)
+    check = provenance_of(pure.final_rows)
+    assert check.outcome is Outcome.FAIL and check.summary["synthetic"] == 40
+    assert pure.metrics[-1]["provenance_outcome"] == "fail" and pure.metrics[0]["provenance_outcome"] == "pass"
+
+
+def test_summarise_reports_first_and_last_generation() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame([{"real_fraction": 0.0, "seed": s, "generation": g, "vocab_size": 10 - g + s,
+                           "heldout_perplexity": 100.0 * (g + 1)} for s in (0, 1) for g in range(3)])
+    out = summarise(frame, ["vocab_size", "heldout_perplexity"]).set_index("metric")
+    assert out.loc["vocab_size", "generation_0"] == 10.5 and out.loc["vocab_size", "change"] == -2.0
+    assert out.loc["heldout_perplexity", "change"] == 3.0  # a ratio for perplexity
+
+
+def test_collapse_plots_draw() -> None:
+    from playbook_lib.experiments.collapse import METRICS, collapse_experiment, plot_collapse, plot_rank_frequency
+
+    frame, runs = collapse_experiment(toy_corpus(), toy_corpus()[:3], 2, real_fractions=(0.0, 0.5), seeds=(0, 1),
+                                      progress=False)
+    assert len(frame) == 2 * 2 * 3 and len(runs) == 4
+    fig = plot_collapse(frame, ["vocab_size", "heldout_perplexity"])
+    assert fig.axes[0].get_title() == METRICS["vocab_size"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["0% real", "50% real"]
+    fig = plot_rank_frequency(Counter({"a": 3, "b": 1}), {"later": Counter({"a": 4})})
+    assert len(fig.axes[0].get_lines()) == 2

@@ -1,0 +1,56 @@
+"""experiments.leakage: detection scores, and registered checks scored against rows we planted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playbook_lib.errors import UsageError
+from playbook_lib.experiments.leakage import detection, score_checks, train_flags
+from playbook_lib.experiments.noise import plant_test_items
+from playbook_lib.experiments.tasks import TextTask
+
+
+def make(texts: list[str], name: str = "t") -> TextTask:
+    return TextTask(name, texts, np.arange(len(texts)) % 2, ["a", "b"], [f"{name}:{i}" for i in range(len(texts))])
+
+
+def words(row: int, n: int = 14) -> str:
+    """A text of ``n`` words that no other row shares."""
+    return " ".join(f"w{row}x{j}" for j in range(n))
+
+
+TRAIN = make([words(i) for i in range(8)], "train")
+TEST = make([words(100 + i) for i in range(6)], "test")
+
+
+def test_detection_precision_and_recall() -> None:
+    found = detection(np.array([1, 1, 0, 0, 1], bool), np.array([1, 0, 1, 0, 1], bool))
+    assert (found.flagged, found.planted, found.true_positives) == (3, 3, 2)
+    assert found.precision == pytest.approx(2 / 3) and found.recall == pytest.approx(2 / 3)
+    assert detection(np.zeros(3, bool), np.zeros(3, bool)).precision == 1.0
+    with pytest.raises(UsageError):
+        detection(np.zeros(3, bool), np.zeros(4, bool))
+
+
+def test_clean_split_has_no_flags() -> None:
+    for name in ("contamination", "exact_duplicates", "near_duplicates"):
+        assert not train_flags(name, {}, TRAIN, TEST).any()
+
+
+def test_exact_and_recased_copies_are_caught_by_every_check() -> None:
+    planted, _ = plant_test_items(TRAIN, TEST, 4, seed=0, perturb=["none", "case_space"])
+    truth = planted.mask("planted")
+    table = score_checks(planted.task, TEST, truth)
+    assert (table.recall == 1.0).all() and (table.precision == 1.0).all()
+    assert (table.caught == 4).all()
+
+
+def test_near_copies_need_a_looser_check_and_groups_split_recall() -> None:
+    planted, _ = plant_test_items(TRAIN, TEST, 6, seed=1, perturb="drop_word")
+    truth = planted.mask("planted")
+    checks = {"exact": ("exact_duplicates", {"fields": ["instruction"]}),
+              "words": ("near_duplicates", {"fields": ["instruction"], "ngram": 1, "threshold": 0.7})}
+    table = score_checks(planted.task, TEST, truth, checks, groups={"all": truth}).set_index("check")
+    assert table.loc["exact", "recall"] == 0.0
+    assert table.loc["words", "recall"] == 1.0 and table.loc["words", "recall all"] == 1.0

@@ -1,0 +1,61 @@
+"""The experiment notebooks (issue 6: experiments 1, 2, 4, 5, 8) with other seeds and settings than the defaults.
+
+They assert that each experiment ran and printed its metrics and verdict, never which way the verdict fell.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.notebooks.test_papermill import outputs_text, run_notebook
+
+VERDICT = re.compile(r"\b(held|did not hold)\b")
+
+
+def test_quality_vs_quantity_other_seed(tmp_path: Path, shared_data: Path) -> None:
+    nb = run_notebook(tmp_path, "exp_01_quality_vs_quantity", {"data_dir": str(shared_data), "seed": 3,
+                                                               "curated_per_class": 5})
+    text = outputs_text(nb)
+    assert "400 requests, 8 tools" in text
+    assert "40 curated rows scored" in text  # 5 per tool x 8 tools
+    assert re.search(r"largest noisy set scored 0\.\d{3} at 20% noise", text)
+    assert re.search(r"The claim (held|did not hold|held only)", text)
+
+
+def test_learning_curve_fits_on_fewer_rows(tmp_path: Path, shared_data: Path) -> None:
+    nb = run_notebook(tmp_path, "exp_02_learning_curve", {"data_dir": str(shared_data), "seed": 1, "fit_max_rows": 64})
+    text = outputs_text(nb)
+    assert re.search(r"zero-shot accuracy 0\.\d{3}", text)
+    assert re.search(r"fitted on \d+ sizes up to 64 rows: accuracy\(n\) = ", text)
+    assert re.search(r"\(a\) (held|did not hold): with 64 examples", text)
+    assert re.search(r"\(b\) (held|did not hold): the curve fitted up to 64 rows missed the \d+ larger sizes", text)
+
+
+def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -> None:
+    nb = run_notebook(tmp_path, "exp_04_contamination", {"data_dir": str(shared_data), "seed": 2, "plant_share": 0.25})
+    text = outputs_text(nb)
+    assert "(30 of the 120 test requests planted)" in text
+    assert "1-nearest-neighbour: the test score changed by" in text
+    assert re.search(r"\(a\) (held|did not hold): planting 30 test items", text)
+    assert re.search(r"\(b\) (held|did not hold): .+ widest net: .+ \(caught \d+ of 30, precision 0?\.?\d", text)
+
+
+def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
+    nb = run_notebook(tmp_path, "exp_05_coverage", {"data_dir": str(shared_data), "slice_name": "weather", "keep": 1,
+                                                   "slice_traffic_share": 0.3})
+    text = outputs_text(nb)
+    assert re.search(r"under-covered: (PASS|WARN|FAIL)", text)
+    assert re.search(r"\(a\) (held|did not hold): with 1 training rows instead of 20, 'weather' accuracy", text)
+    assert re.search(r"\(b\) (held|did not hold): the coverage check", text)
+
+
+def test_formatting_errors_at_a_higher_rate(tmp_path: Path, shared_data: Path) -> None:
+    nb = run_notebook(tmp_path, "exp_08_formatting_errors", {"data_dir": str(shared_data), "corrupt_rate": 0.2,
+                                                            "seed": 1})
+    text = outputs_text(nb)
+    assert "160 lines written, 32 broken: empty_output 8, wrong_role 8, truncated_json 8, mojibake 8" in text
+    assert "crashed with json.JSONDecodeError" in text
+    assert re.search(r"\(a\) (held|did not hold): .* dropped 8 lines silently", text)
+    assert re.search(r"\(b\) (held|did not hold): the loader with the formatting and sft_pairs checks caught "
+                     r"empty_output \d+%", text)
