@@ -10,6 +10,7 @@ from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, 
 from playbook_lib.checks.compliance import LicenceCheck, PiiCheck, mask_pii
 from playbook_lib.checks.consistency import ConsistencyCheck
 from playbook_lib.checks.contamination import ContaminationCheck
+from playbook_lib.checks.embedding import EmbeddingCoverageCheck, RelevanceCheck
 from playbook_lib.checks.formatting import FormattingCheck
 from playbook_lib.checks.provenance import ProvenanceCheck
 from playbook_lib.checks.posttraining import LengthBiasCheck, PreferencePairsCheck, SftPairsCheck
@@ -32,7 +33,7 @@ REGISTRY: dict[str, type[Check]] = {
     cls.name: cls
     for cls in (FormattingCheck, ExactDuplicatesCheck, NearDuplicatesCheck, ContaminationCheck, PiiCheck,
                 LicenceCheck, ProvenanceCheck, SplitsCheck, GoldenSetCheck, QuantityCheck, ConsistencyCheck,
-                TaskRulesCheck, CoverageCheck,
+                TaskRulesCheck, CoverageCheck, RelevanceCheck, EmbeddingCoverageCheck,
                 # post-training data (SFT and preference pairs)
                 SftPairsCheck, PreferencePairsCheck, LengthBiasCheck,
                 # model readiness (records are eval results, context.plan the model plan)

@@ -1,8 +1,9 @@
 """Relevance and coverage without a model: task rules (length bounds per category, forbidden phrases), and the
-distribution of categories versus a sample of production traffic.
+distribution of categories, task types or instruction and input styles versus a sample of production traffic.
 
 Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``), "Quality:
-relevance" and "Coverage". Embedding-based relevance and nearest-neighbour coverage are not implemented here.
+relevance" and "Coverage". Embedding-based relevance and nearest-neighbour coverage are in
+:mod:`playbook_lib.checks.embedding`; the derived style slices in :mod:`playbook_lib.checks.slices`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
 from playbook_lib.checks.formatting import tokens
+from playbook_lib.checks.slices import DERIVED, slice_values
 
 
 class TaskRulesCheck(Check):
@@ -81,10 +83,12 @@ def js_divergence(p: dict[str, float], q: dict[str, float]) -> float:
 
 
 class CoverageCheck(Check):
-    """Training data covers what production asks: the share of each slice (``by``, default ``category``) in the
-    training data versus a traffic sample (``--traffic``). The metric ``js_divergence`` (0 = same mix, 1 = disjoint)
-    is graded by the thresholds; a slice present in traffic but absent from training fails, and one whose training
-    share is under ``min_ratio`` times its traffic share warns. Not evaluated without traffic or slice labels.
+    """Training data covers what production asks: the share of each slice (``by``: a record field such as the default
+    ``category``, or a style derived from the text, ``instruction_style``, ``input_style`` or ``instruction_length``,
+    see :mod:`playbook_lib.checks.slices`) in the training data versus a traffic sample (``--traffic``). The metric
+    ``js_divergence`` (0 = same mix, 1 = disjoint) is graded by the thresholds; a slice present in traffic but absent
+    from training fails, and one whose training share is under ``min_ratio`` times its traffic share warns. Not
+    evaluated without traffic or slice labels.
     """
 
     name = "coverage"
@@ -106,12 +110,13 @@ class CoverageCheck(Check):
         n = len(records)
         if context.traffic is None:
             return self.not_evaluated(n, "no production traffic sample given (--traffic)")
-        if self.by not in records.columns:
+        if self.by not in records.columns and self.by not in DERIVED:
             from playbook_lib.errors import UsageError
 
-            raise UsageError(f"coverage: unknown slice field {self.by!r}")
-        train = self._shares(records[self.by].tolist())
-        traffic = self._shares(context.traffic[self.by].tolist())
+            valid = ", ".join(sorted(DERIVED))
+            raise UsageError(f"coverage: unknown slice field {self.by!r} (derived slices: {valid})")
+        train = self._shares(slice_values(records, self.by))
+        traffic = self._shares(slice_values(context.traffic, self.by))
         if not train or not traffic:
             return self.not_evaluated(n, f"no {self.by!r} labels in the training data or the traffic sample")
         missing = [k for k in traffic if k not in train]
