@@ -57,22 +57,13 @@ def default_embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
-def embedder_key(embedder: MiniLMEmbedder) -> str:
-    """What identifies the embedder's vectors (model folder, normalisation): the key of its cache."""
-    from playbook_lib import settings
-    from playbook_lib.ops.versioning import settings_hash
-
-    model = embedder.model_path or settings.embedding_model_path()
-    return settings_hash({"embedder": type(embedder).__name__, "model": str(model), "normalize": embedder.normalize})
-
-
 def embed_texts(texts: Sequence[str], cache: str | Path | None = None) -> np.ndarray:
     """Embed ``texts`` with :func:`default_embedder`, each distinct text once per process.
 
     ``cache`` names an ``.npz`` file (:class:`~playbook_lib.ops.refresh.EmbeddingCache`): vectors found there are
     reused and new ones are added to it (written atomically). Returns a ``(len(texts), dim)`` float32 array.
     """
-    from playbook_lib.ops.refresh import EmbeddingCache
+    from playbook_lib.ops.refresh import EmbeddingCache, embedder_key
     from playbook_lib.ops.versioning import content_hash
 
     embedder = default_embedder()
@@ -81,18 +72,13 @@ def embed_texts(texts: Sequence[str], cache: str | Path | None = None) -> np.nda
     disk = EmbeddingCache.load(cache, key) if cache is not None else None
     cut = [t[:MAX_CHARS] for t in texts]
     hashes = [content_hash(t) for t in cut]
+    if len(memo) + len(hashes) > MEMO_LIMIT and any(h not in memo for h in hashes):
+        memo = _MEMO[key] = EmbeddingCache(key)
     if disk is not None:
         found = [h for h in dict.fromkeys(hashes) if h not in memo and h in disk]
         memo.put(found, [disk.get(h) for h in found])
-    todo = {h: t for h, t in zip(hashes, cut) if h not in memo}
-    if todo:
-        vectors = embedder.embed_documents(list(todo.values()))
-        if len(memo) + len(todo) > MEMO_LIMIT:
-            memo = _MEMO[key] = EmbeddingCache(key)
-        memo.put(list(todo), vectors)
-    if not hashes:
-        return np.zeros((0, embedder.dim), np.float32)
-    out = np.stack([memo.get(h) for h in hashes]).astype(np.float32, copy=False)
+    memo.add_missing(hashes, cut, embedder)
+    out = memo.stack(hashes, embedder.dim)
     if disk is not None and any(h not in disk for h in hashes):
         disk.put(hashes, out)
         try:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.jsonl import iter_jsonl
-from playbook_lib.ops.refresh import EmbeddingCache
+from playbook_lib.ops.refresh import EmbeddingCache, embedder_key
 from playbook_lib.ops.versioning import content_hash, settings_hash
 from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
 
@@ -268,28 +268,16 @@ def embed_texts(texts: Sequence[str], embedder: Embedder | None = None, cache_di
     packaged all-MiniLM-L6-v2; pass ``embedder_settings`` to key the cache for another embedder.
     """
     embedder = embedder or MiniLMEmbedder(show_progress=False)
-    if embedder_settings is None:
-        path = getattr(embedder, "model_path", None)
-        embedder_settings = {"embedder": type(embedder).__name__, "model": str(path) if path else "default",
-                             "normalize": getattr(embedder, "normalize", True)}
-    key = settings_hash(embedder_settings)
+    key = settings_hash(embedder_settings) if embedder_settings is not None else embedder_key(embedder)
     file = None if cache_dir == "" else Path(cache_dir or default_cache_dir()) / f"embeddings-{key}.npz"
     cache = EmbeddingCache.load(file, key) if file else EmbeddingCache(key)
     hashes = [content_hash(t) for t in texts]
-    todo: dict[str, str] = {}
-    for h, t in zip(hashes, texts):
-        if h not in cache and h not in todo:
-            todo[h] = t
-    if todo:
-        cache.put(list(todo), embedder.embed_documents(list(todo.values())))
-        if file:
-            try:
-                cache.save(file)
-            except OSError as exc:  # a read-only home must not stop an experiment; the vectors are in memory
-                warnings.warn(f"embedding cache not saved to {file}: {exc}", stacklevel=2)
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    return np.stack([cache.get(h) for h in hashes]).astype(np.float32)
+    if cache.add_missing(hashes, list(texts), embedder) and file:
+        try:
+            cache.save(file)
+        except OSError as exc:  # a read-only home must not stop an experiment; the vectors are in memory
+            warnings.warn(f"embedding cache not saved to {file}: {exc}", stacklevel=2)
+    return cache.stack(hashes, embedder.dim)
 
 
 # ----------------------------------------------------------------------------------------------- probes

@@ -27,6 +27,18 @@ from playbook_lib.rag.index import FlatIndex
 from playbook_lib.rag.retrieve import Hit, hits_from_search
 
 
+def embedder_key(embedder: Embedder) -> str:
+    """What identifies an embedder's vectors (its class, model folder and normalisation): the key of its cache."""
+    from playbook_lib import settings
+    from playbook_lib.rag.embed import MiniLMEmbedder
+
+    model = getattr(embedder, "model_path", None)
+    if model is None and isinstance(embedder, MiniLMEmbedder):
+        model = settings.embedding_model_path()
+    return settings_hash({"embedder": type(embedder).__name__, "model": str(model) if model else "default",
+                          "normalize": getattr(embedder, "normalize", True)})
+
+
 class EmbeddingCache:
     """Vectors keyed by content hash, for one embedder configuration; optionally persisted as ``.npz``."""
 
@@ -46,6 +58,23 @@ class EmbeddingCache:
     def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         for key, vector in zip(keys, vectors):
             self._vectors[key] = np.asarray(vector, dtype=np.float32)
+
+    def add_missing(self, hashes: Sequence[str], texts: Sequence[str], embedder: Embedder) -> list[str]:
+        """Embed, in one batch, each distinct text whose content hash (``hashes[i]`` for ``texts[i]``) is not cached
+        yet; return the hashes added (empty when every text was cached)."""
+        todo: dict[str, str] = {}
+        for key, text in zip(hashes, texts):
+            if key not in self._vectors and key not in todo:
+                todo[key] = text
+        if todo:
+            self.put(list(todo), embedder.embed_documents(list(todo.values())))
+        return list(todo)
+
+    def stack(self, hashes: Sequence[str], dim: int) -> np.ndarray:
+        """The cached vectors of ``hashes``, in order, as one ``(len(hashes), dim)`` float32 array."""
+        if not hashes:
+            return np.zeros((0, dim), np.float32)
+        return np.stack([self._vectors[h] for h in hashes]).astype(np.float32, copy=False)
 
     def save(self, path: str | Path) -> None:
         """Write the cache atomically (temporary file, then rename)."""
@@ -125,14 +154,8 @@ class RefreshingIndex:
         self.version = dataset_version([])
 
     def _embed_missing(self, documents: Sequence[Document]) -> int:
-        todo: dict[str, str] = {}
-        for doc in documents:
-            key = content_hash(doc.full_text)
-            if key not in self.cache and key not in todo:
-                todo[key] = doc.full_text
-        if todo:
-            self.cache.put(list(todo), self.embedder.embed_documents(list(todo.values())))
-        return len(todo)
+        texts = [doc.full_text for doc in documents]
+        return len(self.cache.add_missing([content_hash(t) for t in texts], texts, self.embedder))
 
     def refresh(self, snapshot: Sequence[Document]) -> RefreshReport:
         """Make the index match ``snapshot`` (the corpus as it is now); embed only new or changed texts."""
@@ -146,7 +169,7 @@ class RefreshingIndex:
         embedded = self._embed_missing(snapshot)
         ids = [d.id for d in snapshot]
         index = FlatIndex(self.embedder.dim)
-        index.add(ids, np.stack([self.cache.get(new_hashes[i]) for i in ids]))
+        index.add(ids, self.cache.stack([new_hashes[i] for i in ids], self.embedder.dim))
         self.index = index
         self.documents = {d.id: d for d in snapshot}
         self.hashes = new_hashes
