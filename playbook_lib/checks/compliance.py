@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
+from playbook_lib.checks.hashing import rows_matching
 
 
 def luhn_ok(digits: str) -> bool:
@@ -94,6 +95,23 @@ _PREFILTER: dict[str, Callable[[str, str, bool], bool]] = {
 }
 
 
+#: A necessary condition for any of the patterns above: every match of every kind contains a match of this one.
+#: It has no lookaround and cannot match a newline, so one pass over many texts joined by newlines finds the only
+#: rows worth running :func:`find_pii` on (see :func:`~playbook_lib.checks.hashing.rows_matching`).
+MAYBE_PII = re.compile(
+    r"-----BEGIN"                                              # private_key
+    r"|AKIA|gh[pousr]_|sk-|xox[baprs]-|AIza"                   # api_key, provider prefixes
+    r"|(?i:api[_-]?key|secret|access[_-]?token|password)"      # api_key, key = value
+    r"|@"                                                      # email
+    r"|[A-Z]{2}\d{2}"                                           # iban
+    r"|\d{4}[ -]\d|\d{13}"                                      # credit_card
+    r"|\d{3}-\d{2}-\d{4}"                                       # us_ssn
+    r"|[0-9A-Fa-f]:[0-9A-Fa-f:]"                               # ipv6
+    r"|\d\.\d{1,3}\.\d{1,3}\.\d"                                # ipv4
+    r"|(?:\)|\d)[ .-]?\d{3,4}[ .-]\d{3}"                          # phone
+)
+
+
 def find_pii(text: str, kinds: list[str] | None = None) -> list[tuple[str, int, int]]:
     """Non-overlapping ``(kind, start, end)`` spans of personal data and secrets in ``text``, sorted by start."""
     spans: list[tuple[str, int, int]] = []
@@ -169,12 +187,19 @@ class PiiCheck(Check):
         counts: dict[str, int] = {}
         examples = []
         columns = [records[f].tolist() for f in self.fields if f in records.columns]
-        for i, row_values in enumerate(zip(*columns)):
-            values = _texts(row_values)
+        # Only rows where the cheap combined prefilter matches can hold PII: one regex pass per chunk of a column.
+        maybe = np.zeros(n, dtype=bool)
+        for column in columns:
+            maybe |= rows_matching(MAYBE_PII, column)
+            nested = [i for i, v in enumerate(column) if isinstance(v, list)]
+            if nested:
+                maybe[nested] |= rows_matching(MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested])
+        lines = records["line"].to_numpy()
+        for i in np.flatnonzero(maybe).tolist():
+            values = _texts(tuple(column[i] for column in columns))
             found: list[str] = []
             for v in values:
-                if isinstance(v, str):
-                    found.extend(k for k, _, _ in find_pii(v, self.kinds))
+                found.extend(k for k, _, _ in find_pii(v, self.kinds))
             if not found:
                 continue
             flags[i] = True
@@ -182,8 +207,8 @@ class PiiCheck(Check):
             for k in found:
                 counts[k] = counts.get(k, 0) + 1
             if len(examples) < self.max_examples:
-                text = "\n".join(v for v in values if isinstance(v, str))
-                examples.append({"line": int(records["line"].iloc[i]), "reason": ", ".join(sorted(set(found))),
+                text = "\n".join(values)
+                examples.append({"line": int(lines[i]), "reason": ", ".join(sorted(set(found))),
                                  "text": snippet(text, 160)})
         flagged = int(flags.sum())
         by_kind = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

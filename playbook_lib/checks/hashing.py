@@ -8,7 +8,7 @@ contamination and formatting checks call it. The definitions match the plain-Pyt
   as ``re.findall(r"\\w+", text.casefold())`` returns them;
 * a word ``n``-gram is ``n`` consecutive words of one row; its hash combines the words' hashes positionally;
 * the normal form of a text is :func:`playbook_lib.checks.base.normalise` (whitespace runs collapsed, stripped,
-  case-folded), hashed here without building the string;
+  case-folded);
 * a whitespace token is a run of non-whitespace characters, as ``str.split()`` returns them.
 
 Rows are processed in chunks of a few million characters, so memory stays bounded by the chunk, not the dataset.
@@ -23,13 +23,13 @@ from functools import lru_cache
 
 import numpy as np
 
-#: Characters per chunk: bounds the working memory (about 60 bytes per character at the peak).
-CHUNK_CHARS = 1 << 22
+#: Characters per chunk: bounds the working memory (about 40 bytes per character at the peak) and keeps the
+#: arrays of one chunk in the CPU cache.
+CHUNK_CHARS = 1 << 20
 _MAXCP = 0x110000
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
 _BASE = np.uint64(0x100000001B3 * 2 + 1)
-_BASE2 = np.uint64(0x9E3779B97F4A7C15)
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
@@ -42,13 +42,38 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+class _CharTables:
+    """Which code points ``\\w`` and ``\\s`` match, filled in lazily for the code points actually seen (asking
+    Python's own ``re`` about each new one, so the tables agree with it by construction)."""
+
+    def __init__(self) -> None:
+        self.known = np.zeros(_MAXCP, dtype=bool)
+        self.word = np.zeros(_MAXCP, dtype=bool)
+        self.space = np.zeros(_MAXCP, dtype=bool)
+        self._learn(np.arange(0x800, dtype=np.uint32))
+
+    def _learn(self, cps: np.ndarray) -> None:
+        chars = "".join(map(chr, cps.tolist()))
+        word = re.sub(r"\W", "\x00", chars).encode("utf-32-le", "surrogatepass")
+        space = re.sub(r"\S", "\x00", chars).encode("utf-32-le", "surrogatepass")
+        self.word[cps] = (np.frombuffer(word, np.uint32) != 0) & (cps != 0)
+        self.space[cps] = (np.frombuffer(space, np.uint32) != 0) & (cps != 0)
+        self.known[cps] = True
+
+    def lookup(self, cp: np.ndarray, table: str) -> np.ndarray:
+        """The ``word`` or ``space`` flag of every code point in ``cp``."""
+        high = cp >= 0x800
+        if high.any():
+            seen = np.unique(cp[high])
+            new = seen[~self.known[seen]]
+            if new.size:
+                self._learn(new)
+        return getattr(self, table)[cp]
+
+
 @lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray]:
-    """Boolean tables over every code point: matched by ``\\w``, matched by ``\\s`` (built once, on first use)."""
-    everything = "".join(map(chr, range(_MAXCP)))
-    word = re.sub(r"\W", "\x00", everything).encode("utf-32-le", "surrogatepass")
-    space = re.sub(r"\S", "\x00", everything).encode("utf-32-le", "surrogatepass")
-    return np.frombuffer(word, np.uint32) != 0, np.frombuffer(space, np.uint32) != 0
+def _char_tables() -> _CharTables:
+    return _CharTables()
 
 
 @lru_cache(maxsize=8)
@@ -77,14 +102,18 @@ def chunks(texts: Sequence[str], budget: int = CHUNK_CHARS) -> Iterator[tuple[in
 
 
 class _Chunk:
-    """The code points of a list of texts joined by separators, with each character's row."""
+    """The code points of a list of texts joined by separators (one byte each when the texts are ASCII)."""
 
     def __init__(self, texts: Sequence[str], casefold: bool) -> None:
         if casefold:
             texts = [t.casefold() for t in texts]
         self.n = len(texts)
         lens = np.fromiter(map(len, texts), dtype=np.int64, count=self.n)
-        self.cp = np.frombuffer("\x00".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
+        joined = "\x00".join(texts)
+        if joined.isascii():
+            self.cp = np.frombuffer(joined.encode("ascii"), np.uint8)
+        else:
+            self.cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
         self.starts = np.zeros(self.n, dtype=np.int64)
         if self.n > 1:
             self.starts[1:] = np.cumsum(lens + 1)[:-1]
@@ -96,25 +125,33 @@ class _Chunk:
         return np.searchsorted(self.starts, positions, side="right") - 1
 
 
+@lru_cache(maxsize=1)
+def _position_powers(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``B**i`` and ``B**-i`` modulo 2**64 for ``i < size`` (B odd, so it has an inverse)."""
+    inverse = pow(int(_BASE), -1, 1 << 64)
+    up = _powers(_BASE, size)
+    down = _powers(np.uint64(inverse), size)
+    return up, down
+
+
 def _word_tokens(chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of the ``\\w+`` words of a chunk, in order, and the row of each."""
-    word_table, _ = _tables()
-    word = word_table[chunk.cp]
+    """Hashes of the ``\\w+`` words of a chunk, in order, and the row of each.
+
+    A word ``w`` at positions ``s..e-1`` hashes to ``sum(c_j * B**(j - s))`` modulo 2**64, from one prefix sum of
+    ``c_j * B**j`` over the chunk: ``(P[e] - P[s]) * B**-s``, then mixed with its length.
+    """
+    word = _char_tables().lookup(chunk.cp, "word")
     word[chunk.sep] = False
     if not word.any():
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    prev = np.zeros_like(word)
-    prev[1:] = word[:-1]
-    first = word & ~prev
-    tstart = np.flatnonzero(first)
-    wpos = np.flatnonzero(word)
-    tid = np.cumsum(first)[wpos] - 1
-    pos = wpos - tstart[tid]
-    tlen = np.bincount(tid, minlength=tstart.size)
-    values = (chunk.cp[wpos].astype(np.uint64) + np.uint64(0x9E37)) * _powers(_BASE, int(tlen.max()))[pos]
-    offsets = np.zeros(tstart.size, dtype=np.int64)
-    offsets[1:] = np.cumsum(tlen)[:-1]
-    hashes = mix64(np.add.reduceat(values, offsets) ^ (tlen.astype(np.uint64) * _C2))
+    edges = np.flatnonzero(np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    tstart, tend = edges[0::2], edges[1::2]
+    size = chunk.cp.size + 1
+    up, down = _position_powers(max(size, CHUNK_CHARS * 2))
+    prefix = np.zeros(size, dtype=np.uint64)
+    np.cumsum((chunk.cp.astype(np.uint64) + np.uint64(0x9E37)) * up[: size - 1], out=prefix[1:])
+    tlen = (tend - tstart).astype(np.uint64)
+    hashes = mix64(((prefix[tend] - prefix[tstart]) * down[tstart]) ^ (tlen * _C2))
     return hashes, chunk.rows_of(tstart)
 
 
@@ -178,51 +215,20 @@ def ngram_chunk(texts: Sequence[str], n: int, whole_short: bool = False) -> tupl
     return _combine(hashes, rows, chunk.n, n, whole_short)
 
 
-def _normal_chunk(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    chunk = _Chunk(texts, casefold=True)
-    _, space_table = _tables()
-    cp, n = chunk.cp, chunk.n
-    space = space_table[cp]
-    prev = np.zeros_like(space)
-    prev[1:] = space[:-1]
-    kept = (~space | ~prev) & ~chunk.sep
-    idx = np.flatnonzero(kept)
-    rows = chunk.rows_of(idx)
-    is_space = space[idx]
-    first = np.r_[True, rows[1:] != rows[:-1]] if idx.size else np.zeros(0, bool)
-    last = np.r_[rows[1:] != rows[:-1], True] if idx.size else np.zeros(0, bool)
-    keep = ~(is_space & (first | last))
-    idx, rows = idx[keep], rows[keep]
-    counts = np.bincount(rows, minlength=n)
-    chars = np.where(space[idx], np.uint32(32), cp[idx]).astype(np.uint64) + np.uint64(0x9E37)
-    first_of_row = np.zeros(n, dtype=np.int64)
-    first_of_row[1:] = np.cumsum(counts)[:-1]
-    pos = np.arange(idx.size) - first_of_row[rows]
-    longest = int(counts.max()) if n else 0
-    out = np.zeros((n, 2), dtype=np.uint64)
-    nonempty = counts > 0
-    for column, base in enumerate((_BASE, _BASE2)):
-        if idx.size:
-            sums = np.add.reduceat(chars * _powers(base, longest)[pos], first_of_row[nonempty])
-            out[nonempty, column] = sums
-        out[:, column] = mix64(out[:, column] ^ mix64(counts.astype(np.uint64) + np.uint64(column)))
-    return out[:, 0] ^ (out[:, 1] * _C1), counts
-
-
 def normal_hashes(texts: Sequence[str]) -> np.ndarray:
-    """One uint64 hash per text of its normal form (:func:`~playbook_lib.checks.base.normalise`); equal normal forms
-    give equal hashes, different ones collide with probability about 2**-64."""
-    out = [_normal_chunk(texts[lo:hi])[0] for lo, hi in chunks(texts)]
-    return np.concatenate(out) if out else np.zeros(0, np.uint64)
+    """One int64 hash per text of its normal form (:func:`~playbook_lib.checks.base.normalise`): equal normal forms
+    give equal hashes; callers confirm equal hashes on the strings (Python's ``hash``, stable within a process)."""
+    from playbook_lib.checks.base import normalise
+
+    return np.fromiter((hash(normalise(t)) for t in texts), dtype=np.int64, count=len(texts))
 
 
 def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
     """``len(t.split())`` for every text, vectorised."""
-    _, space_table = _tables()
     out = []
     for lo, hi in chunks(texts):
         chunk = _Chunk(texts[lo:hi], casefold=False)
-        solid = ~space_table[chunk.cp] & ~chunk.sep
+        solid = ~_char_tables().lookup(chunk.cp, "space") & ~chunk.sep
         prev = np.zeros_like(solid)
         prev[1:] = solid[:-1]
         starts = np.flatnonzero(solid & ~prev)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,8 @@ def test_hashed_words_ngrams_and_normal_forms_match_python_on_lima(shared_data: 
         for i, t in enumerate(texts):
             expected = len(shingles(t, n)) if whole else len(ngrams(t, n))
             assert len(set(grams[offsets[i] : offsets[i + 1]].tolist())) == expected, (n, i)
+    for t in texts + ["\x1c a\u2003b\u200b c\x85\u3000", "\t\n"]:
+        assert normalise(t) == re.sub(r"\s+", " ", t).strip().casefold()
     hashes = normal_hashes(texts).tolist()
     by_hash: dict[int, str] = {}
     for h, t in zip(hashes, texts):
