@@ -95,21 +95,27 @@ _PREFILTER: dict[str, Callable[[str, str, bool], bool]] = {
 }
 
 
-#: A necessary condition for any of the patterns above: every match of every kind contains a match of this one.
-#: It has no lookaround and cannot match a newline, so one pass over many texts joined by newlines finds the only
-#: rows worth running :func:`find_pii` on (see :func:`~playbook_lib.checks.hashing.rows_matching`).
-MAYBE_PII = re.compile(
-    r"-----BEGIN"                                              # private_key
-    r"|AKIA|gh[pousr]_|sk-|xox[baprs]-|AIza"                   # api_key, provider prefixes
-    r"|(?i:api[_-]?key|secret|access[_-]?token|password)"      # api_key, key = value
-    r"|@"                                                      # email
-    r"|[A-Z]{2}\d{2}"                                           # iban
-    r"|\d{4}[ -]\d|\d{13}"                                      # credit_card
-    r"|\d{3}-\d{2}-\d{4}"                                       # us_ssn
-    r"|[0-9A-Fa-f]:[0-9A-Fa-f:]"                               # ipv6
-    r"|\d\.\d{1,3}\.\d{1,3}\.\d"                                # ipv4
-    r"|(?:\)|\d)[ .-]?\d{3,4}[ .-]\d{3}"                          # phone
+#: A necessary condition for the patterns above: every match of every kind contains a match of one of these
+#: (``MAYBE_PII`` case-sensitive, ``MAYBE_SECRET`` case-insensitive). Each starts with a character class or a literal,
+#: so Python's ``re`` skips ahead fast; none can match a newline, so one pass over many texts joined by newlines finds
+#: the only rows worth running :func:`find_pii` on (see :func:`~playbook_lib.checks.hashing.rows_matching`).
+MAYBE_PII: tuple[re.Pattern[str], ...] = (
+    # card (4 digits + separator, or 13 digits), SSN, IPv4, phone, and the digits after an IBAN's country code
+    re.compile(r"\d(?:\d{3}[ -]\d|\d{12}|\d{2}-\d{2}-\d{4}|\.\d{1,3}\.\d{1,3}\.\d|[ .-]?\d{3,4}[ .-]\d{3}"
+               r"|(?<=[A-Z]{2}\d)\d)"),
+    # email, IPv6, phone with an area code in parentheses, private key
+    re.compile(r"@|:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|\)[ .-]?\d{3,4}[ .-]\d{3}|-----BEGIN"),
+    # API keys by provider prefix
+    re.compile(r"AKIA|AIza|gh[pousr]_|sk-|xox[baprs]-"),
 )
+#: API keys written as ``key = value``: (lower-case form for ASCII text, case-insensitive form for any text).
+MAYBE_SECRET = (re.compile(r"api[_-]?key|secret|access[_-]?token|password"),
+                re.compile(r"(?i:api[_-]?key|secret|access[_-]?token|password)"))
+
+
+def maybe_pii(text: str) -> bool:
+    """The prefilter on one text: false means :func:`find_pii` finds nothing in it."""
+    return any(p.search(text) for p in MAYBE_PII) or MAYBE_SECRET[1].search(text) is not None
 
 
 def find_pii(text: str, kinds: list[str] | None = None) -> list[tuple[str, int, int]]:
@@ -190,10 +196,11 @@ class PiiCheck(Check):
         # Only rows where the cheap combined prefilter matches can hold PII: one regex pass per chunk of a column.
         maybe = np.zeros(n, dtype=bool)
         for column in columns:
-            maybe |= rows_matching(MAYBE_PII, column)
+            maybe |= rows_matching(MAYBE_PII, column, ignorecase=MAYBE_SECRET)
             nested = [i for i, v in enumerate(column) if isinstance(v, list)]
             if nested:
-                maybe[nested] |= rows_matching(MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested])
+                maybe[nested] |= rows_matching(MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested],
+                                               ignorecase=MAYBE_SECRET)
         lines = records["line"].to_numpy()
         for i in np.flatnonzero(maybe).tolist():
             values = _texts(tuple(column[i] for column in columns))

@@ -236,21 +236,34 @@ def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
     return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
 
 
-def rows_matching(pattern: re.Pattern[str], texts: Sequence[object], sep: str = "\n") -> np.ndarray:
-    """Boolean per value: ``pattern`` matches somewhere in it (values that are not strings never match).
+def rows_matching(patterns: re.Pattern[str] | Sequence[re.Pattern[str]], texts: Sequence[object], sep: str = "\n",
+                  ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None) -> np.ndarray:
+    """Boolean per value: one of ``patterns`` matches somewhere in it (values that are not strings never match).
 
-    One regex pass over each chunk of texts joined by ``sep`` instead of one call per row. Exact when ``pattern``
-    has no lookaround or anchor and cannot match ``sep`` (so no match spans two texts).
+    One regex pass per pattern over each chunk of texts joined by ``sep`` (one character) instead of one call per
+    row. Exact when no pattern can match ``sep`` and no lookbehind can match it either (so no match spans two
+    texts). ``ignorecase``: ``(lowercase_pattern, (?i)_pattern)``: on an ASCII chunk the first runs on the
+    lower-cased text (fast: Python's ``re`` skips ahead only for case-sensitive prefixes), otherwise the second.
     """
+    if isinstance(patterns, re.Pattern):
+        patterns = [patterns]
     out = np.zeros(len(texts), dtype=bool)
     values = [t if isinstance(t, str) else "" for t in texts]
-    for lo, hi in chunks(values):
+    for lo, hi in chunks(values, CHUNK_CHARS * 8):
         part = values[lo:hi]
         lens = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
         starts = np.zeros(len(part), dtype=np.int64)
         if len(part) > 1:
             starts[1:] = np.cumsum(lens + 1)[:-1]
-        hits = [m.start() for m in pattern.finditer(sep.join(part))]
+        joined = sep.join(part)
+        hits: list[int] = []
+        for pattern in patterns:
+            hits.extend(m.start() for m in pattern.finditer(joined))
+        if ignorecase is not None:
+            if joined.isascii():
+                hits.extend(m.start() for m in ignorecase[0].finditer(joined.lower()))
+            else:
+                hits.extend(m.start() for m in ignorecase[1].finditer(joined))
         if hits:
             rows = np.searchsorted(starts, np.asarray(hits), side="right") - 1
             out[lo + rows] = True
