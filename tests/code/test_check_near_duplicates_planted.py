@@ -74,3 +74,16 @@ def test_bands_reach_the_target_candidate_probability(num_perm: int, threshold: 
     bands, rows = bands_for(num_perm, threshold)
     assert bands * rows <= num_perm
     assert 1 - (1 - threshold**rows) ** bands >= 0.99
+
+
+@pytest.mark.parametrize("backend", ["datasketch", "rensa"])
+def test_other_signature_backends_find_the_same_planted_pairs(backend: str) -> None:
+    if backend == "rensa":
+        pytest.importorskip("rensa", reason="the rensa backend is optional: pip install rensa")
+    texts, positives, _ = planted(300)
+    records = records_from_rows([{"instruction": t, "output": ""} for t in texts])
+    ours = NearDuplicatesCheck().run(records, CheckContext())
+    other = NearDuplicatesCheck(backend=backend).run(records, CheckContext())
+    edited = [b for _, b in positives]
+    assert other.flags[edited].mean() >= 0.9
+    assert set(np.flatnonzero(other.flags)) <= set(np.flatnonzero(ours.flags)) | set(edited)
