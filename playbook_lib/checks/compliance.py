@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
+from playbook_lib.checks.hashing import rows_matching
 
 
 def luhn_ok(digits: str) -> bool:
@@ -94,6 +95,29 @@ _PREFILTER: dict[str, Callable[[str, str, bool], bool]] = {
 }
 
 
+#: A necessary condition for the patterns above: every match of every kind contains a match of one of these
+#: (``MAYBE_PII`` case-sensitive, ``MAYBE_SECRET`` case-insensitive). Each starts with a character class or a literal,
+#: so Python's ``re`` skips ahead fast; none can match a newline, so one pass over many texts joined by newlines finds
+#: the only rows worth running :func:`find_pii` on (see :func:`~playbook_lib.checks.hashing.rows_matching`).
+MAYBE_PII: tuple[re.Pattern[str], ...] = (
+    # card (4 digits + separator, or 13 digits), SSN, IPv4, phone, and the digits after an IBAN's country code
+    re.compile(r"\d(?:\d{3}[ -]\d|\d{12}|\d{2}-\d{2}-\d{4}|\.\d{1,3}\.\d{1,3}\.\d|[ .-]?\d{3,4}[ .-]\d{3}"
+               r"|(?<=[A-Z]{2}\d)\d)"),
+    # email, IPv6, phone with an area code in parentheses, private key
+    re.compile(r"@|:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|\)[ .-]?\d{3,4}[ .-]\d{3}|-----BEGIN"),
+    # API keys by provider prefix
+    re.compile(r"AKIA|AIza|gh[pousr]_|sk-|xox[baprs]-"),
+)
+#: API keys written as ``key = value``: (lower-case form for ASCII text, case-insensitive form for any text).
+MAYBE_SECRET = (re.compile(r"api[_-]?key|secret|access[_-]?token|password"),
+                re.compile(r"(?i:api[_-]?key|secret|access[_-]?token|password)"))
+
+
+def maybe_pii(text: str) -> bool:
+    """The prefilter on one text: false means :func:`find_pii` finds nothing in it."""
+    return any(p.search(text) for p in MAYBE_PII) or MAYBE_SECRET[1].search(text) is not None
+
+
 def find_pii(text: str, kinds: list[str] | None = None) -> list[tuple[str, int, int]]:
     """Non-overlapping ``(kind, start, end)`` spans of personal data and secrets in ``text``, sorted by start."""
     spans: list[tuple[str, int, int]] = []
@@ -169,12 +193,20 @@ class PiiCheck(Check):
         counts: dict[str, int] = {}
         examples = []
         columns = [records[f].tolist() for f in self.fields if f in records.columns]
-        for i, row_values in enumerate(zip(*columns)):
-            values = _texts(row_values)
+        # Only rows where the cheap combined prefilter matches can hold PII: one regex pass per chunk of a column.
+        maybe = np.zeros(n, dtype=bool)
+        for column in columns:
+            maybe |= rows_matching(MAYBE_PII, column, ignorecase=MAYBE_SECRET)
+            nested = [i for i, v in enumerate(column) if isinstance(v, list)]
+            if nested:
+                maybe[nested] |= rows_matching(MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested],
+                                               ignorecase=MAYBE_SECRET)
+        lines = records["line"].to_numpy()
+        for i in np.flatnonzero(maybe).tolist():
+            values = _texts(tuple(column[i] for column in columns))
             found: list[str] = []
             for v in values:
-                if isinstance(v, str):
-                    found.extend(k for k, _, _ in find_pii(v, self.kinds))
+                found.extend(k for k, _, _ in find_pii(v, self.kinds))
             if not found:
                 continue
             flags[i] = True
@@ -182,8 +214,8 @@ class PiiCheck(Check):
             for k in found:
                 counts[k] = counts.get(k, 0) + 1
             if len(examples) < self.max_examples:
-                text = "\n".join(v for v in values if isinstance(v, str))
-                examples.append({"line": int(records["line"].iloc[i]), "reason": ", ".join(sorted(set(found))),
+                text = "\n".join(values)
+                examples.append({"line": int(lines[i]), "reason": ", ".join(sorted(set(found))),
                                  "text": snippet(text, 160)})
         flagged = int(flags.sum())
         by_kind = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

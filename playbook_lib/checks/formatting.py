@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
+from playbook_lib.checks.hashing import rows_matching, whitespace_tokens
+from playbook_lib.data import record_text
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # UTF-8 read as Latin-1/CP1252 ("Ã©", "â€™"), and the replacement character left by a lossy decode.
@@ -113,27 +115,50 @@ class FormattingCheck(Check):
                 problems.append(f"output is not valid JSON ({exc.msg})")
         return problems
 
+    def _suspects(self, records: pd.DataFrame) -> np.ndarray:
+        """Rows that may have a problem other than length (a superset, computed column-wise); the others have none."""
+        n = len(records)
+        suspect = np.zeros(n, dtype=bool)
+        raw = records["raw"].tolist()
+        suspect |= np.fromiter((isinstance(r, dict) and ("messages" in r or "conversations" in r) for r in raw),
+                               dtype=bool, count=n)
+        suspect |= records["messages"].notna().to_numpy()
+        for name in self.required:
+            column = records[name].tolist() if name in records.columns else [None] * n
+            suspect |= np.fromiter((type(v) is not str or not v or v[0].isspace() or v[-1].isspace()
+                                    for v in column), dtype=bool, count=n)
+        for name in ("instruction", "input", "output"):
+            column = records[name].tolist()
+            suspect |= np.fromiter((v is not None and type(v) is not str for v in column), dtype=bool, count=n)
+            suspect |= rows_matching(_CONTROL, column) | rows_matching(_MOJIBAKE, column)
+        if self.json_output:
+            suspect |= True
+        elif self.json_categories:
+            suspect |= records["category"].isin(list(self.json_categories)).to_numpy()
+        return suspect
+
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
         flags = np.zeros(n, bool)
         scores = np.zeros(n)
-        reasons: list[list[str]] = []
+        reasons: dict[int, list[str]] = {}
         counts: dict[str, int] = {}
-        lengths = np.array([
-            tokens("\n".join(v for v in (r.instruction, r.input, r.output) if isinstance(v, str)))
-            for r in records.itertuples(index=False)
-        ])
+        lengths = whitespace_tokens(record_text(records, ("instruction", "input", "output")))
         logs = np.log1p(lengths)
-        median = float(np.median(logs))
+        median = float(np.median(logs)) if n else 0.0
         # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.
-        mad = max(float(np.median(np.abs(logs - median))) * 1.4826, self.min_spread)
-        for i, row in enumerate(records.to_dict("records")):
+        mad = max(float(np.median(np.abs(logs - median))) * 1.4826, self.min_spread) if n else self.min_spread
+        z = (logs - median) / mad
+        too_long = lengths > self.max_tokens if self.max_tokens is not None else np.zeros(n, bool)
+        outlier = (lengths > 0) & (np.abs(z) > self.outlier_z)
+        columns = {name: records[name].tolist() for name in records.columns}
+        for i in np.flatnonzero(self._suspects(records) | too_long | outlier).tolist():
+            row = {name: values[i] for name, values in columns.items()}
             problems = self._row_problems(row)
-            if self.max_tokens is not None and lengths[i] > self.max_tokens:
+            if too_long[i]:
                 problems.append(f"{lengths[i]} tokens > max_tokens {self.max_tokens}")
-            z = (logs[i] - median) / mad
-            if lengths[i] > 0 and abs(z) > self.outlier_z:
-                problems.append(f"length outlier ({lengths[i]} tokens, robust z {z:+.1f})")
+            if outlier[i]:
+                problems.append(f"length outlier ({lengths[i]} tokens, robust z {z[i]:+.1f})")
             for p in problems:
                 kind = re.sub(r" \(.*|\d+ tokens > max_tokens \d+", lambda m: "too long" if "max" in m.group() else "", p)
                 kind = re.sub(r" '.*'", "", kind).strip()
@@ -141,7 +166,7 @@ class FormattingCheck(Check):
             if problems:
                 flags[i] = True
                 scores[i] = 1.0 - math.exp(-len(problems))
-            reasons.append(problems)
+                reasons[i] = problems
         flagged = int(flags.sum())
         skipped = len(records.attrs.get("skipped", []))
         if skipped:
@@ -152,7 +177,7 @@ class FormattingCheck(Check):
                    "skipped_rows": skipped}
         examples = [{"line": s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
                     for s in records.attrs.get("skipped", [])[:2]]
-        examples += [{"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[i]),
+        examples += [{"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[int(i)]),
                      "instruction": snippet(records["instruction"].iloc[i])}
                     for i in np.flatnonzero(flags)[: self.max_examples]]
         top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])

@@ -6,13 +6,13 @@ uniqueness".
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
+from playbook_lib.checks.hashing import chunks, mix64, ngram_chunk, ngram_hashes, normal_hashes
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -39,7 +39,9 @@ def _clusters_to_result(check: Check, records: pd.DataFrame, groups: list[list[i
 class ExactDuplicatesCheck(Check):
     """Rows whose instruction, input and output are equal after lower-casing and collapsing whitespace.
 
-    The metric ``duplicate_rate`` is the share of rows that could be removed (every copy but the first).
+    The metric ``duplicate_rate`` is the share of rows that could be removed (every copy but the first). Rows are
+    grouped by a vectorised hash of their normal form (:func:`~playbook_lib.checks.hashing.normal_hashes`), and each
+    group is confirmed by comparing the normalised texts themselves, so a hash collision cannot merge two rows.
     """
 
     name = "exact_duplicates"
@@ -51,77 +53,307 @@ class ExactDuplicatesCheck(Check):
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         texts = record_text(records, self.fields)
-        seen: dict[bytes, list[int]] = {}
-        for i, t in enumerate(texts):
-            seen.setdefault(hashlib.blake2b(normalise(t).encode(), digest_size=16).digest(), []).append(i)
-        groups = [g for g in seen.values() if len(g) > 1]
+        groups = exact_groups(texts)
         return _clusters_to_result(self, records, groups, texts, np.ones(len(records)), "")
 
 
+def exact_groups(texts: list[str]) -> list[list[int]]:
+    """Groups (of two or more rows, ascending, ordered by first row) of texts with equal normal forms."""
+    hashes = normal_hashes(texts)
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return []
+    starts = np.flatnonzero(np.r_[True, ~same])
+    sizes = np.diff(np.r_[starts, ordered.size])
+    groups: list[list[int]] = []
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+        by_text: dict[str, list[int]] = {}
+        for i in order[start : start + size].tolist():
+            by_text.setdefault(normalise(texts[i]), []).append(i)
+        groups.extend(sorted(g) for g in by_text.values() if len(g) > 1)
+    return sorted(groups, key=lambda g: g[0])
+
+
 def shingles(text: str, n: int) -> set[bytes]:
-    """Word ``n``-grams of the normalised text (the whole text when shorter than ``n`` words)."""
+    """Word ``n``-grams of the normalised text (the whole text when shorter than ``n`` words).
+
+    The plain-Python definition; the check itself hashes the same n-grams vectorised
+    (:func:`~playbook_lib.checks.hashing.ngram_hashes` with ``whole_short=True``).
+    """
     words = _WORD.findall(text.casefold())
     if len(words) < n:
         return {" ".join(words).encode()} if words else set()
     return {" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)}
 
 
-class NearDuplicatesCheck(Check):
-    """Clusters of rows whose word-``ngram`` sets have estimated Jaccard similarity >= ``threshold``.
+def bands_for(num_perm: int, threshold: float, target: float = 0.99) -> tuple[int, int]:
+    """``(bands, rows)`` for LSH on ``num_perm`` values: the most rows per band (fewest false candidates) such that a
+    pair at Jaccard ``threshold`` becomes a candidate with probability at least ``target``."""
+    best = (num_perm, 1)
+    for r in range(1, num_perm + 1):
+        b = num_perm // r
+        if 1 - (1 - threshold**r) ** b >= target:
+            best = (b, r)
+    return best
 
-    MinHash signatures (``num_perm`` permutations) are bucketed with datasketch's LSH; candidate pairs are kept when
-    their estimated Jaccard reaches the threshold and joined into clusters (union-find). The metric
-    ``near_duplicate_rate`` is the share of rows that could be removed, keeping one per cluster; a row's score is its
-    highest similarity to another row of its cluster. Exact duplicates are near-duplicates too.
+
+def oph_signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """One-permutation MinHash signatures (``rows x num_perm`` uint32) of the sets ``hashes[offsets[i]:offsets[i+1]]``.
+
+    Each element is hashed once; its hash picks one of ``num_perm`` bins and the bin keeps the minimum of the rest
+    of the hash (one pass, ``np.minimum.at``), instead of ``num_perm`` hash functions over every element. Empty bins
+    are filled by optimal densification (Shrivastava, 2017): bin ``j`` copies the first non-empty bin of a fixed
+    pseudo-random probe sequence of ``j``, the same for every row, so two rows agree on a bin with probability equal
+    to their Jaccard similarity. Rows without elements get all-ones signatures.
+    """
+    m = offsets.size - 1
+    counts = np.diff(offsets)
+    rows = np.repeat(np.arange(m, dtype=np.int64), counts)
+    h = mix64(hashes ^ np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF))
+    bins = (((h >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)).astype(np.int64)
+    flat = rows * num_perm + bins
+    sig = np.full(m * num_perm, np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    np.minimum.at(sig, flat, (h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    filled = np.zeros(m * num_perm, dtype=bool)
+    filled[flat] = True
+    sig, filled = sig.reshape(m, num_perm), filled.reshape(m, num_perm)
+    empty_rows, empty_bins = np.nonzero(~filled & (counts > 0)[:, None])
+    if empty_rows.size:
+        probes = np.random.default_rng(seed).integers(0, num_perm, size=(num_perm, 8 * num_perm))
+        out = sig.copy()
+        todo = np.arange(empty_rows.size)
+        for attempt in range(probes.shape[1]):
+            r, b = empty_rows[todo], empty_bins[todo]
+            cand = probes[b, attempt]
+            ok = filled[r, cand]
+            out[r[ok], b[ok]] = sig[r[ok], cand[ok]]
+            todo = todo[~ok]
+            if not todo.size:
+                break
+        if todo.size:  # astronomically rare: fall back to the first non-empty bin
+            r = empty_rows[todo]
+            out[r, empty_bins[todo]] = sig[r, np.argmax(filled[r], axis=1)]
+        sig = out
+    return sig
+
+
+def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    m = sig.shape[0]
+    weights = np.random.default_rng(77).integers(1, 2**63, size=rows, dtype=np.uint64) | np.uint64(1)
+    blocks = sig[:, : bands * rows].reshape(m, bands, rows).astype(np.uint64)
+    acc = (blocks * weights).sum(axis=2, dtype=np.uint64) + np.arange(bands, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+    return mix64(acc)
+
+
+
+def candidate_pairs(band_keys: np.ndarray, active: np.ndarray, all_pairs_up_to: int = 64) -> np.ndarray:
+    """Pairs ``i < j`` (as ``i * n + j``) of active rows that share a bucket in some band.
+
+    Per band the bucket keys are sorted together with the row index in their low bits (one ``np.sort``). A bucket of
+    up to ``all_pairs_up_to`` rows contributes all its pairs; a larger one (a template shared by thousands of rows)
+    contributes the pairs (first member, member) and (previous member, member), ``2k`` instead of ``k^2`` (clusters
+    are built from the verified pairs, so a chain links them).
+    """
+    n = band_keys.shape[0]
+    bits = max(1, int(n - 1).bit_length())
+    low = np.uint64((1 << bits) - 1)
+    idx = np.flatnonzero(active).astype(np.uint64)
+    found = []
+    for band in range(band_keys.shape[1]):
+        keys = (band_keys[idx.astype(np.int64), band] & ~low) | idx
+        keys.sort()
+        high = keys & ~low
+        members = (keys & low).astype(np.int64)
+        same = high[1:] == high[:-1]
+        if not same.any():
+            continue
+        new_group = np.r_[True, ~same]
+        group_start = np.flatnonzero(new_group)
+        sizes = np.diff(np.r_[group_start, members.size])
+        group = np.cumsum(new_group) - 1
+        size_of = sizes[group]
+        # small buckets: every pair
+        small = np.flatnonzero((size_of > 1) & (size_of <= all_pairs_up_to))
+        if small.size:
+            q = small - group_start[group[small]]
+            partners = _ranges(small + 1, size_of[small] - 1 - q)
+            owners = np.repeat(small, size_of[small] - 1 - q)
+            found.append(_codes(members[owners], members[partners], n))
+        # large buckets: star and chain
+        later = np.flatnonzero(np.r_[False, same] & (size_of > all_pairs_up_to))
+        if later.size:
+            cur = members[later]
+            found.append(_codes(members[group_start[group[later]]], cur, n))
+            found.append(_codes(members[later - 1], cur, n))
+    if not found:
+        return np.zeros(0, np.int64)
+    return np.unique(np.concatenate(found))
+
+
+def _codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    keep = lo != hi
+    return lo[keep] * n + hi[keep]
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + l)`` for every ``(s, l)``."""
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    shift = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(total, dtype=np.int64) + shift
+
+
+def pair_jaccard(offsets: np.ndarray, sets: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 batch: int = 1 << 23) -> np.ndarray:
+    """Exact Jaccard similarity of the sets of rows ``a[k]`` and ``b[k]``; row ``i``'s set is
+    ``sets[offsets[i]:offsets[i+1]]`` (sorted, unique values below 2**40). Vectorised: every pair's two sets are
+    tagged with the pair's number, sorted together, and equal neighbours are the intersection."""
+    out = np.zeros(a.size, dtype=float)
+    sizes = np.diff(offsets)
+    start = 0
+    while start < a.size:
+        cum = np.cumsum(sizes[a[start:]] + sizes[b[start:]])
+        stop = start + max(1, int(np.searchsorted(cum, batch, side="right")))
+        pa, pb = a[start:stop], b[start:stop]
+        la, lb = sizes[pa], sizes[pb]
+        pid = np.arange(pa.size, dtype=np.uint64)
+        keys = np.concatenate([
+            (np.repeat(pid, la) << np.uint64(40)) | sets[_ranges(offsets[pa], la)],
+            (np.repeat(pid, lb) << np.uint64(40)) | sets[_ranges(offsets[pb], lb)],
+        ])
+        keys.sort()
+        dup = keys[1:] == keys[:-1]
+        inter = np.bincount((keys[1:][dup] >> np.uint64(40)).astype(np.int64), minlength=pa.size)
+        union = la + lb - inter
+        out[start:stop] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+        start = stop
+    return out
+
+
+def shingle_sets(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per text, the sorted unique 40-bit hashes of its word ``n``-grams (``whole_short``): ``(offsets, values)``."""
+    offsets, grams = ngram_hashes(texts, n, whole_short=True)
+    m = offsets.size - 1
+    rows = np.repeat(np.arange(m, dtype=np.uint64), np.diff(offsets))
+    keys = (rows << np.uint64(40)) | (grams >> np.uint64(24))
+    keys = np.unique(keys)
+    urows = (keys >> np.uint64(40)).astype(np.int64)
+    out = np.zeros(m + 1, dtype=np.int64)
+    out[1:] = np.cumsum(np.bincount(urows, minlength=m))
+    return out, keys & np.uint64((1 << 40) - 1)
+
+
+class NearDuplicatesCheck(Check):
+    """Clusters of rows whose word-``ngram`` sets have Jaccard similarity >= ``threshold``.
+
+    MinHash LSH finds candidate pairs; each candidate pair is then verified by the exact Jaccard similarity of the
+    two rows' n-gram sets (so no pair under the threshold is reported), and verified pairs are joined into clusters
+    (connected components). The metric ``near_duplicate_rate`` is the share of rows that could be removed, keeping one
+    per cluster; a row's score is its highest similarity to another row of its cluster. Exact duplicates are
+    near-duplicates too.
+
+    ``backend``: ``numpy`` (default) hashes n-grams and computes one-permutation MinHash signatures (``num_perm``
+    bins) and LSH buckets vectorised; ``datasketch`` and ``rensa`` compute the signatures with those libraries
+    (``rensa`` needs ``pip install rensa``) and use the same bucketing and verification.
     """
 
     name = "near_duplicates"
     metric = "near_duplicate_rate"
+    backends = ("numpy", "datasketch", "rensa")
 
     def __init__(self, threshold: float = 0.8, ngram: int = 3, num_perm: int = 128, seed: int = 1,
-                 fields: list[str] | None = None, warn: float | None = 0.01, fail: float | None = 0.1) -> None:
+                 fields: list[str] | None = None, backend: str = "numpy", warn: float | None = 0.01,
+                 fail: float | None = 0.1) -> None:
         super().__init__(warn, fail)
         self.require(0.0 < threshold <= 1.0, f"threshold must be in (0, 1], got {threshold}")
         self.require(ngram >= 1, f"ngram must be at least 1, got {ngram}")
         self.require(16 <= num_perm <= 1024, f"num_perm must be in [16, 1024], got {num_perm}")
+        self.require(backend in self.backends, f"backend must be one of {', '.join(self.backends)}, got {backend!r}")
         self.threshold = threshold
         self.ngram = ngram
         self.num_perm = num_perm
         self.seed = seed
+        self.backend = backend
         self.fields = tuple(fields or ("instruction", "input", "output"))
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        from datasketch import MinHash, MinHashLSH
+    def _signatures(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Band keys (rows x bands) and which rows have any n-gram."""
+        n = len(texts)
+        bands, rows = bands_for(self.num_perm, self.threshold)
+        keys = np.zeros((n, bands), dtype=np.uint64)
+        active = np.zeros(n, dtype=bool)
+        if self.backend == "numpy":
+            for lo, hi in chunks(texts):
+                offsets, grams = ngram_chunk(texts[lo:hi], self.ngram, whole_short=True)
+                active[lo:hi] = np.diff(offsets) > 0
+                keys[lo:hi] = _band_keys(oph_signatures(offsets, grams, self.num_perm, self.seed), bands, rows)
+            return keys, active
+        sets = [shingles(t, self.ngram) for t in texts]
+        active[:] = [bool(s) for s in sets]
+        if self.backend == "datasketch":
+            from datasketch import MinHash
 
+            digests = np.stack([m.hashvalues for m in MinHash.bulk(sets, num_perm=self.num_perm, seed=self.seed)])
+        else:
+            try:
+                from rensa import RMinHash
+            except ImportError:
+                from playbook_lib.errors import UsageError
+
+                raise UsageError("near_duplicates backend 'rensa' needs `pip install rensa`") from None
+            digests = np.zeros((n, self.num_perm), dtype=np.uint64)
+            for i, s in enumerate(sets):
+                m = RMinHash(num_perm=self.num_perm, seed=self.seed)
+                m.update([g.decode() for g in s])
+                digests[i] = m.digest()
+        keys[:] = _band_keys((digests & np.uint64(0xFFFFFFFF)).astype(np.uint32), bands, rows)
+        return keys, active
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         texts = record_text(records, self.fields)
         n = len(texts)
-        sets = [shingles(t, self.ngram) for t in texts]
-        hashes = MinHash.bulk(sets, num_perm=self.num_perm, seed=self.seed)
-        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
-        parent = list(range(n))
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
+        keys, active = self._signatures(texts)
+        codes = candidate_pairs(keys, active)
+        del keys
+        a, b = codes // max(n, 1), codes % max(n, 1)
         scores = np.zeros(n)
-        for i, m in enumerate(hashes):
-            if not sets[i]:
-                continue
-            for j in lsh.query(m):
-                sim = m.jaccard(hashes[j])
-                if sim >= self.threshold:
-                    scores[i] = max(scores[i], sim)
-                    scores[j] = max(scores[j], sim)
-                    a, b = find(i), find(j)
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
-            lsh.insert(i, m)
-        members: dict[int, list[int]] = {}
-        for i in range(n):
-            members.setdefault(find(i), []).append(i)
-        groups = sorted((g for g in members.values() if len(g) > 1), key=lambda g: g[0])
+        groups: list[list[int]] = []
+        if codes.size:
+            involved = np.unique(np.concatenate([a, b]))
+            offsets, values = shingle_sets([texts[i] for i in involved.tolist()], self.ngram)
+            sim = pair_jaccard(offsets, values, np.searchsorted(involved, a), np.searchsorted(involved, b))
+            ok = sim >= self.threshold - 1e-12
+            a, b, sim = a[ok], b[ok], sim[ok]
+            np.maximum.at(scores, a, sim)
+            np.maximum.at(scores, b, sim)
+            groups = _components(n, a, b)
         return _clusters_to_result(self, records, groups, texts, scores,
                                    f" (Jaccard >= {self.threshold} on word {self.ngram}-grams)")
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> list[list[int]]:
+    """Connected components (of two or more rows, ascending, ordered by first row) of the graph with edges a-b:
+    every node takes the smallest label among its neighbours, with pointer jumping, until nothing changes."""
+    if not a.size:
+        return []
+    nodes = np.unique(np.concatenate([a, b]))
+    ia, ib = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
+    labels = np.arange(nodes.size)
+    while True:
+        low = np.minimum(labels[ia], labels[ib])
+        new = labels.copy()
+        np.minimum.at(new, ia, low)
+        np.minimum.at(new, ib, low)
+        new = new[new]
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    order = np.lexsort((nodes, labels))
+    labels, members = labels[order], nodes[order]
+    cuts = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    groups = [g.tolist() for g in np.split(members, cuts) if g.size > 1]
+    return sorted(groups, key=lambda g: g[0])

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
@@ -147,27 +148,57 @@ def _normalise_messages(value: Any) -> list[dict[str, Any]] | None:
     return turns
 
 
-def _to_record(number: int, obj: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-    rec: dict[str, Any] = {"line": number, "raw": obj}
-    for name in TEXT_FIELDS + META_FIELDS:
-        rec[name] = _first(obj, aliases[name])
-    rec["messages"] = _normalise_messages(rec["messages"])
-    if rec["messages"] is not None:
-        users = [t["content"] for t in rec["messages"] if t["role"] == "user" and isinstance(t["content"], str)]
-        bots = [t["content"] for t in rec["messages"] if t["role"] == "assistant"]
-        if rec["instruction"] is None and users:
-            rec["instruction"] = "\n\n".join(users)
-        if rec["output"] is None and bots:
-            rec["output"] = bots[-1]
-    if rec["output"] is None and rec["chosen"] is not None:
-        rec["output"] = rec["chosen"]
-    for name in ("instruction", "input", "output", "chosen", "rejected"):
-        if isinstance(rec[name], float) and rec[name] != rec[name]:  # NaN from CSV/Parquet: missing
-            rec[name] = None
+_FIELDS = TEXT_FIELDS + META_FIELDS
+_LAYOUTS: dict[tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]], tuple[str | None, ...]] = {}
+
+
+def _layout(keys: tuple[str, ...], aliases: dict[str, tuple[str, ...]]) -> tuple[str | None, ...]:
+    """For objects with these keys, the source key of each record field (``None`` when absent); cached, since the
+    rows of one file nearly always share their keys."""
+    cache_key = (keys, tuple(sorted(aliases.items())))
+    layout = _LAYOUTS.get(cache_key)
+    if layout is None:
+        present = set(keys)
+        layout = tuple(next((k for k in aliases[name] if k in present), None) for name in _FIELDS)
+        if len(_LAYOUTS) > 4096:
+            _LAYOUTS.clear()
+        _LAYOUTS[cache_key] = layout
+    return layout
+
+
+def _missing(value: Any) -> bool:
+    return isinstance(value, float) and value != value  # NaN from CSV/Parquet
+
+
+def _to_row(number: int, obj: dict[str, Any], layout: tuple[str | None, ...]) -> list[Any]:
+    """One row of the record model, in ``RECORD_COLUMNS`` order."""
+    instruction, input_, output, messages, chosen, rejected, *meta = (
+        obj[k] if k is not None else None for k in layout)
+    if messages is not None:
+        messages = _normalise_messages(messages)
+        if messages is not None:
+            users = [t["content"] for t in messages if t["role"] == "user" and isinstance(t["content"], str)]
+            bots = [t["content"] for t in messages if t["role"] == "assistant"]
+            if instruction is None and users:
+                instruction = "\n\n".join(users)
+            if output is None and bots:
+                output = bots[-1]
+    if output is None and chosen is not None:
+        output = chosen
     # Text fields keep their source type (a number stays a number) so the formatting check can flag it.
-    for name in META_FIELDS:
-        rec[name] = _as_text(rec[name])
-    return rec
+    text = [None if _missing(v) else v for v in (instruction, input_, output, messages, chosen, rejected)]
+    text[3] = messages
+    return [number, *text, *(v if v is None or type(v) is str else _as_text(v) for v in meta), obj]
+
+
+def _frame(rows: list[list[Any]]) -> pd.DataFrame:
+    """The record-model frame from rows in ``RECORD_COLUMNS`` order; missing values stay ``None`` (object columns:
+    pandas would otherwise infer strings and turn ``None`` into NaN)."""
+    columns = list(zip(*rows))
+    data = {"line": np.asarray(columns[0], dtype=np.int64)}
+    for name, values in zip(RECORD_COLUMNS[1:], columns[1:]):
+        data[name] = pd.Series(values, dtype=object)
+    return pd.DataFrame(data, columns=list(RECORD_COLUMNS))
 
 
 def load_records(
@@ -206,17 +237,15 @@ def load_records(
         rows = _iter_parquet(path)
     records = []
     for number, obj in rows:
-        if not isinstance(obj, dict):
+        if type(obj) is not dict and not isinstance(obj, dict):
             skipped.append(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
             continue
-        records.append(_to_record(number, obj, aliases))
+        records.append(_to_row(number, obj, _layout(tuple(obj), aliases)))
     if not records:
         detail = f" ({len(skipped)} unreadable rows, first: {skipped[0]})" if skipped else ""
         raise EmptyDataError(f"{path}: no records found{detail}")
-    frame = pd.DataFrame.from_records(records, columns=list(RECORD_COLUMNS))
-    for name in RECORD_COLUMNS[1:]:  # keep missing values as None (pandas would make NaN of them)
-        column = frame[name].astype(object)
-        frame[name] = column.where(column.notna(), None)
+    frame = _frame(records)
+    del records
     frame.attrs.update({"path": str(path), "format": fmt, "skipped": skipped})
     return frame
 
@@ -235,12 +264,9 @@ def records_from_rows(rows: list[dict[str, Any]], aliases: Mapping[str, str] | N
     table = dict(DEFAULT_ALIASES)
     for field_name, key in (aliases or {}).items():
         table[field_name] = (key,)
-    records = [_to_record(i, obj, table) for i, obj in enumerate(rows, start=1)]
+    records = [_to_row(i, obj, _layout(tuple(obj), table)) for i, obj in enumerate(rows, start=1)]
     if not records:
         raise EmptyDataError("no records given")
-    frame = pd.DataFrame.from_records(records, columns=list(RECORD_COLUMNS))
-    for name in RECORD_COLUMNS[1:]:
-        column = frame[name].astype(object)
-        frame[name] = column.where(column.notna(), None)
+    frame = _frame(records)
     frame.attrs.update({"path": "<rows>", "format": "rows", "skipped": []})
     return frame

@@ -1,0 +1,270 @@
+"""Vectorised text hashing for the dataset checks: word tokens, word n-grams (shingles), normalised-text hashes and
+whitespace token counts for many rows at once, in NumPy instead of per-row Python.
+
+Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``): the uniqueness,
+contamination and formatting checks call it. The definitions match the plain-Python ones exactly:
+
+* a *word* is a run of characters matched by Python's ``\\w`` (``str.isalnum()`` or ``_``) in the case-folded text,
+  as ``re.findall(r"\\w+", text.casefold())`` returns them;
+* a word ``n``-gram is ``n`` consecutive words of one row; its hash combines the words' hashes positionally;
+* the normal form of a text is :func:`playbook_lib.checks.base.normalise` (whitespace runs collapsed, stripped,
+  case-folded);
+* a whitespace token is a run of non-whitespace characters, as ``str.split()`` returns them.
+
+Rows are processed in chunks of a few million characters, so memory stays bounded by the chunk, not the dataset.
+Hashes are 64-bit; two different words or n-grams share one with probability about 2**-64 per pair.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+#: Characters per chunk: bounds the working memory (about 40 bytes per character at the peak) and keeps the
+#: arrays of one chunk in the CPU cache.
+CHUNK_CHARS = 1 << 20
+_MAXCP = 0x110000
+_C1 = np.uint64(0xBF58476D1CE4E5B9)
+_C2 = np.uint64(0x94D049BB133111EB)
+_BASE = np.uint64(0x100000001B3 * 2 + 1)
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser: a bijection of uint64 that spreads every input bit over every output bit."""
+    x = np.asarray(x, dtype=np.uint64)
+    x = x ^ (x >> np.uint64(30))
+    x = x * _C1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _C2
+    return x ^ (x >> np.uint64(31))
+
+
+class _CharTables:
+    """Which code points ``\\w`` and ``\\s`` match, filled in lazily for the code points actually seen (asking
+    Python's own ``re`` about each new one, so the tables agree with it by construction)."""
+
+    def __init__(self) -> None:
+        self.known = np.zeros(_MAXCP, dtype=bool)
+        self.word = np.zeros(_MAXCP, dtype=bool)
+        self.space = np.zeros(_MAXCP, dtype=bool)
+        self._learn(np.arange(0x800, dtype=np.uint32))
+
+    def _learn(self, cps: np.ndarray) -> None:
+        chars = "".join(map(chr, cps.tolist()))
+        word = re.sub(r"\W", "\x00", chars).encode("utf-32-le", "surrogatepass")
+        space = re.sub(r"\S", "\x00", chars).encode("utf-32-le", "surrogatepass")
+        self.word[cps] = (np.frombuffer(word, np.uint32) != 0) & (cps != 0)
+        self.space[cps] = (np.frombuffer(space, np.uint32) != 0) & (cps != 0)
+        self.known[cps] = True
+
+    def lookup(self, cp: np.ndarray, table: str) -> np.ndarray:
+        """The ``word`` or ``space`` flag of every code point in ``cp``."""
+        high = cp >= 0x800
+        if high.any():
+            seen = np.unique(cp[high])
+            new = seen[~self.known[seen]]
+            if new.size:
+                self._learn(new)
+        return getattr(self, table)[cp]
+
+
+@lru_cache(maxsize=1)
+def _char_tables() -> _CharTables:
+    return _CharTables()
+
+
+@lru_cache(maxsize=8)
+def _coefficients(n: int, salt: int) -> np.ndarray:
+    """``n`` odd 64-bit multipliers (positional weights of the words of an n-gram)."""
+    rng = np.random.default_rng(0x5EED + salt)
+    return rng.integers(1, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _powers(base: np.uint64, length: int) -> np.ndarray:
+    out = np.full(max(length, 1), base, dtype=np.uint64)
+    out[0] = 1
+    return np.cumprod(out, dtype=np.uint64)
+
+
+def chunks(texts: Sequence[str], budget: int = CHUNK_CHARS) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` row ranges whose texts hold about ``budget`` characters each."""
+    start, size = 0, 0
+    for i, t in enumerate(texts):
+        size += len(t) + 1
+        if size >= budget:
+            yield start, i + 1
+            start, size = i + 1, 0
+    if start < len(texts):
+        yield start, len(texts)
+
+
+class _Chunk:
+    """The code points of a list of texts joined by separators (one byte each when the texts are ASCII)."""
+
+    def __init__(self, texts: Sequence[str], casefold: bool) -> None:
+        if casefold:
+            texts = [t.casefold() for t in texts]
+        self.n = len(texts)
+        lens = np.fromiter(map(len, texts), dtype=np.int64, count=self.n)
+        joined = "\x00".join(texts)
+        if joined.isascii():
+            self.cp = np.frombuffer(joined.encode("ascii"), np.uint8)
+        else:
+            self.cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
+        self.starts = np.zeros(self.n, dtype=np.int64)
+        if self.n > 1:
+            self.starts[1:] = np.cumsum(lens + 1)[:-1]
+        self.lens = lens
+        self.sep = np.zeros(self.cp.size, dtype=bool)
+        self.sep[self.starts[1:] - 1] = True
+
+    def rows_of(self, positions: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.starts, positions, side="right") - 1
+
+
+@lru_cache(maxsize=1)
+def _position_powers(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``B**i`` and ``B**-i`` modulo 2**64 for ``i < size`` (B odd, so it has an inverse)."""
+    inverse = pow(int(_BASE), -1, 1 << 64)
+    up = _powers(_BASE, size)
+    down = _powers(np.uint64(inverse), size)
+    return up, down
+
+
+def _word_tokens(chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the ``\\w+`` words of a chunk, in order, and the row of each.
+
+    A word ``w`` at positions ``s..e-1`` hashes to ``sum(c_j * B**(j - s))`` modulo 2**64, from one prefix sum of
+    ``c_j * B**j`` over the chunk: ``(P[e] - P[s]) * B**-s``, then mixed with its length.
+    """
+    word = _char_tables().lookup(chunk.cp, "word")
+    word[chunk.sep] = False
+    if not word.any():
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    edges = np.flatnonzero(np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    tstart, tend = edges[0::2], edges[1::2]
+    size = chunk.cp.size + 1
+    up, down = _position_powers(max(size, CHUNK_CHARS * 2))
+    prefix = np.zeros(size, dtype=np.uint64)
+    np.cumsum((chunk.cp.astype(np.uint64) + np.uint64(0x9E37)) * up[: size - 1], out=prefix[1:])
+    tlen = (tend - tstart).astype(np.uint64)
+    hashes = mix64(((prefix[tend] - prefix[tstart]) * down[tstart]) ^ (tlen * _C2))
+    return hashes, chunk.rows_of(tstart)
+
+
+def _combine(hashes: np.ndarray, rows: np.ndarray, n_rows: int, n: int, whole_short: bool) -> np.ndarray:
+    """Per-row boundaries for the n-gram hashes of word ``hashes`` (in row order): returns ``(offsets, grams)``."""
+    coef = _coefficients(n, n)
+    total = hashes.size
+    if total >= n:
+        m = total - n + 1
+        acc = hashes[:m] * coef[0]
+        for k in range(1, n):
+            acc += hashes[k : k + m] * coef[k]
+        valid = rows[:m] == rows[n - 1 :]
+        grams, gram_rows = mix64(acc[valid]), rows[:m][valid]
+    else:
+        grams, gram_rows = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    if whole_short and total:
+        counts = np.bincount(rows, minlength=n_rows)
+        short = (counts > 0) & (counts < n)
+        if short.any():
+            keep = short[rows]
+            srows = rows[keep]
+            sh = hashes[keep]
+            first_of_row = np.zeros(n_rows, dtype=np.int64)
+            first_of_row[1:] = np.cumsum(counts)[:-1]
+            pos = np.flatnonzero(keep) - first_of_row[srows]
+            starts = np.flatnonzero(np.r_[True, srows[1:] != srows[:-1]])
+            whole = mix64(np.add.reduceat(sh * coef[pos], starts))
+            grams = np.concatenate([grams, whole])
+            gram_rows = np.concatenate([gram_rows, srows[starts]])
+            order = np.argsort(gram_rows, kind="stable")
+            grams, gram_rows = grams[order], gram_rows[order]
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(np.bincount(gram_rows, minlength=n_rows))
+    return offsets, grams
+
+
+def ngram_hashes(texts: Sequence[str], n: int, whole_short: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the word ``n``-grams of every text: ``(offsets, grams)``, row ``i``'s in
+    ``grams[offsets[i]:offsets[i + 1]]`` (in text order, repeats kept).
+
+    ``whole_short``: a text with fewer than ``n`` words (but at least one) gets one hash of all its words, like
+    :func:`playbook_lib.checks.uniqueness.shingles`; otherwise it gets none, like
+    :func:`playbook_lib.checks.contamination.ngrams`.
+    """
+    parts_offsets, parts = [np.zeros(1, np.int64)], []
+    base = 0
+    for lo, hi in chunks(texts):
+        offsets, grams = ngram_chunk(texts[lo:hi], n, whole_short)
+        parts_offsets.append(offsets[1:] + base)
+        parts.append(grams)
+        base += grams.size
+    grams = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+    return np.concatenate(parts_offsets), grams
+
+
+def ngram_chunk(texts: Sequence[str], n: int, whole_short: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ngram_hashes` for one chunk of texts (no further chunking)."""
+    chunk = _Chunk(texts, casefold=True)
+    hashes, rows = _word_tokens(chunk)
+    return _combine(hashes, rows, chunk.n, n, whole_short)
+
+
+def normal_hashes(texts: Sequence[str]) -> np.ndarray:
+    """One int64 hash per text of its normal form (:func:`~playbook_lib.checks.base.normalise`): equal normal forms
+    give equal hashes; callers confirm equal hashes on the strings (Python's ``hash``, stable within a process)."""
+    from playbook_lib.checks.base import normalise
+
+    return np.fromiter((hash(normalise(t)) for t in texts), dtype=np.int64, count=len(texts))
+
+
+def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
+    """``len(t.split())`` for every text, vectorised."""
+    out = []
+    for lo, hi in chunks(texts):
+        chunk = _Chunk(texts[lo:hi], casefold=False)
+        solid = ~_char_tables().lookup(chunk.cp, "space") & ~chunk.sep
+        prev = np.zeros_like(solid)
+        prev[1:] = solid[:-1]
+        starts = np.flatnonzero(solid & ~prev)
+        out.append(np.bincount(chunk.rows_of(starts), minlength=chunk.n))
+    return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
+
+
+def rows_matching(patterns: re.Pattern[str] | Sequence[re.Pattern[str]], texts: Sequence[object], sep: str = "\n",
+                  ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None) -> np.ndarray:
+    """Boolean per value: one of ``patterns`` matches somewhere in it (values that are not strings never match).
+
+    One regex pass per pattern over each chunk of texts joined by ``sep`` (one character) instead of one call per
+    row. Exact when no pattern can match ``sep`` and no lookbehind can match it either (so no match spans two
+    texts). ``ignorecase``: ``(lowercase_pattern, (?i)_pattern)``: on an ASCII chunk the first runs on the
+    lower-cased text (fast: Python's ``re`` skips ahead only for case-sensitive prefixes), otherwise the second.
+    """
+    if isinstance(patterns, re.Pattern):
+        patterns = [patterns]
+    out = np.zeros(len(texts), dtype=bool)
+    values = [t if isinstance(t, str) else "" for t in texts]
+    for lo, hi in chunks(values, CHUNK_CHARS * 8):
+        part = values[lo:hi]
+        lens = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
+        starts = np.zeros(len(part), dtype=np.int64)
+        if len(part) > 1:
+            starts[1:] = np.cumsum(lens + 1)[:-1]
+        joined = sep.join(part)
+        hits: list[int] = []
+        for pattern in patterns:
+            hits.extend(m.start() for m in pattern.finditer(joined))
+        if ignorecase is not None:
+            if joined.isascii():
+                hits.extend(m.start() for m in ignorecase[0].finditer(joined.lower()))
+            else:
+                hits.extend(m.start() for m in ignorecase[1].finditer(joined))
+        if hits:
+            rows = np.searchsorted(starts, np.asarray(hits), side="right") - 1
+            out[lo + rows] = True
+    return out
