@@ -53,6 +53,8 @@ def test_core_components_on_scifact(tmp_path: Path, shared_data: Path) -> None:
     for method in ("dense", "bm25", "hybrid (rrf)", "hybrid (weighted)"):
         assert method in text
     assert "of 90 tokens" in text and "so the pipeline after retrieval ran unchanged" in text
+    assert "hybrid + MMR λ=0.3" in text and "redundancy in top 2" in text and "context recall@2" in text
+    assert "outside the user's scope" in text and "filter before search" in text and "filter after search" in text
 
 
 def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None:
