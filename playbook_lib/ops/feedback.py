@@ -4,7 +4,9 @@ Taught in the book's *Operation types* page of the Model–Data Operations chapt
 
 Each :class:`FeedbackEntry` records what the system did (query, answer, cited and retrieved chunk ids, the index
 and corpus versions it ran on, when) and what a person said about it (a rating, a corrected answer, the ids that
-were actually relevant). :class:`FeedbackLog` only ever appends lines, so the log is an audit trail.
+were actually relevant). :class:`FeedbackLog` only ever appends lines, so the log is an audit trail. The same log
+serves as a request log: an entry needs no rating or answer, and ``extra`` carries what was measured while serving
+(latencies, token counts, the model, scores); :func:`entries_frame` turns entries into a table for offline analysis.
 
 :func:`promote` turns reviewed entries into golden items (query, relevant ids, reference answer), one per
 distinct question; :func:`write_golden` writes them atomically in the labelled-query JSONL shape that
@@ -27,6 +29,8 @@ from playbook_lib.jsonl import iter_jsonl
 from playbook_lib.ops.versioning import content_hash
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from playbook_lib.rag.pipeline import RagAnswer
 
 #: Ratings at or above this count as "the answer was right" when promoting (scale 1-5).
@@ -48,6 +52,8 @@ class FeedbackEntry:
 
     ``rating`` is on a 1-5 scale (``None``: not rated); ``correction`` is a reviewer's corrected answer;
     ``relevant_ids`` are the chunk ids a reviewer marked as the right evidence (``None``: not marked).
+    ``extra`` holds JSON values measured when the request was served (e.g. ``{"total_ms": 12.5}``); promotion
+    ignores it.
     """
 
     query: str
@@ -60,18 +66,31 @@ class FeedbackEntry:
     index_version: str = ""
     corpus_version: str = ""
     timestamp: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.query.strip():
             raise UsageError("a feedback entry needs a non-empty query")
+        if not isinstance(self.extra, dict) or not all(isinstance(key, str) for key in self.extra):
+            raise UsageError(f"extra must be a mapping with string keys, got {self.extra!r}")
+        try:
+            json.dumps(self.extra, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"extra must hold JSON values only ({exc})") from None
         rating = self.rating
         if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5):
             raise UsageError(f"rating must be an integer from 1 to 5, got {self.rating!r}")
 
     @property
     def entry_id(self) -> str:
-        """Content hash of the whole entry: the same feedback logged twice has the same id."""
-        return content_hash(json.dumps(asdict(self), sort_keys=True))
+        """Content hash of the whole entry: the same feedback logged twice has the same id.
+
+        An empty ``extra`` is left out of the hash, so entries logged before the field existed keep their ids.
+        """
+        data = asdict(self)
+        if not data["extra"]:
+            del data["extra"]
+        return content_hash(json.dumps(data, sort_keys=True))
 
     @property
     def reviewed(self) -> bool:
@@ -105,13 +124,13 @@ class FeedbackLog:
 
     def record(self, answer: RagAnswer, *, rating: int | None = None, correction: str | None = None,
                relevant_ids: Sequence[str] | None = None, index_version: str = "",
-               corpus_version: str = "") -> FeedbackEntry:
+               corpus_version: str = "", extra: dict[str, Any] | None = None) -> FeedbackEntry:
         """Log a :class:`~playbook_lib.rag.pipeline.RagAnswer` with its review; cited ids are the valid citations."""
         return self.append(FeedbackEntry(
             query=answer.question, answer=answer.generation.text, cited_ids=list(answer.citations.valid),
             retrieved_ids=[h.doc_id for h in answer.hits], rating=rating, correction=correction,
             relevant_ids=list(relevant_ids) if relevant_ids is not None else None, index_version=index_version,
-            corpus_version=corpus_version))
+            corpus_version=corpus_version, extra=dict(extra or {})))
 
     def entries(self) -> list[FeedbackEntry]:
         """Every entry, in log order; a malformed line raises :class:`DataError` naming file:line."""
@@ -129,6 +148,21 @@ class FeedbackLog:
             except (UsageError, TypeError, ValueError) as exc:
                 raise DataError(f"{self.path}:{number}: {exc}") from None
         return out
+
+
+def entries_frame(entries: Sequence[FeedbackEntry]) -> pd.DataFrame:
+    """One row per entry: its fields (ids as lists) with each ``extra`` key as its own column, plus ``entry_id``.
+
+    An ``extra`` key that clashes with a field name is prefixed ``extra.``.
+    """
+    import pandas as pd
+
+    rows = []
+    for entry in entries:
+        row: dict[str, Any] = {"entry_id": entry.entry_id, **{k: v for k, v in asdict(entry).items() if k != "extra"}}
+        row.update({(f"extra.{k}" if k in row else k): v for k, v in entry.extra.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 
 from playbook_lib import sample_data
 from playbook_lib.errors import DataError, ExitCode, UsageError
-from playbook_lib.ops.feedback import FeedbackEntry, FeedbackLog, promote, write_golden
+from playbook_lib.ops.feedback import FeedbackEntry, FeedbackLog, entries_frame, promote, write_golden
 from playbook_lib.rag.corpus import load_labelled_queries, load_reference_answers
 from playbook_lib.rag.evaluate import evaluate_retriever
 from playbook_lib.rag.pipeline import answer_question
@@ -120,3 +120,29 @@ def test_cli_promote(tmp_path: Path) -> None:
     assert same.returncode == ExitCode.USAGE and "must differ" in same.stderr and log.path.read_bytes() == raw
     missing = run("promote", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "g.jsonl"))
     assert missing.returncode == ExitCode.DATA and "Traceback" not in missing.stderr
+
+
+def test_request_log_without_rating_keeps_measurements(tmp_path: Path) -> None:
+    log = FeedbackLog(tmp_path / "requests.jsonl")
+    plain = FeedbackEntry("q1", "a1", ["d1"], ["d1"], rating=5, timestamp="2026-01-01T00:00:00+00:00")
+    old_line = {k: v for k, v in json.loads(json.dumps(plain.__dict__)).items() if k != "extra"}
+    served = [log.append(FeedbackEntry(f"question {i}", "", retrieved_ids=[f"d{i}", "d9"], corpus_version="c1",
+                                       extra={"qid": f"q{i}", "total_ms": 1.5 * i, "prompt_tokens": 40 + i}))
+              for i in range(3)]
+    with log.path.open("a") as handle:  # a line written before `extra` existed
+        handle.write(json.dumps(old_line) + "\n")
+    entries = log.entries()
+    assert entries[:3] == served and not any(e.reviewed for e in served) and entries[3].extra == {}
+    assert entries[3].entry_id == plain.entry_id  # an empty extra does not change the id
+    assert len({e.entry_id for e in served}) == 3 and promote(entries) == promote(entries[3:])
+    frame = entries_frame(entries)
+    assert list(frame["qid"][:3]) == ["q0", "q1", "q2"] and frame["total_ms"][:3].tolist() == [0.0, 1.5, 3.0]
+    assert frame["rating"].isna().tolist() == [True, True, True, False] and frame["entry_id"].is_unique
+    clash = entries_frame([FeedbackEntry("q", "a", extra={"rating": "thumbs up"})])
+    assert clash.loc[0, "extra.rating"] == "thumbs up" and clash["rating"].isna().all()
+    for bad in ({1: "x"}, {"t": float("nan")}, {"t": object()}, ["x"]):
+        with pytest.raises(UsageError, match="extra must"):
+            FeedbackEntry("q", "a", extra=bad)  # type: ignore[arg-type]
+    (tmp_path / "bad.jsonl").write_text('{"query": "q", "answer": "a", "extra": [1]}\n')
+    with pytest.raises(DataError, match="bad.jsonl:1: extra must"):
+        FeedbackLog(tmp_path / "bad.jsonl").entries()

@@ -29,7 +29,9 @@ def test_pipeline_overview_on_scifact(tmp_path: Path, shared_data: Path) -> None
         assert stage in text
     assert "nDCG@10" in text and "slowest stage:" in text
     rows = [json.loads(line) for line in log.read_text().splitlines()]
-    assert len(rows) == 1 and rows[0]["chunk_ids"] and len(rows[0]["corpus_version"]) == 16
+    assert len(rows) == 1 and rows[0]["retrieved_ids"] and len(rows[0]["corpus_version"]) == 16
+    assert rows[0]["rating"] is None and 0 <= rows[0]["extra"]["groundedness"] <= 1
+    assert set(rows[0]["cited_ids"]) <= set(rows[0]["retrieved_ids"]) and "1 entries" in text
 
 
 def test_why_ops_matter_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None:
@@ -51,6 +53,8 @@ def test_core_components_on_scifact(tmp_path: Path, shared_data: Path) -> None:
     for method in ("dense", "bm25", "hybrid (rrf)", "hybrid (weighted)"):
         assert method in text
     assert "of 90 tokens" in text and "so the pipeline after retrieval ran unchanged" in text
+    assert "hybrid + MMR λ=0.3" in text and "redundancy in top 2" in text and "context recall@2" in text
+    assert "outside the user's scope" in text and "filter before search" in text and "filter after search" in text
 
 
 def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None:
@@ -62,9 +66,13 @@ def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None
     assert "after 60 s of silence: 0 turns" in text
     assert "real (judged)" not in text  # no real questions to compare with
     rows = [json.loads(line) for line in (tmp_path / "fb" / "feedback.jsonl").read_text().splitlines()]
-    assert len(rows) == 5 and {r["rating"] for r in rows} <= {"up", "down"}
-    golden = (tmp_path / "fb" / "golden.jsonl").read_text().splitlines()
-    assert len(golden) == sum(r["rating"] == "down" for r in rows)
+    rated = [r for r in rows if r["relevant_ids"] is None]
+    reviews = [r for r in rows if r["relevant_ids"] is not None]
+    assert len(rated) == 5 and {r["rating"] for r in rated} <= {1, 5}
+    assert [r["query"] for r in reviews] == [r["query"] for r in rated if r["rating"] == 1]
+    golden = [json.loads(line) for line in (tmp_path / "fb" / "golden.jsonl").read_text().splitlines()]
+    assert len(golden) == len({r["query"] for r in rows}) and all(g["relevant"] for g in golden)
+    assert f"{len(rows)} entries in feedback.jsonl" in text and "golden questions in golden.jsonl" in text
 
 
 def test_rag_workflow_with_another_question(tmp_path: Path) -> None:
