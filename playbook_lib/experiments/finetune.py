@@ -383,6 +383,16 @@ def finetune_curve(pool: TextTask, test: TextTask, sizes: Sequence[int], seeds: 
     return pd.DataFrame(rows)
 
 
+def complete_sizes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the sizes at which every method ran with every seed (an interrupted benchmark leaves its last
+    sizes partly measured; comparing methods there would compare different seeds)."""
+    methods, seeds = frame.method.nunique(), frame.seed.nunique()
+    runs = frame.groupby("size_per_class").apply(lambda g: len(g[["method", "seed"]].drop_duplicates()),
+                                                 include_groups=False)
+    keep = runs[runs == methods * seeds].index
+    return frame[frame.size_per_class.isin(keep)].reset_index(drop=True)
+
+
 def examples_to_reach(frame: pd.DataFrame, target: float, metric: str = "accuracy") -> pd.DataFrame:
     """Per method, the smallest ``train_rows`` whose mean ``metric`` over seeds is at least ``target`` (``NaN``
     when no measured size reaches it). Columns: ``method``, ``train_rows``, ``size_per_class``, ``mean``."""
