@@ -383,14 +383,12 @@ def finetune_curve(pool: TextTask, test: TextTask, sizes: Sequence[int], seeds: 
     return pd.DataFrame(rows)
 
 
-def complete_sizes(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the sizes at which every method ran with every seed (an interrupted benchmark leaves its last
-    sizes partly measured; comparing methods there would compare different seeds)."""
-    methods, seeds = frame.method.nunique(), frame.seed.nunique()
-    runs = frame.groupby("size_per_class").apply(lambda g: len(g[["method", "seed"]].drop_duplicates()),
-                                                 include_groups=False)
-    keep = runs[runs == methods * seeds].index
-    return frame[frame.size_per_class.isin(keep)].reset_index(drop=True)
+def complete_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the (size, seed) pairs at which every method ran: an interrupted benchmark leaves its last sizes
+    measured for some methods or seeds only, and comparing methods there would compare different training sets."""
+    methods = frame.method.nunique()
+    counts = frame.groupby(["size_per_class", "seed"]).method.transform("nunique")
+    return frame[counts == methods].reset_index(drop=True)
 
 
 def examples_to_reach(frame: pd.DataFrame, target: float, metric: str = "accuracy") -> pd.DataFrame:

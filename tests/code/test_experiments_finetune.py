@@ -17,7 +17,7 @@ from playbook_lib.experiments.finetune import (  # noqa: E402
     FinetuneConfig,
     TrainedClassifier,
     build_classifier,
-    complete_sizes,
+    complete_runs,
     count_parameters,
     examples_to_reach,
     finetune_curve,
@@ -150,9 +150,11 @@ def test_examples_to_reach_and_results_round_trip(tmp_path: Path) -> None:
         read_results(tmp_path / "bad.csv")
 
 
-def test_complete_sizes_drops_partly_measured_sizes() -> None:
-    rows = [(m, n, s) for n in (8, 16) for s in (0, 1) for m in ("probe", "lora")] + [("probe", 32, 0), ("lora", 32, 0)]
+def test_complete_runs_keeps_only_pairs_every_method_ran() -> None:
+    rows = [(m, n, s) for n in (8, 16) for s in (0, 1) for m in ("probe", "lora")]
+    rows += [("probe", 32, 0), ("lora", 32, 0), ("probe", 32, 1)]
     frame = pd.DataFrame(rows, columns=["method", "size_per_class", "seed"]).assign(accuracy=0.5)
-    kept = complete_sizes(frame)
-    assert sorted(set(kept.size_per_class)) == [8, 16] and len(kept) == 8
-    assert len(complete_sizes(frame[frame.size_per_class < 32])) == 8
+    kept = complete_runs(frame)
+    assert len(kept) == 10 and sorted(set(kept.size_per_class)) == [8, 16, 32]
+    assert kept[kept.size_per_class == 32].seed.tolist() == [0, 0]
+    assert len(complete_runs(frame.iloc[:8])) == 8
