@@ -242,6 +242,7 @@ class TrainedClassifier:
 
     @property
     def optimizer_mb(self) -> float:
+        """Megabytes of gradients and AdamW moments for the trainable parameters (computed)."""
         return self.trainable * 4 * 3 / 1e6
 
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
