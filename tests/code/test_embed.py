@@ -66,3 +66,13 @@ def test_int8_quantization_option(embedder: MiniLMEmbedder, sample_docs) -> None
     assert int8.config["quantize"] == "int8" and embedder.config["quantize"] is None
     with pytest.raises(UsageError, match="unknown quantization"):
         MiniLMEmbedder(quantize="int4")
+
+
+def test_retriever_from_stored_vectors(embedder: MiniLMEmbedder, sample_docs) -> None:
+    built = DenseRetriever.from_documents(sample_docs, embedder)
+    again = DenseRetriever.from_vectors(sample_docs, built.index.vectors(), embedder)
+    question = "What does error E17 mean?"
+    assert again.retrieve(question, 5) == built.retrieve(question, 5)
+    np.testing.assert_allclose(again.vectors_for(["kb-020", "kb-001"]),
+                               embedder.embed_documents([d.full_text for d in sample_docs if d.id in
+                                                         ("kb-020", "kb-001")])[::-1], atol=1e-5)
