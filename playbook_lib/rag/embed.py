@@ -56,6 +56,10 @@ class MiniLMEmbedder:
         normalize: L2-normalise the vectors (needed for cosine similarity through inner product).
         show_progress: ``True``/``False`` to force the progress bar; ``None`` shows it above
             :data:`PROGRESS_THRESHOLD` texts.
+        quantize: ``"int8"`` applies torch dynamic quantization to the model's Linear layers (int8 weights with
+            per-channel scales, activations quantized on the fly): faster on CPUs with int8 instructions, vectors
+            slightly different.
+            ``bench/rag.py`` measures the speed-up and the nDCG@10 change. ``None`` keeps float32.
     """
 
     def __init__(
@@ -66,7 +70,13 @@ class MiniLMEmbedder:
         threads: int | None = None,
         normalize: bool = True,
         show_progress: bool | None = None,
+        quantize: str | None = None,
     ) -> None:
+        if quantize not in (None, "int8"):
+            from playbook_lib.errors import UsageError
+
+            raise UsageError(f"unknown quantization {quantize!r}; use 'int8' or None")
+        self.quantize = quantize
         self.model_path = Path(model_path) if model_path is not None else None
         self.batch_size = batch_size
         self.threads = threads
@@ -87,11 +97,26 @@ class MiniLMEmbedder:
             bars = hf_logging.is_progress_bar_enabled()
             hf_logging.disable_progress_bar()  # the per-tensor "Loading weights" bar is noise on every start
             try:
-                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
             finally:
                 if bars:
                     hf_logging.enable_progress_bar()
+            if self.quantize == "int8":
+                import torch
+
+                from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+                # per-channel weight scales: per-tensor ones bend MiniLM's vectors to a mean cosine of ~0.92 with
+                # float32 on SciFact abstracts, per-channel keeps ~0.98 at the same speed
+                model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+            self._model = model
         return self._model
+
+    @property
+    def config(self) -> dict[str, object]:
+        """What determines this embedder's vectors (model, normalisation, quantization), e.g. for cache keys."""
+        return {"model": str(self.model_path or settings.embedding_model_path()), "normalize": self.normalize,
+                "quantize": self.quantize}
 
     @property
     def dim(self) -> int:

@@ -11,7 +11,7 @@ import math
 import statistics
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -70,12 +70,36 @@ class RetrievalReport:
     latency_ms_p50: float
     latency_ms_p95: float
     n_queries: int
+    #: the ranked ids per query and each query's latency, for pooling reports or per-query analysis
+    run: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    latencies_ms: list[float] = field(default_factory=list, repr=False, compare=False)
 
     def row(self) -> dict[str, float | str | int]:
         """One flat row for a table."""
         return {"method": self.method, **{k: round(v, 4) for k, v in self.metrics.items()},
                 "p50 ms": round(self.latency_ms_p50, 2), "p95 ms": round(self.latency_ms_p95, 2),
                 "queries": self.n_queries}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q``-th percentile (``q`` in (0, 100]) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def report_from_run(method: str, run: Mapping[str, Sequence[str]], latencies_ms: Sequence[float], qrels: Qrels,
+                    ks: Sequence[int] = (10, 100)) -> RetrievalReport:
+    """Score a run and summarise its latencies, e.g. to pool the runs of several query subsets into one report."""
+    judged = {q: qrels[q] for q in run if q in qrels}
+    return RetrievalReport(
+        method=method,
+        metrics=evaluate_run(run, judged, ks),
+        latency_ms_p50=statistics.median(latencies_ms),
+        latency_ms_p95=percentile(latencies_ms, 95),
+        n_queries=len(run),
+        run={q: list(ids) for q, ids in run.items()},
+        latencies_ms=list(latencies_ms),
+    )
 
 
 def evaluate_retriever(retriever: Retriever, queries: Mapping[str, str], qrels: Qrels, method: str = "",
@@ -89,12 +113,4 @@ def evaluate_retriever(retriever: Retriever, queries: Mapping[str, str], qrels: 
         hits = retriever.retrieve(text, depth)
         latencies.append((time.perf_counter() - start) * 1000)
         run[qid] = [h.doc_id for h in hits]
-    judged = {q: qrels[q] for q in queries if q in qrels}
-    ordered = sorted(latencies)
-    return RetrievalReport(
-        method=method or type(retriever).__name__,
-        metrics=evaluate_run(run, judged, ks),
-        latency_ms_p50=statistics.median(ordered),
-        latency_ms_p95=ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)],
-        n_queries=len(queries),
-    )
+    return report_from_run(method or type(retriever).__name__, run, latencies, qrels, ks)

@@ -24,9 +24,15 @@ class BM25Retriever:
         stem: reduce words to their English Snowball stem ("calibrating" and "calibration" match).
         stopwords: a language code for ``bm25s``'s stopword list, or ``None`` to keep every word.
         k1, b: the BM25 term-frequency saturation and length normalisation.
+        title_weight: how many times a document's title is indexed (a simple field boost: titles carry the topic;
+            on SciFact 3 adds about +0.003 nDCG@10 over 1, see ``bench/rag.py``).
     """
 
-    def __init__(self, stem: bool = True, stopwords: str | None = "en", k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(self, stem: bool = True, stopwords: str | None = "en", k1: float = 1.5, b: float = 0.75,
+                 title_weight: int = 1) -> None:
+        if title_weight < 1:
+            raise ValueError("title_weight must be at least 1")
+        self.title_weight = title_weight
         self.stem = stem
         self.stopwords = stopwords
         self.k1 = k1
@@ -60,7 +66,9 @@ class BM25Retriever:
             raise EmptyDataError("cannot build a BM25 index over zero documents")
         self.documents = list(documents)
         self._model = bm25s.BM25(k1=self.k1, b=self.b)
-        self._model.index(self._tokenize([d.full_text for d in self.documents], return_ids=True), show_progress=False)
+        texts = [" ".join([d.title] * (self.title_weight - 1) + [d.full_text]) if d.title else d.text
+                 for d in self.documents]
+        self._model.index(self._tokenize(texts, return_ids=True), show_progress=False)
 
     def retrieve(self, query: str, k: int = 5) -> list[Hit]:
         """The ``k`` best documents for ``query`` by BM25 score (documents sharing no term score 0)."""

@@ -66,6 +66,18 @@ class DenseRetriever:
         retriever.add(documents)
         return retriever
 
+    @classmethod
+    def from_vectors(cls, documents: Sequence[Document], vectors: np.ndarray, embedder: Embedder) -> DenseRetriever:
+        """Build a retriever from vectors embedded earlier (a cache, a refresh) by ``embedder``; row ``i`` is
+        ``documents[i]``. ``embedder`` still embeds the queries."""
+        if len(documents) != len(vectors):
+            raise ValueError(f"{len(vectors)} vectors for {len(documents)} documents")
+        retriever = cls(embedder)
+        retriever.index = FlatIndex(vectors.shape[1])
+        retriever.index.add([d.id for d in documents], vectors)
+        retriever.documents = {d.id: d for d in documents}
+        return retriever
+
     def add(self, documents: Sequence[Document]) -> None:
         """Embed and index ``documents``; ids must be new."""
         clash = [d.id for d in documents if d.id in self.documents]

@@ -40,3 +40,22 @@ def test_missing_queries_score_zero() -> None:
     assert metrics["Recall@10"] == pytest.approx(0.5)
     with pytest.raises(ValueError):
         evaluate_run({}, {"q": {"a": 0}})
+
+
+def test_pooled_reports_equal_one_report(sample_docs) -> None:
+    from playbook_lib import sample_data
+    from playbook_lib.rag.corpus import load_labelled_queries
+    from playbook_lib.rag.evaluate import evaluate_retriever, percentile, report_from_run
+    from playbook_lib.rag.keyword import BM25Retriever
+
+    queries, qrels = load_labelled_queries(sample_data.path("heronsgate_queries.jsonl"))
+    bm25 = BM25Retriever.from_documents(sample_docs)
+    whole = evaluate_retriever(bm25, queries, qrels, "bm25")
+    ids = list(queries)
+    parts = [evaluate_retriever(bm25, {q: queries[q] for q in half}, qrels) for half in (ids[:5], ids[5:])]
+    pooled = report_from_run("bm25", {**parts[0].run, **parts[1].run},
+                             parts[0].latencies_ms + parts[1].latencies_ms, qrels)
+    assert pooled.metrics == pytest.approx(whole.metrics) and pooled.n_queries == whole.n_queries == 12
+    assert pooled.run == whole.run and len(whole.latencies_ms) == 12
+    assert whole.latency_ms_p95 == percentile(whole.latencies_ms, 95) >= whole.latency_ms_p50
+    assert percentile([1, 2, 3, 4], 50) == 2 and percentile([5], 95) == 5

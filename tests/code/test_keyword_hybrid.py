@@ -102,3 +102,13 @@ def test_eval_cli_compares_methods(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "magic"],
                          capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == ExitCode.USAGE and "Traceback" not in bad.stderr and "magic" in bad.stderr
+
+
+def test_title_weight_boosts_title_terms() -> None:
+    docs = [Document(id="a", title="Calibration", text="Steps for the field meter and its probe"),
+            Document(id="b", text="Calibration happens in spring for the field meter and its probe")]
+    once = {h.doc_id: h.score for h in BM25Retriever.from_documents(docs).retrieve("calibration", 2)}
+    thrice = BM25Retriever.from_documents(docs, title_weight=3).retrieve("calibration", 2)
+    assert thrice[0].doc_id == "a" and thrice[0].score > once["a"]
+    with pytest.raises(ValueError):
+        BM25Retriever(title_weight=0)
