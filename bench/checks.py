@@ -8,7 +8,7 @@ data with look-alike decoys (card numbers failing Luhn, IBANs with a bad checksu
 addresses, invalid SSNs, e-mail-like strings without a domain), malformed rows (broken JSON, missing or empty
 fields, wrong types, control characters, mojibake, invalid JSON outputs) and eval rows copied or quoted into train.
 
-Every stage runs in its own subprocess, which reports its wall time and its own peak RSS (``ru_maxrss``):
+Every stage runs in its own subprocess, which reports its wall time and its own peak RSS (``VmHWM``):
 
 * ``floor``: read every line, ``json.loads`` it and hash its text fields (blake2b): the least any checker must do;
 * ``checklist``: the library, as ``playbook check checklists/dataset_readiness.yaml --data --eval --traffic`` runs
@@ -422,6 +422,18 @@ STAGES = {"floor": stage_floor, "checklist": stage_checklist, "datasketch": stag
           "contamination_plain": stage_contamination, "pii_regex": stage_pii}
 
 
+def _peak_rss_kb() -> float:
+    """This process's peak resident set size in KiB: ``VmHWM`` (reset by ``exec``), not ``ru_maxrss``, which Linux
+    carries over ``exec`` from the parent (the generator's peak would show as every stage's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def run_stage(name: str, d: Path, timeout: float) -> dict[str, Any]:
     """Run one stage in a fresh interpreter; its wall time and its own peak RSS come back with its result."""
     cmd = [sys.executable, __file__, "--stage", name, "--dir", str(d)]
@@ -488,7 +500,7 @@ def main() -> None:
         t = time.perf_counter()
         result = STAGES[args.stage](Path(args.dir))
         result["seconds"] = round(time.perf_counter() - t, 3)
-        result["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        result["rss_mb"] = round(_peak_rss_kb() / 1024, 1)
         print(json.dumps(result))
         return
 
