@@ -11,6 +11,7 @@ fields, wrong types, control characters, mojibake, invalid JSON outputs) and eva
 Every stage runs in its own subprocess, which reports its wall time and its own peak RSS (``VmHWM``):
 
 * ``floor``: read every line, ``json.loads`` it and hash its text fields (blake2b): the least any checker must do;
+* ``load``: ``load_records`` of the three files alone (the record model the checks start from);
 * ``checklist``: the library, as ``playbook check checklists/dataset_readiness.yaml --data --eval --traffic`` runs
   it (``load_records`` + ``run_checklist``, every item of the checklist, the embedding items with the checklist's
   ``sample`` of rows), with per-item seconds and precision/recall against the planted truth;
@@ -319,6 +320,13 @@ def stage_floor(d: Path) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def stage_load(d: Path) -> dict[str, Any]:
+    from playbook_lib.data import load_records
+
+    rows = sum(len(load_records(d / name)) for name in ("train.jsonl", "eval.jsonl", "traffic.jsonl"))
+    return {"rows": rows}
+
+
 def stage_checklist(d: Path) -> dict[str, Any]:
     from playbook_lib.checklist.parse import parse_checklist
     from playbook_lib.checklist.run import run_checklist
@@ -418,8 +426,8 @@ def stage_pii(d: Path) -> dict[str, Any]:
     return {"flagged": flagged}
 
 
-STAGES = {"floor": stage_floor, "checklist": stage_checklist, "datasketch": stage_datasketch, "rensa": stage_rensa,
-          "contamination_plain": stage_contamination, "pii_regex": stage_pii}
+STAGES = {"floor": stage_floor, "load": stage_load, "checklist": stage_checklist, "datasketch": stage_datasketch,
+          "rensa": stage_rensa, "contamination_plain": stage_contamination, "pii_regex": stage_pii}
 
 
 def _peak_rss_kb() -> float:
@@ -514,7 +522,7 @@ def main() -> None:
               f"{len(truth['exact'])} exact, {len(truth['near'])} near dups, {len(truth['pii'])} PII, "
               f"{len(truth['decoy'])} decoys, {len(truth['malformed']) + len(truth['unparseable'])} malformed, "
               f"{len(truth['contaminated'])} leaked; {n_traffic} traffic queries", flush=True)
-        stages = ["floor", "checklist"]
+        stages = ["floor", "load", "checklist"]
         if rows in args.peers_at:
             stages += ["datasketch", "rensa", "contamination_plain", "pii_regex"]
         results = {}
