@@ -1,17 +1,20 @@
 """Benchmark: the dataset-readiness checklist on generated data with planted issues (run on demand: `make bench-checks`).
 
-Generates ``--rows`` training rows (and an eval file of 1 % as many) with planted truth, written by this script from
+Generates ``--rows`` training rows (and an eval file and a production-traffic file of 1 % as many each, at least 200)
+with planted truth, written by this script from
 its own synthetic vocabulary (seeded, deterministic): exact duplicates (some differing only in case and spacing),
 near duplicates (word edits with Jaccard >= 0.8 on word 3-grams, plus hard negatives edited below 0.7), personal
 data with look-alike decoys (card numbers failing Luhn, IBANs with a bad checksum, version strings shaped like IP
 addresses, invalid SSNs, e-mail-like strings without a domain), malformed rows (broken JSON, missing or empty
 fields, wrong types, control characters, mojibake, invalid JSON outputs) and eval rows copied or quoted into train.
 
-Every stage runs in its own subprocess, which reports its wall time and its own peak RSS (``ru_maxrss``):
+Every stage runs in its own subprocess, which reports its wall time and its own peak RSS (``VmHWM``):
 
 * ``floor``: read every line, ``json.loads`` it and hash its text fields (blake2b): the least any checker must do;
-* ``checklist``: the library, as ``playbook check checklists/dataset_readiness.yaml --data --eval`` runs it
-  (``load_records`` + ``run_checklist``), with per-item seconds and precision/recall against the planted truth;
+* ``load``: ``load_records`` of the three files alone (the record model the checks start from);
+* ``checklist``: the library, as ``playbook check checklists/dataset_readiness.yaml --data --eval --traffic`` runs
+  it (``load_records`` + ``run_checklist``, every item of the checklist, the embedding items with the checklist's
+  ``sample`` of rows), with per-item seconds and precision/recall against the planted truth;
 * peers on the same data (at ``--peers-at`` rows, default 100k; they take minutes at 1M):
   ``datasketch`` MinHash LSH and ``rensa`` MinHash LSH (threshold 0.8, 128 permutations, Python word 3-gram
   shingling as their documentation shows), a plain Python 13-gram contamination pass, and a plain regex PII pass.
@@ -259,6 +262,31 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
     return truth
 
 
+def generate_traffic(rows: int, seed: int, out: Path) -> int:
+    """Write ``traffic.jsonl`` under ``out`` (kept between runs): ``max(200, rows // 100)`` production queries drawn
+    like the training instructions (same vocabulary and categories, a seed of their own, so the training data of
+    an earlier run stays valid). Returns the number of queries."""
+    path = out / "traffic.jsonl"
+    if path.is_file():
+        return sum(1 for _ in path.open(encoding="utf-8"))
+    vocab = _vocabulary(random.Random(seed))
+    rng = random.Random(seed + 1)
+    nrng = np.random.default_rng(seed + 1)
+    weights = 1.0 / (np.arange(len(vocab)) + 20.0)
+    weights /= weights.sum()
+    n = max(200, rows // 100)
+    pool = iter(nrng.choice(len(vocab), size=n * 80, p=weights).tolist())
+    queries = []
+    for _ in range(n):
+        instruction = " ".join(vocab[next(pool)] for _ in range(rng.randint(8, 40))).capitalize() + "?"
+        text = " ".join(vocab[next(pool)] for _ in range(rng.randint(5, 40))) if rng.random() < 0.4 else ""
+        queries.append(json.dumps({"instruction": instruction, "input": text,
+                                   "category": rng.choice(["qa", "summarise", "rewrite", "classify", "json"])}))
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(queries) + "\n", encoding="utf-8")
+    return n
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # stages (each in its own process)
 
@@ -292,6 +320,13 @@ def stage_floor(d: Path) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def stage_load(d: Path) -> dict[str, Any]:
+    from playbook_lib.data import load_records
+
+    rows = sum(len(load_records(d / name)) for name in ("train.jsonl", "eval.jsonl", "traffic.jsonl"))
+    return {"rows": rows}
+
+
 def stage_checklist(d: Path) -> dict[str, Any]:
     from playbook_lib.checklist.parse import parse_checklist
     from playbook_lib.checklist.run import run_checklist
@@ -301,11 +336,12 @@ def stage_checklist(d: Path) -> dict[str, Any]:
     t = time.perf_counter()
     spec = parse_checklist(CHECKLIST)
     records = load_records(d / "train.jsonl")
-    context = CheckContext(eval=load_records(d / "eval.jsonl"))
+    context = CheckContext(eval=load_records(d / "eval.jsonl"), traffic=load_records(d / "traffic.jsonl"))
     load_s = time.perf_counter() - t
     report = run_checklist(spec, records, context)
     items = {r.item.id: {"check": r.item.check, "seconds": round(r.seconds, 3), "outcome": r.result.outcome.value,
-                         "flagged": r.flagged_lines} for r in report.items}
+                         "sampled": r.result.summary.get("sampled"), "flagged": r.flagged_lines}
+             for r in report.items}
     return {"load_s": round(load_s, 3), "items": items, "rows": len(records)}
 
 
@@ -390,8 +426,20 @@ def stage_pii(d: Path) -> dict[str, Any]:
     return {"flagged": flagged}
 
 
-STAGES = {"floor": stage_floor, "checklist": stage_checklist, "datasketch": stage_datasketch, "rensa": stage_rensa,
-          "contamination_plain": stage_contamination, "pii_regex": stage_pii}
+STAGES = {"floor": stage_floor, "load": stage_load, "checklist": stage_checklist, "datasketch": stage_datasketch,
+          "rensa": stage_rensa, "contamination_plain": stage_contamination, "pii_regex": stage_pii}
+
+
+def _peak_rss_kb() -> float:
+    """This process's peak resident set size in KiB: ``VmHWM`` (reset by ``exec``), not ``ru_maxrss``, which Linux
+    carries over ``exec`` from the parent (the generator's peak would show as every stage's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def run_stage(name: str, d: Path, timeout: float) -> dict[str, Any]:
@@ -460,7 +508,7 @@ def main() -> None:
         t = time.perf_counter()
         result = STAGES[args.stage](Path(args.dir))
         result["seconds"] = round(time.perf_counter() - t, 3)
-        result["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        result["rss_mb"] = round(_peak_rss_kb() / 1024, 1)
         print(json.dumps(result))
         return
 
@@ -469,11 +517,12 @@ def main() -> None:
         d = Path(args.work) / f"rows{rows}_seed{args.seed}"
         t = time.perf_counter()
         truth = generate(rows, args.seed, d)
+        n_traffic = generate_traffic(rows, args.seed, d)
         print(f"\n== {rows:,} rows ({d}; generated/loaded in {time.perf_counter() - t:.1f} s): "
               f"{len(truth['exact'])} exact, {len(truth['near'])} near dups, {len(truth['pii'])} PII, "
               f"{len(truth['decoy'])} decoys, {len(truth['malformed']) + len(truth['unparseable'])} malformed, "
-              f"{len(truth['contaminated'])} leaked", flush=True)
-        stages = ["floor", "checklist"]
+              f"{len(truth['contaminated'])} leaked; {n_traffic} traffic queries", flush=True)
+        stages = ["floor", "load", "checklist"]
         if rows in args.peers_at:
             stages += ["datasketch", "rensa", "contamination_plain", "pii_regex"]
         results = {}
@@ -488,7 +537,8 @@ def main() -> None:
         print(f"\n  full checklist: {lib.get('seconds', float('nan')):.1f} s ({lib.get('seconds', 0) / floor:.1f}x the "
               f"parse+hash floor of {floor:.1f} s), peak RSS {_rss(lib)}; load {lib.get('load_s', 0):.1f} s")
         for item_id, item in lib.get("items", {}).items():
-            print(f"    {item_id:28s} {item['seconds']:7.2f} s  {item['outcome']}")
+            sampled = f"  (sampled: {item['sampled']})" if item.get("sampled") else ""
+            print(f"    {item_id:28s} {item['seconds']:7.2f} s  {item['outcome']}{sampled}")
         print("\n  per-check precision / recall against the planted truth (library):")
         for check, r in quality.items():
             extra = {k: v for k, v in r.items() if k not in ("precision", "recall", "flagged")}

@@ -15,6 +15,12 @@ either check also keeps the vectors in an ``.npz`` file between runs.
 - :class:`EmbeddingCoverageCheck` (``embedding_coverage``) finds, for each production query (``--traffic``), the
   most similar training example with an exact inner-product index, and reports the traffic that no training example
   comes near, grouped by category or into clusters of similar queries.
+
+Embedding runs at tens to a few hundred texts a second on one CPU core (longer texts are slower): hours for a million
+rows. So both checks take a ``sample`` option (the checklist sets 5000): when there are more rows than that, a seeded
+random sample of them (:func:`sample_positions`, the same sample for the same input and ``seed``) is scored, the
+metric is the share in the sample, and the summary says ``sampled: "n of N"`` and gives a 95 % Wilson interval for
+the share (:func:`wilson_interval`). ``sample: null`` scores every row.
 """
 
 from __future__ import annotations
@@ -88,6 +94,33 @@ def embed_texts(texts: Sequence[str], cache: str | Path | None = None) -> np.nda
 
             raise UsageError(f"{cache}: cannot write the embedding cache ({exc.strerror or exc})") from None
     return out
+
+
+def sample_positions(n: int, sample: int | None, seed: int = 0) -> np.ndarray | None:
+    """Sorted positions of a seeded random sample of ``sample`` of ``n`` rows (without replacement), or ``None``
+    when every row is kept (``sample`` is ``None`` or at least ``n``). Deterministic: the same ``n``, ``sample`` and
+    ``seed`` give the same positions."""
+    if sample is None or sample >= n:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False)).astype(np.int64)
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95 % for ``z`` 1.96) of a share of ``k`` in ``n``; ``(0, 1)`` when ``n`` is 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
+
+
+def _sampled(summary: dict[str, Any], metric: str, k: int, n: int, label: str) -> str:
+    """Add ``sampled`` and ``<metric>_ci95`` to ``summary``; return the words for the message."""
+    lo, hi = wilson_interval(k, n)
+    summary[f"{metric}_ci95"] = [round(lo, 4), round(hi, 4)]
+    return f"estimated on a random sample ({label}; 95 % interval {lo:.3g}-{hi:.3g})"
 
 
 def robust_spread(values: np.ndarray) -> tuple[float, float]:
@@ -176,6 +209,13 @@ class RelevanceCheck(Check):
     A short description is a weaker signal than reference examples (similarities to it spread wider): lower
     ``z_threshold`` (2.5) or set ``min_similarity`` when using a description alone. Rows without text in ``fields``
     are left to the formatting check. ``references`` is a path relative to the working directory.
+
+    With more than ``sample`` rows (``None``: no limit) a seeded random sample of ``sample`` rows
+    (:func:`sample_positions` with ``seed``) is scored instead: the cut-off, the metric (the flagged share of the
+    sample) and the examples come from the sample, the summary adds ``sampled`` (``"n of N"``) and
+    ``off_topic_rate_ci95`` (a 95 % Wilson interval of the share), and rows outside the sample get flag false and
+    score 0 (the result's arrays cover every row). Without a task or references the sampled rows are compared with
+    their nearest other *sampled* rows.
     """
 
     name = "relevance"
@@ -183,8 +223,10 @@ class RelevanceCheck(Check):
 
     def __init__(self, task: str | None = None, references: str | None = None, fields: list[str] | None = None,
                  k: int = 5, z_threshold: float | None = 3.0, min_similarity: float | None = None,
-                 cache: str | None = None, warn: float | None = 0.01, fail: float | None = 0.05) -> None:
+                 cache: str | None = None, sample: int | None = None, seed: int = 0, warn: float | None = 0.01,
+                 fail: float | None = 0.05) -> None:
         super().__init__(warn, fail)
+        self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
         self.require(task is None or bool(task.strip()), "task must be a non-empty description")
         self.require(k >= 1, f"k must be at least 1, got {k}")
         self.require(z_threshold is None or z_threshold > 0, f"z_threshold must be > 0, got {z_threshold}")
@@ -199,6 +241,8 @@ class RelevanceCheck(Check):
         self.z_threshold = z_threshold
         self.min_similarity = min_similarity
         self.cache = cache
+        self.sample = sample
+        self.seed = seed
 
     @property
     def reference(self) -> str:
@@ -247,30 +291,39 @@ class RelevanceCheck(Check):
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
-        sims = self.similarities(records)
+        picked = sample_positions(n, self.sample, self.seed)
+        part = records if picked is None else records.iloc[picked]
+        m = len(part)
+        sims = self.similarities(part)
         has_text = ~np.isnan(sims)
         if not has_text.any():
             return self.not_evaluated(n, f"no row has text in {', '.join(self.fields)}")
         cutoff = self.cutoff(sims)
-        flags = has_text & (np.nan_to_num(sims, nan=1.0) < cutoff) if cutoff is not None else np.zeros(n, bool)
+        flags = has_text & (np.nan_to_num(sims, nan=1.0) < cutoff) if cutoff is not None else np.zeros(m, bool)
         median, spread = robust_spread(sims)
         z = (sims - median) / max(spread, MIN_SPREAD)
         scores = np.where(has_text, 1.0 - np.nan_to_num(sims, nan=1.0), 0.0)
         kept = sims[has_text]
         flagged = int(flags.sum())
         summary: dict[str, Any] = {
-            "rows": n, "rows_without_text": int(n - has_text.sum()), "off_topic": flagged,
-            "off_topic_rate": flagged / n if n else 0.0, "reference": self.reference,
+            "rows": n, "rows_without_text": int(m - has_text.sum()), "off_topic": flagged,
+            "off_topic_rate": flagged / m if m else 0.0, "reference": self.reference,
             "similarity": {"min": round(float(kept.min()), 4), "median": round(float(np.median(kept)), 4),
                            "max": round(float(kept.max()), 4)},
             "cutoff": None if cutoff is None else round(cutoff, 4)}
         order = np.argsort(np.where(flags, sims, np.inf), kind="stable")[:flagged]
-        lines = records["line"].to_numpy()
+        lines = part["line"].to_numpy()
         examples = [{"line": int(lines[i]), "similarity": round(float(sims[i]), 4),
                      "reason": f"similarity {sims[i]:.2f} < cut-off {cutoff:.2f} (robust z {z[i]:.1f})",
-                     "instruction": snippet(records["instruction"].iloc[i]),
-                     "output": snippet(records["output"].iloc[i])} for i in order[: self.max_examples]]
+                     "instruction": snippet(part["instruction"].iloc[i]),
+                     "output": snippet(part["output"].iloc[i])} for i in order[: self.max_examples]]
         detail = f"{flagged} off-topic rows (similarity to the {self.reference})"
+        if picked is not None:
+            summary["sampled"] = f"{m} of {n}"
+            detail += "; " + _sampled(summary, self.metric, flagged, m, f"{m} of {n} rows")
+            full_flags, full_scores = np.zeros(n, bool), np.zeros(n)
+            full_flags[picked], full_scores[picked] = flags, scores
+            flags, scores = full_flags, full_scores
         return self.result(flags, scores, summary, examples, detail)
 
 
@@ -284,15 +337,22 @@ class EmbeddingCoverageCheck(Check):
     ``cluster_threshold`` similar to each other; the examples show each group's least covered query beside its
     nearest training example. Per-row flags are all false: the finding is about traffic, not training rows.
     Not evaluated without ``--traffic``.
+
+    With more than ``sample`` training rows or traffic queries (``None``: no limit), seeded random samples of
+    ``sample`` of each (:func:`sample_positions` with ``seed``) are compared instead; the summary adds ``sampled``
+    and ``uncovered_share_ci95`` (a 95 % Wilson interval over the sampled queries). A sample of the training rows
+    can only lower a query's nearest similarity, so the estimate then leans towards *more* uncovered traffic (the
+    interval does not include that bias): raise ``sample`` when the share sits near a threshold.
     """
 
     name = "embedding_coverage"
     metric = "uncovered_share"
 
     def __init__(self, threshold: float = 0.5, fields: list[str] | None = None, by: str | None = "category",
-                 cluster_threshold: float = 0.5, cache: str | None = None, warn: float | None = 0.05,
-                 fail: float | None = 0.2) -> None:
+                 cluster_threshold: float = 0.5, cache: str | None = None, sample: int | None = None, seed: int = 0,
+                 warn: float | None = 0.05, fail: float | None = 0.2) -> None:
         super().__init__(warn, fail)
+        self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
         self.require(-1 <= threshold <= 1, f"threshold must be in [-1, 1], got {threshold}")
         self.require(-1 <= cluster_threshold <= 1, f"cluster_threshold must be in [-1, 1], got {cluster_threshold}")
         self.require(fields is None or (len(fields) > 0 and set(fields) <= set(TEXT_FIELDS)),
@@ -302,6 +362,8 @@ class EmbeddingCoverageCheck(Check):
         self.by = by
         self.cluster_threshold = cluster_threshold
         self.cache = cache
+        self.sample = sample
+        self.seed = seed
 
     def max_similarity(self, records: pd.DataFrame, traffic: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """For each traffic row: the similarity of its nearest training row and that row's position in
@@ -346,8 +408,14 @@ class EmbeddingCoverageCheck(Check):
         n = len(records)
         if context.traffic is None:
             return self.not_evaluated(n, "no production traffic sample given (--traffic)")
-        traffic = context.traffic
-        sims, where = self.max_similarity(records, traffic)
+        train_picked = sample_positions(n, self.sample, self.seed)
+        query_picked = sample_positions(len(context.traffic), self.sample, self.seed)
+        sampled = [f"{len(p)} of {total} {what}" for p, total, what in
+                   ((train_picked, n, "training rows"), (query_picked, len(context.traffic), "queries"))
+                   if p is not None]
+        train = records if train_picked is None else records.iloc[train_picked]
+        traffic = context.traffic if query_picked is None else context.traffic.iloc[query_picked]
+        sims, where = self.max_similarity(train, traffic)
         has_text = ~np.isnan(sims)
         if not has_text.any():
             return self.not_evaluated(n, f"no training and traffic rows with text in {', '.join(self.fields)}")
@@ -355,10 +423,10 @@ class EmbeddingCoverageCheck(Check):
         count = int(uncovered.sum())
         grouped_by, groups = self._groups(traffic, uncovered)
         traffic_lines = traffic["line"].to_numpy()
-        train_lines = records["line"].to_numpy()
+        train_lines = train["line"].to_numpy()
         kept = sims[has_text]
         summary: dict[str, Any] = {
-            "rows": n, "traffic_rows": len(traffic), "traffic_without_text": int(len(traffic) - has_text.sum()),
+            "rows": n, "traffic_rows": len(context.traffic), "traffic_without_text": int(len(traffic) - has_text.sum()),
             "threshold": self.threshold, "uncovered": count, "uncovered_share": count / int(has_text.sum()),
             "max_similarity": {q: round(float(np.percentile(kept, p)), 4)
                                for q, p in (("p05", 5), ("p25", 25), ("median", 50), ("p75", 75))},
@@ -374,8 +442,11 @@ class EmbeddingCoverageCheck(Check):
                              "reason": f"nearest training example {sims[i]:.2f} < {self.threshold:g}",
                              "query": snippet(_texts(traffic.iloc[[i]], self.fields)[0]),
                              "nearest_training_line": int(train_lines[j]),
-                             "nearest_training": snippet(_texts(records.iloc[[j]], self.fields)[0])})
+                             "nearest_training": snippet(_texts(train.iloc[[j]], self.fields)[0])})
         detail = f"{count} of {int(has_text.sum())} traffic queries have no training example within {self.threshold:g}"
         if groups:
             detail += f" ({len(groups)} groups by {grouped_by})"
+        if sampled:
+            summary["sampled"] = ", ".join(sampled)
+            detail += "; " + _sampled(summary, self.metric, count, int(has_text.sum()), summary["sampled"])
         return self.result(np.zeros(n, bool), np.zeros(n), summary, examples, detail)

@@ -31,6 +31,8 @@ def tokens(text: str) -> int:
 
 
 def _role_problem(messages: Any) -> str | None:
+    """The first problem of a chat's ``messages`` (turn shape, roles, order, an empty user or assistant turn), or
+    ``None`` when it is valid."""
     if not isinstance(messages, list) or not messages:
         return "messages is not a non-empty list"
     roles = []
@@ -51,13 +53,18 @@ def _role_problem(messages: Any) -> str | None:
             return f"two {a} turns in a row"
     if body[-1] != "assistant":
         return "chat does not end with an assistant turn"
+    for turn in messages:  # an empty system prompt is harmless; an empty user or assistant turn teaches nothing
+        if turn["role"] != "system" and not turn["content"].strip():
+            return f"empty {turn['role']} turn"
     return None
 
 
 class FormattingCheck(Check):
     """Flags rows with a formatting problem; the metric is the share of flagged rows (``flagged_rate``).
 
-    ``required``: record fields that must hold non-empty text (chat rows need valid ``messages`` instead).
+    ``required``: record fields that must hold non-empty text (chat rows need valid ``messages`` instead: a known
+    role per turn, an optional leading system turn, then alternating user and assistant turns ending with the
+    assistant, none of them empty).
     ``max_tokens``: flag longer rows; ``outlier_z``: flag rows whose log token count is this many robust standard
     deviations (MAD, at least ``min_spread``) from the median. ``json_output``: every output must parse as JSON;
     ``json_categories``: only outputs of these categories must.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from playbook_lib.checks import CheckContext, Outcome
 from playbook_lib.checks.formatting import FormattingCheck
 from playbook_lib.data import records_from_rows
@@ -52,3 +54,30 @@ def test_sharegpt_conversations_are_read_as_chat() -> None:
 def test_thresholds_turn_a_small_rate_into_a_warning() -> None:
     records = records_from_rows(CLEAN + [{"instruction": "x", "output": ""}])
     assert FormattingCheck(warn=0.0, fail=0.5).run(records, CheckContext()).outcome is Outcome.WARN
+
+
+def test_empty_chat_turns_are_flagged_and_valid_chat_passes() -> None:
+    """An empty (or whitespace-only) assistant or user turn is a formatting problem; the bundled chat sample, an
+    empty system prompt and a multi-turn chat are not."""
+    from playbook_lib import sample_data
+    from playbook_lib.data import load_records
+
+    chat = load_records(sample_data.path("sft_chat_sample.jsonl"))
+    found = FormattingCheck().run(chat, CheckContext())
+    planted = np.array([r.get("planted") for r in chat["raw"]], dtype=object)
+    structural = np.array([p is not None and p != "response repeats the prompt" for p in planted])
+    assert found.flags.tolist() == structural.tolist(), found.examples
+    empty_line = int(chat["line"][planted == "empty response"].iloc[0])
+    assert {"line": empty_line, "reason": "empty assistant turn"}.items() <= next(
+        e for e in found.examples if e["line"] == empty_line).items()
+    good = [{"messages": [{"role": "system", "content": ""}, {"role": "user", "content": "Hi"},
+                          {"role": "assistant", "content": "Hello!"}]},
+            {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
+                          {"role": "user", "content": "Bye"}, {"role": "assistant", "content": "Bye!"}]}]
+    bad = [{"messages": [{"role": "user", "content": "What does E17 mean?"}, {"role": "assistant", "content": ""}]},
+           {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
+                         {"role": "user", "content": "More?"}, {"role": "assistant", "content": " \n "}]},
+           {"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "Hello!"}]}]
+    result = FormattingCheck().run(records_from_rows(good + bad), CheckContext())
+    assert result.flags.tolist() == [False, False, True, True, True], result.examples
+    assert result.summary["problems"] == {"empty assistant turn": 2, "empty user turn": 1}
