@@ -69,10 +69,18 @@ chromium:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium not installed: the site test will say why it skips"; }
 
-test: $(VENV)/.installed-test chromium  ## install test extras and run the whole suite (builds the book first)
-	$(MAKE) --no-print-directory book
+# The site as `make test` checks it: every page built with the real config under -W, but only the pages the browser
+# test opens are executed (the suite executes every notebook itself, with nbval and papermill).
+SITE_CHECK := _build/site-check/_build/html
+$(SITE_CHECK)/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.library-stamp book/_tools/site_check_config.py
+	$(PY) book/_tools/site_check_config.py _build/site-check/_config.yml
+	$(BIN)/jupyter-book build . --path-output _build/site-check --config _build/site-check/_config.yml -W --keep-going -q
+	touch $@
+
+test: $(VENV)/.installed-test chromium $(SITE_CHECK)/index.html  ## install test extras and run the whole suite
 	@# one worker per core, each notebook or test file on one worker (nbval runs a notebook's cells in order)
-	PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} $(BIN)/pytest -n $(NPROC) --dist loadfile
+	PLAYBOOK_SITE=$(SITE_CHECK) PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} \
+	  $(BIN)/pytest -n $(NPROC) --dist loadfile
 
 test-fast: $(VENV)/.installed-test  ## unit tests only (no notebooks, no site, no real-data retrieval)
 	$(BIN)/pytest tests/code

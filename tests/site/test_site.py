@@ -1,6 +1,7 @@
 """The built book as a reader sees it: headless Chromium renders the minimal-RAG page from a local server.
 
-Needs ``_build/html`` (``make book``; ``make test`` builds it first) and Debian's ``chromium`` (``make test`` installs
+Needs the built site: ``_build/html`` (``make book``), or ``$PLAYBOOK_SITE`` (``make test`` builds one quickly,
+executing only the page opened here) and Debian's ``chromium`` (``make test`` installs
 it when it can). Skips with the reason when either is missing, except under ``CI=true``, where that is a failure.
 A screenshot is saved to ``_build/screenshots/minimal_rag.png``.
 """
@@ -8,6 +9,7 @@ A screenshot is saved to ``_build/screenshots/minimal_rag.png``.
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import re
 import shutil
@@ -21,7 +23,8 @@ import pytest
 
 from tests.conftest import ROOT, need
 
-SITE = ROOT / "_build" / "html"
+#: The built site: ``_build/html`` (``make book``), or the quick build ``make test`` makes (``PLAYBOOK_SITE``).
+SITE = ROOT / os.environ.get("PLAYBOOK_SITE", "_build/html")
 PAGE = "notebooks/ops_06_minimal_rag.html"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

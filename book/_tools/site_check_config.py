@@ -1,0 +1,34 @@
+"""Write a Jupyter Book config for the quick site check that ``make test`` runs.
+
+``make test`` already executes every notebook (nbval, papermill); executing them all again for the site would
+double the suite's time. The site check builds the whole book with the real ``_config.yml`` (so broken links,
+table-of-contents and MyST warnings still fail under ``-W``) but executes only the pages the browser test opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from execute_notebooks import toc_notebooks  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="where to write the config")
+    parser.add_argument("--execute", nargs="+", default=["ops_06_minimal_rag"], help="notebook stems to execute")
+    args = parser.parse_args(argv)
+    config = yaml.safe_load(Path("_config.yml").read_text(encoding="utf-8"))
+    skip = [f"**/{p.name}" for p in toc_notebooks(Path("_toc.yml")) if p.stem not in args.execute]
+    config.setdefault("execute", {})["exclude_patterns"] = skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
