@@ -6,8 +6,12 @@ when they are absent, except under ``CI=true``, where a missing dataset is a fai
 
 from __future__ import annotations
 
+import importlib
+
 import os
 from pathlib import Path
+
+from typing import Any
 
 import pytest
 
@@ -29,7 +33,15 @@ def need(condition: bool, reason: str) -> None:
         return
     if IN_CI:
         pytest.fail(f"required under CI=true: {reason}")
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def need_module(name: str, reason: str | None = None) -> Any:
+    """Import ``name``; when it is missing, skip (or fail under CI=true, like :func:`need`)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        need(False, reason or f"{name} is not installed")
 
 
 @pytest.fixture(scope="session")

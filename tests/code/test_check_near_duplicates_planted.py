@@ -9,6 +9,8 @@ import random
 import numpy as np
 import pytest
 
+from tests.conftest import need_module
+
 from playbook_lib.checks import CheckContext
 from playbook_lib.checks.hashing import ngram_hashes
 from playbook_lib.checks.uniqueness import NearDuplicatesCheck, bands_for, oph_signatures, shingles
@@ -79,7 +81,7 @@ def test_bands_reach_the_target_candidate_probability(num_perm: int, threshold: 
 @pytest.mark.parametrize("backend", ["datasketch", "rensa"])
 def test_other_signature_backends_find_the_same_planted_pairs(backend: str) -> None:
     if backend == "rensa":
-        pytest.importorskip("rensa", reason="the rensa backend is optional: pip install rensa")
+        need_module("rensa", "the rensa backend is optional: pip install rensa")
     texts, positives, _ = planted(300)
     records = records_from_rows([{"instruction": t, "output": ""} for t in texts])
     ours = NearDuplicatesCheck().run(records, CheckContext())

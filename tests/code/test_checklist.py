@@ -8,6 +8,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from tests.conftest import need_module
+
 from playbook_lib.checklist.parse import ChecklistError, parse_checklist, parse_checklist_text
 from playbook_lib.checklist.report import to_json, to_junit, write_atomic
 from playbook_lib.checklist.run import exit_code, run_checklist
@@ -37,7 +39,7 @@ def test_bundled_checklist_parses_and_its_schema_matches_the_registry() -> None:
                                                  "provenance", "golden_set", "quantity", "consistency"}
     schema = json.loads((ROOT / "checklists" / "schema.json").read_text(encoding="utf-8"))
     assert sorted(schema["$defs"]["item"]["properties"]["check"]["enum"]) == sorted(REGISTRY)
-    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema = need_module("jsonschema")
     import yaml
 
     jsonschema.validate(yaml.safe_load((ROOT / "checklists" / "dataset_readiness.yaml").read_text()), schema)

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("peft")
+from tests.conftest import need_module
+
+need_module("peft")
 import torch  # noqa: E402
 
 from playbook_lib.errors import DataError, UsageError  # noqa: E402

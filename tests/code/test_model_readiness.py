@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import need_module
 import yaml
 
 from playbook_lib import sample_data
@@ -182,7 +184,7 @@ def test_cli_asks_for_the_inputs_the_checklist_reads(tmp_path: Path) -> None:
 
 
 def test_schema_accepts_the_checklist() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema = need_module("jsonschema")
     schema = json.loads((ROOT / "checklists" / "schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(yaml.safe_load(CHECKLIST.read_text(encoding="utf-8")), schema)
     assert exit_code(run_checklist(parse_checklist(CHECKLIST), load_eval_results(EVALS),

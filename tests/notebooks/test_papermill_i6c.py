@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need_module
+
 from tests.notebooks.test_papermill import outputs_text, run_notebook
 
-pytest.importorskip("peft")
+need_module("peft")
 
 
 def test_peft_page_with_another_rank_seed_and_no_committed_table(tmp_path: Path, shared_data: Path) -> None:
