@@ -367,16 +367,22 @@ def stage_datasketch(d: Path) -> dict[str, Any]:
     sets = [shingles(t, 3) for t in texts]
     shingle_s = time.perf_counter() - t
     hashes = MinHash.bulk(sets, num_perm=128, seed=1)
-    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    pairs = _lsh_pairs(MinHashLSH(threshold=0.8, num_perm=128), hashes, sets)
+    return {"flagged": [lines[i] for i in _clusters_from_pairs(len(texts), pairs)], "shingle_s": round(shingle_s, 3)}
+
+
+def _lsh_pairs(lsh: Any, hashes: list[Any], sets: list[Any], threshold: float = 0.8) -> list[tuple[int, int]]:
+    """A peer's LSH pass: query each non-empty row's MinHash against the earlier rows, keep candidates whose estimated
+    Jaccard reaches ``threshold``, then insert the row (datasketch and rensa share this query/insert API)."""
     pairs = []
     for i, m in enumerate(hashes):
         if not sets[i]:
             continue
         for j in lsh.query(m):
-            if m.jaccard(hashes[j]) >= 0.8:
+            if m.jaccard(hashes[j]) >= threshold:
                 pairs.append((j, i))
         lsh.insert(i, m)
-    return {"flagged": [lines[i] for i in _clusters_from_pairs(len(texts), pairs)], "shingle_s": round(shingle_s, 3)}
+    return pairs
 
 
 def stage_rensa(d: Path) -> dict[str, Any]:
@@ -388,19 +394,12 @@ def stage_rensa(d: Path) -> dict[str, Any]:
     t = time.perf_counter()
     sets = [[g.decode() for g in shingles(t, 3)] for t in texts]
     shingle_s = time.perf_counter() - t
-    lsh = RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)
     hashes = []
-    pairs = []
-    for i, s in enumerate(sets):
+    for s in sets:
         m = RMinHash(num_perm=128, seed=42)
         m.update(s)
         hashes.append(m)
-        if not s:
-            continue
-        for j in lsh.query(m):
-            if m.jaccard(hashes[j]) >= 0.8:
-                pairs.append((j, i))
-        lsh.insert(i, m)
+    pairs = _lsh_pairs(RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16), hashes, sets)
     return {"flagged": [lines[i] for i in _clusters_from_pairs(len(texts), pairs)], "shingle_s": round(shingle_s, 3)}
 
 

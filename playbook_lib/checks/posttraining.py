@@ -71,7 +71,25 @@ def _finish(check: Check, records: pd.DataFrame, reasons: list[list[str]], extra
     return check.result(flags, scores, summary, examples, f"{flagged} of {n} rows" + (f" ({top})" if top else ""))
 
 
-class SftPairsCheck(Check):
+class _RowProblemsCheck(Check):
+    """A check that lists each row's problems (:meth:`row_problems`); the metric is the share of rows with any."""
+
+    metric = "flagged_rate"
+
+    def __init__(self, min_new_tokens: int = 3, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
+        super().__init__(warn, fail)
+        self.require(min_new_tokens >= 1, f"min_new_tokens must be >= 1, got {min_new_tokens}")
+        self.min_new_tokens = min_new_tokens
+
+    def row_problems(self, row: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        reasons = [self.row_problems(row) for row in records.to_dict("records")]
+        return _finish(self, records, reasons)
+
+
+class SftPairsCheck(_RowProblemsCheck):
     """Flags SFT rows that teach nothing or teach the wrong format; the metric is the share flagged.
 
     Problems: invalid chat (role order, unknown role, not ending with the assistant), empty prompt, empty response,
@@ -79,12 +97,6 @@ class SftPairsCheck(Check):
     """
 
     name = "sft_pairs"
-    metric = "flagged_rate"
-
-    def __init__(self, min_new_tokens: int = 3, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
-        super().__init__(warn, fail)
-        self.require(min_new_tokens >= 1, f"min_new_tokens must be >= 1, got {min_new_tokens}")
-        self.min_new_tokens = min_new_tokens
 
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         """The problems of one record (a dict in the record model)."""
@@ -106,12 +118,8 @@ class SftPairsCheck(Check):
             problems.append("response repeats the prompt")
         return problems
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        reasons = [self.row_problems(row) for row in records.to_dict("records")]
-        return _finish(self, records, reasons)
 
-
-class PreferencePairsCheck(Check):
+class PreferencePairsCheck(_RowProblemsCheck):
     """Flags preference pairs that hold no usable choice; the metric is the share flagged.
 
     Problems: missing prompt, empty chosen, empty rejected, chosen identical to rejected (after normalisation),
@@ -121,12 +129,6 @@ class PreferencePairsCheck(Check):
     """
 
     name = "preference_pairs"
-    metric = "flagged_rate"
-
-    def __init__(self, min_new_tokens: int = 3, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
-        super().__init__(warn, fail)
-        self.require(min_new_tokens >= 1, f"min_new_tokens must be >= 1, got {min_new_tokens}")
-        self.min_new_tokens = min_new_tokens
 
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         """The problems of one record (a dict in the record model)."""
@@ -157,10 +159,6 @@ class PreferencePairsCheck(Check):
             if repeats_prompt(prompt, text, self.min_new_tokens):
                 problems.append(f"{label} repeats the prompt")
         return problems
-
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        reasons = [self.row_problems(row) for row in records.to_dict("records")]
-        return _finish(self, records, reasons)
 
 
 class LengthBiasCheck(Check):
