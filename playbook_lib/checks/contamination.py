@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
-from playbook_lib.checks.hashing import chunks, ngram_chunk, ngram_hashes, normal_hashes
+from playbook_lib.checks.hashing import chunks, concat_ranges, ngram_chunk, ngram_hashes, normal_hashes
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -125,7 +125,7 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
         # the eval rows each hit n-gram belongs to
         starts = np.searchsorted(e_sorted, g[first & h], side="left")
         stops = np.searchsorted(e_sorted, g[first & h], side="right")
-        owners = e_rows[_spans(starts, stops - starts)]
+        owners = e_rows[concat_ranges(starts, stops - starts)]
         owner_train = np.repeat(r[first & h], stops - starts)
         first_eval = np.full(hi - lo, np.iinfo(np.int64).max)
         np.minimum.at(first_eval, owner_train, owners)
@@ -136,12 +136,6 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
     return out
 
 
-def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, np.int64)
-    shift = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-    return np.arange(total, dtype=np.int64) + shift
 
 
 class ContaminationCheck(Check):

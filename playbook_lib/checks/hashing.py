@@ -268,3 +268,12 @@ def rows_matching(patterns: re.Pattern[str] | Sequence[re.Pattern[str]], texts: 
             rows = np.searchsorted(starts, np.asarray(hits), side="right") - 1
             out[lo + rows] = True
     return out
+
+
+def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + l)`` for every ``(s, l)``."""
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    shift = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(total, dtype=np.int64) + shift

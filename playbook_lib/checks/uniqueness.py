@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
-from playbook_lib.checks.hashing import chunks, mix64, ngram_chunk, ngram_hashes, normal_hashes
+from playbook_lib.checks.hashing import chunks, concat_ranges, mix64, ngram_chunk, ngram_hashes, normal_hashes
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -178,7 +178,7 @@ def candidate_pairs(band_keys: np.ndarray, active: np.ndarray, all_pairs_up_to: 
         small = np.flatnonzero((size_of > 1) & (size_of <= all_pairs_up_to))
         if small.size:
             q = small - group_start[group[small]]
-            partners = _ranges(small + 1, size_of[small] - 1 - q)
+            partners = concat_ranges(small + 1, size_of[small] - 1 - q)
             owners = np.repeat(small, size_of[small] - 1 - q)
             found.append(_codes(members[owners], members[partners], n))
         # large buckets: star and chain
@@ -198,15 +198,6 @@ def _codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return lo[keep] * n + hi[keep]
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(s, s + l)`` for every ``(s, l)``."""
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, np.int64)
-    shift = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-    return np.arange(total, dtype=np.int64) + shift
-
-
 def pair_jaccard(offsets: np.ndarray, sets: np.ndarray, a: np.ndarray, b: np.ndarray,
                  batch: int = 1 << 23) -> np.ndarray:
     """Exact Jaccard similarity of the sets of rows ``a[k]`` and ``b[k]``; row ``i``'s set is
@@ -222,8 +213,8 @@ def pair_jaccard(offsets: np.ndarray, sets: np.ndarray, a: np.ndarray, b: np.nda
         la, lb = sizes[pa], sizes[pb]
         pid = np.arange(pa.size, dtype=np.uint64)
         keys = np.concatenate([
-            (np.repeat(pid, la) << np.uint64(40)) | sets[_ranges(offsets[pa], la)],
-            (np.repeat(pid, lb) << np.uint64(40)) | sets[_ranges(offsets[pb], lb)],
+            (np.repeat(pid, la) << np.uint64(40)) | sets[concat_ranges(offsets[pa], la)],
+            (np.repeat(pid, lb) << np.uint64(40)) | sets[concat_ranges(offsets[pb], lb)],
         ])
         keys.sort()
         dup = keys[1:] == keys[:-1]
