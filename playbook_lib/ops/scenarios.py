@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from playbook_lib.rag.corpus import Document
+from playbook_lib.rag.corpus import BeirDataset, Document
 from playbook_lib.rag.retrieve import Hit, Retriever
 
 _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*")
@@ -126,3 +126,31 @@ def context_recall(hits: Sequence[Hit], judged: Mapping[str, int]) -> float:
         return 0.0
     found = {s for h in hits for s in source_ids(h)}
     return len(relevant & found) / len(relevant)
+
+
+def bury_past_window(dataset: BeirDataset, n_queries: int = 6, fillers: int = 3,
+                     n_distractors: int = 40) -> BeirDataset:
+    """Hide each query's answer past an embedding model's window: a long document made of ``fillers`` unjudged
+    documents followed by the query's first relevant one.
+
+    Returns a small dataset: the first ``n_queries`` judged queries (sorted by id), one long document each (id
+    ``long-<query id>``, the only relevant one), and ``n_distractors`` further unjudged documents. Used to show
+    what whole-text vectors miss and chunk-level scoring finds (:mod:`playbook_lib.rag.passages`).
+    """
+    by_id = {d.id: d for d in dataset.corpus}
+    judged = {d for rel in dataset.qrels.values() for d in rel}
+    spare = [d for d in dataset.corpus if d.id not in judged]
+    qids = [q for q in sorted(dataset.qrels) if q in dataset.queries and any(d in by_id for d in dataset.qrels[q])]
+    qids = qids[:n_queries]
+    if len(spare) < fillers * len(qids) + n_distractors:
+        raise ValueError(f"{len(spare)} unjudged documents: too few for {len(qids)} queries x {fillers} fillers "
+                         f"+ {n_distractors} distractors")
+    documents: list[Document] = []
+    for n, qid in enumerate(qids):
+        target = next(by_id[d] for d in sorted(dataset.qrels[qid]) if d in by_id)
+        padding = " ".join(f.full_text for f in spare[fillers * n: fillers * (n + 1)])
+        documents.append(Document(id=f"long-{qid}", text=f"{padding} {target.full_text}",
+                                  metadata={"answer_from": target.id}))
+    documents += spare[fillers * len(qids): fillers * len(qids) + n_distractors]
+    return BeirDataset(corpus=documents, queries={q: dataset.queries[q] for q in qids},
+                       qrels={q: {f"long-{q}": 1} for q in qids})

@@ -104,6 +104,15 @@ def test_eval_cli_compares_methods(tmp_path: Path) -> None:
     assert bad.returncode == ExitCode.USAGE and "Traceback" not in bad.stderr and "magic" in bad.stderr
 
 
+
+def test_eval_cli_passages_option(tmp_path: Path) -> None:
+    folder = make_beir(tmp_path)
+    env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
+    result = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "hybrid",
+                             "--fusion", "weighted", "--passages"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "hybrid+passages" in result.stdout and "nDCG@10" in result.stdout
+
 def test_title_weight_boosts_title_terms() -> None:
     docs = [Document(id="a", title="Calibration", text="Steps for the field meter and its probe"),
             Document(id="b", text="Calibration happens in spring for the field meter and its probe")]

@@ -47,7 +47,8 @@ def test_why_ops_matter_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> 
 
 def test_core_components_on_scifact(tmp_path: Path, shared_data: Path) -> None:
     nb = run_notebook(tmp_path, "ops_03_core_components", {"corpus": str(shared_data / "scifact"), **SMALL_SCIFACT,
-                                                           "k": 2, "budget_tokens": 90})
+                                                           "k": 2, "budget_tokens": 90,
+                                                           "data_dir": str(shared_data), "window_queries": 3})
     text = outputs_text(nb)
     assert "scifact (BEIR subset)" in text
     for method in ("dense", "bm25", "hybrid (rrf)", "hybrid (weighted)"):
@@ -55,6 +56,8 @@ def test_core_components_on_scifact(tmp_path: Path, shared_data: Path) -> None:
     assert "of 90 tokens" in text and "so the pipeline after retrieval ran unchanged" in text
     assert "hybrid + MMR λ=0.3" in text and "redundancy in top 2" in text and "context recall@2" in text
     assert "outside the user's scope" in text and "filter before search" in text and "filter after search" in text
+    assert "3 long documents of" in text and "best chunk (passages)" in text
+    assert "reading past the window found what truncation hid" in text
 
 
 def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None:
