@@ -20,6 +20,17 @@ Every stage runs in its own subprocess, which reports its wall time and its own 
   shingling as their documentation shows), a plain Python 13-gram contamination pass, and a plain regex PII pass.
 
     .venv/bin/python bench/checks.py [--rows 100000 1000000] [--peers-at 100000] [--json _build/bench/checks.json]
+
+Measured on a quiet 2-core machine (AMD EPYC, 2026-11-23):
+
+* 1M rows: floor 11.3 s; load 13.7 s; full checklist 484.0 s (42.9x the floor), peak RSS 3.95 GB. Of that, the two
+  embedding items (5,000 sampled rows each, MiniLM on the CPU) 270.6 s; the other 14 items 199 s: PII 57.2,
+  near duplicates 56.1, formatting 31.9, contamination 15.1, exact duplicates 11.2, splits 9.3, coverage by
+  instruction style 8.5, task rules 6.9. Precision/recall: exact 1.000/1.000, near 0.999/1.000 (0 of the hard
+  negatives), PII 1.000/1.000 (0 of 19,975 decoys), formatting 1.000/1.000, contamination 1.000/1.000.
+* 100k rows, peers in the same run (peer process incl. reading vs the library item): datasketch 40.6 s vs 4.8 s
+  (P/R 0.991/0.910 vs 0.999/1.000), rensa 11.4 s (0.988/0.982), plain 13-gram pass 4.5 s vs 1.3 s, plain regex
+  PII 43.8 s vs 6.9 s.
 """
 
 from __future__ import annotations
