@@ -27,13 +27,18 @@ from playbook_lib.errors import EmptyDataError, UsageError
 from playbook_lib.rag.chunk import Chunk, ChunkSpec, chunk_documents
 from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
-from playbook_lib.rag.retrieve import Hit
+from playbook_lib.rag.retrieve import Hit, embed_queries
 
 Combine = Literal["mean", "max", "passages"]
 COMBINES: tuple[str, ...] = ("mean", "max", "passages")
 
 #: The default chunks: whole sentences packed up to 128 tokens (the length MiniLM was trained on).
 DEFAULT_SPEC = ChunkSpec("sentence", 128, 16)
+
+
+def _check_combine(combine: str) -> None:
+    if combine not in COMBINES:
+        raise UsageError(f"unknown combination {combine!r}; choose one of {', '.join(COMBINES)}")
 
 
 def chunk_texts(chunks: Sequence[Chunk]) -> list[str]:
@@ -70,8 +75,7 @@ def combine_scores(doc_scores: np.ndarray, chunk_scores: np.ndarray, chunk_doc: 
         combine: ``mean``, ``max`` or ``passages`` (see the module docstring). A document without chunks keeps its
             whole-text score.
     """
-    if combine not in COMBINES:
-        raise UsageError(f"unknown combination {combine!r}; choose one of {', '.join(COMBINES)}")
+    _check_combine(combine)
     best = np.array(doc_scores, dtype=np.float32, copy=True)  # documents without chunks keep their own score
     if len(chunk_doc):
         if np.all(chunk_doc[1:] >= chunk_doc[:-1]):  # already grouped by document (as the retriever keeps them)
@@ -100,8 +104,7 @@ class PassageDenseRetriever:
 
     def __init__(self, embedder: Embedder | None = None, spec: ChunkSpec = DEFAULT_SPEC,
                  combine: Combine = "mean") -> None:
-        if combine not in COMBINES:
-            raise UsageError(f"unknown combination {combine!r}; choose one of {', '.join(COMBINES)}")
+        _check_combine(combine)
         self.embedder: Embedder = embedder if embedder is not None else MiniLMEmbedder()
         self.spec = spec
         self.combine: Combine = combine
@@ -116,15 +119,15 @@ class PassageDenseRetriever:
     def from_documents(cls, documents: Sequence[Document], embedder: Embedder | None = None,
                        spec: ChunkSpec = DEFAULT_SPEC, combine: Combine = "mean") -> PassageDenseRetriever:
         """Chunk and embed ``documents`` (whole texts and chunks)."""
-        retriever = cls(embedder, spec, combine)
-        counter = getattr(retriever.embedder, "count_tokens", None)
+        _check_combine(combine)  # before minutes of embedding
+        embedder = embedder if embedder is not None else MiniLMEmbedder()
+        counter = getattr(embedder, "count_tokens", None)
         if counter is None:
-            raise UsageError(f"{type(retriever.embedder).__name__} cannot count tokens, so it cannot size chunks")
+            raise UsageError(f"{type(embedder).__name__} cannot count tokens, so it cannot size chunks")
         chunks = chunk_documents(documents, counter, spec)
-        texts = [d.full_text for d in documents] + chunk_texts(chunks)
-        vectors = embed_unique(retriever.embedder, texts)
-        return cls.from_vectors(documents, vectors[: len(documents)], chunks, vectors[len(documents):],
-                                retriever.embedder, spec, combine)
+        vectors = embed_unique(embedder, [d.full_text for d in documents] + chunk_texts(chunks))
+        return cls.from_vectors(documents, vectors[: len(documents)], chunks, vectors[len(documents):], embedder,
+                                spec, combine)
 
     @classmethod
     def from_vectors(cls, documents: Sequence[Document], doc_vectors: np.ndarray, chunks: Sequence[Chunk],
@@ -153,8 +156,7 @@ class PassageDenseRetriever:
         """``(len(queries), documents)`` combined scores."""
         if not self.documents:
             raise EmptyDataError("the retriever holds no documents: add some before retrieving")
-        q = self.embedder.embed_documents(list(queries)) if len(queries) != 1 else \
-            self.embedder.embed_query(queries[0])[None, :]
+        q = embed_queries(self.embedder, queries)
         return combine_scores(_inner(q, self.doc_vectors), _inner(q, self.chunk_vectors), self.chunk_doc,
                               self.combine)
 

@@ -41,6 +41,13 @@ def hits_from_search(result: SearchResult, documents: Mapping[str, Document]) ->
     ]
 
 
+def embed_queries(embedder: Embedder, queries: Sequence[str]) -> np.ndarray:
+    """A ``(len(queries), dim)`` array: one query through ``embed_query``, several in one batch."""
+    if len(queries) == 1:
+        return embedder.embed_query(queries[0])[None, :]
+    return embedder.embed_documents(list(queries))
+
+
 class Retriever(Protocol):
     """Anything that returns the ``k`` best documents for a query, best first."""
 
@@ -112,9 +119,7 @@ class DenseRetriever:
         return self.index
 
     def _embed(self, queries: Sequence[str]) -> np.ndarray:
-        if len(queries) == 1:
-            return self.embedder.embed_query(queries[0])[None, :]
-        return self.embedder.embed_documents(list(queries))
+        return embed_queries(self.embedder, queries)
 
 
 def hits_frame(hits: Sequence[Hit], text_chars: int = 120) -> pd.DataFrame:
