@@ -195,7 +195,22 @@ def _texts(records: pd.DataFrame, fields: Sequence[str]) -> list[str]:
     return record_text(records, tuple(fields))
 
 
-class RelevanceCheck(Check):
+class _EmbeddingCheck(Check):
+    """What the embedding checks share: the text ``fields`` embedded, the optional ``.npz`` ``cache``, and the
+    seeded ``sample`` of rows."""
+
+    def _embedding_options(self, fields: list[str] | None, default_fields: Sequence[str], cache: str | None,
+                           sample: int | None, seed: int) -> None:
+        self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
+        self.require(fields is None or (len(fields) > 0 and set(fields) <= set(TEXT_FIELDS)),
+                     f"fields must be some of {', '.join(TEXT_FIELDS)}, got {fields}")
+        self.fields = list(fields or default_fields)
+        self.cache = cache
+        self.sample = sample
+        self.seed = seed
+
+
+class RelevanceCheck(_EmbeddingCheck):
     """Off-topic rows: each row's text (``fields``, default instruction, input and output) is embedded and compared
     with the task.
 
@@ -226,23 +241,17 @@ class RelevanceCheck(Check):
                  cache: str | None = None, sample: int | None = None, seed: int = 0, warn: float | None = 0.01,
                  fail: float | None = 0.05) -> None:
         super().__init__(warn, fail)
-        self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
+        self._embedding_options(fields, RECORD_FIELDS, cache, sample, seed)
         self.require(task is None or bool(task.strip()), "task must be a non-empty description")
         self.require(k >= 1, f"k must be at least 1, got {k}")
         self.require(z_threshold is None or z_threshold > 0, f"z_threshold must be > 0, got {z_threshold}")
         self.require(min_similarity is None or -1 <= min_similarity <= 1,
                      f"min_similarity must be in [-1, 1], got {min_similarity}")
-        self.require(fields is None or (len(fields) > 0 and set(fields) <= set(TEXT_FIELDS)),
-                     f"fields must be some of {', '.join(TEXT_FIELDS)}, got {fields}")
         self.task = task
         self.references = references
-        self.fields = list(fields or RECORD_FIELDS)
         self.k = k
         self.z_threshold = z_threshold
         self.min_similarity = min_similarity
-        self.cache = cache
-        self.sample = sample
-        self.seed = seed
 
     @property
     def reference(self) -> str:
@@ -327,7 +336,7 @@ class RelevanceCheck(Check):
         return self.result(flags, scores, summary, examples, detail)
 
 
-class EmbeddingCoverageCheck(Check):
+class EmbeddingCoverageCheck(_EmbeddingCheck):
     """Production queries that no training example comes near: each traffic row (``fields``, default instruction
     and input, of both files) is embedded, its most similar training row is found by exact inner-product search,
     and it is *uncovered* when that similarity is below ``threshold``.
@@ -352,18 +361,12 @@ class EmbeddingCoverageCheck(Check):
                  cluster_threshold: float = 0.5, cache: str | None = None, sample: int | None = None, seed: int = 0,
                  warn: float | None = 0.05, fail: float | None = 0.2) -> None:
         super().__init__(warn, fail)
-        self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
+        self._embedding_options(fields, QUERY_FIELDS, cache, sample, seed)
         self.require(-1 <= threshold <= 1, f"threshold must be in [-1, 1], got {threshold}")
         self.require(-1 <= cluster_threshold <= 1, f"cluster_threshold must be in [-1, 1], got {cluster_threshold}")
-        self.require(fields is None or (len(fields) > 0 and set(fields) <= set(TEXT_FIELDS)),
-                     f"fields must be some of {', '.join(TEXT_FIELDS)}, got {fields}")
         self.threshold = threshold
-        self.fields = list(fields or QUERY_FIELDS)
         self.by = by
         self.cluster_threshold = cluster_threshold
-        self.cache = cache
-        self.sample = sample
-        self.seed = seed
 
     def max_similarity(self, records: pd.DataFrame, traffic: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """For each traffic row: the similarity of its nearest training row and that row's position in
