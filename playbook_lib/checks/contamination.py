@@ -98,7 +98,7 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
     e_sorted, e_rows = e_grams[order], e_rows[order]
     if not e_sorted.size:
         return out
-    hit_hashes = []
+    hit_owners = []
     for lo, hi in chunks(train):
         offsets, grams = ngram_chunk(train[lo:hi], n)
         pos = np.minimum(np.searchsorted(e_sorted, grams), e_sorted.size - 1)
@@ -130,12 +130,10 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
         first_eval = np.full(hi - lo, np.iinfo(np.int64).max)
         np.minimum.at(first_eval, owner_train, owners)
         out.first_eval[rows_global] = first_eval[hit_rows]
-        hit_hashes.append(owners)
-    if hit_hashes:
-        out.hit_eval.update(np.unique(np.concatenate(hit_hashes)).tolist())
+        hit_owners.append(owners)
+    if hit_owners:
+        out.hit_eval.update(np.unique(np.concatenate(hit_owners)).tolist())
     return out
-
-
 
 
 class ContaminationCheck(Check):

@@ -150,21 +150,13 @@ def _normalise_messages(value: Any) -> list[dict[str, Any]] | None:
 
 
 _FIELDS = TEXT_FIELDS + META_FIELDS
-_LAYOUTS: dict[tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]], tuple[str | None, ...]] = {}
 
 
 def _layout(keys: tuple[str, ...], aliases: dict[str, tuple[str, ...]]) -> tuple[str | None, ...]:
-    """For objects with these keys, the source key of each record field (``None`` when absent); cached, since the
-    rows of one file nearly always share their keys."""
-    cache_key = (keys, tuple(sorted(aliases.items())))
-    layout = _LAYOUTS.get(cache_key)
-    if layout is None:
-        present = set(keys)
-        layout = tuple(next((k for k in aliases[name] if k in present), None) for name in _FIELDS)
-        if len(_LAYOUTS) > 4096:
-            _LAYOUTS.clear()
-        _LAYOUTS[cache_key] = layout
-    return layout
+    """For objects with these keys, the source key of each record field (``None`` when absent). ``load_records``
+    computes it once per distinct key tuple: the rows of one file nearly always share their keys."""
+    present = set(keys)
+    return tuple(next((k for k in aliases[name] if k in present), None) for name in _FIELDS)
 
 
 def _missing(value: Any) -> bool:
