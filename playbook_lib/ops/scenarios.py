@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from playbook_lib.rag.corpus import BeirDataset, Document
-from playbook_lib.rag.retrieve import Hit, Retriever
+from playbook_lib.rag.evaluate import run_queries as run_queries  # re-exported: the operations pages use it here
+from playbook_lib.rag.retrieve import Hit
 
 _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*")
 
@@ -101,17 +101,6 @@ def source_ids(hit: Hit) -> list[str]:
     if "members" in meta:
         return list(meta["members"])
     return [str(meta.get("duplicate_of") or meta.get("doc_id") or hit.doc_id)]
-
-
-def run_queries(retriever: Retriever, queries: Mapping[str, str], k: int) -> tuple[dict[str, list[Hit]], list[float]]:
-    """Ask each question one at a time, as users do; return the hits per question id and each latency in ms."""
-    hits: dict[str, list[Hit]] = {}
-    latencies: list[float] = []
-    for qid, text in queries.items():
-        start = time.perf_counter()
-        hits[qid] = retriever.retrieve(text, k)
-        latencies.append(1000 * (time.perf_counter() - start))
-    return hits, latencies
 
 
 def document_ranking(hits: Sequence[Hit]) -> list[str]:

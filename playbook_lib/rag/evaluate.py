@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from playbook_lib.rag.retrieve import Retriever
+    from playbook_lib.rag.retrieve import Hit, Retriever
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Sequence[str]]
@@ -105,12 +105,17 @@ def report_from_run(method: str, run: Mapping[str, Sequence[str]], latencies_ms:
 def evaluate_retriever(retriever: Retriever, queries: Mapping[str, str], qrels: Qrels, method: str = "",
                        ks: Sequence[int] = (10, 100)) -> RetrievalReport:
     """Run every query one at a time (as a user would), time each, and score the rankings against ``qrels``."""
-    run: dict[str, list[str]] = {}
+    hits, latencies = run_queries(retriever, queries, max(ks))
+    run = {qid: [h.doc_id for h in found] for qid, found in hits.items()}
+    return report_from_run(method or type(retriever).__name__, run, latencies, qrels, ks)
+
+
+def run_queries(retriever: Retriever, queries: Mapping[str, str], k: int) -> tuple[dict[str, list[Hit]], list[float]]:
+    """Ask each question one at a time, as users do; return the hits per question id and each latency in ms."""
+    hits: dict[str, list[Hit]] = {}
     latencies: list[float] = []
-    depth = max(ks)
     for qid, text in queries.items():
         start = time.perf_counter()
-        hits = retriever.retrieve(text, depth)
-        latencies.append((time.perf_counter() - start) * 1000)
-        run[qid] = [h.doc_id for h in hits]
-    return report_from_run(method or type(retriever).__name__, run, latencies, qrels, ks)
+        hits[qid] = retriever.retrieve(text, k)
+        latencies.append(1000 * (time.perf_counter() - start))
+    return hits, latencies
