@@ -69,7 +69,7 @@ def ann_sweep(vectors: np.ndarray, queries: np.ndarray, k: int = 10, nlist: int 
     ivf.add(ids, vectors)
     build = time.perf_counter() - start
     for nprobe in [p for p in nprobes if p <= nlist]:
-        ivf.nprobe = ivf._index.nprobe = nprobe
+        ivf.nprobe = nprobe
         ms = _ms_per_query(ivf, queries, k, repeats)
         rows.append({"index": f"IVF (nlist={nlist})", "knob": "nprobe", "value": nprobe,
                      f"recall@{k}": recall_against_exact(ivf, exact, queries, k), "ms/query": ms,
@@ -79,7 +79,7 @@ def ann_sweep(vectors: np.ndarray, queries: np.ndarray, k: int = 10, nlist: int 
     hnsw.add(ids, vectors)
     build = time.perf_counter() - start
     for ef in ef_searches:
-        hnsw.ef_search = hnsw._index.hnsw.efSearch = ef
+        hnsw.ef_search = ef
         ms = _ms_per_query(hnsw, queries, k, repeats)
         rows.append({"index": f"HNSW (M={hnsw_m})", "knob": "efSearch", "value": ef,
                      f"recall@{k}": recall_against_exact(hnsw, exact, queries, k), "ms/query": ms,

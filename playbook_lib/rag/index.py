@@ -133,11 +133,19 @@ class IVFIndex(FlatIndex):
 
         self.dim = dim
         self.nlist = nlist
-        self.nprobe = nprobe
         self._quantizer = faiss.IndexFlatIP(dim)
         self._index = faiss.IndexIVFFlat(self._quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        self._index.nprobe = nprobe
+        self.nprobe = nprobe
         self._ids = []
+
+    @property
+    def nprobe(self) -> int:
+        """Cells scanned per query: the knob that trades speed for recall (kept in the FAISS index itself)."""
+        return int(self._index.nprobe)
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        self._index.nprobe = value
 
     @property
     def params(self) -> dict[str, int]:
@@ -154,7 +162,7 @@ class IVFIndex(FlatIndex):
     def _search_params(self, selector: Any) -> Any:
         import faiss
 
-        return faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+        return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
 
     def vectors(self) -> np.ndarray:
         raise NotImplementedError("IVF lists do not keep insertion order; keep an exact index for inspection")
@@ -175,16 +183,24 @@ class HNSWIndex(FlatIndex):
         self.dim = dim
         self.m = m
         self.ef_construction = ef_construction
-        self.ef_search = ef_search
         self._index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
         self._index.hnsw.efConstruction = ef_construction
-        self._index.hnsw.efSearch = ef_search
+        self.ef_search = ef_search
         self._ids = []
+
+    @property
+    def ef_search(self) -> int:
+        """Candidate-list size per query: the knob that trades speed for recall (kept in the FAISS index itself)."""
+        return int(self._index.hnsw.efSearch)
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        self._index.hnsw.efSearch = value
 
     def _search_params(self, selector: Any) -> Any:
         import faiss
 
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=self._index.hnsw.efSearch)
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=self.ef_search)
 
     @property
     def params(self) -> dict[str, int]:
@@ -247,9 +263,9 @@ def load_index(folder: str | Path) -> tuple[FlatIndex, dict[str, Any]]:
     index = make_index(manifest["kind"], manifest["dim"], **manifest["params"])
     index._index = raw
     if manifest["kind"] == "hnsw":
-        raw.hnsw.efSearch = manifest["params"]["ef_search"]
+        index.ef_search = manifest["params"]["ef_search"]  # type: ignore[attr-defined]
     elif manifest["kind"] == "ivf":
-        raw.nprobe = manifest["params"]["nprobe"]
+        index.nprobe = manifest["params"]["nprobe"]  # type: ignore[attr-defined]
     index._ids = [str(i) for i in manifest["ids"]]
     if raw.ntotal != len(index._ids):
         raise DataError(f"{folder}: index holds {raw.ntotal} vectors but the manifest lists {len(index._ids)} ids")

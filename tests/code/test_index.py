@@ -90,6 +90,25 @@ def test_ivf_recall_grows_with_nprobe() -> None:
     assert recalls[0] < recalls[1] <= recalls[2] and recalls[2] == pytest.approx(1.0)
 
 
+
+def test_knobs_set_after_building_reach_the_search() -> None:
+    from playbook_lib.rag.index import HNSWIndex, IVFIndex, recall_against_exact
+
+    docs, queries = clustered(4000, 32, 2), clustered(200, 32, 3)
+    ids = [str(i) for i in range(len(docs))]
+    exact = FlatIndex(32)
+    exact.add(ids, docs)
+    ivf = IVFIndex(32, nlist=32, nprobe=1)
+    ivf.add(ids, docs)
+    low = recall_against_exact(ivf, exact, queries, k=10)
+    ivf.nprobe = 32  # one assignment: the parameters and the search both see it
+    assert ivf.params["nprobe"] == 32 and recall_against_exact(ivf, exact, queries, k=10) > low
+    hnsw = HNSWIndex(32, m=4, ef_construction=16, ef_search=1)
+    hnsw.add(ids, docs)
+    low = recall_against_exact(hnsw, exact, queries, k=10)
+    hnsw.ef_search = 128
+    assert hnsw.params["ef_search"] == 128 and recall_against_exact(hnsw, exact, queries, k=10) > low
+
 @pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
 def test_save_and_load_roundtrip(tmp_path, kind: str) -> None:
     from playbook_lib.rag.index import load_index, make_index, save_index
