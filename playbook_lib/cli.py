@@ -171,9 +171,10 @@ def rag_eval(
     names = {m.value for m in method}
     retrievers = build_retrievers(dataset.corpus, names, stem=stem, threads=threads, fusion=fusion.value,
                                   rerank=rerank.value, mmr_lambda=mmr_lambda, passages=passages)
-    suffix = ("" if rerank is RerankMethod.none else f"+{rerank.value}") + ("+passages" if passages else "")
-    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, m.value + suffix)
-               for m in method]
+    suffix = "" if rerank is RerankMethod.none else f"+{rerank.value}"
+    labels = {m: m.value + ("+passages" if passages and m is not RetrievalMethod.bm25 else "") + suffix
+              for m in method}  # passages change the dense scores only
+    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, labels[m]) for m in method]
     rows = [r.row() for r in reports]
     table = Table(title=f"{Path(beir_dir).name}: {len(dataset.queries)} queries, {len(dataset.corpus)} documents")
     for column in rows[0]:

@@ -64,26 +64,22 @@ def ann_sweep(vectors: np.ndarray, queries: np.ndarray, k: int = 10, nlist: int 
     rows = [{"index": "exact (flat)", "knob": "-", "value": 0, f"recall@{k}": 1.0, "ms/query": exact_ms,
              "speedup": 1.0, "build s": 0.0}]
     nlist = nlist or max(1, min(int(4 * np.sqrt(n)), n // 39))
-    start = time.perf_counter()
-    ivf = IVFIndex(dim, nlist=nlist, nprobe=1)
-    ivf.add(ids, vectors)
-    build = time.perf_counter() - start
-    for nprobe in [p for p in nprobes if p <= nlist]:
-        ivf.nprobe = nprobe
-        ms = _ms_per_query(ivf, queries, k, repeats)
-        rows.append({"index": f"IVF (nlist={nlist})", "knob": "nprobe", "value": nprobe,
-                     f"recall@{k}": recall_against_exact(ivf, exact, queries, k), "ms/query": ms,
-                     "speedup": exact_ms / ms, "build s": build})
-    start = time.perf_counter()
-    hnsw = HNSWIndex(dim, m=hnsw_m, ef_construction=ef_construction, ef_search=ef_searches[0])
-    hnsw.add(ids, vectors)
-    build = time.perf_counter() - start
-    for ef in ef_searches:
-        hnsw.ef_search = ef
-        ms = _ms_per_query(hnsw, queries, k, repeats)
-        rows.append({"index": f"HNSW (M={hnsw_m})", "knob": "efSearch", "value": ef,
-                     f"recall@{k}": recall_against_exact(hnsw, exact, queries, k), "ms/query": ms,
-                     "speedup": exact_ms / ms, "build s": build})
+
+    def sweep(label: str, index: FlatIndex, attr: str, knob: str, values: Sequence[int]) -> None:
+        start = time.perf_counter()
+        index.add(ids, vectors)
+        build = time.perf_counter() - start
+        for value in values:
+            setattr(index, attr, value)
+            ms = _ms_per_query(index, queries, k, repeats)
+            rows.append({"index": label, "knob": knob, "value": value,
+                         f"recall@{k}": recall_against_exact(index, exact, queries, k), "ms/query": ms,
+                         "speedup": exact_ms / ms, "build s": build})
+
+    sweep(f"IVF (nlist={nlist})", IVFIndex(dim, nlist=nlist, nprobe=1), "nprobe", "nprobe",
+          [p for p in nprobes if p <= nlist])
+    sweep(f"HNSW (M={hnsw_m})", HNSWIndex(dim, m=hnsw_m, ef_construction=ef_construction, ef_search=ef_searches[0]),
+          "ef_search", "efSearch", ef_searches)
     frame = pd.DataFrame(rows)
     return frame.round({f"recall@{k}": 4, "ms/query": 4, "speedup": 2, "build s": 2})
 

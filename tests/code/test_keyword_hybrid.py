@@ -109,9 +109,11 @@ def test_eval_cli_passages_option(tmp_path: Path) -> None:
     folder = make_beir(tmp_path)
     env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
     result = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "hybrid",
-                             "--fusion", "weighted", "--passages"], capture_output=True, text=True, env=env, timeout=300)
+                             "-m", "bm25", "--fusion", "weighted", "--passages"],
+                            capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "hybrid+passages" in result.stdout and "nDCG@10" in result.stdout
+    assert "bm25+passages" not in result.stdout and "bm25" in result.stdout  # passages change dense scores only
 
 def test_title_weight_boosts_title_terms() -> None:
     docs = [Document(id="a", title="Calibration", text="Steps for the field meter and its probe"),
