@@ -20,6 +20,8 @@ Environment variables (all optional):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -49,6 +51,22 @@ def torch_threads() -> int | None:
     """Return the thread count asked for by ``PLAYBOOK_THREADS``, or ``None`` to keep torch's default."""
     value = os.environ.get("PLAYBOOK_THREADS")
     return int(value) if value else None
+
+
+@contextmanager
+def using_torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads (``None``: :func:`torch_threads`, and when that is unset too,
+    torch's current setting), then restore the previous count."""
+    import torch
+
+    threads = threads if threads is not None else torch_threads()
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def force_offline() -> None:

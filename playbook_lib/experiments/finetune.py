@@ -29,8 +29,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,21 +101,6 @@ def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
     """``(trainable, total)`` parameter counts."""
     params = list(model.parameters())
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
-
-
-@contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` torch threads (``None``: ``PLAYBOOK_THREADS`` or torch's default)."""
-    import torch
-
-    threads = threads if threads is not None else settings.torch_threads()
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def load_encoder(model_path: str | Path | None = None) -> tuple[Any, torch.nn.Module]:
@@ -251,7 +235,7 @@ class TrainedClassifier:
 
         self.model.eval()
         out: list[np.ndarray] = []
-        with torch_threads(self.config.threads), torch.inference_mode():
+        with settings.using_torch_threads(self.config.threads), torch.inference_mode():
             for i in range(0, len(texts), batch_size):
                 batch = _batches(self.tokenizer, texts[i:i + batch_size], self.config.max_length)
                 out.append(self.model(batch["input_ids"], batch["attention_mask"]).numpy())
@@ -305,7 +289,7 @@ def train_classifier(train: TextTask, config: FinetuneConfig, model_path: str | 
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
-        with torch_threads(config.threads), _PeakRSS() as memory, \
+        with settings.using_torch_threads(config.threads), _PeakRSS() as memory, \
                 tqdm(total=steps, desc=f"{config.method} n={len(train)}", disable=not progress, leave=False) as bar:
             torch.manual_seed(config.seed)  # dropout
             model.train()

@@ -137,13 +137,7 @@ class MiniLMEmbedder:
         return len(encoded["input_ids"])
 
     def _encode(self, texts: Sequence[str], progress: bool) -> np.ndarray:
-        import torch
-
-        threads = self.threads if self.threads is not None else settings.torch_threads()
-        previous = torch.get_num_threads()
-        if threads:
-            torch.set_num_threads(threads)
-        try:
+        with settings.using_torch_threads(self.threads):
             vectors = self.model.encode(
                 list(texts),
                 batch_size=self.batch_size,
@@ -151,8 +145,6 @@ class MiniLMEmbedder:
                 show_progress_bar=progress,
                 convert_to_numpy=True,
             )
-        finally:
-            torch.set_num_threads(previous)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:

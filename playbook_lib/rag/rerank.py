@@ -181,19 +181,11 @@ class CrossEncoderReranker:
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """The model's relevance score of ``query`` against each text (higher is more relevant)."""
-        import torch
-
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        threads = self.threads if self.threads is not None else settings.torch_threads()
-        previous = torch.get_num_threads()
-        if threads:
-            torch.set_num_threads(threads)
-        try:
+        with settings.using_torch_threads(self.threads):
             scores = self.model.predict([(query, t) for t in texts], batch_size=self.batch_size,
                                         show_progress_bar=False, convert_to_numpy=True)
-        finally:
-            torch.set_num_threads(previous)
         scores = np.asarray(scores, dtype=np.float32)
         return scores if scores.ndim == 1 else scores[:, -1]  # two-label models: the "relevant" logit
 

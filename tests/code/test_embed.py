@@ -76,3 +76,18 @@ def test_retriever_from_stored_vectors(embedder: MiniLMEmbedder, sample_docs) ->
     np.testing.assert_allclose(again.vectors_for(["kb-020", "kb-001"]),
                                embedder.embed_documents([d.full_text for d in sample_docs if d.id in
                                                          ("kb-020", "kb-001")])[::-1], atol=1e-5)
+
+
+def test_using_torch_threads_sets_and_restores(monkeypatch) -> None:
+    import torch
+
+    from playbook_lib import settings
+
+    before = torch.get_num_threads()
+    with settings.using_torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    monkeypatch.setenv("PLAYBOOK_THREADS", "1")
+    with settings.using_torch_threads(None):  # None: PLAYBOOK_THREADS decides
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
