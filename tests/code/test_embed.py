@@ -83,11 +83,15 @@ def test_using_torch_threads_sets_and_restores(monkeypatch) -> None:
 
     from playbook_lib import settings
 
-    before = torch.get_num_threads()
-    with settings.using_torch_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    monkeypatch.setenv("PLAYBOOK_THREADS", "1")
-    with settings.using_torch_threads(None):  # None: PLAYBOOK_THREADS decides
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+    outer = torch.get_num_threads()
+    torch.set_num_threads(2)  # a known starting point, whatever the worker was given
+    try:
+        with settings.using_torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        monkeypatch.setenv("PLAYBOOK_THREADS", "1")
+        with settings.using_torch_threads(None):  # None: PLAYBOOK_THREADS decides
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(outer)
