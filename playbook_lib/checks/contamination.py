@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
-from playbook_lib.checks.hashing import chunks, concat_ranges, ngram_chunk, ngram_hashes, normal_hashes
+from playbook_lib.checks.hashing import (chunks, concat_ranges, ngram_chunk, ngram_hashes, normal_hashes,
+                                         unique_sorted)
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -80,7 +81,7 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
     # exact copies: the last eval row with the same non-empty normal form, as in the plain version
     eval_norm = normal_hashes(evals)
     blank = np.array([not t.strip() for t in evals], dtype=bool)
-    eval_keys = np.unique(eval_norm[~blank])
+    eval_keys = unique_sorted(eval_norm[~blank])
     train_norm = normal_hashes(train)
     maybe = np.flatnonzero(np.isin(train_norm, eval_keys))
     if maybe.size:
@@ -108,7 +109,7 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
         rows = np.repeat(np.arange(hi - lo), np.diff(offsets))
         exact = out.exact[lo:hi] >= 0
         hit &= ~exact[rows]
-        hit_rows = np.unique(rows[hit])
+        hit_rows = unique_sorted(rows[hit])
         if not hit_rows.size:
             continue
         sel = np.isin(rows, hit_rows)
@@ -132,7 +133,7 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
         out.first_eval[rows_global] = first_eval[hit_rows]
         hit_owners.append(owners)
     if hit_owners:
-        out.hit_eval.update(np.unique(np.concatenate(hit_owners)).tolist())
+        out.hit_eval.update(unique_sorted(np.concatenate(hit_owners)).tolist())
     return out
 
 

@@ -137,7 +137,7 @@ class FormattingCheck(Check):
         for name in ("instruction", "input", "output"):
             column = records[name].tolist()
             suspect |= np.fromiter((v is not None and type(v) is not str for v in column), dtype=bool, count=n)
-            suspect |= rows_matching(_CONTROL, column) | rows_matching(_MOJIBAKE, column)
+            suspect |= rows_matching((_CONTROL, _MOJIBAKE), column)
         if self.json_output:
             suspect |= True
         elif self.json_categories:

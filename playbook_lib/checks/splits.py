@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise
+from playbook_lib.checks.hashing import normal_hashes
 from playbook_lib.data import record_text
 
 _ALIASES = {"train": "train", "training": "train", "val": "validation", "valid": "validation",
@@ -36,24 +37,39 @@ class SplitsCheck(Check):
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
         splits = [_ALIASES.get((s or "train").strip().lower(), (s or "").strip().lower()) for s in records["split"]]
-        texts = [normalise(t) for t in record_text(records, self.fields)]
+        raw = record_text(records, self.fields)
+        evals = record_text(context.eval, self.fields) if context.eval is not None else []
+        # Only rows whose normal-form hash occurs in two splits can be in two splits; the normalised strings of
+        # those rows alone decide it (a hash collision cannot flag a row).
+        names = {name: k for k, name in enumerate(sorted(set(splits) | {"test"}))}
+        code = np.array([names[s] for s in splits] + [names["test"]] * len(evals), dtype=np.int64)
+        hashes = np.concatenate([normal_hashes(raw), normal_hashes(evals)])
+        order = np.argsort(hashes, kind="stable")
+        starts = np.flatnonzero(np.r_[True, hashes[order][1:] != hashes[order][:-1]]) if n + len(evals) else order
+        several = np.zeros(hashes.size, dtype=bool)
+        if order.size:
+            mixed = np.minimum.reduceat(code[order], starts) != np.maximum.reduceat(code[order], starts)
+            several[order] = np.repeat(mixed, np.diff(np.r_[starts, order.size]))
         where: dict[str, set[str]] = {}
-        for s, t in zip(splits, texts):
-            where.setdefault(t, set()).add(s)
-        if context.eval is not None:
-            for t in record_text(context.eval, self.fields):
-                where.setdefault(normalise(t), set()).add("test")
+        texts: dict[int, str] = {}
+        for i in np.flatnonzero(several).tolist():
+            t = normalise(raw[i]) if i < n else normalise(evals[i - n])
+            where.setdefault(t, set()).add(splits[i] if i < n else "test")
+            if i < n:
+                texts[i] = t
         sizes = {s: splits.count(s) for s in sorted(set(splits))}
         if context.eval is not None:
             sizes["test"] = sizes.get("test", 0) + len(context.eval)
-        flags = np.array([len(where[t]) > 1 for t in texts], bool)
+        flags = np.zeros(n, dtype=bool)
+        for i, t in texts.items():
+            flags[i] = len(where[t]) > 1
         missing = [r for r in self.required if not sizes.get(r)]
         summary = {"rows": n, "split_sizes": sizes, "missing_splits": missing, "rows_in_several_splits":
                    int(flags.sum()), "overlap_rate": float(flags.mean()) if n else 0.0}
         graded = self.grade(summary["overlap_rate"])
         outcome = Outcome.FAIL if missing else graded
         examples = [{"line": int(records["line"].iloc[i]),
-                     "reason": f"also in {', '.join(sorted(where[texts[i]] - {splits[i]}))}"}
+                     "reason": f"also in {', '.join(sorted(where[texts[int(i)]] - {splits[i]}))}"}
                     for i in np.flatnonzero(flags)[:5]]
         detail = (f"missing {', '.join(missing)}; " if missing else "") + \
             f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"

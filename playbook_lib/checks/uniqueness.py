@@ -7,12 +7,14 @@ uniqueness".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
-from playbook_lib.checks.hashing import chunks, concat_ranges, mix64, ngram_chunk, ngram_hashes, normal_hashes
+from playbook_lib.checks.hashing import (chunks, concat_ranges, mix64, ngram_chunk, ngram_hashes, normal_hashes,
+                                         unique_sorted)
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -108,10 +110,15 @@ def oph_signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, seed:
     pseudo-random probe sequence of ``j``, the same for every row, so two rows agree on a bin with probability equal
     to their Jaccard similarity. Rows without elements get all-ones signatures.
     """
+    from playbook_lib.checks import native
+
     m = offsets.size - 1
     counts = np.diff(offsets)
+    seedmix = np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+    if native.enabled():
+        return native.oph_signatures(offsets, hashes, num_perm, seedmix, _probes(seed, num_perm))
     rows = np.repeat(np.arange(m, dtype=np.int64), counts)
-    h = mix64(hashes ^ np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF))
+    h = mix64(hashes ^ seedmix)
     bins = (((h >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)).astype(np.int64)
     flat = rows * num_perm + bins
     sig = np.full(m * num_perm, np.uint32(0xFFFFFFFF), dtype=np.uint32)
@@ -121,7 +128,7 @@ def oph_signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, seed:
     sig, filled = sig.reshape(m, num_perm), filled.reshape(m, num_perm)
     empty_rows, empty_bins = np.nonzero(~filled & (counts > 0)[:, None])
     if empty_rows.size:
-        probes = np.random.default_rng(seed).integers(0, num_perm, size=(num_perm, 8 * num_perm))
+        probes = _probes(seed, num_perm)
         out = sig.copy()
         todo = np.arange(empty_rows.size)
         for attempt in range(probes.shape[1]):
@@ -137,6 +144,14 @@ def oph_signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, seed:
             out[r, empty_bins[todo]] = sig[r, np.argmax(filled[r], axis=1)]
         sig = out
     return sig
+
+
+@lru_cache(maxsize=4)
+def _probes(seed: int, num_perm: int) -> np.ndarray:
+    """The densification probe sequences: row ``j`` lists the bins that empty bin ``j`` tries, in order."""
+    probes = np.random.default_rng(seed).integers(0, num_perm, size=(num_perm, 8 * num_perm))
+    probes.flags.writeable = False
+    return probes
 
 
 def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -189,7 +204,7 @@ def candidate_pairs(band_keys: np.ndarray, active: np.ndarray, all_pairs_up_to: 
             found.append(_codes(members[later - 1], cur, n))
     if not found:
         return np.zeros(0, np.int64)
-    return np.unique(np.concatenate(found))
+    return unique_sorted(np.concatenate(found))
 
 
 def _codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
@@ -231,7 +246,7 @@ def shingle_sets(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     m = offsets.size - 1
     rows = np.repeat(np.arange(m, dtype=np.uint64), np.diff(offsets))
     keys = (rows << np.uint64(40)) | (grams >> np.uint64(24))
-    keys = np.unique(keys)
+    keys = unique_sorted(keys)
     urows = (keys >> np.uint64(40)).astype(np.int64)
     out = np.zeros(m + 1, dtype=np.int64)
     out[1:] = np.cumsum(np.bincount(urows, minlength=m))
@@ -314,7 +329,7 @@ class NearDuplicatesCheck(Check):
         scores = np.zeros(n)
         groups: list[list[int]] = []
         if codes.size:
-            involved = np.unique(np.concatenate([a, b]))
+            involved = unique_sorted(np.concatenate([a, b]))
             offsets, values = shingle_sets([texts[i] for i in involved.tolist()], self.ngram)
             sim = pair_jaccard(offsets, values, np.searchsorted(involved, a), np.searchsorted(involved, b))
             ok = sim >= self.threshold - 1e-12
@@ -331,7 +346,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> list[list[int]]:
     every node takes the smallest label among its neighbours, with pointer jumping, until nothing changes."""
     if not a.size:
         return []
-    nodes = np.unique(np.concatenate([a, b]))
+    nodes = unique_sorted(np.concatenate([a, b]))
     ia, ib = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
     labels = np.arange(nodes.size)
     while True:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from playbook_lib.checks import CheckContext, Outcome
+import numpy as np
+import pytest
+
+from playbook_lib.checks import CheckContext, Outcome, splits
 from playbook_lib.checks.splits import SplitsCheck
 from playbook_lib.data import records_from_rows
 
@@ -28,3 +31,17 @@ def test_prompt_in_two_splits_and_eval_file_overlap_are_found() -> None:
     eval_file = records_from_rows([{"instruction": "q5", "output": "a"}])
     result = SplitsCheck().run(records_from_rows(CLEAN), CheckContext(eval=eval_file))
     assert result.flags[5] and result.flags.sum() == 1 and result.summary["split_sizes"]["test"] == 3
+
+
+def test_hash_collisions_cannot_flag_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are grouped by a hash of their normal form, then confirmed on the strings: with every hash equal (all
+    rows collide) the flags, examples and summary are unchanged."""
+    rows = CLEAN + [{"instruction": "Q0 ", "output": "b", "split": "test"},
+                    {"instruction": "q3", "output": "c", "split": "dev"}]
+    eval_file = records_from_rows([{"instruction": "q7", "output": "a"}, {"instruction": "new", "output": "a"}])
+    honest = SplitsCheck().run(records_from_rows(rows), CheckContext(eval=eval_file))
+    monkeypatch.setattr(splits, "normal_hashes", lambda texts: np.zeros(len(texts), dtype=np.int64))
+    colliding = SplitsCheck().run(records_from_rows(rows), CheckContext(eval=eval_file))
+    assert honest.flags.tolist() == colliding.flags.tolist()
+    assert np.flatnonzero(honest.flags).tolist() == [0, 3, 7, 20, 21]
+    assert honest.summary == colliding.summary and honest.examples == colliding.examples

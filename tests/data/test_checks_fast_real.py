@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from playbook_lib.checks.base import normalise
 from playbook_lib.checks.contamination import ngrams, overlap, overlap_plain
@@ -67,3 +68,47 @@ def test_hashed_words_ngrams_and_normal_forms_match_python_on_lima(shared_data: 
         assert by_hash.setdefault(h, normalise(t)) == normalise(t)
     assert len(set(hashes)) == len({normalise(t) for t in texts})
     assert whitespace_tokens(texts).tolist() == [len(t.split()) for t in texts]
+
+
+def test_hyperscan_prefilters_find_the_rows_re_finds_on_real_text(shared_data: Path) -> None:
+    """The PII prefilter and the formatting patterns flag the same GSM8K and LIMA rows through Hyperscan (ASCII
+    rows) as through Python's ``re`` alone; GSM8K's numbers make the PII prefilter fire often."""
+    from playbook_lib.checks.compliance import MAYBE_PII, MAYBE_SECRET
+    from playbook_lib.checks.formatting import _CONTROL, _MOJIBAKE
+    from playbook_lib.checks.hashing import hyperscan_scanner, rows_matching, rows_matching_re
+
+    assert hyperscan_scanner(tuple(MAYBE_PII), MAYBE_SECRET[0]) is not None
+    texts = record_text(load_records(sft(shared_data, "gsm8k_train.jsonl")))
+    texts += record_text(load_records(sft(shared_data, "lima_llamafactory.json")))
+    for patterns, ignorecase in (((*MAYBE_PII,), MAYBE_SECRET), ((_CONTROL, _MOJIBAKE), None)):
+        fast = rows_matching(patterns, texts, ignorecase=ignorecase)
+        assert np.array_equal(fast, rows_matching_re(patterns, texts, ignorecase=ignorecase))
+    assert rows_matching(tuple(MAYBE_PII), texts, ignorecase=MAYBE_SECRET).sum() > 500
+
+
+def test_compiled_loops_equal_numpy_on_real_text(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On LIMA (long, multilingual, code) and GSM8K: the compiled word n-gram hashes, MinHash signatures and token
+    counts are the NumPy path's, bit for bit, and the compiled normal-form hash groups rows as ``normalise`` does."""
+    from playbook_lib.checks import native
+    from playbook_lib.checks.uniqueness import oph_signatures
+
+    texts = record_text(load_records(sft(shared_data, "lima_llamafactory.json")))
+    texts += record_text(load_records(sft(shared_data, "gsm8k_test.jsonl")))
+
+    def run() -> list[np.ndarray]:
+        offsets, grams = ngram_hashes(texts, 3, whole_short=True)
+        return [offsets, grams, oph_signatures(offsets, grams, 128, 1), *ngram_hashes(texts, 13),
+                whitespace_tokens(texts)]
+
+    assert native.enabled()
+    fast = run()
+    monkeypatch.setenv("PLAYBOOK_NATIVE", "0")
+    slow = run()
+    assert all(np.array_equal(a, b) for a, b in zip(fast, slow))
+    monkeypatch.delenv("PLAYBOOK_NATIVE")
+    hashes = normal_hashes(texts + [t.upper() + "  " for t in texts[:200]])
+    keys = [normalise(t) for t in texts + [t.upper() + "  " for t in texts[:200]]]
+    first_hash: dict[str, int] = {}
+    first_key: dict[int, str] = {}
+    for h, k in zip(hashes.tolist(), keys):
+        assert first_hash.setdefault(k, h) == h and first_key.setdefault(h, k) == k

@@ -1,0 +1,188 @@
+"""Compiled loops (Numba) for the hot spots of text hashing: word hashes, normal-form hashes, one-permutation
+MinHash signatures and whitespace token counts, one pass over a chunk's code points instead of a dozen NumPy passes
+over 8-byte temporaries.
+
+:func:`word_hashes`, :func:`oph_signatures` and :func:`solid_runs` return exactly what their NumPy counterparts in
+:mod:`playbook_lib.checks.hashing` and :mod:`playbook_lib.checks.uniqueness` return, bit for bit
+(``tests/code/test_native.py`` checks it on random and real text); :func:`normal_hashes` is a 64-bit hash of the
+normal form where the NumPy path uses Python's ``hash`` of the string (callers confirm equal hashes on the strings).
+:func:`enabled` says whether they are used: Numba is installed and ``PLAYBOOK_NATIVE`` is not ``0``. The loops are
+compiled on first use (seconds; cached on disk next to this file afterwards), never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+_C1 = np.uint64(0xBF58476D1CE4E5B9)
+_C2 = np.uint64(0x94D049BB133111EB)
+_BASE = np.uint64(0x100000001B3 * 2 + 1)
+_OFFSET = np.uint64(0x9E37)
+
+
+try:  # this module is imported only when text is hashed (see hashing.py), never with the package
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; without it hashing.py uses NumPy
+    numba = None
+
+_S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+def enabled() -> bool:
+    """True when the compiled loops are used: ``numba`` imports and ``PLAYBOOK_NATIVE`` is not ``0``."""
+    return numba is not None and os.environ.get("PLAYBOOK_NATIVE", "1") != "0"
+
+
+def _jit(fn: Any) -> Any:
+    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+
+
+def _mix(x: Any) -> Any:
+    x = x ^ (x >> _S30)
+    x = x * _C1
+    x = x ^ (x >> _S27)
+    x = x * _C2
+    return x ^ (x >> _S31)
+
+
+if numba is not None:
+    _mix = numba.njit(inline="always")(_mix)
+
+
+@_jit
+def _word_hashes(cp, table, starts, lens, out_hash, out_row):  # type: ignore[no-untyped-def]
+    k = 0
+    for r in range(starts.size):
+        inword = False
+        h = np.uint64(0)
+        p = np.uint64(1)
+        length = np.uint64(0)
+        for j in range(starts[r], starts[r] + lens[r]):
+            c = cp[j]
+            if table[c]:
+                if not inword:
+                    inword = True
+                    h = np.uint64(0)
+                    p = np.uint64(1)
+                    length = np.uint64(0)
+                h += (np.uint64(c) + _OFFSET) * p
+                p *= _BASE
+                length += np.uint64(1)
+            elif inword:
+                out_hash[k] = _mix(h ^ (length * _C2))
+                out_row[k] = r
+                k += 1
+                inword = False
+        if inword:
+            out_hash[k] = _mix(h ^ (length * _C2))
+            out_row[k] = r
+            k += 1
+    return k
+
+
+@_jit
+def _oph(offsets, grams, num_perm, seedmix, probes, sig):  # type: ignore[no-untyped-def]
+    bins = np.uint64(num_perm)
+    filled = np.zeros(num_perm, dtype=np.bool_)
+    for r in range(offsets.size - 1):
+        if offsets[r + 1] == offsets[r]:
+            continue
+        filled[:] = False
+        for t in range(offsets[r], offsets[r + 1]):
+            h = _mix(grams[t] ^ seedmix)
+            b = ((h >> _S32) * bins) >> _S32
+            v = np.uint32(h & _LOW32)
+            if v < sig[r, b]:
+                sig[r, b] = v
+            filled[b] = True
+        first = 0
+        while not filled[first]:
+            first += 1
+        for j in range(num_perm):
+            if filled[j]:
+                continue
+            sig[r, j] = sig[r, first]  # astronomically rare: no probe hits a filled bin
+            for attempt in range(probes.shape[1]):
+                cand = probes[j, attempt]
+                if filled[cand]:
+                    sig[r, j] = sig[r, cand]
+                    break
+
+
+@_jit
+def _normal_hashes(cp, space, starts, lens, out):  # type: ignore[no-untyped-def]
+    for r in range(starts.size):
+        h = np.uint64(0)
+        p = np.uint64(1)
+        length = np.uint64(0)
+        started = False
+        pending = False
+        for j in range(starts[r], starts[r] + lens[r]):
+            c = cp[j]
+            if space[c]:
+                pending = started
+                continue
+            if pending:
+                h += (np.uint64(32) + _OFFSET) * p
+                p *= _BASE
+                length += np.uint64(1)
+                pending = False
+            h += (np.uint64(c) + _OFFSET) * p
+            p *= _BASE
+            length += np.uint64(1)
+            started = True
+        out[r] = _mix(h ^ (length * _C2))
+
+
+@_jit
+def _solid_runs(cp, table, starts, lens, out):  # type: ignore[no-untyped-def]
+    for r in range(starts.size):
+        count = 0
+        inside = False
+        for j in range(starts[r], starts[r] + lens[r]):
+            solid = not table[cp[j]]
+            if solid and not inside:
+                count += 1
+            inside = solid
+        out[r] = count
+
+
+def word_hashes(cp: np.ndarray, table: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray,
+                                                                                                    np.ndarray]:
+    """Hashes of the words (runs of code points whose ``table`` entry is true) of each row ``cp[starts[r]:
+    starts[r] + lens[r]]``, in order, and the row of each: :func:`~playbook_lib.checks.hashing._word_tokens`."""
+    size = int(lens.sum()) // 2 + lens.size + 1
+    out_hash = np.empty(size, dtype=np.uint64)
+    out_row = np.empty(size, dtype=np.int64)
+    k = _word_hashes(cp, table, starts, lens, out_hash, out_row)
+    return out_hash[:k], out_row[:k]
+
+
+def oph_signatures(offsets: np.ndarray, grams: np.ndarray, num_perm: int, seedmix: np.uint64,
+                   probes: np.ndarray) -> np.ndarray:
+    """One-permutation MinHash signatures with densification by ``probes``:
+    :func:`~playbook_lib.checks.uniqueness.oph_signatures` (``seedmix`` is its mixed seed)."""
+    m = offsets.size - 1
+    sig = np.full((m, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    _oph(offsets, grams, num_perm, np.uint64(seedmix), probes, sig)
+    return sig
+
+
+def solid_runs(cp: np.ndarray, space: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Runs of code points whose ``space`` entry is false, per row: ``len(text.split())``."""
+    out = np.zeros(starts.size, dtype=np.int64)
+    _solid_runs(cp, space, starts, lens, out)
+    return out
+
+
+def normal_hashes(cp: np.ndarray, space: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per row of its code points (already case-folded) with every run of ``space`` code points
+    made one space and leading and trailing ones dropped: a hash of
+    :func:`~playbook_lib.checks.base.normalise`'s normal form (equal normal forms, equal hashes)."""
+    out = np.zeros(starts.size, dtype=np.uint64)
+    _normal_hashes(cp, space, starts, lens, out)
+    return out.view(np.int64)

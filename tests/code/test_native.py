@@ -1,0 +1,92 @@
+"""The compiled loops (:mod:`playbook_lib.checks.native`, Numba) give the NumPy path's answers bit for bit: word
+n-gram hashes, one-permutation MinHash signatures and whitespace token counts; and their normal-form hash groups
+texts exactly as :func:`~playbook_lib.checks.base.normalise` does."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playbook_lib.checks import native
+from playbook_lib.checks.base import normalise
+from playbook_lib.checks.hashing import ngram_hashes, normal_hashes, whitespace_tokens
+from playbook_lib.checks.uniqueness import oph_signatures
+
+PIECES = ["a", "B", "ab", "Zz", "1", "_", " ", "  ", "\t", "\n", "\u00a0", "\u2003", ".", ",", "'", "-", "é", "É",
+          "ß", "SS", "Straße", "İ", "\u212a", "٣", "中文", "\x00", "\x1f", "😀", "ﬁ"]
+texts = st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), min_size=1, max_size=30)
+
+
+def both(monkeypatch: pytest.MonkeyPatch, fn, *args):  # type: ignore[no-untyped-def]
+    """``fn(*args)`` with the compiled loops, then with NumPy alone."""
+    assert native.enabled(), "numba is a dependency: the compiled path must be on in the tests"
+    fast = fn(*args)
+    with monkeypatch.context() as m:
+        m.setenv("PLAYBOOK_NATIVE", "0")
+        assert not native.enabled()
+        slow = fn(*args)
+    return fast, slow
+
+
+def signatures(items: list[str], n: int) -> np.ndarray:
+    offsets, grams = ngram_hashes(items, n, whole_short=True)
+    return oph_signatures(offsets, grams, 64, 3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(items=texts)
+def test_compiled_hashes_equal_numpy(items: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for n, whole in ((1, False), (3, True), (13, False)):
+            (fo, fg), (so, sg) = both(monkeypatch, ngram_hashes, items, n, whole)
+            assert np.array_equal(fo, so) and np.array_equal(fg, sg)
+        fast, slow = both(monkeypatch, signatures, items, 3)
+        assert np.array_equal(fast, slow)
+        fast, slow = both(monkeypatch, whitespace_tokens, items)
+        assert fast.tolist() == slow.tolist() == [len(t.split()) for t in items]
+
+
+SPACES = st.sampled_from([" ", "  ", "\t", "\n ", "\u00a0", "\u2003", "\r\n"])
+
+
+@st.composite
+def variants(draw: st.DrawFn) -> list[str]:
+    """A text and variants of it: other whitespace runs, leading and trailing whitespace, other case; most have
+    the same normal form, some (a space removed) do not."""
+    words = draw(st.lists(st.sampled_from([p for p in PIECES if p.strip()]), min_size=1, max_size=6))
+    out = [" ".join(words)]
+    for _ in range(draw(st.integers(1, 6))):
+        seps = [draw(SPACES) for _ in words[1:]]
+        text = words[0] + "".join(sep + w for sep, w in zip(seps, words[1:]))
+        text = draw(st.sampled_from(["", " ", "\t\n"])) + text + draw(st.sampled_from(["", " ", "\u3000"]))
+        out.append(draw(st.sampled_from([str, str.upper, str.lower, str.swapcase]))(text))
+    if len(words) > 1:
+        out.append("".join(words))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.one_of(texts, variants()))
+def test_compiled_normal_hash_groups_like_normalise(items: list[str]) -> None:
+    hashes = normal_hashes(items)
+    for i, j in itertools.combinations(range(len(items)), 2):
+        assert (hashes[i] == hashes[j]) == (normalise(items[i]) == normalise(items[j])), (items[i], items[j])
+
+
+def test_long_rows_and_sparse_rows_densify_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows with one n-gram (127 empty bins to fill), thousands of n-grams (none empty), and none at all."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(500)]
+    items = ["one", "", " ".join(rng.choice(words, 5000)), "two words", " ".join(words[:130])]
+    fast, slow = both(monkeypatch, signatures, items, 1)
+    assert np.array_equal(fast, slow)
+    assert (fast[1] == 0xFFFFFFFF).all() and len(set(fast[0].tolist())) == 1
+
+
+def test_playbook_native_0_turns_the_loops_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYBOOK_NATIVE", "0")
+    assert not native.enabled()
