@@ -99,11 +99,20 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
     e_sorted, e_rows = e_grams[order], e_rows[order]
     if not e_sorted.size:
         return out
+    # a table of the eval n-grams' top bits (about 8 slots per n-gram): a cheap necessary condition, so the sorted
+    # search runs on the few train n-grams that pass it
+    bits = int(min(max(16, np.ceil(np.log2(e_sorted.size * 8))), 28))
+    shift = np.uint64(64 - bits)
+    seen = np.zeros(1 << bits, dtype=bool)
+    seen[(e_sorted >> shift).astype(np.int64)] = True
     hit_owners = []
     for lo, hi in chunks(train):
         offsets, grams = ngram_chunk(train[lo:hi], n)
-        pos = np.minimum(np.searchsorted(e_sorted, grams), e_sorted.size - 1)
-        hit = e_sorted[pos] == grams
+        hit = np.zeros(grams.size, dtype=bool)
+        maybe = np.flatnonzero(seen[(grams >> shift).astype(np.int64)])
+        if maybe.size:
+            pos = np.minimum(np.searchsorted(e_sorted, grams[maybe]), e_sorted.size - 1)
+            hit[maybe] = e_sorted[pos] == grams[maybe]
         if not hit.any():
             continue
         rows = np.repeat(np.arange(hi - lo), np.diff(offsets))

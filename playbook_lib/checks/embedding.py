@@ -17,7 +17,7 @@ either check also keeps the vectors in an ``.npz`` file between runs.
   comes near, grouped by category or into clusters of similar queries.
 
 Embedding runs at tens to a few hundred texts a second on one CPU core (longer texts are slower): hours for a million
-rows. So both checks take a ``sample`` option (the checklist sets 5000): when there are more rows than that, a seeded
+rows. So both checks take a ``sample`` option (the checklist sets 2000): when there are more rows than that, a seeded
 random sample of them (:func:`sample_positions`, the same sample for the same input and ``seed``) is scored, the
 metric is the share in the sample, and the summary says ``sampled: "n of N"`` and gives a 95 % Wilson interval for
 the share (:func:`wilson_interval`). ``sample: null`` scores every row.

@@ -17,7 +17,6 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
 from playbook_lib.checks.hashing import rows_matching, whitespace_tokens
-from playbook_lib.data import record_text
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # UTF-8 read as Latin-1/CP1252 ("Ã©", "â€™"), and the replacement character left by a lossy decode.
@@ -150,7 +149,10 @@ class FormattingCheck(Check):
         scores = np.zeros(n)
         reasons: dict[int, list[str]] = {}
         counts: dict[str, int] = {}
-        lengths = whitespace_tokens(record_text(records, ("instruction", "input", "output")))
+        # whitespace tokens of the three fields joined by newlines: the sum of each field's (a newline never joins
+        # two tokens)
+        lengths = sum(whitespace_tokens([v if isinstance(v, str) else "" for v in records[name].tolist()])
+                      for name in ("instruction", "input", "output"))
         logs = np.log1p(lengths)
         median = float(np.median(logs)) if n else 0.0
         # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.

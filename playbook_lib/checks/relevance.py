@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
-from playbook_lib.checks.formatting import tokens
+from playbook_lib.checks.hashing import whitespace_tokens
 from playbook_lib.checks.slices import DERIVED, slice_values
 
 
@@ -43,15 +43,18 @@ class TaskRulesCheck(Check):
         flags = np.zeros(n, bool)
         counts: dict[str, int] = {}
         examples = []
-        for i, (out, cat) in enumerate(zip(records["output"].tolist(), records["category"].tolist())):
+        outputs = records["output"].tolist()
+        lengths = whitespace_tokens([out if isinstance(out, str) else "" for out in outputs])
+        for i, (out, cat) in enumerate(zip(outputs, records["category"].tolist())):
             if not isinstance(out, str):
                 continue
             reasons = []
-            low = out.casefold()
-            reasons += [f"forbidden phrase {p!r}" for p in self.forbidden if p in low]
+            if self.forbidden:
+                low = out.casefold()
+                reasons += [f"forbidden phrase {p!r}" for p in self.forbidden if p in low]
             bounds = self.length_bounds.get(cat or "", self.length_bounds.get("*"))
             if bounds is not None:
-                length = tokens(out)
+                length = int(lengths[i])
                 if not bounds[0] <= length <= bounds[1]:
                     reasons.append(f"{length} tokens outside [{bounds[0]}, {bounds[1]}] for {cat or '*'}")
             if reasons:

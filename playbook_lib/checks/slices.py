@@ -9,6 +9,7 @@ Every derivation is a small, deterministic rule on words and punctuation, the sa
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -40,14 +41,14 @@ def instruction_style(instruction: Any, messages: Any = None) -> str:
     if not isinstance(instruction, str) or not instruction.strip():
         return "none"
     text = instruction.strip()
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [m.group().lower() for m in itertools.islice(_WORD.finditer(text), 2)]  # only the first two matter
     if words[:1] == ["please"]:
         words = words[1:]
     if text.rstrip("\"')").endswith("?") or words[:1] and words[0] in QUESTION_WORDS:
         return "question"
     if words[:1] and words[0] in IMPERATIVE_VERBS:
         return "imperative"
-    if len(text.split()) <= KEYWORD_MAX_WORDS and not text.endswith((".", "!")):
+    if len(text.split(maxsplit=KEYWORD_MAX_WORDS)) <= KEYWORD_MAX_WORDS and not text.endswith((".", "!")):
         return "keywords"
     return "other"
 
