@@ -1,5 +1,8 @@
 """Vectorised text hashing for the dataset checks: word tokens, word n-grams (shingles), normalised-text hashes and
-whitespace token counts for many rows at once, in NumPy instead of per-row Python.
+whitespace token counts for many rows at once, in NumPy instead of per-row Python (and in compiled loops,
+:mod:`playbook_lib.checks.native`, when Numba is installed: same results, several times faster), plus
+:func:`rows_matching`, which finds the rows a set of regular expressions matches in one pass (Hyperscan on ASCII
+text when installed, Python's ``re`` otherwise).
 
 Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``): the uniqueness,
 contamination and formatting checks call it. The definitions match the plain-Python ones exactly:

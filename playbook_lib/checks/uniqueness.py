@@ -263,7 +263,8 @@ class NearDuplicatesCheck(Check):
     near-duplicates too.
 
     ``backend``: ``numpy`` (default) hashes n-grams and computes one-permutation MinHash signatures (``num_perm``
-    bins) and LSH buckets vectorised; ``datasketch`` and ``rensa`` compute the signatures with those libraries
+    bins) and LSH buckets vectorised (the hashing and signatures in compiled loops when Numba is installed,
+    :mod:`playbook_lib.checks.native`); ``datasketch`` and ``rensa`` compute the signatures with those libraries
     (``rensa`` needs ``pip install rensa``) and use the same bucketing and verification.
     """
 
