@@ -20,6 +20,7 @@ Hashes are 64-bit; two different words or n-grams share one with probability abo
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -291,7 +292,9 @@ def rows_matching(patterns: re.Pattern[str] | Sequence[re.Pattern[str]], texts: 
     if isinstance(patterns, re.Pattern):
         patterns = [patterns]
     values = [t if isinstance(t, str) else "" for t in texts]
-    scanner = hyperscan_scanner(tuple(patterns), ignorecase[0] if ignorecase is not None else None)
+    scanner = None
+    if os.environ.get("PLAYBOOK_REGEX", "").lower() != "re":
+        scanner = hyperscan_scanner(tuple(patterns), ignorecase[0] if ignorecase is not None else None)
     if scanner is None:
         return rows_matching_re(patterns, values, sep, ignorecase)
     plain = np.fromiter(map(str.isascii, values), dtype=bool, count=len(values))
@@ -362,11 +365,8 @@ def hyperscan_scanner(patterns: tuple[re.Pattern[str], ...],
                       caseless: re.Pattern[str] | None = None) -> HyperscanScanner | None:
     """A :class:`HyperscanScanner` of ``patterns`` (and ``caseless`` matched without regard to case), or ``None``
     when the ``hyperscan`` package is missing or rejects a pattern (look-arounds, back-references, flags other than
-    ``re.IGNORECASE``, ``re.DOTALL`` and ``re.MULTILINE``). ``PLAYBOOK_REGEX=re`` turns it off."""
-    import os
-
-    if os.environ.get("PLAYBOOK_REGEX", "").lower() == "re":
-        return None
+    ``re.IGNORECASE``, ``re.DOTALL`` and ``re.MULTILINE``). :func:`rows_matching` does not use it when the
+    environment variable ``PLAYBOOK_REGEX`` is ``re``."""
     try:
         import hyperscan
     except ImportError:

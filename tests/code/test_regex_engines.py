@@ -46,12 +46,20 @@ def test_hyperscan_takes_the_check_patterns() -> None:
 
 
 def test_playbook_regex_re_turns_hyperscan_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    hyperscan_scanner.cache_clear()
+    """With ``PLAYBOOK_REGEX=re`` no Hyperscan database is scanned (a scanner that raises would show it)."""
+    pytest.importorskip("hyperscan", reason="Hyperscan is installed on x86-64 Linux only")
+    scanner = hyperscan_scanner((_CONTROL, _MOJIBAKE), None)  # the cached one rows_matching uses
+    assert scanner is not None
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Hyperscan scanned although PLAYBOOK_REGEX=re")
+
+    monkeypatch.setattr(scanner, "database", type("Refuse", (), {"scan": staticmethod(refuse)})())
     monkeypatch.setenv("PLAYBOOK_REGEX", "re")
-    try:
-        assert hyperscan_scanner((_CONTROL,)) is None
-    finally:
-        hyperscan_scanner.cache_clear()
+    assert rows_matching((_CONTROL, _MOJIBAKE), ["a\x01", "b"]).tolist() == [True, False]
+    monkeypatch.delenv("PLAYBOOK_REGEX")
+    with pytest.raises(AssertionError, match="PLAYBOOK_REGEX"):
+        rows_matching((_CONTROL, _MOJIBAKE), ["a\x01", "b"])
 
 
 @settings(max_examples=300, deadline=None)
