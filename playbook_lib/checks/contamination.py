@@ -14,7 +14,7 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
 from playbook_lib.checks.hashing import (chunks, concat_ranges, ngram_chunk, ngram_hashes, normal_hashes,
-                                         unique_sorted)
+                                         text_chars, unique_sorted, use_native)
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -106,6 +106,7 @@ def overlap(train: list[str], evals: list[str], n: int) -> Overlap:
     seen = np.zeros(1 << bits, dtype=bool)
     seen[(e_sorted >> shift).astype(np.int64)] = True
     hit_owners = []
+    use_native(text_chars(train))  # loads the compiled loops for a big input; the chunks then use them
     for lo, hi in chunks(train):
         offsets, grams = ngram_chunk(train[lo:hi], n)
         hit = np.zeros(grams.size, dtype=bool)

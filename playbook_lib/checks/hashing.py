@@ -46,6 +46,33 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+#: Texts below this many characters in one call are hashed with NumPy unless the compiled loops are loaded already:
+#: importing Numba and loading the compiled loops costs about a second per process (compiling them, the first time
+#: after install, a few more), more than they save on small inputs.
+NATIVE_MIN_CHARS = 20_000_000
+
+
+def use_native(chars: int = 0) -> bool:
+    """Whether to hash with the compiled loops (:mod:`playbook_lib.checks.native`) for an input of ``chars``
+    characters: ``PLAYBOOK_NATIVE=0`` never, ``1`` always (when Numba is installed), otherwise (``auto``) when they
+    are loaded already or ``chars`` reaches :data:`NATIVE_MIN_CHARS` (which loads them)."""
+    import sys
+
+    mode = os.environ.get("PLAYBOOK_NATIVE", "auto")
+    if mode == "0":
+        return False
+    if mode != "1" and chars < NATIVE_MIN_CHARS and "playbook_lib.checks.native" not in sys.modules:
+        return False
+    from playbook_lib.checks import native
+
+    return native.available()
+
+
+def text_chars(texts: Sequence[object]) -> int:
+    """Characters in the strings of ``texts`` (for :func:`use_native`)."""
+    return sum(len(t) for t in texts if isinstance(t, str))
+
+
 def unique_sorted(values: np.ndarray) -> np.ndarray:
     """``np.unique`` of a 1-D array by one sort: NumPy 2.4's hash-based ``np.unique`` takes 10 s for 10 M uint64
     on this 2-core machine, a sort 0.2 s (measured with NumPy 2.4.6)."""
@@ -164,9 +191,9 @@ def _word_tokens(chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
     A word ``w`` at positions ``s..e-1`` hashes to ``sum(c_j * B**(j - s))`` modulo 2**64, from one prefix sum of
     ``c_j * B**j`` over the chunk: ``(P[e] - P[s]) * B**-s``, then mixed with its length.
     """
-    from playbook_lib.checks import native
+    if use_native():
+        from playbook_lib.checks import native
 
-    if native.enabled():
         return native.word_hashes(chunk.cp, _char_tables().table(chunk.cp, "word"), chunk.starts, chunk.lens)
     word = _char_tables().lookup(chunk.cp, "word")
     word[chunk.sep] = False
@@ -225,6 +252,7 @@ def ngram_hashes(texts: Sequence[str], n: int, whole_short: bool = False) -> tup
     :func:`playbook_lib.checks.uniqueness.shingles`; otherwise it gets none, like
     :func:`playbook_lib.checks.contamination.ngrams`.
     """
+    use_native(text_chars(texts))  # loads the compiled loops for a big input; the chunks then use them
     parts_offsets, parts = [np.zeros(1, np.int64)], []
     base = 0
     for lo, hi in chunks(texts):
@@ -244,28 +272,57 @@ def ngram_chunk(texts: Sequence[str], n: int, whole_short: bool = False) -> tupl
 
 
 def normal_hashes(texts: Sequence[str]) -> np.ndarray:
-    """One int64 hash per text of its normal form (:func:`~playbook_lib.checks.base.normalise`): equal normal forms
-    give equal hashes; callers confirm equal hashes on the strings (Python's ``hash``, stable within a process)."""
-    from playbook_lib.checks import native
-    from playbook_lib.checks.base import normalise
-
-    if not native.enabled():
-        return np.fromiter((hash(normalise(t)) for t in texts), dtype=np.int64, count=len(texts))
+    """One int64 hash per text of its normal form (:func:`~playbook_lib.checks.base.normalise`): the 64-bit
+    positional hash of the case-folded code points with every whitespace run made one space and the ends stripped.
+    Equal normal forms give equal hashes, whichever path computes them (compiled or NumPy: bit for bit the same);
+    callers confirm equal hashes on the strings."""
+    fast = use_native(text_chars(texts))
     out = [np.zeros(0, np.int64)]
     for lo, hi in chunks(texts):
         chunk = _Chunk(texts[lo:hi], casefold=True)
-        out.append(native.normal_hashes(chunk.cp, _char_tables().table(chunk.cp, "space"), chunk.starts, chunk.lens))
+        if fast:
+            from playbook_lib.checks import native
+
+            out.append(native.normal_hashes(chunk.cp, _char_tables().table(chunk.cp, "space"), chunk.starts,
+                                            chunk.lens))
+        else:
+            out.append(_normal_chunk(chunk))
     return np.concatenate(out)
+
+
+def _normal_chunk(chunk: _Chunk) -> np.ndarray:
+    """:func:`normal_hashes` of one chunk in NumPy: keep the non-space code points and the first space of each run
+    between two of them (as a plain space), then hash each row's kept sequence like a word in :func:`_word_tokens`."""
+    cp, n = chunk.cp, chunk.n
+    space = _char_tables().lookup(cp, "space")
+    solid = ~space & ~chunk.sep
+    row_of = np.repeat(np.arange(n, dtype=np.int64), chunk.lens + 1)[: cp.size]
+    at = np.flatnonzero(solid)
+    last_solid = np.full(n, -1, dtype=np.int64)
+    if at.size:
+        ends = np.r_[row_of[at][1:] != row_of[at][:-1], True]
+        last_solid[row_of[at][ends]] = at[ends]
+    prev_solid = np.r_[False, solid[:-1]]
+    keep = solid | (space & prev_solid & (np.arange(cp.size) < last_solid[row_of]))
+    values = np.where(space, np.uint64(32), cp.astype(np.uint64))[keep]
+    lengths = np.bincount(row_of[keep], minlength=n).astype(np.int64)
+    starts = np.cumsum(lengths) - lengths
+    up, down = _position_powers(max(values.size + 1, CHUNK_CHARS * 2))
+    prefix = np.zeros(values.size + 1, dtype=np.uint64)
+    np.cumsum((values + np.uint64(0x9E37)) * up[: values.size], out=prefix[1:])
+    hashes = (prefix[starts + lengths] - prefix[starts]) * down[starts]
+    return mix64(hashes ^ (lengths.astype(np.uint64) * _C2)).view(np.int64)
 
 
 def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
     """``len(t.split())`` for every text, vectorised."""
-    from playbook_lib.checks import native
-
+    fast = use_native(text_chars(texts))
     out = []
     for lo, hi in chunks(texts):
         chunk = _Chunk(texts[lo:hi], casefold=False)
-        if native.enabled():
+        if fast:
+            from playbook_lib.checks import native
+
             out.append(native.solid_runs(chunk.cp, _char_tables().table(chunk.cp, "space"), chunk.starts, chunk.lens))
             continue
         solid = ~_char_tables().lookup(chunk.cp, "space") & ~chunk.sep

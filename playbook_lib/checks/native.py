@@ -6,13 +6,13 @@ over 8-byte temporaries.
 :mod:`playbook_lib.checks.hashing` and :mod:`playbook_lib.checks.uniqueness` return, bit for bit
 (``tests/code/test_native.py`` checks it on random and real text); :func:`normal_hashes` is a 64-bit hash of the
 normal form where the NumPy path uses Python's ``hash`` of the string (callers confirm equal hashes on the strings).
-:func:`enabled` says whether they are used: Numba is installed and ``PLAYBOOK_NATIVE`` is not ``0``. The loops are
-compiled on first use (seconds; cached on disk next to this file afterwards), never at import.
+:func:`~playbook_lib.checks.hashing.use_native` decides when they are used (``PLAYBOOK_NATIVE``: ``auto`` for big
+inputs, ``1`` always, ``0`` never). This module imports Numba, so it is imported only then; the loops are compiled
+on first use (seconds; cached on disk next to this file afterwards).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -32,9 +32,9 @@ _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
-def enabled() -> bool:
-    """True when the compiled loops are used: ``numba`` imports and ``PLAYBOOK_NATIVE`` is not ``0``."""
-    return numba is not None and os.environ.get("PLAYBOOK_NATIVE", "1") != "0"
+def available() -> bool:
+    """True when ``numba`` imports (the loops below are compiled, not plain Python)."""
+    return numba is not None
 
 
 def _jit(fn: Any) -> Any:

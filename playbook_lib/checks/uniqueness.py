@@ -14,7 +14,7 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
 from playbook_lib.checks.hashing import (chunks, concat_ranges, mix64, ngram_chunk, ngram_hashes, normal_hashes,
-                                         unique_sorted)
+                                         text_chars, unique_sorted, use_native)
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -110,12 +110,12 @@ def oph_signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, seed:
     pseudo-random probe sequence of ``j``, the same for every row, so two rows agree on a bin with probability equal
     to their Jaccard similarity. Rows without elements get all-ones signatures.
     """
-    from playbook_lib.checks import native
-
     m = offsets.size - 1
     counts = np.diff(offsets)
     seedmix = np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
-    if native.enabled():
+    if use_native():
+        from playbook_lib.checks import native
+
         return native.oph_signatures(offsets, hashes, num_perm, seedmix, _probes(seed, num_perm))
     rows = np.repeat(np.arange(m, dtype=np.int64), counts)
     h = mix64(hashes ^ seedmix)
@@ -294,6 +294,7 @@ class NearDuplicatesCheck(Check):
         keys = np.zeros((n, bands), dtype=np.uint64)
         active = np.zeros(n, dtype=bool)
         if self.backend == "numpy":
+            use_native(text_chars(texts))  # loads the compiled loops for a big input; the chunks then use them
             for lo, hi in chunks(texts):
                 offsets, grams = ngram_chunk(texts[lo:hi], self.ngram, whole_short=True)
                 active[lo:hi] = np.diff(offsets) > 0

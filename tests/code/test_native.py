@@ -1,19 +1,21 @@
 """The compiled loops (:mod:`playbook_lib.checks.native`, Numba) give the NumPy path's answers bit for bit: word
-n-gram hashes, one-permutation MinHash signatures and whitespace token counts; and their normal-form hash groups
-texts exactly as :func:`~playbook_lib.checks.base.normalise` does."""
+n-gram hashes, one-permutation MinHash signatures, whitespace token counts and normal-form hashes; and the
+normal-form hash groups texts exactly as :func:`~playbook_lib.checks.base.normalise` does, on both paths. Small
+inputs use NumPy unless the loops are loaded already (:func:`~playbook_lib.checks.hashing.use_native`)."""
 
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playbook_lib.checks import native
+import playbook_lib.checks
 from playbook_lib.checks.base import normalise
-from playbook_lib.checks.hashing import ngram_hashes, normal_hashes, whitespace_tokens
+from playbook_lib.checks.hashing import NATIVE_MIN_CHARS, ngram_hashes, normal_hashes, use_native, whitespace_tokens
 from playbook_lib.checks.uniqueness import oph_signatures
 
 PIECES = ["a", "B", "ab", "Zz", "1", "_", " ", "  ", "\t", "\n", "\u00a0", "\u2003", ".", ",", "'", "-", "é", "É",
@@ -22,12 +24,13 @@ texts = st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), mi
 
 
 def both(monkeypatch: pytest.MonkeyPatch, fn, *args):  # type: ignore[no-untyped-def]
-    """``fn(*args)`` with the compiled loops, then with NumPy alone."""
-    assert native.enabled(), "numba is a dependency: the compiled path must be on in the tests"
-    fast = fn(*args)
+    """``fn(*args)`` with the compiled loops (``PLAYBOOK_NATIVE=1``), then with NumPy alone (``0``)."""
     with monkeypatch.context() as m:
+        m.setenv("PLAYBOOK_NATIVE", "1")
+        assert use_native(), "numba is a dependency: the compiled path must be available in the tests"
+        fast = fn(*args)
         m.setenv("PLAYBOOK_NATIVE", "0")
-        assert not native.enabled()
+        assert not use_native(10**9)
         slow = fn(*args)
     return fast, slow
 
@@ -48,6 +51,8 @@ def test_compiled_hashes_equal_numpy(items: list[str]) -> None:
         assert np.array_equal(fast, slow)
         fast, slow = both(monkeypatch, whitespace_tokens, items)
         assert fast.tolist() == slow.tolist() == [len(t.split()) for t in items]
+        fast, slow = both(monkeypatch, normal_hashes, items)
+        assert np.array_equal(fast, slow)
 
 
 SPACES = st.sampled_from([" ", "  ", "\t", "\n ", "\u00a0", "\u2003", "\r\n"])
@@ -70,9 +75,11 @@ def variants(draw: st.DrawFn) -> list[str]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(items=st.one_of(texts, variants()))
-def test_compiled_normal_hash_groups_like_normalise(items: list[str]) -> None:
-    hashes = normal_hashes(items)
+@given(items=st.one_of(texts, variants()), mode=st.sampled_from(["0", "1"]))
+def test_normal_hash_groups_like_normalise(items: list[str], mode: str) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("PLAYBOOK_NATIVE", mode)
+        hashes = normal_hashes(items)
     for i, j in itertools.combinations(range(len(items)), 2):
         assert (hashes[i] == hashes[j]) == (normalise(items[i]) == normalise(items[j])), (items[i], items[j])
 
@@ -87,6 +94,16 @@ def test_long_rows_and_sparse_rows_densify_alike(monkeypatch: pytest.MonkeyPatch
     assert (fast[1] == 0xFFFFFFFF).all() and len(set(fast[0].tolist())) == 1
 
 
-def test_playbook_native_0_turns_the_loops_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_when_the_loops_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``0`` never, ``1`` always, ``auto`` from :data:`NATIVE_MIN_CHARS` characters on or once loaded."""
     monkeypatch.setenv("PLAYBOOK_NATIVE", "0")
-    assert not native.enabled()
+    assert not use_native(10**9)
+    monkeypatch.setenv("PLAYBOOK_NATIVE", "1")
+    assert use_native(0)
+    monkeypatch.setenv("PLAYBOOK_NATIVE", "auto")
+    monkeypatch.delitem(sys.modules, "playbook_lib.checks.native")
+    monkeypatch.delattr(playbook_lib.checks, "native")
+    assert not use_native(NATIVE_MIN_CHARS - 1)
+    assert "playbook_lib.checks.native" not in sys.modules
+    assert use_native(NATIVE_MIN_CHARS)
+    assert use_native(0)  # loaded now: small inputs use it too

@@ -87,28 +87,28 @@ def test_hyperscan_prefilters_find_the_rows_re_finds_on_real_text(shared_data: P
 
 
 def test_compiled_loops_equal_numpy_on_real_text(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On LIMA (long, multilingual, code) and GSM8K: the compiled word n-gram hashes, MinHash signatures and token
-    counts are the NumPy path's, bit for bit, and the compiled normal-form hash groups rows as ``normalise`` does."""
-    from playbook_lib.checks import native
+    """On LIMA (long, multilingual, code) and GSM8K: the compiled word n-gram hashes, MinHash signatures, token counts
+    and normal-form hashes are the NumPy path's, bit for bit, and the normal-form hash groups rows as ``normalise``
+    does."""
+    from playbook_lib.checks.hashing import use_native
     from playbook_lib.checks.uniqueness import oph_signatures
 
     texts = record_text(load_records(sft(shared_data, "lima_llamafactory.json")))
     texts += record_text(load_records(sft(shared_data, "gsm8k_test.jsonl")))
+    texts += [t.upper() + "  " for t in texts[:200]]
 
     def run() -> list[np.ndarray]:
         offsets, grams = ngram_hashes(texts, 3, whole_short=True)
         return [offsets, grams, oph_signatures(offsets, grams, 128, 1), *ngram_hashes(texts, 13),
-                whitespace_tokens(texts)]
+                whitespace_tokens(texts), normal_hashes(texts)]
 
-    assert native.enabled()
+    monkeypatch.setenv("PLAYBOOK_NATIVE", "1")
+    assert use_native()
     fast = run()
     monkeypatch.setenv("PLAYBOOK_NATIVE", "0")
     slow = run()
     assert all(np.array_equal(a, b) for a, b in zip(fast, slow))
-    monkeypatch.delenv("PLAYBOOK_NATIVE")
-    hashes = normal_hashes(texts + [t.upper() + "  " for t in texts[:200]])
-    keys = [normalise(t) for t in texts + [t.upper() + "  " for t in texts[:200]]]
     first_hash: dict[str, int] = {}
     first_key: dict[int, str] = {}
-    for h, k in zip(hashes.tolist(), keys):
+    for h, k in zip(fast[-1].tolist(), (normalise(t) for t in texts)):
         assert first_hash.setdefault(k, h) == h and first_key.setdefault(h, k) == k
