@@ -26,17 +26,17 @@ Every stage runs in its own subprocess, which reports its wall time and its own 
 Measured on a quiet 2-core machine (AMD EPYC, 2026-11-27; the same code's times vary by up to 1.5x between runs
 on this VM: the floor below was 11.3 s on 2026-11-23):
 
-* 1M rows: floor 7.4 s; load 12.7 s; **full checklist 111.9 s** (15.1x the floor; 484.0 s on 2026-11-23 before the
-  compiled loops, Hyperscan and the 2,000-row embedding sample), **peak RSS 3.79 GB**. The two embedding items
-  (2,000 sampled rows, and 2,000 of 10,000 traffic queries, MiniLM on the CPU) 51.6 s; the 14 model-free items
-  52 s: near duplicates 12.7, formatting 9.2, exact duplicates 7.2, PII 6.2, contamination 4.9, splits 3.0,
-  instruction style 2.9, task rules 2.9. Precision/recall: exact 1.000/1.000, near 0.999/1.000 (0 hard
-  negatives), PII 1.000/1.000 (0 of 19,975 decoys), formatting 1.000/1.000, contamination 1.000/1.000.
-* 100k rows, same run as the peers: the model-free items take 5.1 s with Numba + Hyperscan and 15.2 s with
-  NumPy + ``re`` only (``PLAYBOOK_NATIVE=0 PLAYBOOK_REGEX=re``, stage ``checklist_numpy``): 3.0x (PII 11.8x,
-  near duplicates 2.5x). Peers (whole process incl. reading vs the library item): datasketch 26.6 s vs 1.29 s
-  (P/R 0.991/0.910 vs 0.999/1.000), rensa 7.6 s (0.988/0.982), plain 13-gram pass 2.9 s vs 0.46 s, plain regex PII
-  26.1 s vs 0.59 s.
+* 1M rows: floor 8.6 s; load 9.6 s; **full checklist 106.9 s** (12.4x the floor; 484.0 s on 2026-11-23 before the
+  compiled loops, Hyperscan and the 2,000-row embedding sample), **peak RSS 3.70 GB**. The two embedding items
+  (2,000 sampled rows, and 2,000 of 10,000 traffic queries, MiniLM on the CPU) 50.4 s; the 14 model-free items
+  47.1 s: near duplicates 12.5, formatting 9.2, PII 6.1, contamination 5.1, exact duplicates 4.9, task rules 3.0,
+  splits 2.6, instruction style 2.4. Precision/recall: exact 1.000/1.000, near 0.999/1.000 (0 hard negatives),
+  PII 1.000/1.000 (0 of 19,975 decoys), formatting 1.000/1.000, contamination 1.000/1.000.
+* 100k rows, same run as the peers: the model-free items take 5.4 s with Numba + Hyperscan and 18.1 s with
+  NumPy + ``re`` only (``PLAYBOOK_NATIVE=0 PLAYBOOK_REGEX=re``, stage ``checklist_numpy``): 3.3x (PII 11.4x,
+  exact duplicates 5.5x, near duplicates 2.4x). Peers (whole process incl. reading vs the library item):
+  datasketch 26.5 s vs 1.22 s (P/R 0.991/0.910 vs 0.999/1.000), rensa 7.7 s (0.988/0.982), plain 13-gram pass
+  2.7 s vs 0.48 s, plain regex PII 25.8 s vs 0.61 s.
 * Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 25 s on these two cores by itself, and
   loading 1M JSON rows 9-13 s; the model-free items still spend most of their time building per-row Python
   strings (joining fields, case-folding) before the compiled loops see them.
