@@ -279,39 +279,30 @@ def normal_hashes(texts: Sequence[str]) -> np.ndarray:
     fast = use_native(text_chars(texts))
     out = [np.zeros(0, np.int64)]
     for lo, hi in chunks(texts):
-        chunk = _Chunk(texts[lo:hi], casefold=True)
         if fast:
             from playbook_lib.checks import native
 
+            chunk = _Chunk(texts[lo:hi], casefold=True)
             out.append(native.normal_hashes(chunk.cp, _char_tables().table(chunk.cp, "space"), chunk.starts,
                                             chunk.lens))
         else:
-            out.append(_normal_chunk(chunk))
+            out.append(_normal_chunk(texts[lo:hi]))
     return np.concatenate(out)
 
 
-def _normal_chunk(chunk: _Chunk) -> np.ndarray:
-    """:func:`normal_hashes` of one chunk in NumPy: keep the non-space code points and the first space of each run
-    between two of them (as a plain space), then hash each row's kept sequence like a word in :func:`_word_tokens`."""
-    cp, n = chunk.cp, chunk.n
-    space = _char_tables().lookup(cp, "space")
-    solid = ~space & ~chunk.sep
-    row_of = np.repeat(np.arange(n, dtype=np.int64), chunk.lens + 1)[: cp.size]
-    at = np.flatnonzero(solid)
-    last_solid = np.full(n, -1, dtype=np.int64)
-    if at.size:
-        ends = np.r_[row_of[at][1:] != row_of[at][:-1], True]
-        last_solid[row_of[at][ends]] = at[ends]
-    prev_solid = np.r_[False, solid[:-1]]
-    keep = solid | (space & prev_solid & (np.arange(cp.size) < last_solid[row_of]))
-    values = np.where(space, np.uint64(32), cp.astype(np.uint64))[keep]
-    lengths = np.bincount(row_of[keep], minlength=n).astype(np.int64)
-    starts = np.cumsum(lengths) - lengths
-    up, down = _position_powers(max(values.size + 1, CHUNK_CHARS * 2))
-    prefix = np.zeros(values.size + 1, dtype=np.uint64)
-    np.cumsum((values + np.uint64(0x9E37)) * up[: values.size], out=prefix[1:])
-    hashes = (prefix[starts + lengths] - prefix[starts]) * down[starts]
-    return mix64(hashes ^ (lengths.astype(np.uint64) * _C2)).view(np.int64)
+def _normal_chunk(texts: Sequence[str]) -> np.ndarray:
+    """:func:`normal_hashes` of one chunk in NumPy: the normal forms (:func:`~playbook_lib.checks.base.normalise`,
+    per row in Python, which is fast at it), each hashed as one run of code points like a word in
+    :func:`_word_tokens`."""
+    from playbook_lib.checks.base import normalise
+
+    chunk = _Chunk([normalise(t) for t in texts], casefold=False)
+    size = chunk.cp.size
+    up, down = _position_powers(max(size + 1, CHUNK_CHARS * 2))
+    prefix = np.zeros(size + 1, dtype=np.uint64)
+    np.cumsum((chunk.cp.astype(np.uint64) + np.uint64(0x9E37)) * up[:size], out=prefix[1:])
+    hashes = (prefix[chunk.starts + chunk.lens] - prefix[chunk.starts]) * down[chunk.starts]
+    return mix64(hashes ^ (chunk.lens.astype(np.uint64) * _C2)).view(np.int64)
 
 
 def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
