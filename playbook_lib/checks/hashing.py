@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
@@ -34,6 +35,8 @@ _MAXCP = 0x110000
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
 _BASE = np.uint64(0x100000001B3 * 2 + 1)
+#: Added to every code point before the positional sum, so that code point 0 still counts.
+_OFFSET = np.uint64(0x9E37)
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
@@ -56,8 +59,6 @@ def use_native(chars: int = 0) -> bool:
     """Whether to hash with the compiled loops (:mod:`playbook_lib.checks.native`) for an input of ``chars``
     characters: ``PLAYBOOK_NATIVE=0`` never, ``1`` always (when Numba is installed), otherwise (``auto``) when they
     are loaded already or ``chars`` reaches :data:`NATIVE_MIN_CHARS` (which loads them)."""
-    import sys
-
     mode = os.environ.get("PLAYBOOK_NATIVE", "auto")
     if mode == "0":
         return False
@@ -188,8 +189,7 @@ def _position_powers(size: int) -> tuple[np.ndarray, np.ndarray]:
 def _word_tokens(chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the ``\\w+`` words of a chunk, in order, and the row of each.
 
-    A word ``w`` at positions ``s..e-1`` hashes to ``sum(c_j * B**(j - s))`` modulo 2**64, from one prefix sum of
-    ``c_j * B**j`` over the chunk: ``(P[e] - P[s]) * B**-s``, then mixed with its length.
+    A word at positions ``s..e-1`` hashes as the run ``cp[s:e]`` (:func:`_run_hashes`).
     """
     if use_native():
         from playbook_lib.checks import native
@@ -201,13 +201,19 @@ def _word_tokens(chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     edges = np.flatnonzero(np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
     tstart, tend = edges[0::2], edges[1::2]
-    size = chunk.cp.size + 1
+    return _run_hashes(chunk.cp, tstart, tend), chunk.rows_of(tstart)
+
+
+def _run_hashes(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The hash of each run ``cp[s:e]`` of code points: ``sum((c_j + OFFSET) * B**(j - s))`` modulo 2**64 from one
+    prefix sum over ``cp`` (``(P[e] - P[s]) * B**-s``), mixed with the run's length. The compiled loops of
+    :mod:`playbook_lib.checks.native` compute the same number."""
+    size = cp.size + 1
     up, down = _position_powers(max(size, CHUNK_CHARS * 2))
     prefix = np.zeros(size, dtype=np.uint64)
-    np.cumsum((chunk.cp.astype(np.uint64) + np.uint64(0x9E37)) * up[: size - 1], out=prefix[1:])
-    tlen = (tend - tstart).astype(np.uint64)
-    hashes = mix64(((prefix[tend] - prefix[tstart]) * down[tstart]) ^ (tlen * _C2))
-    return hashes, chunk.rows_of(tstart)
+    np.cumsum((cp.astype(np.uint64) + _OFFSET) * up[: size - 1], out=prefix[1:])
+    lengths = (ends - starts).astype(np.uint64)
+    return mix64(((prefix[ends] - prefix[starts]) * down[starts]) ^ (lengths * _C2))
 
 
 def _combine(hashes: np.ndarray, rows: np.ndarray, n_rows: int, n: int, whole_short: bool) -> np.ndarray:
@@ -297,12 +303,7 @@ def _normal_chunk(texts: Sequence[str]) -> np.ndarray:
     from playbook_lib.checks.base import normalise
 
     chunk = _Chunk([normalise(t) for t in texts], casefold=False)
-    size = chunk.cp.size
-    up, down = _position_powers(max(size + 1, CHUNK_CHARS * 2))
-    prefix = np.zeros(size + 1, dtype=np.uint64)
-    np.cumsum((chunk.cp.astype(np.uint64) + np.uint64(0x9E37)) * up[:size], out=prefix[1:])
-    hashes = (prefix[chunk.starts + chunk.lens] - prefix[chunk.starts]) * down[chunk.starts]
-    return mix64(hashes ^ (chunk.lens.astype(np.uint64) * _C2)).view(np.int64)
+    return _run_hashes(chunk.cp, chunk.starts, chunk.starts + chunk.lens).view(np.int64)
 
 
 def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:

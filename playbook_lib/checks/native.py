@@ -4,8 +4,8 @@ over 8-byte temporaries.
 
 :func:`word_hashes`, :func:`oph_signatures` and :func:`solid_runs` return exactly what their NumPy counterparts in
 :mod:`playbook_lib.checks.hashing` and :mod:`playbook_lib.checks.uniqueness` return, bit for bit
-(``tests/code/test_native.py`` checks it on random and real text); :func:`normal_hashes` is a 64-bit hash of the
-normal form where the NumPy path uses Python's ``hash`` of the string (callers confirm equal hashes on the strings).
+(``tests/code/test_native.py`` checks it on random and real text), and so does :func:`normal_hashes` (the NumPy
+path normalises each text in Python, then hashes it the same way).
 :func:`~playbook_lib.checks.hashing.use_native` decides when they are used (``PLAYBOOK_NATIVE``: ``auto`` for big
 inputs, ``1`` always, ``0`` never). This module imports Numba, so it is imported only then; the loops are compiled
 on first use (seconds; cached on disk next to this file afterwards).
@@ -17,11 +17,7 @@ from typing import Any
 
 import numpy as np
 
-_C1 = np.uint64(0xBF58476D1CE4E5B9)
-_C2 = np.uint64(0x94D049BB133111EB)
-_BASE = np.uint64(0x100000001B3 * 2 + 1)
-_OFFSET = np.uint64(0x9E37)
-
+from playbook_lib.checks.hashing import _BASE, _C1, _C2, _OFFSET  # the NumPy path's constants: the same hashes
 
 try:  # this module is imported only when text is hashed (see hashing.py), never with the package
     import numba
@@ -41,7 +37,7 @@ def _jit(fn: Any) -> Any:
     return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
 
 
-def _mix(x: Any) -> Any:
+def _mix(x: Any) -> Any:  # hashing.mix64 for one uint64
     x = x ^ (x >> _S30)
     x = x * _C1
     x = x ^ (x >> _S27)
