@@ -37,7 +37,7 @@ on this VM: the floor below was 11.3 s on 2026-11-23):
   exact duplicates 5.5x, near duplicates 2.4x). Peers (whole process incl. reading vs the library item):
   datasketch 26.5 s vs 1.22 s (P/R 0.991/0.910 vs 0.999/1.000), rensa 7.7 s (0.988/0.982), plain 13-gram pass
   2.7 s vs 0.48 s, plain regex PII 25.8 s vs 0.61 s.
-* Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 25 s on these two cores by itself, and
+* Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 28 s on these two cores by itself, and
   loading 1M JSON rows 9-13 s; the model-free items still spend most of their time building per-row Python
   strings (joining fields, case-folding) before the compiled loops see them.
 """
