@@ -1,12 +1,16 @@
 """The ``playbook`` command line.
 
 Exit codes are documented in :mod:`playbook_lib.errors` and in ``playbook --help``. Errors caused by input are
-printed as one line on stderr, never as a traceback.
+printed as one line on stderr, never as a traceback; so is an internal error (exit code 5, the traceback only with
+``PLAYBOOK_DEBUG=1``). Every command checks its output paths against its inputs before any work
+(:mod:`playbook_lib.outputs`), and draws progress bars only on a terminal and never with ``-q``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -15,11 +19,13 @@ from typing import Annotated
 import typer
 
 from playbook_lib import __version__
-from playbook_lib.errors import ExitCode, PlaybookError, UsageError
+from playbook_lib.errors import ExitCode, PlaybookError, UsageError, final_code
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 warnings with --fail-on warn; 2 a check failed; "
-    "3 usage or configuration error; 4 data error."
+    "3 usage or configuration error (including an output path that cannot be written or names an input); "
+    "4 data error; 5 internal error (PLAYBOOK_DEBUG=1 for the traceback); 130 interrupted; "
+    "141 standard output closed early."
 )
 
 app = typer.Typer(
@@ -35,7 +41,8 @@ app.add_typer(rag_app, name="rag")
 decide_app = typer.Typer(
     help="Decisions from requirements and eval results: which model, and which rung of the escalation ladder next.\n\n"
     "Exit codes: 0 a recommendation was made; 2 no model meets the hard constraints (decide model); "
-    "3 bad option or malformed YAML; 4 missing or malformed eval results.",
+    "3 bad option or malformed YAML, or a --log that cannot be written or names the evals; "
+    "4 missing or malformed eval results; 5 internal error.",
     no_args_is_help=True,
 )
 app.add_typer(decide_app, name="decide")
@@ -58,6 +65,26 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"playbook {__version__}")
         raise typer.Exit()
+
+
+def _guard(inputs: dict[str, Path | None], outputs: dict[str, Path | None] | None = None,
+           data: tuple[str, ...] = ()) -> None:
+    """Before any work: refuse outputs that cannot be written or that would replace an input of the run, and inputs
+    that cannot be read as files (labels in ``data`` are data files: exit code 4; the rest configuration: 3). When
+    both are wrong, the higher code wins, as everywhere (:func:`~playbook_lib.errors.final_code`)."""
+    from playbook_lib.outputs import check_outputs, readable_inputs
+
+    errors: list[PlaybookError] = []
+    for step in (lambda: check_outputs(inputs, outputs or {}), lambda: readable_inputs(inputs, data=data)):
+        try:
+            step()
+        except PlaybookError as exc:
+            errors.append(exc)
+    if errors:
+        raise max(errors, key=lambda e: int(e.exit_code))
+
+
+QUIET_PROGRESS_HELP = "No progress bars (they are drawn only when stderr is a terminal anyway)."
 
 
 @app.callback()
@@ -84,16 +111,25 @@ def rag_query(
     output: Annotated[OutputFormat, typer.Option("--format", help="table for people, json for programs.")] = (
         OutputFormat.table
     ),
-    threads: Annotated[int | None, typer.Option(help="Torch threads for embedding (default: all cores).")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="Torch threads for embedding (default: all cores).")] = (
+        None
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_PROGRESS_HELP)] = False,
 ) -> None:
     """Embed a corpus with all-MiniLM-L6-v2 (offline), search it exactly, and print the ranked hits."""
+    from playbook_lib import settings
     from playbook_lib.rag.corpus import load_corpus
     from playbook_lib.rag.embed import MiniLMEmbedder
     from playbook_lib.rag.retrieve import DenseRetriever
 
+    corpus_files: dict[str, Path | None] = {"--corpus": corpus}
+    if corpus.is_dir():  # a BEIR folder: its corpus.jsonl is what is read
+        corpus_files["--corpus/corpus.jsonl"] = corpus / "corpus.jsonl"
+    _guard(corpus_files, data=tuple(corpus_files))
     documents = load_corpus(corpus)
-    retriever = DenseRetriever.from_documents(documents, MiniLMEmbedder(threads=threads))
-    hits = retriever.retrieve(question, k)
+    with settings.quiet_progress(quiet):
+        retriever = DenseRetriever.from_documents(documents, MiniLMEmbedder(threads=threads))
+        hits = retriever.retrieve(question, k)
     if output is OutputFormat.json:
         rows = [{"rank": h.rank, "doc_id": h.doc_id, "score": round(h.score, 6), "title": h.document.title,
                  "text": h.document.text} for h in hits]
@@ -149,7 +185,9 @@ def rag_eval(
     max_queries: Annotated[
         int, typer.Option(min=0, help="Score only this many judged queries (fixed seed); 0 = all.")
     ] = 0,
-    threads: Annotated[int | None, typer.Option(help="Torch threads for embedding (default: all cores).")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="Torch threads for embedding (default: all cores).")] = (
+        None
+    ),
     passages: Annotated[
         bool,
         typer.Option("--passages/--no-passages",
@@ -157,24 +195,34 @@ def rag_eval(
                           "(128-token sentence chunks): reads past the model's 256-token window; about 3x the "
                           "embedding time."),
     ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_PROGRESS_HELP)] = False,
 ) -> None:
     """Score retrieval methods on a BEIR folder: nDCG@10, Recall@10/100, MRR and query latency."""
     from rich.console import Console
     from rich.table import Table
 
+    from playbook_lib import settings
     from playbook_lib.rag.corpus import load_beir, subsample_beir
     from playbook_lib.rag.evaluate import evaluate_retriever
 
+    beir_files: dict[str, Path | None] = {"BEIR_DIR": beir_dir}
+    if beir_dir.is_dir():  # the files read inside it (a FIFO there would hang the run)
+        beir_files |= {"BEIR_DIR/corpus.jsonl": beir_dir / "corpus.jsonl",
+                       "BEIR_DIR/queries.jsonl": beir_dir / "queries.jsonl",
+                       f"BEIR_DIR/qrels/{split}.tsv": beir_dir / "qrels" / f"{split}.tsv"}
+    _guard(beir_files, data=tuple(beir_files))
     dataset = load_beir(beir_dir, split)
     if max_queries:
         dataset = subsample_beir(dataset, n_queries=max_queries, n_distractors=len(dataset.corpus))
     names = {m.value for m in method}
-    retrievers = build_retrievers(dataset.corpus, names, stem=stem, threads=threads, fusion=fusion.value,
-                                  rerank=rerank.value, mmr_lambda=mmr_lambda, passages=passages)
     suffix = "" if rerank is RerankMethod.none else f"+{rerank.value}"
     labels = {m: m.value + ("+passages" if passages and m is not RetrievalMethod.bm25 else "") + suffix
               for m in method}  # passages change the dense scores only
-    reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, labels[m]) for m in method]
+    with settings.quiet_progress(quiet):
+        retrievers = build_retrievers(dataset.corpus, names, stem=stem, threads=threads, fusion=fusion.value,
+                                      rerank=rerank.value, mmr_lambda=mmr_lambda, passages=passages)
+        reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, labels[m])
+                   for m in method]
     rows = [r.row() for r in reports]
     table = Table(title=f"{Path(beir_dir).name}: {len(dataset.queries)} queries, {len(dataset.corpus)} documents")
     for column in rows[0]:
@@ -226,11 +274,9 @@ def feedback_promote(
 
     The log is only read. The output has one line per distinct question: _id, text, relevant ids, answer.
     """
-    from playbook_lib.errors import UsageError
     from playbook_lib.ops.feedback import FeedbackLog, promote, write_golden
 
-    if out.resolve() == log.resolve():
-        raise UsageError(f"{out}: --out must differ from the log (the log is never rewritten)")
+    _guard({"LOG": log}, {"--out": out}, data=("LOG",))  # the log is never rewritten
     entries = FeedbackLog(log).entries()
     items = promote(entries, min_rating=min_rating)
     write_golden(items, out)
@@ -277,6 +323,10 @@ def check(
 
     from playbook_lib.checklist.run import required_inputs
 
+    _guard({"CHECKLIST": checklist, "--data": data, "--eval": eval_path, "--traffic": traffic, "--golden": golden,
+            "--plan": plan, "--evals": evals},
+           {"--json": json_out, "--junit": junit_out, "--html": html_out},
+           data=("--data", "--eval", "--traffic", "--golden", "--evals"))
     spec = parse_checklist(checklist)
     needed = required_inputs(spec)
     if "data" in needed and needed & {"plan", "evals"}:
@@ -304,8 +354,11 @@ def check(
         golden=load_records(golden) if golden is not None else None,
         plan=load_plan(plan) if plan is not None else None,
     )
-    if quiet or not sys.stderr.isatty():
-        report = run_checklist(spec, records, context)
+    from playbook_lib import settings
+
+    if quiet or not settings.progress_bars():
+        with settings.quiet_progress(quiet):
+            report = run_checklist(spec, records, context)
     else:  # a progress bar on an interactive terminal only: logs and CI output stay clean
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -351,6 +404,7 @@ def decide_model(
     """
     from playbook_lib.decide.select import load_catalog, load_requirements, select_models
 
+    _guard({"--profile": profile, "--catalog": catalog})
     requirements = load_requirements(profile)
     models = load_catalog(catalog)
     selection = select_models(models, requirements)
@@ -425,6 +479,7 @@ def decide_next(
     from playbook_lib.decide.evals import failure_counts, load_eval_results
     from playbook_lib.decide.ladder import LadderState, Rung, recommend
 
+    _guard({"--evals": evals}, {"--log": log}, data=("--evals",))  # the log never appends to the evals it reads
     frame = load_eval_results(evals)
     counts = failure_counts(frame, model)
     current = Rung[rung.value.upper()]
@@ -436,10 +491,7 @@ def decide_next(
     decision = recommend(counts, state, tolerance=tolerance)
     decision.evidence["evals"] = {"path": str(evals), "model": model, "rows": len(frame)}
     if log is not None:
-        try:
-            decision.append_to(log)
-        except OSError as exc:
-            raise UsageError(f"{log}: cannot append to the decision log ({exc.strerror or exc})") from None
+        decision.append_to(log)  # a failure is one line (exit code 3) and leaves the log as it was
     if as_json:
         typer.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True))
         return int(ExitCode.OK)
@@ -451,16 +503,68 @@ def decide_next(
     return int(ExitCode.OK)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``playbook`` console script; returns the exit code (see :class:`ExitCode`)."""
+def _one_line(text: str, limit: int = 2000) -> str:
+    """``text`` on one line (a message may quote a multi-line value), cut at ``limit`` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Report an exception that is not bad input: one line naming it, its message masked (exception texts can
+    echo data), and the traceback only under ``PLAYBOOK_DEBUG=1``."""
+    from playbook_lib import settings
+
+    message = _one_line(str(exc))
     try:
+        from playbook_lib.checks.compliance import mask_pii
+
+        message = mask_pii(message)
+    except Exception:  # noqa: BLE001 - the masker itself failing must not hide the error; print no message then
+        message = "(message withheld: it could not be masked)"
+    typer.echo(f"playbook: internal error: {type(exc).__name__}: {message} (set PLAYBOOK_DEBUG=1 for the traceback)",
+               err=True)
+    if settings.debug():
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    return int(ExitCode.INTERNAL)
+
+
+def _broken_pipe() -> int:
+    """Standard output was closed by its reader (``playbook ... | head -1``): stop quietly. Point stdout at
+    /dev/null so the interpreter's final flush does not complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (in-process runs)
+        pass
+    return int(ExitCode.BROKEN_PIPE)
+
+
+def _is_broken_pipe(exc: BaseException | None) -> bool:
+    return isinstance(exc, BrokenPipeError) or isinstance(exc, OSError) and exc.errno == errno.EPIPE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``playbook`` console script; returns the exit code (see :class:`ExitCode`).
+
+    Bad input is one line ``playbook: error: <message>`` with its code (3 usage, 4 data); any other exception is
+    one line ``playbook: internal error: ...`` and code 5; Ctrl-C is 130, a closed stdout 141 (quietly). Every code
+    goes through :func:`~playbook_lib.errors.final_code`.
+    """
+    from playbook_lib import settings
+
+    try:
+        settings.validate_environment()  # a hostile PLAYBOOK_* value fails before any work
         result = app(args=argv, prog_name="playbook", standalone_mode=False)
+        sys.stdout.flush()
     except PlaybookError as exc:
-        typer.echo(f"playbook: error: {exc}", err=True)
-        return int(exc.exit_code)
+        typer.echo(f"playbook: error: {_one_line(str(exc))}", err=True)
+        return int(final_code(exc.exit_code))
     except typer.Abort:
         typer.echo("playbook: aborted", err=True)
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # the usage errors of Typer's own (vendored) click
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.format_message())  # type: ignore[attr-defined]
@@ -468,9 +572,22 @@ def main(argv: list[str] | None = None) -> int:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        typer.echo(f"playbook: error: {message}{hint}", err=True)
+        typer.echo(f"playbook: error: {_one_line(message)}{hint}", err=True)
         return int(ExitCode.USAGE)
-    return result if isinstance(result, int) else int(ExitCode.OK)
+    except SystemExit as exc:  # Typer exits 1 on EPIPE itself; anything else is passed on
+        if _is_broken_pipe(exc.__context__):
+            return _broken_pipe()
+        raise
+    except KeyboardInterrupt:
+        typer.echo("playbook: interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line, code 5, never a bare traceback
+        if _is_broken_pipe(exc):
+            return _broken_pipe()
+        return _internal_error(exc)
+    if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into exit code 130, silently
+        typer.echo("playbook: interrupted", err=True)
+    return int(final_code(result if isinstance(result, int) else ExitCode.OK))
 
 
 if __name__ == "__main__":  # pragma: no cover

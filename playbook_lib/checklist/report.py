@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -40,22 +38,14 @@ def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
 
 
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
-    from playbook_lib.errors import UsageError
+    """Write ``text`` to ``path`` through a temporary file and a rename, so readers never see half a file.
 
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    Kept here for its callers; the rules (symlinks, FIFOs and devices, permissions, no temporary file left behind on
+    a full disk) are :func:`playbook_lib.outputs.write_atomic`'s.
+    """
+    from playbook_lib.outputs import write_atomic as write
+
+    write(path, text)
 
 
 def to_json(report: Report, timings: bool = False) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from playbook_lib.checklist.parse import ChecklistSpec, ItemSpec
 from playbook_lib.checks import CheckContext, CheckResult, Outcome, get_check, worst
-from playbook_lib.errors import ExitCode
+from playbook_lib.errors import ExitCode, final_code
 
 
 @dataclass
@@ -93,12 +93,20 @@ def required_inputs(spec: ChecklistSpec) -> set[str]:
     return {name for item in spec.items for name in get_check(item.check).inputs}
 
 
-def exit_code(report: Report, fail_on: str = "fail") -> ExitCode:
-    """0 when nothing failed; 2 when an item failed; 1 when ``fail_on="warn"`` and an item warned or could not be
-    evaluated (a check that did not run is not a pass)."""
-    outcomes = {r.result.outcome for r in report.items}
-    if Outcome.FAIL in outcomes:
+def outcome_code(outcome: Outcome, fail_on: str = "fail") -> ExitCode:
+    """The exit code one item's outcome asks for: 2 for ``fail``; 1 for ``warn`` and ``not_evaluated`` under
+    ``fail_on="warn"`` (a check that did not run is not a pass); else 0."""
+    if fail_on not in ("fail", "warn"):
+        raise ValueError(f"fail_on must be 'fail' or 'warn', not {fail_on!r}")
+    if outcome is Outcome.FAIL:
         return ExitCode.FAIL
-    if fail_on == "warn" and outcomes & {Outcome.WARN, Outcome.NOT_EVALUATED}:
+    if fail_on == "warn" and outcome in (Outcome.WARN, Outcome.NOT_EVALUATED):
         return ExitCode.WARN
     return ExitCode.OK
+
+
+def exit_code(report: Report, fail_on: str = "fail", *others: int) -> ExitCode:
+    """0 when nothing failed; 2 when an item failed; 1 when ``fail_on="warn"`` and an item warned or could not be
+    evaluated (a check that did not run is not a pass). ``others`` are codes of the same run from elsewhere (a
+    usage or data error): :func:`~playbook_lib.errors.final_code` decides, the highest wins."""
+    return final_code(*(outcome_code(r.result.outcome, fail_on) for r in report.items), *others)

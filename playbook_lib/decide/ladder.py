@@ -118,9 +118,14 @@ class Decision:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     def append_to(self, path: str | Path) -> None:
-        """Append this decision as one line to a JSONL decision log."""
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(self.to_json() + "\n")
+        """Append this decision as one line to a JSONL decision log.
+
+        A failed write (full disk, file-size limit) leaves the log as it was, never half a line; see
+        :func:`playbook_lib.outputs.append_text`, which raises :class:`~playbook_lib.errors.UsageError`.
+        """
+        from playbook_lib.outputs import append_text
+
+        append_text(path, self.to_json() + "\n", what="the decision log")
 
 
 def _counts(failures: Mapping[str, int]) -> dict[str, int]:

@@ -55,7 +55,8 @@ class MiniLMEmbedder:
             several processes share the cores.
         normalize: L2-normalise the vectors (needed for cosine similarity through inner product).
         show_progress: ``True``/``False`` to force the progress bar; ``None`` shows it above
-            :data:`PROGRESS_THRESHOLD` texts.
+            :data:`PROGRESS_THRESHOLD` texts when stderr is a terminal and the CLI's ``-q`` is not given
+            (:func:`settings.progress_bars`).
         quantize: ``"int8"`` applies torch dynamic quantization to the model's Linear layers (int8 weights with
             per-channel scales, activations quantized on the fly): faster on CPUs with int8 instructions, vectors
             slightly different.
@@ -150,7 +151,8 @@ class MiniLMEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        progress = self.show_progress if self.show_progress is not None else len(texts) > PROGRESS_THRESHOLD
+        progress = self.show_progress if self.show_progress is not None else (
+            len(texts) > PROGRESS_THRESHOLD and settings.progress_bars())  # never into logs, CI output or under -q
         return self._encode(texts, progress)
 
     def embed_query(self, text: str) -> np.ndarray:
