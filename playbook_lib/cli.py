@@ -555,6 +555,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     from playbook_lib import settings
 
+    for stream in (sys.stdout, sys.stderr):  # a character the terminal cannot encode is escaped, never a crash
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):  # not a TextIOWrapper (in-process capture), or closed
+            pass
     try:
         settings.validate_environment()  # a hostile PLAYBOOK_* value fails before any work
         result = app(args=argv, prog_name="playbook", standalone_mode=False)

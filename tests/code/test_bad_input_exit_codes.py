@@ -404,3 +404,18 @@ def test_dash_q_silences_progress_bars_even_on_a_terminal(small: Path, tmp_path:
         result = _run_on_terminal(*commands[name], "-q")
         assert result.code == ExitCode.OK, (name, result.stderr)
         assert result.stderr == "", (name, result.stderr[-2000:])
+
+
+def test_output_the_terminal_cannot_encode_is_escaped_not_a_crash(tmp_path: Path) -> None:
+    """An ASCII-only stdout (``PYTHONIOENCODING=ascii``, an old CI runner) and a non-ASCII name in a rich table: the
+    character is escaped (rich alone raises UnicodeEncodeError)."""
+    beir = tmp_path / "beir-café"
+    (beir / "qrels").mkdir(parents=True)
+    (beir / "corpus.jsonl").write_text('{"_id": "d1", "text": "the probe resets"}\n', encoding="utf-8")
+    (beir / "queries.jsonl").write_text('{"_id": "q1", "text": "probe resets"}\n', encoding="utf-8")
+    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(beir), "-m", "bm25"],
+                          capture_output=True, env=env, timeout=120, cwd=ROOT)
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert proc.stderr == b"" and b"beir-caf\\xe9" in proc.stdout, proc.stdout
