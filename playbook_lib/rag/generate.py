@@ -99,7 +99,7 @@ class LocalLlamaGenerator:
             raise UsageError(f"{self.model_path}: GGUF model file not found")
         self.name = self.model_path.stem
         self.n_ctx = n_ctx
-        self.threads = threads or int(os.environ.get("PLAYBOOK_THREADS", "0")) or (os.cpu_count() or 1)
+        self.threads = threads or settings.torch_threads() or (os.cpu_count() or 1)
         self.system_prompt = system_prompt
         self._llm: Any = None
 
