@@ -27,20 +27,34 @@ def sft(shared_data: Path, name: str) -> Path:
 
 
 def test_gsm8k_train_test_contamination(shared_data: Path) -> None:
-    """GSM8K train (7,473) vs test (1,319), questions only: no exact copy, 3 test questions share a 13-word run with
-    4 training questions (contaminated_rate 0.0023, 0.4 s). Including the answers: 10 test rows, 11 train rows."""
+    """GSM8K train (7,473) vs test (1,319), whole examples (the default since issue 12: questions and answers, every
+    field against every field): no exact copy, 3 test questions share a 13-word run with 4 training questions
+    (contaminated_rate 0.0023, about 0.4 s); no answer is half contained in a training text. Questions only: the same
+    3 and 4. Counting any shared answer 13-gram (``min_containment=0``): 9 test rows, 10 train rows (6 answer pairs
+    that share at most 15 % of the test answer: formulaic steps such as "First find the total number of ..."; before
+    issue 12 the joined question+answer text counted a tenth, a 13-gram spanning a question's end and its answer's
+    start)."""
     train = load_records(sft(shared_data, "gsm8k_train.jsonl"))
     test = load_records(sft(shared_data, "gsm8k_test.jsonl"))
     assert (len(train), len(test)) == (7473, 1319)
     result = ContaminationCheck().run(train, CheckContext(eval=test))
     assert result.summary["exact_copies"] == 0
     assert result.summary["eval_rows_contaminated"] == 3 and result.summary["train_rows_flagged"] == 4
+    assert result.summary["by_fields"] == {"instruction->instruction": 4}
     assert result.outcome is Outcome.WARN  # above warn 0, below fail 1 %
-    with_answers = ContaminationCheck(fields=["instruction", "input", "output"]).run(train, CheckContext(eval=test))
-    assert with_answers.summary["eval_rows_contaminated"] == 10
-    # the check is not blind: a copied test question is an exact hit
+    questions = ContaminationCheck(fields=["instruction", "input"]).run(train, CheckContext(eval=test))
+    assert questions.summary["eval_rows_contaminated"] == 3 and questions.summary["train_rows_flagged"] == 4
+    any_gram = ContaminationCheck(min_containment=0).run(train, CheckContext(eval=test))
+    assert any_gram.summary["eval_rows_contaminated"] == 9 and any_gram.summary["train_rows_flagged"] == 10
+    assert any_gram.summary["by_fields"] == {"instruction->instruction": 4, "output->output": 6}
+    # the check is not blind: a copied test question is an exact hit, a copied test answer an output->output leak
     leaked = load_records(sft(shared_data, "gsm8k_test.jsonl")).iloc[:25]
     assert ContaminationCheck().run(leaked, CheckContext(eval=test)).summary["exact_copies"] == 25
+    answers = train.iloc[:25].copy()
+    answers["output"] = test["output"].iloc[100:125].tolist()
+    copied = ContaminationCheck().run(answers, CheckContext(eval=test))
+    assert copied.flags.all() and copied.summary["by_fields"]["output->output"] == 25
+    assert copied.summary["eval_rows_contaminated"] == 26  # and one of the 3 quoted questions (train line 21)
 
 
 def test_toolformer_near_duplicates_agree_with_the_authors_filter(shared_data: Path) -> None:
