@@ -22,9 +22,36 @@ MAX_LINES = 10_000
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "not_evaluated": "dim"}
 
 
+def masked(value: Any) -> Any:
+    """``value`` with personal data and secrets masked in every string inside it (dict keys too), for the reports.
+
+    The final pass of every renderer: checks mask the examples they build, but a value from any column (a
+    ``category`` holding an e-mail address, a slice name holding a key) can reach a message, a summary key or a
+    skipped-row message, and one unmasked secret in a CI artifact is one too many. Two keys that mask alike are kept
+    apart (``[EMAIL]``, ``[EMAIL] (2)``).
+    """
+    from playbook_lib.checks.compliance import mask_pii, maybe_pii
+
+    if isinstance(value, str):
+        return mask_pii(value) if maybe_pii(value) else value
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            key = masked(k)
+            if key in out:
+                key = next(f"{key} ({i})" for i in range(2, len(value) + 2) if f"{key} ({i})" not in out)
+            out[key] = masked(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, (int, float)) for v in value):  # flagged lines: nothing to mask
+            return list(value)
+        return [masked(v) for v in value]
+    return value
+
+
 def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
     """The JSON report. Each item lists the lines of its flagged rows (``flagged_lines``, at most ``MAX_LINES``).
-    ``timings=True`` adds per-check seconds (which differ between runs)."""
+    ``timings=True`` adds per-check seconds (which differ between runs). Every string is :func:`masked`."""
     items = []
     for r in report.items:
         entry = {"id": r.item.id, "title": r.item.title, "section": r.item.section, "params": r.item.params,
@@ -33,8 +60,8 @@ def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
         if timings:
             entry["seconds"] = round(r.seconds, 3)
         items.append(entry)
-    return {"checklist": report.checklist.name, "checklist_path": report.checklist.path,
-            "outcome": report.outcome.value, "counts": report.counts(), "data": report.data, "items": items}
+    return masked({"checklist": report.checklist.name, "checklist_path": report.checklist.path,
+                   "outcome": report.outcome.value, "counts": report.counts(), "data": report.data, "items": items})
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -55,17 +82,20 @@ def to_json(report: Report, timings: bool = False) -> str:
 
 def to_junit(report: Report) -> str:
     """JUnit XML: one test case per item; ``fail`` is a failure, ``not_evaluated`` a skip, ``warn`` passes with
-    its message in ``system-out``."""
+    its message in ``system-out``. Every string is :func:`masked`."""
     counts = report.counts()
-    suite = ET.Element("testsuite", name=report.checklist.name, tests=str(len(report.items)),
+    name = masked(report.checklist.name)
+    suite = ET.Element("testsuite", name=name, tests=str(len(report.items)),
                        failures=str(counts["fail"]), errors="0", skipped=str(counts["not_evaluated"]))
     for r in report.items:
-        case = ET.SubElement(suite, "testcase", classname=f"{report.checklist.name}.{r.item.check}", name=r.item.id)
-        text = f"{r.item.title}: {r.result.message}"
+        case = ET.SubElement(suite, "testcase", classname=masked(f"{report.checklist.name}.{r.item.check}"),
+                             name=masked(r.item.id))
+        message = masked(r.result.message)
+        text = masked(f"{r.item.title}: {r.result.message}")
         if r.result.outcome is Outcome.FAIL:
-            ET.SubElement(case, "failure", message=r.result.message).text = text
+            ET.SubElement(case, "failure", message=message).text = text
         elif r.result.outcome is Outcome.NOT_EVALUATED:
-            ET.SubElement(case, "skipped", message=r.result.message)
+            ET.SubElement(case, "skipped", message=message)
         else:
             ET.SubElement(case, "system-out").text = f"{r.result.outcome.value}: {text}"
     suites = ET.Element("testsuites")
@@ -75,27 +105,35 @@ def to_junit(report: Report) -> str:
 
 
 def print_terminal(report: Report, console: Any = None) -> None:
-    """A readable summary table, one row per item, and the masked examples of items that did not pass."""
+    """A readable summary table, one row per item, and the masked examples of items that did not pass.
+
+    Every string is :func:`masked` and printed as plain text (a value such as ``[/x]`` is no rich markup)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    def plain(value: Any) -> str:
+        return escape(masked(str(value)))
 
     console = console or Console()
     train = report.data.get("train") or report.data.get("evals", {})
-    table = Table(title=f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
-                        f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})")
+    table = Table(title=plain(f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
+                              f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})"))
     table.add_column("item")
     table.add_column("check")
     table.add_column("outcome")
     table.add_column("result")
     for r in report.items:
         o = r.result.outcome.value
-        table.add_row(r.item.title, r.item.check, f"[{_STYLE[o]}]{o}[/]", r.result.message, end_section=False)
+        table.add_row(plain(r.item.title), plain(r.item.check), f"[{_STYLE[o]}]{o}[/]", plain(r.result.message),
+                      end_section=False)
     console.print(table)
     for r in report.items:
         if r.result.outcome in (Outcome.WARN, Outcome.FAIL) and r.result.examples:
-            console.print(f"[bold]{r.item.id}[/] examples (masked):")
+            console.print(f"[bold]{plain(r.item.id)}[/] examples (masked):")
             for ex in r.result.examples[:3]:
-                console.print("  " + json.dumps(ex, ensure_ascii=False, sort_keys=True), markup=False, highlight=False)
+                console.print("  " + json.dumps(masked(ex), ensure_ascii=False, sort_keys=True), markup=False,
+                              highlight=False)
     counts = report.counts()
     console.print(f"overall: [{_STYLE[report.outcome.value]}]{report.outcome.value}[/] "
                   + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
@@ -106,7 +144,7 @@ _HTML_COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "not_e
 
 def to_html(report: Report) -> str:
     """A self-contained HTML page (no scripts, no external files): the summary table, each item's metric and
-    counts, and its masked examples."""
+    counts, and its masked examples. It is built from :func:`to_dict`, so every string is :func:`masked`."""
     esc = html.escape
     data = to_dict(report)
     train = data["data"].get("train") or data["data"].get("evals", {})

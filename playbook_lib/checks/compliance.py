@@ -6,9 +6,10 @@ compliance".
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -48,13 +49,71 @@ def _card_ok(text: str) -> bool:
     return 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1
 
 
+# A PEM private key, header to footer: the base64 lines between (each separated by whitespace or an escaped "\n"),
+# the encryption headers of old OpenSSL keys, and the END line when it is there (a truncated block is masked up to
+# its last base64 line). Possessive and atomic groups keep the scan linear on hostile text (no END, many BEGINs).
+_PEM_LABEL = r"(?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----"
+_PEM_SEP = r"(?:\s|\\[rn])++"
+_PEM_LINE = (r"(?>[A-Za-z0-9+/]{16,}+={0,2}+|[A-Za-z0-9+/]++={1,2}+|[A-Za-z0-9+/]++(?=(?:\s|\\[rn])*+-----END )"
+             r"|(?:Proc-Type|DEK-Info|Comment|Version): [^\n\\]*+)")
+# case-insensitive: a report that lower-cases a value (a split name) must not unmask the key it holds
+_PRIVATE_KEY = re.compile(rf"(?i:-----BEGIN {_PEM_LABEL}(?:{_PEM_SEP}{_PEM_LINE})*+"
+                          rf"(?:(?:{_PEM_SEP})?-----END {_PEM_LABEL})?)")
+# Words that make a key name a secret's (``aws_secret_access_key``, ``client-secret``, ``apiKey``, ``"password"``):
+# the word must start a part of the name (after a non-letter, or capitalised) and end one (before a non-lower-case
+# letter), so ``secretary`` is no secret.
+_SECRET_WORDS = (r"api[_-]?key|secret|passw(?:or)?d|access[_-]?key|private[_-]?key"
+                 r"|(?:access|auth|refresh|bearer|session)[_-]?token")
+_SECRET_KV = re.compile(
+    r"(?i:(?<![\w.-])(?P<key>[\w.-]{0,40}?(?:(?<![A-Za-z])|(?-i:(?=[A-Z])))(?:" + _SECRET_WORDS + r")s?(?-i:(?![a-z]))"
+    r"[\w.-]{0,40}+)[\"']?[ \t]*+(?::=|=>|[:=])[ \t]*+(?P<quote>[\"']?))(?P<value>[^\s\"'`,;<>(){}\[\]]{8,}+)(?!\()")
+# AWS key IDs (AKIA long-term, ASIA temporary) and Google keys (AIza) also lower-cased (a value that a check
+# lower-cased before echoing it), then with a digit (see _provider_ok)
+_PROVIDER_KEY = (r"\b(?:(?i:A(?:KIA|SIA)[0-9A-Z]{16})|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}"
+                 r"|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|xox[baprs]-[A-Za-z0-9-]{10,}|(?i:AIza)[0-9A-Za-z_-]{35})\b")
+
+
+def _provider_ok(text: str) -> bool:
+    """A provider key: written as issued (``AKIA...`` in capitals), or in another case with a digit in it (an
+    ordinary word of 20 letters that starts with "asia" is no key)."""
+    head = text[:4]
+    if head.casefold() not in ("akia", "asia", "aiza") or head == "AIza":
+        return True
+    return (head in ("AKIA", "ASIA") and text.isupper()) or any(c.isdigit() for c in text)
+
+
+def _secret_ok(text: str) -> bool:
+    """A provider key, or a ``key = value`` whose value looks like a secret rather than a word or a name in code: a
+    quoted literal (``password = "hunter2hunter"``), or an unquoted value that holds a digit or a symbol or is at least
+    20 characters long ("secret: patience" and ``password: hashedPassword`` are not secrets, ``client-secret=Zx9!q``
+    is); never a variable (``$value``). Function calls (``key = make_key(...)``) are excluded by the pattern."""
+    m = _SECRET_KV.fullmatch(text)
+    if m is None:
+        return True
+    value = m.group("value")
+    if value.startswith("$"):
+        return False
+    return bool(m.group("quote")) or len(value) >= 20 or any(not c.isalpha() for c in value.rstrip(".!?"))
+
+
+# International phone numbers: ``+`` and a country code, then groups of digits split by one space, dot or dash
+# (one area code may sit in parentheses: "+1 (415) 555-2671", "+49 (0)30 1234567"), or the compact E.164 form;
+# 8 to 15 digits in all (validated).
+_PHONE_INTL = (r"\+(?<![\w+]\+)(?<!\d[ .-]\+)[1-9](?:\d{0,2}(?:[ .-]?\(\d{1,5}\)\d{0,10})?(?:[ .-]\d{1,10}){1,6}+"
+               r"(?![\w.-]?\d)|\d{7,14})(?!\w)")
+_PHONE_LOCAL = (r"(?<![\w+])(?<!\d[ .-])(?:(?:\+\d{1,3}|1)[ .-]?)?(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])\d{3,4}[ .-]\d{3,5}"
+                r"(?!\w)(?![ .-]\d)")
+
+
+def _phone_ok(text: str) -> bool:
+    digits = len(re.sub(r"\D", "", text))
+    return (8 if text.startswith("+") else 9) <= digits <= 15
+
+
 # kind -> (pattern, validator). Order matters: earlier kinds claim their spans first.
 PII_PATTERNS: dict[str, tuple[re.Pattern[str], Callable[[str], bool] | None]] = {
-    "private_key": (re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"), None),
-    "api_key": (re.compile(
-        r"\b(?:AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|xox[baprs]-[A-Za-z0-9-]{10,}"
-        r"|AIza[0-9A-Za-z_-]{35})\b"
-        r"|(?i:\b(?:api[_-]?key|secret|access[_-]?token|password)\b[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9_\-/+]{12,}"), None),
+    "private_key": (_PRIVATE_KEY, None),
+    "api_key": (re.compile(_PROVIDER_KEY + "|" + _SECRET_KV.pattern), _secret_ok),  # find_pii runs the two apart
     "email": (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), None),
     "iban": (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), iban_ok),
     "credit_card": (re.compile(r"(?<![\d-])(?:(?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})(?![\d-])"),
@@ -63,8 +122,7 @@ PII_PATTERNS: dict[str, tuple[re.Pattern[str], Callable[[str], bool] | None]] = 
     "ipv6": (re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?![\w:])"),
              lambda s: len([g for g in s.split(":") if g]) >= 3 and _ip_ok(s)),
     "ipv4": (re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"), _ip_ok),
-    "phone": (re.compile(r"(?<![\w+])(?<!\d[ .-])(?:(?:\+\d{1,3}|1)[ .-]?)?(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])\d{3,4}[ .-]\d{3,5}(?!\w)(?![ .-]\d)"),
-              lambda s: 9 <= len(re.sub(r"\D", "", s)) <= 15),
+    "phone": (re.compile(_PHONE_INTL + "|" + _PHONE_LOCAL), _phone_ok),
 }
 
 
@@ -80,11 +138,12 @@ def _in_arithmetic(text: str, start: int, end: int) -> bool:
 
 
 _HAS_DIGIT = re.compile(r"\d")
-_SECRET_HINTS = ("akia", "gh", "sk-", "xox", "aiza", "api", "key", "secret", "token", "password")
+_PROVIDER_HINTS = ("akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "sk-", "xox", "aiza")
+_SECRET_HINTS = ("key", "secret", "passw", "token")  # every word of _SECRET_WORDS holds one
 # Cheap necessary conditions: a kind's regex runs only when its prefilter says the text could hold a match.
 _PREFILTER: dict[str, Callable[[str, str, bool], bool]] = {
-    "private_key": lambda t, low, digit: "-----BEGIN" in t,
-    "api_key": lambda t, low, digit: any(h in low for h in _SECRET_HINTS),
+    "private_key": lambda t, low, digit: "-----begin" in low,
+    "api_key": lambda t, low, digit: any(h in low for h in _PROVIDER_HINTS + _SECRET_HINTS),
     "email": lambda t, low, digit: "@" in t,
     "iban": lambda t, low, digit: digit,
     "credit_card": lambda t, low, digit: digit,
@@ -104,14 +163,18 @@ MAYBE_PII: tuple[re.Pattern[str], ...] = (
     # card (4 digits + separator, or 13 digits), SSN, IPv4, phone, and the digits after an IBAN's country code
     re.compile(r"\d(?:\d{3}[ -]\d|\d{12}|\d{2}-\d{2}-\d{4}|\.\d{1,3}\.\d{1,3}\.\d|[ .-]?\d{3,4}[ .-]\d{3})"
                r"|[A-Z]{2}\d\d"),
-    # email, IPv6, phone with an area code in parentheses, private key
-    re.compile(r"@|[0-9A-Fa-f]:[0-9A-Fa-f:]|\)[ .-]?\d{3,4}[ .-]\d{3}|-----BEGIN"),
-    # API keys by provider prefix
-    re.compile(r"AKIA|AIza|gh[pousr]_|sk-|xox[baprs]-"),
+    # email, IPv6, phone with an area code in parentheses, international phone (+ and a country code,
+    # then two groups of digits, a parenthesised area code, or 5+ digits: 8 digits in all)
+    re.compile(r"@|[0-9A-Fa-f]:[0-9A-Fa-f:]|\)[ .-]?\d{3,4}[ .-]\d{3}"
+               r"|\+[1-9]\d{0,2}(?:[ .-]?\(\d{1,5}\)\d{0,10}[ .-]\d|[ .-]\d{1,10}[ .-]\d|[ .-]\d{5})|\+[1-9]\d{7}"),
+    # API keys by provider prefix (AWS and Google in any case: see MAYBE_SECRET)
+    re.compile(r"gh[pousr]_|github_pat_|sk-|xox[baprs]-"),
 )
-#: API keys written as ``key = value``: (lower-case form for ASCII text, case-insensitive form for any text).
-MAYBE_SECRET = (re.compile(r"api[_-]?key|secret|access[_-]?token|password"),
-                re.compile(r"(?i:api[_-]?key|secret|access[_-]?token|password)"))
+_MAYBE_SECRET = (r"api[_-]?key|secret|passw|access[_-]?key|private[_-]?key|(?:access|auth|refresh|bearer|session)"
+                 r"[_-]?token|akia|asia|aiza|-----begin")
+#: Secrets written as ``key = value`` (the key names one), AWS and Google keys, and private keys, in any case:
+#: (lower-case form for ASCII text, case-insensitive form for any text).
+MAYBE_SECRET = (re.compile(_MAYBE_SECRET), re.compile(f"(?i:{_MAYBE_SECRET})"))
 
 
 def maybe_pii(text: str) -> bool:
@@ -119,26 +182,62 @@ def maybe_pii(text: str) -> bool:
     return any(p.search(text) for p in MAYBE_PII) or MAYBE_SECRET[1].search(text) is not None
 
 
+_PROVIDER_RE = re.compile(_PROVIDER_KEY)
+
+
+def _scans(text: str, low: str, digit: bool,
+           kinds: list[str] | None) -> Iterator[tuple[str, re.Pattern[str], Callable[[str], bool] | None]]:
+    """The ``(kind, pattern, validator)`` passes worth running on ``text``, in :data:`PII_PATTERNS` order. API keys
+    run as two passes, each behind its own prefilter: provider prefixes, and ``key = value`` (whose pattern has no
+    literal prefix to skip ahead on, so it runs only on texts that name a secret)."""
+    for kind, (pattern, valid) in PII_PATTERNS.items():
+        if (kinds is not None and kind not in kinds) or not _PREFILTER[kind](text, low, digit):
+            continue
+        if kind != "api_key":
+            yield kind, pattern, valid
+            continue
+        if any(h in low for h in _PROVIDER_HINTS):
+            yield kind, _PROVIDER_RE, _provider_ok
+        if any(h in low for h in _SECRET_HINTS):
+            yield kind, _SECRET_KV, _secret_ok
+
+
+class _Spans:
+    """Non-overlapping ``[start, end)`` spans, sorted: whether a new span overlaps one costs a binary search (a text
+    with tens of thousands of matches stays fast)."""
+
+    def __init__(self, spans: list[tuple[int, int]] | None = None) -> None:
+        self.starts = [a for a, _ in spans or []]
+        self.ends = [b for _, b in spans or []]
+
+    def overlaps(self, s: int, e: int) -> bool:
+        k = bisect.bisect_right(self.starts, s)
+        return (k > 0 and self.ends[k - 1] > s) or (k < len(self.starts) and self.starts[k] < e)
+
+    def add(self, s: int, e: int) -> None:
+        k = bisect.bisect_right(self.starts, s)
+        self.starts.insert(k, s)
+        self.ends.insert(k, e)
+
+
 def find_pii(text: str, kinds: list[str] | None = None) -> list[tuple[str, int, int]]:
     """Non-overlapping ``(kind, start, end)`` spans of personal data and secrets in ``text``, sorted by start."""
     spans: list[tuple[str, int, int]] = []
     low = text.casefold()
     digit = _HAS_DIGIT.search(text) is not None
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     # IBAN-shaped codes with a bad checksum are decoys, not phone or card numbers.
-    iban_shaped = [m.span() for m in PII_PATTERNS["iban"][0].finditer(text)] if digit else []
-    for kind, (pattern, valid) in PII_PATTERNS.items():
-        if (kinds is not None and kind not in kinds) or not _PREFILTER[kind](text, low, digit):
-            continue
+    iban_shaped = _Spans([m.span() for m in PII_PATTERNS["iban"][0].finditer(text)] if digit else [])
+    for kind, pattern, valid in _scans(text, low, digit, kinds):
         for m in pattern.finditer(text):
             s, e = m.span()
             if valid is not None and not valid(m.group()):
                 continue
-            if kind in _NUMERIC and (_in_arithmetic(text, s, e) or any(s < ie and is_ < e for is_, ie in iban_shaped)):
+            if kind in _NUMERIC and (_in_arithmetic(text, s, e) or iban_shaped.overlaps(s, e)):
                 continue
-            if any(s < te and ts < e for ts, te in taken):
+            if taken.overlaps(s, e):
                 continue
-            taken.append((s, e))
+            taken.add(s, e)
             spans.append((kind, s, e))
     return sorted(spans, key=lambda t: t[1])
 
@@ -246,7 +345,8 @@ class LicenceCheck(Check):
         flags = np.zeros(n, bool)
         missing: dict[str, int] = {}
         disallowed: dict[str, dict[str, int]] = {}
-        reasons: dict[int, str] = {}
+        reasons: dict[int, tuple[str, object]] = {}  # row -> (field, disallowed value or None when missing)
+        shown: dict[object, str] = {}  # a value as the report shows it: masked (a licence column can hold anything)
         for name, values in sorted(self.allowed.items()):
             column = records[name].tolist() if name in records.columns else [None] * n
             ok = set(values)
@@ -254,15 +354,25 @@ class LicenceCheck(Check):
                 if v is None or not str(v).strip():
                     missing[name] = missing.get(name, 0) + 1
                     flags[i] = True
-                    reasons.setdefault(i, f"missing {name}")
+                    reasons.setdefault(i, (name, None))
                 elif ok and v not in ok:
+                    key = shown.get(v) if isinstance(v, str) else None
+                    if key is None:
+                        key = snippet(v, 80)
+                        if isinstance(v, str):
+                            shown[v] = key
                     disallowed.setdefault(name, {})
-                    disallowed[name][v] = disallowed[name].get(v, 0) + 1
+                    disallowed[name][key] = disallowed[name].get(key, 0) + 1
                     flags[i] = True
-                    reasons.setdefault(i, f"{name} {v!r} not allowed")
+                    reasons.setdefault(i, (name, v))
         flagged = int(flags.sum())
         summary = {"rows": n, "invalid": flagged, "invalid_rate": flagged / n if n else 0.0,
                    "missing": missing, "disallowed": disallowed}
-        examples = [{"line": int(records["line"].iloc[i]), "reason": reasons[i]} for i in np.flatnonzero(flags)[:5]]
+
+        def reason(i: int) -> str:
+            name, v = reasons[i]
+            return f"missing {name}" if v is None else f"{name} {snippet(v, 80)!r} not allowed"
+
+        examples = [{"line": int(records["line"].iloc[i]), "reason": reason(i)} for i in np.flatnonzero(flags)[:5]]
         return self.result(flags, flags.astype(float), summary, examples,
                            f"{flagged} rows with missing or disallowed {', '.join(sorted(self.allowed))}")

@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise, worst
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise, snippet, worst
 from playbook_lib.data import record_text
 
 
@@ -81,8 +81,8 @@ class ConsistencyCheck(Check):
                 conflicts += 1
                 flags[rows] = True
                 if len(examples) < self.max_examples:
-                    examples.append({"lines": [int(records["line"].iloc[i]) for i in rows],
-                                     "reason": f"labels {', '.join(distinct)}"})
+                    examples.append({"lines": [int(records["line"].iloc[i]) for i in rows],  # labels masked
+                                     "reason": f"labels {', '.join(snippet(lbl, 80) for lbl in distinct)}"})
         summary: dict[str, object] = {"rows": n, "labelled_items": len(by_item), "conflicting_items": conflicts,
                                       "conflict_rate": float(flags.mean()) if n else 0.0}
         outcomes = [self.grade(summary["conflict_rate"])]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
 
 VALUES = ("human", "synthetic", "mixed")
 
@@ -45,8 +45,9 @@ class ProvenanceCheck(Check):
         tag_outcome = (Outcome.FAIL if untagged > self.fail_untagged else
                        Outcome.WARN if untagged > self.max_untagged else Outcome.PASS)
         outcome = worst([self.grade(share), tag_outcome])
-        examples = [{"line": int(records["line"].iloc[i]), "reason": f"provenance {tags[i] or 'missing'!r}"}
-                    for i in np.flatnonzero(flags)[:5]]
+        # masked: a provenance column can hold anything
+        examples = [{"line": int(records["line"].iloc[i]),
+                     "reason": f"provenance {snippet(tags[i], 80) or 'missing'!r}"} for i in np.flatnonzero(flags)[:5]]
         return self.result(flags, flags.astype(float), summary, examples,
                            f"human {counts['human']}, synthetic {counts['synthetic']}, mixed {counts['mixed']}, "
                            f"untagged {int(flags.sum())}", outcome=outcome)

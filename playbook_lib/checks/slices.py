@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 QUESTION_WORDS = frozenset(
@@ -85,9 +86,36 @@ DERIVED: dict[str, Callable[[dict[str, Any]], str]] = {
 
 
 def slice_values(records: pd.DataFrame, by: str) -> list[Any]:
-    """The slice label of every row: a record column as it is, or a :data:`DERIVED` field computed from the row."""
+    """The slice label of every row: a record column's value (personal data and secrets masked, see
+    :func:`masked_labels`), or a :data:`DERIVED` field computed from the row."""
     if by in DERIVED:
         derive = DERIVED[by]
         columns = [c for c in ("instruction", "input", "messages") if c in records.columns]
         return [derive(dict(zip(columns, values))) for values in zip(*(records[c].tolist() for c in columns))]
-    return records[by].tolist()
+    return masked_labels(records[by])
+
+
+def masked_labels(column: pd.Series) -> list[Any]:
+    """The values of a metadata column with personal data and secrets masked (``jane@x.org`` -> ``[EMAIL]``), as
+    slice names that reports and examples can show: a team's ``category`` column can hold an address or a key.
+
+    Each distinct value is masked once (a column has few), then spread back to the rows by its code; values that
+    are not strings (None, or a number from a hand-built frame) stay as they are.
+    """
+    from playbook_lib.checks.compliance import mask_pii, maybe_pii
+
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts) from a hand-built frame: one at a time
+        return [mask_pii(v) if isinstance(v, str) and maybe_pii(v) else v for v in column.tolist()]
+    distinct = uniques.tolist()
+    labels = [mask_pii(u) if isinstance(u, str) and maybe_pii(u) else u for u in distinct]
+    if all(a is b for a, b in zip(labels, distinct)):  # nothing to mask: the column as it is
+        return column.tolist()
+    table = np.empty(len(labels) + 1, dtype=object)
+    table[: len(labels)] = labels
+    out = table[codes]
+    missing = codes < 0  # code -1: a missing value, kept as it was
+    if missing.any():
+        out[missing] = column.to_numpy(dtype=object)[missing]
+    return out.tolist()
