@@ -11,6 +11,7 @@ Parsing never reads data: it only validates the configuration.
 from __future__ import annotations
 
 import inspect
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from playbook_lib import yamlsafe
 from playbook_lib.errors import UsageError
+from playbook_lib.yamlsafe import echo
 
 RESERVED = ("id", "title", "check", "section")
 
@@ -91,34 +94,45 @@ def _params_of(cls: type) -> dict[str, Any]:
     return {n: hints.get(n, Any) for n in names}
 
 
+def _non_finite(value: Any) -> float | None:
+    """The first NaN or infinity anywhere in an option value (lists and mappings included), else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((bad for bad in map(_non_finite, items) if bad is not None), None)
+
+
 def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
-    """Parse checklist YAML ``text``; ``source`` names the file in messages. See :func:`parse_checklist`."""
+    """Parse checklist YAML ``text``; ``source`` names the file in messages. See :func:`parse_checklist`.
+
+    The text goes through :func:`playbook_lib.yamlsafe.compose` (no tags beyond plain data, bounded aliases, no
+    complex or duplicate keys, 64-bit integers); option values must be finite numbers where numbers are expected,
+    and ``warn``/``fail`` must lie in the check's metric range, ordered by its direction
+    (:meth:`~playbook_lib.checks.base.Check.threshold_problems`).
+    """
     from playbook_lib.checks import REGISTRY
 
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UsageError(f"{where}: malformed YAML ({problem})") from None
-    finally:
-        loader.dispose()
+        doc = yamlsafe.compose(text, source)
+    except yamlsafe.YamlError as exc:
+        raise ChecklistError(exc.errors) from None
+    root = doc.root
 
     def at(node: yaml.Node) -> str:
         return f"{source}:{node.start_mark.line + 1}"
 
     def value(node: yaml.Node) -> Any:
-        return _construct(node)
+        return yamlsafe.value(node)
 
-    errors: list[str] = []
+    errors: list[str] = list(doc.errors)
     if root is None or not isinstance(root, yaml.MappingNode):
+        if errors:  # e.g. a complex key at the top: say that, not only that the mapping is missing
+            raise ChecklistError(errors)
         raise ChecklistError([f"{source}:1: a checklist must be a mapping with 'name' and 'items'"])
     top = {k.value: (k, v) for k, v in root.value}
     for key, (knode, _) in top.items():
         if key not in ("name", "description", "items"):
-            errors.append(f"{at(knode)}: unknown top-level key {key!r} (valid: name, description, items)")
+            errors.append(f"{at(knode)}: unknown top-level key {echo(key)} (valid: name, description, items)")
     name = description = ""
     if "name" not in top or not isinstance(value(top["name"][1]), str):
         errors.append(f"{at(top['name'][1]) if 'name' in top else source + ':1'}: 'name' must be a string")
@@ -150,35 +164,54 @@ def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
         item_id = value(fields["id"][1]) if "id" in fields else None
         if isinstance(item_id, str):
             if item_id in seen_ids:
-                errors.append(f"{at(fields['id'][1])}: duplicate id {item_id!r} (first at {seen_ids[item_id]})")
+                errors.append(f"{at(fields['id'][1])}: duplicate id {echo(item_id)} (first at {seen_ids[item_id]})")
             seen_ids.setdefault(item_id, at(fields["id"][1]))
         if len(errors) > item_errors:
             continue
         check = value(fields["check"][1])
         if check not in REGISTRY:
-            errors.append(f"{at(fields['check'][1])}: unknown check {check!r}; valid: {', '.join(sorted(REGISTRY))}")
+            valid = ", ".join(sorted(REGISTRY))
+            errors.append(f"{at(fields['check'][1])}: unknown check {echo(check)}; valid: {valid}")
             continue
         cls = REGISTRY[check]
         accepted = _params_of(cls)
+        item = f" (item {echo(item_id)})"
         params: dict[str, Any] = {}
         for key, (knode, vnode) in fields.items():
             if key in RESERVED:
                 continue
             if key not in accepted:
-                errors.append(f"{at(knode)}: check {check!r} has no option {key!r}; valid: {', '.join(accepted)}")
+                errors.append(f"{at(knode)}: check {check!r} has no option {echo(key)}; valid: {', '.join(accepted)}")
                 continue
             v = value(vnode)
             if not type_ok(v, accepted[key]):
-                errors.append(f"{at(vnode)}: {check}.{key} must be {_type_name(accepted[key])}, got {v!r}")
+                errors.append(f"{at(vnode)}: {check}.{key} must be {_type_name(accepted[key])}, got {echo(v)}{item}")
+                continue
+            bad = _non_finite(v)
+            if bad is not None:  # NaN compares false with everything: a NaN threshold turns every fail into a pass
+                errors.append(f"{at(vnode)}: {check}.{key} must be a finite number, got {bad}{item}")
                 continue
             params[key] = v
         section = value(fields["section"][1]) if "section" in fields else ""
-        if len(errors) == item_errors:
+        if not isinstance(section, str):
+            errors.append(f"{at(fields['section'][1])}: 'section' must be a string")
+        def threshold_errors(problems: list[tuple[str, str]]) -> list[str]:
+            return [f"{at(fields[opt][1])}: {check}.{opt} {problem}{item}" if opt in fields else
+                    f"{at(node)}: {check}.{opt} {problem} (the default {opt} of item {echo(item_id)}; set it too)"
+                    for opt, problem in problems]
+
+        if len(errors) > item_errors:  # no constructor call, but the thresholds given are still judged
+            errors.extend(threshold_errors(cls.threshold_problems(params.get("warn"), params.get("fail"))))
+        else:
             try:
                 cls(**params)
             except UsageError as exc:
-                errors.append(f"{at(node)}: {exc}")
-            except (TypeError, ValueError) as exc:
+                problems = getattr(exc, "problems", None)  # threshold problems name their option: point at its line
+                if problems:
+                    errors.extend(threshold_errors(problems))
+                else:
+                    errors.append(f"{at(node)}: {exc}")
+            except (TypeError, ValueError, OverflowError) as exc:
                 errors.append(f"{at(node)}: invalid options for {check!r} ({exc})")
         items.append(ItemSpec(item_id, value(fields["title"][1]), check, params, str(section), node.start_mark.line + 1))
     if errors:
@@ -186,26 +219,12 @@ def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
     return ChecklistSpec(name, description, items, source)
 
 
-def _construct(node: yaml.Node) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
 def parse_checklist(path: str | Path) -> ChecklistSpec:
     """Read and validate a checklist file.
 
-    Raises :class:`~playbook_lib.errors.UsageError` for a missing or malformed file (one line, with file:line) and
-    :class:`ChecklistError` listing every configuration error (unknown keys or checks, wrong types, missing fields,
-    duplicate ids) at once, each with file:line.
+    Raises :class:`~playbook_lib.errors.UsageError` for a missing, unreadable (a folder, a FIFO, no permission),
+    oversized or non-UTF-8 file (one line, :func:`playbook_lib.yamlsafe.read_config`) and :class:`ChecklistError`
+    listing every configuration error (malformed or unsafe YAML, unknown keys or checks, wrong types, non-finite or
+    inconsistent thresholds, missing fields, duplicate ids or keys) at once, each with file:line.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"{path}: checklist file not found")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: checklist is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return parse_checklist_text(text, str(path))
+    return parse_checklist_text(yamlsafe.read_config(path, "checklist"), str(path))

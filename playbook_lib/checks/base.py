@@ -107,10 +107,67 @@ class Check(ABC):
     #: are eval results, ``--evals``). The CLI asks for exactly the inputs a checklist's checks declare.
     inputs: ClassVar[tuple[str, ...]] = ("data",)
     max_examples: ClassVar[int] = 5
+    #: The values ``summary[metric]`` can take (inclusive): ``warn`` and ``fail`` must lie inside it. Shares and
+    #: rates are in [0, 1] (the default); counts and ratios declare ``(0.0, math.inf)``, differences ``(-1.0, 1.0)``.
+    metric_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     def __init__(self, warn: float | None = None, fail: float | None = None) -> None:
+        """Set the thresholds after :meth:`threshold_problems` found none.
+
+        Raises:
+            UsageError: naming the check and each wrong threshold; its ``problems`` attribute lists them as
+                ``(option, message)`` pairs so the checklist parser can point at each option's line.
+        """
+        problems = self.threshold_problems(warn, fail)
+        if problems:
+            from playbook_lib.errors import UsageError
+
+            err = UsageError(f"{self.name}: " + "; ".join(f"{option} {message}" for option, message in problems))
+            err.problems = problems  # type: ignore[attr-defined]
+            raise err
         self.warn = warn
         self.fail = fail
+
+    @classmethod
+    def threshold_problems(cls, warn: Any, fail: Any) -> list[tuple[str, str]]:
+        """What is wrong with ``warn`` and ``fail`` for this check, as ``(option, message)`` pairs (empty: nothing).
+
+        Each must be None or a finite real number (not a bool: YAML's ``true`` is no threshold; not NaN, which
+        compares false with every value and so would turn a failing gate into a pass) inside :attr:`metric_range`;
+        when both are set they must be ordered by :attr:`direction`: ``warn <= fail`` when higher is worse
+        (``"above"``), ``warn >= fail`` when lower is worse (``"below"``), else the warning could never come first.
+        """
+        import math
+        import numbers
+
+        lo, hi = cls.metric_range
+        span = f"[{lo:g}, {hi:g}]" if math.isfinite(hi) else f"[{lo:g}, inf)"
+        problems: list[tuple[str, str]] = []
+        given: dict[str, float] = {}
+        for option, threshold in (("warn", warn), ("fail", fail)):
+            if threshold is None:
+                continue
+            if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+                from playbook_lib.yamlsafe import echo
+
+                problems.append((option, f"must be a number or null, got {echo(threshold)}"))
+            elif isinstance(threshold, numbers.Integral) and not lo <= threshold <= hi:
+                problems.append((option, f"must be in {span} (the range of {cls.metric}), got {threshold}"))
+            elif not isinstance(threshold, numbers.Integral) and not math.isfinite(threshold):
+                problems.append((option, f"must be a finite number, got {float(threshold)}"))
+            elif not lo <= threshold <= hi:
+                problems.append((option, f"must be in {span} (the range of {cls.metric}), got {threshold:g}"))
+            else:
+                given[option] = threshold
+        if len(given) == 2:
+            w, f = given["warn"], given["fail"]
+            if cls.direction == "above" and w > f:
+                problems.append(("warn", f"{w:g} is above fail {f:g}: higher {cls.metric} is worse, so warn must "
+                                         "be <= fail"))
+            elif cls.direction == "below" and w < f:
+                problems.append(("warn", f"{w:g} is below fail {f:g}: lower {cls.metric} is worse, so warn must "
+                                         "be >= fail"))
+        return problems
 
     @abstractmethod
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:

@@ -30,6 +30,7 @@ class QuantityCheck(Check):
     name = "quantity"
     metric = "examples"
     direction = "below"
+    metric_range = (0.0, float("inf"))  # a count of rows
 
     def __init__(self, method: str = "peft", by: str | None = None, min_per_slice: int = 20,
                  warn: float | None = None, fail: float | None = None) -> None:

@@ -37,6 +37,7 @@ class _PlanCheck(Check):
 
     inputs: ClassVar[tuple[str, ...]] = ("plan",)
     metric = "problems"
+    metric_range = (0.0, float("inf"))  # a count of problems
 
     def __init__(self, warn: float | None = None, fail: float | None = 0) -> None:
         super().__init__(warn, fail)
@@ -166,6 +167,7 @@ class CostModelCheck(Check):
 
     name = "cost_model"
     metric = "cost_ratio"
+    metric_range = (0.0, float("inf"))  # measured / target cost per success
     inputs: ClassVar[tuple[str, ...]] = ("plan", "evals")
 
     def __init__(self, warn: float | None = 1.0, fail: float | None = 1.5) -> None:
@@ -199,6 +201,7 @@ class RoutingPlanCheck(Check):
 
     name = "routing_plan"
     metric = "success_drop"
+    metric_range = (-1.0, 1.0)  # a difference of two success rates
     inputs: ClassVar[tuple[str, ...]] = ("plan", "evals")
 
     def __init__(self, warn: float | None = 0.02, fail: float | None = 0.05) -> None:

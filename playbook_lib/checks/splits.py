@@ -85,6 +85,7 @@ class GoldenSetCheck(Check):
     name = "golden_set"
     metric = "golden_examples"
     direction = "below"
+    metric_range = (0.0, float("inf"))  # a count of rows
 
     def __init__(self, warn: float | None = 50, fail: float | None = 1) -> None:
         super().__init__(warn, fail)

@@ -36,36 +36,34 @@ from typing import Any
 
 import yaml
 
-from playbook_lib.decide.select import (
-    SUPERPOWERS,
-    _bool,
-    _choice,
-    _compose,
-    _Errors,
-    _fields,
-    _int_min,
-    _number,
-    _read,
-    _str,
-    _str_list,
+from playbook_lib.decide.select import SUPERPOWERS
+from playbook_lib.yamlsafe import (
+    Errors,
+    Validator,
+    choice,
+    compose_into,
+    fields,
+    fraction,
+    int_min,
+    is_bool,
+    is_str,
+    number,
+    read_config,
+    str_list,
 )
 
 RUNS_ON = ("every_change", "nightly", "release", "manual")
 
-
-def _fraction(v: Any) -> str | None:
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
-    return None if ok else "must be a number in [0, 1]"
-
-
-_SECTIONS: dict[str, dict[str, tuple[Any, bool]]] = {
-    "cost_model": {"target_cost_per_success": (_number, False), "monthly_budget": (_number, False),
-                   "notes": (_str, False)},
-    "routing": {"cheap": (_str, False), "strong": (_str, False), "escalation_threshold": (_fraction, False),
-                "failures_detectable": (_bool, False)},
-    "guardrails": {"input": (_str_list(), False), "output": (_str_list(), False), "audit_log": (_bool, False)},
-    "eval_harness": {"regression_suite": (_str, False), "runs_on": (_choice(RUNS_ON), False),
-                     "offline_metrics": (_str_list(), False), "min_tasks": (_int_min(1), False)},
+# Numbers are finite (no NaN or infinity), never booleans, and in range: costs and budgets >= 0, the escalation
+# threshold a confidence in [0, 1], min_tasks a count >= 1 (and 64-bit, like every integer the loader accepts).
+_SECTIONS: dict[str, dict[str, tuple[Validator, bool]]] = {
+    "cost_model": {"target_cost_per_success": (number, False), "monthly_budget": (number, False),
+                   "notes": (is_str, False)},
+    "routing": {"cheap": (is_str, False), "strong": (is_str, False), "escalation_threshold": (fraction, False),
+                "failures_detectable": (is_bool, False)},
+    "guardrails": {"input": (str_list(), False), "output": (str_list(), False), "audit_log": (is_bool, False)},
+    "eval_harness": {"regression_suite": (is_str, False), "runs_on": (choice(RUNS_ON), False),
+                     "offline_metrics": (str_list(), False), "min_tasks": (int_min(1), False)},
 }
 
 
@@ -76,11 +74,11 @@ def _section(name: str) -> Any:
     return check
 
 
-_PLAN_SPEC: dict[str, tuple[Any, bool]] = {
-    "name": (_str, True),
-    "superpower": (_choice(SUPERPOWERS), False),
-    "model": (_str, False),
-    "description": (_str, False),
+_PLAN_SPEC: dict[str, tuple[Validator, bool]] = {
+    "name": (is_str, True),
+    "superpower": (choice(SUPERPOWERS), False),
+    "model": (is_str, False),
+    "description": (is_str, False),
     **{name: (_section(name), False) for name in _SECTIONS},
 }
 
@@ -91,19 +89,19 @@ def parse_plan(text: str, source: str = "<plan>") -> dict[str, Any]:
     Raises:
         UsageError: every problem at once, each as ``source:line: message``.
     """
-    errors = _Errors(source)
-    root = _compose(text, errors)
+    errors = Errors(source)
+    root = compose_into(text, errors)
     values: dict[str, Any] | None = None
     if root is None and not errors.items:
         errors.add(None, "empty model plan: expected a mapping with at least 'name'")
     if root is not None:
-        values = _fields(root, _PLAN_SPEC, errors, "plan")
+        values = fields(root, _PLAN_SPEC, errors, "plan")
         if isinstance(root, yaml.MappingNode):  # sections are checked even when the top level has errors
             pairs = {getattr(k, "value", None): v for k, v in root.value}
             for name, spec in _SECTIONS.items():
                 node = pairs.get(name)
                 if isinstance(node, yaml.MappingNode):
-                    _fields(node, spec, errors, name)
+                    fields(node, spec, errors, name)
                 elif values is not None and name in values and values[name] is None:
                     values[name] = {}
     errors.raise_if_any(source)
@@ -113,6 +111,6 @@ def parse_plan(text: str, source: str = "<plan>") -> dict[str, Any]:
 
 def load_plan(path: str | Path) -> dict[str, Any]:
     """:func:`parse_plan` on a file; errors name the file and line. The dict gets ``_path`` (the file)."""
-    plan = parse_plan(_read(path), str(path))
+    plan = parse_plan(read_config(path, "model plan"), str(path))
     plan["_path"] = str(path)
     return plan

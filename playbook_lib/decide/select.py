@@ -15,14 +15,25 @@ the sample catalog are illustrative and dated, to be replaced with your provider
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from playbook_lib.errors import UsageError
+from playbook_lib.yamlsafe import (
+    Errors,
+    Validator,
+    choice,
+    compose_into,
+    fields,
+    int_min,
+    is_bool,
+    is_date,
+    is_str,
+    number,
+    read_config,
+    str_list,
+)
 
 SUPERPOWERS = ("accuracy", "speed_cost", "long_context", "multimodal", "code", "live_search")
 LATENCY_CLASSES = ("low", "medium", "high")
@@ -132,159 +143,39 @@ class Selection:
 
 
 # ---------------------------------------------------------------- YAML parsing (all errors, file:line)
-
-def _value(node: yaml.Node) -> Any:
-    """The plain Python value of a node (a fresh constructor each time: it caches per node)."""
-    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-
-
-class _Errors:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.items: list[str] = []
-
-    def add(self, node: yaml.Node | None, message: str) -> None:
-        where = f"{self.source}:{node.start_mark.line + 1}" if node is not None else self.source
-        self.items.append(f"{where}: {message}")
-
-    def raise_if_any(self, what: str) -> None:
-        if self.items:
-            err = UsageError(f"{len(self.items)} error(s) in {what}: " + "; ".join(self.items))
-            err.errors = list(self.items)  # type: ignore[attr-defined]
-            raise err
-
-
-def _compose(text: str, errors: _Errors) -> yaml.Node | None:
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        errors.items.append(f"{errors.source}{line}: malformed YAML: {exc.problem or exc}")
-    except yaml.YAMLError as exc:
-        errors.items.append(f"{errors.source}: malformed YAML: {exc}")
-    return None
-
-
-def _mapping(node: yaml.Node, errors: _Errors, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-    if not isinstance(node, yaml.MappingNode):
-        errors.add(node, f"{what} must be a mapping")
-        return None
-    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-    for k, v in node.value:
-        key = k.value if isinstance(k, yaml.ScalarNode) else str(k)
-        if key in out:
-            errors.add(k, f"duplicate key {key!r} in {what}")
-        out[key] = (k, v)
-    return out
-
-
-Check = Callable[[Any], str | None]
-
-
-def _str(v: Any) -> str | None:
-    return None if isinstance(v, str) and v.strip() else "must be a non-empty string"
-
-
-def _bool(v: Any) -> str | None:
-    return None if isinstance(v, bool) else "must be true or false"
-
-
-def _int_min(lo: int) -> Check:
-    def check(v: Any) -> str | None:
-        ok = isinstance(v, int) and not isinstance(v, bool) and v >= lo
-        return None if ok else f"must be an integer >= {lo}"
-
-    return check
-
-
-def _number(v: Any) -> str | None:
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and v == v and v != float("inf")
-    return None if ok else "must be a number >= 0"
-
-
-def _date(v: Any) -> str | None:
-    return None if isinstance(v, dt.date) and not isinstance(v, dt.datetime) else "must be a date (YYYY-MM-DD)"
-
-
-def _choice(choices: tuple[str, ...]) -> Check:
-    def check(v: Any) -> str | None:
-        return None if v in choices else f"must be one of {list(choices)}, got {v!r}"
-
-    return check
-
-
-def _str_list(choices: tuple[str, ...] | None = None) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-            return "must be a list of strings"
-        if choices is not None:
-            bad = [x for x in v if x not in choices]
-            if bad:
-                return f"unknown value(s) {bad}; valid: {list(choices)}"
-        return None
-
-    return check
-
-
-def _fields(
-    node: yaml.Node, spec: dict[str, tuple[Check, bool]], errors: _Errors, what: str
-) -> dict[str, Any] | None:
-    """Validate a mapping node against ``spec`` (key -> (check, required)); return plain values or None."""
-    m = _mapping(node, errors, what)
-    if m is None:
-        return None
-    before = len(errors.items)
-    for key, (knode, _) in m.items():
-        if key not in spec:
-            errors.add(knode, f"unknown key {key!r} in {what}; valid: {sorted(spec)}")
-    for key, (check, required) in spec.items():
-        if key not in m:
-            if required:
-                errors.add(node, f"{what} lacks required key {key!r}")
-            continue
-        vnode = m[key][1]
-        value = _value(vnode)
-        problem = check(value)
-        if problem:
-            errors.add(vnode, f"{what}: {key} {problem}")
-    if len(errors.items) > before:
-        return None
-    return {k: _value(m[k][1]) for k in m}
-
-
-_MODEL_SPEC: dict[str, tuple[Check, bool]] = {
-    "name": (_str, True),
-    "provider": (_str, True),
-    "open_weights": (_bool, True),
-    "regions": (_str_list(), True),
-    "context_window": (_int_min(1), True),
-    "modalities": (_str_list(MODALITIES), True),
-    "price_per_1m_input": (_number, True),
-    "price_per_1m_output": (_number, True),
-    "priced_on": (_date, True),
-    "latency_class": (_choice(LATENCY_CLASSES), True),
-    "strengths": (_str_list(SUPERPOWERS), True),
-    "reasoning": (_bool, True),
+# Composed by playbook_lib.yamlsafe (plain data only, bounded aliases, unique keys) and validated field by field.
+_MODEL_SPEC: dict[str, tuple[Validator, bool]] = {
+    "name": (is_str, True),
+    "provider": (is_str, True),
+    "open_weights": (is_bool, True),
+    "regions": (str_list(), True),
+    "context_window": (int_min(1), True),
+    "modalities": (str_list(MODALITIES), True),
+    "price_per_1m_input": (number, True),
+    "price_per_1m_output": (number, True),
+    "priced_on": (is_date, True),
+    "latency_class": (choice(LATENCY_CLASSES), True),
+    "strengths": (str_list(SUPERPOWERS), True),
+    "reasoning": (is_bool, True),
 }
 
-_PROFILE_SPEC: dict[str, tuple[Check, bool]] = {
-    "name": (_str, True),
-    "superpower": (_choice(SUPERPOWERS), True),
-    "reasoning": (_bool, False),
-    "data_residency": (_str_list(), False),
-    "require_open_weights": (_bool, False),
-    "max_latency": (_choice(LATENCY_CLASSES), False),
-    "cost_ceiling_per_1k_requests": (lambda v: None if v is None else _number(v), False),
-    "input_tokens": (_int_min(0), False),
-    "output_tokens": (_int_min(0), False),
-    "min_context_window": (_int_min(0), False),
-    "modalities": (_str_list(MODALITIES), False),
+_PROFILE_SPEC: dict[str, tuple[Validator, bool]] = {
+    "name": (is_str, True),
+    "superpower": (choice(SUPERPOWERS), True),
+    "reasoning": (is_bool, False),
+    "data_residency": (str_list(), False),
+    "require_open_weights": (is_bool, False),
+    "max_latency": (choice(LATENCY_CLASSES), False),
+    "cost_ceiling_per_1k_requests": (lambda v: None if v is None else number(v), False),
+    "input_tokens": (int_min(0), False),
+    "output_tokens": (int_min(0), False),
+    "min_context_window": (int_min(0), False),
+    "modalities": (str_list(MODALITIES), False),
 }
 
 
-_CATALOG_SPEC: dict[str, tuple[Check, bool]] = {
-    "description": (_str, False),
+_CATALOG_SPEC: dict[str, tuple[Validator, bool]] = {
+    "description": (is_str, False),
     "models": (lambda v: None if isinstance(v, list) else "must be a list of models", True),
 }
 
@@ -295,13 +186,13 @@ def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
     Raises:
         UsageError: listing every problem as ``source:line: message``.
     """
-    errors = _Errors(source)
-    root = _compose(text, errors)
+    errors = Errors(source)
+    root = compose_into(text, errors)
     models: list[ModelSpec] = []
     if root is None and not errors.items:
         errors.add(None, "empty catalog: expected a 'models:' list")
     if root is not None:
-        _fields(root, _CATALOG_SPEC, errors, "catalog")
+        fields(root, _CATALOG_SPEC, errors, "catalog")
         pairs = root.value if isinstance(root, yaml.MappingNode) else []
         seq = next((v for k, v in pairs if getattr(k, "value", None) == "models"), None)
         if isinstance(seq, yaml.SequenceNode):
@@ -309,7 +200,7 @@ def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
                 errors.add(seq, "catalog: models is empty")
             first_line: dict[str, int] = {}
             for i, item in enumerate(seq.value):
-                values = _fields(item, _MODEL_SPEC, errors, f"models[{i}]")
+                values = fields(item, _MODEL_SPEC, errors, f"models[{i}]")
                 if values is None:
                     continue
                 name = values["name"]
@@ -327,34 +218,28 @@ def parse_requirements(text: str, source: str = "<profile>") -> Requirements:
     Raises:
         UsageError: listing every problem as ``source:line: message``.
     """
-    errors = _Errors(source)
-    root = _compose(text, errors)
+    errors = Errors(source)
+    root = compose_into(text, errors)
     values = None
     if root is None and not errors.items:
         errors.add(None, "empty requirements profile")
     if root is not None:
-        values = _fields(root, _PROFILE_SPEC, errors, "profile")
+        values = fields(root, _PROFILE_SPEC, errors, "profile")
     errors.raise_if_any(source)
     assert values is not None
     return Requirements(**values)
 
 
-def _read(path: str | Path) -> str:
-    p = Path(path)
-    try:
-        return p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{p}: cannot read: {exc}") from None
-
-
 def load_catalog(path: str | Path) -> list[ModelSpec]:
-    """``parse_catalog`` on a file; errors name the file and line."""
-    return parse_catalog(_read(path), str(path))
+    """``parse_catalog`` on a file (read by :func:`playbook_lib.yamlsafe.read_config`); errors name the file and
+    line."""
+    return parse_catalog(read_config(path, "model catalog"), str(path))
 
 
 def load_requirements(path: str | Path) -> Requirements:
-    """``parse_requirements`` on a file; errors name the file and line."""
-    return parse_requirements(_read(path), str(path))
+    """``parse_requirements`` on a file (read by :func:`playbook_lib.yamlsafe.read_config`); errors name the file
+    and line."""
+    return parse_requirements(read_config(path, "requirements profile"), str(path))
 
 
 # ---------------------------------------------------------------- scoring
