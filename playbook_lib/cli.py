@@ -504,8 +504,15 @@ def decide_next(
 
 
 def _one_line(text: str, limit: int = 2000) -> str:
-    """``text`` on one line (a message may quote a multi-line value), cut at ``limit`` characters."""
+    """``text`` on one line (a message may quote a multi-line value), personal data and secrets masked (an error
+    may quote a value from the data or the configuration), cut at ``limit`` characters."""
+    from playbook_lib.checks.compliance import mask_pii
+
     flat = " ".join(str(text).split())
+    try:
+        flat = " ".join(mask_pii(flat).split())
+    except Exception:  # noqa: BLE001 - the masker failing must not turn a one-line error into a traceback
+        flat = "(message withheld: it could not be masked)"
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -353,8 +353,6 @@ def test_feedback_promote_prints_no_planted_value(tmp_path: Path) -> None:
     assert re.search(r"\d+ entries", result.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="cli.main prints PlaybookError messages unmasked and yamlsafe.echo shortens a "
-                                       "value before it could be masked (the CLI/YAML parts of issue 12 own them)")
 @pytest.mark.parametrize("where", ["evals category", "decide several models", "plan option"])
 def test_error_messages_that_echo_a_value_mask_it(tmp_path: Path, where: str) -> None:
     """An error that quotes a bad value from the data (one line, exit 3 or 4) must not print the secret in it."""
