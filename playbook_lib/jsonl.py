@@ -2,11 +2,20 @@
 
 Used by :mod:`playbook_lib.rag.corpus` (a bad line stops the load) and :mod:`playbook_lib.data.load` (a bad line
 is skipped and reported); both are taught on the pages their own docstrings name.
+
+Any line may be hostile: invalid JSON, JSON nested deeper than the parser's recursion limit, an integer past
+Python's 4,300-digit conversion limit, or ``\\ud800``-style escapes that decode to lone UTF-16 surrogates (a
+``str`` that cannot be encoded to UTF-8, so no report or log could be written). The first three make the line
+unreadable (a :class:`~playbook_lib.errors.DataError`, or a skipped line); lone surrogates are replaced by U+FFFD
+at load time, so every downstream check and writer sees text that encodes.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,15 +25,109 @@ from playbook_lib.errors import DataError
 #: ``json.loads`` without its per-call argument handling (same values, same errors).
 _decode = json.JSONDecoder().decode
 
+#: A lone UTF-16 surrogate (paired escapes decode to one astral character, so what is left is unpaired).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The only way a surrogate gets into a value read from UTF-8 text is a ``\\uDxxx`` escape.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type (``array``, ``object``, ``null``, ...), for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def replace_surrogates(value: Any) -> Any:
+    """``value`` (a decoded JSON value) with every lone UTF-16 surrogate in its strings and keys replaced by
+    U+FFFD, so it can be encoded to UTF-8 (reports, logs). Containers are rebuilt only where something changed."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {replace_surrogates(k): replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def decode_line(text: str) -> Any:
+    """One JSON value from ``text``, lone surrogates replaced (:func:`replace_surrogates`).
+
+    Raises:
+        ValueError: one line saying why the text is unreadable: invalid JSON (with its column), nesting deeper
+            than the parser allows, or an integer past Python's digit limit.
+    """
+    try:
+        return _clean(text, _decode(text))
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(_why(exc)) from None
+
+
+def _why(exc: ValueError | RecursionError) -> str:
+    """Why a line could not be decoded, in one line."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc.msg}; column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON (nested too deeply to read)"
+    # int() past sys.get_int_max_str_digits(); its message is long and names no column
+    return f"unreadable JSON value ({str(exc).split(';')[0].strip() or 'a number too long'})"
+
+
+def _clean(text: str, value: Any) -> Any:
+    """``value`` with lone surrogates replaced when ``text`` has a ``\\uDxxx`` escape (rare: tested cheaply first)."""
+    if ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text):
+        return replace_surrogates(value)  # a RecursionError here reads as "nested too deeply", like the parser's
+    return value
+
+
+def check_data_file(path: Path, what: str = "data file") -> None:
+    """Raise :class:`~playbook_lib.errors.DataError` unless ``path`` is a regular file that can be opened for
+    reading: missing, a folder, a FIFO or device (reading one could block or never end), no permission."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{path}: is a folder, expected a {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path}: not a regular file (a FIFO or device?), expected a {what}")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+
+
+def read_bytes(path: Path, what: str = "data file") -> bytes:
+    """The bytes of ``path`` after :func:`check_data_file`; an I/O error is a one-line DataError too."""
+    check_data_file(path, what)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+
 
 def iter_jsonl(path: Path, skipped: list[str] | None = None) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, value)`` for every non-blank line of ``path``.
 
-    A line that is not valid JSON raises :class:`~playbook_lib.errors.DataError` naming ``file:line``; when a
-    ``skipped`` list is given, the same message is appended to it instead and reading goes on. Bytes that are not
-    UTF-8 always raise (the file is not text). A UTF-8 byte-order mark on the first line is accepted.
+    A line that is not readable JSON (see :func:`decode_line`: invalid, nested too deeply, an integer too long)
+    raises :class:`~playbook_lib.errors.DataError` naming ``file:line``; when a ``skipped`` list is given, the same
+    message is appended to it instead and reading goes on. Lone surrogates become U+FFFD. Bytes that are not UTF-8
+    always raise (the file is not text), as does a path that is not a readable regular file. A UTF-8 byte-order
+    mark on the first line is accepted.
     """
-    with path.open("rb") as handle:
+    check_data_file(path, "JSONL file")
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the JSONL file ({exc.strerror or exc})") from None
+    with handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -32,10 +135,12 @@ def iter_jsonl(path: Path, skipped: list[str] | None = None) -> Iterator[tuple[i
                 raise DataError(f"{path}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
             if not text or text.isspace():
                 continue
-            try:
+            try:  # decode_line, inlined: this loop runs once per row of every JSONL file
                 value = _decode(text)
-            except json.JSONDecodeError as exc:
-                message = f"{path}:{number}: invalid JSON ({exc.msg}; column {exc.colno})"
+                if "\\ud" in text or "\\uD" in text:
+                    value = _clean(text, value)
+            except (ValueError, RecursionError) as exc:
+                message = f"{path}:{number}: {_why(exc)}"
                 if skipped is None:
                     raise DataError(message) from None
                 skipped.append(message)

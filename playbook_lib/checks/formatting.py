@@ -17,11 +17,15 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
 from playbook_lib.checks.hashing import rows_matching, whitespace_tokens
+from playbook_lib.data.load import DEFAULT_ALIASES, META_FIELDS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # UTF-8 read as Latin-1/CP1252 ("Ã©", "â€™"), and the replacement character left by a lossy decode.
 _MOJIBAKE = re.compile(r"Ã[\x80-\xbf©¨ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ ¡¢£¤¥¦§]|â€[™œ\x9d˜“”¦\"]|Â[\xa0-\xbf]|\ufffd")
 _ROLES = {"system", "user", "assistant"}
+#: Source keys of the metadata fields (category, licence, ...): a list or object there is a formatting problem (the
+#: loader turns it into its ``str()`` so the other checks still see text).
+_META_KEYS = tuple((name, DEFAULT_ALIASES[name]) for name in META_FIELDS)
 
 
 def tokens(text: str) -> int:
@@ -36,9 +40,15 @@ def _role_problem(messages: Any) -> str | None:
         return "messages is not a non-empty list"
     roles = []
     for turn in messages:
-        if not isinstance(turn, dict) or not isinstance(turn.get("content"), str):
+        if not isinstance(turn, dict):
+            return f"a chat turn is {type(turn).__name__}, expected an object"
+        if not isinstance(turn.get("content"), str):
             return "a chat turn has no string content"
         roles.append(turn.get("role"))
+    # a role of any JSON type may arrive (a list, an object: unhashable); only strings can be a known role
+    mistyped = [r for r in roles if r is not None and not isinstance(r, str)]
+    if mistyped:
+        return f"chat role is {type(mistyped[0]).__name__}, expected text"
     bad = [r for r in roles if r not in _ROLES]
     if bad:
         return f"unknown chat role {bad[0]!r}"
@@ -113,6 +123,10 @@ class FormattingCheck(Check):
                     problems.append(f"control character in {name}")
                 if _MOJIBAKE.search(value):
                     problems.append(f"mojibake in {name}")
+        for name, keys in _META_KEYS:  # the key the loader read: the first present
+            value = next((raw[k] for k in keys if k in raw), None)
+            if isinstance(value, (list, dict)):
+                problems.append(f"{name} is {type(value).__name__}, expected text")
         needs_json = self.json_output or (row.get("category") in self.json_categories)
         if needs_json and isinstance(row.get("output"), str):
             try:
@@ -137,6 +151,12 @@ class FormattingCheck(Check):
             column = records[name].tolist()
             suspect |= np.fromiter((v is not None and type(v) is not str for v in column), dtype=bool, count=n)
             suspect |= rows_matching((_CONTROL, _MOJIBAKE), column)
+        for name in META_FIELDS:  # a list or object became its str(): "[...]" or "{...}"
+            column = records[name].tolist() if name in records.columns else []
+            # metadata repeat a few values: test each distinct value once (hashing, not a Python test per row)
+            shaped = {v for v in set(column) if type(v) is str and v[:1] in ("[", "{")}
+            if shaped:
+                suspect |= np.fromiter((v in shaped for v in column), dtype=bool, count=n)
         if self.json_output:
             suspect |= True
         elif self.json_categories:

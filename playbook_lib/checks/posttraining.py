@@ -35,6 +35,15 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _mistyped(label: str, value: Any, text: str | None) -> str | None:
+    """``"<label> is <type>, expected text"`` when a value is present but holds no text (a number, an object, a list
+    that is not a chat ending in a text turn), so a hostile row says what is wrong instead of looking empty."""
+    if value is None or isinstance(value, str) or text is not None:
+        return None
+    return f"{label} is {type(value).__name__}, expected text" + (" or a chat" if label in ("chosen", "rejected")
+                                                                   else "")
+
+
 def _context(value: Any) -> list[tuple[Any, Any]] | None:
     """The turns before the answer when an answer is a chat list (HH-RLHF style), else None."""
     if isinstance(value, list) and value and all(isinstance(t, dict) for t in value):
@@ -44,8 +53,9 @@ def _context(value: Any) -> list[tuple[Any, Any]] | None:
 
 def repeats_prompt(prompt: str | None, response: str | None, min_new_tokens: int = 3) -> bool:
     """Whether ``response`` only repeats ``prompt``: equal after normalisation, or the prompt followed by fewer than
-    ``min_new_tokens`` new whitespace tokens."""
-    if not prompt or not response:
+    ``min_new_tokens`` new whitespace tokens. A value that is not text (a hostile row's list or number) repeats
+    nothing."""
+    if not isinstance(prompt, str) or not isinstance(response, str) or not prompt or not response:
         return False
     p, r = normalise(prompt), normalise(response)
     if not p:
@@ -111,9 +121,9 @@ class SftPairsCheck(_RowProblemsCheck):
                 problems.append(f"chat: {problem}")
         prompt, response = row.get("instruction"), row.get("output")
         if not isinstance(prompt, str) or not prompt.strip():
-            problems.append("empty prompt")
+            problems.append(_mistyped("prompt", prompt, None) or "empty prompt")
         if not isinstance(response, str) or not response.strip():
-            problems.append("empty response")
+            problems.append(_mistyped("response", response, None) or "empty response")
         elif repeats_prompt(prompt, response, self.min_new_tokens):
             problems.append("response repeats the prompt")
         return problems
@@ -136,18 +146,18 @@ class PreferencePairsCheck(_RowProblemsCheck):
         if "chosen" not in raw and "rejected" not in raw:
             return ["not a preference pair (no chosen/rejected)"]
         problems: list[str] = []
-        prompt = raw.get("prompt", row.get("instruction"))
-        prompt = prompt if isinstance(prompt, str) else None
+        given_prompt = raw.get("prompt", row.get("instruction"))
+        prompt = given_prompt if isinstance(given_prompt, str) else None
         chosen, rejected = raw.get("chosen"), raw.get("rejected")
         c_text, r_text = _text(chosen), _text(rejected)
         c_ctx, r_ctx = _context(chosen), _context(rejected)
         if not prompt or not prompt.strip():
             if not (c_ctx and any(role == "user" for role, _ in c_ctx)):
-                problems.append("missing prompt")
+                problems.append(_mistyped("prompt", given_prompt, None) or "missing prompt")
         if not c_text or not c_text.strip():
-            problems.append("empty chosen")
+            problems.append(_mistyped("chosen", chosen, c_text) or "empty chosen")
         if not r_text or not r_text.strip():
-            problems.append("empty rejected")
+            problems.append(_mistyped("rejected", rejected, r_text) or "empty rejected")
         if c_text and r_text and c_text.strip() and normalise(c_text) == normalise(r_text):
             problems.append("chosen identical to rejected")
         if c_ctx is not None or r_ctx is not None:

@@ -20,6 +20,13 @@ column         meaning
 
 The frame's ``attrs`` carry ``path`` (str), ``format`` and ``skipped`` (a list of ``"file:line: reason"`` for rows
 that could not be read and were left out). Input files are only ever opened for reading.
+
+Any row may be hostile, and one hostile row never stops the load: a JSONL line or JSON array element nested too
+deeply, holding an integer past Python's digit limit, or not an object, and a CSV row with a field too large to read
+are skipped and listed; lone UTF-16 surrogates (``"\\ud800"``) are replaced by U+FFFD here, at load time, so every
+check and every report sees text that encodes to UTF-8. Values of the wrong type (a list where text is expected)
+are kept as they are for the formatting check to flag. What stops the load is the file itself: missing, a folder,
+a FIFO or device, unreadable, empty, not UTF-8, not the format its name says (:class:`~playbook_lib.errors.DataError`).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import csv
 import gc
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
-from playbook_lib.jsonl import iter_jsonl
+from playbook_lib.jsonl import check_data_file, iter_jsonl, json_type, read_bytes, replace_surrogates
 
 TEXT_FIELDS = ("instruction", "input", "output", "messages", "chosen", "rejected")
 META_FIELDS = ("source", "provenance", "split", "label", "annotator", "category", "licence")
@@ -63,10 +71,8 @@ _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder, expected a data file")
+    """A missing, folder, FIFO/device or unreadable path is a :class:`DataError` (exit code 4)."""
+    check_data_file(path, "data file")
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -77,14 +83,94 @@ def _decode(path: Path, data: bytes) -> str:
         raise DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
-def _iter_json(path: Path) -> Iterator[tuple[int, Any]]:
-    text = _decode(path, path.read_bytes())
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+#: A JSON string, a bracket, or a run of scalar characters: enough to find where an unreadable value ends.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+|[,:]')
+
+
+def _value_end(text: str, start: int) -> int:
+    """The end of the JSON value that starts at ``start``, found by matching brackets (strings skipped) without
+    building the value: how an element too deep or too long for the parser is stepped over. -1: unbalanced."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text, start):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+        elif token == "]" or token == "}":
+            depth -= 1
+        if depth <= 0:
+            return match.end() if depth == 0 else -1
+    return -1
+
+
+def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tuple[int, Any]]:
+    """Yield ``(index, element)`` of the JSON array ``text``, one element at a time, so an element the parser cannot
+    build (nested too deeply, an integer too long) is skipped and listed (``file:index``, like the record model's
+    ``line``) instead of failing the whole file. Broken syntax still fails the file (``file:line`` of the text):
+    after it, where the next element starts is unknown."""
+    decoder = json.JSONDecoder()
+
+    def invalid(position: int, message: str) -> DataError:
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        return DataError(f"{path}:{line}: invalid JSON ({message}; column {column})")
+
+    def unreadable(number: int, position: int, why: str) -> str:  # "file:N" is the element, as in the record model
+        return f"{path}:{number}: unreadable JSON value ({why}; array element {number} starts on text line " \
+               f"{text.count(chr(10), 0, position) + 1})"
+
+    escapes = "\\ud" in text or "\\uD" in text  # only a \uDxxx escape can make a lone surrogate
+    i = _JSON_WS.match(text, text.index("[") + 1).end()
+    if text.startswith("]", i):
+        i += 1
+    else:
+        number = 0
+        while True:
+            number += 1
+            try:
+                value, end = decoder.raw_decode(text, i)
+            except json.JSONDecodeError as exc:
+                raise invalid(exc.pos, exc.msg) from None
+            except (RecursionError, ValueError) as exc:  # nested too deeply; int() past its digit limit
+                end = _value_end(text, i)
+                if end < 0:
+                    raise invalid(i, "unbalanced brackets") from None
+                why = "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+                skipped.append(unreadable(number, i, why))
+            else:
+                try:
+                    value = replace_surrogates(value) if escapes else value
+                except RecursionError:
+                    skipped.append(unreadable(number, i, "nested too deeply to read"))
+                else:
+                    yield number, value
+            i = _JSON_WS.match(text, end).end()
+            if text.startswith(",", i):
+                i = _JSON_WS.match(text, i + 1).end()
+                continue
+            if text.startswith("]", i):
+                i += 1
+                break
+            raise invalid(i, "Expecting ',' delimiter")
+    if text[i:].strip():
+        raise invalid(_JSON_WS.match(text, i).end(), "Extra data")
+
+
+def _iter_json(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
+    text = _decode(path, read_bytes(path))
     if not text.strip():
         return
+    if text.lstrip().startswith("["):
+        yield from _iter_json_array(path, text, skipped)
+        return
     try:
-        data = json.loads(text)
+        data = replace_surrogates(json.loads(text))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}; column {exc.colno})") from None
+    except RecursionError:
+        raise DataError(f"{path}:1: invalid JSON (nested too deeply to read)") from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise DataError(f"{path}:1: unreadable JSON value ({str(exc).split(';')[0]})") from None
     if isinstance(data, dict):
         for key in ("data", "rows", "examples", "records"):
             if isinstance(data.get(key), list):
@@ -93,15 +179,35 @@ def _iter_json(path: Path) -> Iterator[tuple[int, Any]]:
         else:
             raise DataError(f"{path}:1: expected a JSON array of objects, got an object")
     if not isinstance(data, list):
-        raise DataError(f"{path}:1: expected a JSON array of objects, got {type(data).__name__}")
+        raise DataError(f"{path}:1: expected a JSON array of objects, got {json_type(data)}")
     yield from enumerate(data, start=1)
 
 
-def _iter_csv(path: Path) -> Iterator[tuple[int, Any]]:
-    text = _decode(path, path.read_bytes())
+#: The largest CSV field read (the csv module's default is 131,072 characters; long documents exceed it). A field
+#: past this, or past the file's own length, is an unreadable row rather than memory without bound.
+CSV_FIELD_LIMIT = 1 << 28
+
+
+def _iter_csv(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
+    """Rows of a CSV file with a header. NUL bytes are kept (the formatting check flags them as control characters);
+    a row the csv module cannot read is skipped and listed. The field-size limit is raised for this read only."""
+    text = _decode(path, read_bytes(path))
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    for obj in reader:
-        yield reader.line_num, {k: v for k, v in obj.items() if k is not None}
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, min(len(text) + 1, CSV_FIELD_LIMIT)))
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                obj = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                skipped.append(f"{path}:{start}: unreadable CSV row ({exc})")
+                continue
+            yield reader.line_num, {k: v for k, v in obj.items() if k is not None}
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
@@ -110,7 +216,8 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
     except ImportError as exc:
         raise UsageError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
     except Exception as exc:  # pyarrow raises its own types for corrupt files
-        raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        raise DataError(f"{path}: not a readable Parquet file ({reason})") from None
     for number, obj in enumerate(frame.to_dict(orient="records"), start=1):
         yield number, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in obj.items()}
 
@@ -233,9 +340,9 @@ def load_records(
     if fmt == "jsonl":
         rows = iter_jsonl(path, skipped)
     elif fmt == "json":
-        rows = _iter_json(path)
+        rows = _iter_json(path, skipped)
     elif fmt == "csv":
-        rows = _iter_csv(path)
+        rows = _iter_csv(path, skipped)
     else:
         rows = _iter_parquet(path)
     records = []
@@ -248,7 +355,7 @@ def load_records(
     try:
         for number, obj in rows:
             if type(obj) is not dict and not isinstance(obj, dict):
-                skipped.append(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+                skipped.append(f"{path}:{number}: expected a JSON object, got {json_type(obj)}")
                 continue
             keys = tuple(obj)
             layout = layouts.get(keys)

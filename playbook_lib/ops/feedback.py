@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playbook_lib.errors import DataError, UsageError
-from playbook_lib.jsonl import iter_jsonl
+from playbook_lib.errors import DataError, EmptyDataError, UsageError
+from playbook_lib.jsonl import check_data_file, iter_jsonl, json_type
 from playbook_lib.ops.versioning import content_hash
 
 if TYPE_CHECKING:
@@ -101,6 +101,26 @@ class FeedbackEntry:
 _FIELDS = set(FeedbackEntry.__dataclass_fields__)
 
 
+def _ids(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) or type(v) is int for v in value)
+
+
+#: What each field of a log line may hold (beyond what :class:`FeedbackEntry` checks itself: a non-empty query, a
+#: 1-5 rating, JSON ``extra``): a hand-edited or hostile line with a list where text is expected is a
+#: ``file:line`` error, not a crash while promoting.
+_LINE_TYPES: dict[str, tuple[str, Any]] = {
+    "query": ("a string", lambda v: isinstance(v, str)),
+    "answer": ("a string or null", lambda v: v is None or isinstance(v, str)),
+    "cited_ids": ("a list of ids (strings)", _ids),
+    "retrieved_ids": ("a list of ids (strings)", _ids),
+    "correction": ("a string or null", lambda v: v is None or isinstance(v, str)),
+    "relevant_ids": ("a list of ids (strings) or null", lambda v: v is None or _ids(v)),
+    "index_version": ("a string", lambda v: isinstance(v, str)),
+    "corpus_version": ("a string", lambda v: isinstance(v, str)),
+    "timestamp": ("a string", lambda v: isinstance(v, str)),
+}
+
+
 class FeedbackLog:
     """An append-only JSONL file of :class:`FeedbackEntry` lines (created on first append)."""
 
@@ -133,20 +153,37 @@ class FeedbackLog:
             corpus_version=corpus_version, extra=dict(extra or {})))
 
     def entries(self) -> list[FeedbackEntry]:
-        """Every entry, in log order; a malformed line raises :class:`DataError` naming file:line."""
-        if not self.path.is_file():
+        """Every entry, in log order; a malformed line raises :class:`DataError` naming file:line.
+
+        The log is configuration-like input for promotion, so a bad line stops the read rather than being skipped:
+        invalid JSON, JSON nested too deeply or an integer too long (:mod:`playbook_lib.jsonl`), a line that is not
+        an object, an unknown field, a field of the wrong type (a list where text is expected). Lone UTF-16
+        surrogates become U+FFFD, so the golden set written from the entries always encodes. A log that is not a
+        readable file (missing, a folder, a FIFO, no permission) is a :class:`DataError`, one with no entry an
+        :class:`~playbook_lib.errors.EmptyDataError` (promoting it would write an empty golden set).
+        """
+        if not self.path.exists():
             raise DataError(f"{self.path}: feedback log not found")
+        check_data_file(self.path, "feedback log")
         out: list[FeedbackEntry] = []
         for number, obj in iter_jsonl(self.path):
             if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or "answer" not in obj:
                 raise DataError(f"{self.path}:{number}: a feedback line needs 'query' and 'answer'")
             unknown = set(obj) - _FIELDS
             if unknown:
-                raise DataError(f"{self.path}:{number}: unknown feedback field {sorted(unknown)[0]!r}")
+                raise DataError(f"{self.path}:{number}: unknown feedback field {sorted(unknown)[0][:60]!r}")
+            for name, (expected, ok) in _LINE_TYPES.items():
+                if name in obj and not ok(obj[name]):
+                    raise DataError(f"{self.path}:{number}: {name} must be {expected}, got "
+                                    f"{json_type(obj[name])}")
             try:
-                out.append(FeedbackEntry(**obj))
-            except (UsageError, TypeError, ValueError) as exc:
-                raise DataError(f"{self.path}:{number}: {exc}") from None
+                entry = FeedbackEntry(**obj)
+                entry.entry_id  # noqa: B018 - hashing walks ``extra``: one nested too deeply fails here, with file:line
+                out.append(entry)
+            except (UsageError, TypeError, ValueError, RecursionError) as exc:  # RecursionError: a deep ``extra``
+                raise DataError(f"{self.path}:{number}: {' '.join(str(exc).split())[:300]}") from None
+        if not out:
+            raise EmptyDataError(f"{self.path}: the feedback log holds no entry")
         return out
 
 
