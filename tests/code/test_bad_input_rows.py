@@ -156,7 +156,7 @@ def assert_reports_valid(json_out: Path, html_out: Path, junit_out: Path) -> dic
     parser.feed(html_out.read_bytes().decode("utf-8"))
     assert "html" in parser.tags and "table" in parser.tags
     suite = ET.fromstring(junit_out.read_bytes().decode("utf-8"))
-    assert suite.tag in ("testsuite", "testsuites") and len(suite.iter("testcase").__next__().attrib) > 0
+    assert suite.tag in ("testsuite", "testsuites") and any(case.get("name") for case in suite.iter("testcase"))
     return report
 
 
