@@ -224,6 +224,10 @@ class RoutingPlanCheck(Check):
         strong = final_attempts(records, r["strong"]) if r["strong"] in set(records["model"].astype(str)) else None
         if firsts.empty or strong is None:
             return self.not_evaluated(n, f"eval results lack {r['cheap']!r} or {r['strong']!r}")
+        unscored = firsts["line"][firsts["confidence"].isna()].tolist()  # a line without (or with a null) confidence
+        if unscored:
+            return self.not_evaluated(n, f"{len(unscored)} first attempts of {r['cheap']!r} have no confidence "
+                                         f"(first: line {unscored[0]}): routing not measurable")
         plan = plan_routing_from_evals(
             firsts["confidence"].astype(float).to_numpy(), firsts["success"].astype(bool).to_numpy(),
             float(firsts["cost"].mean()),
