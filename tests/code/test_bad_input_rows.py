@@ -575,6 +575,15 @@ def test_beir_empty_qrels_is_empty_data(tmp_path: Path) -> None:
         load_beir(beir_folder(tmp_path / "b", qrels=b""))
 
 
+@pytest.mark.parametrize("score", [b"0", b"-5"])
+def test_rag_eval_qrels_without_a_relevant_judgement_is_data_error(tmp_path: Path, score: bytes) -> None:
+    """Qrels that judge queries but never with a score above 0: no query can be scored, so exit 4 naming the qrels
+    file (it was an internal error, exit 5)."""
+    folder = beir_folder(tmp_path / "b", qrels=HEADER + b"q1\td1\t" + score + b"\nq2\td2\t" + score + b"\n")
+    result = run_cli("rag", "eval", folder, "-m", "bm25", "-q")
+    assert_one_line_error(result, ExitCode.DATA, "test.tsv: no judgement of a known query has a score above 0")
+
+
 # ---------------------------------------------------------------- eval results: decide next and the model checklist
 
 
