@@ -32,7 +32,8 @@ class ProvenanceCheck(Check):
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
-        tags = [(v or "").strip().lower() for v in records["provenance"].tolist()]
+        raw = [v if isinstance(v, str) else "" for v in records["provenance"].tolist()]
+        tags = [v.strip().lower() for v in raw]  # examples quote the raw value, masked before any lower-casing
         counts = {v: tags.count(v) for v in VALUES}
         flags = np.array([t not in VALUES for t in tags], bool)
         tagged = n - int(flags.sum())
@@ -47,7 +48,7 @@ class ProvenanceCheck(Check):
         outcome = worst([self.grade(share), tag_outcome])
         # masked: a provenance column can hold anything
         examples = [{"line": int(records["line"].iloc[i]),
-                     "reason": f"provenance {snippet(tags[i], 80) or 'missing'!r}"} for i in np.flatnonzero(flags)[:5]]
+                     "reason": f"provenance {snippet(raw[i], 80) or 'missing'!r}"} for i in np.flatnonzero(flags)[:5]]
         return self.result(flags, flags.astype(float), summary, examples,
                            f"human {counts['human']}, synthetic {counts['synthetic']}, mixed {counts['mixed']}, "
                            f"untagged {int(flags.sum())}", outcome=outcome)

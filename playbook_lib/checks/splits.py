@@ -17,6 +17,26 @@ _ALIASES = {"train": "train", "training": "train", "val": "validation", "valid":
             "validation": "validation", "dev": "validation", "test": "test", "eval": "test", "golden": "golden"}
 
 
+def _split_names(values: pd.Series) -> list[str]:
+    """The split of each row: a known name or alias (``val`` -> ``validation``), case-insensitive; any other value
+    with personal data and secrets masked before it is lower-cased (a split column can hold anything, and
+    lower-casing first would hide an IBAN or key from the masker). Each distinct value is looked at once."""
+    from playbook_lib.checks.compliance import mask_pii
+
+    names: dict[object, str] = {}
+    out = []
+    for v in values.tolist():
+        name = names.get(v) if isinstance(v, str) or v is None else None
+        if name is None:
+            raw = (v or "train").strip() if isinstance(v, str) or v is None else str(v)
+            masked = mask_pii(raw)
+            name = _ALIASES.get(raw.lower()) or (raw.lower() if masked == raw else masked)
+            if isinstance(v, str) or v is None:
+                names[v] = name
+        out.append(name)
+    return out
+
+
 class SplitsCheck(Check):
     """Every split in ``required`` is present, and no prompt appears in two splits.
 
@@ -36,7 +56,7 @@ class SplitsCheck(Check):
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
-        splits = [_ALIASES.get((s or "train").strip().lower(), (s or "").strip().lower()) for s in records["split"]]
+        splits = _split_names(records["split"])
         raw = record_text(records, self.fields)
         evals = record_text(context.eval, self.fields) if context.eval is not None else []
         # Only rows whose normal-form hash occurs in two splits can be in two splits; the normalised strings of

@@ -369,3 +369,23 @@ def test_error_messages_that_echo_a_value_mask_it(tmp_path: Path, where: str) ->
         result = run_cli("check", checklist, "--plan", plan, "--evals", evals)
     assert result.code in (ExitCode.USAGE, ExitCode.DATA), result.stderr
     assert_no_secret(result, secrets=LEAKS + (AWS_SECRET[-20:],))
+
+
+@pytest.mark.parametrize("column", ["split", "provenance"])
+def test_split_and_provenance_values_are_masked_before_lower_casing(tmp_path: Path, column: str) -> None:
+    """A split or provenance value holding an IBAN or a phone number is masked in the message, summary and examples
+    of every report: lower-casing it first (as the checks compare these values) used to hide it from the masker."""
+    planted = ["DE89370400440532013000", "(555) 867-5309", "bob@corp.io"]
+    rows = [{"instruction": f"question number {i} about a topic", "output": f"answer {i}",
+             column: (["train", "test"] + planted)[i % 5]} for i in range(40)]
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    checklist = tmp_path / "c.yaml"
+    checklist.write_text("name: t\nitems:\n  - id: s\n    title: split\n    check: splits\n"
+                         "  - id: p\n    title: provenance\n    check: provenance\n", encoding="utf-8")
+    reports = [tmp_path / "r.json", tmp_path / "r.html", tmp_path / "r.xml"]
+    result = run_cli("check", checklist, "--data", data, "--json", reports[0], "--html", reports[1],
+                     "--junit", reports[2])
+    assert result.code == ExitCode.FAIL, result.stderr
+    leaks = planted + [p.lower() for p in planted] + ["de89370400440532013000", "867-5309"]
+    assert_no_secret(result, files=reports, secrets=leaks)
