@@ -14,7 +14,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -421,25 +421,27 @@ def decide_model(
         payload = {"profile": requirements.name, "recommended": selection.best.model.name if selection.best else None,
                    "ranked": [row(c, i) for i, c in enumerate(selection.ranked[:top], start=1)],
                    "excluded": [row(c, None) for c in selection.excluded]}
-        typer.echo(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+        typer.echo(json.dumps(masked(payload), indent=2, sort_keys=True, ensure_ascii=False))
         return code
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=160)
-    table = Table(title=f"Models for {requirements.name!r} (superpower {requirements.superpower}, "
-                        f"reasoning {'needed' if requirements.reasoning else 'not needed'})")
+    table = Table(title=masked(f"Models for {requirements.name!r} (superpower {requirements.superpower}, "
+                               f"reasoning {'needed' if requirements.reasoning else 'not needed'})"))
     for column in ("rank", "model", "score", "$/1k req", "reasons"):
         table.add_column(column, justify="right" if column in ("rank", "score", "$/1k req") else "left")
     for i, c in enumerate(selection.ranked[:top], start=1):
-        table.add_row(str(i), c.model.name, f"{c.score:g}", f"{c.cost_per_1k_requests:.2f}", "; ".join(c.reasons))
+        table.add_row(str(i), masked(c.model.name), f"{c.score:g}", f"{c.cost_per_1k_requests:.2f}",
+                      masked("; ".join(c.reasons)))
     console.print(table)
     for c in selection.excluded:
-        console.print(f"excluded {c.model.name}: " + "; ".join(c.excluded_because), markup=False, highlight=False)
+        console.print(masked(f"excluded {c.model.name}: " + "; ".join(c.excluded_because)), markup=False,
+                      highlight=False)
     if selection.best is None:
         console.print("no model meets the hard constraints: relax a requirement or add candidates", markup=False)
     else:
-        console.print(f"recommended: {selection.best.model.name}", markup=False, highlight=False)
+        console.print(masked(f"recommended: {selection.best.model.name}"), markup=False, highlight=False)
     return code
 
 
@@ -490,17 +492,30 @@ def decide_next(
                         tried_prompt_constraints=tried_prompts, has_routing=has_routing)
     decision = recommend(counts, state, tolerance=tolerance)
     decision.evidence["evals"] = {"path": str(evals), "model": model, "rows": len(frame)}
+    # masked before the log and the output see it: a model name or a category can hold anything
+    from dataclasses import replace
+
+    decision = replace(decision, evidence=masked(decision.evidence), reasons=masked(list(decision.reasons)))
     if log is not None:
         decision.append_to(log)  # a failure is one line (exit code 3) and leaves the log as it was
     if as_json:
         typer.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True))
         return int(ExitCode.OK)
     shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-    typer.echo(f"eval results: {shown} ({sum(counts.values())} tasks{', model ' + model if model else ''})")
+    typer.echo(masked(f"eval results: {shown} ({sum(counts.values())} tasks{', model ' + model if model else ''})"))
     typer.echo(f"next: {decision.action} (rung: {decision.rung.label})")
     for reason in decision.reasons:
         typer.echo(f"  - {reason}")
     return int(ExitCode.OK)
+
+
+def masked(value: Any) -> Any:
+    """``value`` with personal data and secrets masked in every string inside it, as the reports mask theirs
+    (:func:`playbook_lib.checklist.report.masked`): what a command prints or logs can quote a profile name, a model
+    name or a category, and those can hold anything."""
+    from playbook_lib.checklist.report import masked as mask_all
+
+    return mask_all(value)
 
 
 def _one_line(text: str, limit: int = 2000) -> str:

@@ -389,3 +389,31 @@ def test_split_and_provenance_values_are_masked_before_lower_casing(tmp_path: Pa
     assert result.code == ExitCode.FAIL, result.stderr
     leaks = planted + [p.lower() for p in planted] + ["de89370400440532013000", "867-5309"]
     assert_no_secret(result, files=reports, secrets=leaks)
+
+
+def test_decide_model_masks_profile_and_catalogue_values(tmp_path: Path) -> None:
+    """A profile name, a model name or a provider holding a secret is masked in the table and in --json."""
+    profile = tmp_path / "profile.yaml"
+    text = sample_data.path("requirements_profile.yaml").read_text(encoding="utf-8")
+    profile.write_text(re.sub(r"(?m)^name: .*$", "name: alice.smith@example.com", text), encoding="utf-8")
+    catalog = tmp_path / "catalog.yaml"
+    text = sample_data.path("model_catalog.yaml").read_text(encoding="utf-8")
+    name = re.search(r"(?m)^\s*- name: (\S+)", text).group(1)  # type: ignore[union-attr]
+    catalog.write_text(text.replace(name, "AKIAIOSFODNN7EXAMPLE"), encoding="utf-8")
+    for extra in ([], ["--json"]):
+        result = run_cli("decide", "model", "--profile", profile, "--catalog", catalog, *extra)
+        assert result.code in (ExitCode.OK, ExitCode.FAIL), result.stderr
+        assert_no_secret(result, secrets=["alice.smith@example.com", "AKIAIOSFODNN7EXAMPLE"])
+        assert "[EMAIL]" in result.stdout
+
+
+def test_decide_next_masks_the_model_in_output_and_log(tmp_path: Path) -> None:
+    evals = tmp_path / "evals.jsonl"
+    evals.write_text(sample_data.path("model_evals.jsonl").read_text(encoding="utf-8")
+                     .replace("open-weights-8b", "alice.smith@example.com"), encoding="utf-8")
+    log = tmp_path / "decisions.jsonl"
+    for extra in ([], ["--json", "--log", str(log)]):
+        result = run_cli("decide", "next", "--evals", evals, "--model", "alice.smith@example.com", *extra)
+        assert result.code == ExitCode.OK, result.stderr
+        assert_no_secret(result, files=[log], secrets=["alice.smith@example.com"])
+    assert "[EMAIL]" in log.read_text(encoding="utf-8")
