@@ -133,19 +133,22 @@ def rag_query(
     if output is OutputFormat.json:
         rows = [{"rank": h.rank, "doc_id": h.doc_id, "score": round(h.score, 6), "title": h.document.title,
                  "text": h.document.text} for h in hits]
-        typer.echo(json.dumps({"question": question, "hits": rows}, ensure_ascii=False, indent=2))
+        # masked like every other output: a document (or the question) can hold a key or a phone number
+        typer.echo(json.dumps(masked({"question": question, "hits": rows}), ensure_ascii=False, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Top {len(hits)} of {len(documents)} documents for: {question}")
+    table = Table(title=escape(masked(f"Top {len(hits)} of {len(documents)} documents for: {question}")))
     table.add_column("rank", justify="right")
     table.add_column("score", justify="right")
     table.add_column("id")
     table.add_column("text")
     for h in hits:
-        snippet = h.document.full_text
-        table.add_row(str(h.rank), f"{h.score:.3f}", h.doc_id, snippet if len(snippet) < 160 else snippet[:159] + "…")
+        snippet = masked(h.document.full_text)
+        snippet = snippet if len(snippet) < 160 else snippet[:159] + "…"
+        table.add_row(str(h.rank), f"{h.score:.3f}", escape(masked(h.doc_id)), escape(snippet))
     Console().print(table)
 
 

@@ -417,3 +417,18 @@ def test_decide_next_masks_the_model_in_output_and_log(tmp_path: Path) -> None:
         assert result.code == ExitCode.OK, result.stderr
         assert_no_secret(result, files=[log], secrets=["alice.smith@example.com"])
     assert "[EMAIL]" in log.read_text(encoding="utf-8")
+
+
+def test_rag_query_masks_documents_and_the_question(tmp_path: Path) -> None:
+    """What ``rag query`` shows of a document, and the question it echoes, is masked in the table and in JSON (a
+    title with rich markup is printed as text, not parsed)."""
+    corpus = tmp_path / "corpus.jsonl"
+    docs = [{"_id": f"d{i}", "title": "t", "text": f"document {i} about topic {i}"} for i in range(4)]
+    docs.append({"_id": "s", "title": "AKIAIOSFODNN7EXAMPLE [/x]", "text": "Contact jane.doe@corp-mail.net or "
+                 "+44 20 7946 0958 for access"})
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    for extra in ([], ["--format", "json"]):
+        result = run_cli("rag", "query", "--corpus", corpus, "jane.doe@corp-mail.net access", "-k", "5", *extra)
+        assert result.code == ExitCode.OK, result.stderr
+        assert_no_secret(result)
+        assert "[EMAIL]" in result.stdout
