@@ -137,10 +137,9 @@ def rag_query(
         typer.echo(json.dumps(masked({"question": question, "hits": rows}), ensure_ascii=False, indent=2))
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(masked(f"Top {len(hits)} of {len(documents)} documents for: {question}")))
+    table = Table(title=plain(f"Top {len(hits)} of {len(documents)} documents for: {question}"))
     table.add_column("rank", justify="right")
     table.add_column("score", justify="right")
     table.add_column("id")
@@ -148,7 +147,7 @@ def rag_query(
     for h in hits:
         snippet = masked(h.document.full_text)
         snippet = snippet if len(snippet) < 160 else snippet[:159] + "…"
-        table.add_row(str(h.rank), f"{h.score:.3f}", escape(masked(h.doc_id)), escape(snippet))
+        table.add_row(str(h.rank), f"{h.score:.3f}", plain(h.doc_id), plain(snippet))
     Console().print(table)
 
 
@@ -430,13 +429,13 @@ def decide_model(
     from rich.table import Table
 
     console = Console(width=160)
-    table = Table(title=masked(f"Models for {requirements.name!r} (superpower {requirements.superpower}, "
-                               f"reasoning {'needed' if requirements.reasoning else 'not needed'})"))
+    table = Table(title=plain(f"Models for {requirements.name!r} (superpower {requirements.superpower}, "
+                              f"reasoning {'needed' if requirements.reasoning else 'not needed'})"))
     for column in ("rank", "model", "score", "$/1k req", "reasons"):
         table.add_column(column, justify="right" if column in ("rank", "score", "$/1k req") else "left")
     for i, c in enumerate(selection.ranked[:top], start=1):
-        table.add_row(str(i), masked(c.model.name), f"{c.score:g}", f"{c.cost_per_1k_requests:.2f}",
-                      masked("; ".join(c.reasons)))
+        table.add_row(str(i), plain(c.model.name), f"{c.score:g}", f"{c.cost_per_1k_requests:.2f}",
+                      plain("; ".join(c.reasons)))
     console.print(table)
     for c in selection.excluded:
         console.print(masked(f"excluded {c.model.name}: " + "; ".join(c.excluded_because)), markup=False,
@@ -519,6 +518,13 @@ def masked(value: Any) -> Any:
     from playbook_lib.checklist.report import masked as mask_all
 
     return mask_all(value)
+
+
+def plain(value: Any) -> str:
+    """``value`` masked and escaped for a rich table (:func:`playbook_lib.checklist.report.plain`)."""
+    from playbook_lib.checklist.report import plain as plain_text
+
+    return plain_text(value)
 
 
 def _one_line(text: str, limit: int = 2000) -> str:

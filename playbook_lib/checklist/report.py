@@ -49,6 +49,14 @@ def masked(value: Any) -> Any:
     return value
 
 
+def plain(value: Any) -> str:
+    """``value`` as text for a rich table or console line: :func:`masked`, and escaped so that a value such as
+    ``[/x]`` prints as itself instead of being parsed as rich markup (which raises on an unmatched tag)."""
+    from rich.markup import escape
+
+    return escape(masked(str(value)))
+
+
 def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
     """The JSON report. Each item lists the lines of its flagged rows (``flagged_lines``, at most ``MAX_LINES``).
     ``timings=True`` adds per-check seconds (which differ between runs). Every string is :func:`masked`."""
@@ -109,11 +117,7 @@ def print_terminal(report: Report, console: Any = None) -> None:
 
     Every string is :func:`masked` and printed as plain text (a value such as ``[/x]`` is no rich markup)."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
-
-    def plain(value: Any) -> str:
-        return escape(masked(str(value)))
 
     console = console or Console()
     train = report.data.get("train") or report.data.get("evals", {})

@@ -432,3 +432,15 @@ def test_rag_query_masks_documents_and_the_question(tmp_path: Path) -> None:
         assert result.code == ExitCode.OK, result.stderr
         assert_no_secret(result)
         assert "[EMAIL]" in result.stdout
+
+
+def test_decide_model_prints_a_markup_like_model_name_as_text(tmp_path: Path) -> None:
+    """A model name such as ``frontier [/x] large`` is printed as itself: rich used to parse it as markup and raise
+    (an internal error, exit 5)."""
+    catalog = tmp_path / "catalog.yaml"
+    text = sample_data.path("model_catalog.yaml").read_text(encoding="utf-8")
+    catalog.write_text(text.replace("name: frontier-api-large", 'name: "frontier [/x] large"'), encoding="utf-8")
+    result = run_cli("decide", "model", "--profile", sample_data.path("requirements_profile.yaml"),
+                     "--catalog", catalog)
+    assert result.code in (ExitCode.OK, ExitCode.FAIL), result.stderr
+    assert "frontier [/x] large" in result.stdout
