@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from playbook_lib.errors import UsageError
+
 
 def embedding_model_path() -> Path:
     """Return the directory of the default embedding model; never downloads anything.
@@ -57,7 +59,7 @@ def cross_encoder_path() -> Path | None:
 
 def _model_folder(name: str, value: str) -> Path:
     if not os.path.isdir(value):
-        raise _usage_error(f"{name}={value[:200]!r}: not a folder holding a sentence-transformers model")
+        raise UsageError(f"{name}={value[:200]!r}: not a folder holding a sentence-transformers model")
     return Path(value)
 
 
@@ -65,12 +67,6 @@ def generator_name() -> str | None:
     """Return the generator asked for by ``PLAYBOOK_GENERATOR`` (lower-cased), or ``None`` to choose automatically."""
     value = os.environ.get("PLAYBOOK_GENERATOR", "").strip().lower()
     return value or None
-
-
-def _usage_error(message: str) -> Exception:
-    from playbook_lib.errors import UsageError
-
-    return UsageError(message)
 
 
 def torch_threads() -> int | None:
@@ -87,7 +83,7 @@ def torch_threads() -> int | None:
     except ValueError:
         threads = 0
     if threads < 1 or threads > 4096:
-        raise _usage_error(f"PLAYBOOK_THREADS={value[:40]!r}: expected a whole number of threads from 1 to 4096")
+        raise UsageError(f"PLAYBOOK_THREADS={value[:40]!r}: expected a whole number of threads from 1 to 4096")
     return threads
 
 
@@ -110,7 +106,7 @@ def validate_environment() -> None:
     for name, choices in _CHOICES.items():
         value = os.environ.get(name, "").strip().lower()
         if value not in choices:
-            raise _usage_error(f"{name}={value[:40]!r}: expected one of {', '.join(c for c in choices if c)}")
+            raise UsageError(f"{name}={value[:40]!r}: expected one of {', '.join(c for c in choices if c)}")
 
 
 _quiet = False
