@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playbook_lib.experiments.tasks import embed_texts, load_task, train_probe  # noqa: E402
-from playbook_lib.rag.embed import MiniLMEmbedder  # noqa: E402
+from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
 
 
 def main() -> None:

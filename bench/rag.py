@@ -62,7 +62,7 @@ from playbook_lib.ops.refresh import EmbeddingCache, RefreshingIndex  # noqa: E4
 from playbook_lib.ops.versioning import content_hash, settings_hash  # noqa: E402
 from playbook_lib.rag.chunk import chunk_documents  # noqa: E402
 from playbook_lib.rag.corpus import BeirDataset, load_beir, subsample_beir  # noqa: E402
-from playbook_lib.rag.embed import MiniLMEmbedder  # noqa: E402
+from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
 from playbook_lib.rag.evaluate import RetrievalReport, evaluate_retriever, evaluate_run, report_from_run  # noqa: E402
 from playbook_lib.rag.hybrid import HybridRetriever, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
 from playbook_lib.rag.keyword import BM25Retriever  # noqa: E402

@@ -3,7 +3,7 @@
 Exit codes are documented in :mod:`playbook_lib.errors` and in ``playbook --help``. Errors caused by input are
 printed as one line on stderr, never as a traceback; so is an internal error (exit code 5, the traceback only with
 ``PLAYBOOK_DEBUG=1``). Every command checks its output paths against its inputs before any work
-(:mod:`playbook_lib.outputs`), and draws progress bars only on a terminal and never with ``-q``.
+(:mod:`playbook_lib.io.outputs`), and draws progress bars only on a terminal and never with ``-q``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _guard(inputs: dict[str, Path | None], outputs: dict[str, Path | None] | Non
     """Before any work: refuse outputs that cannot be written or that would replace an input of the run, and inputs
     that cannot be read as files (labels in ``data`` are data files: exit code 4; the rest configuration: 3). When
     both are wrong, the higher code wins, as everywhere (:func:`~playbook_lib.errors.final_code`)."""
-    from playbook_lib.outputs import check_outputs, readable_inputs
+    from playbook_lib.io.outputs import check_outputs, readable_inputs
 
     errors: list[PlaybookError] = []
     for step in (lambda: check_outputs(inputs, outputs or {}), lambda: readable_inputs(inputs, data=data)):
@@ -119,7 +119,7 @@ def rag_query(
     """Embed a corpus with all-MiniLM-L6-v2 (offline), search it exactly, and print the ranked hits."""
     from playbook_lib import settings
     from playbook_lib.rag.corpus import load_corpus
-    from playbook_lib.rag.embed import MiniLMEmbedder
+    from playbook_lib.embeddings.model import MiniLMEmbedder
     from playbook_lib.rag.retrieve import DenseRetriever
 
     corpus_files: dict[str, Path | None] = {"--corpus": corpus}
@@ -241,7 +241,7 @@ def build_retrievers(documents: list, methods: set[str], *, stem: bool = True, t
 
     ``passages`` makes the dense retriever a :class:`~playbook_lib.rag.passages.PassageDenseRetriever`.
     """
-    from playbook_lib.rag.embed import MiniLMEmbedder
+    from playbook_lib.embeddings.model import MiniLMEmbedder
     from playbook_lib.rag.hybrid import HybridRetriever
     from playbook_lib.rag.keyword import BM25Retriever
     from playbook_lib.rag.passages import PassageDenseRetriever

@@ -54,7 +54,7 @@ def shared_data(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture(scope="session")
 def embedder():
     """One real all-MiniLM-L6-v2 for the whole session (loading it takes seconds)."""
-    from playbook_lib.rag.embed import MiniLMEmbedder
+    from playbook_lib.embeddings.model import MiniLMEmbedder
 
     return MiniLMEmbedder(show_progress=False)
 

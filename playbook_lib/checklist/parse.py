@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from playbook_lib import yamlsafe
+from playbook_lib.config import yamlsafe
 from playbook_lib.errors import UsageError
-from playbook_lib.yamlsafe import echo
+from playbook_lib.config.yamlsafe import echo
 
 RESERVED = ("id", "title", "check", "section")
 
@@ -105,7 +105,7 @@ def _non_finite(value: Any) -> float | None:
 def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
     """Parse checklist YAML ``text``; ``source`` names the file in messages. See :func:`parse_checklist`.
 
-    The text goes through :func:`playbook_lib.yamlsafe.compose` (no tags beyond plain data, bounded aliases, no
+    The text goes through :func:`playbook_lib.config.yamlsafe.compose` (no tags beyond plain data, bounded aliases, no
     complex or duplicate keys, 64-bit integers); option values must be finite numbers where numbers are expected,
     and ``warn``/``fail`` must lie in the check's metric range, ordered by its direction
     (:meth:`~playbook_lib.checks.base.Check.threshold_problems`).
@@ -223,7 +223,7 @@ def parse_checklist(path: str | Path) -> ChecklistSpec:
     """Read and validate a checklist file.
 
     Raises :class:`~playbook_lib.errors.UsageError` for a missing, unreadable (a folder, a FIFO, no permission),
-    oversized or non-UTF-8 file (one line, :func:`playbook_lib.yamlsafe.read_config`) and :class:`ChecklistError`
+    oversized or non-UTF-8 file (one line, :func:`playbook_lib.config.yamlsafe.read_config`) and :class:`ChecklistError`
     listing every configuration error (malformed or unsafe YAML, unknown keys or checks, wrong types, non-finite or
     inconsistent thresholds, missing fields, duplicate ids or keys) at once, each with file:line.
     """

@@ -76,9 +76,9 @@ def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename, so readers never see half a file.
 
     Kept here for its callers; the rules (symlinks, FIFOs and devices, permissions, no temporary file left behind on
-    a full disk) are :func:`playbook_lib.outputs.write_atomic`'s.
+    a full disk) are :func:`playbook_lib.io.outputs.write_atomic`'s.
     """
-    from playbook_lib.outputs import write_atomic as write
+    from playbook_lib.io.outputs import write_atomic as write
 
     write(path, text)
 

@@ -148,7 +148,7 @@ class Check(ABC):
             if threshold is None:
                 continue
             if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
-                from playbook_lib.yamlsafe import echo
+                from playbook_lib.config.yamlsafe import echo
 
                 problems.append((option, f"must be a number or null, got {echo(threshold)}"))
             elif isinstance(threshold, numbers.Integral) and not lo <= threshold <= hi:

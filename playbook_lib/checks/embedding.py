@@ -3,7 +3,7 @@
 Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``), "Quality:
 relevance" and "Coverage".
 
-Both checks embed text with the packaged all-MiniLM-L6-v2 (:class:`~playbook_lib.rag.embed.MiniLMEmbedder`, or the
+Both checks embed text with the packaged all-MiniLM-L6-v2 (:class:`~playbook_lib.embeddings.model.MiniLMEmbedder`, or the
 model named by ``PLAYBOOK_EMBEDDING_MODEL``); the vectors are L2-normalised, so an inner product is a cosine
 similarity. The model is loaded on first use, once per process, and every text is embedded once per process
 (an in-memory :class:`~playbook_lib.ops.refresh.EmbeddingCache` keyed by content hash); the ``cache`` option of
@@ -36,8 +36,8 @@ import pandas as pd
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
 
 if TYPE_CHECKING:
-    from playbook_lib.ops.refresh import EmbeddingCache
-    from playbook_lib.rag.embed import MiniLMEmbedder
+    from playbook_lib.embeddings.cache import EmbeddingCache
+    from playbook_lib.embeddings.model import MiniLMEmbedder
 
 #: Texts are cut to this many characters before embedding: MiniLM reads at most 256 word pieces anyway, and
 #: tokenising megabyte-long rows only to truncate them wastes time.
@@ -58,7 +58,7 @@ _MEMO: dict[str, EmbeddingCache] = {}
 @functools.lru_cache(maxsize=1)
 def default_embedder() -> MiniLMEmbedder:
     """The process-wide embedder of the embedding checks (loaded lazily on first use, never downloaded)."""
-    from playbook_lib.rag.embed import MiniLMEmbedder
+    from playbook_lib.embeddings.model import MiniLMEmbedder
 
     return MiniLMEmbedder()
 
@@ -69,8 +69,8 @@ def embed_texts(texts: Sequence[str], cache: str | Path | None = None) -> np.nda
     ``cache`` names an ``.npz`` file (:class:`~playbook_lib.ops.refresh.EmbeddingCache`): vectors found there are
     reused and new ones are added to it (written atomically). Returns a ``(len(texts), dim)`` float32 array.
     """
-    from playbook_lib.ops.refresh import EmbeddingCache, embedder_key
-    from playbook_lib.ops.versioning import content_hash
+    from playbook_lib.embeddings.cache import EmbeddingCache, embedder_key
+    from playbook_lib.io.digest import content_hash
 
     embedder = default_embedder()
     key = embedder_key(embedder)

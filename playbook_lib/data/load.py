@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
-from playbook_lib.jsonl import check_data_file, iter_jsonl, json_type, read_bytes, replace_surrogates
+from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type, read_bytes, replace_surrogates
 
 TEXT_FIELDS = ("instruction", "input", "output", "messages", "chosen", "rejected")
 META_FIELDS = ("source", "provenance", "split", "label", "annotator", "category", "licence")

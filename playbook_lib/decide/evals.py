@@ -13,7 +13,7 @@ other than ``none``) are what the ladder needs; ``attempt`` (default 1), ``cost`
 are used by cost and routing. Bad lines raise :class:`~playbook_lib.errors.DataError` naming ``file:line``: eval
 results are configuration-like input (a decision rests on every line), so a hostile line (JSON nested too deeply,
 an integer too long, a list where an id, a flag, a category or a number is expected) stops the load with one line
-instead of being skipped; lone UTF-16 surrogates become U+FFFD (:mod:`playbook_lib.jsonl`).
+instead of being skipped; lone UTF-16 surrogates become U+FFFD (:mod:`playbook_lib.io.jsonl`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 
 from playbook_lib.decide.ladder import CATEGORIES
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
-from playbook_lib.jsonl import check_data_file, iter_jsonl, json_type
+from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type
 
 FAILURE_CATEGORIES = tuple(c for c in CATEGORIES if c != "none")
 

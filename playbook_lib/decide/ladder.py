@@ -121,9 +121,9 @@ class Decision:
         """Append this decision as one line to a JSONL decision log.
 
         A failed write (full disk, file-size limit) leaves the log as it was, never half a line; see
-        :func:`playbook_lib.outputs.append_text`, which raises :class:`~playbook_lib.errors.UsageError`.
+        :func:`playbook_lib.io.outputs.append_text`, which raises :class:`~playbook_lib.errors.UsageError`.
         """
-        from playbook_lib.outputs import append_text
+        from playbook_lib.io.outputs import append_text
 
         append_text(path, self.to_json() + "\n", what="the decision log")
 

@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from playbook_lib.decide.select import SUPERPOWERS
-from playbook_lib.yamlsafe import (
+from playbook_lib.config.yamlsafe import (
     Errors,
     Validator,
     choice,

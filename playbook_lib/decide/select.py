@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from playbook_lib.yamlsafe import (
+from playbook_lib.config.yamlsafe import (
     Errors,
     Validator,
     choice,
@@ -143,7 +143,7 @@ class Selection:
 
 
 # ---------------------------------------------------------------- YAML parsing (all errors, file:line)
-# Composed by playbook_lib.yamlsafe (plain data only, bounded aliases, unique keys) and validated field by field.
+# Composed by playbook_lib.config.yamlsafe (plain data only, bounded aliases, unique keys) and validated field by field.
 _MODEL_SPEC: dict[str, tuple[Validator, bool]] = {
     "name": (is_str, True),
     "provider": (is_str, True),
@@ -231,13 +231,13 @@ def parse_requirements(text: str, source: str = "<profile>") -> Requirements:
 
 
 def load_catalog(path: str | Path) -> list[ModelSpec]:
-    """``parse_catalog`` on a file (read by :func:`playbook_lib.yamlsafe.read_config`); errors name the file and
+    """``parse_catalog`` on a file (read by :func:`playbook_lib.config.yamlsafe.read_config`); errors name the file and
     line."""
     return parse_catalog(read_config(path, "model catalog"), str(path))
 
 
 def load_requirements(path: str | Path) -> Requirements:
-    """``parse_requirements`` on a file (read by :func:`playbook_lib.yamlsafe.read_config`); errors name the file
+    """``parse_requirements`` on a file (read by :func:`playbook_lib.config.yamlsafe.read_config`); errors name the file
     and line."""
     return parse_requirements(read_config(path, "requirements profile"), str(path))
 

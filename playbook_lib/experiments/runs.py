@@ -17,7 +17,7 @@ import pandas as pd
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.noise import make_noisy
 from playbook_lib.experiments.tasks import ProbeScore, TextTask, embed_texts, probe_score, stratified_sample
-from playbook_lib.rag.embed import Embedder
+from playbook_lib.embeddings.model import Embedder
 
 
 class VectorTable:

@@ -18,7 +18,7 @@ copied into the project:
     ``roleplay`` (GPTeacher roleplay), ``general`` (LIMA and the Alpaca seed tasks). Easier; the tool header of
     toolformer rows would make a ``tool`` class trivial, so it is left out.
 
-Embeddings come from :class:`~playbook_lib.rag.embed.MiniLMEmbedder` through an on-disk
+Embeddings come from :class:`~playbook_lib.embeddings.model.MiniLMEmbedder` through an on-disk
 :class:`~playbook_lib.ops.refresh.EmbeddingCache` keyed by content hash, so a notebook run a second time (the book
 build, nbval and papermill each run it) embeds nothing.
 """
@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.errors import DataError, UsageError
-from playbook_lib.jsonl import iter_jsonl
-from playbook_lib.ops.refresh import EmbeddingCache, embedder_key
-from playbook_lib.ops.versioning import content_hash, settings_hash
-from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
+from playbook_lib.io.jsonl import iter_jsonl
+from playbook_lib.embeddings.cache import EmbeddingCache, embedder_key
+from playbook_lib.io.digest import content_hash, settings_hash
+from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 
 TASKS = ("tool_routing", "task_family")
 #: Texts are cut to this many characters before embedding (MiniLM reads ~256 tokens; shorter is faster on a CPU).

@@ -173,7 +173,7 @@ def extraction_tasks(n: int | None = None, path: str | None = None) -> list[Extr
 
     from playbook_lib import sample_data
     from playbook_lib.errors import DataError
-    from playbook_lib.jsonl import iter_jsonl
+    from playbook_lib.io.jsonl import iter_jsonl
 
     source = Path(path) if path else sample_data.path("extraction_tasks.jsonl")
     if not source.is_file():

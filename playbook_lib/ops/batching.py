@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from playbook_lib.rag.embed import Embedder
+from playbook_lib.embeddings.model import Embedder
 
 if TYPE_CHECKING:
     import pandas as pd

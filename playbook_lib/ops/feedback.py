@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
-from playbook_lib.jsonl import check_data_file, iter_jsonl, json_type
-from playbook_lib.ops.versioning import content_hash
+from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type
+from playbook_lib.io.digest import content_hash
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,7 +156,7 @@ class FeedbackLog:
         """Every entry, in log order; a malformed line raises :class:`DataError` naming file:line.
 
         The log is configuration-like input for promotion, so a bad line stops the read rather than being skipped:
-        invalid JSON, JSON nested too deeply or an integer too long (:mod:`playbook_lib.jsonl`), a line that is not
+        invalid JSON, JSON nested too deeply or an integer too long (:mod:`playbook_lib.io.jsonl`), a line that is not
         an object, an unknown field, a field of the wrong type (a list where text is expected). Lone UTF-16
         surrogates become U+FFFD, so the golden set written from the entries always encodes. A log that is not a
         readable file (missing, a folder, a FIFO, no permission) is a :class:`DataError`, one with no entry an

@@ -7,19 +7,11 @@ documents get the same version on any machine; changing one character of one doc
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
+from playbook_lib.io.digest import content_hash, settings_hash
 
-def content_hash(text: str) -> str:
-    """SHA-256 of the UTF-8 text, hex, first 16 characters (64 bits: collisions are not a practical concern)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def settings_hash(settings: Mapping[str, Any]) -> str:
-    """Hash of a settings mapping (key order does not matter), e.g. chunker or embedder settings."""
-    return content_hash(json.dumps(settings, sort_keys=True, default=str))
+__all__ = ["content_hash", "dataset_version", "settings_hash"]
 
 
 def dataset_version(items: Iterable[tuple[str, str]]) -> str:

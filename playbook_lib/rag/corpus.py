@@ -9,7 +9,7 @@ A corpus JSONL line is an object with a text field (``text``, or ``content``/``b
 A corpus is configuration-like input: a bad line stops the load with one line naming ``file:line``
 (:class:`~playbook_lib.errors.DataError`, exit code 4) rather than being skipped, so a retrieval result never rests
 on a silently shortened corpus. Hostile lines (JSON nested too deeply, an integer too long, a list where text or an
-id is expected) are such bad lines; lone UTF-16 surrogates become U+FFFD (:mod:`playbook_lib.jsonl`). A corpus whose
+id is expected) are such bad lines; lone UTF-16 surrogates become U+FFFD (:mod:`playbook_lib.io.jsonl`). A corpus whose
 documents are all empty, and a BEIR folder whose qrels judge no query of ``queries.jsonl``, are empty data.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from playbook_lib.errors import DataError, EmptyDataError
-from playbook_lib.jsonl import iter_jsonl, json_type, read_bytes
+from playbook_lib.io.jsonl import iter_jsonl, json_type, read_bytes
 
 _TEXT_KEYS = ("text", "content", "body")
 _ID_KEYS = ("_id", "id", "doc_id")

@@ -32,7 +32,7 @@ import numpy as np
 
 from playbook_lib import settings
 from playbook_lib.errors import UsageError
-from playbook_lib.rag.embed import Embedder
+from playbook_lib.embeddings.model import Embedder
 from playbook_lib.rag.retrieve import Hit
 
 #: The instruction given to chat models with every RAG prompt. Kept short on purpose: SmolLM2-135M answers with

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from playbook_lib.errors import DataError, EmptyDataError
-from playbook_lib.ops.versioning import content_hash
+from playbook_lib.io.digest import content_hash
 from playbook_lib.rag.corpus import Document, load_corpus
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".csv")

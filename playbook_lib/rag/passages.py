@@ -26,7 +26,7 @@ import numpy as np
 from playbook_lib.errors import EmptyDataError, UsageError
 from playbook_lib.rag.chunk import Chunk, ChunkSpec, chunk_documents
 from playbook_lib.rag.corpus import Document
-from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
+from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.rag.retrieve import Hit, embed_queries
 
 Combine = Literal["mean", "max", "passages"]
@@ -96,7 +96,7 @@ class PassageDenseRetriever:
     """Exact dense search over whole texts and their chunks, one score per document.
 
     Args:
-        embedder: defaults to :class:`~playbook_lib.rag.embed.MiniLMEmbedder`; it must expose ``count_tokens``
+        embedder: defaults to :class:`~playbook_lib.embeddings.model.MiniLMEmbedder`; it must expose ``count_tokens``
             when the retriever chunks the documents itself.
         spec: how documents are chunked (defaults to :data:`DEFAULT_SPEC`).
         combine: how a document's two scores become one (``mean``, ``max`` or ``passages``).

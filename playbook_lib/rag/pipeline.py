@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from playbook_lib.rag.context import Prompt, build_prompt
-from playbook_lib.rag.embed import Embedder
+from playbook_lib.embeddings.model import Embedder
 from playbook_lib.rag.generate import Generation, Generator, extractive_answer
 from playbook_lib.rag.postprocess import CitationCheck, Groundedness, check_citations, groundedness
 from playbook_lib.rag.retrieve import Hit, Retriever

@@ -22,7 +22,7 @@ import numpy as np
 
 from playbook_lib import settings
 from playbook_lib.errors import UsageError
-from playbook_lib.rag.embed import Embedder
+from playbook_lib.embeddings.model import Embedder
 from playbook_lib.rag.retrieve import Hit, Retriever
 
 #: Valid names for :func:`make_reranker` (and ``playbook rag eval --rerank``).

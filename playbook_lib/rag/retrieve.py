@@ -13,7 +13,7 @@ import numpy as np
 
 from playbook_lib.errors import EmptyDataError
 from playbook_lib.rag.corpus import Document
-from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
+from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.rag.index import FlatIndex, SearchResult
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class DenseRetriever:
     """Embed documents once, then answer queries by exact inner-product search.
 
     Args:
-        embedder: defaults to :class:`~playbook_lib.rag.embed.MiniLMEmbedder`.
+        embedder: defaults to :class:`~playbook_lib.embeddings.model.MiniLMEmbedder`.
     """
 
     def __init__(self, embedder: Embedder | None = None) -> None:

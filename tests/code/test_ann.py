@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from playbook_lib.ops.ann import ann_sweep, clustered_vectors, plot_ann_sweep
+from playbook_lib.rag.ann import ann_sweep, clustered_vectors, plot_ann_sweep
 
 
 def test_clustered_vectors_are_unit_and_clustered() -> None:

@@ -347,7 +347,7 @@ def _quiet_commands(tmp_path: Path, small: Path) -> dict[str, list[str | Path]]:
     """Every command on a tiny valid input on which it succeeds; rag query embeds more documents than the
     threshold above which a progress bar used to be drawn."""
     from playbook_lib.ops.feedback import FeedbackEntry, FeedbackLog
-    from playbook_lib.rag.embed import PROGRESS_THRESHOLD
+    from playbook_lib.embeddings.model import PROGRESS_THRESHOLD
 
     corpus = tmp_path / "kb.jsonl"
     corpus.write_text("".join(json.dumps({"_id": f"d{i}", "text": f"note {i}: the probe resets after {i} s"}) + "\n"

@@ -25,7 +25,7 @@ import pytest
 
 from playbook_lib import sample_data
 from playbook_lib.errors import ExitCode, UsageError
-from playbook_lib.outputs import append_text, check_outputs, write_atomic
+from playbook_lib.io.outputs import append_text, check_outputs, write_atomic
 from tests.badinput import (CliResult, assert_one_line_error, assert_unchanged, leftover_temp_files, run_cli,
                             snapshot)
 

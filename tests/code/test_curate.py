@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from playbook_lib.ops.scenarios import add_noisy_duplicates
+from playbook_lib.scenarios.operations import add_noisy_duplicates
 from playbook_lib.rag.corpus import Document
-from playbook_lib.rag.curate import curate, normalise_document
+from playbook_lib.ops.curate import curate, normalise_document
 
 
 def test_planted_duplicates_removed_and_originals_kept(sample_docs) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from playbook_lib.rag.embed import Embedder, MiniLMEmbedder
+from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.rag.retrieve import DenseRetriever
 
 

@@ -11,7 +11,7 @@ import pytest
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.data import load_records
 from playbook_lib.errors import UsageError
-from playbook_lib.experiments.formatting import (
+from playbook_lib.experiments.format_faults import (
     CORRUPTIONS,
     chat_line,
     corrupt_line,

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
-from playbook_lib.experiments.plots import plot_grouped_bars, plot_learning_curve, plot_quality_grid  # noqa: E402
+from playbook_lib.experiments.figures import plot_grouped_bars, plot_learning_curve, plot_quality_grid  # noqa: E402
 from playbook_lib.experiments.runs import PowerLawFit  # noqa: E402
 
 

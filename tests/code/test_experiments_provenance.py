@@ -8,7 +8,7 @@ import pytest
 
 from playbook_lib.checks import Outcome
 from playbook_lib.errors import UsageError
-from playbook_lib.experiments.provenance import (STYLE_MARKERS, bootstrap_difference, common_budget, compare_pair,
+from playbook_lib.experiments.human_vs_synthetic import (STYLE_MARKERS, bootstrap_difference, common_budget, compare_pair,
                                                  duplicate_rates, group_separation, lexical_diversity, load_source,
                                                  mean_pairwise_cosine, profile_sources, provenance_report,
                                                  style_markers, truncate_words)
@@ -104,7 +104,7 @@ def test_truncate_words_and_unknown_source(tmp_path) -> None:
 
 def test_locate_sft_data(tmp_path, monkeypatch) -> None:
     from playbook_lib.errors import DataError
-    from playbook_lib.experiments.provenance import locate_sft_data
+    from playbook_lib.experiments.human_vs_synthetic import locate_sft_data
 
     (tmp_path / "shared" / "data" / "sft").mkdir(parents=True)
     (tmp_path / "repo" / "notebooks").mkdir(parents=True)
@@ -124,7 +124,7 @@ def test_import_loads_nothing_heavy() -> None:
     import sys
 
     heavy = ["torch", "sentence_transformers", "transformers", "matplotlib", "datasketch"]
-    code = ("import sys, playbook_lib.experiments.collapse, playbook_lib.experiments.provenance, "
+    code = ("import sys, playbook_lib.experiments.collapse, playbook_lib.experiments.human_vs_synthetic, "
             "playbook_lib.experiments.lexical\n"
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -132,7 +132,7 @@ def test_import_loads_nothing_heavy() -> None:
 
 
 def test_plots_draw(tmp_path) -> None:
-    from playbook_lib.experiments.provenance import plot_lengths, plot_profile
+    from playbook_lib.experiments.human_vs_synthetic import plot_lengths, plot_profile
 
     frame = frame_of([("lima", "human", "one two three"), ("gpteacher_roleplay", "synthetic", "four five")])
     fig = plot_lengths(frame)

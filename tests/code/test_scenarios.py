@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbook_lib.ops.scenarios import (
+from playbook_lib.scenarios.operations import (
     add_noisy_duplicates,
     context_recall,
     document_ranking,
@@ -13,7 +13,7 @@ from playbook_lib.ops.scenarios import (
     run_queries,
     source_ids,
 )
-from playbook_lib.ops.workload import load_workload
+from playbook_lib.scenarios.workload import load_workload
 from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
 from playbook_lib.rag.retrieve import Hit
 

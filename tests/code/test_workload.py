@@ -7,7 +7,7 @@ import json
 import pytest
 
 from playbook_lib.errors import DataError
-from playbook_lib.ops.workload import load_workload, synthetic_queries
+from playbook_lib.scenarios.workload import load_workload, synthetic_queries
 
 
 def test_bundled_kb_has_judged_questions_and_facts() -> None:

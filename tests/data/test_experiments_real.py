@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from playbook_lib.experiments.collapse import load_documents, recursive_training
-from playbook_lib.experiments.provenance import SOURCES, load_source, load_sources, profile_sources, provenance_report
+from playbook_lib.experiments.human_vs_synthetic import SOURCES, load_source, load_sources, profile_sources, provenance_report
 from tests.conftest import need
 
 

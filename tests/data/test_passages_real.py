@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from playbook_lib.ops.scenarios import bury_past_window
+from playbook_lib.scenarios.operations import bury_past_window
 from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
 from playbook_lib.rag.corpus import load_beir
 from playbook_lib.rag.evaluate import evaluate_retriever

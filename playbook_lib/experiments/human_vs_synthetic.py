@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from playbook_lib.checks.base import CheckResult
-    from playbook_lib.rag.embed import Embedder
+    from playbook_lib.embeddings.model import Embedder
 
 
 @dataclass(frozen=True)
