@@ -62,8 +62,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CHECKLIST = ROOT / "checklists" / "dataset_readiness.yaml"
-SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "si", "pe", "da", "gu", "hi", "jo", "be", "ze", "fa", "wu",
-             "ri", "no", "te", "sa", "ko", "li", "mu", "ve", "xo", "yi", "ba", "de", "go"]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "ta",
+    "vo",
+    "si",
+    "pe",
+    "da",
+    "gu",
+    "hi",
+    "jo",
+    "be",
+    "ze",
+    "fa",
+    "wu",
+    "ri",
+    "no",
+    "te",
+    "sa",
+    "ko",
+    "li",
+    "mu",
+    "ve",
+    "xo",
+    "yi",
+    "ba",
+    "de",
+    "go",
+]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -169,11 +199,14 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
 
     def base_row() -> dict[str, Any]:
         cat = rng.choice(categories)
-        row: dict[str, Any] = {"instruction": words(rng.randint(8, 40)).capitalize() + "?",
-                               "input": words(rng.randint(5, 40)) if rng.random() < 0.4 else "",
-                               "category": cat, "provenance": rng.choice(["human", "synthetic", "human", "mixed"]),
-                               "licence": "CC-BY-4.0",
-                               "split": "validation" if rng.random() < 0.05 else "train"}
+        row: dict[str, Any] = {
+            "instruction": words(rng.randint(8, 40)).capitalize() + "?",
+            "input": words(rng.randint(5, 40)) if rng.random() < 0.4 else "",
+            "category": cat,
+            "provenance": rng.choice(["human", "synthetic", "human", "mixed"]),
+            "licence": "CC-BY-4.0",
+            "split": "validation" if rng.random() < 0.05 else "train",
+        }
         out_words = words(rng.randint(15, 120))
         row["output"] = json.dumps({"answer": out_words}) if cat == "json" else out_words.capitalize() + "."
         return row
@@ -182,13 +215,27 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
     evals = [base_row() for _ in range(n_eval)]
     for e in evals:
         e["split"] = "test"
-    truth: dict[str, Any] = {"rows": rows, "eval_rows": n_eval, "exact": [], "near": [], "near_pairs": [],
-                             "hard_negative": [], "pii": [], "decoy": [], "malformed": [], "unparseable": [],
-                             "contaminated": [], "eval_hit": []}
+    truth: dict[str, Any] = {
+        "rows": rows,
+        "eval_rows": n_eval,
+        "exact": [],
+        "near": [],
+        "near_pairs": [],
+        "hard_negative": [],
+        "pii": [],
+        "decoy": [],
+        "malformed": [],
+        "unparseable": [],
+        "contaminated": [],
+        "eval_hit": [],
+    }
     lines: list[str] = []
     clean: list[int] = []  # indices into lines of clean base rows (sources for copies)
-    plan = rng.choices(["base", "exact", "near", "hardneg", "pii", "decoy", "malformed", "leak", "quote"],
-                       weights=[88.5, 2, 3, 1, 1, 2, 0.5, 1, 1], k=rows)
+    plan = rng.choices(
+        ["base", "exact", "near", "hardneg", "pii", "decoy", "malformed", "leak", "quote"],
+        weights=[88.5, 2, 3, 1, 1, 2, 0.5, 1, 1],
+        k=rows,
+    )
     objs: list[dict[str, Any] | None] = []
     for i, kind in enumerate(plan):
         line = i + 1
@@ -300,8 +347,15 @@ def generate_traffic(rows: int, seed: int, out: Path) -> int:
     for _ in range(n):
         instruction = " ".join(vocab[next(pool)] for _ in range(rng.randint(8, 40))).capitalize() + "?"
         text = " ".join(vocab[next(pool)] for _ in range(rng.randint(5, 40))) if rng.random() < 0.4 else ""
-        queries.append(json.dumps({"instruction": instruction, "input": text,
-                                   "category": rng.choice(["qa", "summarise", "rewrite", "classify", "json"])}))
+        queries.append(
+            json.dumps(
+                {
+                    "instruction": instruction,
+                    "input": text,
+                    "category": rng.choice(["qa", "summarise", "rewrite", "classify", "json"]),
+                }
+            )
+        )
     out.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(queries) + "\n", encoding="utf-8")
     return n
@@ -358,15 +412,23 @@ def stage_checklist(d: Path, model_free: bool = False) -> dict[str, Any]:
     t = time.perf_counter()
     spec = parse_checklist(CHECKLIST)
     if model_free:  # the items that embed nothing (their time does not depend on the text engines)
-        spec = dataclasses.replace(spec, items=[i for i in spec.items
-                                                if i.check not in ("relevance", "embedding_coverage")])
+        spec = dataclasses.replace(
+            spec, items=[i for i in spec.items if i.check not in ("relevance", "embedding_coverage")]
+        )
     records = load_records(d / "train.jsonl")
     context = CheckContext(eval=load_records(d / "eval.jsonl"), traffic=load_records(d / "traffic.jsonl"))
     load_s = time.perf_counter() - t
     report = run_checklist(spec, records, context)
-    items = {r.item.id: {"check": r.item.check, "seconds": round(r.seconds, 3), "outcome": r.result.outcome.value,
-                         "sampled": r.result.summary.get("sampled"), "flagged": r.flagged_lines}
-             for r in report.items}
+    items = {
+        r.item.id: {
+            "check": r.item.check,
+            "seconds": round(r.seconds, 3),
+            "outcome": r.result.outcome.value,
+            "sampled": r.result.summary.get("sampled"),
+            "flagged": r.flagged_lines,
+        }
+        for r in report.items
+    }
     return {"load_s": round(load_s, 3), "items": items, "rows": len(records)}
 
 
@@ -457,9 +519,16 @@ def stage_pii(d: Path) -> dict[str, Any]:
     return {"flagged": flagged}
 
 
-STAGES = {"floor": stage_floor, "load": stage_load, "checklist": stage_checklist,
-          "checklist_numpy": stage_checklist_numpy, "datasketch": stage_datasketch,
-          "rensa": stage_rensa, "contamination_plain": stage_contamination, "pii_regex": stage_pii}
+STAGES = {
+    "floor": stage_floor,
+    "load": stage_load,
+    "checklist": stage_checklist,
+    "checklist_numpy": stage_checklist_numpy,
+    "datasketch": stage_datasketch,
+    "rensa": stage_rensa,
+    "contamination_plain": stage_contamination,
+    "pii_regex": stage_pii,
+}
 
 
 def _peak_rss_kb() -> float:
@@ -494,8 +563,11 @@ def run_stage(name: str, d: Path, timeout: float) -> dict[str, Any]:
 def _pr(flagged: list[int], positives: set[int], universe_negatives: set[int] | None = None) -> dict[str, float]:
     f = set(flagged)
     tp = len(f & positives)
-    return {"precision": tp / len(f) if f else 1.0, "recall": tp / len(positives) if positives else 1.0,
-            "flagged": len(f)}
+    return {
+        "precision": tp / len(f) if f else 1.0,
+        "recall": tp / len(positives) if positives else 1.0,
+        "flagged": len(f),
+    }
 
 
 def score(items_or_flags: dict[str, list[int]], truth: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -505,7 +577,9 @@ def score(items_or_flags: dict[str, list[int]], truth: dict[str, Any]) -> dict[s
         out["exact_duplicates"] = _pr(items_or_flags["exact_duplicates"], set(truth["exact"]))
     if "near_duplicates" in items_or_flags:
         r = _pr(items_or_flags["near_duplicates"], dups)
-        r["recall_near_only"] = len(set(items_or_flags["near_duplicates"]) & set(truth["near"])) / max(1, len(truth["near"]))
+        r["recall_near_only"] = len(set(items_or_flags["near_duplicates"]) & set(truth["near"])) / max(
+            1, len(truth["near"])
+        )
         r["hard_negatives_flagged"] = len(set(items_or_flags["near_duplicates"]) & set(truth["hard_negative"]))
         out["near_duplicates"] = r
     if "pii" in items_or_flags:
@@ -526,8 +600,13 @@ def _rss(stage: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--peers-at", type=int, nargs="*", default=[100_000],
-                        help="sizes at which to run the peers too (they take minutes at 1M rows)")
+    parser.add_argument(
+        "--peers-at",
+        type=int,
+        nargs="*",
+        default=[100_000],
+        help="sizes at which to run the peers too (they take minutes at 1M rows)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", default=str(ROOT / "_build" / "bench" / "checks"))
     parser.add_argument("--timeout", type=float, default=3600)
@@ -550,10 +629,13 @@ def main() -> None:
         t = time.perf_counter()
         truth = generate(rows, args.seed, d)
         n_traffic = generate_traffic(rows, args.seed, d)
-        print(f"\n== {rows:,} rows ({d}; generated/loaded in {time.perf_counter() - t:.1f} s): "
-              f"{len(truth['exact'])} exact, {len(truth['near'])} near dups, {len(truth['pii'])} PII, "
-              f"{len(truth['decoy'])} decoys, {len(truth['malformed']) + len(truth['unparseable'])} malformed, "
-              f"{len(truth['contaminated'])} leaked; {n_traffic} traffic queries", flush=True)
+        print(
+            f"\n== {rows:,} rows ({d}; generated/loaded in {time.perf_counter() - t:.1f} s): "
+            f"{len(truth['exact'])} exact, {len(truth['near'])} near dups, {len(truth['pii'])} PII, "
+            f"{len(truth['decoy'])} decoys, {len(truth['malformed']) + len(truth['unparseable'])} malformed, "
+            f"{len(truth['contaminated'])} leaked; {n_traffic} traffic queries",
+            flush=True,
+        )
         stages = ["floor", "load", "checklist"]
         if rows in args.peers_at:
             stages += ["checklist_numpy", "datasketch", "rensa", "contamination_plain", "pii_regex"]
@@ -566,8 +648,10 @@ def main() -> None:
         lib = results["checklist"]
         flags = {item["check"]: item["flagged"] for item in lib.get("items", {}).values()}
         quality = score(flags, truth)
-        print(f"\n  full checklist: {lib.get('seconds', float('nan')):.1f} s ({lib.get('seconds', 0) / floor:.1f}x the "
-              f"parse+hash floor of {floor:.1f} s), peak RSS {_rss(lib)}; load {lib.get('load_s', 0):.1f} s")
+        print(
+            f"\n  full checklist: {lib.get('seconds', float('nan')):.1f} s ({lib.get('seconds', 0) / floor:.1f}x the "
+            f"parse+hash floor of {floor:.1f} s), peak RSS {_rss(lib)}; load {lib.get('load_s', 0):.1f} s"
+        )
         for item_id, item in lib.get("items", {}).items():
             sampled = f"  (sampled: {item['sampled']})" if item.get("sampled") else ""
             print(f"    {item_id:28s} {item['seconds']:7.2f} s  {item['outcome']}{sampled}")
@@ -575,8 +659,10 @@ def main() -> None:
             plain = results["checklist_numpy"]["items"]
             fast_s = sum(lib["items"][k]["seconds"] for k in plain)
             plain_s = sum(v["seconds"] for v in plain.values())
-            print(f"\n  model-free items with NumPy + re only (PLAYBOOK_NATIVE=0 PLAYBOOK_REGEX=re): {plain_s:.1f} s vs "
-                  f"{fast_s:.1f} s with Numba + Hyperscan ({plain_s / fast_s:.1f}x)")
+            print(
+                f"\n  model-free items with NumPy + re only (PLAYBOOK_NATIVE=0 PLAYBOOK_REGEX=re): {plain_s:.1f} s vs "
+                f"{fast_s:.1f} s with Numba + Hyperscan ({plain_s / fast_s:.1f}x)"
+            )
             for item_id, item in plain.items():
                 if item["seconds"] >= 0.5:
                     print(f"    {item_id:28s} {item['seconds']:7.2f} s vs {lib['items'][item_id]['seconds']:6.2f} s")
@@ -586,23 +672,38 @@ def main() -> None:
             print(f"    {check:18s} P {r['precision']:.3f}  R {r['recall']:.3f}  flagged {r['flagged']}  {extra}")
         peers = {}
         lib_items = {item["check"]: item["seconds"] for item in lib.get("items", {}).values()}
-        for name, check in (("datasketch", "near_duplicates"), ("rensa", "near_duplicates"),
-                            ("contamination_plain", "contamination"), ("pii_regex", "pii")):
+        for name, check in (
+            ("datasketch", "near_duplicates"),
+            ("rensa", "near_duplicates"),
+            ("contamination_plain", "contamination"),
+            ("pii_regex", "pii"),
+        ):
             if name not in results:
                 continue
             r = results[name]
             q = score({check: r.get("flagged", [])}, truth)[check] if "flagged" in r else {}
-            peers[name] = {"seconds": r.get("seconds"), "rss_mb": r.get("rss_mb"), "quality": q,
-                           "library_item_s": lib_items.get(check), "error": r.get("error")}
+            peers[name] = {
+                "seconds": r.get("seconds"),
+                "rss_mb": r.get("rss_mb"),
+                "quality": q,
+                "library_item_s": lib_items.get(check),
+                "error": r.get("error"),
+            }
         if peers:
             print("\n  peers on the same data (whole process incl. reading; library = that checklist item's time):")
             print(f"    {'peer':20s} {'seconds':>8s} {'peak RSS':>9s} {'library':>8s} {'ratio':>7s}  quality")
             for name, p in peers.items():
                 ratio = p["seconds"] / p["library_item_s"] if p["seconds"] and p["library_item_s"] else float("nan")
                 q = p["quality"]
-                qtext = f"P {q.get('precision', float('nan')):.3f} R {q.get('recall', float('nan')):.3f}" if q else p["error"]
-                print(f"    {name:20s} {p['seconds'] or float('nan'):8.1f} {_rss(p):>9s} "
-                      f"{p['library_item_s'] or float('nan'):8.2f} {ratio:6.1f}x  {qtext}")
+                qtext = (
+                    f"P {q.get('precision', float('nan')):.3f} R {q.get('recall', float('nan')):.3f}"
+                    if q
+                    else p["error"]
+                )
+                print(
+                    f"    {name:20s} {p['seconds'] or float('nan'):8.1f} {_rss(p):>9s} "
+                    f"{p['library_item_s'] or float('nan'):8.2f} {ratio:6.1f}x  {qtext}"
+                )
         for r in results.values():
             r.pop("flagged", None)
             for item in r.get("items", {}).values():

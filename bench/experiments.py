@@ -24,8 +24,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playbook_lib.experiments.tasks import embed_texts, load_task, train_probe  # noqa: E402
 from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
+from playbook_lib.experiments.tasks import embed_texts, load_task, train_probe  # noqa: E402
 
 
 def main() -> None:
@@ -49,8 +49,10 @@ def main() -> None:
     plain = embedder.embed_documents(task.texts)
     direct = time.perf_counter() - start
     assert np.allclose(vectors, again) and np.allclose(vectors, plain, atol=1e-5)
-    print(f"embedding {len(task)} texts: re-embed {direct:.2f} s, cached cold {cold:.2f} s, cached warm {warm:.3f} s "
-          f"(warm is {direct / max(warm, 1e-9):.0f}x faster than re-embedding)")
+    print(
+        f"embedding {len(task)} texts: re-embed {direct:.2f} s, cached cold {cold:.2f} s, cached warm {warm:.3f} s "
+        f"(warm is {direct / max(warm, 1e-9):.0f}x faster than re-embedding)"
+    )
 
     from sklearn.linear_model import LogisticRegression
 
@@ -63,8 +65,10 @@ def main() -> None:
 
     one = timed(lambda: train_probe(vectors, task.labels))
     default = timed(lambda: LogisticRegression(max_iter=2000, random_state=0).fit(vectors, task.labels))
-    print(f"probe fit on {len(task)} x {vectors.shape[1]}: one BLAS thread {one:.3f} s, default threads "
-          f"{default:.3f} s (ratio default/one {default / max(one, 1e-9):.1f})")
+    print(
+        f"probe fit on {len(task)} x {vectors.shape[1]}: one BLAS thread {one:.3f} s, default threads "
+        f"{default:.3f} s (ratio default/one {default / max(one, 1e-9):.1f})"
+    )
 
 
 if __name__ == "__main__":

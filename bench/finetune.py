@@ -45,10 +45,17 @@ def _job(args: argparse.Namespace, method: str, seed: int, size: int) -> pd.Data
         table = VectorTable.embed(task.texts)
         vectors = (table.matrix(pool.texts), table.matrix(test.texts))
     lr = {"lora": args.lora_lr, "full": args.full_lr}.get(method, 0.0)
-    config = FinetuneConfig(epochs=args.epochs, min_steps=args.min_steps, max_length=args.max_length,
-                            batch_size=args.batch_size, lr=lr or None, threads=1)
-    return finetune_curve(pool, test, [size], [seed], config, methods=[method], probe_vectors=vectors,
-                          progress=False).assign(test_rows=len(test))
+    config = FinetuneConfig(
+        epochs=args.epochs,
+        min_steps=args.min_steps,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        lr=lr or None,
+        threads=1,
+    )
+    return finetune_curve(
+        pool, test, [size], [seed], config, methods=[method], probe_vectors=vectors, progress=False
+    ).assign(test_rows=len(test))
 
 
 def main() -> None:
@@ -77,11 +84,11 @@ def main() -> None:
         "command": "python bench/finetune.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
-                   f"{args.workers} jobs at once, 1 torch thread each",
+        f"{args.workers} jobs at once, 1 torch thread each",
         "versions": f"python {platform.python_version()}, torch {torch.__version__}, transformers "
-                    f"{transformers.__version__}, peft {peft.__version__}",
+        f"{transformers.__version__}, peft {peft.__version__}",
         "settings": f"test {args.test_per_class}/class, epochs {args.epochs} (min {args.min_steps} steps), "
-                    f"batch {args.batch_size}, max_length {args.max_length}",
+        f"batch {args.batch_size}, max_length {args.max_length}",
     }
     # smallest sizes first, one job per (size, seed, method): an interrupted run still leaves whole sizes measured
     jobs = [(m, s, n) for n in sorted(args.sizes) for s in args.seeds for m in args.methods]

@@ -58,11 +58,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playbook_lib.checklist.report import write_atomic  # noqa: E402
+from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
 from playbook_lib.ops.refresh import EmbeddingCache, RefreshingIndex  # noqa: E402
 from playbook_lib.ops.versioning import content_hash, settings_hash  # noqa: E402
 from playbook_lib.rag.chunk import chunk_documents  # noqa: E402
 from playbook_lib.rag.corpus import BeirDataset, load_beir, subsample_beir  # noqa: E402
-from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
 from playbook_lib.rag.evaluate import RetrievalReport, evaluate_retriever, evaluate_run, report_from_run  # noqa: E402
 from playbook_lib.rag.hybrid import HybridRetriever, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
 from playbook_lib.rag.keyword import BM25Retriever  # noqa: E402
@@ -116,9 +116,14 @@ def folds_of(qids: Sequence[str], seed: int = 0) -> list[list[str]]:
     return [sorted(shuffled[:half]), sorted(shuffled[half:])]
 
 
-def tune(fold: Sequence[str], candidates: Mapping[str, Sequence[list[Hit]]], qrels: Mapping[str, Mapping[str, int]],
-         settings: Sequence[tuple[str, Callable[[list[list[Hit]]], list[Hit]]]]) -> str:
+def tune(
+    fold: Sequence[str],
+    candidates: Mapping[str, Sequence[list[Hit]]],
+    qrels: Mapping[str, Mapping[str, int]],
+    settings: Sequence[tuple[str, Callable[[list[list[Hit]]], list[Hit]]]],
+) -> str:
     """The setting with the best mean nDCG@10 on ``fold`` (candidate lists precomputed, fused offline)."""
+
     def ndcg(fuse: Callable[[list[list[Hit]]], list[Hit]]) -> float:
         run = {q: [h.doc_id for h in fuse([lists[q] for lists in candidates.values()])[:100]] for q in fold}
         return evaluate_run(run, {q: qrels[q] for q in fold}, (10,))["nDCG@10"]
@@ -126,9 +131,14 @@ def tune(fold: Sequence[str], candidates: Mapping[str, Sequence[list[Hit]]], qre
     return max(settings, key=lambda s: ndcg(s[1]))[0]
 
 
-def cross_fit(name: str, folds: list[list[str]], ds: BeirDataset, build: Callable[[str], Retriever],
-              candidates: Mapping[str, Sequence[list[Hit]]],
-              settings: Sequence[tuple[str, Callable[[list[list[Hit]]], list[Hit]]]]) -> tuple[RetrievalReport, list]:
+def cross_fit(
+    name: str,
+    folds: list[list[str]],
+    ds: BeirDataset,
+    build: Callable[[str], Retriever],
+    candidates: Mapping[str, Sequence[list[Hit]]],
+    settings: Sequence[tuple[str, Callable[[list[list[Hit]]], list[Hit]]]],
+) -> tuple[RetrievalReport, list]:
     """Tune on one fold, evaluate on the other, both ways; pool the two evaluations into one report."""
     run: dict[str, list[str]] = {}
     latencies: list[float] = []
@@ -148,13 +158,22 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=0, help="documents to keep (judged ones first); 0 = all")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rate-docs", type=int, default=300, help="texts timed for the encoding-rate comparison")
-    parser.add_argument("--cache", help="an embedding-cache .npz (ops.refresh.EmbeddingCache): vectors found there are "
-                        "not re-encoded, and the cache is saved back; the refresh ratio is then not measured")
+    parser.add_argument(
+        "--cache",
+        help="an embedding-cache .npz (ops.refresh.EmbeddingCache): vectors found there are "
+        "not re-encoded, and the cache is saved back; the refresh ratio is then not measured",
+    )
     parser.add_argument("--skip-int8", action="store_true", help="do not encode the corpus again in int8")
-    parser.add_argument("--no-passages", action="store_true", help="skip the passage retrievers (they embed every "
-                        "chunk: about twice the document embedding time again)")
-    parser.add_argument("--rates-only", action="store_true", help="measure the encoding rates only (a quick rerun "
-                        "when the machine was busy during the full run)")
+    parser.add_argument(
+        "--no-passages",
+        action="store_true",
+        help="skip the passage retrievers (they embed every chunk: about twice the document embedding time again)",
+    )
+    parser.add_argument(
+        "--rates-only",
+        action="store_true",
+        help="measure the encoding rates only (a quick rerun when the machine was busy during the full run)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="encoding-rate rounds; each method keeps its best")
     parser.add_argument("--json", default="_build/bench/rag.json")
     args = parser.parse_args()
@@ -197,17 +216,26 @@ def main() -> None:
     refresh = live.refresh(snapshot)
     refresh_s = time.perf_counter() - start
     if from_cache:
-        print(f"full build took {len(docs) - built.embedded} vectors from {args.cache}: build and refresh timings "
-              "below are not comparable", flush=True)
-    print(f"full build {full_s:.1f}s; refresh of {len(changed)} changed docs {refresh_s:.2f}s "
-          f"({refresh_s / full_s:.2%}); embedded {refresh.embedded}", flush=True)
+        print(
+            f"full build took {len(docs) - built.embedded} vectors from {args.cache}: build and refresh timings "
+            "below are not comparable",
+            flush=True,
+        )
+    print(
+        f"full build {full_s:.1f}s; refresh of {len(changed)} changed docs {refresh_s:.2f}s "
+        f"({refresh_s / full_s:.2%}); embedded {refresh.embedded}",
+        flush=True,
+    )
 
     # 3. retrievers
     dense = DenseRetriever.from_vectors(docs, vectors, embedder)
     int8 = MiniLMEmbedder(threads=args.threads, show_progress=True, quantize="int8")
     start = time.perf_counter()
-    dense_int8 = None if args.skip_int8 else DenseRetriever.from_vectors(
-        docs, int8.embed_documents([d.full_text for d in docs]), int8)
+    dense_int8 = (
+        None
+        if args.skip_int8
+        else DenseRetriever.from_vectors(docs, int8.embed_documents([d.full_text for d in docs]), int8)
+    )
     int8_full_s = time.perf_counter() - start
     bm25 = BM25Retriever.from_documents(docs, stem=False)
     stem = BM25Retriever.from_documents(docs, stem=True)
@@ -245,13 +273,16 @@ def main() -> None:
         if args.cache:
             live.cache.save(args.cache)
         longer = sum(embedder.count_tokens(d.full_text) > embedder.max_tokens - 2 for d in docs)
-        notes["passages"] = (f"{len(chunks)} chunks ({DEFAULT_SPEC.strategy}, {DEFAULT_SPEC.size} tokens) of "
-                             f"{len(docs)} documents, {longer / len(docs):.0%} of them longer than the model's "
-                             f"window; chunk embedding {chunk_s:.1f}s")
+        notes["passages"] = (
+            f"{len(chunks)} chunks ({DEFAULT_SPEC.strategy}, {DEFAULT_SPEC.size} tokens) of "
+            f"{len(docs)} documents, {longer / len(docs):.0%} of them longer than the model's "
+            f"window; chunk embedding {chunk_s:.1f}s"
+        )
         print(notes["passages"], flush=True)
         for combine in COMBINES:
-            passage = PassageDenseRetriever.from_vectors(docs, vectors, chunks, chunk_vectors, embedder,
-                                                         DEFAULT_SPEC, combine)  # type: ignore[arg-type]
+            passage = PassageDenseRetriever.from_vectors(
+                docs, vectors, chunks, chunk_vectors, embedder, DEFAULT_SPEC, combine
+            )  # type: ignore[arg-type]
             add(f"dense + passages ({combine})", passage)
             passage_hybrids[combine] = HybridRetriever([passage, stem], "weighted")
             add(f"hybrid weighted, passages ({combine})", passage_hybrids[combine])
@@ -260,27 +291,43 @@ def main() -> None:
     folds = folds_of(list(queries))
     qids = list(queries)
     texts = [queries[q] for q in qids]
-    candidates = {name: dict(zip(qids, r.retrieve_many(texts, 100))) for name, r in
-                  (("dense", dense), ("title", title))}
+    candidates = {
+        name: dict(zip(qids, r.retrieve_many(texts, 100))) for name, r in (("dense", dense), ("title", title))
+    }
     rrf_settings = [(f"rrf k={k}", lambda lists, k=k: reciprocal_rank_fusion(lists, k)) for k in RRF_KS]
-    report, chosen = cross_fit("hybrid rrf, k tuned held-out", folds, ds,
-                               lambda label: HybridRetriever([dense, title], "rrf", rrf_k=int(label.split("=")[1])),
-                               candidates, rrf_settings)
+    report, chosen = cross_fit(
+        "hybrid rrf, k tuned held-out",
+        folds,
+        ds,
+        lambda label: HybridRetriever([dense, title], "rrf", rrf_k=int(label.split("=")[1])),
+        candidates,
+        rrf_settings,
+    )
     reports.append(report)
     notes[report.method] = f"chosen per fold: {chosen}"
     weighted_settings = [(f"w={w}", lambda lists, w=w: weighted_fusion(lists, [w, 1 - w])) for w in DENSE_WEIGHTS]
     report, chosen = cross_fit(
-        "hybrid weighted, w tuned held-out", folds, ds,
+        "hybrid weighted, w tuned held-out",
+        folds,
+        ds,
         lambda label: HybridRetriever([dense, title], "weighted", weights=[float(label[2:]), 1 - float(label[2:])]),
-        candidates, weighted_settings)
+        candidates,
+        weighted_settings,
+    )
     reports.append(report)
     notes[report.method] = f"chosen dense weight per fold: {chosen}"
     tuned = 2
     if passage_hybrids:
         candidates = {c: dict(zip(qids, h.retrieve_many(texts, 100))) for c, h in passage_hybrids.items()}
         pick = [(c, lambda lists, i=i: lists[i]) for i, c in enumerate(passage_hybrids)]
-        report, chosen = cross_fit("hybrid weighted, passages chosen held-out", folds, ds,
-                                   lambda label: passage_hybrids[label], candidates, pick)
+        report, chosen = cross_fit(
+            "hybrid weighted, passages chosen held-out",
+            folds,
+            ds,
+            lambda label: passage_hybrids[label],
+            candidates,
+            pick,
+        )
         reports.append(report)
         notes[report.method] = f"chosen combination per fold: {chosen}"
         tuned = 3
@@ -289,12 +336,14 @@ def main() -> None:
         for seed in range(5):
             halves, run = folds_of(qids, seed), {}
             for tune_half, test_half in ((halves[0], halves[1]), (halves[1], halves[0])):
-                label = tune(tune_half, {k: {q: v[q] for q in tune_half} for k, v in candidates.items()}, ds.qrels,
-                             pick)
+                label = tune(
+                    tune_half, {k: {q: v[q] for q in tune_half} for k, v in candidates.items()}, ds.qrels, pick
+                )
                 run.update({q: [h.doc_id for h in candidates[label][q][:100]] for q in test_half})
             held_out.append(evaluate_run(run, ds.qrels, (10,))["nDCG@10"])
         notes["passages held-out over 5 halvings"] = (
-            f"nDCG@10 mean {sum(held_out) / 5:.4f}, per halving {[round(x, 4) for x in held_out]}")
+            f"nDCG@10 mean {sum(held_out) / 5:.4f}, per halving {[round(x, 4) for x in held_out]}"
+        )
         print(f"  passages chosen held-out, 5 halvings: {notes['passages held-out over 5 halvings']}", flush=True)
     for r in reports[-tuned:]:
         print(f"  {r.method:34s} nDCG@10 {r.metrics['nDCG@10']:.4f}  ({notes[r.method]})", flush=True)
@@ -305,31 +354,44 @@ def main() -> None:
     print("Timings are contaminated when other processes share the CPU; compare ratios within one run only.")
     print(f"{'method':36s} {'nDCG@10':>8s} {'vs dense':>9s} {'Recall@100':>10s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for r in reports:
-        print(f"{r.method:36s} {r.metrics['nDCG@10']:8.4f} {r.metrics['nDCG@10'] / dense_ndcg:8.3f}x "
-              f"{r.metrics['Recall@100']:10.4f} {r.latency_ms_p50:8.2f} {r.latency_ms_p95:8.2f}")
+        print(
+            f"{r.method:36s} {r.metrics['nDCG@10']:8.4f} {r.metrics['nDCG@10'] / dense_ndcg:8.3f}x "
+            f"{r.metrics['Recall@100']:10.4f} {r.latency_ms_p50:8.2f} {r.latency_ms_p95:8.2f}"
+        )
     plain_rate = rates["plain SentenceTransformer.encode"]
     print()
     for name, rate in rates.items():
         print(f"encode {name:34s} {rate:8.1f} docs/s  {rate / plain_rate:5.2f}x plain")
     int8_delta = reports[1].metrics["nDCG@10"] - dense_ndcg if dense_int8 is not None else float("nan")
     if dense_int8 is not None:
-        print(f"int8 vectors: nDCG@10 {int8_delta:+.4f} vs float32 (target loss <= 0.005); full int8 encode "
-              f"{int8_full_s:.1f}s vs float32 build {full_s:.1f}s ({full_s / int8_full_s:.2f}x)")
+        print(
+            f"int8 vectors: nDCG@10 {int8_delta:+.4f} vs float32 (target loss <= 0.005); full int8 encode "
+            f"{int8_full_s:.1f}s vs float32 build {full_s:.1f}s ({full_s / int8_full_s:.2f}x)"
+        )
     if from_cache:
         print("refresh ratio not measured: the full build came from the cache")
-    print(f"refresh after {len(changed)} changed of {len(docs)} docs: {refresh_s:.2f}s = {refresh_s / full_s:.2%} "
-          f"of the full build ({full_s:.1f}s); target <= 3%")
+    print(
+        f"refresh after {len(changed)} changed of {len(docs)} docs: {refresh_s:.2f}s = {refresh_s / full_s:.2%} "
+        f"of the full build ({full_s:.1f}s); target <= 3%"
+    )
     print(f"peak RSS {rss_mib():.0f} MiB")
 
     out = {
-        "documents": len(docs), "queries": len(queries), "threads": args.threads,
-        "methods": [r.row() for r in reports], "notes": notes, "published_or_measured_baselines": BASELINES,
+        "documents": len(docs),
+        "queries": len(queries),
+        "threads": args.threads,
+        "methods": [r.row() for r in reports],
+        "notes": notes,
+        "published_or_measured_baselines": BASELINES,
         "encode_docs_per_s": {k: round(v, 1) for k, v in rates.items()},
         "encode_ratio_int8_over_plain": round(rates["library int8"] / plain_rate, 2),
         "int8_ndcg10_delta": None if dense_int8 is None else round(int8_delta, 4),
-        "full_build_s": round(full_s, 2), "int8_full_encode_s": round(int8_full_s, 2),
-        "refresh_s": round(refresh_s, 3), "refresh_share_of_full": round(refresh_s / full_s, 4),
-        "refresh_changed_docs": len(changed), "full_build_from_cache": from_cache,
+        "full_build_s": round(full_s, 2),
+        "int8_full_encode_s": round(int8_full_s, 2),
+        "refresh_s": round(refresh_s, 3),
+        "refresh_share_of_full": round(refresh_s / full_s, 4),
+        "refresh_changed_docs": len(changed),
+        "full_build_from_cache": from_cache,
         "peak_rss_mib": round(rss_mib(), 1),
         "contaminated": "timings taken on a shared machine unless rerun on a quiet one",
     }

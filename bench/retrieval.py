@@ -23,8 +23,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playbook_lib.rag.corpus import load_beir  # noqa: E402
 from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
+from playbook_lib.rag.corpus import load_beir  # noqa: E402
 from playbook_lib.rag.evaluate import evaluate_retriever  # noqa: E402
 from playbook_lib.rag.retrieve import DenseRetriever  # noqa: E402
 

@@ -46,8 +46,9 @@ decide_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(decide_app, name="decide")
-feedback_app = typer.Typer(help="The feedback log: review answers, promote them into a golden set.",
-                           no_args_is_help=True)
+feedback_app = typer.Typer(
+    help="The feedback log: review answers, promote them into a golden set.", no_args_is_help=True
+)
 rag_app.add_typer(feedback_app, name="feedback")
 
 
@@ -67,8 +68,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _guard(inputs: dict[str, Path | None], outputs: dict[str, Path | None] | None = None,
-           data: tuple[str, ...] = ()) -> None:
+def _guard(
+    inputs: dict[str, Path | None], outputs: dict[str, Path | None] | None = None, data: tuple[str, ...] = ()
+) -> None:
     """Before any work: refuse outputs that cannot be written or that would replace an input of the run, and inputs
     that cannot be read as files (labels in ``data`` are data files: exit code 4; the rest configuration: 3). When
     both are wrong, the higher code wins, as everywhere (:func:`~playbook_lib.errors.final_code`)."""
@@ -118,8 +120,8 @@ def rag_query(
 ) -> None:
     """Embed a corpus with all-MiniLM-L6-v2 (offline), search it exactly, and print the ranked hits."""
     from playbook_lib import settings
-    from playbook_lib.rag.corpus import load_corpus
     from playbook_lib.embeddings.model import MiniLMEmbedder
+    from playbook_lib.rag.corpus import load_corpus
     from playbook_lib.rag.retrieve import DenseRetriever
 
     corpus_files: dict[str, Path | None] = {"--corpus": corpus}
@@ -131,8 +133,16 @@ def rag_query(
         retriever = DenseRetriever.from_documents(documents, MiniLMEmbedder(threads=threads))
         hits = retriever.retrieve(question, k)
     if output is OutputFormat.json:
-        rows = [{"rank": h.rank, "doc_id": h.doc_id, "score": round(h.score, 6), "title": h.document.title,
-                 "text": h.document.text} for h in hits]
+        rows = [
+            {
+                "rank": h.rank,
+                "doc_id": h.doc_id,
+                "score": round(h.score, 6),
+                "title": h.document.title,
+                "text": h.document.text,
+            }
+            for h in hits
+        ]
         # masked like every other output: a document (or the question) can hold a key or a phone number
         typer.echo(json.dumps(masked({"question": question, "hits": rows}), ensure_ascii=False, indent=2))
         return
@@ -192,10 +202,12 @@ def rag_eval(
     ),
     passages: Annotated[
         bool,
-        typer.Option("--passages/--no-passages",
-                     help="Dense scores each document by the mean of its whole-text and best-chunk similarity "
-                          "(128-token sentence chunks): reads past the model's 256-token window; about 3x the "
-                          "embedding time."),
+        typer.Option(
+            "--passages/--no-passages",
+            help="Dense scores each document by the mean of its whole-text and best-chunk similarity "
+            "(128-token sentence chunks): reads past the model's 256-token window; about 3x the "
+            "embedding time.",
+        ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_PROGRESS_HELP)] = False,
 ) -> None:
@@ -209,22 +221,32 @@ def rag_eval(
 
     beir_files: dict[str, Path | None] = {"BEIR_DIR": beir_dir}
     if beir_dir.is_dir():  # the files read inside it (a FIFO there would hang the run)
-        beir_files |= {"BEIR_DIR/corpus.jsonl": beir_dir / "corpus.jsonl",
-                       "BEIR_DIR/queries.jsonl": beir_dir / "queries.jsonl",
-                       f"BEIR_DIR/qrels/{split}.tsv": beir_dir / "qrels" / f"{split}.tsv"}
+        beir_files |= {
+            "BEIR_DIR/corpus.jsonl": beir_dir / "corpus.jsonl",
+            "BEIR_DIR/queries.jsonl": beir_dir / "queries.jsonl",
+            f"BEIR_DIR/qrels/{split}.tsv": beir_dir / "qrels" / f"{split}.tsv",
+        }
     _guard(beir_files, data=tuple(beir_files))
     dataset = load_beir(beir_dir, split)
     if max_queries:
         dataset = subsample_beir(dataset, n_queries=max_queries, n_distractors=len(dataset.corpus))
     names = {m.value for m in method}
     suffix = "" if rerank is RerankMethod.none else f"+{rerank.value}"
-    labels = {m: m.value + ("+passages" if passages and m is not RetrievalMethod.bm25 else "") + suffix
-              for m in method}  # passages change the dense scores only
+    labels = {
+        m: m.value + ("+passages" if passages and m is not RetrievalMethod.bm25 else "") + suffix for m in method
+    }  # passages change the dense scores only
     with settings.quiet_progress(quiet):
-        retrievers = build_retrievers(dataset.corpus, names, stem=stem, threads=threads, fusion=fusion.value,
-                                      rerank=rerank.value, mmr_lambda=mmr_lambda, passages=passages)
-        reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, labels[m])
-                   for m in method]
+        retrievers = build_retrievers(
+            dataset.corpus,
+            names,
+            stem=stem,
+            threads=threads,
+            fusion=fusion.value,
+            rerank=rerank.value,
+            mmr_lambda=mmr_lambda,
+            passages=passages,
+        )
+        reports = [evaluate_retriever(retrievers[m.value], dataset.queries, dataset.qrels, labels[m]) for m in method]
     rows = [r.row() for r in reports]
     table = Table(title=f"{Path(beir_dir).name}: {len(dataset.queries)} queries, {len(dataset.corpus)} documents")
     for column in rows[0]:
@@ -234,9 +256,17 @@ def rag_eval(
     Console().print(table)
 
 
-def build_retrievers(documents: list, methods: set[str], *, stem: bool = True, threads: int | None = None,
-                     fusion: str = "rrf", rerank: str = "none", mmr_lambda: float = 0.5,
-                     passages: bool = False) -> dict:
+def build_retrievers(
+    documents: list,
+    methods: set[str],
+    *,
+    stem: bool = True,
+    threads: int | None = None,
+    fusion: str = "rrf",
+    rerank: str = "none",
+    mmr_lambda: float = 0.5,
+    passages: bool = False,
+) -> dict:
     """The retrievers named in ``methods`` (dense, bm25, hybrid) over ``documents``, each followed by ``rerank``.
 
     ``passages`` makes the dense retriever a :class:`~playbook_lib.rag.passages.PassageDenseRetriever`.
@@ -253,8 +283,11 @@ def build_retrievers(documents: list, methods: set[str], *, stem: bool = True, t
     reranker = make_reranker(rerank, vectors=lambda ids: built["dense"].vectors_for(ids), lambda_=mmr_lambda)
     if methods & {"dense", "hybrid"} or rerank == "mmr":
         embedder = MiniLMEmbedder(threads=threads)
-        built["dense"] = (PassageDenseRetriever.from_documents(documents, embedder) if passages
-                          else DenseRetriever.from_documents(documents, embedder))
+        built["dense"] = (
+            PassageDenseRetriever.from_documents(documents, embedder)
+            if passages
+            else DenseRetriever.from_documents(documents, embedder)
+        )
     if methods & {"bm25", "hybrid"}:
         built["bm25"] = BM25Retriever.from_documents(documents, stem=stem)
     if "hybrid" in methods:
@@ -283,25 +316,39 @@ def feedback_promote(
     items = promote(entries, min_rating=min_rating)
     write_golden(items, out)
     with_ids = sum(bool(i.relevant) for i in items)
-    typer.echo(f"{len(entries)} entries, {sum(e.reviewed for e in entries)} reviewed -> {len(items)} golden "
-               f"questions ({with_ids} with relevant ids) written to {out}")
+    typer.echo(
+        f"{len(entries)} entries, {sum(e.reviewed for e in entries)} reviewed -> {len(items)} golden "
+        f"questions ({with_ids} with relevant ids) written to {out}"
+    )
 
 
 @app.command("check")
 def check(
     checklist: Annotated[Path, typer.Argument(help="A checklist YAML file, e.g. checklists/dataset_readiness.yaml.")],
-    data: Annotated[Path | None, typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or "
-                                                                      "Parquet (dataset checklists).")] = None,
-    plan: Annotated[Path | None, typer.Option(
-        "--plan", help="A model plan YAML: superpower, model, cost model, routing, guardrails, eval harness "
-                       "(model checklists).")] = None,
-    evals: Annotated[Path | None, typer.Option("--evals", help="Eval results JSONL, one attempt per line (model "
-                                                                "checklists).")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or Parquet (dataset checklists)."),
+    ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="A model plan YAML: superpower, model, cost model, routing, guardrails, eval harness "
+            "(model checklists).",
+        ),
+    ] = None,
+    evals: Annotated[
+        Path | None, typer.Option("--evals", help="Eval results JSONL, one attempt per line (model checklists).")
+    ] = None,
     eval_path: Annotated[Path | None, typer.Option("--eval", help="An eval/test file (contamination, splits).")] = None,
     traffic: Annotated[Path | None, typer.Option("--traffic", help="A sample of production queries.")] = None,
     golden: Annotated[Path | None, typer.Option("--golden", help="The golden set of real failure cases.")] = None,
-    data_format: Annotated[str | None, typer.Option("--format", help="Override the data format (jsonl, json, csv, "
-                                                                          "parquet); default: from the extension.")] = None,
+    data_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="Override the data format (jsonl, json, csv, parquet); default: from the extension."
+        ),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     junit_out: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here (for CI).")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
@@ -319,16 +366,23 @@ def check(
     """
     from playbook_lib.checklist.parse import parse_checklist
     from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit, write_atomic
-    from playbook_lib.checklist.run import exit_code, run_checklist
+    from playbook_lib.checklist.run import exit_code, required_inputs, run_checklist
     from playbook_lib.checks import CheckContext
     from playbook_lib.data import load_records
 
-    from playbook_lib.checklist.run import required_inputs
-
-    _guard({"CHECKLIST": checklist, "--data": data, "--eval": eval_path, "--traffic": traffic, "--golden": golden,
-            "--plan": plan, "--evals": evals},
-           {"--json": json_out, "--junit": junit_out, "--html": html_out},
-           data=("--data", "--eval", "--traffic", "--golden", "--evals"))
+    _guard(
+        {
+            "CHECKLIST": checklist,
+            "--data": data,
+            "--eval": eval_path,
+            "--traffic": traffic,
+            "--golden": golden,
+            "--plan": plan,
+            "--evals": evals,
+        },
+        {"--json": json_out, "--junit": junit_out, "--html": html_out},
+        data=("--data", "--eval", "--traffic", "--golden", "--evals"),
+    )
     spec = parse_checklist(checklist)
     needed = required_inputs(spec)
     if "data" in needed and needed & {"plan", "evals"}:
@@ -391,10 +445,17 @@ def check(
 
 @decide_app.command("model")
 def decide_model(
-    profile: Annotated[Path, typer.Option("--profile", "-p", help="Requirements profile YAML (superpower, residency, "
-                                                                   "latency, cost ceiling, reasoning, ...).")],
-    catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Model catalog YAML (dated prices, regions, "
-                                                                   "strengths, ...).")],
+    profile: Annotated[
+        Path,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="Requirements profile YAML (superpower, residency, latency, cost ceiling, reasoning, ...).",
+        ),
+    ],
+    catalog: Annotated[
+        Path, typer.Option("--catalog", "-c", help="Model catalog YAML (dated prices, regions, strengths, ...).")
+    ],
     top: Annotated[int, typer.Option("--top", min=1, help="Show at most this many ranked models.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for programs) instead of a table.")] = False,
 ) -> int:
@@ -412,34 +473,51 @@ def decide_model(
     selection = select_models(models, requirements)
     code = int(ExitCode.OK) if selection.best is not None else int(ExitCode.FAIL)
     if as_json:
+
         def row(c: object, rank: int | None) -> dict:
             m = c.model  # type: ignore[attr-defined]
-            return {"rank": rank, "model": m.name, "provider": m.provider, "open_weights": m.open_weights,
-                    "reasoning": m.reasoning, "score": c.score,  # type: ignore[attr-defined]
-                    "cost_per_1k_requests": round(c.cost_per_1k_requests, 6),  # type: ignore[attr-defined]
-                    "priced_on": m.priced_on.isoformat(), "reasons": c.reasons,  # type: ignore[attr-defined]
-                    "excluded_because": c.excluded_because}  # type: ignore[attr-defined]
+            return {
+                "rank": rank,
+                "model": m.name,
+                "provider": m.provider,
+                "open_weights": m.open_weights,
+                "reasoning": m.reasoning,
+                "score": c.score,  # type: ignore[attr-defined]
+                "cost_per_1k_requests": round(c.cost_per_1k_requests, 6),  # type: ignore[attr-defined]
+                "priced_on": m.priced_on.isoformat(),
+                "reasons": c.reasons,  # type: ignore[attr-defined]
+                "excluded_because": c.excluded_because,
+            }  # type: ignore[attr-defined]
 
-        payload = {"profile": requirements.name, "recommended": selection.best.model.name if selection.best else None,
-                   "ranked": [row(c, i) for i, c in enumerate(selection.ranked[:top], start=1)],
-                   "excluded": [row(c, None) for c in selection.excluded]}
+        payload = {
+            "profile": requirements.name,
+            "recommended": selection.best.model.name if selection.best else None,
+            "ranked": [row(c, i) for i, c in enumerate(selection.ranked[:top], start=1)],
+            "excluded": [row(c, None) for c in selection.excluded],
+        }
         typer.echo(json.dumps(masked(payload), indent=2, sort_keys=True, ensure_ascii=False))
         return code
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=160)
-    table = Table(title=plain(f"Models for {requirements.name!r} (superpower {requirements.superpower}, "
-                              f"reasoning {'needed' if requirements.reasoning else 'not needed'})"))
+    table = Table(
+        title=plain(
+            f"Models for {requirements.name!r} (superpower {requirements.superpower}, "
+            f"reasoning {'needed' if requirements.reasoning else 'not needed'})"
+        )
+    )
     for column in ("rank", "model", "score", "$/1k req", "reasons"):
         table.add_column(column, justify="right" if column in ("rank", "score", "$/1k req") else "left")
     for i, c in enumerate(selection.ranked[:top], start=1):
-        table.add_row(str(i), plain(c.model.name), f"{c.score:g}", f"{c.cost_per_1k_requests:.2f}",
-                      plain("; ".join(c.reasons)))
+        table.add_row(
+            str(i), plain(c.model.name), f"{c.score:g}", f"{c.cost_per_1k_requests:.2f}", plain("; ".join(c.reasons))
+        )
     console.print(table)
     for c in selection.excluded:
-        console.print(masked(f"excluded {c.model.name}: " + "; ".join(c.excluded_because)), markup=False,
-                      highlight=False)
+        console.print(
+            masked(f"excluded {c.model.name}: " + "; ".join(c.excluded_because)), markup=False, highlight=False
+        )
     if selection.best is None:
         console.print("no model meets the hard constraints: relax a requirement or add candidates", markup=False)
     else:
@@ -457,22 +535,37 @@ class LadderRung(str, Enum):
 
 @decide_app.command("next")
 def decide_next(
-    evals: Annotated[Path, typer.Option("--evals", "-e", help="Eval results JSONL: task_id, success and, for "
-                                                               "failures, category (knowledge_missing, "
-                                                               "behavior_format, reasoning, cost_latency).")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Judge this model's results (needed when the "
-                                                                     "file holds several models).")] = None,
+    evals: Annotated[
+        Path,
+        typer.Option(
+            "--evals",
+            "-e",
+            help="Eval results JSONL: task_id, success and, for "
+            "failures, category (knowledge_missing, "
+            "behavior_format, reasoning, cost_latency).",
+        ),
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Judge this model's results (needed when the file holds several models)."),
+    ] = None,
     rung: Annotated[LadderRung, typer.Option("--rung", help="The rung the project is on now.")] = LadderRung.prompting,
-    has_rag: Annotated[bool | None, typer.Option("--has-rag/--no-rag", help="A retrieval pipeline is in place "
-                                                                             "(default: implied by --rung).")] = None,
-    tried_prompts: Annotated[bool, typer.Option("--tried-prompts", help="Prompt constraints and output validators "
-                                                                          "were already tried.")] = False,
+    has_rag: Annotated[
+        bool | None,
+        typer.Option("--has-rag/--no-rag", help="A retrieval pipeline is in place (default: implied by --rung)."),
+    ] = None,
+    tried_prompts: Annotated[
+        bool, typer.Option("--tried-prompts", help="Prompt constraints and output validators were already tried.")
+    ] = False,
     examples: Annotated[int, typer.Option("--examples", min=0, help="Curated examples of the desired behaviour.")] = 0,
     has_routing: Annotated[bool, typer.Option("--has-routing", help="Cheap-then-strong routing is in place.")] = False,
-    tolerance: Annotated[float, typer.Option(
-        "--tolerance", min=0.0, max=0.99, help="Failure share at or below which no escalation is needed.")] = 0.05,
-    log: Annotated[Path | None, typer.Option("--log", help="Append the decision, with its evidence, to this JSONL "
-                                                            "decision log.")] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option("--tolerance", min=0.0, max=0.99, help="Failure share at or below which no escalation is needed."),
+    ] = 0.05,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Append the decision, with its evidence, to this JSONL decision log.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> int:
     """Recommend the next rung of the escalation ladder from categorised eval results, with its evidence.
@@ -490,8 +583,14 @@ def decide_next(
     rag = has_rag if has_rag is not None else current in (Rung.RAG, Rung.ADVANCED_RAG)
     if current in (Rung.RAG, Rung.ADVANCED_RAG) and not rag:
         raise UsageError(f"--rung {rung.value} implies a RAG pipeline: drop --no-rag")
-    state = LadderState(rung=current, has_evals=True, has_rag=rag, n_curated_examples=examples,
-                        tried_prompt_constraints=tried_prompts, has_routing=has_routing)
+    state = LadderState(
+        rung=current,
+        has_evals=True,
+        has_rag=rag,
+        n_curated_examples=examples,
+        tried_prompt_constraints=tried_prompts,
+        has_routing=has_routing,
+    )
     decision = recommend(counts, state, tolerance=tolerance)
     decision.evidence["evals"] = {"path": str(evals), "model": model, "rows": len(frame)}
     # masked before the log and the output see it: a model name or a category can hold anything
@@ -552,8 +651,9 @@ def _internal_error(exc: BaseException) -> int:
         message = mask_pii(message)
     except Exception:  # noqa: BLE001 - the masker itself failing must not hide the error; print no message then
         message = "(message withheld: it could not be masked)"
-    typer.echo(f"playbook: internal error: {type(exc).__name__}: {message} (set PLAYBOOK_DEBUG=1 for the traceback)",
-               err=True)
+    typer.echo(
+        f"playbook: internal error: {type(exc).__name__}: {message} (set PLAYBOOK_DEBUG=1 for the traceback)", err=True
+    )
     if settings.debug():
         import traceback
 

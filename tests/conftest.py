@@ -7,10 +7,8 @@ when they are absent, except under ``CI=true``, where a missing dataset is a fai
 from __future__ import annotations
 
 import importlib
-
 import os
 from pathlib import Path
-
 from typing import Any
 
 import pytest
@@ -23,8 +21,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--shared-data", default=str(ROOT.parent / "shared" / "data"),
-                     help="folder of the public datasets (scifact/, sft/)")
+    parser.addoption(
+        "--shared-data",
+        default=str(ROOT.parent / "shared" / "data"),
+        help="folder of the public datasets (scifact/, sft/)",
+    )
 
 
 def need(condition: bool, reason: str) -> None:

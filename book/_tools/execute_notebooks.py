@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     for uri in failed:
         record = cache.get_project_record(uri)
         print(f"notebook failed: {uri}\n{record.traceback or ''}", file=sys.stderr)
-    print(f"executed {len(result.succeeded)} notebook(s) in parallel, {len(failed)} failed, "
-          f"{len(notebooks) - len(result.succeeded) - len(failed)} already cached")
+    print(
+        f"executed {len(result.succeeded)} notebook(s) in parallel, {len(failed)} failed, "
+        f"{len(notebooks) - len(result.succeeded) - len(failed)} already cached"
+    )
     return 1 if failed else 0
 
 

@@ -55,7 +55,11 @@ def main(out: Path) -> None:
             for member in tar.getmembers():
                 if not member.isfile():
                     continue
-                if name == "html-manager" and member.name.startswith("package/dist/") and not member.name.endswith(".map"):
+                if (
+                    name == "html-manager"
+                    and member.name.startswith("package/dist/")
+                    and not member.name.endswith(".map")
+                ):
                     target = out / "html-manager" / member.name.removeprefix("package/dist/")
                 elif name == "requirejs" and member.name == "package/require.js":
                     target = out / "require.js"

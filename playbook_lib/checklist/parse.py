@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from playbook_lib.config import yamlsafe
-from playbook_lib.errors import UsageError
 from playbook_lib.config.yamlsafe import echo
+from playbook_lib.errors import UsageError
 
 RESERVED = ("id", "title", "check", "section")
 
@@ -195,10 +195,14 @@ def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
         section = value(fields["section"][1]) if "section" in fields else ""
         if not isinstance(section, str):
             errors.append(f"{at(fields['section'][1])}: 'section' must be a string")
+
         def threshold_errors(problems: list[tuple[str, str]]) -> list[str]:
-            return [f"{at(fields[opt][1])}: {check}.{opt} {problem}{item}" if opt in fields else
-                    f"{at(node)}: {check}.{opt} {problem} (the default {opt} of item {echo(item_id)}; set it too)"
-                    for opt, problem in problems]
+            return [
+                f"{at(fields[opt][1])}: {check}.{opt} {problem}{item}"
+                if opt in fields
+                else f"{at(node)}: {check}.{opt} {problem} (the default {opt} of item {echo(item_id)}; set it too)"
+                for opt, problem in problems
+            ]
 
         if len(errors) > item_errors:  # no constructor call, but the thresholds given are still judged
             errors.extend(threshold_errors(cls.threshold_problems(params.get("warn"), params.get("fail"))))
@@ -213,7 +217,9 @@ def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
                     errors.append(f"{at(node)}: {exc}")
             except (TypeError, ValueError, OverflowError) as exc:
                 errors.append(f"{at(node)}: invalid options for {check!r} ({exc})")
-        items.append(ItemSpec(item_id, value(fields["title"][1]), check, params, str(section), node.start_mark.line + 1))
+        items.append(
+            ItemSpec(item_id, value(fields["title"][1]), check, params, str(section), node.start_mark.line + 1)
+        )
     if errors:
         raise ChecklistError(errors)
     return ChecklistSpec(name, description, items, source)

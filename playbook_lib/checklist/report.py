@@ -62,14 +62,28 @@ def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
     ``timings=True`` adds per-check seconds (which differ between runs). Every string is :func:`masked`."""
     items = []
     for r in report.items:
-        entry = {"id": r.item.id, "title": r.item.title, "section": r.item.section, "params": r.item.params,
-                 **r.result.to_dict(), "flagged_lines": r.flagged_lines[:MAX_LINES],
-                 "flagged_lines_truncated": len(r.flagged_lines) > MAX_LINES}
+        entry = {
+            "id": r.item.id,
+            "title": r.item.title,
+            "section": r.item.section,
+            "params": r.item.params,
+            **r.result.to_dict(),
+            "flagged_lines": r.flagged_lines[:MAX_LINES],
+            "flagged_lines_truncated": len(r.flagged_lines) > MAX_LINES,
+        }
         if timings:
             entry["seconds"] = round(r.seconds, 3)
         items.append(entry)
-    return masked({"checklist": report.checklist.name, "checklist_path": report.checklist.path,
-                   "outcome": report.outcome.value, "counts": report.counts(), "data": report.data, "items": items})
+    return masked(
+        {
+            "checklist": report.checklist.name,
+            "checklist_path": report.checklist.path,
+            "outcome": report.outcome.value,
+            "counts": report.counts(),
+            "data": report.data,
+            "items": items,
+        }
+    )
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -93,11 +107,18 @@ def to_junit(report: Report) -> str:
     its message in ``system-out``. Every string is :func:`masked`."""
     counts = report.counts()
     name = masked(report.checklist.name)
-    suite = ET.Element("testsuite", name=name, tests=str(len(report.items)),
-                       failures=str(counts["fail"]), errors="0", skipped=str(counts["not_evaluated"]))
+    suite = ET.Element(
+        "testsuite",
+        name=name,
+        tests=str(len(report.items)),
+        failures=str(counts["fail"]),
+        errors="0",
+        skipped=str(counts["not_evaluated"]),
+    )
     for r in report.items:
-        case = ET.SubElement(suite, "testcase", classname=masked(f"{report.checklist.name}.{r.item.check}"),
-                             name=masked(r.item.id))
+        case = ET.SubElement(
+            suite, "testcase", classname=masked(f"{report.checklist.name}.{r.item.check}"), name=masked(r.item.id)
+        )
         message = masked(r.result.message)
         text = masked(f"{r.item.title}: {r.result.message}")
         if r.result.outcome is Outcome.FAIL:
@@ -121,26 +142,34 @@ def print_terminal(report: Report, console: Any = None) -> None:
 
     console = console or Console()
     train = report.data.get("train") or report.data.get("evals", {})
-    table = Table(title=plain(f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
-                              f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})"))
+    table = Table(
+        title=plain(
+            f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
+            f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})"
+        )
+    )
     table.add_column("item")
     table.add_column("check")
     table.add_column("outcome")
     table.add_column("result")
     for r in report.items:
         o = r.result.outcome.value
-        table.add_row(plain(r.item.title), plain(r.item.check), f"[{_STYLE[o]}]{o}[/]", plain(r.result.message),
-                      end_section=False)
+        table.add_row(
+            plain(r.item.title), plain(r.item.check), f"[{_STYLE[o]}]{o}[/]", plain(r.result.message), end_section=False
+        )
     console.print(table)
     for r in report.items:
         if r.result.outcome in (Outcome.WARN, Outcome.FAIL) and r.result.examples:
             console.print(f"[bold]{plain(r.item.id)}[/] examples (masked):")
             for ex in r.result.examples[:3]:
-                console.print("  " + json.dumps(masked(ex), ensure_ascii=False, sort_keys=True), markup=False,
-                              highlight=False)
+                console.print(
+                    "  " + json.dumps(masked(ex), ensure_ascii=False, sort_keys=True), markup=False, highlight=False
+                )
     counts = report.counts()
-    console.print(f"overall: [{_STYLE[report.outcome.value]}]{report.outcome.value}[/] "
-                  + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    console.print(
+        f"overall: [{_STYLE[report.outcome.value]}]{report.outcome.value}[/] "
+        + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    )
 
 
 _HTML_COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "not_evaluated": "#6e7781"}
@@ -155,18 +184,24 @@ def to_html(report: Report) -> str:
     rows = []
     for item in data["items"]:
         colour = _HTML_COLOURS[item["outcome"]]
-        rows.append(f"<tr><td>{esc(item['title'])}</td><td><code>{esc(item['check'])}</code></td>"
-                    f"<td style='color:{colour};font-weight:bold'>{esc(item['outcome'])}</td>"
-                    f"<td>{esc(item['message'])}</td></tr>")
+        rows.append(
+            f"<tr><td>{esc(item['title'])}</td><td><code>{esc(item['check'])}</code></td>"
+            f"<td style='color:{colour};font-weight:bold'>{esc(item['outcome'])}</td>"
+            f"<td>{esc(item['message'])}</td></tr>"
+        )
     details = []
     for item in data["items"]:
         summary = json.dumps(item["summary"], indent=1, sort_keys=True, ensure_ascii=False)
-        examples = "".join(f"<li><code>{esc(json.dumps(e, sort_keys=True, ensure_ascii=False))}</code></li>"
-                           for e in item["examples"])
-        details.append(f"<section id='{esc(item['id'])}'><h3>{esc(item['id'])}: {esc(item['outcome'])}</h3>"
-                       f"<p>{esc(item['title'])}</p><details><summary>summary</summary><pre>{esc(summary)}</pre>"
-                       f"</details>" + (f"<p>Examples (personal data masked):</p><ul>{examples}</ul>" if examples else "")
-                       + "</section>")
+        examples = "".join(
+            f"<li><code>{esc(json.dumps(e, sort_keys=True, ensure_ascii=False))}</code></li>" for e in item["examples"]
+        )
+        details.append(
+            f"<section id='{esc(item['id'])}'><h3>{esc(item['id'])}: {esc(item['outcome'])}</h3>"
+            f"<p>{esc(item['title'])}</p><details><summary>summary</summary><pre>{esc(summary)}</pre>"
+            f"</details>"
+            + (f"<p>Examples (personal data masked):</p><ul>{examples}</ul>" if examples else "")
+            + "</section>"
+        )
     skipped = "".join(f"<li><code>{esc(s)}</code></li>" for s in train.get("skipped", []))
     counts = ", ".join(f"{k} {v}" for k, v in data["counts"].items() if v)
     return (
@@ -180,6 +215,9 @@ def to_html(report: Report) -> str:
         f"{', %d unreadable rows skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''}. "
         f"Overall: <strong style='color:{_HTML_COLOURS[data['outcome']]}'>{esc(data['outcome'])}</strong> ({counts}).</p>"
         + (f"<details><summary>skipped rows</summary><ul>{skipped}</ul></details>" if skipped else "")
-        + "<table><tr><th>item</th><th>check</th><th>outcome</th><th>result</th></tr>" + "".join(rows) + "</table>"
-        + "".join(details) + "</body></html>\n"
+        + "<table><tr><th>item</th><th>check</th><th>outcome</th><th>result</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        + "".join(details)
+        + "</body></html>\n"
     )

@@ -56,13 +56,22 @@ def describe(frame: pd.DataFrame | None) -> dict[str, Any] | None:
     if frame is None:
         return None
     skipped = list(frame.attrs.get("skipped", []))
-    return {"path": frame.attrs.get("path", ""), "format": frame.attrs.get("format", ""), "rows": len(frame),
-            "skipped_rows": len(skipped), "skipped": skipped[:20]}
+    return {
+        "path": frame.attrs.get("path", ""),
+        "format": frame.attrs.get("format", ""),
+        "rows": len(frame),
+        "skipped_rows": len(skipped),
+        "skipped": skipped[:20],
+    }
 
 
-def run_checklist(spec: ChecklistSpec, records: pd.DataFrame, context: CheckContext | None = None,
-                  on_item: Callable[[ItemSpec], None] | None = None,
-                  on_done: Callable[[ItemResult], None] | None = None) -> Report:
+def run_checklist(
+    spec: ChecklistSpec,
+    records: pd.DataFrame,
+    context: CheckContext | None = None,
+    on_item: Callable[[ItemSpec], None] | None = None,
+    on_done: Callable[[ItemResult], None] | None = None,
+) -> Report:
     """Run every item of ``spec`` on ``records`` (in file order); ``on_item`` is called before each item and
     ``on_done`` after it (progress display)."""
     context = context or CheckContext()
@@ -81,8 +90,12 @@ def run_checklist(spec: ChecklistSpec, records: pd.DataFrame, context: CheckCont
         if on_done is not None:
             on_done(results[-1])
     role = "train" if any("data" in get_check(i.check).inputs for i in spec.items) else "evals"
-    data = {role: describe(records), "eval": describe(context.eval), "traffic": describe(context.traffic),
-            "golden": describe(context.golden)}
+    data = {
+        role: describe(records),
+        "eval": describe(context.eval),
+        "traffic": describe(context.traffic),
+        "golden": describe(context.golden),
+    }
     if context.plan is not None:
         data["plan"] = {"path": context.plan.get("_path", ""), "name": context.plan.get("name", "")}
     return Report(spec, results, {k: v for k, v in data.items() if v is not None})

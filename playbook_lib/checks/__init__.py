@@ -12,8 +12,8 @@ from playbook_lib.checks.consistency import ConsistencyCheck
 from playbook_lib.checks.contamination import ContaminationCheck
 from playbook_lib.checks.embedding import EmbeddingCoverageCheck, RelevanceCheck
 from playbook_lib.checks.formatting import FormattingCheck
-from playbook_lib.checks.provenance import ProvenanceCheck
 from playbook_lib.checks.posttraining import LengthBiasCheck, PreferencePairsCheck, SftPairsCheck
+from playbook_lib.checks.provenance import ProvenanceCheck
 from playbook_lib.checks.quantity import QuantityCheck
 from playbook_lib.checks.readiness import (
     CostModelCheck,
@@ -31,13 +31,34 @@ from playbook_lib.errors import UsageError
 #: The explicit name -> class registry used by checklists and the CLI.
 REGISTRY: dict[str, type[Check]] = {
     cls.name: cls
-    for cls in (FormattingCheck, ExactDuplicatesCheck, NearDuplicatesCheck, ContaminationCheck, PiiCheck,
-                LicenceCheck, ProvenanceCheck, SplitsCheck, GoldenSetCheck, QuantityCheck, ConsistencyCheck,
-                TaskRulesCheck, CoverageCheck, RelevanceCheck, EmbeddingCoverageCheck,
-                # post-training data (SFT and preference pairs)
-                SftPairsCheck, PreferencePairsCheck, LengthBiasCheck,
-                # model readiness (records are eval results, context.plan the model plan)
-                SuperpowerCheck, CostModelCheck, RoutingPlanCheck, GuardrailsCheck, EvalHarnessCheck, EvalSuccessCheck)
+    for cls in (
+        FormattingCheck,
+        ExactDuplicatesCheck,
+        NearDuplicatesCheck,
+        ContaminationCheck,
+        PiiCheck,
+        LicenceCheck,
+        ProvenanceCheck,
+        SplitsCheck,
+        GoldenSetCheck,
+        QuantityCheck,
+        ConsistencyCheck,
+        TaskRulesCheck,
+        CoverageCheck,
+        RelevanceCheck,
+        EmbeddingCoverageCheck,
+        # post-training data (SFT and preference pairs)
+        SftPairsCheck,
+        PreferencePairsCheck,
+        LengthBiasCheck,
+        # model readiness (records are eval results, context.plan the model plan)
+        SuperpowerCheck,
+        CostModelCheck,
+        RoutingPlanCheck,
+        GuardrailsCheck,
+        EvalHarnessCheck,
+        EvalSuccessCheck,
+    )
 }
 
 

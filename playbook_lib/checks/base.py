@@ -75,8 +75,13 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view without the per-row arrays (the report adds the lines of flagged rows)."""
-        return {"check": self.check, "outcome": self.outcome.value, "message": self.message,
-                "summary": _jsonable(self.summary), "examples": _jsonable(self.examples)}
+        return {
+            "check": self.check,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "summary": _jsonable(self.summary),
+            "examples": _jsonable(self.examples),
+        }
 
 
 def _jsonable(value: Any) -> Any:
@@ -162,11 +167,13 @@ class Check(ABC):
         if len(given) == 2:
             w, f = given["warn"], given["fail"]
             if cls.direction == "above" and w > f:
-                problems.append(("warn", f"{w:g} is above fail {f:g}: higher {cls.metric} is worse, so warn must "
-                                         "be <= fail"))
+                problems.append(
+                    ("warn", f"{w:g} is above fail {f:g}: higher {cls.metric} is worse, so warn must be <= fail")
+                )
             elif cls.direction == "below" and w < f:
-                problems.append(("warn", f"{w:g} is below fail {f:g}: lower {cls.metric} is worse, so warn must "
-                                         "be >= fail"))
+                problems.append(
+                    ("warn", f"{w:g} is below fail {f:g}: lower {cls.metric} is worse, so warn must be >= fail")
+                )
         return problems
 
     @abstractmethod
@@ -191,8 +198,15 @@ class Check(ABC):
             return Outcome.WARN
         return Outcome.PASS
 
-    def result(self, flags: np.ndarray, scores: np.ndarray, summary: dict[str, Any], examples: list[dict[str, Any]],
-               detail: str = "", outcome: Outcome | None = None) -> CheckResult:
+    def result(
+        self,
+        flags: np.ndarray,
+        scores: np.ndarray,
+        summary: dict[str, Any],
+        examples: list[dict[str, Any]],
+        detail: str = "",
+        outcome: Outcome | None = None,
+    ) -> CheckResult:
         """Build the result: grade ``summary[self.metric]`` (unless ``outcome`` is given) and word the message."""
         value = summary.get(self.metric)
         graded = self.grade(value) if outcome is None else outcome
@@ -204,7 +218,9 @@ class Check(ABC):
 
     def not_evaluated(self, n: int, reason: str) -> CheckResult:
         """A result saying the check could not run on this data (never a pass)."""
-        return CheckResult(self.name, Outcome.NOT_EVALUATED, reason, np.zeros(n, bool), np.zeros(n), {self.metric: None})
+        return CheckResult(
+            self.name, Outcome.NOT_EVALUATED, reason, np.zeros(n, bool), np.zeros(n), {self.metric: None}
+        )
 
 
 _WS = re.compile(r"\s+")

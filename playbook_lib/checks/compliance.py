@@ -54,23 +54,32 @@ def _card_ok(text: str) -> bool:
 # its last base64 line). Possessive and atomic groups keep the scan linear on hostile text (no END, many BEGINs).
 _PEM_LABEL = r"(?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----"
 _PEM_SEP = r"(?:\s|\\[rn])++"
-_PEM_LINE = (r"(?>[A-Za-z0-9+/]{16,}+={0,2}+|[A-Za-z0-9+/]++={1,2}+|[A-Za-z0-9+/]++(?=(?:\s|\\[rn])*+-----END )"
-             r"|(?:Proc-Type|DEK-Info|Comment|Version): [^\n\\]*+)")
+_PEM_LINE = (
+    r"(?>[A-Za-z0-9+/]{16,}+={0,2}+|[A-Za-z0-9+/]++={1,2}+|[A-Za-z0-9+/]++(?=(?:\s|\\[rn])*+-----END )"
+    r"|(?:Proc-Type|DEK-Info|Comment|Version): [^\n\\]*+)"
+)
 # case-insensitive: a report that lower-cases a value (a split name) must not unmask the key it holds
-_PRIVATE_KEY = re.compile(rf"(?i:-----BEGIN {_PEM_LABEL}(?:{_PEM_SEP}{_PEM_LINE})*+"
-                          rf"(?:(?:{_PEM_SEP})?-----END {_PEM_LABEL})?)")
+_PRIVATE_KEY = re.compile(
+    rf"(?i:-----BEGIN {_PEM_LABEL}(?:{_PEM_SEP}{_PEM_LINE})*+"
+    rf"(?:(?:{_PEM_SEP})?-----END {_PEM_LABEL})?)"
+)
 # Words that make a key name a secret's (``aws_secret_access_key``, ``client-secret``, ``apiKey``, ``"password"``):
 # the word must start a part of the name (after a non-letter, or capitalised) and end one (before a non-lower-case
 # letter), so ``secretary`` is no secret.
-_SECRET_WORDS = (r"api[_-]?key|secret|passw(?:or)?d|access[_-]?key|private[_-]?key"
-                 r"|(?:access|auth|refresh|bearer|session)[_-]?token")
+_SECRET_WORDS = (
+    r"api[_-]?key|secret|passw(?:or)?d|access[_-]?key|private[_-]?key"
+    r"|(?:access|auth|refresh|bearer|session)[_-]?token"
+)
 _SECRET_KV = re.compile(
     r"(?i:(?<![\w.-])(?P<key>[\w.-]{0,40}?(?:(?<![A-Za-z])|(?-i:(?=[A-Z])))(?:" + _SECRET_WORDS + r")s?(?-i:(?![a-z]))"
-    r"[\w.-]{0,40}+)[\"']?[ \t]*+(?::=|=>|[:=])[ \t]*+(?P<quote>[\"']?))(?P<value>[^\s\"'`,;<>(){}\[\]]{8,}+)(?!\()")
+    r"[\w.-]{0,40}+)[\"']?[ \t]*+(?::=|=>|[:=])[ \t]*+(?P<quote>[\"']?))(?P<value>[^\s\"'`,;<>(){}\[\]]{8,}+)(?!\()"
+)
 # AWS key IDs (AKIA long-term, ASIA temporary) and Google keys (AIza) also lower-cased (a value that a check
 # lower-cased before echoing it), then with a digit (see _provider_ok)
-_PROVIDER_KEY = (r"\b(?:(?i:A(?:KIA|SIA)[0-9A-Z]{16})|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}"
-                 r"|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|xox[baprs]-[A-Za-z0-9-]{10,}|(?i:AIza)[0-9A-Za-z_-]{35})\b")
+_PROVIDER_KEY = (
+    r"\b(?:(?i:A(?:KIA|SIA)[0-9A-Z]{16})|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}"
+    r"|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|xox[baprs]-[A-Za-z0-9-]{10,}|(?i:AIza)[0-9A-Za-z_-]{35})\b"
+)
 
 
 def _provider_ok(text: str) -> bool:
@@ -99,10 +108,14 @@ def _secret_ok(text: str) -> bool:
 # International phone numbers: ``+`` and a country code, then groups of digits split by one space, dot or dash
 # (one area code may sit in parentheses: "+1 (415) 555-2671", "+49 (0)30 1234567"), or the compact E.164 form;
 # 8 to 15 digits in all (validated).
-_PHONE_INTL = (r"\+(?<![\w+]\+)(?<!\d[ .-]\+)[1-9](?:\d{0,2}(?:[ .-]?\(\d{1,5}\)\d{0,10})?(?:[ .-]\d{1,10}){1,6}+"
-               r"(?![\w.-]?\d)|\d{7,14})(?!\w)")
-_PHONE_LOCAL = (r"(?<![\w+])(?<!\d[ .-])(?:(?:\+\d{1,3}|1)[ .-]?)?(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])\d{3,4}[ .-]\d{3,5}"
-                r"(?!\w)(?![ .-]\d)")
+_PHONE_INTL = (
+    r"\+(?<![\w+]\+)(?<!\d[ .-]\+)[1-9](?:\d{0,2}(?:[ .-]?\(\d{1,5}\)\d{0,10})?(?:[ .-]\d{1,10}){1,6}+"
+    r"(?![\w.-]?\d)|\d{7,14})(?!\w)"
+)
+_PHONE_LOCAL = (
+    r"(?<![\w+])(?<!\d[ .-])(?:(?:\+\d{1,3}|1)[ .-]?)?(?:\(\d{2,5}\)[ .-]?|\d{2,5}[ .-])\d{3,4}[ .-]\d{3,5}"
+    r"(?!\w)(?![ .-]\d)"
+)
 
 
 def _phone_ok(text: str) -> bool:
@@ -116,11 +129,15 @@ PII_PATTERNS: dict[str, tuple[re.Pattern[str], Callable[[str], bool] | None]] = 
     "api_key": (re.compile(_PROVIDER_KEY + "|" + _SECRET_KV.pattern), _secret_ok),  # find_pii runs the two apart
     "email": (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), None),
     "iban": (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), iban_ok),
-    "credit_card": (re.compile(r"(?<![\d-])(?:(?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})(?![\d-])"),
-                    _card_ok),
+    "credit_card": (
+        re.compile(r"(?<![\d-])(?:(?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5}|\d{13,19})(?![\d-])"),
+        _card_ok,
+    ),
     "us_ssn": (re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"), None),
-    "ipv6": (re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?![\w:])"),
-             lambda s: len([g for g in s.split(":") if g]) >= 3 and _ip_ok(s)),
+    "ipv6": (
+        re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?![\w:])"),
+        lambda s: len([g for g in s.split(":") if g]) >= 3 and _ip_ok(s),
+    ),
     "ipv4": (re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"), _ip_ok),
     "phone": (re.compile(_PHONE_INTL + "|" + _PHONE_LOCAL), _phone_ok),
 }
@@ -161,17 +178,23 @@ _PREFILTER: dict[str, Callable[[str, str, bool], bool]] = {
 #: a look-around, so Hyperscan takes them all in one pass.
 MAYBE_PII: tuple[re.Pattern[str], ...] = (
     # card (4 digits + separator, or 13 digits), SSN, IPv4, phone, and the digits after an IBAN's country code
-    re.compile(r"\d(?:\d{3}[ -]\d|\d{12}|\d{2}-\d{2}-\d{4}|\.\d{1,3}\.\d{1,3}\.\d|[ .-]?\d{3,4}[ .-]\d{3})"
-               r"|[A-Z]{2}\d\d"),
+    re.compile(
+        r"\d(?:\d{3}[ -]\d|\d{12}|\d{2}-\d{2}-\d{4}|\.\d{1,3}\.\d{1,3}\.\d|[ .-]?\d{3,4}[ .-]\d{3})"
+        r"|[A-Z]{2}\d\d"
+    ),
     # email, IPv6, phone with an area code in parentheses, international phone (+ and a country code,
     # then two groups of digits, a parenthesised area code, or 5+ digits: 8 digits in all)
-    re.compile(r"@|[0-9A-Fa-f]:[0-9A-Fa-f:]|\)[ .-]?\d{3,4}[ .-]\d{3}"
-               r"|\+[1-9]\d{0,2}(?:[ .-]?\(\d{1,5}\)\d{0,10}[ .-]\d|[ .-]\d{1,10}[ .-]\d|[ .-]\d{5})|\+[1-9]\d{7}"),
+    re.compile(
+        r"@|[0-9A-Fa-f]:[0-9A-Fa-f:]|\)[ .-]?\d{3,4}[ .-]\d{3}"
+        r"|\+[1-9]\d{0,2}(?:[ .-]?\(\d{1,5}\)\d{0,10}[ .-]\d|[ .-]\d{1,10}[ .-]\d|[ .-]\d{5})|\+[1-9]\d{7}"
+    ),
     # API keys by provider prefix (AWS and Google in any case: see MAYBE_SECRET)
     re.compile(r"gh[pousr]_|github_pat_|sk-|xox[baprs]-"),
 )
-_MAYBE_SECRET = (r"api[_-]?key|secret|passw|access[_-]?key|private[_-]?key|(?:access|auth|refresh|bearer|session)"
-                 r"[_-]?token|akia|asia|aiza|-----begin")
+_MAYBE_SECRET = (
+    r"api[_-]?key|secret|passw|access[_-]?key|private[_-]?key|(?:access|auth|refresh|bearer|session)"
+    r"[_-]?token|akia|asia|aiza|-----begin"
+)
 #: Secrets written as ``key = value`` (the key names one), AWS and Google keys, and private keys, in any case:
 #: (lower-case form for ASCII text, case-insensitive form for any text).
 MAYBE_SECRET = (re.compile(_MAYBE_SECRET), re.compile(f"(?i:{_MAYBE_SECRET})"))
@@ -185,8 +208,9 @@ def maybe_pii(text: str) -> bool:
 _PROVIDER_RE = re.compile(_PROVIDER_KEY)
 
 
-def _scans(text: str, low: str, digit: bool,
-           kinds: list[str] | None) -> Iterator[tuple[str, re.Pattern[str], Callable[[str], bool] | None]]:
+def _scans(
+    text: str, low: str, digit: bool, kinds: list[str] | None
+) -> Iterator[tuple[str, re.Pattern[str], Callable[[str], bool] | None]]:
     """The ``(kind, pattern, validator)`` passes worth running on ``text``, in :data:`PII_PATTERNS` order. API keys
     run as two passes, each behind its own prefilter: provider prefixes, and ``key = value`` (whose pattern has no
     literal prefix to skip ahead on, so it runs only on texts that name a secret)."""
@@ -275,8 +299,13 @@ class PiiCheck(Check):
     name = "pii"
     metric = "pii_rate"
 
-    def __init__(self, kinds: list[str] | None = None, fields: list[str] | None = None,
-                 warn: float | None = 0.0, fail: float | None = 0.01) -> None:
+    def __init__(
+        self,
+        kinds: list[str] | None = None,
+        fields: list[str] | None = None,
+        warn: float | None = 0.0,
+        fail: float | None = 0.01,
+    ) -> None:
         super().__init__(warn, fail)
         from playbook_lib.errors import UsageError
 
@@ -299,8 +328,9 @@ class PiiCheck(Check):
             maybe |= rows_matching(MAYBE_PII, column, ignorecase=MAYBE_SECRET)
             nested = [i for i, v in enumerate(column) if isinstance(v, list)]
             if nested:
-                maybe[nested] |= rows_matching(MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested],
-                                               ignorecase=MAYBE_SECRET)
+                maybe[nested] |= rows_matching(
+                    MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested], ignorecase=MAYBE_SECRET
+                )
         lines = records["line"].to_numpy()
         for i in np.flatnonzero(maybe).tolist():
             values = _texts(tuple(column[i] for column in columns))
@@ -315,14 +345,18 @@ class PiiCheck(Check):
                 counts[k] = counts.get(k, 0) + 1
             if len(examples) < self.max_examples:
                 text = "\n".join(values)
-                examples.append({"line": int(lines[i]), "reason": ", ".join(sorted(set(found))),
-                                 "text": snippet(text, 160)})
+                examples.append(
+                    {"line": int(lines[i]), "reason": ", ".join(sorted(set(found))), "text": snippet(text, 160)}
+                )
         flagged = int(flags.sum())
         by_kind = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        summary = {"rows": n, "rows_with_pii": flagged, "pii_rate": flagged / n if n else 0.0,
-                   "by_kind": dict(sorted(counts.items()))}
-        return self.result(flags, scores, summary, examples,
-                           f"{flagged} rows" + (f" ({by_kind})" if counts else ""))
+        summary = {
+            "rows": n,
+            "rows_with_pii": flagged,
+            "pii_rate": flagged / n if n else 0.0,
+            "by_kind": dict(sorted(counts.items())),
+        }
+        return self.result(flags, scores, summary, examples, f"{flagged} rows" + (f" ({by_kind})" if counts else ""))
 
 
 class LicenceCheck(Check):
@@ -335,8 +369,9 @@ class LicenceCheck(Check):
     name = "licence"
     metric = "invalid_rate"
 
-    def __init__(self, allowed: dict[str, list[str]] | None = None, warn: float | None = 0.0,
-                 fail: float | None = 0.05) -> None:
+    def __init__(
+        self, allowed: dict[str, list[str]] | None = None, warn: float | None = 0.0, fail: float | None = 0.05
+    ) -> None:
         super().__init__(warn, fail)
         self.allowed = dict(allowed) if allowed is not None else {"licence": []}
 
@@ -366,13 +401,23 @@ class LicenceCheck(Check):
                     flags[i] = True
                     reasons.setdefault(i, (name, v))
         flagged = int(flags.sum())
-        summary = {"rows": n, "invalid": flagged, "invalid_rate": flagged / n if n else 0.0,
-                   "missing": missing, "disallowed": disallowed}
+        summary = {
+            "rows": n,
+            "invalid": flagged,
+            "invalid_rate": flagged / n if n else 0.0,
+            "missing": missing,
+            "disallowed": disallowed,
+        }
 
         def reason(i: int) -> str:
             name, v = reasons[i]
             return f"missing {name}" if v is None else f"{name} {snippet(v, 80)!r} not allowed"
 
         examples = [{"line": int(records["line"].iloc[i]), "reason": reason(i)} for i in np.flatnonzero(flags)[:5]]
-        return self.result(flags, flags.astype(float), summary, examples,
-                           f"{flagged} rows with missing or disallowed {', '.join(sorted(self.allowed))}")
+        return self.result(
+            flags,
+            flags.astype(float),
+            summary,
+            examples,
+            f"{flagged} rows with missing or disallowed {', '.join(sorted(self.allowed))}",
+        )

@@ -8,7 +8,6 @@ consistency".
 from __future__ import annotations
 
 from collections import Counter
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -56,8 +55,13 @@ class ConsistencyCheck(Check):
     name = "consistency"
     metric = "conflict_rate"
 
-    def __init__(self, min_alpha: float = 0.667, fields: list[str] | None = None, warn: float | None = 0.0,
-                 fail: float | None = 0.05) -> None:
+    def __init__(
+        self,
+        min_alpha: float = 0.667,
+        fields: list[str] | None = None,
+        warn: float | None = 0.0,
+        fail: float | None = 0.05,
+    ) -> None:
         super().__init__(warn, fail)
         self.min_alpha = min_alpha
         self.fields = tuple(fields or ("instruction", "input"))
@@ -81,10 +85,18 @@ class ConsistencyCheck(Check):
                 conflicts += 1
                 flags[rows] = True
                 if len(examples) < self.max_examples:
-                    examples.append({"lines": [int(records["line"].iloc[i]) for i in rows],  # labels masked
-                                     "reason": f"labels {', '.join(snippet(lbl, 80) for lbl in distinct)}"})
-        summary: dict[str, object] = {"rows": n, "labelled_items": len(by_item), "conflicting_items": conflicts,
-                                      "conflict_rate": float(flags.mean()) if n else 0.0}
+                    examples.append(
+                        {
+                            "lines": [int(records["line"].iloc[i]) for i in rows],  # labels masked
+                            "reason": f"labels {', '.join(snippet(lbl, 80) for lbl in distinct)}",
+                        }
+                    )
+        summary: dict[str, object] = {
+            "rows": n,
+            "labelled_items": len(by_item),
+            "conflicting_items": conflicts,
+            "conflict_rate": float(flags.mean()) if n else 0.0,
+        }
         outcomes = [self.grade(summary["conflict_rate"])]
         annotators = records["annotator"].tolist()
         names = sorted({a for a in annotators if a is not None})
@@ -99,8 +111,9 @@ class ConsistencyCheck(Check):
                     if a is not None and lbl is not None:
                         per[a][k] = lbl
                 shared = sorted(set(per[names[0]]) & set(per[names[1]]))
-                summary["cohens_kappa"] = cohens_kappa([per[names[0]][k] for k in shared],
-                                                       [per[names[1]][k] for k in shared])
+                summary["cohens_kappa"] = cohens_kappa(
+                    [per[names[0]][k] for k in shared], [per[names[1]][k] for k in shared]
+                )
             if alpha == alpha and alpha < self.min_alpha:
                 outcomes.append(Outcome.WARN)
         detail = f"{conflicts} inputs with conflicting labels"

@@ -13,8 +13,16 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
-from playbook_lib.checks.hashing import (chunks, concat_ranges, ngram_chunk, ngram_hashes, normal_hashes,
-                                         text_chars, unique_sorted, use_native)
+from playbook_lib.checks.hashing import (
+    chunks,
+    concat_ranges,
+    ngram_chunk,
+    ngram_hashes,
+    normal_hashes,
+    text_chars,
+    unique_sorted,
+    use_native,
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -51,8 +59,15 @@ class Overlap:
 
 
 def _empty(m: int) -> Overlap:
-    return Overlap(np.zeros(m, bool), np.zeros(m), np.full(m, -1), np.full(m, -1), np.zeros(m, np.int64), set(),
-                   np.zeros(m, np.int64))
+    return Overlap(
+        np.zeros(m, bool),
+        np.zeros(m),
+        np.full(m, -1),
+        np.full(m, -1),
+        np.zeros(m, np.int64),
+        set(),
+        np.zeros(m, np.int64),
+    )
 
 
 def overlap_plain(train: list[str], evals: list[str], n: int, exact: bool = True, pairs: bool = False) -> Overlap:
@@ -122,7 +137,9 @@ def _exact_copies(train: list[str], evals: list[str], out: Overlap) -> None:
     maybe = np.flatnonzero(np.isin(train_norm, eval_keys))
     if maybe.size:
         candidates = {int(h) for h in train_norm[maybe].tolist()}
-        by_text = {normalise(evals[j]): j for j in np.flatnonzero(np.isin(eval_norm, list(candidates)) & ~blank).tolist()}
+        by_text = {
+            normalise(evals[j]): j for j in np.flatnonzero(np.isin(eval_norm, list(candidates)) & ~blank).tolist()
+        }
         for i in maybe.tolist():
             j = by_text.get(normalise(train[i]))
             if j is not None:
@@ -263,21 +280,35 @@ class ContaminationCheck(Check):
     name = "contamination"
     metric = "contaminated_rate"
 
-    def __init__(self, ngram: int = 13, fields: list[str] | None = None, exact_fields: list[str] | None = None,
-                 min_containment: float = 0.5, warn: float | None = 0.0, fail: float | None = 0.01) -> None:
+    def __init__(
+        self,
+        ngram: int = 13,
+        fields: list[str] | None = None,
+        exact_fields: list[str] | None = None,
+        min_containment: float = 0.5,
+        warn: float | None = 0.0,
+        fail: float | None = 0.01,
+    ) -> None:
         super().__init__(warn, fail)
-        self.require(isinstance(ngram, int) and not isinstance(ngram, bool) and ngram >= 1,
-                     f"ngram must be an integer of at least 1, got {str(ngram)[:40]}")
-        self.require(isinstance(min_containment, (int, float)) and not isinstance(min_containment, bool)
-                     and 0.0 <= min_containment <= 1.0,
-                     f"min_containment must be a number in [0, 1], got {str(min_containment)[:40]}")
+        self.require(
+            isinstance(ngram, int) and not isinstance(ngram, bool) and ngram >= 1,
+            f"ngram must be an integer of at least 1, got {str(ngram)[:40]}",
+        )
+        self.require(
+            isinstance(min_containment, (int, float))
+            and not isinstance(min_containment, bool)
+            and 0.0 <= min_containment <= 1.0,
+            f"min_containment must be a number in [0, 1], got {str(min_containment)[:40]}",
+        )
         self.ngram = ngram
         self.min_containment = float(min_containment)
         for option, names in (("fields", fields), ("exact_fields", exact_fields)):
             self.require(names is None or isinstance(names, (list, tuple)), f"{option} must be a list of field names")
             unknown = [f for f in names or () if f not in COMPARABLE_FIELDS]
-            self.require(not unknown, f"{option}: unknown field {str(unknown[:1])[1:-1][:60]}; valid: "
-                                      f"{', '.join(COMPARABLE_FIELDS)}")
+            self.require(
+                not unknown,
+                f"{option}: unknown field {str(unknown[:1])[1:-1][:60]}; valid: {', '.join(COMPARABLE_FIELDS)}",
+            )
             self.require(len(set(names or ())) == len(names or ()), f"{option} lists a field twice")
         self.fields = tuple(fields or DEFAULT_FIELDS)
         prompt = tuple(f for f in self.fields if f in PROMPT_FIELDS)
@@ -353,14 +384,28 @@ class ContaminationCheck(Check):
             else:
                 j, reason = int(found.first_eval[i]), f"{int(found.shared[i])} shared {self.ngram}-grams"
                 text = train_f[row_pairs[0].split("->", 1)[1]][i] if row_pairs else train_p[i]
-            examples.append({"line": int(lines[i]), "eval_line": int(eval_lines[j]), "reason": reason,
-                             "fields": ", ".join(row_pairs), "text": snippet(text)})
+            examples.append(
+                {
+                    "line": int(lines[i]),
+                    "eval_line": int(eval_lines[j]),
+                    "reason": reason,
+                    "fields": ", ".join(row_pairs),
+                    "text": snippet(text),
+                }
+            )
         exact = int(copies.size)
         flagged = int(found.flags.sum())
         hit_rows = len(found.hit_eval)
-        summary = {"train_rows": n, "eval_rows": m, "train_rows_flagged": flagged, "exact_copies": exact,
-                   "eval_rows_contaminated": hit_rows, "contaminated_rate": hit_rows / m if m else 0.0,
-                   "fields": list(self.fields), "by_fields": by_fields}
+        summary = {
+            "train_rows": n,
+            "eval_rows": m,
+            "train_rows_flagged": flagged,
+            "exact_copies": exact,
+            "eval_rows_contaminated": hit_rows,
+            "contaminated_rate": hit_rows / m if m else 0.0,
+            "fields": list(self.fields),
+            "by_fields": by_fields,
+        }
         detail = f"{hit_rows} of {m} eval rows overlap {flagged} train rows ({exact} exact)"
         if by_fields:
             detail += "; fields " + ", ".join(f"{key} {count}" for key, count in by_fields.items())

@@ -199,11 +199,14 @@ class _EmbeddingCheck(Check):
     """What the embedding checks share: the text ``fields`` embedded, the optional ``.npz`` ``cache``, and the
     seeded ``sample`` of rows."""
 
-    def _embedding_options(self, fields: list[str] | None, default_fields: Sequence[str], cache: str | None,
-                           sample: int | None, seed: int) -> None:
+    def _embedding_options(
+        self, fields: list[str] | None, default_fields: Sequence[str], cache: str | None, sample: int | None, seed: int
+    ) -> None:
         self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
-        self.require(fields is None or (len(fields) > 0 and set(fields) <= set(TEXT_FIELDS)),
-                     f"fields must be some of {', '.join(TEXT_FIELDS)}, got {fields}")
+        self.require(
+            fields is None or (len(fields) > 0 and set(fields) <= set(TEXT_FIELDS)),
+            f"fields must be some of {', '.join(TEXT_FIELDS)}, got {fields}",
+        )
         self.fields = list(fields or default_fields)
         self.cache = cache
         self.sample = sample
@@ -236,17 +239,29 @@ class RelevanceCheck(_EmbeddingCheck):
     name = "relevance"
     metric = "off_topic_rate"
 
-    def __init__(self, task: str | None = None, references: str | None = None, fields: list[str] | None = None,
-                 k: int = 5, z_threshold: float | None = 3.0, min_similarity: float | None = None,
-                 cache: str | None = None, sample: int | None = None, seed: int = 0, warn: float | None = 0.01,
-                 fail: float | None = 0.05) -> None:
+    def __init__(
+        self,
+        task: str | None = None,
+        references: str | None = None,
+        fields: list[str] | None = None,
+        k: int = 5,
+        z_threshold: float | None = 3.0,
+        min_similarity: float | None = None,
+        cache: str | None = None,
+        sample: int | None = None,
+        seed: int = 0,
+        warn: float | None = 0.01,
+        fail: float | None = 0.05,
+    ) -> None:
         super().__init__(warn, fail)
         self._embedding_options(fields, RECORD_FIELDS, cache, sample, seed)
         self.require(task is None or bool(task.strip()), "task must be a non-empty description")
         self.require(k >= 1, f"k must be at least 1, got {k}")
         self.require(z_threshold is None or z_threshold > 0, f"z_threshold must be > 0, got {z_threshold}")
-        self.require(min_similarity is None or -1 <= min_similarity <= 1,
-                     f"min_similarity must be in [-1, 1], got {min_similarity}")
+        self.require(
+            min_similarity is None or -1 <= min_similarity <= 1,
+            f"min_similarity must be in [-1, 1], got {min_similarity}",
+        )
         self.task = task
         self.references = references
         self.k = k
@@ -256,8 +271,9 @@ class RelevanceCheck(_EmbeddingCheck):
     @property
     def reference(self) -> str:
         """What the rows are compared with, in words."""
-        parts = (["task description"] if self.task else []) + ([f"references {self.references}"]
-                                                               if self.references else [])
+        parts = (["task description"] if self.task else []) + (
+            [f"references {self.references}"] if self.references else []
+        )
         return " + ".join(parts) or f"{self.k} nearest other rows"
 
     def similarities(self, records: pd.DataFrame) -> np.ndarray:
@@ -315,17 +331,30 @@ class RelevanceCheck(_EmbeddingCheck):
         kept = sims[has_text]
         flagged = int(flags.sum())
         summary: dict[str, Any] = {
-            "rows": n, "rows_without_text": int(m - has_text.sum()), "off_topic": flagged,
-            "off_topic_rate": flagged / m if m else 0.0, "reference": self.reference,
-            "similarity": {"min": round(float(kept.min()), 4), "median": round(float(np.median(kept)), 4),
-                           "max": round(float(kept.max()), 4)},
-            "cutoff": None if cutoff is None else round(cutoff, 4)}
+            "rows": n,
+            "rows_without_text": int(m - has_text.sum()),
+            "off_topic": flagged,
+            "off_topic_rate": flagged / m if m else 0.0,
+            "reference": self.reference,
+            "similarity": {
+                "min": round(float(kept.min()), 4),
+                "median": round(float(np.median(kept)), 4),
+                "max": round(float(kept.max()), 4),
+            },
+            "cutoff": None if cutoff is None else round(cutoff, 4),
+        }
         order = np.argsort(np.where(flags, sims, np.inf), kind="stable")[:flagged]
         lines = part["line"].to_numpy()
-        examples = [{"line": int(lines[i]), "similarity": round(float(sims[i]), 4),
-                     "reason": f"similarity {sims[i]:.2f} < cut-off {cutoff:.2f} (robust z {z[i]:.1f})",
-                     "instruction": snippet(part["instruction"].iloc[i]),
-                     "output": snippet(part["output"].iloc[i])} for i in order[: self.max_examples]]
+        examples = [
+            {
+                "line": int(lines[i]),
+                "similarity": round(float(sims[i]), 4),
+                "reason": f"similarity {sims[i]:.2f} < cut-off {cutoff:.2f} (robust z {z[i]:.1f})",
+                "instruction": snippet(part["instruction"].iloc[i]),
+                "output": snippet(part["output"].iloc[i]),
+            }
+            for i in order[: self.max_examples]
+        ]
         detail = f"{flagged} off-topic rows (similarity to the {self.reference})"
         if picked is not None:
             summary["sampled"] = f"{m} of {n}"
@@ -357,9 +386,18 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
     name = "embedding_coverage"
     metric = "uncovered_share"
 
-    def __init__(self, threshold: float = 0.5, fields: list[str] | None = None, by: str | None = "category",
-                 cluster_threshold: float = 0.5, cache: str | None = None, sample: int | None = None, seed: int = 0,
-                 warn: float | None = 0.05, fail: float | None = 0.2) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        fields: list[str] | None = None,
+        by: str | None = "category",
+        cluster_threshold: float = 0.5,
+        cache: str | None = None,
+        sample: int | None = None,
+        seed: int = 0,
+        warn: float | None = 0.05,
+        fail: float | None = 0.2,
+    ) -> None:
         super().__init__(warn, fail)
         self._embedding_options(fields, QUERY_FIELDS, cache, sample, seed)
         self.require(-1 <= threshold <= 1, f"threshold must be in [-1, 1], got {threshold}")
@@ -396,16 +434,24 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
                 totals[label] = totals.get(label, 0) + 1
                 if uncovered[i]:
                     members.setdefault(label, []).append(i)
-            groups = [{"group": label, "members": idx, "traffic": totals[label],
-                       "uncovered_share": round(len(idx) / totals[label], 4)} for label, idx in members.items()]
+            groups = [
+                {
+                    "group": label,
+                    "members": idx,
+                    "traffic": totals[label],
+                    "uncovered_share": round(len(idx) / totals[label], 4),
+                }
+                for label, idx in members.items()
+            ]
             return str(self.by), sorted(groups, key=lambda g: (-len(g["members"]), g["group"]))
         positions = np.flatnonzero(uncovered)
         if positions.size == 0:
             return "neighbours", []
         vectors = embed_texts(_texts(traffic.iloc[positions], self.fields), self.cache)
         clusters = neighbour_clusters(vectors, self.cluster_threshold)
-        return "neighbours", [{"group": f"cluster {n + 1}", "members": [int(positions[i]) for i in c]}
-                              for n, c in enumerate(clusters)]
+        return "neighbours", [
+            {"group": f"cluster {n + 1}", "members": [int(positions[i]) for i in c]} for n, c in enumerate(clusters)
+        ]
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
@@ -413,9 +459,11 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
             return self.not_evaluated(n, "no production traffic sample given (--traffic)")
         train_picked = sample_positions(n, self.sample, self.seed)
         query_picked = sample_positions(len(context.traffic), self.sample, self.seed)
-        sampled = [f"{len(p)} of {total} {what}" for p, total, what in
-                   ((train_picked, n, "training rows"), (query_picked, len(context.traffic), "queries"))
-                   if p is not None]
+        sampled = [
+            f"{len(p)} of {total} {what}"
+            for p, total, what in ((train_picked, n, "training rows"), (query_picked, len(context.traffic), "queries"))
+            if p is not None
+        ]
         train = records if train_picked is None else records.iloc[train_picked]
         traffic = context.traffic if query_picked is None else context.traffic.iloc[query_picked]
         sims, where = self.max_similarity(train, traffic)
@@ -429,23 +477,41 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         train_lines = train["line"].to_numpy()
         kept = sims[has_text]
         summary: dict[str, Any] = {
-            "rows": n, "traffic_rows": len(context.traffic), "traffic_without_text": int(len(traffic) - has_text.sum()),
-            "threshold": self.threshold, "uncovered": count, "uncovered_share": count / int(has_text.sum()),
-            "max_similarity": {q: round(float(np.percentile(kept, p)), 4)
-                               for q, p in (("p05", 5), ("p25", 25), ("median", 50), ("p75", 75))},
+            "rows": n,
+            "traffic_rows": len(context.traffic),
+            "traffic_without_text": int(len(traffic) - has_text.sum()),
+            "threshold": self.threshold,
+            "uncovered": count,
+            "uncovered_share": count / int(has_text.sum()),
+            "max_similarity": {
+                q: round(float(np.percentile(kept, p)), 4)
+                for q, p in (("p05", 5), ("p25", 25), ("median", 50), ("p75", 75))
+            },
             "grouped_by": grouped_by,
-            "groups": [{**{k: v for k, v in g.items() if k != "members"}, "uncovered": len(g["members"]),
-                        "lines": [int(traffic_lines[i]) for i in g["members"][:10]]} for g in groups[:20]],
+            "groups": [
+                {
+                    **{k: v for k, v in g.items() if k != "members"},
+                    "uncovered": len(g["members"]),
+                    "lines": [int(traffic_lines[i]) for i in g["members"][:10]],
+                }
+                for g in groups[:20]
+            ],
         }
         examples = []
         for g in groups[: self.max_examples]:
             i = min(g["members"], key=lambda m: (sims[m], m))
             j = int(where[i])
-            examples.append({"group": g["group"], "size": len(g["members"]), "line": int(traffic_lines[i]),
-                             "reason": f"nearest training example {sims[i]:.2f} < {self.threshold:g}",
-                             "query": snippet(_texts(traffic.iloc[[i]], self.fields)[0]),
-                             "nearest_training_line": int(train_lines[j]),
-                             "nearest_training": snippet(_texts(train.iloc[[j]], self.fields)[0])})
+            examples.append(
+                {
+                    "group": g["group"],
+                    "size": len(g["members"]),
+                    "line": int(traffic_lines[i]),
+                    "reason": f"nearest training example {sims[i]:.2f} < {self.threshold:g}",
+                    "query": snippet(_texts(traffic.iloc[[i]], self.fields)[0]),
+                    "nearest_training_line": int(train_lines[j]),
+                    "nearest_training": snippet(_texts(train.iloc[[j]], self.fields)[0]),
+                }
+            )
         detail = f"{count} of {int(has_text.sum())} traffic queries have no training example within {self.threshold:g}"
         if groups:
             detail += f" ({len(groups)} groups by {grouped_by})"

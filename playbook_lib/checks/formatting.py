@@ -82,9 +82,17 @@ class FormattingCheck(Check):
     name = "formatting"
     metric = "flagged_rate"
 
-    def __init__(self, required: list[str] | None = None, max_tokens: int | None = None, outlier_z: float = 5.0,
-                 json_output: bool = False, json_categories: list[str] | None = None,
-                 min_spread: float = 0.5, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
+    def __init__(
+        self,
+        required: list[str] | None = None,
+        max_tokens: int | None = None,
+        outlier_z: float = 5.0,
+        json_output: bool = False,
+        json_categories: list[str] | None = None,
+        min_spread: float = 0.5,
+        warn: float | None = 0.0,
+        fail: float | None = 0.05,
+    ) -> None:
         super().__init__(warn, fail)
         self.required = list(required) if required is not None else ["instruction", "output"]
         self.max_tokens = max_tokens
@@ -140,13 +148,15 @@ class FormattingCheck(Check):
         n = len(records)
         suspect = np.zeros(n, dtype=bool)
         raw = records["raw"].tolist()
-        suspect |= np.fromiter((isinstance(r, dict) and ("messages" in r or "conversations" in r) for r in raw),
-                               dtype=bool, count=n)
+        suspect |= np.fromiter(
+            (isinstance(r, dict) and ("messages" in r or "conversations" in r) for r in raw), dtype=bool, count=n
+        )
         suspect |= records["messages"].notna().to_numpy()
         for name in self.required:
             column = records[name].tolist() if name in records.columns else [None] * n
-            suspect |= np.fromiter((type(v) is not str or not v or v[0].isspace() or v[-1].isspace()
-                                    for v in column), dtype=bool, count=n)
+            suspect |= np.fromiter(
+                (type(v) is not str or not v or v[0].isspace() or v[-1].isspace() for v in column), dtype=bool, count=n
+            )
         for name in ("instruction", "input", "output"):
             column = records[name].tolist()
             suspect |= np.fromiter((v is not None and type(v) is not str for v in column), dtype=bool, count=n)
@@ -171,8 +181,10 @@ class FormattingCheck(Check):
         counts: dict[str, int] = {}
         # whitespace tokens of the three fields joined by newlines: the sum of each field's (a newline never joins
         # two tokens)
-        lengths = sum(whitespace_tokens([v if isinstance(v, str) else "" for v in records[name].tolist()])
-                      for name in ("instruction", "input", "output"))
+        lengths = sum(
+            whitespace_tokens([v if isinstance(v, str) else "" for v in records[name].tolist()])
+            for name in ("instruction", "input", "output")
+        )
         logs = np.log1p(lengths)
         median = float(np.median(logs)) if n else 0.0
         # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.
@@ -189,7 +201,9 @@ class FormattingCheck(Check):
             if outlier[i]:
                 problems.append(f"length outlier ({lengths[i]} tokens, robust z {z[i]:+.1f})")
             for p in problems:
-                kind = re.sub(r" \(.*|\d+ tokens > max_tokens \d+", lambda m: "too long" if "max" in m.group() else "", p)
+                kind = re.sub(
+                    r" \(.*|\d+ tokens > max_tokens \d+", lambda m: "too long" if "max" in m.group() else "", p
+                )
                 kind = re.sub(r" '.*'", "", kind).strip()
                 counts[kind] = counts.get(kind, 0) + 1
             if problems:
@@ -201,14 +215,25 @@ class FormattingCheck(Check):
         if skipped:
             counts["unreadable row (skipped)"] = skipped
         # Rows the loader could not read count as flagged: a file with broken lines is not well formatted.
-        summary = {"rows": n, "flagged": flagged, "flagged_rate": (flagged + skipped) / (n + skipped) if n else 0.0,
-                   "problems": dict(sorted(counts.items())), "median_tokens": float(np.median(lengths)) if n else 0.0,
-                   "skipped_rows": skipped}
-        examples = [{"line": s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
-                    for s in records.attrs.get("skipped", [])[:2]]
-        examples += [{"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[int(i)]),
-                     "instruction": snippet(records["instruction"].iloc[i])}
-                    for i in np.flatnonzero(flags)[: self.max_examples]]
+        summary = {
+            "rows": n,
+            "flagged": flagged,
+            "flagged_rate": (flagged + skipped) / (n + skipped) if n else 0.0,
+            "problems": dict(sorted(counts.items())),
+            "median_tokens": float(np.median(lengths)) if n else 0.0,
+            "skipped_rows": skipped,
+        }
+        examples = [
+            {"line": s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]} for s in records.attrs.get("skipped", [])[:2]
+        ]
+        examples += [
+            {
+                "line": int(records["line"].iloc[i]),
+                "reason": "; ".join(reasons[int(i)]),
+                "instruction": snippet(records["instruction"].iloc[i]),
+            }
+            for i in np.flatnonzero(flags)[: self.max_examples]
+        ]
         top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         detail = f"{flagged + skipped} of {n + skipped} rows" + (f" ({top})" if top else "")
         return self.result(flags, scores, summary, examples, detail)

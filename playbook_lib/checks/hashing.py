@@ -289,8 +289,9 @@ def normal_hashes(texts: Sequence[str]) -> np.ndarray:
             from playbook_lib.checks import native
 
             chunk = _Chunk(texts[lo:hi], casefold=True)
-            out.append(native.normal_hashes(chunk.cp, _char_tables().table(chunk.cp, "space"), chunk.starts,
-                                            chunk.lens))
+            out.append(
+                native.normal_hashes(chunk.cp, _char_tables().table(chunk.cp, "space"), chunk.starts, chunk.lens)
+            )
         else:
             out.append(_normal_chunk(texts[lo:hi]))
     return np.concatenate(out)
@@ -325,8 +326,12 @@ def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
     return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
 
 
-def rows_matching(patterns: re.Pattern[str] | Sequence[re.Pattern[str]], texts: Sequence[object], sep: str = "\n",
-                  ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None) -> np.ndarray:
+def rows_matching(
+    patterns: re.Pattern[str] | Sequence[re.Pattern[str]],
+    texts: Sequence[object],
+    sep: str = "\n",
+    ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None,
+) -> np.ndarray:
     """Boolean per value: one of ``patterns`` matches somewhere in it (values that are not strings never match).
 
     One pass over each chunk of texts joined by ``sep`` (one character) instead of one call per row. Exact when no
@@ -368,8 +373,12 @@ def _joined_chunks(values: list[str], sep: str) -> Iterator[tuple[int, np.ndarra
         yield lo, starts, sep.join(part)
 
 
-def rows_matching_re(patterns: Sequence[re.Pattern[str]], values: list[str], sep: str = "\n",
-                     ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None) -> np.ndarray:
+def rows_matching_re(
+    patterns: Sequence[re.Pattern[str]],
+    values: list[str],
+    sep: str = "\n",
+    ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None,
+) -> np.ndarray:
     """:func:`rows_matching` with Python's ``re`` alone (``values`` are strings). On an ASCII chunk the lowercase
     ``ignorecase`` pattern runs on the lower-cased text (fast: ``re`` skips ahead only for case-sensitive
     prefixes), otherwise the ``(?i)`` one."""
@@ -400,8 +409,10 @@ class HyperscanScanner:
         out = np.zeros(len(values), dtype=bool)
         for lo, starts, joined in _joined_chunks(values, sep):
             ends: list[int] = []
-            self.database.scan(joined.encode("ascii"),  # type: ignore[attr-defined]
-                               match_event_handler=lambda _id, _start, end, _flags, _ctx: ends.append(end))
+            self.database.scan(
+                joined.encode("ascii"),  # type: ignore[attr-defined]
+                match_event_handler=lambda _id, _start, end, _flags, _ctx: ends.append(end),
+            )
             if ends:
                 # a match's last character (end is exclusive) lies in the row where the match starts
                 rows = np.searchsorted(starts, np.asarray(ends) - 1, side="right") - 1
@@ -410,8 +421,9 @@ class HyperscanScanner:
 
 
 @lru_cache(maxsize=32)
-def hyperscan_scanner(patterns: tuple[re.Pattern[str], ...],
-                      caseless: re.Pattern[str] | None = None) -> HyperscanScanner | None:
+def hyperscan_scanner(
+    patterns: tuple[re.Pattern[str], ...], caseless: re.Pattern[str] | None = None
+) -> HyperscanScanner | None:
     """A :class:`HyperscanScanner` of ``patterns`` (and ``caseless`` matched without regard to case), or ``None``
     when the ``hyperscan`` package is missing or rejects a pattern (look-arounds, back-references, flags other than
     ``re.IGNORECASE``, ``re.DOTALL`` and ``re.MULTILINE``). :func:`rows_matching` does not use it when the
@@ -428,9 +440,12 @@ def hyperscan_scanner(patterns: tuple[re.Pattern[str], ...],
         f = pattern.flags | extra
         # Python's \uXXXX escapes are \x{XXXX} to Hyperscan (UTF-8 mode: a class of code points, never ASCII text)
         sources.append(re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern.pattern).encode("utf-8"))
-        flags.append(hyperscan.HS_FLAG_UTF8 | (hyperscan.HS_FLAG_CASELESS if f & re.IGNORECASE else 0)
-                     | (hyperscan.HS_FLAG_DOTALL if f & re.DOTALL else 0)
-                     | (hyperscan.HS_FLAG_MULTILINE if f & re.MULTILINE else 0))
+        flags.append(
+            hyperscan.HS_FLAG_UTF8
+            | (hyperscan.HS_FLAG_CASELESS if f & re.IGNORECASE else 0)
+            | (hyperscan.HS_FLAG_DOTALL if f & re.DOTALL else 0)
+            | (hyperscan.HS_FLAG_MULTILINE if f & re.MULTILINE else 0)
+        )
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         database.compile(expressions=sources, ids=list(range(len(sources))), elements=len(sources), flags=flags)

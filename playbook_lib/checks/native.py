@@ -147,8 +147,9 @@ def _solid_runs(cp, table, starts, lens, out):  # type: ignore[no-untyped-def]
         out[r] = count
 
 
-def word_hashes(cp: np.ndarray, table: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray,
-                                                                                                    np.ndarray]:
+def word_hashes(
+    cp: np.ndarray, table: np.ndarray, starts: np.ndarray, lens: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the words (runs of code points whose ``table`` entry is true) of each row ``cp[starts[r]:
     starts[r] + lens[r]]``, in order, and the row of each: :func:`~playbook_lib.checks.hashing._word_tokens`."""
     size = int(lens.sum()) // 2 + lens.size + 1
@@ -158,8 +159,9 @@ def word_hashes(cp: np.ndarray, table: np.ndarray, starts: np.ndarray, lens: np.
     return out_hash[:k], out_row[:k]
 
 
-def oph_signatures(offsets: np.ndarray, grams: np.ndarray, num_perm: int, seedmix: np.uint64,
-                   probes: np.ndarray) -> np.ndarray:
+def oph_signatures(
+    offsets: np.ndarray, grams: np.ndarray, num_perm: int, seedmix: np.uint64, probes: np.ndarray
+) -> np.ndarray:
     """One-permutation MinHash signatures with densification by ``probes``:
     :func:`~playbook_lib.checks.uniqueness.oph_signatures` (``seedmix`` is its mixed seed)."""
     m = offsets.size - 1

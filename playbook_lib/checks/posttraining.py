@@ -40,8 +40,9 @@ def _mistyped(label: str, value: Any, text: str | None) -> str | None:
     that is not a chat ending in a text turn), so a hostile row says what is wrong instead of looking empty."""
     if value is None or isinstance(value, str) or text is not None:
         return None
-    return f"{label} is {type(value).__name__}, expected text" + (" or a chat" if label in ("chosen", "rejected")
-                                                                   else "")
+    return f"{label} is {type(value).__name__}, expected text" + (
+        " or a chat" if label in ("chosen", "rejected") else ""
+    )
 
 
 def _context(value: Any) -> list[tuple[Any, Any]] | None:
@@ -60,11 +61,16 @@ def repeats_prompt(prompt: str | None, response: str | None, min_new_tokens: int
     p, r = normalise(prompt), normalise(response)
     if not p:
         return False
-    return r == p or (r.startswith(p) and tokens(r[len(p):]) < min_new_tokens)
+    return r == p or (r.startswith(p) and tokens(r[len(p) :]) < min_new_tokens)
 
 
-def _finish(check: Check, records: pd.DataFrame, reasons: list[list[str]], extra: dict[str, Any] | None = None,
-            field: str = "instruction") -> CheckResult:
+def _finish(
+    check: Check,
+    records: pd.DataFrame,
+    reasons: list[list[str]],
+    extra: dict[str, Any] | None = None,
+    field: str = "instruction",
+) -> CheckResult:
     n = len(records)
     flags = np.array([bool(r) for r in reasons], dtype=bool)
     scores = np.array([1.0 - math.exp(-len(r)) for r in reasons]) if n else np.zeros(0)
@@ -73,10 +79,17 @@ def _finish(check: Check, records: pd.DataFrame, reasons: list[list[str]], extra
         for r in rs:
             counts[r] = counts.get(r, 0) + 1
     flagged = int(flags.sum())
-    summary = {"rows": n, "flagged": flagged, "flagged_rate": flagged / n if n else 0.0,
-               "problems": dict(sorted(counts.items())), **(extra or {})}
-    examples = [{"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[i]),
-                 field: snippet(records[field].iloc[i])} for i in np.flatnonzero(flags)[: check.max_examples]]
+    summary = {
+        "rows": n,
+        "flagged": flagged,
+        "flagged_rate": flagged / n if n else 0.0,
+        "problems": dict(sorted(counts.items())),
+        **(extra or {}),
+    }
+    examples = [
+        {"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[i]), field: snippet(records[field].iloc[i])}
+        for i in np.flatnonzero(flags)[: check.max_examples]
+    ]
     top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
     return check.result(flags, scores, summary, examples, f"{flagged} of {n} rows" + (f" ({top})" if top else ""))
 
@@ -180,8 +193,9 @@ class LengthBiasCheck(Check):
     name = "length_bias"
     metric = "longer_chosen_rate"
 
-    def __init__(self, ratio: float = 2.0, min_pairs: int = 10, warn: float | None = 0.65,
-                 fail: float | None = 0.8) -> None:
+    def __init__(
+        self, ratio: float = 2.0, min_pairs: int = 10, warn: float | None = 0.65, fail: float | None = 0.8
+    ) -> None:
         super().__init__(warn, fail)
         self.require(ratio > 1, f"ratio must be > 1, got {ratio}")
         self.require(min_pairs >= 1, f"min_pairs must be >= 1, got {min_pairs}")
@@ -205,12 +219,23 @@ class LengthBiasCheck(Check):
         rate = float((c_len[comparable] > r_len[comparable]).mean())
         flags = comparable & (log_ratio > math.log(self.ratio))
         scores = np.clip(log_ratio / math.log(self.ratio) / 2, 0, 1) * flags
-        summary = {"longer_chosen_rate": rate, "pairs": m,
-                   "median_log_length_ratio": float(np.median(log_ratio[comparable])),
-                   "chosen_mean_tokens": float(c_len[comparable].mean()),
-                   "rejected_mean_tokens": float(r_len[comparable].mean()), "much_longer": int(flags.sum())}
-        examples = [{"line": int(records["line"].iloc[i]), "reason": f"chosen {int(c_len[i])} tokens vs rejected "
-                     f"{int(r_len[i])}"} for i in np.flatnonzero(flags)[: self.max_examples]]
-        detail = (f"chosen is longer in {rate:.0%} of {m} pairs (mean {summary['chosen_mean_tokens']:.0f} vs "
-                  f"{summary['rejected_mean_tokens']:.0f} tokens)")
+        summary = {
+            "longer_chosen_rate": rate,
+            "pairs": m,
+            "median_log_length_ratio": float(np.median(log_ratio[comparable])),
+            "chosen_mean_tokens": float(c_len[comparable].mean()),
+            "rejected_mean_tokens": float(r_len[comparable].mean()),
+            "much_longer": int(flags.sum()),
+        }
+        examples = [
+            {
+                "line": int(records["line"].iloc[i]),
+                "reason": f"chosen {int(c_len[i])} tokens vs rejected {int(r_len[i])}",
+            }
+            for i in np.flatnonzero(flags)[: self.max_examples]
+        ]
+        detail = (
+            f"chosen is longer in {rate:.0%} of {m} pairs (mean {summary['chosen_mean_tokens']:.0f} vs "
+            f"{summary['rejected_mean_tokens']:.0f} tokens)"
+        )
         return self.result(flags, scores, summary, examples, detail)

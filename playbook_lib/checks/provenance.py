@@ -23,8 +23,9 @@ class ProvenanceCheck(Check):
     name = "provenance"
     metric = "synthetic_share"
 
-    def __init__(self, max_untagged: float = 0.0, fail_untagged: float = 0.5, warn: float | None = 0.5,
-                 fail: float | None = 0.9) -> None:
+    def __init__(
+        self, max_untagged: float = 0.0, fail_untagged: float = 0.5, warn: float | None = 0.5, fail: float | None = 0.9
+    ) -> None:
         super().__init__(warn, fail)
         self.require(0 <= max_untagged <= 1 and 0 <= fail_untagged <= 1, "untagged shares must be in [0, 1]")
         self.max_untagged = max_untagged
@@ -41,14 +42,32 @@ class ProvenanceCheck(Check):
             return self.not_evaluated(n, "no row has a provenance tag (human, synthetic or mixed)")
         share = (counts["synthetic"] + 0.5 * counts["mixed"]) / tagged
         untagged = float(flags.mean())
-        summary = {"rows": n, **counts, "untagged": int(flags.sum()), "untagged_share": untagged,
-                   "synthetic_share": share}
-        tag_outcome = (Outcome.FAIL if untagged > self.fail_untagged else
-                       Outcome.WARN if untagged > self.max_untagged else Outcome.PASS)
+        summary = {
+            "rows": n,
+            **counts,
+            "untagged": int(flags.sum()),
+            "untagged_share": untagged,
+            "synthetic_share": share,
+        }
+        tag_outcome = (
+            Outcome.FAIL
+            if untagged > self.fail_untagged
+            else Outcome.WARN
+            if untagged > self.max_untagged
+            else Outcome.PASS
+        )
         outcome = worst([self.grade(share), tag_outcome])
         # masked: a provenance column can hold anything
-        examples = [{"line": int(records["line"].iloc[i]),
-                     "reason": f"provenance {snippet(raw[i], 80) or 'missing'!r}"} for i in np.flatnonzero(flags)[:5]]
-        return self.result(flags, flags.astype(float), summary, examples,
-                           f"human {counts['human']}, synthetic {counts['synthetic']}, mixed {counts['mixed']}, "
-                           f"untagged {int(flags.sum())}", outcome=outcome)
+        examples = [
+            {"line": int(records["line"].iloc[i]), "reason": f"provenance {snippet(raw[i], 80) or 'missing'!r}"}
+            for i in np.flatnonzero(flags)[:5]
+        ]
+        return self.result(
+            flags,
+            flags.astype(float),
+            summary,
+            examples,
+            f"human {counts['human']}, synthetic {counts['synthetic']}, mixed {counts['mixed']}, "
+            f"untagged {int(flags.sum())}",
+            outcome=outcome,
+        )

@@ -32,8 +32,14 @@ class QuantityCheck(Check):
     direction = "below"
     metric_range = (0.0, float("inf"))  # a count of rows
 
-    def __init__(self, method: str = "peft", by: str | None = None, min_per_slice: int = 20,
-                 warn: float | None = None, fail: float | None = None) -> None:
+    def __init__(
+        self,
+        method: str = "peft",
+        by: str | None = None,
+        min_per_slice: int = 20,
+        warn: float | None = None,
+        fail: float | None = None,
+    ) -> None:
         if method not in METHOD_MINIMUMS:
             raise UsageError(f"unknown quantity method {method!r}; valid: {', '.join(METHOD_MINIMUMS)}")
         default_fail, default_warn = METHOD_MINIMUMS[method]
@@ -46,8 +52,12 @@ class QuantityCheck(Check):
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
         flags = np.zeros(n, bool)
-        summary: dict[str, object] = {"examples": n, "method": self.method, "warn_below": self.warn,
-                                      "fail_below": self.fail}
+        summary: dict[str, object] = {
+            "examples": n,
+            "method": self.method,
+            "warn_below": self.warn,
+            "fail_below": self.fail,
+        }
         outcomes = [self.grade(n)]
         detail = f"{n} examples for {self.method}"
         if self.by:

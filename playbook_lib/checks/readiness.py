@@ -42,8 +42,13 @@ class _PlanCheck(Check):
     def __init__(self, warn: float | None = None, fail: float | None = 0) -> None:
         super().__init__(warn, fail)
 
-    def finish(self, records: pd.DataFrame, problems: list[str], flags: np.ndarray | None = None,
-               extra: dict[str, Any] | None = None) -> CheckResult:
+    def finish(
+        self,
+        records: pd.DataFrame,
+        problems: list[str],
+        flags: np.ndarray | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> CheckResult:
         n = len(records)
         flags = np.zeros(n, bool) if flags is None else flags
         summary = {"problems": len(problems), "found": problems, **(extra or {})}
@@ -62,8 +67,7 @@ class SuperpowerCheck(_PlanCheck):
         plan = _plan(context)
         problems = []
         if not plan.get("superpower"):
-            problems.append("no superpower chosen (accuracy, speed_cost, long_context, multimodal, code, "
-                            "live_search)")
+            problems.append("no superpower chosen (accuracy, speed_cost, long_context, multimodal, code, live_search)")
         if not plan.get("model"):
             problems.append("no model chosen")
         elif len(records) and "model" in records.columns and plan["model"] not in set(records["model"].astype(str)):
@@ -82,9 +86,14 @@ class GuardrailsCheck(_PlanCheck):
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         g = _plan(context).get("guardrails")
         if g is None:
-            return CheckResult(self.name, Outcome.FAIL, "no guardrails section in the plan",
-                               np.zeros(len(records), bool), np.zeros(len(records)),
-                               {"problems": None, "found": ["no guardrails section"]})
+            return CheckResult(
+                self.name,
+                Outcome.FAIL,
+                "no guardrails section in the plan",
+                np.zeros(len(records), bool),
+                np.zeros(len(records)),
+                {"problems": None, "found": ["no guardrails section"]},
+            )
         problems = []
         if not g.get("input"):
             problems.append("no input guardrails (e.g. PII masking, prompt-injection filter)")
@@ -113,9 +122,14 @@ class EvalHarnessCheck(_PlanCheck):
         plan = _plan(context)
         h = plan.get("eval_harness")
         if h is None:
-            return CheckResult(self.name, Outcome.FAIL, "no eval_harness section in the plan: evals decide",
-                               np.zeros(len(records), bool), np.zeros(len(records)),
-                               {"problems": None, "found": ["no eval_harness section"]})
+            return CheckResult(
+                self.name,
+                Outcome.FAIL,
+                "no eval_harness section in the plan: evals decide",
+                np.zeros(len(records), bool),
+                np.zeros(len(records)),
+                {"problems": None, "found": ["no eval_harness section"]},
+            )
         problems = []
         if not h.get("regression_suite"):
             problems.append("no regression suite")
@@ -127,8 +141,11 @@ class EvalHarnessCheck(_PlanCheck):
         if n_tasks < need:
             problems.append(f"{n_tasks} eval tasks for {plan.get('model', 'the model')}, fewer than {need}")
         category = records["category"] if "category" in records.columns else pd.Series([None] * len(records))
-        uncategorised = (~records["success"].astype(bool).to_numpy() & ~category.isin(FAILURE_CATEGORIES).to_numpy()
-                         if len(records) else np.zeros(0, bool))
+        uncategorised = (
+            ~records["success"].astype(bool).to_numpy() & ~category.isin(FAILURE_CATEGORIES).to_numpy()
+            if len(records)
+            else np.zeros(0, bool)
+        )
         if uncategorised.any():
             problems.append(f"{int(uncategorised.sum())} failed attempts without a failure category")
         return self.finish(records, problems, uncategorised, extra={"tasks": n_tasks, "min_tasks": need})
@@ -157,8 +174,9 @@ class EvalSuccessCheck(Check):
         failed_lines = set(final.loc[~final["success"].astype(bool), "line"])
         flags = records["line"].isin(failed_lines).to_numpy()
         summary = {"success_rate": rate, "tasks": len(final), "failed": int((~final["success"].astype(bool)).sum())}
-        return self.result(flags, flags.astype(float), summary, [], f"{model}: {summary['failed']} of {len(final)} "
-                           "tasks failed")
+        return self.result(
+            flags, flags.astype(float), summary, [], f"{model}: {summary['failed']} of {len(final)} tasks failed"
+        )
 
 
 class CostModelCheck(Check):
@@ -180,18 +198,32 @@ class CostModelCheck(Check):
         target = (plan.get("cost_model") or {}).get("target_cost_per_success")
         n = len(records)
         if target is None:
-            return CheckResult(self.name, Outcome.FAIL, "no cost model: set cost_model.target_cost_per_success "
-                               "(USD per successful task)", np.zeros(n, bool), np.zeros(n), {self.metric: None})
+            return CheckResult(
+                self.name,
+                Outcome.FAIL,
+                "no cost model: set cost_model.target_cost_per_success (USD per successful task)",
+                np.zeros(n, bool),
+                np.zeros(n),
+                {self.metric: None},
+            )
         mine = _rows_of(records, plan.get("model")).to_numpy()
         if not mine.any() or "cost" not in records.columns:
             return self.not_evaluated(n, f"no eval results with a cost for {plan.get('model')!r}")
         report = cost_per_successful_task(records.loc[mine, ["task_id", "attempt", "cost", "success"]])
         ratio = report.cost_per_success / target if target > 0 else float("inf")
         flags = mine & ~records["success"].astype(bool).to_numpy()  # spend that bought nothing
-        summary = {"cost_ratio": ratio, "cost_per_success": report.cost_per_success, "target": target,
-                   "total_cost": report.total_cost, "attempts": report.n_attempts, "successes": report.n_successes}
-        detail = (f"{report.cost_per_success:.6g} per success vs target {target:g} "
-                  f"({report.n_attempts} attempts, {report.n_successes} successes)")
+        summary = {
+            "cost_ratio": ratio,
+            "cost_per_success": report.cost_per_success,
+            "target": target,
+            "total_cost": report.total_cost,
+            "attempts": report.n_attempts,
+            "successes": report.n_successes,
+        }
+        detail = (
+            f"{report.cost_per_success:.6g} per success vs target {target:g} "
+            f"({report.n_attempts} attempts, {report.n_successes} successes)"
+        )
         return self.result(flags, flags.astype(float), summary, [], detail)
 
 
@@ -215,8 +247,14 @@ class RoutingPlanCheck(Check):
         n = len(records)
         missing = [k for k in ("cheap", "strong", "escalation_threshold") if r.get(k) is None]
         if missing:
-            return CheckResult(self.name, Outcome.FAIL, f"no routing plan: set routing.{', routing.'.join(missing)}",
-                               np.zeros(n, bool), np.zeros(n), {self.metric: None})
+            return CheckResult(
+                self.name,
+                Outcome.FAIL,
+                f"no routing plan: set routing.{', routing.'.join(missing)}",
+                np.zeros(n, bool),
+                np.zeros(n),
+                {self.metric: None},
+            )
         if "confidence" not in records.columns or "model" not in records.columns:
             return self.not_evaluated(n, "eval results lack model and confidence columns: routing not measurable")
         firsts = records[(records["model"].astype(str) == r["cheap"]) & (records["attempt"] == 1)]
@@ -226,25 +264,37 @@ class RoutingPlanCheck(Check):
             return self.not_evaluated(n, f"eval results lack {r['cheap']!r} or {r['strong']!r}")
         unscored = firsts["line"][firsts["confidence"].isna()].tolist()  # a line without (or with a null) confidence
         if unscored:
-            return self.not_evaluated(n, f"{len(unscored)} first attempts of {r['cheap']!r} have no confidence "
-                                         f"(first: line {unscored[0]}): routing not measurable")
+            return self.not_evaluated(
+                n,
+                f"{len(unscored)} first attempts of {r['cheap']!r} have no confidence "
+                f"(first: line {unscored[0]}): routing not measurable",
+            )
         plan = plan_routing_from_evals(
-            firsts["confidence"].astype(float).to_numpy(), firsts["success"].astype(bool).to_numpy(),
+            firsts["confidence"].astype(float).to_numpy(),
+            firsts["success"].astype(bool).to_numpy(),
             float(firsts["cost"].mean()),
             PathStats(r["strong"], float(strong["cost"].mean()), float(strong["success"].astype(bool).mean())),
-            threshold=float(r["escalation_threshold"]), failures_detectable=bool(r.get("failures_detectable", False)),
-            cheap_name=r["cheap"])
+            threshold=float(r["escalation_threshold"]),
+            failures_detectable=bool(r.get("failures_detectable", False)),
+            cheap_name=r["cheap"],
+        )
         strong_only = plan.baselines["strong_only"]
         drop = strong_only["expected_success"] - plan.expected_success
         escalated = firsts["line"][firsts["confidence"].astype(float) < r["escalation_threshold"]]
         flags = records["line"].isin(set(escalated)).to_numpy()
-        summary = {"success_drop": drop, "routed_success": plan.expected_success,
-                   "strong_only_success": strong_only["expected_success"], "escalation_rate": plan.escalation_rate,
-                   "routed_cost_per_task": plan.expected_cost,
-                   "strong_only_cost_per_task": strong_only["expected_cost"],
-                   "routed_cost_per_success": plan.cost_per_success,
-                   "strong_only_cost_per_success": strong_only["cost_per_success"]}
+        summary = {
+            "success_drop": drop,
+            "routed_success": plan.expected_success,
+            "strong_only_success": strong_only["expected_success"],
+            "escalation_rate": plan.escalation_rate,
+            "routed_cost_per_task": plan.expected_cost,
+            "strong_only_cost_per_task": strong_only["expected_cost"],
+            "routed_cost_per_success": plan.cost_per_success,
+            "strong_only_cost_per_success": strong_only["cost_per_success"],
+        }
         saving = 1 - plan.expected_cost / strong_only["expected_cost"] if strong_only["expected_cost"] else 0.0
-        detail = (f"routed success {plan.expected_success:.1%} vs strong only {strong_only['expected_success']:.1%}; "
-                  f"{plan.escalation_rate:.0%} escalated; {saving:.0%} cheaper per task")
+        detail = (
+            f"routed success {plan.expected_success:.1%} vs strong only {strong_only['expected_success']:.1%}; "
+            f"{plan.escalation_rate:.0%} escalated; {saving:.0%} cheaper per task"
+        )
         return self.result(flags, flags.astype(float), summary, [], detail)

@@ -27,8 +27,13 @@ class TaskRulesCheck(Check):
     name = "task_rules"
     metric = "violation_rate"
 
-    def __init__(self, forbidden: list[str] | None = None, length_bounds: dict[str, list[int]] | None = None,
-                 warn: float | None = 0.0, fail: float | None = 0.05) -> None:
+    def __init__(
+        self,
+        forbidden: list[str] | None = None,
+        length_bounds: dict[str, list[int]] | None = None,
+        warn: float | None = 0.0,
+        fail: float | None = 0.05,
+    ) -> None:
         super().__init__(warn, fail)
         from playbook_lib.errors import UsageError
 
@@ -63,11 +68,16 @@ class TaskRulesCheck(Check):
                     key = r.split(" tokens")[0] if "tokens" not in r else "length out of bounds"
                     counts[key] = counts.get(key, 0) + 1
                 if len(examples) < self.max_examples:
-                    examples.append({"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons),
-                                     "output": snippet(out)})
+                    examples.append(
+                        {"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons), "output": snippet(out)}
+                    )
         flagged = int(flags.sum())
-        summary = {"rows": n, "violations": flagged, "violation_rate": flagged / n if n else 0.0,
-                   "by_rule": dict(sorted(counts.items()))}
+        summary = {
+            "rows": n,
+            "violations": flagged,
+            "violation_rate": flagged / n if n else 0.0,
+            "by_rule": dict(sorted(counts.items())),
+        }
         return self.result(flags, flags.astype(float), summary, examples, f"{flagged} rows break a task rule")
 
 
@@ -97,8 +107,9 @@ class CoverageCheck(Check):
     name = "coverage"
     metric = "js_divergence"
 
-    def __init__(self, by: str = "category", min_ratio: float = 0.5, warn: float | None = 0.1,
-                 fail: float | None = 0.3) -> None:
+    def __init__(
+        self, by: str = "category", min_ratio: float = 0.5, warn: float | None = 0.1, fail: float | None = 0.3
+    ) -> None:
         super().__init__(warn, fail)
         self.require(min_ratio >= 0, f"min_ratio must be >= 0, got {min_ratio}")
         self.by = by
@@ -125,13 +136,23 @@ class CoverageCheck(Check):
         missing = [k for k in traffic if k not in train]
         under = [k for k in traffic if k in train and train[k] < self.min_ratio * traffic[k]]
         js = js_divergence(train, traffic)
-        slices = {k: {"train": train.get(k, 0.0), "traffic": traffic.get(k, 0.0)} for k in sorted(set(train) | set(traffic))}
-        summary = {"rows": n, "traffic_rows": len(context.traffic), "js_divergence": js, "missing_slices": missing,
-                   "under_covered": under, "slices": slices}
-        outcome = worst([self.grade(js), Outcome.FAIL if missing else Outcome.PASS,
-                         Outcome.WARN if under else Outcome.PASS])
+        slices = {
+            k: {"train": train.get(k, 0.0), "traffic": traffic.get(k, 0.0)} for k in sorted(set(train) | set(traffic))
+        }
+        summary = {
+            "rows": n,
+            "traffic_rows": len(context.traffic),
+            "js_divergence": js,
+            "missing_slices": missing,
+            "under_covered": under,
+            "slices": slices,
+        }
+        outcome = worst(
+            [self.grade(js), Outcome.FAIL if missing else Outcome.PASS, Outcome.WARN if under else Outcome.PASS]
+        )
         examples = [{"slice": k, "reason": "missing from training", "traffic_share": traffic[k]} for k in missing]
-        examples += [{"slice": k, "reason": "under-covered", "train_share": train[k], "traffic_share": traffic[k]}
-                     for k in under]
+        examples += [
+            {"slice": k, "reason": "under-covered", "train_share": train[k], "traffic_share": traffic[k]} for k in under
+        ]
         detail = f"{len(missing)} slices missing, {len(under)} under-covered"
         return self.result(np.zeros(n, bool), np.zeros(n), summary, examples, detail, outcome=outcome)

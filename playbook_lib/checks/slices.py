@@ -20,15 +20,19 @@ import pandas as pd
 
 QUESTION_WORDS = frozenset(
     "what how why when where which who whom whose can could is are am was were do does did should would will shall "
-    "may might must have has".split())
+    "may might must have has".split()
+)
 IMPERATIVE_VERBS = frozenset(
     "write explain describe list give summarize summarise translate classify return create generate provide tell "
     "make find compute calculate rewrite convert extract name identify suggest compare answer help show draft edit "
     "fix correct design plan outline choose rank sort count check define recommend paraphrase simplify format "
-    "complete continue imagine pretend act respond reply fill tag label evaluate rate analyze analyse".split())
+    "complete continue imagine pretend act respond reply fill tag label evaluate rate analyze analyse".split()
+)
 _WORD = re.compile(r"[A-Za-z']+")
-_CODE = re.compile(r"```|^\s*(def|class|import|from|function|const|let|var|public|#include|SELECT)\b|[;{}]\s*$",
-                   re.MULTILINE | re.IGNORECASE)
+_CODE = re.compile(
+    r"```|^\s*(def|class|import|from|function|const|let|var|public|#include|SELECT)\b|[;{}]\s*$",
+    re.MULTILINE | re.IGNORECASE,
+)
 KEYWORD_MAX_WORDS = 6
 LENGTH_BUCKETS = ((8, "short"), (30, "medium"))
 

@@ -13,8 +13,17 @@ from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, 
 from playbook_lib.checks.hashing import normal_hashes
 from playbook_lib.data import record_text
 
-_ALIASES = {"train": "train", "training": "train", "val": "validation", "valid": "validation",
-            "validation": "validation", "dev": "validation", "test": "test", "eval": "test", "golden": "golden"}
+_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "dev": "validation",
+    "test": "test",
+    "eval": "test",
+    "golden": "golden",
+}
 
 
 def _split_names(values: pd.Series) -> list[str]:
@@ -48,8 +57,13 @@ class SplitsCheck(Check):
     name = "splits"
     metric = "overlap_rate"
 
-    def __init__(self, required: list[str] | None = None, fields: list[str] | None = None,
-                 warn: float | None = 0.0, fail: float | None = 0.01) -> None:
+    def __init__(
+        self,
+        required: list[str] | None = None,
+        fields: list[str] | None = None,
+        warn: float | None = 0.0,
+        fail: float | None = 0.01,
+    ) -> None:
         super().__init__(warn, fail)
         self.required = [_ALIASES.get(r, r) for r in (required or ["train", "validation", "test"])]
         self.fields = tuple(fields or ("instruction", "input"))
@@ -84,15 +98,25 @@ class SplitsCheck(Check):
         for i, t in texts.items():
             flags[i] = len(where[t]) > 1
         missing = [r for r in self.required if not sizes.get(r)]
-        summary = {"rows": n, "split_sizes": sizes, "missing_splits": missing, "rows_in_several_splits":
-                   int(flags.sum()), "overlap_rate": float(flags.mean()) if n else 0.0}
+        summary = {
+            "rows": n,
+            "split_sizes": sizes,
+            "missing_splits": missing,
+            "rows_in_several_splits": int(flags.sum()),
+            "overlap_rate": float(flags.mean()) if n else 0.0,
+        }
         graded = self.grade(summary["overlap_rate"])
         outcome = Outcome.FAIL if missing else graded
-        examples = [{"line": int(records["line"].iloc[i]),
-                     "reason": f"also in {', '.join(sorted(where[texts[int(i)]] - {splits[i]}))}"}
-                    for i in np.flatnonzero(flags)[:5]]
-        detail = (f"missing {', '.join(missing)}; " if missing else "") + \
-            f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"
+        examples = [
+            {
+                "line": int(records["line"].iloc[i]),
+                "reason": f"also in {', '.join(sorted(where[texts[int(i)]] - {splits[i]}))}",
+            }
+            for i in np.flatnonzero(flags)[:5]
+        ]
+        detail = (
+            f"missing {', '.join(missing)}; " if missing else ""
+        ) + f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"
         return self.result(flags, flags.astype(float), summary, examples, detail, outcome=outcome)
 
 
@@ -112,8 +136,10 @@ class GoldenSetCheck(Check):
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
-        in_records = [(s or "").lower() == "golden" or (c or "").lower() == "golden"
-                      for s, c in zip(records["split"], records["category"])]
+        in_records = [
+            (s or "").lower() == "golden" or (c or "").lower() == "golden"
+            for s, c in zip(records["split"], records["category"])
+        ]
         count = len(context.golden) if context.golden is not None else int(sum(in_records))
         where = "--golden file" if context.golden is not None else "rows tagged golden"
         summary = {"golden_examples": count, "source": where}

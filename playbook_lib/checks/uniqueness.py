@@ -13,15 +13,25 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
-from playbook_lib.checks.hashing import (chunks, concat_ranges, mix64, ngram_chunk, ngram_hashes, normal_hashes,
-                                         text_chars, unique_sorted, use_native)
+from playbook_lib.checks.hashing import (
+    chunks,
+    concat_ranges,
+    mix64,
+    ngram_chunk,
+    ngram_hashes,
+    normal_hashes,
+    text_chars,
+    unique_sorted,
+    use_native,
+)
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _clusters_to_result(check: Check, records: pd.DataFrame, groups: list[list[int]], texts: list[str],
-                        scores: np.ndarray, detail: str) -> CheckResult:
+def _clusters_to_result(
+    check: Check, records: pd.DataFrame, groups: list[list[int]], texts: list[str], scores: np.ndarray, detail: str
+) -> CheckResult:
     n = len(records)
     flags = np.zeros(n, bool)
     for group in groups:
@@ -29,13 +39,25 @@ def _clusters_to_result(check: Check, records: pd.DataFrame, groups: list[list[i
     lines = records["line"].to_numpy()
     clusters = sorted(([int(lines[i]) for i in g] for g in groups), key=lambda g: (-len(g), g))
     removable = int(flags.sum())
-    summary = {"rows": n, "clusters": len(groups), "rows_in_clusters": int(sum(len(g) for g in groups)),
-               "removable": removable, check.metric: removable / n if n else 0.0,
-               "largest_clusters": clusters[:10]}
-    examples = [{"lines": c, "reason": f"cluster of {len(c)}", "text": snippet(texts[int(np.flatnonzero(lines == c[0])[0])])}
-                for c in clusters[: check.max_examples]]
-    return check.result(flags, np.where(flags, scores, 0.0), summary, examples,
-                        f"{removable} removable rows in {len(groups)} clusters{detail}")
+    summary = {
+        "rows": n,
+        "clusters": len(groups),
+        "rows_in_clusters": int(sum(len(g) for g in groups)),
+        "removable": removable,
+        check.metric: removable / n if n else 0.0,
+        "largest_clusters": clusters[:10],
+    }
+    examples = [
+        {"lines": c, "reason": f"cluster of {len(c)}", "text": snippet(texts[int(np.flatnonzero(lines == c[0])[0])])}
+        for c in clusters[: check.max_examples]
+    ]
+    return check.result(
+        flags,
+        np.where(flags, scores, 0.0),
+        summary,
+        examples,
+        f"{removable} removable rows in {len(groups)} clusters{detail}",
+    )
 
 
 class ExactDuplicatesCheck(Check):
@@ -158,9 +180,10 @@ def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     m = sig.shape[0]
     weights = np.random.default_rng(77).integers(1, 2**63, size=rows, dtype=np.uint64) | np.uint64(1)
     blocks = sig[:, : bands * rows].reshape(m, bands, rows).astype(np.uint64)
-    acc = (blocks * weights).sum(axis=2, dtype=np.uint64) + np.arange(bands, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+    acc = (blocks * weights).sum(axis=2, dtype=np.uint64) + np.arange(bands, dtype=np.uint64) * np.uint64(
+        0xBF58476D1CE4E5B9
+    )
     return mix64(acc)
-
 
 
 def candidate_pairs(band_keys: np.ndarray, active: np.ndarray, all_pairs_up_to: int = 64) -> np.ndarray:
@@ -213,8 +236,9 @@ def _codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return lo[keep] * n + hi[keep]
 
 
-def pair_jaccard(offsets: np.ndarray, sets: np.ndarray, a: np.ndarray, b: np.ndarray,
-                 batch: int = 1 << 23) -> np.ndarray:
+def pair_jaccard(
+    offsets: np.ndarray, sets: np.ndarray, a: np.ndarray, b: np.ndarray, batch: int = 1 << 23
+) -> np.ndarray:
     """Exact Jaccard similarity of the sets of rows ``a[k]`` and ``b[k]``; row ``i``'s set is
     ``sets[offsets[i]:offsets[i+1]]`` (sorted, unique values below 2**40). Vectorised: every pair's two sets are
     tagged with the pair's number, sorted together, and equal neighbours are the intersection."""
@@ -227,10 +251,12 @@ def pair_jaccard(offsets: np.ndarray, sets: np.ndarray, a: np.ndarray, b: np.nda
         pa, pb = a[start:stop], b[start:stop]
         la, lb = sizes[pa], sizes[pb]
         pid = np.arange(pa.size, dtype=np.uint64)
-        keys = np.concatenate([
-            (np.repeat(pid, la) << np.uint64(40)) | sets[concat_ranges(offsets[pa], la)],
-            (np.repeat(pid, lb) << np.uint64(40)) | sets[concat_ranges(offsets[pb], lb)],
-        ])
+        keys = np.concatenate(
+            [
+                (np.repeat(pid, la) << np.uint64(40)) | sets[concat_ranges(offsets[pa], la)],
+                (np.repeat(pid, lb) << np.uint64(40)) | sets[concat_ranges(offsets[pb], lb)],
+            ]
+        )
         keys.sort()
         dup = keys[1:] == keys[:-1]
         inter = np.bincount((keys[1:][dup] >> np.uint64(40)).astype(np.int64), minlength=pa.size)
@@ -272,9 +298,17 @@ class NearDuplicatesCheck(Check):
     metric = "near_duplicate_rate"
     backends = ("numpy", "datasketch", "rensa")
 
-    def __init__(self, threshold: float = 0.8, ngram: int = 3, num_perm: int = 128, seed: int = 1,
-                 fields: list[str] | None = None, backend: str = "numpy", warn: float | None = 0.01,
-                 fail: float | None = 0.1) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.8,
+        ngram: int = 3,
+        num_perm: int = 128,
+        seed: int = 1,
+        fields: list[str] | None = None,
+        backend: str = "numpy",
+        warn: float | None = 0.01,
+        fail: float | None = 0.1,
+    ) -> None:
         super().__init__(warn, fail)
         self.require(0.0 < threshold <= 1.0, f"threshold must be in (0, 1], got {threshold}")
         self.require(ngram >= 1, f"ngram must be at least 1, got {ngram}")
@@ -339,8 +373,9 @@ class NearDuplicatesCheck(Check):
             np.maximum.at(scores, a, sim)
             np.maximum.at(scores, b, sim)
             groups = _components(n, a, b)
-        return _clusters_to_result(self, records, groups, texts, scores,
-                                   f" (Jaccard >= {self.threshold} on word {self.ngram}-grams)")
+        return _clusters_to_result(
+            self, records, groups, texts, scores, f" (Jaccard >= {self.threshold} on word {self.ngram}-grams)"
+        )
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> list[list[int]]:

@@ -59,9 +59,15 @@ _SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "time
 _ALLOWED_TAGS = _SCALAR_TAGS | {_CORE + "seq", _CORE + "map"}
 #: Tags PyYAML's resolver gives some plain scalars (``<<``, ``=``) that have no value of their own: read as strings.
 _AS_STRING = {_CORE + "merge", _CORE + "value", _CORE + "yaml"}
-_KINDS = {_CORE + "int": "integer", _CORE + "float": "number", _CORE + "bool": "boolean (true or false)",
-          _CORE + "null": "null", _CORE + "timestamp": "date"}
+_KINDS = {
+    _CORE + "int": "integer",
+    _CORE + "float": "number",
+    _CORE + "bool": "boolean (true or false)",
+    _CORE + "null": "null",
+    _CORE + "timestamp": "date",
+}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 class _MaskedRepr(reprlib.Repr):
     """:class:`reprlib.Repr` that masks personal data and secrets in a whole string *before* shortening it, so a
@@ -121,7 +127,7 @@ class _Stop(Exception):
 
 
 def _short(tag: str) -> str:
-    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
 
 
 class _CheckedLoader(yaml.SafeLoader):
@@ -146,17 +152,23 @@ class _CheckedLoader(yaml.SafeLoader):
             if target is not None:  # an undefined alias is PyYAML's own error
                 size = self._sizes.get(id(target))
                 if size is None:
-                    raise _Stop(f"{self._at(event.start_mark)}: alias *{echo(event.anchor, 40)} refers to a node "
-                                "that contains it (recursive alias)")
+                    raise _Stop(
+                        f"{self._at(event.start_mark)}: alias *{echo(event.anchor, 40)} refers to a node "
+                        "that contains it (recursive alias)"
+                    )
                 self._alias_nodes += size
                 if self._alias_nodes > MAX_ALIAS_NODES:
-                    raise _Stop(f"{self._at(event.start_mark)}: aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
-                                "(nested aliases, a 'billion laughs' document?); write the values out")
+                    raise _Stop(
+                        f"{self._at(event.start_mark)}: aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
+                        "(nested aliases, a 'billion laughs' document?); write the values out"
+                    )
             return super().compose_node(parent, index)
         if isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.tag not in (None, "!"):
             if event.tag not in _ALLOWED_TAGS:
-                self.fatal.append(f"{self._at(event.start_mark)}: tag {echo(_short(event.tag), 60)} is not allowed "
-                                  "(plain YAML data only: no Python objects, no custom tags)")
+                self.fatal.append(
+                    f"{self._at(event.start_mark)}: tag {echo(_short(event.tag), 60)} is not allowed "
+                    "(plain YAML data only: no Python objects, no custom tags)"
+                )
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise _Stop(f"{self._at(event.start_mark)}: nesting deeper than {MAX_DEPTH} levels")
@@ -176,8 +188,10 @@ class _CheckedLoader(yaml.SafeLoader):
     def _check_kind(self, node: yaml.Node) -> None:
         want = _CORE + ("seq" if isinstance(node, yaml.SequenceNode) else "map")
         if node.tag in _ALLOWED_TAGS and node.tag != want:
-            self.fatal.append(f"{self._at(node.start_mark)}: tag {_short(node.tag)} cannot tag a "
-                              f"{'list' if want.endswith('seq') else 'mapping'}")
+            self.fatal.append(
+                f"{self._at(node.start_mark)}: tag {_short(node.tag)} cannot tag a "
+                f"{'list' if want.endswith('seq') else 'mapping'}"
+            )
 
     def _check_scalar(self, node: yaml.ScalarNode) -> None:
         if node.tag in _AS_STRING:
@@ -213,8 +227,10 @@ class _CheckedLoader(yaml.SafeLoader):
         for key, value in node.value:
             where = self._at(key.start_mark)
             if not isinstance(key, yaml.ScalarNode):
-                self.soft.append(f"{where}: a {'list' if isinstance(key, yaml.SequenceNode) else 'mapping'} "
-                                 "cannot be a key (complex key); keys are plain names")
+                self.soft.append(
+                    f"{where}: a {'list' if isinstance(key, yaml.SequenceNode) else 'mapping'} "
+                    "cannot be a key (complex key); keys are plain names"
+                )
                 continue
             if key.value == "<<" and key.style is None:
                 self.soft.append(f"{where}: merge keys (<<) are not supported; write the keys out")
@@ -302,8 +318,9 @@ def read_config(path: str | Path, what: str) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{p}: cannot read {what}: not a regular file (a FIFO or a device)")
     if st.st_size > MAX_BYTES:
-        raise UsageError(f"{p}: cannot read {what}: {st.st_size:,} bytes; a configuration file may hold at most "
-                         f"{MAX_BYTES:,}")
+        raise UsageError(
+            f"{p}: cannot read {what}: {st.st_size:,} bytes; a configuration file may hold at most {MAX_BYTES:,}"
+        )
     try:
         with p.open("rb") as f:
             data = f.read(MAX_BYTES + 1)

@@ -116,8 +116,10 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
         return DataError(f"{path}:{line}: invalid JSON ({message}; column {column})")
 
     def unreadable(number: int, position: int, why: str) -> str:  # "file:N" is the element, as in the record model
-        return f"{path}:{number}: unreadable JSON value ({why}; array element {number} starts on text line " \
-               f"{text.count(chr(10), 0, position) + 1})"
+        return (
+            f"{path}:{number}: unreadable JSON value ({why}; array element {number} starts on text line "
+            f"{text.count(chr(10), 0, position) + 1})"
+        )
 
     escapes = "\\ud" in text or "\\uD" in text  # only a \uDxxx escape can make a lone surrogate
     i = _JSON_WS.match(text, text.index("[") + 1).end()
@@ -311,9 +313,7 @@ def _frame(rows: list[list[Any]]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(RECORD_COLUMNS))
 
 
-def load_records(
-    path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None
-) -> pd.DataFrame:
+def load_records(path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Load a dataset file into the record model described in this module's docstring.
 
     ``format`` is one of ``jsonl``, ``json``, ``csv``, ``parquet`` (default: from the file extension).

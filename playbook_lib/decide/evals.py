@@ -135,7 +135,9 @@ def failure_counts(evals: pd.DataFrame, model: str | None = None) -> dict[str, i
             continue
         cat = row.get("category")
         if cat not in FAILURE_CATEGORIES:
-            raise DataError(f"{source}:{row['line']}: failed attempt needs a failure category "
-                            f"({', '.join(FAILURE_CATEGORIES)}), got {cat!r}")
+            raise DataError(
+                f"{source}:{row['line']}: failed attempt needs a failure category "
+                f"({', '.join(FAILURE_CATEGORIES)}), got {cat!r}"
+            )
         counts[cat] += 1
     return counts

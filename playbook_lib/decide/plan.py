@@ -36,7 +36,6 @@ from typing import Any
 
 import yaml
 
-from playbook_lib.decide.select import SUPERPOWERS
 from playbook_lib.config.yamlsafe import (
     Errors,
     Validator,
@@ -51,19 +50,31 @@ from playbook_lib.config.yamlsafe import (
     read_config,
     str_list,
 )
+from playbook_lib.decide.select import SUPERPOWERS
 
 RUNS_ON = ("every_change", "nightly", "release", "manual")
 
 # Numbers are finite (no NaN or infinity), never booleans, and in range: costs and budgets >= 0, the escalation
 # threshold a confidence in [0, 1], min_tasks a count >= 1 (and 64-bit, like every integer the loader accepts).
 _SECTIONS: dict[str, dict[str, tuple[Validator, bool]]] = {
-    "cost_model": {"target_cost_per_success": (number, False), "monthly_budget": (number, False),
-                   "notes": (is_str, False)},
-    "routing": {"cheap": (is_str, False), "strong": (is_str, False), "escalation_threshold": (fraction, False),
-                "failures_detectable": (is_bool, False)},
+    "cost_model": {
+        "target_cost_per_success": (number, False),
+        "monthly_budget": (number, False),
+        "notes": (is_str, False),
+    },
+    "routing": {
+        "cheap": (is_str, False),
+        "strong": (is_str, False),
+        "escalation_threshold": (fraction, False),
+        "failures_detectable": (is_bool, False),
+    },
     "guardrails": {"input": (str_list(), False), "output": (str_list(), False), "audit_log": (is_bool, False)},
-    "eval_harness": {"regression_suite": (is_str, False), "runs_on": (choice(RUNS_ON), False),
-                     "offline_metrics": (str_list(), False), "min_tasks": (int_min(1), False)},
+    "eval_harness": {
+        "regression_suite": (is_str, False),
+        "runs_on": (choice(RUNS_ON), False),
+        "offline_metrics": (str_list(), False),
+        "min_tasks": (int_min(1), False),
+    },
 }
 
 

@@ -70,8 +70,9 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if self.latency_class not in LATENCY_CLASSES:
-            raise ValueError(f"model {self.name!r}: unknown latency class {self.latency_class!r}; "
-                             f"valid: {list(LATENCY_CLASSES)}")
+            raise ValueError(
+                f"model {self.name!r}: unknown latency class {self.latency_class!r}; valid: {list(LATENCY_CLASSES)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -279,8 +280,9 @@ def _assess(model: ModelSpec, req: Requirements) -> Candidate:
         reasons.append(f"task needs reasoning, this is not a reasoning model ({W_REASONING_MISSING:g})")
     elif model.reasoning:
         score += W_REASONING_UNNEEDED
-        reasons.append(f"reasoning model where none is needed: extra latency and thinking tokens "
-                       f"({W_REASONING_UNNEEDED:g})")
+        reasons.append(
+            f"reasoning model where none is needed: extra latency and thinking tokens ({W_REASONING_UNNEEDED:g})"
+        )
     if req.superpower == "speed_cost" and model.latency_class == "low":
         score += W_LOW_LATENCY_FOR_SPEED
         reasons.append(f"low latency for a speed/cost use case (+{W_LOW_LATENCY_FOR_SPEED:g})")
@@ -303,7 +305,8 @@ def select_models(catalog: list[ModelSpec], requirements: Requirements) -> Selec
     if not catalog:
         raise ValueError("the model catalog is empty")
     assessed = [_assess(m, requirements) for m in catalog]
-    ranked = sorted((c for c in assessed if not c.excluded),
-                    key=lambda c: (-c.score, c.cost_per_1k_requests, c.model.name))
+    ranked = sorted(
+        (c for c in assessed if not c.excluded), key=lambda c: (-c.score, c.cost_per_1k_requests, c.model.name)
+    )
     excluded = [c for c in assessed if c.excluded]
     return Selection(requirements=requirements, ranked=ranked, excluded=excluded)

@@ -21,8 +21,13 @@ def embedder_key(embedder: Embedder) -> str:
     model = getattr(embedder, "model_path", None)
     if model is None and isinstance(embedder, MiniLMEmbedder):
         model = settings.embedding_model_path()
-    return settings_hash({"embedder": type(embedder).__name__, "model": str(model) if model else "default",
-                          "normalize": getattr(embedder, "normalize", True)})
+    return settings_hash(
+        {
+            "embedder": type(embedder).__name__,
+            "model": str(model) if model else "default",
+            "normalize": getattr(embedder, "normalize", True),
+        }
+    )
 
 
 class EmbeddingCache:

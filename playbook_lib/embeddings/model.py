@@ -91,7 +91,6 @@ class MiniLMEmbedder:
         if self._model is None:
             settings.force_offline()
             from sentence_transformers import SentenceTransformer
-
             from transformers.utils import logging as hf_logging
 
             path = self.model_path or settings.embedding_model_path()
@@ -104,7 +103,6 @@ class MiniLMEmbedder:
                     hf_logging.enable_progress_bar()
             if self.quantize == "int8":
                 import torch
-
                 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
                 # per-channel weight scales: per-tensor ones bend MiniLM's vectors to a mean cosine of ~0.92 with
@@ -116,8 +114,11 @@ class MiniLMEmbedder:
     @property
     def config(self) -> dict[str, object]:
         """What determines this embedder's vectors (model, normalisation, quantization), e.g. for cache keys."""
-        return {"model": str(self.model_path or settings.embedding_model_path()), "normalize": self.normalize,
-                "quantize": self.quantize}
+        return {
+            "model": str(self.model_path or settings.embedding_model_path()),
+            "normalize": self.normalize,
+            "quantize": self.quantize,
+        }
 
     @property
     def dim(self) -> int:
@@ -151,8 +152,11 @@ class MiniLMEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        progress = self.show_progress if self.show_progress is not None else (
-            len(texts) > PROGRESS_THRESHOLD and settings.progress_bars())  # never into logs, CI output or under -q
+        progress = (
+            self.show_progress
+            if self.show_progress is not None
+            else (len(texts) > PROGRESS_THRESHOLD and settings.progress_bars())
+        )  # never into logs, CI output or under -q
         return self._encode(texts, progress)
 
     def embed_query(self, text: str) -> np.ndarray:

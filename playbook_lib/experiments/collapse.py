@@ -91,8 +91,9 @@ class NGramModel:
         self._bos = -1
 
     @classmethod
-    def fit(cls, docs: Iterable[Sequence[str]], order: int = 3, vocab: Iterable[str] | None = None,
-            add_k: float = 0.01) -> NGramModel:
+    def fit(
+        cls, docs: Iterable[Sequence[str]], order: int = 3, vocab: Iterable[str] | None = None, add_k: float = 0.01
+    ) -> NGramModel:
         """Count the n-grams of tokenised ``docs`` (each padded with ``<s>`` and closed with ``</s>``).
 
         ``vocab`` fixes the words the model knows (default: those of ``docs``); other words count as ``<unk>``.
@@ -124,7 +125,7 @@ class NGramModel:
     def _history(self, context: Sequence[str]) -> tuple[int, ...]:
         ids = [self._bos if w == BOS else self.index.get(w, self.index[UNK]) for w in context]
         ids = [self._bos] * max(0, self.order - 1 - len(ids)) + ids
-        return tuple(ids[len(ids) - (self.order - 1):]) if self.order > 1 else ()
+        return tuple(ids[len(ids) - (self.order - 1) :]) if self.order > 1 else ()
 
     def distribution(self, context: Sequence[str] = ()) -> np.ndarray:
         """P(w | context) for every word of :attr:`vocab` (an array that sums to 1). A short context is padded with
@@ -132,7 +133,7 @@ class NGramModel:
         history = self._history(context)
         p = self.unigram.copy()
         for n in range(1, self.order):
-            ctx = self._contexts.get(history[len(history) - n:])
+            ctx = self._contexts.get(history[len(history) - n :])
             if ctx is None:
                 continue
             ml = np.zeros(len(self.vocab))
@@ -143,7 +144,7 @@ class NGramModel:
     def _prob(self, history: tuple[int, ...], word: int) -> float:
         p = float(self.unigram[word])
         for n in range(1, self.order):
-            ctx = self._contexts.get(history[len(history) - n:])
+            ctx = self._contexts.get(history[len(history) - n :])
             if ctx is not None:
                 p = ctx.weight * ctx.counts.get(word, 0) / ctx.total + (1 - ctx.weight) * p
         return p
@@ -159,7 +160,7 @@ class NGramModel:
         for doc in docs:
             history = [self._bos] * (self.order - 1)
             for word in [self.index.get(w, unk) for w in doc] + [eos]:
-                ctx = tuple(history[len(history) - (self.order - 1):]) if self.order > 1 else ()
+                ctx = tuple(history[len(history) - (self.order - 1) :]) if self.order > 1 else ()
                 total -= math.log2(self._prob(ctx, word))
                 n += 1
                 history.append(word)
@@ -184,8 +185,7 @@ class NGramModel:
             history = [self._bos] * (self.order - 1)
             doc: list[str] = []
             while len(doc) < max_len:
-                word = self._draw(tuple(history[len(history) - (self.order - 1):]) if self.order > 1 else (),
-                                  uniform)
+                word = self._draw(tuple(history[len(history) - (self.order - 1) :]) if self.order > 1 else (), uniform)
                 if word == eos:
                     break
                 doc.append(self.vocab[word])
@@ -195,15 +195,21 @@ class NGramModel:
 
     def _draw(self, history: tuple[int, ...], uniform: Any) -> int:
         for n in range(self.order - 1, 0, -1):
-            ctx = self._contexts.get(history[len(history) - n:])
+            ctx = self._contexts.get(history[len(history) - n :])
             if ctx is not None and uniform() < ctx.weight:
                 return ctx.draw(uniform())
         i = bisect.bisect_right(self._unigram_cumulative, uniform() * self._unigram_cumulative[-1])
         return min(i, len(self.vocab) - 1)
 
 
-def load_documents(path: str | Path, field: str = "instruction", limit: int | None = None, heldout: int = 0,
-                   seed: int = 0, punctuation: bool = True) -> tuple[list[list[str]], list[list[str]]]:
+def load_documents(
+    path: str | Path,
+    field: str = "instruction",
+    limit: int | None = None,
+    heldout: int = 0,
+    seed: int = 0,
+    punctuation: bool = True,
+) -> tuple[list[list[str]], list[list[str]]]:
     """Tokenised texts of one field of a dataset file (any format :func:`playbook_lib.data.load_records` reads),
     shuffled with ``seed``: ``limit`` training documents (default: all but the held-out ones) and ``heldout`` others."""
     from playbook_lib.data import load_records
@@ -227,8 +233,9 @@ def rare_words(counts: Counter[str], max_count: int = 2) -> set[str]:
     return {w for w, c in counts.items() if c <= max_count}
 
 
-def corpus_metrics(docs: Sequence[Sequence[str]], real_counts: Counter[str], rare: set[str],
-                   budget: int) -> dict[str, float]:
+def corpus_metrics(
+    docs: Sequence[Sequence[str]], real_counts: Counter[str], rare: set[str], budget: int
+) -> dict[str, float]:
     """The diversity and tail measures of :data:`METRICS` (all but perplexity and synthetic share) for one corpus.
 
     Distinct-n is taken on ``budget`` tokens so corpora of different lengths compare fairly; the documents are
@@ -236,8 +243,9 @@ def corpus_metrics(docs: Sequence[Sequence[str]], real_counts: Counter[str], rar
     """
     counts = Counter(w for d in docs for w in d)
     tokens = sum(counts.values())
-    window = take_tokens(sorted(docs, key=lambda d: hashlib.blake2b(" ".join(d).encode(), digest_size=8).digest()),
-                         budget)
+    window = take_tokens(
+        sorted(docs, key=lambda d: hashlib.blake2b(" ".join(d).encode(), digest_size=8).digest()), budget
+    )
     return {
         "docs": len(docs),
         "tokens": tokens,
@@ -272,10 +280,19 @@ class CollapseRun:
     samples: dict[int, list[list[str]]] = field(default_factory=dict)
 
 
-def recursive_training(real: Sequence[Sequence[str]], heldout: Sequence[Sequence[str]], generations: int,
-                       real_fraction: float = 0.0, seed: int = 0, order: int = 3, add_k: float = 0.01,
-                       rare_max_count: int = 2, budget: int | None = None, source: str = "real",
-                       n_samples_kept: int = 3) -> CollapseRun:
+def recursive_training(
+    real: Sequence[Sequence[str]],
+    heldout: Sequence[Sequence[str]],
+    generations: int,
+    real_fraction: float = 0.0,
+    seed: int = 0,
+    order: int = 3,
+    add_k: float = 0.01,
+    rare_max_count: int = 2,
+    budget: int | None = None,
+    source: str = "real",
+    n_samples_kept: int = 3,
+) -> CollapseRun:
     """Train generation 0 on ``real``; train generation g+1 on ``len(real)`` rows of which ``round(real_fraction *
     len(real))`` are real rows drawn afresh and the rest samples of generation g.
 
@@ -305,32 +322,48 @@ def recursive_training(real: Sequence[Sequence[str]], heldout: Sequence[Sequence
             synthetic = model.sample(n - n_real, seed=rng, max_len=max_len)
             run.samples[g] = synthetic[:n_samples_kept]
             rows = [{"text": real[i], "provenance": "human", "generation": None, "source": source} for i in picks]
-            rows += [{"text": d, "provenance": "synthetic", "generation": g - 1, "source": f"ngram-gen{g - 1}"}
-                     for d in synthetic]
+            rows += [
+                {"text": d, "provenance": "synthetic", "generation": g - 1, "source": f"ngram-gen{g - 1}"}
+                for d in synthetic
+            ]
             rows = [rows[i] for i in rng.permutation(len(rows))]
         docs = [r["text"] for r in rows]
         model = NGramModel.fit(docs, order=order, vocab=vocab, add_k=add_k)
         check = provenance_of([{k: v for k, v in r.items() if k != "text"} for r in rows])
-        run.metrics.append({"real_fraction": real_fraction, "seed": seed, "generation": g,
-                            **corpus_metrics(docs, real_counts, rare, budget),
-                            "heldout_perplexity": model.perplexity(heldout) if heldout else math.nan,
-                            "synthetic_share": check.summary["synthetic_share"],
-                            "provenance_outcome": check.outcome.value})
+        run.metrics.append(
+            {
+                "real_fraction": real_fraction,
+                "seed": seed,
+                "generation": g,
+                **corpus_metrics(docs, real_counts, rare, budget),
+                "heldout_perplexity": model.perplexity(heldout) if heldout else math.nan,
+                "synthetic_share": check.summary["synthetic_share"],
+                "provenance_outcome": check.outcome.value,
+            }
+        )
         run.final_rows = rows
     return run
 
 
-def collapse_experiment(real: Sequence[Sequence[str]], heldout: Sequence[Sequence[str]], generations: int,
-                        real_fractions: Sequence[float] = (0.0, 0.1, 0.5), seeds: Sequence[int] = (0, 1),
-                        progress: bool = True, **options: Any) -> tuple[pd.DataFrame, list[CollapseRun]]:
+def collapse_experiment(
+    real: Sequence[Sequence[str]],
+    heldout: Sequence[Sequence[str]],
+    generations: int,
+    real_fractions: Sequence[float] = (0.0, 0.1, 0.5),
+    seeds: Sequence[int] = (0, 1),
+    progress: bool = True,
+    **options: Any,
+) -> tuple[pd.DataFrame, list[CollapseRun]]:
     """:func:`recursive_training` for every real fraction and seed: one metrics frame (a row per fraction, seed and
     generation) and the runs themselves. ``options`` go to :func:`recursive_training`."""
     import pandas as pd
     from tqdm.auto import tqdm
 
     jobs = [(f, s) for f in real_fractions for s in seeds]
-    runs = [recursive_training(real, heldout, generations, real_fraction=f, seed=s, **options)
-            for f, s in tqdm(jobs, desc="recursive runs", disable=not progress)]
+    runs = [
+        recursive_training(real, heldout, generations, real_fraction=f, seed=s, **options)
+        for f, s in tqdm(jobs, desc="recursive runs", disable=not progress)
+    ]
     return pd.DataFrame([m for r in runs for m in r.metrics]), runs
 
 
@@ -345,16 +378,32 @@ def summarise(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS)) -> p
     for fraction in sorted(frame["real_fraction"].unique()):
         first_row, last_row = means.loc[(fraction, 0)], means.loc[(fraction, last)]
         for m in metrics:
-            change = (last_row[m] / first_row[m] if m == "heldout_perplexity" and first_row[m] else
-                      last_row[m] - first_row[m])
-            out.append({"real_fraction": fraction, "metric": m, "generation_0": first_row[m],
-                        f"generation_{last}": last_row[m], "change": change})
+            change = (
+                last_row[m] / first_row[m] if m == "heldout_perplexity" and first_row[m] else last_row[m] - first_row[m]
+            )
+            out.append(
+                {
+                    "real_fraction": fraction,
+                    "metric": m,
+                    "generation_0": first_row[m],
+                    f"generation_{last}": last_row[m],
+                    "change": change,
+                }
+            )
     return pd.DataFrame(out)
 
 
-def plot_collapse(frame: pd.DataFrame, metrics: Sequence[str] = ("vocab_size", "distinct_2", "rare_types_kept",
-                                                                    "entropy_bits", "kl_to_real_bits",
-                                                                    "heldout_perplexity")) -> Figure:
+def plot_collapse(
+    frame: pd.DataFrame,
+    metrics: Sequence[str] = (
+        "vocab_size",
+        "distinct_2",
+        "rare_types_kept",
+        "entropy_bits",
+        "kl_to_real_bits",
+        "heldout_perplexity",
+    ),
+) -> Figure:
     """One panel per metric: its value by generation, a line per real fraction (mean over seeds, band = min..max).
 
     Used on the *Model collapse* page (``notebooks/exp_06_model_collapse.ipynb``).
@@ -374,7 +423,7 @@ def plot_collapse(frame: pd.DataFrame, metrics: Sequence[str] = ("vocab_size", "
             ax.fill_between(mean.index, lo.values, hi.values, color=color, alpha=0.2)
         ax.set_title(METRICS.get(metric, metric), fontsize=9)
         ax.set_xlabel("generation")
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(f"Recursive training, {frame['seed'].nunique()} seeds (band: min to max over seeds)")

@@ -43,8 +43,9 @@ def production_sample(test: TextTask, shares: Mapping[str, float], n: int, seed:
     return test.subset(idx)
 
 
-def slice_accuracy(train: TextTask, test: TextTask, table: VectorTable, kind: str = "logreg",
-                   seed: int = 0) -> pd.DataFrame:
+def slice_accuracy(
+    train: TextTask, test: TextTask, table: VectorTable, kind: str = "logreg", seed: int = 0
+) -> pd.DataFrame:
     """Train on ``train``, then accuracy on each label's test rows (the slice's recall), with train/test counts."""
     model = train_probe(table.matrix(train.texts), train.labels, kind=kind, seed=seed)
     x = table.matrix(test.texts)
@@ -54,8 +55,14 @@ def slice_accuracy(train: TextTask, test: TextTask, table: VectorTable, kind: st
         if not mask.any():
             continue
         result = evaluate_probe(model, x[mask], test.labels[mask])
-        rows.append({"slice": name, "train_rows": int((train.labels == y).sum()), "test_rows": int(mask.sum()),
-                     "accuracy": result.accuracy})
+        rows.append(
+            {
+                "slice": name,
+                "train_rows": int((train.labels == y).sum()),
+                "test_rows": int(mask.sum()),
+                "accuracy": result.accuracy,
+            }
+        )
     return pd.DataFrame(rows)
 
 

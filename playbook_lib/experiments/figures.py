@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 _COLOURS = ["#3b7dd8", "#e07b39", "#4caf50", "#c0392b", "#8e44ad", "#7f8c8d"]
 
 
-def plot_quality_grid(summary: pd.DataFrame, curated: tuple[float, float, float] | None = None,
-                      title: str = "") -> Figure:
+def plot_quality_grid(
+    summary: pd.DataFrame, curated: tuple[float, float, float] | None = None, title: str = ""
+) -> Figure:
     """Accuracy against training rows, one line (mean ± std over seeds) per label-noise level.
 
     ``summary`` has ``label_noise``, ``train_rows``, ``mean``, ``std``; ``curated`` = ``(rows, mean, std)`` marks
@@ -32,11 +33,27 @@ def plot_quality_grid(summary: pd.DataFrame, curated: tuple[float, float, float]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for colour, (level, group) in zip(_COLOURS, summary.groupby("label_noise")):
         group = group.sort_values("train_rows")
-        ax.errorbar(group["train_rows"], group["mean"], yerr=group["std"], marker="o", capsize=3, color=colour,
-                    label=f"{level:.0%} labels flipped" + (" (+ duplicates, off-topic)" if level > 0 else " (clean)"))
+        ax.errorbar(
+            group["train_rows"],
+            group["mean"],
+            yerr=group["std"],
+            marker="o",
+            capsize=3,
+            color=colour,
+            label=f"{level:.0%} labels flipped" + (" (+ duplicates, off-topic)" if level > 0 else " (clean)"),
+        )
     if curated is not None:
-        ax.errorbar([curated[0]], [curated[1]], yerr=[curated[2]], marker="*", markersize=16, color="black",
-                    linestyle="none", capsize=3, label="small curated set")
+        ax.errorbar(
+            [curated[0]],
+            [curated[1]],
+            yerr=[curated[2]],
+            marker="*",
+            markersize=16,
+            color="black",
+            linestyle="none",
+            capsize=3,
+            label="small curated set",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("training rows (log scale)")
     ax.set_ylabel("test accuracy")
@@ -47,8 +64,13 @@ def plot_quality_grid(summary: pd.DataFrame, curated: tuple[float, float, float]
     return fig
 
 
-def plot_learning_curve(summary: pd.DataFrame, fit: PowerLawFit | None = None, fit_upto: float | None = None,
-                        baseline: float | None = None, title: str = "") -> Figure:
+def plot_learning_curve(
+    summary: pd.DataFrame,
+    fit: PowerLawFit | None = None,
+    fit_upto: float | None = None,
+    baseline: float | None = None,
+    title: str = "",
+) -> Figure:
     """Measured accuracy (mean ± std over seeds) against training rows, the power law fitted on the rows up to
     ``fit_upto`` (dashed beyond it: the extrapolation) and a zero-shot ``baseline`` line.
 
@@ -58,14 +80,21 @@ def plot_learning_curve(summary: pd.DataFrame, fit: PowerLawFit | None = None, f
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     s = summary.sort_values("train_rows")
-    ax.errorbar(s["train_rows"], s["mean"], yerr=s["std"], marker="o", capsize=3, color=_COLOURS[0],
-                linestyle="none", label="measured (mean ± std over seeds)")
+    ax.errorbar(
+        s["train_rows"],
+        s["mean"],
+        yerr=s["std"],
+        marker="o",
+        capsize=3,
+        color=_COLOURS[0],
+        linestyle="none",
+        label="measured (mean ± std over seeds)",
+    )
     if fit is not None:
         grid = np.geomspace(float(s["train_rows"].min()), float(s["train_rows"].max()), 200)
         inside = grid <= (fit_upto if fit_upto is not None else grid.max())
         ax.plot(grid[inside], fit.predict(grid[inside]), color=_COLOURS[1], label="power law fitted here")
-        ax.plot(grid[~inside], fit.predict(grid[~inside]), color=_COLOURS[1], linestyle="--",
-                label="its extrapolation")
+        ax.plot(grid[~inside], fit.predict(grid[~inside]), color=_COLOURS[1], linestyle="--", label="its extrapolation")
         if fit_upto is not None:
             ax.axvline(fit_upto, color="#999999", linewidth=1)
     if baseline is not None:
@@ -80,8 +109,15 @@ def plot_learning_curve(summary: pd.DataFrame, fit: PowerLawFit | None = None, f
     return fig
 
 
-def plot_grouped_bars(frame: pd.DataFrame, index: str, columns: str, values: str, title: str = "",
-                      ylabel: str = "", highlight: Sequence[str] = ()) -> Figure:
+def plot_grouped_bars(
+    frame: pd.DataFrame,
+    index: str,
+    columns: str,
+    values: str,
+    title: str = "",
+    ylabel: str = "",
+    highlight: Sequence[str] = (),
+) -> Figure:
     """Grouped bars: one group per ``index`` value, one bar per ``columns`` value; groups named in ``highlight``
     get a red label. Used on the contamination, coverage and formatting pages."""
     import matplotlib.pyplot as plt
@@ -93,8 +129,14 @@ def plot_grouped_bars(frame: pd.DataFrame, index: str, columns: str, values: str
     for k, (colour, column) in enumerate(zip(_COLOURS, table.columns)):
         bars = ax.bar(x + k * width - 0.4 + width / 2, table[column].to_numpy(), width, color=colour, label=str(column))
         for bar, value in zip(bars, table[column].to_numpy()):
-            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value:.2f}", ha="center", va="bottom",
-                    fontsize=7)
+            ax.text(
+                bar.get_x() + bar.get_width() / 2,
+                bar.get_height(),
+                f"{value:.2f}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
     import textwrap
 
     names = [textwrap.fill(str(i), 18) for i in table.index]

@@ -142,8 +142,9 @@ def _module_class():
     return TextClassifier
 
 
-def build_classifier(n_labels: int, config: FinetuneConfig, model_path: str | Path | None = None
-                     ) -> tuple[Any, torch.nn.Module]:
+def build_classifier(
+    n_labels: int, config: FinetuneConfig, model_path: str | Path | None = None
+) -> tuple[Any, torch.nn.Module]:
     """A fresh ``(tokenizer, classifier)``; for ``lora`` the encoder is wrapped by :func:`peft.get_peft_model`
     (base weights frozen, adapters on :data:`LORA_TARGETS`). Seeded: the same config gives the same initial head
     and adapters."""
@@ -156,8 +157,13 @@ def build_classifier(n_labels: int, config: FinetuneConfig, model_path: str | Pa
     if config.method == "lora":
         from peft import LoraConfig, get_peft_model
 
-        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules=list(LORA_TARGETS), bias="none")
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=list(LORA_TARGETS),
+            bias="none",
+        )
         with warnings.catch_warnings():  # peft calls a transformers method deprecated in v5
             warnings.simplefilter("ignore", FutureWarning)
             encoder = get_peft_model(encoder, lora)
@@ -237,7 +243,7 @@ class TrainedClassifier:
         out: list[np.ndarray] = []
         with settings.using_torch_threads(self.config.threads), torch.inference_mode():
             for i in range(0, len(texts), batch_size):
-                batch = _batches(self.tokenizer, texts[i:i + batch_size], self.config.max_length)
+                batch = _batches(self.tokenizer, texts[i : i + batch_size], self.config.max_length)
                 out.append(self.model(batch["input_ids"], batch["attention_mask"]).numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), dtype=np.float32)
 
@@ -257,12 +263,16 @@ class TrainedClassifier:
         from sklearn.metrics import accuracy_score, f1_score
 
         pred = self.predict(test.texts)
-        return ProbeScore(float(accuracy_score(test.labels, pred)),
-                          float(f1_score(test.labels, pred, average="macro", zero_division=0)), len(test))
+        return ProbeScore(
+            float(accuracy_score(test.labels, pred)),
+            float(f1_score(test.labels, pred, average="macro", zero_division=0)),
+            len(test),
+        )
 
 
-def train_classifier(train: TextTask, config: FinetuneConfig, model_path: str | Path | None = None,
-                     progress: bool = True) -> TrainedClassifier:
+def train_classifier(
+    train: TextTask, config: FinetuneConfig, model_path: str | Path | None = None, progress: bool = True
+) -> TrainedClassifier:
     """Fine-tune a fresh classifier on ``train`` (the method, schedule and seed come from ``config``).
 
     Deterministic for a given config, training set and thread count: seeded initialisation, a seeded shuffle,
@@ -277,27 +287,33 @@ def train_classifier(train: TextTask, config: FinetuneConfig, model_path: str | 
     trainable, total = count_parameters(model)
     head = [p for n, p in model.named_parameters() if n.startswith("head.")]
     body = [p for n, p in model.named_parameters() if not n.startswith("head.") and p.requires_grad]
-    optimizer = torch.optim.AdamW([{"params": body, "lr": config.encoder_lr}, {"params": head, "lr": config.head_lr}],
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [{"params": body, "lr": config.encoder_lr}, {"params": head, "lr": config.head_lr}],
+        weight_decay=config.weight_decay,
+    )
     epochs, steps = config.steps(len(train))
     warm = max(1, int(config.warmup * steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warm if s < warm else max(0.0, (steps - s) / max(1, steps - warm)))
+        optimizer, lambda s: (s + 1) / warm if s < warm else max(0.0, (steps - s) / max(1, steps - warm))
+    )
     labels = torch.as_tensor(train.labels, dtype=torch.long)
     generator = torch.Generator().manual_seed(config.seed)
     result = TrainedClassifier(model, tokenizer, config, list(train.label_names), trainable=trainable, total=total)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
-        with settings.using_torch_threads(config.threads), _PeakRSS() as memory, \
-                tqdm(total=steps, desc=f"{config.method} n={len(train)}", disable=not progress, leave=False) as bar:
+        with (
+            settings.using_torch_threads(config.threads),
+            _PeakRSS() as memory,
+            tqdm(total=steps, desc=f"{config.method} n={len(train)}", disable=not progress, leave=False) as bar,
+        ):
             torch.manual_seed(config.seed)  # dropout
             model.train()
             for _ in range(epochs):
                 start = time.perf_counter()
                 order = torch.randperm(len(train), generator=generator).tolist()
                 for i in range(0, len(order), config.batch_size):
-                    idx = order[i:i + config.batch_size]
+                    idx = order[i : i + config.batch_size]
                     batch = _batches(tokenizer, [train.texts[j] for j in idx], config.max_length)
                     logits = model(batch["input_ids"], batch["attention_mask"])
                     loss = torch.nn.functional.cross_entropy(logits, labels[idx])
@@ -316,10 +332,17 @@ def train_classifier(train: TextTask, config: FinetuneConfig, model_path: str | 
     return result
 
 
-def finetune_curve(pool: TextTask, test: TextTask, sizes: Sequence[int], seeds: Sequence[int],
-                   config: FinetuneConfig, methods: Sequence[str] = ("probe", "lora", "full"),
-                   probe_vectors: tuple[np.ndarray, np.ndarray] | None = None, model_path: str | Path | None = None,
-                   progress: bool = True) -> pd.DataFrame:
+def finetune_curve(
+    pool: TextTask,
+    test: TextTask,
+    sizes: Sequence[int],
+    seeds: Sequence[int],
+    config: FinetuneConfig,
+    methods: Sequence[str] = ("probe", "lora", "full"),
+    probe_vectors: tuple[np.ndarray, np.ndarray] | None = None,
+    model_path: str | Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Score every (method, rows per class, seed) on ``test``: a stratified sample of ``size`` rows per class of
     ``pool`` (the same sample for every method at a given size and seed), trained with ``config`` (its ``method``
     and ``seed`` replaced).
@@ -353,17 +376,30 @@ def finetune_curve(pool: TextTask, test: TextTask, sizes: Sequence[int], seeds: 
             result = probe_score(x, train.labels, probe_vectors[1], test.labels, seed=seed)
             seconds = time.perf_counter() - start
             dim = probe_vectors[0].shape[1]
-            row.update(accuracy=result.accuracy, macro_f1=result.macro_f1,
-                       trainable=(dim + 1) * len(pool.label_names), epochs=0, seconds_per_epoch=np.nan,
-                       train_seconds=seconds, peak_rss_mb=np.nan, extra_rss_mb=np.nan)
+            row.update(
+                accuracy=result.accuracy,
+                macro_f1=result.macro_f1,
+                trainable=(dim + 1) * len(pool.label_names),
+                epochs=0,
+                seconds_per_epoch=np.nan,
+                train_seconds=seconds,
+                peak_rss_mb=np.nan,
+                extra_rss_mb=np.nan,
+            )
         else:
             run_config = replace(config, method=method, seed=seed)
             trained = train_classifier(train, run_config, model_path=model_path, progress=progress)
             result = trained.evaluate(test)
-            row.update(accuracy=result.accuracy, macro_f1=result.macro_f1, trainable=trained.trainable,
-                       epochs=len(trained.epoch_seconds), seconds_per_epoch=float(np.mean(trained.epoch_seconds)),
-                       train_seconds=float(np.sum(trained.epoch_seconds)), peak_rss_mb=trained.peak_rss_mb,
-                       extra_rss_mb=trained.extra_rss_mb)
+            row.update(
+                accuracy=result.accuracy,
+                macro_f1=result.macro_f1,
+                trainable=trained.trainable,
+                epochs=len(trained.epoch_seconds),
+                seconds_per_epoch=float(np.mean(trained.epoch_seconds)),
+                train_seconds=float(np.sum(trained.epoch_seconds)),
+                peak_rss_mb=trained.peak_rss_mb,
+                extra_rss_mb=trained.extra_rss_mb,
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -384,14 +420,18 @@ def examples_to_reach(frame: pd.DataFrame, target: float, metric: str = "accurac
     for method, group in means.groupby("method", sort=False):
         hit = group[group[metric] >= target].sort_values("train_rows")
         first = hit.iloc[0] if len(hit) else None
-        rows.append({"method": method, "train_rows": np.nan if first is None else int(first.train_rows),
-                     "size_per_class": np.nan if first is None else int(first.size_per_class),
-                     "mean": np.nan if first is None else float(first[metric])})
+        rows.append(
+            {
+                "method": method,
+                "train_rows": np.nan if first is None else int(first.train_rows),
+                "size_per_class": np.nan if first is None else int(first.size_per_class),
+                "mean": np.nan if first is None else float(first[metric]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def plot_finetune_curves(frame: pd.DataFrame, metric: str = "accuracy", title: str = "",
-                         ax: Any = None) -> Figure:
+def plot_finetune_curves(frame: pd.DataFrame, metric: str = "accuracy", title: str = "", ax: Any = None) -> Figure:
     """Mean ``metric`` (± standard deviation over seeds) against training rows per class, one line per method,
     log-scaled x."""
     import matplotlib.pyplot as plt

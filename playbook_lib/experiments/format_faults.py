@@ -28,8 +28,9 @@ CORRUPTIONS = ("empty_output", "wrong_role", "truncated_json", "mojibake")
 
 def chat_line(text: str, label: str) -> str:
     """One training example as a chat-format JSONL line."""
-    return json.dumps({"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": label}]},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": label}]}, ensure_ascii=False
+    )
 
 
 def mojibake(text: str) -> str:
@@ -43,8 +44,10 @@ def corrupt_line(text: str, label: str, kind: str) -> str:
     if kind == "empty_output":
         return chat_line(text, "")
     if kind == "wrong_role":  # turns written in the wrong order: the answer first
-        return json.dumps({"messages": [{"role": "assistant", "content": label}, {"role": "user", "content": text}]},
-                          ensure_ascii=False)
+        return json.dumps(
+            {"messages": [{"role": "assistant", "content": label}, {"role": "user", "content": text}]},
+            ensure_ascii=False,
+        )
     if kind == "truncated_json":
         line = chat_line(text, label)
         return line[: len(line) // 2]
@@ -53,8 +56,9 @@ def corrupt_line(text: str, label: str, kind: str) -> str:
     raise UsageError(f"unknown corruption {kind!r}; valid: {', '.join(CORRUPTIONS)}")
 
 
-def corrupt_lines(task: TextTask, rate: float, seed: int = 0,
-                  kinds: Sequence[str] = CORRUPTIONS) -> tuple[list[str], np.ndarray]:
+def corrupt_lines(
+    task: TextTask, rate: float, seed: int = 0, kinds: Sequence[str] = CORRUPTIONS
+) -> tuple[list[str], np.ndarray]:
     """JSONL lines for every row of ``task``; ``round(rate * n)`` of them, chosen at random, are broken with the
     ``kinds`` in turn. Returns the lines and, per line, ``"ok"`` or the corruption applied."""
     if not 0.0 <= rate <= 1.0:
@@ -68,8 +72,10 @@ def corrupt_lines(task: TextTask, rate: float, seed: int = 0,
     applied = np.full(n, "ok", dtype=object)
     for k, i in enumerate(chosen):
         applied[i] = kinds[k % len(kinds)]
-    lines = [chat_line(t, task.label_names[y]) if a == "ok" else corrupt_line(t, task.label_names[y], a)
-             for t, y, a in zip(task.texts, task.labels.tolist(), applied)]
+    lines = [
+        chat_line(t, task.label_names[y]) if a == "ok" else corrupt_line(t, task.label_names[y], a)
+        for t, y, a in zip(task.texts, task.labels.tolist(), applied)
+    ]
     return lines, applied
 
 

@@ -53,10 +53,10 @@ LIKE_WITH_LIKE: list[tuple[str, str]] = [("lima", "gpteacher_roleplay"), ("alpac
 #: Style markers: a response shows one when the pattern matches (case-insensitive; ``^`` is the start of a line).
 STYLE_MARKERS: dict[str, str] = {
     "stock_opener": r"\A\W*(?:sure|certainly|of course|absolutely|great question|here is|here's|here are|"
-                    r"as an ai|i'd be happy|i would be happy)\b",
+    r"as an ai|i'd be happy|i would be happy)\b",
     "list_or_markdown": r"^\s*(?:[-*\u2022]\s|\d+[.)]\s|#{1,6}\s+[^\W\d])|```|\*\*[^*\n]+\*\*",
     "hedging": r"\b(?:may|might|perhaps|possibly|generally|typically|it is important to|it's important to|"
-               r"in general|it depends)\b",
+    r"in general|it depends)\b",
     "closing_summary": r"\b(?:in summary|in conclusion|to summarize|overall,)",
     "first_person": r"\b(?:i|i'm|i've|my|me)\b",
 }
@@ -83,8 +83,9 @@ def locate_sft_data(path: str | Path = "") -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise DataError("the public datasets (shared/data/sft) were not found; pass their folder or set "
-                    "PLAYBOOK_SHARED_DATA")
+    raise DataError(
+        "the public datasets (shared/data/sft) were not found; pass their folder or set PLAYBOOK_SHARED_DATA"
+    )
 
 
 def load_source(root: str | Path, name: str, n: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -109,16 +110,24 @@ def load_source(root: str | Path, name: str, n: int | None = None, seed: int = 0
         if out is None and isinstance(instances, list) and instances and isinstance(instances[0], dict):
             inp, out = instances[0].get("input"), instances[0].get("output")
         if isinstance(out, str) and out.strip():
-            rows.append({"source": name, "provenance": spec.provenance, "instruction": rec.instruction or "",
-                         "input": inp or "", "output": out})
+            rows.append(
+                {
+                    "source": name,
+                    "provenance": spec.provenance,
+                    "instruction": rec.instruction or "",
+                    "input": inp or "",
+                    "output": out,
+                }
+            )
     order = np.random.default_rng(seed).permutation(len(rows))
     if n is not None:
         order = order[:n]
     return pd.DataFrame([rows[i] for i in order])
 
 
-def load_sources(root: str | Path, names: Sequence[str] = tuple(SOURCES), n: int | None = None,
-                 seed: int = 0) -> pd.DataFrame:
+def load_sources(
+    root: str | Path, names: Sequence[str] = tuple(SOURCES), n: int | None = None, seed: int = 0
+) -> pd.DataFrame:
     """:func:`load_source` for each name, stacked (each source sampled to at most ``n`` rows)."""
     import pandas as pd
 
@@ -144,8 +153,13 @@ def lexical_diversity(texts: Sequence[str], budget: int) -> dict[str, float]:
     """
     docs = take_tokens((tokenize(t) for t in texts), budget)
     flat = [w for d in docs for w in d]
-    return {"budget_tokens": len(flat), "distinct_1": distinct_n(docs, 1), "distinct_2": distinct_n(docs, 2),
-            "mtld": mtld(flat), "msttr_50": msttr(flat, 50)}
+    return {
+        "budget_tokens": len(flat),
+        "distinct_1": distinct_n(docs, 1),
+        "distinct_2": distinct_n(docs, 2),
+        "mtld": mtld(flat),
+        "msttr_50": msttr(flat, 50),
+    }
 
 
 def common_budget(frame: pd.DataFrame) -> int:
@@ -155,8 +169,9 @@ def common_budget(frame: pd.DataFrame) -> int:
     return int(totals.min())
 
 
-def duplicate_rates(frame: pd.DataFrame, fields: Sequence[str] = ("output",),
-                    threshold: float = 0.8) -> dict[str, float]:
+def duplicate_rates(
+    frame: pd.DataFrame, fields: Sequence[str] = ("output",), threshold: float = 0.8
+) -> dict[str, float]:
     """Exact and near-duplicate rates of ``frame``'s rows from the registered ``exact_duplicates`` and
     ``near_duplicates`` checks, on the given fields."""
     from playbook_lib.checks import CheckContext, get_check
@@ -165,8 +180,10 @@ def duplicate_rates(frame: pd.DataFrame, fields: Sequence[str] = ("output",),
     records = records_from_rows(frame.to_dict(orient="records"))
     exact = get_check("exact_duplicates")(fields=list(fields)).run(records, CheckContext())
     near = get_check("near_duplicates")(fields=list(fields), threshold=threshold).run(records, CheckContext())
-    return {"exact_duplicate_rate": exact.summary["duplicate_rate"],
-            "near_duplicate_rate": near.summary["near_duplicate_rate"]}
+    return {
+        "exact_duplicate_rate": exact.summary["duplicate_rate"],
+        "near_duplicate_rate": near.summary["near_duplicate_rate"],
+    }
 
 
 def mean_pairwise_cosine(vectors: np.ndarray) -> float:
@@ -185,9 +202,15 @@ def truncate_words(text: str, max_words: int) -> str:
     return " ".join(text.split()[:max_words])
 
 
-def profile_sources(frame: pd.DataFrame, budget: int, count_tokens: Callable[[str], int] | None = None,
-                    embedder: Embedder | None = None, n_embed: int = 64, embed_words: int = 128,
-                    progress: bool = True) -> pd.DataFrame:
+def profile_sources(
+    frame: pd.DataFrame,
+    budget: int,
+    count_tokens: Callable[[str], int] | None = None,
+    embedder: Embedder | None = None,
+    n_embed: int = 64,
+    embed_words: int = 128,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per source of ``frame`` (from :func:`load_sources`) with the measures of this module, on ``output``.
 
     Lengths are in ``count_tokens`` tokens (default: word tokens); diversity on ``budget`` word tokens; duplicates
@@ -202,9 +225,14 @@ def profile_sources(frame: pd.DataFrame, budget: int, count_tokens: Callable[[st
     for name, group in tqdm(frame.groupby("source", sort=False), desc="sources", disable=not progress):
         texts = group["output"].tolist()
         lengths = np.array([count(t) for t in texts])
-        row: dict[str, Any] = {"source": name, "provenance": group["provenance"].iloc[0], "rows": len(texts),
-                               "median_tokens": float(np.median(lengths)), "mean_tokens": float(lengths.mean()),
-                               "p90_tokens": float(np.percentile(lengths, 90))}
+        row: dict[str, Any] = {
+            "source": name,
+            "provenance": group["provenance"].iloc[0],
+            "rows": len(texts),
+            "median_tokens": float(np.median(lengths)),
+            "mean_tokens": float(lengths.mean()),
+            "p90_tokens": float(np.percentile(lengths, 90)),
+        }
         row.update(lexical_diversity(texts, budget))
         row.update(style_markers(texts))
         row.update(duplicate_rates(group))
@@ -224,13 +252,25 @@ def group_separation(profile: pd.DataFrame, metric: str) -> dict[str, Any]:
         raise ValueError("need at least one human and one synthetic source")
     above = synthetic.min() > human.max()
     below = synthetic.max() < human.min()
-    return {"metric": metric, "human_min": float(human.min()), "human_max": float(human.max()),
-            "synthetic_min": float(synthetic.min()), "synthetic_max": float(synthetic.max()),
-            "separated": bool(above or below), "synthetic_is": "higher" if above else "lower" if below else "mixed"}
+    return {
+        "metric": metric,
+        "human_min": float(human.min()),
+        "human_max": float(human.max()),
+        "synthetic_min": float(synthetic.min()),
+        "synthetic_max": float(synthetic.max()),
+        "separated": bool(above or below),
+        "synthetic_is": "higher" if above else "lower" if below else "mixed",
+    }
 
 
-def bootstrap_difference(a: Sequence[float], b: Sequence[float], statistic: Callable[[np.ndarray], float] = np.mean,
-                         n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+def bootstrap_difference(
+    a: Sequence[float],
+    b: Sequence[float],
+    statistic: Callable[[np.ndarray], float] = np.mean,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
     """``statistic(b) - statistic(a)`` and its percentile bootstrap interval (resampling each group)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if not len(x) or not len(y):
@@ -242,8 +282,14 @@ def bootstrap_difference(a: Sequence[float], b: Sequence[float], statistic: Call
     return float(statistic(y) - statistic(x)), float(low), float(high)
 
 
-def compare_pair(frame: pd.DataFrame, human: str, synthetic: str, count_tokens: Callable[[str], int] | None = None,
-                 n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+def compare_pair(
+    frame: pd.DataFrame,
+    human: str,
+    synthetic: str,
+    count_tokens: Callable[[str], int] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Per-response differences between two sources (synthetic minus human) with 95 % bootstrap intervals: median
     length and the share of each style marker. ``clear`` is true when the interval excludes 0."""
     import pandas as pd
@@ -253,14 +299,30 @@ def compare_pair(frame: pd.DataFrame, human: str, synthetic: str, count_tokens: 
     rows = []
     lengths = {s: [count(t) for t in texts[s]] for s in texts}
     measures: list[tuple[str, Sequence[float], Sequence[float], Callable[[np.ndarray], float]]] = [
-        ("median_tokens", lengths[human], lengths[synthetic], np.median)]
+        ("median_tokens", lengths[human], lengths[synthetic], np.median)
+    ]
     for marker in STYLE_MARKERS:
-        measures.append((f"share_{marker}", marker_flags(texts[human], marker).astype(float),
-                         marker_flags(texts[synthetic], marker).astype(float), np.mean))
+        measures.append(
+            (
+                f"share_{marker}",
+                marker_flags(texts[human], marker).astype(float),
+                marker_flags(texts[synthetic], marker).astype(float),
+                np.mean,
+            )
+        )
     for name, a, b, stat in measures:
         diff, lo, hi = bootstrap_difference(a, b, stat, n_boot, seed)
-        rows.append({"measure": name, human: float(stat(np.asarray(a))), synthetic: float(stat(np.asarray(b))),
-                     "difference": diff, "ci_low": lo, "ci_high": hi, "clear": bool(lo > 0 or hi < 0)})
+        rows.append(
+            {
+                "measure": name,
+                human: float(stat(np.asarray(a))),
+                synthetic: float(stat(np.asarray(b))),
+                "difference": diff,
+                "ci_low": lo,
+                "ci_high": hi,
+                "clear": bool(lo > 0 or hi < 0),
+            }
+        )
     return pd.DataFrame(rows).set_index("measure")
 
 
@@ -270,9 +332,15 @@ def provenance_report(frame: pd.DataFrame, untagged: Sequence[str] = ()) -> Chec
     from playbook_lib.checks import CheckContext, get_check
     from playbook_lib.data import records_from_rows
 
-    rows = [{"instruction": r["instruction"], "input": r["input"], "output": r["output"],
-             **({} if r["source"] in untagged else {"provenance": r["provenance"]})}
-            for r in frame.to_dict(orient="records")]
+    rows = [
+        {
+            "instruction": r["instruction"],
+            "input": r["input"],
+            "output": r["output"],
+            **({} if r["source"] in untagged else {"provenance": r["provenance"]}),
+        }
+        for r in frame.to_dict(orient="records")
+    ]
     return get_check("provenance")().run(records_from_rows(rows), CheckContext())
 
 
@@ -292,8 +360,11 @@ def plot_lengths(frame: pd.DataFrame, count_tokens: Callable[[str], int] | None 
     fig, ax = plt.subplots(figsize=(8, 3.6))
     import matplotlib
 
-    horizontal = ({"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10)
-                  else {"vert": False})
+    horizontal = (
+        {"orientation": "horizontal"}
+        if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10)
+        else {"vert": False}
+    )
     box = ax.boxplot(data, patch_artist=True, showfliers=False, **horizontal)
     ax.set_yticks(range(1, len(names) + 1), names)
     for patch, s in zip(box["boxes"], names):
@@ -320,7 +391,7 @@ def plot_profile(profile: pd.DataFrame, metrics: Sequence[str]) -> Figure:
         ax.barh(profile.index[::-1], profile[metric].to_numpy()[::-1], color=colors[::-1])
         ax.set_title(metric, fontsize=9)
         ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
     fig.suptitle("Blue: human-written, orange: model-generated")
     fig.tight_layout()

@@ -25,8 +25,10 @@ DEFAULT_CHECKS: dict[str, tuple[str, dict[str, Any]]] = {
     "contamination (5-grams)": ("contamination", {"ngram": 5}),
     "exact_duplicates across splits": ("exact_duplicates", {"fields": ["instruction"]}),
     "near_duplicates (3-grams, default)": ("near_duplicates", {"fields": ["instruction"]}),
-    "near_duplicates (word sets, Jaccard >= 0.7)": ("near_duplicates",
-                                                    {"fields": ["instruction"], "ngram": 1, "threshold": 0.7}),
+    "near_duplicates (word sets, Jaccard >= 0.7)": (
+        "near_duplicates",
+        {"fields": ["instruction"], "ngram": 1, "threshold": 0.7},
+    ),
 }
 
 
@@ -69,22 +71,37 @@ def train_flags(name: str, options: Mapping[str, Any], train: TextTask, test: Te
     train_records = train.to_records()
     if name == "contamination":
         return check.run(train_records, CheckContext(eval=test.to_records())).flags
-    both = TextTask(test.name, test.texts + train.texts, np.concatenate([test.labels, train.labels]),
-                    list(test.label_names), test.sources + train.sources)
-    return check.run(both.to_records(), CheckContext()).flags[len(test):]
+    both = TextTask(
+        test.name,
+        test.texts + train.texts,
+        np.concatenate([test.labels, train.labels]),
+        list(test.label_names),
+        test.sources + train.sources,
+    )
+    return check.run(both.to_records(), CheckContext()).flags[len(test) :]
 
 
-def score_checks(train: TextTask, test: TextTask, truth: np.ndarray,
-                 checks: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
-                 groups: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+def score_checks(
+    train: TextTask,
+    test: TextTask,
+    truth: np.ndarray,
+    checks: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+    groups: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Precision and recall of each check (default :data:`DEFAULT_CHECKS`) against the planted ``truth`` mask
     over the training rows; ``groups`` (name -> mask of planted rows) adds a recall column per kind of plant."""
     rows = []
     for label, (name, options) in (checks or DEFAULT_CHECKS).items():
         flags = train_flags(name, options, train, test)
         found = detection(flags, truth)
-        row = {"check": label, "flagged": found.flagged, "planted": found.planted,
-               "caught": found.true_positives, "precision": found.precision, "recall": found.recall}
+        row = {
+            "check": label,
+            "flagged": found.flagged,
+            "planted": found.planted,
+            "caught": found.true_positives,
+            "precision": found.precision,
+            "recall": found.recall,
+        }
         for group, mask in (groups or {}).items():
             row[f"recall {group}"] = detection(flags & mask, mask).recall
         rows.append(row)

@@ -41,8 +41,13 @@ def _check_rate(name: str, rate: float, upper: float = 1.0) -> None:
 
 
 def _concat(a: TextTask, b: TextTask) -> TextTask:
-    return TextTask(a.name, a.texts + b.texts, np.concatenate([a.labels, b.labels]).astype(int), list(a.label_names),
-                    a.sources + b.sources)
+    return TextTask(
+        a.name,
+        a.texts + b.texts,
+        np.concatenate([a.labels, b.labels]).astype(int),
+        list(a.label_names),
+        a.sources + b.sources,
+    )
 
 
 def flip_labels(task: TextTask, rate: float, seed: int = 0) -> NoisyTask:
@@ -69,13 +74,16 @@ def add_duplicates(noisy: NoisyTask | TextTask, rate: float, seed: int = 0) -> N
     n = len(noisy.task)
     picks = rng.choice(n, size=int(round(rate * n)), replace=True)
     copies = noisy.task.subset(picks)
-    copies = TextTask(copies.name, copies.texts, copies.labels, copies.label_names, [f"{s} (copy)" for s in copies.sources])
+    copies = TextTask(
+        copies.name, copies.texts, copies.labels, copies.label_names, [f"{s} (copy)" for s in copies.sources]
+    )
     kinds = np.concatenate([noisy.kinds, np.full(len(picks), "duplicate", dtype=object)])
     return NoisyTask(_concat(noisy.task, copies), kinds)
 
 
-def add_off_topic(noisy: NoisyTask | TextTask, texts: Sequence[str], sources: Sequence[str], rate: float,
-                  seed: int = 0) -> NoisyTask:
+def add_off_topic(
+    noisy: NoisyTask | TextTask, texts: Sequence[str], sources: Sequence[str], rate: float, seed: int = 0
+) -> NoisyTask:
     """Append ``round(rate * n)`` off-topic rows (from ``texts``, e.g. another dataset) with random labels."""
     _check_rate("off-topic rate", rate, upper=10.0)
     noisy = noisy if isinstance(noisy, NoisyTask) else NoisyTask(noisy, np.full(len(noisy), "clean", dtype=object))
@@ -85,14 +93,21 @@ def add_off_topic(noisy: NoisyTask | TextTask, texts: Sequence[str], sources: Se
         raise UsageError(f"asked for {m} off-topic rows but only {len(texts)} texts were given")
     picks = rng.choice(len(texts), size=m, replace=False)
     labels = rng.integers(0, len(noisy.task.label_names), size=m)
-    extra = TextTask(noisy.task.name, [texts[i] for i in picks], labels, list(noisy.task.label_names),
-                     [sources[i] for i in picks])
+    extra = TextTask(
+        noisy.task.name, [texts[i] for i in picks], labels, list(noisy.task.label_names), [sources[i] for i in picks]
+    )
     kinds = np.concatenate([noisy.kinds, np.full(m, "off_topic", dtype=object)])
     return NoisyTask(_concat(noisy.task, extra), kinds)
 
 
-def make_noisy(task: TextTask, label_noise: float = 0.0, duplicate_rate: float = 0.0, off_topic_rate: float = 0.0,
-               off_topic: tuple[Sequence[str], Sequence[str]] | None = None, seed: int = 0) -> NoisyTask:
+def make_noisy(
+    task: TextTask,
+    label_noise: float = 0.0,
+    duplicate_rate: float = 0.0,
+    off_topic_rate: float = 0.0,
+    off_topic: tuple[Sequence[str], Sequence[str]] | None = None,
+    seed: int = 0,
+) -> NoisyTask:
     """The three kinds of noise of a scraped or cheaply labelled set, in order: flipped labels, then duplicated rows,
     then off-topic rows (``off_topic`` = ``(texts, sources)``), each rate relative to ``len(task)``; rows shuffled."""
     noisy = flip_labels(task, label_noise, seed)
@@ -108,8 +123,9 @@ def make_noisy(task: TextTask, label_noise: float = 0.0, duplicate_rate: float =
 PERTURBATIONS = ("none", "case_space", "drop_word")
 
 
-def plant_test_items(train: TextTask, test: TextTask, n: int, seed: int = 0,
-                     perturb: str | Sequence[str] = "none") -> tuple[NoisyTask, np.ndarray]:
+def plant_test_items(
+    train: TextTask, test: TextTask, n: int, seed: int = 0, perturb: str | Sequence[str] = "none"
+) -> tuple[NoisyTask, np.ndarray]:
     """Copy ``n`` test rows (with their true labels) into the training set: contamination, as when a benchmark
     leaks into scraped training data. ``perturb`` edits each copy as another pipeline would: ``"case_space"``
     changes case and spacing (identical after normalisation), ``"drop_word"`` also deletes one word (a near copy). A sequence of modes is
@@ -129,8 +145,13 @@ def plant_test_items(train: TextTask, test: TextTask, n: int, seed: int = 0,
     copies = test.subset(picked)
     used = [modes[i % len(modes)] for i in range(n)]
     texts = [perturb_text(t, mode, rng) for t, mode in zip(copies.texts, used)]
-    copies = TextTask(train.name, texts, copies.labels, list(train.label_names),
-                      [f"{s} (planted, {mode})" for s, mode in zip(copies.sources, used)])
+    copies = TextTask(
+        train.name,
+        texts,
+        copies.labels,
+        list(train.label_names),
+        [f"{s} (planted, {mode})" for s, mode in zip(copies.sources, used)],
+    )
     kinds = np.concatenate([np.full(len(train), "clean", dtype=object), np.full(n, "planted", dtype=object)])
     merged = _concat(train, copies)
     order = rng.permutation(len(merged))

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from playbook_lib.embeddings.model import Embedder
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.noise import make_noisy
 from playbook_lib.experiments.tasks import ProbeScore, TextTask, embed_texts, probe_score, stratified_sample
-from playbook_lib.embeddings.model import Embedder
 
 
 class VectorTable:
@@ -30,8 +30,9 @@ class VectorTable:
         self.dim = int(vectors.shape[1]) if len(vectors) else 0
 
     @classmethod
-    def embed(cls, texts: Sequence[str], embedder: Embedder | None = None,
-              cache_dir: str | Path | None = None) -> VectorTable:
+    def embed(
+        cls, texts: Sequence[str], embedder: Embedder | None = None, cache_dir: str | Path | None = None
+    ) -> VectorTable:
         """Embed the distinct ``texts`` (cached on disk) and index them by text."""
         distinct = list(dict.fromkeys(texts))
         return cls(distinct, embed_texts(distinct, embedder, cache_dir))
@@ -49,8 +50,9 @@ class VectorTable:
 
 def score(train: TextTask, test: TextTask, table: VectorTable, kind: str = "logreg", seed: int = 0) -> ProbeScore:
     """Train a probe on ``train`` and score it on ``test``."""
-    return probe_score(table.matrix(train.texts), train.labels, table.matrix(test.texts), test.labels, kind=kind,
-                       seed=seed)
+    return probe_score(
+        table.matrix(train.texts), train.labels, table.matrix(test.texts), test.labels, kind=kind, seed=seed
+    )
 
 
 def zero_shot(test: TextTask, table: VectorTable, descriptions: dict[str, str]) -> ProbeScore:
@@ -63,14 +65,25 @@ def zero_shot(test: TextTask, table: VectorTable, descriptions: dict[str, str]) 
         raise UsageError(f"no description for labels {missing}")
     labels = table.matrix([descriptions[name] for name in test.label_names])
     pred = np.argmax(table.matrix(test.texts) @ labels.T, axis=1)
-    return ProbeScore(float(accuracy_score(test.labels, pred)),
-                      float(f1_score(test.labels, pred, average="macro", zero_division=0)), len(test))
+    return ProbeScore(
+        float(accuracy_score(test.labels, pred)),
+        float(f1_score(test.labels, pred, average="macro", zero_division=0)),
+        len(test),
+    )
 
 
-def quality_grid(pool: TextTask, test: TextTask, table: VectorTable, sizes: Sequence[int],
-                 noise_levels: Sequence[float], seeds: Sequence[int], duplicate_rate: float = 0.0,
-                 off_topic_rate: float = 0.0, off_topic: tuple[Sequence[str], Sequence[str]] | None = None,
-                 kind: str = "logreg") -> pd.DataFrame:
+def quality_grid(
+    pool: TextTask,
+    test: TextTask,
+    table: VectorTable,
+    sizes: Sequence[int],
+    noise_levels: Sequence[float],
+    seeds: Sequence[int],
+    duplicate_rate: float = 0.0,
+    off_topic_rate: float = 0.0,
+    off_topic: tuple[Sequence[str], Sequence[str]] | None = None,
+    kind: str = "logreg",
+) -> pd.DataFrame:
     """Accuracy for every (rows per class, label-noise level, seed): draw ``size`` clean rows per class from
     ``pool``, inject label noise at that level plus ``duplicate_rate`` and ``off_topic_rate`` (applied only when
     the label noise is above zero: the curated arm is clean), train, score on ``test``.
@@ -83,17 +96,31 @@ def quality_grid(pool: TextTask, test: TextTask, table: VectorTable, sizes: Sequ
         for level in noise_levels:
             for seed in seeds:
                 clean = stratified_sample(pool, size, seed=seed)
-                noisy = make_noisy(clean, label_noise=level, duplicate_rate=duplicate_rate if level > 0 else 0.0,
-                                   off_topic_rate=off_topic_rate if level > 0 else 0.0, off_topic=off_topic,
-                                   seed=seed)
+                noisy = make_noisy(
+                    clean,
+                    label_noise=level,
+                    duplicate_rate=duplicate_rate if level > 0 else 0.0,
+                    off_topic_rate=off_topic_rate if level > 0 else 0.0,
+                    off_topic=off_topic,
+                    seed=seed,
+                )
                 result = score(noisy.task, test, table, kind, seed)
-                rows.append({"size_per_class": size, "label_noise": level, "seed": seed,
-                             "train_rows": len(noisy.task), "accuracy": result.accuracy, "macro_f1": result.macro_f1})
+                rows.append(
+                    {
+                        "size_per_class": size,
+                        "label_noise": level,
+                        "seed": seed,
+                        "train_rows": len(noisy.task),
+                        "accuracy": result.accuracy,
+                        "macro_f1": result.macro_f1,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def learning_curve(pool: TextTask, test: TextTask, table: VectorTable, sizes: Sequence[int], seeds: Sequence[int],
-                   kind: str = "logreg") -> pd.DataFrame:
+def learning_curve(
+    pool: TextTask, test: TextTask, table: VectorTable, sizes: Sequence[int], seeds: Sequence[int], kind: str = "logreg"
+) -> pd.DataFrame:
     """Accuracy for every (rows per class, seed): a fresh stratified sample of ``pool`` per seed.
 
     Columns: ``size_per_class``, ``train_rows``, ``seed``, ``accuracy``, ``macro_f1``.
@@ -103,8 +130,15 @@ def learning_curve(pool: TextTask, test: TextTask, table: VectorTable, sizes: Se
         for seed in seeds:
             train = stratified_sample(pool, size, seed=seed)
             result = score(train, test, table, kind, seed)
-            rows.append({"size_per_class": size, "train_rows": len(train), "seed": seed,
-                         "accuracy": result.accuracy, "macro_f1": result.macro_f1})
+            rows.append(
+                {
+                    "size_per_class": size,
+                    "train_rows": len(train),
+                    "seed": seed,
+                    "accuracy": result.accuracy,
+                    "macro_f1": result.macro_f1,
+                }
+            )
     return pd.DataFrame(rows)
 
 

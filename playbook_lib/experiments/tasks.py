@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from playbook_lib.errors import DataError, UsageError
-from playbook_lib.io.jsonl import iter_jsonl
 from playbook_lib.embeddings.cache import EmbeddingCache, embedder_key
-from playbook_lib.io.digest import content_hash, settings_hash
 from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
+from playbook_lib.errors import DataError, UsageError
+from playbook_lib.io.digest import content_hash, settings_hash
+from playbook_lib.io.jsonl import iter_jsonl
 
 TASKS = ("tool_routing", "task_family")
 #: Texts are cut to this many characters before embedding (MiniLM reads ~256 tokens; shorter is faster on a CPU).
@@ -93,8 +93,13 @@ class TextTask:
     def subset(self, index: Sequence[int] | np.ndarray) -> TextTask:
         """The rows at ``index`` (in that order), as a new task with the same label names."""
         idx = np.asarray(index, dtype=int)
-        return TextTask(self.name, [self.texts[i] for i in idx], self.labels[idx].copy(), list(self.label_names),
-                        [self.sources[i] for i in idx])
+        return TextTask(
+            self.name,
+            [self.texts[i] for i in idx],
+            self.labels[idx].copy(),
+            list(self.label_names),
+            [self.sources[i] for i in idx],
+        )
 
     def label_counts(self) -> dict[str, int]:
         """Rows per label name, in label order."""
@@ -106,9 +111,16 @@ class TextTask:
         ``category``, provenance ``synthetic``/``human`` by source) so the dataset checks can run on them."""
         from playbook_lib.data import records_from_rows
 
-        rows = [{"instruction": t, "output": self.label_names[y], "category": self.label_names[y], "source": s,
-                 "provenance": "human" if s.split(":")[0].startswith(("lima", "gsm8k", "alpaca")) else "synthetic"}
-                for t, y, s in zip(self.texts, self.labels.tolist(), self.sources)]
+        rows = [
+            {
+                "instruction": t,
+                "output": self.label_names[y],
+                "category": self.label_names[y],
+                "source": s,
+                "provenance": "human" if s.split(":")[0].startswith(("lima", "gsm8k", "alpaca")) else "synthetic",
+            }
+            for t, y, s in zip(self.texts, self.labels.tolist(), self.sources)
+        ]
         return records_from_rows(rows)
 
 
@@ -134,7 +146,7 @@ def toolformer_request(instruction: str, input_text: str) -> str:
     """The user's request in a toolformer row: the lines after the last tool signature, plus the input."""
     lines = instruction.split("\n")
     marks = [i for i, line in enumerate(lines) if _SIGNATURE.match(line.strip())]
-    task = "\n".join(lines[marks[-1] + 1:] if marks else lines).strip()
+    task = "\n".join(lines[marks[-1] + 1 :] if marks else lines).strip()
     return f"{task}\n{input_text}".strip() if input_text.strip() else task
 
 
@@ -156,8 +168,11 @@ def _task_family_rows(sft: Path) -> list[tuple[str, str, str]]:
     rows = []
     for number, obj in _read_jsonl(sft / "gsm8k_train.jsonl"):
         rows.append((obj.get("question", ""), "math", f"gsm8k_train.jsonl:{number}"))
-    for label, name in (("code", "gpteacher_codegen-instruct.json"), ("roleplay", "gpteacher_roleplay-simple-deduped.json"),
-                        ("general", "lima_llamafactory.json")):
+    for label, name in (
+        ("code", "gpteacher_codegen-instruct.json"),
+        ("roleplay", "gpteacher_roleplay-simple-deduped.json"),
+        ("general", "lima_llamafactory.json"),
+    ):
         for number, row in enumerate(_read_json_array(sft / name), start=1):
             text = f"{row.get('instruction', '')}\n{row.get('input', '') or ''}".strip()
             rows.append((text, label, f"{name}:{number}"))
@@ -166,8 +181,13 @@ def _task_family_rows(sft: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
-def load_task(data_dir: str | Path, n_per_class: int | None = None, seed: int = 0, task: str = "tool_routing",
-              max_chars: int = MAX_CHARS) -> TextTask:
+def load_task(
+    data_dir: str | Path,
+    n_per_class: int | None = None,
+    seed: int = 0,
+    task: str = "tool_routing",
+    max_chars: int = MAX_CHARS,
+) -> TextTask:
     """Load a task from the public datasets folder (the one holding ``sft/``), deterministically for a ``seed``.
 
     Rows are de-duplicated on their normalised text (first occurrence kept) and cut to ``max_chars``; then
@@ -208,13 +228,16 @@ def load_task(data_dir: str | Path, n_per_class: int | None = None, seed: int = 
     return result.subset(order)
 
 
-def off_topic_texts(data_dir: str | Path, n: int, seed: int = 0,
-                    max_chars: int = MAX_CHARS) -> tuple[list[str], list[str]]:
+def off_topic_texts(
+    data_dir: str | Path, n: int, seed: int = 0, max_chars: int = MAX_CHARS
+) -> tuple[list[str], list[str]]:
     """``n`` texts that belong to no tool-routing class (LIMA prompts and GSM8K questions, half each), with their
     ``"file:row"`` sources: the off-topic rows a scraped training set picks up."""
     sft = Path(data_dir) / "sft"
-    lima = [(f"{r.get('instruction', '')}".strip(), f"lima_llamafactory.json:{i}")
-            for i, r in enumerate(_read_json_array(sft / "lima_llamafactory.json"), start=1)]
+    lima = [
+        (f"{r.get('instruction', '')}".strip(), f"lima_llamafactory.json:{i}")
+        for i, r in enumerate(_read_json_array(sft / "lima_llamafactory.json"), start=1)
+    ]
     gsm = [(o.get("question", "").strip(), f"gsm8k_train.jsonl:{i}") for i, o in _read_jsonl(sft / "gsm8k_train.jsonl")]
     rng = np.random.default_rng(seed)
     half = n // 2
@@ -258,8 +281,12 @@ def default_cache_dir() -> Path:
     return Path(override) if override else Path.home() / ".cache" / "playbook"
 
 
-def embed_texts(texts: Sequence[str], embedder: Embedder | None = None, cache_dir: str | Path | None = None,
-                embedder_settings: dict | None = None) -> np.ndarray:
+def embed_texts(
+    texts: Sequence[str],
+    embedder: Embedder | None = None,
+    cache_dir: str | Path | None = None,
+    embedder_settings: dict | None = None,
+) -> np.ndarray:
     """Embed ``texts`` (``(n, dim)`` float32, L2-normalised for MiniLM), embedding each distinct text at most once.
 
     Vectors are cached by content hash in ``cache_dir`` (default :func:`default_cache_dir`; ``""`` disables the
@@ -339,11 +366,19 @@ def evaluate_probe(model, x: np.ndarray, y: np.ndarray) -> ProbeScore:
 
     with threadpool_limits(1):
         pred = model.predict(x)
-    return ProbeScore(float(accuracy_score(y, pred)), float(f1_score(y, pred, average="macro", zero_division=0)),
-                      len(y))
+    return ProbeScore(
+        float(accuracy_score(y, pred)), float(f1_score(y, pred, average="macro", zero_division=0)), len(y)
+    )
 
 
-def probe_score(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-                kind: str = "logreg", c: float = 1.0, seed: int = 0) -> ProbeScore:
+def probe_score(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    kind: str = "logreg",
+    c: float = 1.0,
+    seed: int = 0,
+) -> ProbeScore:
     """Train on one set, score on the other: the measurement every experiment repeats."""
     return evaluate_probe(train_probe(x_train, y_train, kind=kind, c=c, seed=seed), x_test, y_test)

@@ -113,8 +113,10 @@ def check_outputs(inputs: Paths, outputs: Paths) -> None:
                 except OSError:
                     same = False
             if same:
-                raise UsageError(f"{label} {path}: must differ from {in_label} {in_path} (both name {real}; an "
-                                 "output never replaces an input)")
+                raise UsageError(
+                    f"{label} {path}: must differ from {in_label} {in_path} (both name {real}; an "
+                    "output never replaces an input)"
+                )
         if real in seen:
             raise UsageError(f"{label} {path}: must differ from {seen[real]} (both name {real})")
         seen[real] = f"{label} {path}"
@@ -268,5 +270,6 @@ def readable_inputs(inputs: Paths, *, data: Iterable[str] = ()) -> None:
             with open(path, "rb"):
                 pass
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
-            raise error(f"{path!r}: cannot read ({_reason(exc)})" if "\0" in path else
-                        f"{path}: cannot read ({_reason(exc)})") from None
+            raise error(
+                f"{path!r}: cannot read ({_reason(exc)})" if "\0" in path else f"{path}: cannot read ({_reason(exc)})"
+            ) from None

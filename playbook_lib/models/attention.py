@@ -138,5 +138,6 @@ def minilm_attention(text: str, layer: int = 0, head: int = 0, model_path: str |
         k = self_attn.key(hidden)[:, sl].double().numpy()
     _, scratch_w = scaled_dot_product_attention(q, k, np.zeros((k.shape[0], 1)))
     tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
-    return AttentionMap(tokens=tokens, layer=layer, head=head, model_weights=model_w, scratch_weights=scratch_w,
-                        queries=q, keys=k)
+    return AttentionMap(
+        tokens=tokens, layer=layer, head=head, model_weights=model_w, scratch_weights=scratch_w, queries=q, keys=k
+    )

@@ -51,8 +51,7 @@ class NextTokenModel:
     def __init__(self, model_path: str | None = None, n_ctx: int = 1024, threads: int | None = None) -> None:
         from playbook_lib.rag.generate import LocalLlamaGenerator
 
-        self._generator = LocalLlamaGenerator(model_path=model_path, n_ctx=n_ctx, threads=threads,
-                                              system_prompt=None)
+        self._generator = LocalLlamaGenerator(model_path=model_path, n_ctx=n_ctx, threads=threads, system_prompt=None)
         self.name = self._generator.name
         self._prompt_cache: dict[tuple[int, ...], np.ndarray] = {}
 
@@ -112,9 +111,15 @@ class NextTokenModel:
             self._prompt_cache[key] = self._eval(key)
         return self._prompt_cache[key].copy()
 
-    def generate(self, tokens: Sequence[int], temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, max_tokens: int = 16,
-                 rng: np.random.Generator | int | None = None) -> Sampled:
+    def generate(
+        self,
+        tokens: Sequence[int],
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        max_tokens: int = 16,
+        rng: np.random.Generator | int | None = None,
+    ) -> Sampled:
         """Generate up to ``max_tokens`` tokens after ``tokens``, each drawn by our own sampler.
 
         Temperature 0 is greedy. The prompt's logits are computed once per prompt and reused; the model state is
@@ -143,8 +148,9 @@ class NextTokenModel:
         """llama-cpp's own greedy decoding (its sampler, temperature 0) of the same prompt: the check on our logits."""
         self._prompt_cache.clear()
         self.llm.reset()
-        out = self.llm.create_completion(list(tokens), max_tokens=max_tokens, temperature=0.0, top_k=1,
-                                         repeat_penalty=1.0, stop=[])
+        out = self.llm.create_completion(
+            list(tokens), max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0, stop=[]
+        )
         self.llm.reset()
         return str(out["choices"][0]["text"])
 
@@ -180,11 +186,13 @@ def extraction_tasks(n: int | None = None, path: str | None = None) -> list[Extr
         raise DataError(f"{source}: extraction tasks file not found")
     tasks = []
     for line, row in iter_jsonl(source):
-        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) and row[k] for k in
-                                                ("context", "question", "answer")):
+        if not isinstance(row, dict) or not all(
+            isinstance(row.get(k), str) and row[k] for k in ("context", "question", "answer")
+        ):
             raise DataError(f"{source}:{line}: expected context, question and answer strings")
-        tasks.append(ExtractionTask(str(row.get("id", line)), f"{row['context']}\n\nQuestion: {row['question']}",
-                                    row["answer"]))
+        tasks.append(
+            ExtractionTask(str(row.get("id", line)), f"{row['context']}\n\nQuestion: {row['question']}", row["answer"])
+        )
     return tasks[:n] if n is not None else tasks
 
 
@@ -207,9 +215,16 @@ class Setting:
         return " ".join(parts)
 
 
-def measure_consistency(model: NextTokenModel, tasks: Sequence[ExtractionTask], settings: Sequence[Setting],
-                        n_samples: int = 5, max_tokens: int = 12, seed: int = 0, system: str = EXTRACTION_SYSTEM,
-                        progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> pd.DataFrame:
+def measure_consistency(
+    model: NextTokenModel,
+    tasks: Sequence[ExtractionTask],
+    settings: Sequence[Setting],
+    n_samples: int = 5,
+    max_tokens: int = 12,
+    seed: int = 0,
+    system: str = EXTRACTION_SYSTEM,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> pd.DataFrame:
     """Sample every task ``n_samples`` times under every setting; one row per (setting, task).
 
     Columns: setting, temperature, top_k, top_p, task, n, n_distinct, entropy_bits, agreement, accuracy (share of
@@ -228,26 +243,39 @@ def measure_consistency(model: NextTokenModel, tasks: Sequence[ExtractionTask], 
         tokens = model.chat_tokens(task.prompt, system)
         # the seed depends on the setting's values and the task, not on list positions: a setting gives the same
         # samples whichever other settings are measured beside it
-        rng = np.random.default_rng([seed, ti, round(s.temperature * 1000), s.top_k or 0,
-                                     round((s.top_p or 0) * 1000)])
+        rng = np.random.default_rng([seed, ti, round(s.temperature * 1000), s.top_k or 0, round((s.top_p or 0) * 1000)])
         if s.temperature == 0:
             outputs = [model.generate(tokens, 0.0, max_tokens=max_tokens).text] * n_samples
         else:
-            outputs = [model.generate(tokens, s.temperature, s.top_k, s.top_p, max_tokens, rng).text
-                       for _ in range(n_samples)]
+            outputs = [
+                model.generate(tokens, s.temperature, s.top_k, s.top_p, max_tokens, rng).text for _ in range(n_samples)
+            ]
         c = consistency(outputs)
-        rows.append({"setting": s.label, "temperature": s.temperature, "top_k": s.top_k, "top_p": s.top_p,
-                     "task": task.id, "n": c.n, "n_distinct": c.n_distinct, "entropy_bits": c.entropy_bits,
-                     "agreement": c.agreement, "accuracy": float(np.mean([task.correct(o) for o in outputs])),
-                     "mode": c.mode, "mode_correct": task.correct(str(c.mode))})
+        rows.append(
+            {
+                "setting": s.label,
+                "temperature": s.temperature,
+                "top_k": s.top_k,
+                "top_p": s.top_p,
+                "task": task.id,
+                "n": c.n,
+                "n_distinct": c.n_distinct,
+                "entropy_bits": c.entropy_bits,
+                "agreement": c.agreement,
+                "accuracy": float(np.mean([task.correct(o) for o in outputs])),
+                "mode": c.mode,
+                "mode_correct": task.correct(str(c.mode)),
+            }
+        )
     order = {id(s): i for i, s in enumerate(settings)}
     frame = pd.DataFrame(rows)
     frame["_order"] = [order[id(s)] for s, _, _ in pairs]
     return frame.sort_values(["_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
-def distribution_grid(logits: np.ndarray, temperatures: Sequence[float], top_ks: Sequence[int | None],
-                      top_ps: Sequence[float | None]) -> pd.DataFrame:
+def distribution_grid(
+    logits: np.ndarray, temperatures: Sequence[float], top_ks: Sequence[int | None], top_ps: Sequence[float | None]
+) -> pd.DataFrame:
     """For every (temperature, top_k, top_p): how many tokens can be drawn, the top token's probability and the
     entropy (bits) of the distribution :func:`~playbook_lib.models.sampling.sample` draws from. Pure arithmetic on
     one logits vector: the precomputed grid a static page shows in place of the sliders."""
@@ -258,6 +286,14 @@ def distribution_grid(logits: np.ndarray, temperatures: Sequence[float], top_ks:
             for p in top_ps:
                 dist = sampling_distribution(logits, t, k, p)
                 nz = dist[dist > 0]
-                rows.append({"temperature": t, "top_k": k, "top_p": p, "candidates": int(nz.size),
-                             "top_prob": float(dist.max()), "entropy_bits": float(-(nz * np.log2(nz)).sum())})
+                rows.append(
+                    {
+                        "temperature": t,
+                        "top_k": k,
+                        "top_p": p,
+                        "candidates": int(nz.size),
+                        "top_prob": float(dist.max()),
+                        "entropy_bits": float(-(nz * np.log2(nz)).sum()),
+                    }
+                )
     return pd.DataFrame(rows)

@@ -32,8 +32,7 @@ def normalise_document(doc: Document) -> Document:
     return Document(id=doc.id, text=clean(doc.text), title=clean(doc.title), metadata=doc.metadata)
 
 
-def curate(documents: Sequence[Document], near_threshold: float | None = 0.8,
-           min_words: int = 3) -> CurationReport:
+def curate(documents: Sequence[Document], near_threshold: float | None = 0.8, min_words: int = 3) -> CurationReport:
     """Normalise, drop documents under ``min_words`` words, then remove duplicates keeping the first of each cluster.
 
     Duplicates are found by :class:`~playbook_lib.checks.uniqueness.ExactDuplicatesCheck` (equal after

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
-from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type
 from playbook_lib.io.digest import content_hash
+from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,15 +142,32 @@ class FeedbackLog:
             raise UsageError(f"{self.path}: cannot append feedback ({exc.strerror or exc})") from None
         return entry
 
-    def record(self, answer: RagAnswer, *, rating: int | None = None, correction: str | None = None,
-               relevant_ids: Sequence[str] | None = None, index_version: str = "",
-               corpus_version: str = "", extra: dict[str, Any] | None = None) -> FeedbackEntry:
+    def record(
+        self,
+        answer: RagAnswer,
+        *,
+        rating: int | None = None,
+        correction: str | None = None,
+        relevant_ids: Sequence[str] | None = None,
+        index_version: str = "",
+        corpus_version: str = "",
+        extra: dict[str, Any] | None = None,
+    ) -> FeedbackEntry:
         """Log a :class:`~playbook_lib.rag.pipeline.RagAnswer` with its review; cited ids are the valid citations."""
-        return self.append(FeedbackEntry(
-            query=answer.question, answer=answer.generation.text, cited_ids=list(answer.citations.valid),
-            retrieved_ids=[h.doc_id for h in answer.hits], rating=rating, correction=correction,
-            relevant_ids=list(relevant_ids) if relevant_ids is not None else None, index_version=index_version,
-            corpus_version=corpus_version, extra=dict(extra or {})))
+        return self.append(
+            FeedbackEntry(
+                query=answer.question,
+                answer=answer.generation.text,
+                cited_ids=list(answer.citations.valid),
+                retrieved_ids=[h.doc_id for h in answer.hits],
+                rating=rating,
+                correction=correction,
+                relevant_ids=list(relevant_ids) if relevant_ids is not None else None,
+                index_version=index_version,
+                corpus_version=corpus_version,
+                extra=dict(extra or {}),
+            )
+        )
 
     def entries(self) -> list[FeedbackEntry]:
         """Every entry, in log order; a malformed line raises :class:`DataError` naming file:line.
@@ -174,8 +191,7 @@ class FeedbackLog:
                 raise DataError(f"{self.path}:{number}: unknown feedback field {sorted(unknown)[0][:60]!r}")
             for name, (expected, ok) in _LINE_TYPES.items():
                 if name in obj and not ok(obj[name]):
-                    raise DataError(f"{self.path}:{number}: {name} must be {expected}, got "
-                                    f"{json_type(obj[name])}")
+                    raise DataError(f"{self.path}:{number}: {name} must be {expected}, got {json_type(obj[name])}")
             try:
                 entry = FeedbackEntry(**obj)
                 entry.entry_id  # noqa: B018 - hashing walks ``extra``: one nested too deeply fails here, with file:line
@@ -214,8 +230,12 @@ class GoldenItem:
 
     def to_json(self) -> dict[str, Any]:
         """The labelled-query line (``_id``, ``text``, ``relevant``, ``answer``) plus its feedback provenance."""
-        row: dict[str, Any] = {"_id": self.id, "text": self.text, "relevant": self.relevant,
-                               "feedback_ids": self.feedback_ids}
+        row: dict[str, Any] = {
+            "_id": self.id,
+            "text": self.text,
+            "relevant": self.relevant,
+            "feedback_ids": self.feedback_ids,
+        }
         if self.answer is not None:
             row["answer"] = self.answer
         return row
@@ -256,8 +276,15 @@ def promote(entries: Iterable[FeedbackEntry], min_rating: int = DEFAULT_MIN_RATI
         else:
             relevant = []
         answer = best.correction or (best.answer if good else None)
-        items.append(GoldenItem(id=f"fb-{content_hash(key)}", text=best.query.strip(), relevant=relevant,
-                                answer=answer, feedback_ids=sorted({e.entry_id for e in group})))
+        items.append(
+            GoldenItem(
+                id=f"fb-{content_hash(key)}",
+                text=best.query.strip(),
+                relevant=relevant,
+                answer=answer,
+                feedback_ids=sorted({e.entry_id for e in group}),
+            )
+        )
     return sorted(items, key=lambda item: item.id)
 
 

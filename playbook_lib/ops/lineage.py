@@ -36,17 +36,28 @@ class ChunkLineage:
         return asdict(self)
 
 
-def chunk_lineage(chunks: Sequence[Chunk], documents: Sequence[Document], spec: ChunkSpec,
-                  embedder_settings: Mapping[str, Any]) -> list[ChunkLineage]:
+def chunk_lineage(
+    chunks: Sequence[Chunk], documents: Sequence[Document], spec: ChunkSpec, embedder_settings: Mapping[str, Any]
+) -> list[ChunkLineage]:
     """One lineage record per chunk; the corpus version is :func:`~playbook_lib.ops.versioning.dataset_version`
     of the documents' content hashes, the chunker and embedder are hashes of their settings."""
     doc_hashes = {d.id: content_hash(d.full_text) for d in documents}
     version = dataset_version(doc_hashes.items())
     chunker = settings_hash({"strategy": spec.strategy, "size": spec.size, "overlap": spec.overlap})
     embedder = settings_hash(dict(embedder_settings))
-    return [ChunkLineage(chunk_id=c.id, chunk_hash=content_hash(c.text), doc_id=c.doc_id,
-                         doc_hash=doc_hashes[c.doc_id], position=c.position, corpus_version=version,
-                         chunker=chunker, embedder=embedder) for c in chunks]
+    return [
+        ChunkLineage(
+            chunk_id=c.id,
+            chunk_hash=content_hash(c.text),
+            doc_id=c.doc_id,
+            doc_hash=doc_hashes[c.doc_id],
+            position=c.position,
+            corpus_version=version,
+            chunker=chunker,
+            embedder=embedder,
+        )
+        for c in chunks
+    ]
 
 
 def lineage_frame(records: Sequence[ChunkLineage]) -> pd.DataFrame:
@@ -56,8 +67,9 @@ def lineage_frame(records: Sequence[ChunkLineage]) -> pd.DataFrame:
     return pd.DataFrame([r.as_dict() for r in records]).set_index("chunk_id")
 
 
-def verify_lineage(record: ChunkLineage, documents: Mapping[str, Document], spec: ChunkSpec,
-                   count_tokens: TokenCounter) -> str:
+def verify_lineage(
+    record: ChunkLineage, documents: Mapping[str, Document], spec: ChunkSpec, count_tokens: TokenCounter
+) -> str:
     """Re-derive the chunk from its source and say what, if anything, no longer matches.
 
     Returns ``"ok"``, ``"document missing"``, ``"document changed"`` (its content hash differs: the chunk is

@@ -31,8 +31,9 @@ class SessionMemory:
         clock: returns the current time in seconds (injectable, so expiry can be shown without waiting).
     """
 
-    def __init__(self, session_id: str, max_turns: int = 8, ttl_seconds: float = 1800.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, session_id: str, max_turns: int = 8, ttl_seconds: float = 1800.0, clock: Callable[[], float] = time.time
+    ) -> None:
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
         self.session_id = session_id

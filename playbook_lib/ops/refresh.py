@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-
-from playbook_lib.errors import EmptyDataError
 from playbook_lib.embeddings.cache import EmbeddingCache
+from playbook_lib.embeddings.model import Embedder
+from playbook_lib.errors import EmptyDataError
 from playbook_lib.io.digest import content_hash, settings_hash
 from playbook_lib.ops.versioning import dataset_version
 from playbook_lib.rag.corpus import Document
-from playbook_lib.embeddings.model import Embedder
 from playbook_lib.rag.index import FlatIndex
 from playbook_lib.rag.retrieve import Hit, hits_from_search
 
@@ -63,8 +62,9 @@ class RefreshingIndex:
         cache: an existing cache to reuse (e.g. loaded from disk).
     """
 
-    def __init__(self, embedder: Embedder, embedder_settings: dict[str, Any] | None = None,
-                 cache: EmbeddingCache | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, embedder_settings: dict[str, Any] | None = None, cache: EmbeddingCache | None = None
+    ) -> None:
         self.embedder = embedder
         self.embedder_settings = embedder_settings or {"embedder": type(embedder).__name__}
         key = settings_hash(self.embedder_settings)
@@ -95,9 +95,15 @@ class RefreshingIndex:
         self.documents = {d.id: d for d in snapshot}
         self.hashes = new_hashes
         self.version = dataset_version(new_hashes.items())
-        return RefreshReport(added=added, changed=changed, deleted=deleted,
-                             unchanged=len(new_hashes) - len(added) - len(changed), embedded=embedded,
-                             version_before=before, version_after=self.version)
+        return RefreshReport(
+            added=added,
+            changed=changed,
+            deleted=deleted,
+            unchanged=len(new_hashes) - len(added) - len(changed),
+            embedded=embedded,
+            version_before=before,
+            version_after=self.version,
+        )
 
     def retrieve(self, query: str, k: int = 5) -> list[Hit]:
         """Exact search over the current snapshot."""
@@ -109,5 +115,9 @@ class RefreshingIndex:
         """Trace the vector of ``doc_id`` back to its content, corpus version and embedder settings."""
         if doc_id not in self.hashes:
             raise KeyError(doc_id)
-        return Lineage(doc_id=doc_id, content_hash=self.hashes[doc_id], corpus_version=self.version,
-                       embedder=self.cache.embedder_key)
+        return Lineage(
+            doc_id=doc_id,
+            content_hash=self.hashes[doc_id],
+            corpus_version=self.version,
+            embedder=self.cache.embedder_key,
+        )

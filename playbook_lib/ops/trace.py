@@ -65,14 +65,16 @@ class PipelineTrace:
         import pandas as pd
 
         total = self.total_seconds or 1.0
-        return pd.DataFrame({
-            "stage": [r.stage for r in self.records],
-            "seconds": [round(r.seconds, 3) for r in self.records],
-            "share": [round(r.seconds / total, 3) for r in self.records],
-            "produced": [r.count for r in self.records],
-            "unit": [r.unit for r in self.records],
-            "sample": [r.sample for r in self.records],
-        }).set_index("stage")
+        return pd.DataFrame(
+            {
+                "stage": [r.stage for r in self.records],
+                "seconds": [round(r.seconds, 3) for r in self.records],
+                "share": [round(r.seconds / total, 3) for r in self.records],
+                "produced": [r.count for r in self.records],
+                "unit": [r.unit for r in self.records],
+                "sample": [r.sample for r in self.records],
+            }
+        ).set_index("stage")
 
     def plot(self, title: str = "") -> Figure:
         """Horizontal bars of seconds per stage, in pipeline order (top to bottom)."""

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def clustered_vectors(n: int, dim: int = 384, n_clusters: int = 50, spread: float = 1.4,
-                      seed: int = 0) -> np.ndarray:
+def clustered_vectors(n: int, dim: int = 384, n_clusters: int = 50, spread: float = 1.4, seed: int = 0) -> np.ndarray:
     """``n`` unit vectors drawn around ``n_clusters`` random centres (Gaussian noise of total length about
     ``spread``).
 
@@ -44,9 +43,17 @@ def _ms_per_query(index: FlatIndex, queries: np.ndarray, k: int, repeats: int) -
     return 1000 * best / len(queries)
 
 
-def ann_sweep(vectors: np.ndarray, queries: np.ndarray, k: int = 10, nlist: int | None = None,
-              nprobes: Sequence[int] = (1, 2, 4, 8, 16, 32), hnsw_m: int = 16, ef_construction: int = 40,
-              ef_searches: Sequence[int] = (8, 16, 32, 64, 128), repeats: int = 3) -> pd.DataFrame:
+def ann_sweep(
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    k: int = 10,
+    nlist: int | None = None,
+    nprobes: Sequence[int] = (1, 2, 4, 8, 16, 32),
+    hnsw_m: int = 16,
+    ef_construction: int = 40,
+    ef_searches: Sequence[int] = (8, 16, 32, 64, 128),
+    repeats: int = 3,
+) -> pd.DataFrame:
     """Build exact, IVF and HNSW indexes over ``vectors`` and measure each setting on ``queries``.
 
     Returns one row per (index, setting): ``recall@k`` against exact search, ``ms/query`` (best of ``repeats``
@@ -61,8 +68,17 @@ def ann_sweep(vectors: np.ndarray, queries: np.ndarray, k: int = 10, nlist: int 
     exact = FlatIndex(dim)
     exact.add(ids, vectors)
     exact_ms = _ms_per_query(exact, queries, k, repeats)
-    rows = [{"index": "exact (flat)", "knob": "-", "value": 0, f"recall@{k}": 1.0, "ms/query": exact_ms,
-             "speedup": 1.0, "build s": 0.0}]
+    rows = [
+        {
+            "index": "exact (flat)",
+            "knob": "-",
+            "value": 0,
+            f"recall@{k}": 1.0,
+            "ms/query": exact_ms,
+            "speedup": 1.0,
+            "build s": 0.0,
+        }
+    ]
     nlist = nlist or max(1, min(int(4 * np.sqrt(n)), n // 39))
 
     def sweep(label: str, index: FlatIndex, attr: str, knob: str, values: Sequence[int]) -> None:
@@ -72,14 +88,32 @@ def ann_sweep(vectors: np.ndarray, queries: np.ndarray, k: int = 10, nlist: int 
         for value in values:
             setattr(index, attr, value)
             ms = _ms_per_query(index, queries, k, repeats)
-            rows.append({"index": label, "knob": knob, "value": value,
-                         f"recall@{k}": recall_against_exact(index, exact, queries, k), "ms/query": ms,
-                         "speedup": exact_ms / ms, "build s": build})
+            rows.append(
+                {
+                    "index": label,
+                    "knob": knob,
+                    "value": value,
+                    f"recall@{k}": recall_against_exact(index, exact, queries, k),
+                    "ms/query": ms,
+                    "speedup": exact_ms / ms,
+                    "build s": build,
+                }
+            )
 
-    sweep(f"IVF (nlist={nlist})", IVFIndex(dim, nlist=nlist, nprobe=1), "nprobe", "nprobe",
-          [p for p in nprobes if p <= nlist])
-    sweep(f"HNSW (M={hnsw_m})", HNSWIndex(dim, m=hnsw_m, ef_construction=ef_construction, ef_search=ef_searches[0]),
-          "ef_search", "efSearch", ef_searches)
+    sweep(
+        f"IVF (nlist={nlist})",
+        IVFIndex(dim, nlist=nlist, nprobe=1),
+        "nprobe",
+        "nprobe",
+        [p for p in nprobes if p <= nlist],
+    )
+    sweep(
+        f"HNSW (M={hnsw_m})",
+        HNSWIndex(dim, m=hnsw_m, ef_construction=ef_construction, ef_search=ef_searches[0]),
+        "ef_search",
+        "efSearch",
+        ef_searches,
+    )
     frame = pd.DataFrame(rows)
     return frame.round({f"recall@{k}": 4, "ms/query": 4, "speedup": 2, "build s": 2})
 
@@ -95,8 +129,13 @@ def plot_ann_sweep(frame: pd.DataFrame, title: str = "") -> Figure:
         ax.plot(group["ms/query"], group[recall], style, label=name)
         for _, row in group.iterrows():
             if row["knob"] != "-":
-                ax.annotate(f"{row['knob']}={row['value']}", (row["ms/query"], row[recall]), fontsize=7,
-                            textcoords="offset points", xytext=(3, -9))
+                ax.annotate(
+                    f"{row['knob']}={row['value']}",
+                    (row["ms/query"], row[recall]),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(3, -9),
+                )
     ax.set_xscale("log")
     ax.set_xlabel("time per query (ms, log scale)")
     ax.set_ylabel(f"{recall} against exact search")

@@ -41,8 +41,14 @@ class BedrockGenerator:
     Bedrock's Converse API takes no seed: ``generate``'s ``seed`` is accepted for the protocol and ignored.
     """
 
-    def __init__(self, model_id: str | None = None, region: str | None = None, client: Any = None,
-                 system_prompt: str | None = SYSTEM_PROMPT, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        model_id: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+        system_prompt: str | None = SYSTEM_PROMPT,
+        timeout: float = 60.0,
+    ) -> None:
         self.name = model_id or os.environ.get("PLAYBOOK_BEDROCK_MODEL_ID", "")
         if not self.name:
             raise UsageError("no Bedrock model: pass model_id or set PLAYBOOK_BEDROCK_MODEL_ID")
@@ -56,8 +62,11 @@ class BedrockGenerator:
                 from botocore.config import Config
             except ImportError:
                 raise UsageError("the Bedrock generator needs boto3: pip install 'data-models-playbook[aws]'") from None
-            client = boto3.client("bedrock-runtime", region_name=self.region,
-                                  config=Config(read_timeout=timeout, retries={"max_attempts": 3, "mode": "standard"}))
+            client = boto3.client(
+                "bedrock-runtime",
+                region_name=self.region,
+                config=Config(read_timeout=timeout, retries={"max_attempts": 3, "mode": "standard"}),
+            )
         self._client = client
 
     def __repr__(self) -> str:
@@ -94,5 +103,10 @@ class BedrockGenerator:
         if not text:
             raise UsageError(f"{where}: the answer holds no text (stopReason={response.get('stopReason')!r})")
         usage = response.get("usage") or {}
-        return Generation(text=text.strip(), model=self.name, prompt_tokens=int(usage.get("inputTokens", 0)),
-                          completion_tokens=int(usage.get("outputTokens", 0)), seconds=time.perf_counter() - start)
+        return Generation(
+            text=text.strip(),
+            model=self.name,
+            prompt_tokens=int(usage.get("inputTokens", 0)),
+            completion_tokens=int(usage.get("outputTokens", 0)),
+            seconds=time.perf_counter() - start,
+        )

@@ -65,8 +65,12 @@ class Chunk:
 
     def as_document(self) -> Document:
         """The chunk as a retrievable :class:`Document` (its id is the chunk id)."""
-        return Document(id=self.id, text=self.text, title=self.title,
-                        metadata={**self.metadata, "doc_id": self.doc_id, "position": self.position})
+        return Document(
+            id=self.id,
+            text=self.text,
+            title=self.title,
+            metadata={**self.metadata, "doc_id": self.doc_id, "position": self.position},
+        )
 
 
 def _fixed(text: str, count: TokenCounter, size: int, overlap: int) -> list[str]:
@@ -134,19 +138,31 @@ def chunk_text(text: str, count_tokens: TokenCounter, spec: ChunkSpec = ChunkSpe
     if spec.strategy == "sentence":
         pieces: list[str] = []
         for part in _pack(_split(text, "sentence"), count_tokens, spec.size):
-            pieces.extend(_fixed(part, count_tokens, spec.size, spec.overlap) if count_tokens(part) > spec.size else [part])
+            pieces.extend(
+                _fixed(part, count_tokens, spec.size, spec.overlap) if count_tokens(part) > spec.size else [part]
+            )
         return pieces
     return _recursive(text, count_tokens, spec.size, spec.overlap)
 
 
-def chunk_documents(documents: Sequence[Document], count_tokens: TokenCounter,
-                    spec: ChunkSpec = ChunkSpec()) -> list[Chunk]:
+def chunk_documents(
+    documents: Sequence[Document], count_tokens: TokenCounter, spec: ChunkSpec = ChunkSpec()
+) -> list[Chunk]:
     """Chunk every document; chunk ids are ``<doc_id>#<position>`` and stable for unchanged input."""
     chunks: list[Chunk] = []
     for doc in documents:
         for position, piece in enumerate(chunk_text(doc.text, count_tokens, spec)):
-            chunks.append(Chunk(id=f"{doc.id}#{position}", doc_id=doc.id, position=position, text=piece,
-                                n_tokens=count_tokens(piece), title=doc.title, metadata=doc.metadata))
+            chunks.append(
+                Chunk(
+                    id=f"{doc.id}#{position}",
+                    doc_id=doc.id,
+                    position=position,
+                    text=piece,
+                    n_tokens=count_tokens(piece),
+                    title=doc.title,
+                    metadata=doc.metadata,
+                )
+            )
     return chunks
 
 
@@ -154,9 +170,11 @@ def show_chunks(chunks: Sequence[Chunk], text_chars: int = 100) -> pd.DataFrame:
     """A table of chunks (id, document, tokens, start of text) for notebooks."""
     import pandas as pd
 
-    return pd.DataFrame({
-        "chunk_id": [c.id for c in chunks],
-        "doc_id": [c.doc_id for c in chunks],
-        "tokens": [c.n_tokens for c in chunks],
-        "text": [c.text if len(c.text) <= text_chars else c.text[: text_chars - 1] + "…" for c in chunks],
-    }).set_index("chunk_id")
+    return pd.DataFrame(
+        {
+            "chunk_id": [c.id for c in chunks],
+            "doc_id": [c.doc_id for c in chunks],
+            "tokens": [c.n_tokens for c in chunks],
+            "text": [c.text if len(c.text) <= text_chars else c.text[: text_chars - 1] + "…" for c in chunks],
+        }
+    ).set_index("chunk_id")

@@ -84,7 +84,9 @@ def build_prompt(
     """
     empty = _render(template, question, [])
     if count_tokens(empty) > budget:
-        raise ValueError(f"the question and template alone take {count_tokens(empty)} tokens, over the budget of {budget}")
+        raise ValueError(
+            f"the question and template alone take {count_tokens(empty)} tokens, over the budget of {budget}"
+        )
     pieces: list[str] = []
     used: list[str] = []
     truncated: str | None = None
@@ -107,5 +109,11 @@ def build_prompt(
         dropped = [_chunk_text(c)[0] for c in chunks[position:]]
         break
     text = _render(template, question, pieces)
-    return Prompt(text=text, n_tokens=count_tokens(text), budget=budget, used_ids=used, dropped_ids=dropped,
-                  truncated_id=truncated)
+    return Prompt(
+        text=text,
+        n_tokens=count_tokens(text),
+        budget=budget,
+        used_ids=used,
+        dropped_ids=dropped,
+        truncated_id=truncated,
+    )

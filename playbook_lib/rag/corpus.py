@@ -201,11 +201,15 @@ def load_beir(folder: str | Path, split: str = "test") -> BeirDataset:
     all_queries = load_queries(folder / "queries.jsonl")
     queries = {qid: all_queries[qid] for qid in qrels if qid in all_queries}
     if not queries:
-        raise EmptyDataError(f"{qrels_path}: none of the {len(qrels)} judged queries is in "
-                             f"{folder / 'queries.jsonl'} (no query to score)")
+        raise EmptyDataError(
+            f"{qrels_path}: none of the {len(qrels)} judged queries is in "
+            f"{folder / 'queries.jsonl'} (no query to score)"
+        )
     if not any(score > 0 for qid in queries for score in qrels[qid].values()):
-        raise EmptyDataError(f"{qrels_path}: no judgement of a known query has a score above 0 (no relevant "
-                             "document to find, so no query to score)")
+        raise EmptyDataError(
+            f"{qrels_path}: no judgement of a known query has a score above 0 (no relevant "
+            "document to find, so no query to score)"
+        )
     return BeirDataset(corpus=load_corpus(folder / "corpus.jsonl"), queries=queries, qrels=qrels)
 
 

@@ -76,9 +76,13 @@ class RetrievalReport:
 
     def row(self) -> dict[str, float | str | int]:
         """One flat row for a table."""
-        return {"method": self.method, **{k: round(v, 4) for k, v in self.metrics.items()},
-                "p50 ms": round(self.latency_ms_p50, 2), "p95 ms": round(self.latency_ms_p95, 2),
-                "queries": self.n_queries}
+        return {
+            "method": self.method,
+            **{k: round(v, 4) for k, v in self.metrics.items()},
+            "p50 ms": round(self.latency_ms_p50, 2),
+            "p95 ms": round(self.latency_ms_p95, 2),
+            "queries": self.n_queries,
+        }
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -87,8 +91,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-def report_from_run(method: str, run: Mapping[str, Sequence[str]], latencies_ms: Sequence[float], qrels: Qrels,
-                    ks: Sequence[int] = (10, 100)) -> RetrievalReport:
+def report_from_run(
+    method: str,
+    run: Mapping[str, Sequence[str]],
+    latencies_ms: Sequence[float],
+    qrels: Qrels,
+    ks: Sequence[int] = (10, 100),
+) -> RetrievalReport:
     """Score a run and summarise its latencies, e.g. to pool the runs of several query subsets into one report."""
     judged = {q: qrels[q] for q in run if q in qrels}
     return RetrievalReport(
@@ -102,8 +111,9 @@ def report_from_run(method: str, run: Mapping[str, Sequence[str]], latencies_ms:
     )
 
 
-def evaluate_retriever(retriever: Retriever, queries: Mapping[str, str], qrels: Qrels, method: str = "",
-                       ks: Sequence[int] = (10, 100)) -> RetrievalReport:
+def evaluate_retriever(
+    retriever: Retriever, queries: Mapping[str, str], qrels: Qrels, method: str = "", ks: Sequence[int] = (10, 100)
+) -> RetrievalReport:
     """Run every query one at a time (as a user would), time each, and score the rankings against ``qrels``."""
     hits, latencies = run_queries(retriever, queries, max(ks))
     run = {qid: [h.doc_id for h in found] for qid, found in hits.items()}

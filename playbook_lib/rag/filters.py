@@ -32,8 +32,14 @@ Filters = Mapping[str, Any]
 Predicate = Callable[[Document], bool]
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "in": lambda value, options: value in options, "not in": lambda value, options: value not in options,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda value, options: value in options,
+    "not in": lambda value, options: value not in options,
 }
 _MISSING = object()
 
@@ -103,8 +109,14 @@ class FilteredRetriever:
         overfetch: the first round's depth as a multiple of ``k``.
     """
 
-    def __init__(self, retriever: Retriever, filters: Filters, documents: Sequence[Document] | None = None,
-                 where: Literal["before", "after"] = "after", overfetch: int = 4) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        filters: Filters,
+        documents: Sequence[Document] | None = None,
+        where: Literal["before", "after"] = "after",
+        overfetch: int = 4,
+    ) -> None:
         if where not in ("before", "after"):
             raise UsageError(f"unknown filter placement {where!r}; use 'before' or 'after'")
         if overfetch < 1:

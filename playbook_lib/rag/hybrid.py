@@ -64,8 +64,14 @@ class HybridRetriever:
         rrf_k: the RRF smoothing constant.
     """
 
-    def __init__(self, retrievers: Sequence[Retriever], method: FusionMethod = "rrf",
-                 weights: Sequence[float] | None = None, depth: int = 100, rrf_k: int = 60) -> None:
+    def __init__(
+        self,
+        retrievers: Sequence[Retriever],
+        method: FusionMethod = "rrf",
+        weights: Sequence[float] | None = None,
+        depth: int = 100,
+        rrf_k: int = 60,
+    ) -> None:
         if method not in ("rrf", "weighted"):
             raise ValueError(f"unknown fusion method {method!r}; use 'rrf' or 'weighted'")
         self.retrievers = list(retrievers)
@@ -86,7 +92,8 @@ class HybridRetriever:
     def retrieve_many(self, queries: Sequence[str], k: int = 5) -> list[list[Hit]]:
         """Batched :meth:`retrieve`, using each retriever's own batching."""
         per_retriever = [
-            r.retrieve_many(queries, max(k, self.depth)) if hasattr(r, "retrieve_many")
+            r.retrieve_many(queries, max(k, self.depth))
+            if hasattr(r, "retrieve_many")
             else [r.retrieve(q, max(k, self.depth)) for q in queries]
             for r in self.retrievers
         ]
@@ -97,5 +104,10 @@ class HybridRetriever:
         for r in self.retrievers:
             if not hasattr(r, "retrieve_within"):
                 raise UsageError(f"{type(r).__name__} cannot search a subset; filter after search instead")
-        return self._fuse([r.retrieve_within(query, max(k, self.depth), allowed)  # type: ignore[attr-defined]
-                           for r in self.retrievers], k)
+        return self._fuse(
+            [
+                r.retrieve_within(query, max(k, self.depth), allowed)  # type: ignore[attr-defined]
+                for r in self.retrievers
+            ],
+            k,
+        )

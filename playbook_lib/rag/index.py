@@ -235,8 +235,15 @@ def save_index(index: FlatIndex, folder: str | Path, extra: dict[str, Any] | Non
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = {"format": 1, "kind": index.kind, "params": index.params, "dim": index.dim, "count": len(index),
-                "ids": index.ids, **(extra or {})}
+    manifest = {
+        "format": 1,
+        "kind": index.kind,
+        "params": index.params,
+        "dim": index.dim,
+        "count": len(index),
+        "ids": index.ids,
+        **(extra or {}),
+    }
     fd, tmp_index = tempfile.mkstemp(dir=folder, suffix=".faiss.tmp")
     os.close(fd)
     faiss.write_index(index._index, tmp_index)

@@ -80,8 +80,9 @@ def _from_file(path: Path, doc_id: str) -> Iterator[Document]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         for doc in load_corpus(path):
-            yield _with_provenance(Document(id=f"{doc_id}:{doc.id}", text=doc.text, title=doc.title,
-                                            metadata=doc.metadata), str(path))
+            yield _with_provenance(
+                Document(id=f"{doc_id}:{doc.id}", text=doc.text, title=doc.title, metadata=doc.metadata), str(path)
+            )
         return
     if suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as handle:
@@ -90,8 +91,10 @@ def _from_file(path: Path, doc_id: str) -> Iterator[Document]:
                 raise DataError(f"{path}:1: a CSV corpus needs a 'text' column")
             for number, row in enumerate(reader, start=2):
                 rid = row.get("_id") or row.get("id") or str(number)
-                yield _with_provenance(Document(id=f"{doc_id}:{rid}", text=row["text"] or "",
-                                                title=row.get("title") or ""), f"{path}:{number}")
+                yield _with_provenance(
+                    Document(id=f"{doc_id}:{rid}", text=row["text"] or "", title=row.get("title") or ""),
+                    f"{path}:{number}",
+                )
         return
     raw = _read_text(path)
     title = ""
@@ -124,8 +127,11 @@ def ingest(path: str | Path) -> list[Document]:
             raise DataError(f"{path}: unsupported file type {path.suffix!r}; supported: {', '.join(SUPPORTED)}")
         files = [(path, path.name)]
     else:
-        files = [(p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*"))
-                 if p.is_file() and p.suffix.lower() in SUPPORTED]
+        files = [
+            (p, p.relative_to(path).as_posix())
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and p.suffix.lower() in SUPPORTED
+        ]
     docs = [doc for file, doc_id in files for doc in _from_file(file, doc_id)]
     if not docs:
         raise EmptyDataError(f"{path}: no documents with text found (supported: {', '.join(SUPPORTED)})")

@@ -28,8 +28,9 @@ class BM25Retriever:
             on SciFact 3 adds about +0.003 nDCG@10 over 1, see ``bench/rag.py``).
     """
 
-    def __init__(self, stem: bool = True, stopwords: str | None = "en", k1: float = 1.5, b: float = 0.75,
-                 title_weight: int = 1) -> None:
+    def __init__(
+        self, stem: bool = True, stopwords: str | None = "en", k1: float = 1.5, b: float = 0.75, title_weight: int = 1
+    ) -> None:
         if title_weight < 1:
             raise ValueError("title_weight must be at least 1")
         self.title_weight = title_weight
@@ -55,8 +56,13 @@ class BM25Retriever:
             import Stemmer
 
             self._stemmer = Stemmer.Stemmer("english")
-        return bm25s.tokenize(list(texts), stopwords=self.stopwords or [], stemmer=self._stemmer if self.stem else None,
-                              return_ids=return_ids, show_progress=False)
+        return bm25s.tokenize(
+            list(texts),
+            stopwords=self.stopwords or [],
+            stemmer=self._stemmer if self.stem else None,
+            return_ids=return_ids,
+            show_progress=False,
+        )
 
     def index(self, documents: Sequence[Document]) -> None:
         """(Re)build the inverted index over ``documents``."""
@@ -66,8 +72,9 @@ class BM25Retriever:
             raise EmptyDataError("cannot build a BM25 index over zero documents")
         self.documents = list(documents)
         self._model = bm25s.BM25(k1=self.k1, b=self.b)
-        texts = [" ".join([d.title] * (self.title_weight - 1) + [d.full_text]) if d.title else d.text
-                 for d in self.documents]
+        texts = [
+            " ".join([d.title] * (self.title_weight - 1) + [d.full_text]) if d.title else d.text for d in self.documents
+        ]
         self._model.index(self._tokenize(texts, return_ids=True), show_progress=False)
 
     def retrieve(self, query: str, k: int = 5) -> list[Hit]:
@@ -95,7 +102,10 @@ class BM25Retriever:
         k = min(k, len(self.documents))
         if not query_tokens or k < 1:  # only stopwords or punctuation: nothing to match
             return []
-        positions, scores = self._model.retrieve([query_tokens], k=k, show_progress=False, n_threads=1,
-                                                 weight_mask=mask)
-        return [Hit(rank=r + 1, score=float(s), document=self.documents[int(p)])
-                for r, (p, s) in enumerate(zip(positions[0], scores[0]))]
+        positions, scores = self._model.retrieve(
+            [query_tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask
+        )
+        return [
+            Hit(rank=r + 1, score=float(s), document=self.documents[int(p)])
+            for r, (p, s) in enumerate(zip(positions[0], scores[0]))
+        ]

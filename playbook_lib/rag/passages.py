@@ -23,10 +23,10 @@ from typing import Literal
 
 import numpy as np
 
+from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.errors import EmptyDataError, UsageError
 from playbook_lib.rag.chunk import Chunk, ChunkSpec, chunk_documents
 from playbook_lib.rag.corpus import Document
-from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.rag.retrieve import Hit, embed_queries
 
 Combine = Literal["mean", "max", "passages"]
@@ -60,12 +60,12 @@ def _inner(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     import torch
 
     with torch.inference_mode():
-        return (torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
-                @ torch.from_numpy(vectors).T).numpy()
+        return (torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)) @ torch.from_numpy(vectors).T).numpy()
 
 
-def combine_scores(doc_scores: np.ndarray, chunk_scores: np.ndarray, chunk_doc: np.ndarray,
-                   combine: Combine = "mean") -> np.ndarray:
+def combine_scores(
+    doc_scores: np.ndarray, chunk_scores: np.ndarray, chunk_doc: np.ndarray, combine: Combine = "mean"
+) -> np.ndarray:
     """Per-document scores from whole-text and chunk scores.
 
     Args:
@@ -102,8 +102,9 @@ class PassageDenseRetriever:
         combine: how a document's two scores become one (``mean``, ``max`` or ``passages``).
     """
 
-    def __init__(self, embedder: Embedder | None = None, spec: ChunkSpec = DEFAULT_SPEC,
-                 combine: Combine = "mean") -> None:
+    def __init__(
+        self, embedder: Embedder | None = None, spec: ChunkSpec = DEFAULT_SPEC, combine: Combine = "mean"
+    ) -> None:
         _check_combine(combine)
         self.embedder: Embedder = embedder if embedder is not None else MiniLMEmbedder()
         self.spec = spec
@@ -116,8 +117,13 @@ class PassageDenseRetriever:
         self._row: dict[str, int] = {}
 
     @classmethod
-    def from_documents(cls, documents: Sequence[Document], embedder: Embedder | None = None,
-                       spec: ChunkSpec = DEFAULT_SPEC, combine: Combine = "mean") -> PassageDenseRetriever:
+    def from_documents(
+        cls,
+        documents: Sequence[Document],
+        embedder: Embedder | None = None,
+        spec: ChunkSpec = DEFAULT_SPEC,
+        combine: Combine = "mean",
+    ) -> PassageDenseRetriever:
         """Chunk and embed ``documents`` (whole texts and chunks)."""
         _check_combine(combine)  # before minutes of embedding
         embedder = embedder if embedder is not None else MiniLMEmbedder()
@@ -126,17 +132,27 @@ class PassageDenseRetriever:
             raise UsageError(f"{type(embedder).__name__} cannot count tokens, so it cannot size chunks")
         chunks = chunk_documents(documents, counter, spec)
         vectors = embed_unique(embedder, [d.full_text for d in documents] + chunk_texts(chunks))
-        return cls.from_vectors(documents, vectors[: len(documents)], chunks, vectors[len(documents):], embedder,
-                                spec, combine)
+        return cls.from_vectors(
+            documents, vectors[: len(documents)], chunks, vectors[len(documents) :], embedder, spec, combine
+        )
 
     @classmethod
-    def from_vectors(cls, documents: Sequence[Document], doc_vectors: np.ndarray, chunks: Sequence[Chunk],
-                     chunk_vectors: np.ndarray, embedder: Embedder, spec: ChunkSpec = DEFAULT_SPEC,
-                     combine: Combine = "mean") -> PassageDenseRetriever:
+    def from_vectors(
+        cls,
+        documents: Sequence[Document],
+        doc_vectors: np.ndarray,
+        chunks: Sequence[Chunk],
+        chunk_vectors: np.ndarray,
+        embedder: Embedder,
+        spec: ChunkSpec = DEFAULT_SPEC,
+        combine: Combine = "mean",
+    ) -> PassageDenseRetriever:
         """Build from vectors embedded earlier; row ``i`` of each array belongs to ``documents[i]`` / ``chunks[i]``."""
         if len(doc_vectors) != len(documents) or len(chunk_vectors) != len(chunks):
-            raise ValueError(f"{len(doc_vectors)} vectors for {len(documents)} documents, "
-                             f"{len(chunk_vectors)} for {len(chunks)} chunks")
+            raise ValueError(
+                f"{len(doc_vectors)} vectors for {len(documents)} documents, "
+                f"{len(chunk_vectors)} for {len(chunks)} chunks"
+            )
         retriever = cls(embedder, spec, combine)
         retriever.documents = list(documents)
         retriever._row = {d.id: i for i, d in enumerate(documents)}
@@ -149,7 +165,8 @@ class PassageDenseRetriever:
         retriever.chunks = [chunks[i] for i in order]
         retriever.chunk_doc = rows[order]
         retriever.chunk_vectors = np.ascontiguousarray(
-            np.asarray(chunk_vectors, dtype=np.float32).reshape(len(chunks), retriever.doc_vectors.shape[1])[order])
+            np.asarray(chunk_vectors, dtype=np.float32).reshape(len(chunks), retriever.doc_vectors.shape[1])[order]
+        )
         return retriever
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
@@ -157,8 +174,7 @@ class PassageDenseRetriever:
         if not self.documents:
             raise EmptyDataError("the retriever holds no documents: add some before retrieving")
         q = embed_queries(self.embedder, queries)
-        return combine_scores(_inner(q, self.doc_vectors), _inner(q, self.chunk_vectors), self.chunk_doc,
-                              self.combine)
+        return combine_scores(_inner(q, self.doc_vectors), _inner(q, self.chunk_vectors), self.chunk_doc, self.combine)
 
     def _hits(self, scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
         rows = np.arange(len(scores)) if allowed is None else allowed

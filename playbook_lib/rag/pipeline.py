@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from playbook_lib.rag.context import Prompt, build_prompt
 from playbook_lib.embeddings.model import Embedder
+from playbook_lib.rag.context import Prompt, build_prompt
 from playbook_lib.rag.generate import Generation, Generator, extractive_answer
 from playbook_lib.rag.postprocess import CitationCheck, Groundedness, check_citations, groundedness
 from playbook_lib.rag.retrieve import Hit, Retriever
@@ -35,9 +35,16 @@ class RagAnswer:
         return self.generation.model != "extractive"
 
 
-def answer_question(question: str, retriever: Retriever, generator: Generator | None, embedder: Embedder,
-                    k: int = 3, budget: int = 512, max_tokens: int = 96,
-                    count_tokens: Callable[[str], int] | None = None) -> RagAnswer:
+def answer_question(
+    question: str,
+    retriever: Retriever,
+    generator: Generator | None,
+    embedder: Embedder,
+    k: int = 3,
+    budget: int = 512,
+    max_tokens: int = 96,
+    count_tokens: Callable[[str], int] | None = None,
+) -> RagAnswer:
     """Answer ``question`` from the retriever's documents.
 
     With ``generator=None`` the answer is extractive (quoted sentences with citations) and
@@ -49,12 +56,17 @@ def answer_question(question: str, retriever: Retriever, generator: Generator | 
         generation = extractive_answer(question, hits, embedder)
         prompt = None
     else:
-        counter = count_tokens or getattr(generator, "count_tokens", None) or getattr(embedder, "count_tokens")
+        counter = count_tokens or getattr(generator, "count_tokens", None) or embedder.count_tokens
         prompt = build_prompt(question, hits, counter, budget=budget)
         generation = generator.generate(prompt.text, max_tokens=max_tokens, temperature=0.0)
-    return RagAnswer(question=question, hits=hits, prompt=prompt, generation=generation,
-                     citations=check_citations(generation.text, [h.doc_id for h in hits]),
-                     grounding=groundedness(generation.text, hits))
+    return RagAnswer(
+        question=question,
+        hits=hits,
+        prompt=prompt,
+        generation=generation,
+        citations=check_citations(generation.text, [h.doc_id for h in hits]),
+        grounding=groundedness(generation.text, hits),
+    )
 
 
 def contains_fact(answer: str, fact: str) -> bool:
@@ -63,9 +75,17 @@ def contains_fact(answer: str, fact: str) -> bool:
     return norm(fact) in norm(answer)
 
 
-def compare_grounding(queries: Mapping[str, str], facts: Mapping[str, str], retriever: Retriever,
-                      grounded: Generator, ungrounded: Generator, embedder: Embedder, ks: Sequence[int] = (3,),
-                      budget: int = 512, max_tokens: int = 64) -> pd.DataFrame:
+def compare_grounding(
+    queries: Mapping[str, str],
+    facts: Mapping[str, str],
+    retriever: Retriever,
+    grounded: Generator,
+    ungrounded: Generator,
+    embedder: Embedder,
+    ks: Sequence[int] = (3,),
+    budget: int = 512,
+    max_tokens: int = 64,
+) -> pd.DataFrame:
     """Ask each question without context and with the top-``k`` retrieved passages for each ``k``; score all.
 
     Every answer is scored against the same passages, the top ``max(ks)`` (the corpus' knowledge): ``grounded``
@@ -77,13 +97,26 @@ def compare_grounding(queries: Mapping[str, str], facts: Mapping[str, str], retr
     rows = []
     for qid, question in queries.items():
         evidence = retriever.retrieve(question, max(ks))
-        answers = [(f"with retrieval, k={k}", answer_question(question, retriever, grounded, embedder, k=k,
-                                                              budget=budget, max_tokens=max_tokens).generation)
-                   for k in ks]
+        answers = [
+            (
+                f"with retrieval, k={k}",
+                answer_question(
+                    question, retriever, grounded, embedder, k=k, budget=budget, max_tokens=max_tokens
+                ).generation,
+            )
+            for k in ks
+        ]
         answers.append(("without retrieval", ungrounded.generate(question, max_tokens=max_tokens, temperature=0.0)))
         for mode, generation in answers:
-            rows.append({"qid": qid, "question": question, "mode": mode, "answer": generation.text,
-                         "grounded": groundedness(generation.text, evidence).score,
-                         "correct": contains_fact(generation.text, facts[qid]),
-                         "seconds": round(generation.seconds, 2)})
+            rows.append(
+                {
+                    "qid": qid,
+                    "question": question,
+                    "mode": mode,
+                    "answer": generation.text,
+                    "grounded": groundedness(generation.text, evidence).score,
+                    "correct": contains_fact(generation.text, facts[qid]),
+                    "seconds": round(generation.seconds, 2),
+                }
+            )
     return pd.DataFrame(rows)

@@ -42,8 +42,9 @@ def check_citations(answer: str, allowed_ids: Iterable[str]) -> CitationCheck:
     """Find ``[id]`` citations in ``answer`` and check each names one of ``allowed_ids``."""
     allowed = set(allowed_ids)
     cited = list(dict.fromkeys(_CITATION.findall(answer)))
-    return CitationCheck(cited=cited, valid=[c for c in cited if c in allowed],
-                         invalid=[c for c in cited if c not in allowed])
+    return CitationCheck(
+        cited=cited, valid=[c for c in cited if c in allowed], invalid=[c for c in cited if c not in allowed]
+    )
 
 
 def content_words(text: str) -> set[str]:

@@ -21,8 +21,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from playbook_lib import settings
-from playbook_lib.errors import UsageError
 from playbook_lib.embeddings.model import Embedder
+from playbook_lib.errors import UsageError
 from playbook_lib.rag.retrieve import Hit, Retriever
 
 #: Valid names for :func:`make_reranker` (and ``playbook rag eval --rerank``).
@@ -35,8 +35,7 @@ VectorLookup = Callable[[Sequence[str]], np.ndarray]
 class Reranker(Protocol):
     """Anything that reorders candidate hits for a query and keeps the best ``k``."""
 
-    def rerank(self, query: str, hits: Sequence[Hit], k: int) -> list[Hit]:
-        ...
+    def rerank(self, query: str, hits: Sequence[Hit], k: int) -> list[Hit]: ...
 
 
 def _reranked(hits: Sequence[Hit], order: Sequence[int], scores: Sequence[float]) -> list[Hit]:
@@ -105,8 +104,13 @@ class MMRReranker:
             first stage knew (BM25, fusion); ``"query"`` uses the cosine of query and candidate embeddings.
     """
 
-    def __init__(self, vectors: VectorLookup | None = None, embedder: Embedder | None = None, lambda_: float = 0.5,
-                 relevance: Literal["score", "query"] = "score") -> None:
+    def __init__(
+        self,
+        vectors: VectorLookup | None = None,
+        embedder: Embedder | None = None,
+        lambda_: float = 0.5,
+        relevance: Literal["score", "query"] = "score",
+    ) -> None:
         if vectors is None and embedder is None:
             raise UsageError("MMR needs candidate embeddings: pass vectors= (e.g. a dense retriever's) or embedder=")
         if relevance == "query" and embedder is None:
@@ -151,8 +155,13 @@ class CrossEncoderReranker:
         threads: torch threads while scoring (``None``: ``PLAYBOOK_THREADS`` or torch's default).
     """
 
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 32, max_length: int | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        batch_size: int = 32,
+        max_length: int | None = None,
+        threads: int | None = None,
+    ) -> None:
         path = model_path or settings.cross_encoder_path()
         if path is None:
             raise UsageError("no cross-encoder configured: set PLAYBOOK_CROSS_ENCODER to a local model folder")
@@ -172,8 +181,9 @@ class CrossEncoderReranker:
             from sentence_transformers import CrossEncoder
 
             try:
-                self._model = CrossEncoder(str(self.model_path), device="cpu", local_files_only=True,
-                                           max_length=self.max_length)
+                self._model = CrossEncoder(
+                    str(self.model_path), device="cpu", local_files_only=True, max_length=self.max_length
+                )
             except (OSError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise UsageError(f"{self.model_path}: not a loadable cross-encoder ({first})") from None
@@ -184,8 +194,9 @@ class CrossEncoderReranker:
         if not texts:
             return np.zeros(0, dtype=np.float32)
         with settings.using_torch_threads(self.threads):
-            scores = self.model.predict([(query, t) for t in texts], batch_size=self.batch_size,
-                                        show_progress_bar=False, convert_to_numpy=True)
+            scores = self.model.predict(
+                [(query, t) for t in texts], batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True
+            )
         scores = np.asarray(scores, dtype=np.float32)
         return scores if scores.ndim == 1 else scores[:, -1]  # two-label models: the "relevant" logit
 
@@ -222,8 +233,14 @@ class RerankingRetriever:
         return [self.reranker.rerank(q, c, k) for q, c in zip(queries, candidates)]
 
 
-def make_reranker(name: str, *, vectors: VectorLookup | None = None, embedder: Embedder | None = None,
-                  lambda_: float = 0.5, model_path: str | Path | None = None) -> Reranker | None:
+def make_reranker(
+    name: str,
+    *,
+    vectors: VectorLookup | None = None,
+    embedder: Embedder | None = None,
+    lambda_: float = 0.5,
+    model_path: str | Path | None = None,
+) -> Reranker | None:
     """The reranker called ``name`` (one of :data:`RERANKERS`); ``"none"`` gives ``None``.
 
     Raises:

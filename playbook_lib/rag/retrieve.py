@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.errors import EmptyDataError
 from playbook_lib.rag.corpus import Document
-from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.rag.index import FlatIndex, SearchResult
 
 if TYPE_CHECKING:

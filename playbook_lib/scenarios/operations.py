@@ -32,8 +32,14 @@ def merge_into_pages(documents: Sequence[Document], per_page: int) -> list[Docum
     for start in range(0, len(documents), per_page):
         group = documents[start : start + per_page]
         text = "\n\n".join(d.full_text for d in group)
-        pages.append(Document(id=f"page-{start // per_page:03d}", text=text, title="",
-                              metadata={"members": [d.metadata.get("duplicate_of", d.id) for d in group]}))
+        pages.append(
+            Document(
+                id=f"page-{start // per_page:03d}",
+                text=text,
+                title="",
+                metadata={"members": [d.metadata.get("duplicate_of", d.id) for d in group]},
+            )
+        )
     return pages
 
 
@@ -45,13 +51,24 @@ def add_noisy_duplicates(documents: Sequence[Document], share: float, seed: int 
     """
     rng = random.Random(seed)
     picked = rng.sample(list(documents), round(share * len(documents)))
-    copies = [Document(id=f"{d.id}~copy", title=d.title.upper(), text="  ".join(d.text.split()) + " (exported copy)",
-                       metadata={**d.metadata, "duplicate_of": d.id}) for d in picked]
+    copies = [
+        Document(
+            id=f"{d.id}~copy",
+            title=d.title.upper(),
+            text="  ".join(d.text.split()) + " (exported copy)",
+            metadata={**d.metadata, "duplicate_of": d.id},
+        )
+        for d in picked
+    ]
     return [*documents, *copies]
 
 
-def edit_share(documents: Sequence[Document], share: float, seed: int = 0,
-               note: str = "Revised: this entry was updated after review.") -> tuple[list[Document], list[str]]:
+def edit_share(
+    documents: Sequence[Document],
+    share: float,
+    seed: int = 0,
+    note: str = "Revised: this entry was updated after review.",
+) -> tuple[list[Document], list[str]]:
     """Change the text of ``share`` of the documents (at least one) by appending ``note``; return them and the ids."""
     rng = random.Random(seed)
     n = max(1, round(share * len(documents)))
@@ -70,13 +87,14 @@ def revise_number(fact: str, delta: int = 7) -> str | None:
         raw = match.group(0).rstrip(",")
         value = int(raw.replace(",", "")) + delta
         text = f"{value:,}" if "," in raw else str(value)
-        return text + match.group(0)[len(raw):]
+        return text + match.group(0)[len(raw) :]
 
     return _NUMBER.sub(bump, fact)
 
 
-def revise_facts(documents: Sequence[Document], facts: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
-                 delta: int = 7) -> tuple[list[Document], dict[str, str]]:
+def revise_facts(
+    documents: Sequence[Document], facts: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]], delta: int = 7
+) -> tuple[list[Document], dict[str, str]]:
     """Change each numeric reference fact in the document that states it; return the documents and the new facts.
 
     Only questions whose fact has a number and appears verbatim in a relevant document are revised, so every
@@ -117,8 +135,9 @@ def context_recall(hits: Sequence[Hit], judged: Mapping[str, int]) -> float:
     return len(relevant & found) / len(relevant)
 
 
-def bury_past_window(dataset: BeirDataset, n_queries: int = 6, fillers: int = 3,
-                     n_distractors: int = 40) -> BeirDataset:
+def bury_past_window(
+    dataset: BeirDataset, n_queries: int = 6, fillers: int = 3, n_distractors: int = 40
+) -> BeirDataset:
     """Hide each query's answer past an embedding model's window: a long document made of ``fillers`` unjudged
     documents followed by the query's first relevant one.
 
@@ -132,14 +151,18 @@ def bury_past_window(dataset: BeirDataset, n_queries: int = 6, fillers: int = 3,
     qids = [q for q in sorted(dataset.qrels) if q in dataset.queries and any(d in by_id for d in dataset.qrels[q])]
     qids = qids[:n_queries]
     if len(spare) < fillers * len(qids) + n_distractors:
-        raise ValueError(f"{len(spare)} unjudged documents: too few for {len(qids)} queries x {fillers} fillers "
-                         f"+ {n_distractors} distractors")
+        raise ValueError(
+            f"{len(spare)} unjudged documents: too few for {len(qids)} queries x {fillers} fillers "
+            f"+ {n_distractors} distractors"
+        )
     documents: list[Document] = []
     for n, qid in enumerate(qids):
         target = next(by_id[d] for d in sorted(dataset.qrels[qid]) if d in by_id)
-        padding = " ".join(f.full_text for f in spare[fillers * n: fillers * (n + 1)])
-        documents.append(Document(id=f"long-{qid}", text=f"{padding} {target.full_text}",
-                                  metadata={"answer_from": target.id}))
-    documents += spare[fillers * len(qids): fillers * len(qids) + n_distractors]
-    return BeirDataset(corpus=documents, queries={q: dataset.queries[q] for q in qids},
-                       qrels={q: {f"long-{q}": 1} for q in qids})
+        padding = " ".join(f.full_text for f in spare[fillers * n : fillers * (n + 1)])
+        documents.append(
+            Document(id=f"long-{qid}", text=f"{padding} {target.full_text}", metadata={"answer_from": target.id})
+        )
+    documents += spare[fillers * len(qids) : fillers * len(qids) + n_distractors]
+    return BeirDataset(
+        corpus=documents, queries={q: dataset.queries[q] for q in qids}, qrels={q: {f"long-{q}": 1} for q in qids}
+    )

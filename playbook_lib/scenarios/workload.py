@@ -43,8 +43,9 @@ class Workload:
         return f"{self.name}: {len(self.documents)} documents, {len(self.queries)} {kind} questions"
 
 
-def synthetic_queries(documents: Sequence[Document], n: int, seed: int = 0,
-                      min_words: int = 6) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+def synthetic_queries(
+    documents: Sequence[Document], n: int, seed: int = 0, min_words: int = 6
+) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
     """Known-item questions: one sentence (``min_words`` words or more) from each of ``n`` random documents.
 
     The document it came from is the only relevant one. Deterministic for a given ``seed``.
@@ -66,8 +67,7 @@ def synthetic_queries(documents: Sequence[Document], n: int, seed: int = 0,
     return queries, qrels
 
 
-def load_workload(corpus: str | Path = "", n_queries: int = 50, n_distractors: int = 1000,
-                  seed: int = 0) -> Workload:
+def load_workload(corpus: str | Path = "", n_queries: int = 50, n_distractors: int = 1000, seed: int = 0) -> Workload:
     """Load what a page runs on.
 
     Args:
@@ -80,8 +80,13 @@ def load_workload(corpus: str | Path = "", n_queries: int = 50, n_distractors: i
     if not corpus:
         path = sample_data.path("heronsgate_queries.jsonl")
         queries, qrels = load_labelled_queries(path)
-        return Workload("heronsgate_kb", load_corpus(sample_data.path("heronsgate_kb.jsonl")), queries, qrels,
-                        load_reference_answers(path))
+        return Workload(
+            "heronsgate_kb",
+            load_corpus(sample_data.path("heronsgate_kb.jsonl")),
+            queries,
+            qrels,
+            load_reference_answers(path),
+        )
     corpus = Path(corpus)
     if corpus.is_dir() and (corpus / "qrels").is_dir():
         bench = subsample_beir(load_beir(corpus), n_queries=n_queries, n_distractors=n_distractors, seed=seed)

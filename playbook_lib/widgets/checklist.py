@@ -34,18 +34,34 @@ def threshold_explorer(item: ItemResult, max_value: float = 0.5, step: float = 0
     value = item.result.summary.get(metric)
     params = item.item.params
     top = max(max_value, float(params.get("fail") or 0.0), float(params.get("warn") or 0.0))
-    warn = w.FloatSlider(value=float(params.get("warn") or 0.0), min=0.0, max=top, step=step, description=f"warn {op}",
-                         readout_format=".3f", continuous_update=False)
-    fail = w.FloatSlider(value=float(params.get("fail") or 0.0), min=0.0, max=top, step=step, description=f"fail {op}",
-                         readout_format=".3f", continuous_update=False)
+    warn = w.FloatSlider(
+        value=float(params.get("warn") or 0.0),
+        min=0.0,
+        max=top,
+        step=step,
+        description=f"warn {op}",
+        readout_format=".3f",
+        continuous_update=False,
+    )
+    fail = w.FloatSlider(
+        value=float(params.get("fail") or 0.0),
+        min=0.0,
+        max=top,
+        step=step,
+        description=f"fail {op}",
+        readout_format=".3f",
+        continuous_update=False,
+    )
     out = w.HTML()
     colours = {"pass": "#2e7d32", "warn": "#ef6c00", "fail": "#c62828", "not_evaluated": "#616161"}
 
     def redraw(*_: object) -> None:
         outcome = regrade(item, warn.value, fail.value).value
         shown = "n/a" if value is None else f"{value:.4g}"
-        out.value = (f"<p><code>{item.item.id}</code>: {metric} = <b>{shown}</b> with warn {esc} {warn.value:.3f}, "
-                     f"fail {esc} {fail.value:.3f} &rarr; <b style='color:{colours[outcome]}'>{outcome.upper()}</b></p>")
+        out.value = (
+            f"<p><code>{item.item.id}</code>: {metric} = <b>{shown}</b> with warn {esc} {warn.value:.3f}, "
+            f"fail {esc} {fail.value:.3f} &rarr; <b style='color:{colours[outcome]}'>{outcome.upper()}</b></p>"
+        )
 
     warn.observe(redraw, names="value")
     fail.observe(redraw, names="value")

@@ -34,8 +34,10 @@ def words(k: int) -> str:
 
 
 TRAIN = [{"instruction": f"Train question {i}: {words(15)}?", "output": f"{words(30)}."} for i in range(30)]
-EVAL = [{"instruction": f"Eval question {i}: {words(16)}?", "input": words(14) if i == 5 else "",
-         "output": f"{words(25)}."} for i in range(10)]
+EVAL = [
+    {"instruction": f"Eval question {i}: {words(16)}?", "input": words(14) if i == 5 else "", "output": f"{words(25)}."}
+    for i in range(10)
+]
 
 
 def default_item_checklist(folder: Path) -> Path:
@@ -52,8 +54,9 @@ def run_item(folder: Path, train: list[dict], evals: list[dict]) -> dict:
     data, eval_path, report = folder / "train.jsonl", folder / "eval.jsonl", folder / "report.json"
     data.write_text("".join(json.dumps(r) + "\n" for r in train), encoding="utf-8")
     eval_path.write_text("".join(json.dumps(r) + "\n" for r in evals), encoding="utf-8")
-    result = run_cli("check", default_item_checklist(folder), "--data", data, "--eval", eval_path, "--json", report,
-                     "-q")
+    result = run_cli(
+        "check", default_item_checklist(folder), "--data", data, "--eval", eval_path, "--json", report, "-q"
+    )
     assert result.code in (ExitCode.OK, ExitCode.FAIL), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     (item,) = json.loads(report.read_text(encoding="utf-8"))["items"]
@@ -64,7 +67,7 @@ def run_item(folder: Path, train: list[dict], evals: list[dict]) -> dict:
 def test_an_eval_answer_copied_into_a_training_response_is_caught_by_default(tmp_path: Path) -> None:
     """Four leaks of four kinds, one clean training set: each is flagged, on its own line, naming its fields."""
     leaks = [
-        {"instruction": "Summarise the procedure for me", "output": EVAL[3]["output"]},              # answer copied
+        {"instruction": "Summarise the procedure for me", "output": EVAL[3]["output"]},  # answer copied
         {"instruction": "Rephrased: " + EVAL[7]["instruction"].split(": ", 1)[1].upper(), "output": words(30)},
         {"instruction": "What did the old FAQ say?", "output": f"It asked: {EVAL[1]['instruction']} {words(5)}"},
         {"instruction": "Use this context", "output": f"Context was {EVAL[5]['input']} and {words(20)}."},
@@ -73,10 +76,18 @@ def test_an_eval_answer_copied_into_a_training_response_is_caught_by_default(tmp
     assert item["outcome"] == "fail"
     assert item["flagged_lines"] == [31, 32, 33, 34]
     fields = {e["line"]: e["fields"] for e in item["examples"]}
-    assert fields == {31: "output->output", 32: "instruction->instruction", 33: "instruction->output",
-                      34: "input->output"}
-    assert item["summary"]["by_fields"] == {"output->output": 1, "instruction->instruction": 1,
-                                            "instruction->output": 1, "input->output": 1}
+    assert fields == {
+        31: "output->output",
+        32: "instruction->instruction",
+        33: "instruction->output",
+        34: "input->output",
+    }
+    assert item["summary"]["by_fields"] == {
+        "output->output": 1,
+        "instruction->instruction": 1,
+        "instruction->output": 1,
+        "input->output": 1,
+    }
     assert item["summary"]["fields"] == ["instruction", "input", "output"]
     assert item["summary"]["eval_rows_contaminated"] == 4 and item["summary"]["contaminated_rate"] == 0.4
     assert {e["eval_line"] for e in item["examples"]} == {2, 4, 6, 8}
@@ -85,13 +96,17 @@ def test_an_eval_answer_copied_into_a_training_response_is_caught_by_default(tmp
 
 def test_a_prompt_only_leak_and_an_exact_copy_are_still_caught(tmp_path: Path) -> None:
     exact = dict(EVAL[2], output="a different answer of its own")
-    quoted = {"instruction": "Asked before: " + " ".join(EVAL[4]["instruction"].split()[3:16]) + " - again?",
-              "output": words(20)}
+    quoted = {
+        "instruction": "Asked before: " + " ".join(EVAL[4]["instruction"].split()[3:16]) + " - again?",
+        "output": words(20),
+    }
     item = run_item(tmp_path, TRAIN + [exact, quoted], EVAL)
     assert item["outcome"] == "fail" and item["flagged_lines"] == [31, 32]
     reasons = {e["line"]: (e["reason"], e["fields"]) for e in item["examples"]}
-    assert reasons == {31: ("exact copy", "instruction->instruction"),
-                       32: ("1 shared 13-grams", "instruction->instruction")}
+    assert reasons == {
+        31: ("exact copy", "instruction->instruction"),
+        32: ("1 shared 13-grams", "instruction->instruction"),
+    }
     assert item["summary"]["exact_copies"] == 1
 
 
@@ -106,10 +121,12 @@ def test_templated_answers_are_not_leaks_but_copied_ones_are() -> None:
     template, not a leak (it is caught when ``min_containment`` is 0); an answer that is mostly one eval answer is
     a leak."""
     boiler = "If the display shows error E20 repeat the step once before calling the support team."
-    train = [{"instruction": f"Train {i}: {words(14)}?", "output": f"{words(20)}. {boiler} {words(25)}."}
-             for i in range(20)]
-    evals = [{"instruction": f"Eval {i}: {words(14)}?", "output": f"{words(20)}. {boiler} {words(25)}."}
-             for i in range(5)]
+    train = [
+        {"instruction": f"Train {i}: {words(14)}?", "output": f"{words(20)}. {boiler} {words(25)}."} for i in range(20)
+    ]
+    evals = [
+        {"instruction": f"Eval {i}: {words(14)}?", "output": f"{words(20)}. {boiler} {words(25)}."} for i in range(5)
+    ]
     context = CheckContext(eval=records_from_rows(evals))
     clean = ContaminationCheck().run(records_from_rows(train), context)
     assert clean.outcome is Outcome.PASS and not clean.flags.any()
@@ -126,41 +143,54 @@ def test_chat_rows_are_compared_by_their_turns() -> None:
     """A chat eval whose assistant answer reappears in a training chat: the record model carries the user turns as
     ``instruction`` and the last assistant turn as ``output``, so the default fields cover chat data."""
     answer = words(30)
-    evals = [{"messages": [{"role": "user", "content": words(8)}, {"role": "assistant", "content": answer}]},
-             {"messages": [{"role": "user", "content": words(8)}, {"role": "assistant", "content": words(30)}]}]
-    train = [{"messages": [{"role": "user", "content": words(9)}, {"role": "assistant", "content": words(30)}]},
-             {"messages": [{"role": "user", "content": words(9)}, {"role": "assistant", "content": answer + " ok"}]}]
+    evals = [
+        {"messages": [{"role": "user", "content": words(8)}, {"role": "assistant", "content": answer}]},
+        {"messages": [{"role": "user", "content": words(8)}, {"role": "assistant", "content": words(30)}]},
+    ]
+    train = [
+        {"messages": [{"role": "user", "content": words(9)}, {"role": "assistant", "content": words(30)}]},
+        {"messages": [{"role": "user", "content": words(9)}, {"role": "assistant", "content": answer + " ok"}]},
+    ]
     result = ContaminationCheck().run(records_from_rows(train), CheckContext(eval=records_from_rows(evals)))
     assert result.flags.tolist() == [False, True]
     assert result.summary["by_fields"] == {"output->output": 1}
-    with_turns = ContaminationCheck(fields=["messages"]).run(records_from_rows(train),
-                                                             CheckContext(eval=records_from_rows(evals)))
+    with_turns = ContaminationCheck(fields=["messages"]).run(
+        records_from_rows(train), CheckContext(eval=records_from_rows(evals))
+    )
     assert with_turns.flags.tolist() == [False, True] and with_turns.summary["by_fields"] == {"messages->messages": 1}
 
 
 def test_hostile_field_values_are_compared_as_no_text() -> None:
     """Numbers, objects, lists of non-turns and missing values in compared fields are no text, not a crash."""
     answer = words(20)
-    train = [{"instruction": "a", "output": 5}, {"instruction": {"x": 1}, "output": [1, {"content": 2}]},
-             {"instruction": "b", "output": None}, {"instruction": "c", "output": answer}]
+    train = [
+        {"instruction": "a", "output": 5},
+        {"instruction": {"x": 1}, "output": [1, {"content": 2}]},
+        {"instruction": "b", "output": None},
+        {"instruction": "c", "output": answer},
+    ]
     evals = [{"instruction": ["not", "text"], "output": answer}, {"instruction": 3.5, "output": {"a": answer}}]
     result = ContaminationCheck().run(records_from_rows(train), CheckContext(eval=records_from_rows(evals)))
     assert result.flags.tolist() == [False, False, False, True]
 
 
-@pytest.mark.parametrize("option, fragment", [
-    ("fields: [instruction, answer]", "unknown field 'answer'"),
-    ("fields: output", "contamination.fields must be"),
-    ("fields: [output, output]", "lists a field twice"),
-    ("exact_fields: [label]", "unknown field 'label'"),
-    ("min_containment: 2", "min_containment must be a number in [0, 1]"),
-    ("min_containment: yes", "contamination.min_containment must be"),
-    ("ngram: 0", "ngram must be an integer of at least 1"),
-])
+@pytest.mark.parametrize(
+    "option, fragment",
+    [
+        ("fields: [instruction, answer]", "unknown field 'answer'"),
+        ("fields: output", "contamination.fields must be"),
+        ("fields: [output, output]", "lists a field twice"),
+        ("exact_fields: [label]", "unknown field 'label'"),
+        ("min_containment: 2", "min_containment must be a number in [0, 1]"),
+        ("min_containment: yes", "contamination.min_containment must be"),
+        ("ngram: 0", "ngram must be an integer of at least 1"),
+    ],
+)
 def test_bad_contamination_options_are_one_line_usage_errors(tmp_path: Path, option: str, fragment: str) -> None:
     checklist = tmp_path / "c.yaml"
-    checklist.write_text(f"name: c\nitems:\n  - id: c\n    title: c\n    check: contamination\n    {option}\n",
-                         encoding="utf-8")
+    checklist.write_text(
+        f"name: c\nitems:\n  - id: c\n    title: c\n    check: contamination\n    {option}\n", encoding="utf-8"
+    )
     data = tmp_path / "train.jsonl"
     data.write_text(json.dumps(TRAIN[0]) + "\n", encoding="utf-8")
     result = run_cli("check", checklist, "--data", data, "--eval", data, "-q")

@@ -84,9 +84,14 @@ def _code(kind: str, fail_on: str) -> int:
 def _report(*outcomes: str) -> Report:
     spec = ChecklistSpec(name="t", description="", items=[])
     empty = np.zeros(0)
-    items = [ItemResult(ItemSpec(id=f"i{n}", title="t", check="formatting"),
-                        CheckResult("formatting", Outcome(o), "m", empty, empty, {}), 0.0)
-             for n, o in enumerate(outcomes)]
+    items = [
+        ItemResult(
+            ItemSpec(id=f"i{n}", title="t", check="formatting"),
+            CheckResult("formatting", Outcome(o), "m", empty, empty, {}),
+            0.0,
+        )
+        for n, o in enumerate(outcomes)
+    ]
     return Report(spec, items)
 
 
@@ -114,8 +119,10 @@ def test_no_outcome_is_success_and_codes_are_documented() -> None:
 
 
 def _rows(path: Path, outputs: list[str]) -> Path:
-    path.write_text("".join(json.dumps({"instruction": f"q{i}", "output": o}) + "\n" for i, o in enumerate(outputs)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"instruction": f"q{i}", "output": o}) + "\n" for i, o in enumerate(outputs)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -169,13 +176,28 @@ def _commands(tmp_path: Path, small: Path) -> dict[str, tuple[list[str | Path], 
         "check": (["check", small, "--data", data, "-q"], "playbook_lib.checklist.run", "run_checklist"),
         "rag query": (["rag", "query", "-c", corpus, "probe"], "playbook_lib.rag.corpus", "load_corpus"),
         "rag eval": (["rag", "eval", tmp_path, "-m", "bm25"], "playbook_lib.rag.corpus", "load_beir"),
-        "promote": (["rag", "feedback", "promote", log.path, "--out", tmp_path / "g.jsonl"],
-                    "playbook_lib.ops.feedback", "promote"),
-        "decide model": (["decide", "model", "--profile", sample_data.path("requirements_profile.yaml"),
-                          "--catalog", sample_data.path("model_catalog.yaml")],
-                         "playbook_lib.decide.select", "select_models"),
-        "decide next": (["decide", "next", "--evals", evals, "--model", "open-weights-8b"],
-                        "playbook_lib.decide.ladder", "recommend"),
+        "promote": (
+            ["rag", "feedback", "promote", log.path, "--out", tmp_path / "g.jsonl"],
+            "playbook_lib.ops.feedback",
+            "promote",
+        ),
+        "decide model": (
+            [
+                "decide",
+                "model",
+                "--profile",
+                sample_data.path("requirements_profile.yaml"),
+                "--catalog",
+                sample_data.path("model_catalog.yaml"),
+            ],
+            "playbook_lib.decide.select",
+            "select_models",
+        ),
+        "decide next": (
+            ["decide", "next", "--evals", evals, "--model", "open-weights-8b"],
+            "playbook_lib.decide.ladder",
+            "recommend",
+        ),
     }
 
 
@@ -193,8 +215,9 @@ def _assert_internal(result: CliResult, debug: bool) -> None:
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_an_internal_error_is_one_masked_line_with_its_own_code(small: Path, tmp_path: Path, debug: bool,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_internal_error_is_one_masked_line_with_its_own_code(
+    small: Path, tmp_path: Path, debug: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib
 
     env = {"PLAYBOOK_DEBUG": "1" if debug else "0"}
@@ -204,8 +227,9 @@ def test_an_internal_error_is_one_masked_line_with_its_own_code(small: Path, tmp
             _assert_internal(run_cli(*argv, env=env), debug)
 
 
-def test_a_check_that_raises_is_an_internal_error_not_a_pass(small: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_check_that_raises_is_an_internal_error_not_a_pass(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from playbook_lib.checks import get_check
 
     monkeypatch.setattr(get_check("formatting"), "run", _raise(RuntimeError(PLANTED)))
@@ -232,11 +256,23 @@ def test_a_closed_stdout_is_a_quiet_exit(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        argv = ["decide", "model", "--profile", str(sample_data.path("requirements_profile.yaml")),
-                "--catalog", str(sample_data.path("model_catalog.yaml"))]
+        argv = [
+            "decide",
+            "model",
+            "--profile",
+            str(sample_data.path("requirements_profile.yaml")),
+            "--catalog",
+            str(sample_data.path("model_catalog.yaml")),
+        ]
         for extra in ([], ["--json"]):
-            proc = subprocess.run([sys.executable, "-m", "playbook_lib", *argv, *extra], stdout=write_end,
-                                  stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT)
+            proc = subprocess.run(
+                [sys.executable, "-m", "playbook_lib", *argv, *extra],
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                cwd=ROOT,
+            )
             assert proc.returncode == ExitCode.BROKEN_PIPE, proc.stderr
             assert proc.stderr == "", proc.stderr
     finally:
@@ -255,9 +291,12 @@ def _unreadable(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     regular.write_text("x", encoding="utf-8")
     loop = tmp_path / "bad" / "loop.jsonl"
     loop.symlink_to(loop)
-    return {"fifo": (fifo, "not a regular file"), "device": (Path(os.devnull), "not a regular file"),
-            "loop": (loop, "Too many levels of symbolic links"), "below a file": (regular / "d.jsonl",
-                                                                               "Not a directory")}
+    return {
+        "fifo": (fifo, "not a regular file"),
+        "device": (Path(os.devnull), "not a regular file"),
+        "loop": (loop, "Too many levels of symbolic links"),
+        "below a file": (regular / "d.jsonl", "Not a directory"),
+    }
 
 
 def test_an_unreadable_data_file_is_a_data_error_for_every_command(small: Path, tmp_path: Path) -> None:
@@ -295,10 +334,12 @@ def test_an_unreadable_configuration_file_is_a_usage_error(small: Path, tmp_path
     evals = sample_data.path("model_evals.jsonl")
     profile, catalog = sample_data.path("requirements_profile.yaml"), sample_data.path("model_catalog.yaml")
     for bad, fragment in _unreadable(tmp_path).values():
-        for argv in (["check", bad, "--data", data],
-                     ["check", MODEL_CHECKLIST, "--plan", bad, "--evals", evals],
-                     ["decide", "model", "--profile", bad, "--catalog", catalog],
-                     ["decide", "model", "--profile", profile, "--catalog", bad]):
+        for argv in (
+            ["check", bad, "--data", data],
+            ["check", MODEL_CHECKLIST, "--plan", bad, "--evals", evals],
+            ["decide", "model", "--profile", bad, "--catalog", catalog],
+            ["decide", "model", "--profile", profile, "--catalog", bad],
+        ):
             assert_one_line_error(run_cli(*argv), ExitCode.USAGE, fragment)
 
 
@@ -308,8 +349,11 @@ def test_a_data_file_without_read_permission_is_a_data_error(small: Path, tmp_pa
     data = _rows(tmp_path / "d.jsonl", ["a"])
     data.chmod(0)
     try:
-        for argv in (["check", small, "--data", data], ["decide", "next", "--evals", data],
-                     ["rag", "query", "-c", data, "q"]):
+        for argv in (
+            ["check", small, "--data", data],
+            ["decide", "next", "--evals", data],
+            ["rag", "query", "-c", data, "q"],
+        ):
             assert_one_line_error(run_cli(*argv), ExitCode.DATA, "Permission denied")
     finally:
         data.chmod(0o644)
@@ -318,11 +362,18 @@ def test_a_data_file_without_read_permission_is_a_data_error(small: Path, tmp_pa
 # ---------------------------------------------------------------- hostile environment values
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("PLAYBOOK_THREADS", "abc"), ("PLAYBOOK_THREADS", "-3"), ("PLAYBOOK_THREADS", "0"),
-    ("PLAYBOOK_THREADS", "9" * 5000), ("PLAYBOOK_THREADS", "1.5"), ("PLAYBOOK_NATIVE", "yes"),
-    ("PLAYBOOK_REGEX", "pcre"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PLAYBOOK_THREADS", "abc"),
+        ("PLAYBOOK_THREADS", "-3"),
+        ("PLAYBOOK_THREADS", "0"),
+        ("PLAYBOOK_THREADS", "9" * 5000),
+        ("PLAYBOOK_THREADS", "1.5"),
+        ("PLAYBOOK_NATIVE", "yes"),
+        ("PLAYBOOK_REGEX", "pcre"),
+    ],
+)
 def test_a_hostile_environment_value_is_a_usage_error(small: Path, tmp_path: Path, name: str, value: str) -> None:
     for command, (argv, _, _) in _commands(tmp_path, small).items():
         result = run_cli(*argv, env={name: value})
@@ -334,8 +385,9 @@ def test_hostile_threads_options_and_model_folder(tmp_path: Path) -> None:
     corpus = tmp_path / "kb.jsonl"
     corpus.write_text('{"_id": "d1", "text": "x"}\n', encoding="utf-8")
     for threads in ("-3", "0", "abc"):
-        assert_one_line_error(run_cli("rag", "query", "-c", corpus, "q", "--threads", threads), ExitCode.USAGE,
-                              "--threads")
+        assert_one_line_error(
+            run_cli("rag", "query", "-c", corpus, "q", "--threads", threads), ExitCode.USAGE, "--threads"
+        )
     result = run_cli("rag", "query", "-c", corpus, "q", env={"PLAYBOOK_EMBEDDING_MODEL": str(tmp_path / "none")})
     assert_one_line_error(result, ExitCode.USAGE, "PLAYBOOK_EMBEDDING_MODEL")
 
@@ -346,12 +398,17 @@ def test_hostile_threads_options_and_model_folder(tmp_path: Path) -> None:
 def _quiet_commands(tmp_path: Path, small: Path) -> dict[str, list[str | Path]]:
     """Every command on a tiny valid input on which it succeeds; rag query embeds more documents than the
     threshold above which a progress bar used to be drawn."""
-    from playbook_lib.ops.feedback import FeedbackEntry, FeedbackLog
     from playbook_lib.embeddings.model import PROGRESS_THRESHOLD
+    from playbook_lib.ops.feedback import FeedbackEntry, FeedbackLog
 
     corpus = tmp_path / "kb.jsonl"
-    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "text": f"note {i}: the probe resets after {i} s"}) + "\n"
-                              for i in range(PROGRESS_THRESHOLD + 20)), encoding="utf-8")
+    corpus.write_text(
+        "".join(
+            json.dumps({"_id": f"d{i}", "text": f"note {i}: the probe resets after {i} s"}) + "\n"
+            for i in range(PROGRESS_THRESHOLD + 20)
+        ),
+        encoding="utf-8",
+    )
     beir = tmp_path / "beir"
     (beir / "qrels").mkdir(parents=True)
     shutil.copyfile(corpus, beir / "corpus.jsonl")
@@ -361,16 +418,38 @@ def _quiet_commands(tmp_path: Path, small: Path) -> dict[str, list[str | Path]]:
     log.append(FeedbackEntry("q one", "a [d1]", ["d1"], ["d1"], rating=5))
     plan, evals = sample_data.path("model_plan.yaml"), sample_data.path("model_evals.jsonl")
     return {
-        "check dataset": ["check", small, "--data", _rows(tmp_path / "d.jsonl", ["a", "b"]),
-                          "--json", tmp_path / "r.json", "--html", tmp_path / "r.html"],
+        "check dataset": [
+            "check",
+            small,
+            "--data",
+            _rows(tmp_path / "d.jsonl", ["a", "b"]),
+            "--json",
+            tmp_path / "r.json",
+            "--html",
+            tmp_path / "r.html",
+        ],
         "check model": ["check", MODEL_CHECKLIST, "--plan", plan, "--evals", evals, "--junit", tmp_path / "r.xml"],
         "rag query": ["rag", "query", "-c", corpus, "how long until the probe resets?", "-k", "2"],
         "rag eval": ["rag", "eval", beir, "-m", "bm25"],
         "promote": ["rag", "feedback", "promote", log.path, "--out", tmp_path / "g.jsonl"],
-        "decide model": ["decide", "model", "--profile", sample_data.path("requirements_profile.yaml"),
-                         "--catalog", sample_data.path("model_catalog.yaml")],
-        "decide next": ["decide", "next", "--evals", evals, "--model", "open-weights-8b", "--log",
-                        tmp_path / "decisions.jsonl"],
+        "decide model": [
+            "decide",
+            "model",
+            "--profile",
+            sample_data.path("requirements_profile.yaml"),
+            "--catalog",
+            sample_data.path("model_catalog.yaml"),
+        ],
+        "decide next": [
+            "decide",
+            "next",
+            "--evals",
+            evals,
+            "--model",
+            "open-weights-8b",
+            "--log",
+            tmp_path / "decisions.jsonl",
+        ],
     }
 
 
@@ -415,7 +494,12 @@ def test_output_the_terminal_cannot_encode_is_escaped_not_a_crash(tmp_path: Path
     (beir / "queries.jsonl").write_text('{"_id": "q1", "text": "probe resets"}\n', encoding="utf-8")
     (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n", encoding="utf-8")
     env = {**os.environ, "PYTHONIOENCODING": "ascii", "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(beir), "-m", "bm25"],
-                          capture_output=True, env=env, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "playbook_lib", "rag", "eval", str(beir), "-m", "bm25"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert proc.stderr == b"" and b"beir-caf\\xe9" in proc.stdout, proc.stdout

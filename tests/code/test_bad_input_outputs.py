@@ -26,8 +26,7 @@ import pytest
 from playbook_lib import sample_data
 from playbook_lib.errors import ExitCode, UsageError
 from playbook_lib.io.outputs import append_text, check_outputs, write_atomic
-from tests.badinput import (CliResult, assert_one_line_error, assert_unchanged, leftover_temp_files, run_cli,
-                            snapshot)
+from tests.badinput import CliResult, assert_one_line_error, assert_unchanged, leftover_temp_files, run_cli, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_CHECKLIST = ROOT / "checklists" / "model_readiness.yaml"
@@ -39,8 +38,9 @@ SMALL = "name: small\nitems:\n  - id: fmt\n    title: formatting\n    check: for
 class Case:
     """One command with its inputs in a fresh folder: ``argv(outputs)`` builds the command line."""
 
-    def __init__(self, name: str, inputs: dict[str, Path], argv: Callable[[dict[str, str]], list[str]],
-                 outputs: tuple[str, ...]) -> None:
+    def __init__(
+        self, name: str, inputs: dict[str, Path], argv: Callable[[dict[str, str]], list[str]], outputs: tuple[str, ...]
+    ) -> None:
         self.name, self.inputs, self._argv, self.outputs = name, inputs, argv, outputs
 
     def argv(self, **outputs: str | Path) -> list[str]:
@@ -51,8 +51,10 @@ class Case:
 
 
 def _rows(path: Path, n: int = 3) -> Path:
-    path.write_text("".join(json.dumps({"instruction": f"question {i}", "output": f"answer {i}"}) + "\n"
-                            for i in range(n)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"instruction": f"question {i}", "output": f"answer {i}"}) + "\n" for i in range(n)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -63,13 +65,32 @@ def _flags(outputs: dict[str, str]) -> list[str]:
 def dataset_case(folder: Path) -> Case:
     checklist = folder / "small.yaml"
     checklist.write_text(SMALL, encoding="utf-8")
-    inputs = {"CHECKLIST": checklist, "--data": _rows(folder / "train.jsonl"), "--eval": _rows(folder / "eval.jsonl"),
-              "--traffic": _rows(folder / "traffic.jsonl"), "--golden": _rows(folder / "golden.jsonl")}
-    return Case("check dataset", inputs,
-                lambda o: ["check", str(checklist), "--data", str(inputs["--data"]), "--eval", str(inputs["--eval"]),
-                           "--traffic", str(inputs["--traffic"]), "--golden", str(inputs["--golden"]), "-q",
-                           *_flags(o)],
-                ("json", "html", "junit"))
+    inputs = {
+        "CHECKLIST": checklist,
+        "--data": _rows(folder / "train.jsonl"),
+        "--eval": _rows(folder / "eval.jsonl"),
+        "--traffic": _rows(folder / "traffic.jsonl"),
+        "--golden": _rows(folder / "golden.jsonl"),
+    }
+    return Case(
+        "check dataset",
+        inputs,
+        lambda o: [
+            "check",
+            str(checklist),
+            "--data",
+            str(inputs["--data"]),
+            "--eval",
+            str(inputs["--eval"]),
+            "--traffic",
+            str(inputs["--traffic"]),
+            "--golden",
+            str(inputs["--golden"]),
+            "-q",
+            *_flags(o),
+        ],
+        ("json", "html", "junit"),
+    )
 
 
 def model_case(folder: Path) -> Case:
@@ -79,9 +100,12 @@ def model_case(folder: Path) -> Case:
     shutil.copyfile(sample_data.path("model_plan.yaml"), plan)
     shutil.copyfile(sample_data.path("model_evals.jsonl"), evals)
     inputs = {"CHECKLIST": checklist, "--plan": plan, "--evals": evals}
-    return Case("check model", inputs,
-                lambda o: ["check", str(checklist), "--plan", str(plan), "--evals", str(evals), "-q", *_flags(o)],
-                ("json", "html", "junit"))
+    return Case(
+        "check model",
+        inputs,
+        lambda o: ["check", str(checklist), "--plan", str(plan), "--evals", str(evals), "-q", *_flags(o)],
+        ("json", "html", "junit"),
+    )
 
 
 def promote_case(folder: Path) -> Case:
@@ -90,16 +114,23 @@ def promote_case(folder: Path) -> Case:
     log = FeedbackLog(folder / "feedback.jsonl")
     log.append(FeedbackEntry("how do I reset the probe?", "hold the button [d1]", ["d1"], ["d1", "d2"], rating=5))
     log.append(FeedbackEntry("what is E17?", "a sensor fault", [], ["d3"], rating=2, correction="a probe fault"))
-    return Case("rag feedback promote", {"LOG": log.path},
-                lambda o: ["rag", "feedback", "promote", str(log.path), *_flags(o)], ("out",))
+    return Case(
+        "rag feedback promote",
+        {"LOG": log.path},
+        lambda o: ["rag", "feedback", "promote", str(log.path), *_flags(o)],
+        ("out",),
+    )
 
 
 def decide_case(folder: Path) -> Case:
     evals = folder / "evals.jsonl"
     shutil.copyfile(sample_data.path("model_evals.jsonl"), evals)
-    return Case("decide next", {"--evals": evals},
-                lambda o: ["decide", "next", "--evals", str(evals), "--model", "open-weights-8b", *_flags(o)],
-                ("log",))
+    return Case(
+        "decide next",
+        {"--evals": evals},
+        lambda o: ["decide", "next", "--evals", str(evals), "--model", "open-weights-8b", *_flags(o)],
+        ("log",),
+    )
 
 
 CASES = {"dataset": dataset_case, "model": model_case, "promote": promote_case, "decide": decide_case}
@@ -302,8 +333,12 @@ def test_unwritable_output_paths_are_one_line_errors(case: Case, tmp_path: Path,
     loop_a, loop_b = tmp_path / "loop_a", tmp_path / "loop_b"
     loop_a.symlink_to(loop_b)
     loop_b.symlink_to(loop_a)
-    bad = {folder: "is a folder", regular / "y": "Not a directory", loop_a: "Too many levels of symbolic links",
-           dev_full: "No space left on device"}
+    bad = {
+        folder: "is a folder",
+        regular / "y": "Not a directory",
+        loop_a: "Too many levels of symbolic links",
+        dev_full: "No space left on device",
+    }
     for flag in case.outputs:
         for out, fragment in bad.items():
             before = snapshot(*case.inputs.values(), folder, regular)
@@ -354,8 +389,14 @@ def test_a_file_size_limit_is_one_line_and_keeps_the_old_output(name: str, tmp_p
         out.write_bytes(old)
         before = snapshot(*case.inputs.values(), out)
         env = {**os.environ, "PLAYBOOK_THREADS": "1"}
-        proc = subprocess.run([sys.executable, "-c", _LIMITED.format(limit=limit), *case.argv(**{flag: out})],
-                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", _LIMITED.format(limit=limit), *case.argv(**{flag: out})],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=300,
+        )
         result = CliResult(proc.returncode, proc.stdout, proc.stderr)
         _assert_refused(case, result, before, "File too large")
         assert_unchanged(before, [str(out)])
@@ -372,8 +413,11 @@ def umask_022() -> object:
     os.umask(previous)
 
 
-def test_reports_get_normal_permissions_and_keep_an_existing_mode(case: Case, tmp_path: Path, umask_022: object,
-                                                                  ) -> None:
+def test_reports_get_normal_permissions_and_keep_an_existing_mode(
+    case: Case,
+    tmp_path: Path,
+    umask_022: object,
+) -> None:
     for flag in case.outputs:
         new = tmp_path / "new" / f"report.{flag}"  # a missing folder is created
         assert case.run(**{flag: new}).code in (ExitCode.OK, ExitCode.FAIL)
@@ -461,8 +505,11 @@ def test_writers_never_crash_on_hostile_text_or_names(tmp_path: Path) -> None:
     assert json.loads(path.read_text(encoding="utf-8")) == {"text": "a\ud800b"}
     append_text(tmp_path / "log.jsonl", json.dumps({"text": "\udfff"}, ensure_ascii=False) + "\n")
     assert json.loads((tmp_path / "log.jsonl").read_text(encoding="utf-8")) == {"text": "\udfff"}
-    for call in (lambda: write_atomic(tmp_path / "a\0b", "x"), lambda: append_text(tmp_path / "a\0b", "x"),
-                 lambda: check_outputs({}, {"--json": tmp_path / "a\0b"})):
+    for call in (
+        lambda: write_atomic(tmp_path / "a\0b", "x"),
+        lambda: append_text(tmp_path / "a\0b", "x"),
+        lambda: check_outputs({}, {"--json": tmp_path / "a\0b"}),
+    ):
         with pytest.raises(UsageError) as info:
             call()
         assert "\n" not in str(info.value)

@@ -72,9 +72,17 @@ items:
 """
 FORMATTING_ONLY = "name: fmt\nitems:\n  - {id: fmt, title: formatting, check: formatting, warn: 0.0, fail: 0.99}\n"
 
-GOOD = {"instruction": "How do I reset my password?", "output": "Open the settings page and choose reset.",
-        "category": "account", "licence": "cc-by-4.0", "provenance": "human", "split": "train", "source": "kb",
-        "label": "ok", "annotator": "a1"}
+GOOD = {
+    "instruction": "How do I reset my password?",
+    "output": "Open the settings page and choose reset.",
+    "category": "account",
+    "licence": "cc-by-4.0",
+    "provenance": "human",
+    "split": "train",
+    "source": "kb",
+    "label": "ok",
+    "annotator": "a1",
+}
 
 
 def deep(depth: int = 100_000) -> str:
@@ -94,40 +102,71 @@ def huge_int(digits: int = 5_000) -> str:
 DATA_ROWS: list[tuple[str, str, tuple[str, str]]] = [
     ("good", json.dumps(GOOD), ("", "")),
     ("nested 100,000 deep", deep(), ("skipped", "nested too deeply")),
-    ("integer past 4,300 digits", '{"instruction": "q", "output": ' + huge_int() + "}",
-     ("skipped", "4300 digits")),
+    ("integer past 4,300 digits", '{"instruction": "q", "output": ' + huge_int() + "}", ("skipped", "4300 digits")),
     ("top-level list", "[1, 2, 3]", ("skipped", "expected a JSON object, got array")),
     ("top-level number", "42", ("skipped", "expected a JSON object, got number")),
     ("top-level string", '"just a string"', ("skipped", "expected a JSON object, got string")),
     ("top-level null", "null", ("skipped", "expected a JSON object, got null")),
-    ("lone surrogates", '{"instruction": "bad \\ud800 text", "output": "lone \\udfff here", "category": "c\\udc00"}',
-     ("fmt", "mojibake in instruction")),
-    ("list and object as text", json.dumps({"instruction": ["a", "list"], "output": {"an": "object"}}),
-     ("fmt", "instruction is list, expected text")),
+    (
+        "lone surrogates",
+        '{"instruction": "bad \\ud800 text", "output": "lone \\udfff here", "category": "c\\udc00"}',
+        ("fmt", "mojibake in instruction"),
+    ),
+    (
+        "list and object as text",
+        json.dumps({"instruction": ["a", "list"], "output": {"an": "object"}}),
+        ("fmt", "instruction is list, expected text"),
+    ),
     ("number and null as text", json.dumps({"instruction": 12, "output": None}), ("fmt", "instruction is int")),
     ("booleans as text", json.dumps({"instruction": True, "output": False}), ("fmt", "instruction is bool")),
-    ("NaN and Infinity as text", '{"instruction": "x y z", "output": Infinity, "input": NaN}',
-     ("fmt", "output is float, expected text")),
-    ("text nested 200 deep", '{"instruction": ' + deep(200) + ', "output": "deep but readable"}',
-     ("fmt", "instruction is list")),
-    ("chat turns that are not objects", json.dumps({"messages": [1, "two", None]}),
-     ("fmt", "a chat turn has no string content")),
-    ("chat role a list", json.dumps({"messages": [{"role": ["user"], "content": "hi"},
-                                                  {"role": {"x": 1}, "content": "hello"}]}),
-     ("fmt", "chat role is list, expected text")),
+    (
+        "NaN and Infinity as text",
+        '{"instruction": "x y z", "output": Infinity, "input": NaN}',
+        ("fmt", "output is float, expected text"),
+    ),
+    (
+        "text nested 200 deep",
+        '{"instruction": ' + deep(200) + ', "output": "deep but readable"}',
+        ("fmt", "instruction is list"),
+    ),
+    (
+        "chat turns that are not objects",
+        json.dumps({"messages": [1, "two", None]}),
+        ("fmt", "a chat turn has no string content"),
+    ),
+    (
+        "chat role a list",
+        json.dumps({"messages": [{"role": ["user"], "content": "hi"}, {"role": {"x": 1}, "content": "hello"}]}),
+        ("fmt", "chat role is list, expected text"),
+    ),
     ("messages a string", json.dumps({"messages": "not a list"}), ("fmt", "messages is not a non-empty list")),
-    ("messages an object", json.dumps({"messages": {"role": "user", "content": "hi"}}),
-     ("sft", "chat: messages is not a non-empty list")),
-    ("metadata lists and objects", json.dumps({**GOOD, "category": ["x", "y"], "licence": {"name": "mit"},
-                                               "provenance": 3, "split": None, "label": [1]}),
-     ("fmt", "category is list, expected text")),
-    ("prompt a list, response a number", json.dumps({"instruction": ["q"], "output": 5}),
-     ("sft", "prompt is list, expected text")),
-    ("preference values mistyped", json.dumps({"prompt": {"p": 1}, "chosen": {"a": 1}, "rejected": 5}),
-     ("pref", "chosen is dict, expected text or a chat")),
-    ("preference chats mistyped", json.dumps({"prompt": "p", "chosen": [1, 2],
-                                              "rejected": [{"role": 1, "content": ["x"]}]}),
-     ("pref", "rejected is list, expected text or a chat")),
+    (
+        "messages an object",
+        json.dumps({"messages": {"role": "user", "content": "hi"}}),
+        ("sft", "chat: messages is not a non-empty list"),
+    ),
+    (
+        "metadata lists and objects",
+        json.dumps(
+            {**GOOD, "category": ["x", "y"], "licence": {"name": "mit"}, "provenance": 3, "split": None, "label": [1]}
+        ),
+        ("fmt", "category is list, expected text"),
+    ),
+    (
+        "prompt a list, response a number",
+        json.dumps({"instruction": ["q"], "output": 5}),
+        ("sft", "prompt is list, expected text"),
+    ),
+    (
+        "preference values mistyped",
+        json.dumps({"prompt": {"p": 1}, "chosen": {"a": 1}, "rejected": 5}),
+        ("pref", "chosen is dict, expected text or a chat"),
+    ),
+    (
+        "preference chats mistyped",
+        json.dumps({"prompt": "p", "chosen": [1, 2], "rejected": [{"role": 1, "content": ["x"]}]}),
+        ("pref", "rejected is list, expected text or a chat"),
+    ),
 ]
 
 
@@ -175,15 +214,28 @@ def reasons_by_line(it: dict[str, Any]) -> dict[int, str]:
     return {e["line"]: e["reason"] for e in it["examples"] if isinstance(e.get("line"), int)}
 
 
-def run_check(tmp_path: Path, checklist: Path, data: Path, *extra: str | Path,
-              inputs: tuple[Path, ...] = ()) -> tuple[CliResult, dict[str, Any]]:
+def run_check(
+    tmp_path: Path, checklist: Path, data: Path, *extra: str | Path, inputs: tuple[Path, ...] = ()
+) -> tuple[CliResult, dict[str, Any]]:
     """``playbook check`` with all three reports; asserts no crash, valid reports, unchanged inputs, no temp file."""
     out = tmp_path / "out"
     reports = (out / "r.json", out / "r.html", out / "r.xml")
     watched = (checklist, data, *inputs)
     before = snapshot(*watched)
-    result = run_cli("check", checklist, "--data", data, *extra, "--json", reports[0], "--html", reports[1],
-                     "--junit", reports[2], env={"PLAYBOOK_THREADS": "1"})
+    result = run_cli(
+        "check",
+        checklist,
+        "--data",
+        data,
+        *extra,
+        "--json",
+        reports[0],
+        "--html",
+        reports[1],
+        "--junit",
+        reports[2],
+        env={"PLAYBOOK_THREADS": "1"},
+    )
     assert_no_internal_error(result)
     assert_unchanged(before, [str(p) for p in watched])
     assert not leftover_temp_files(out)
@@ -198,8 +250,9 @@ def test_every_model_free_check_runs_on_hostile_jsonl_in_every_input(tmp_path: P
     lines, every check runs to an outcome, the mistyped rows are flagged with their line, reports encode."""
     checklist = tmp_path / "free.yaml"
     checklist.write_text(MODEL_FREE, encoding="utf-8")
-    inputs = {flag: hostile_jsonl(tmp_path / f"{flag.strip('-')}.jsonl") for flag in ("--eval", "--traffic",
-                                                                                         "--golden")}
+    inputs = {
+        flag: hostile_jsonl(tmp_path / f"{flag.strip('-')}.jsonl") for flag in ("--eval", "--traffic", "--golden")
+    }
     data = hostile_jsonl(tmp_path / "train.jsonl")
     extra = [x for flag, path in inputs.items() for x in (flag, path)]
     result, report = run_check(tmp_path, checklist, data, *extra, inputs=tuple(inputs.values()))
@@ -207,8 +260,12 @@ def test_every_model_free_check_runs_on_hostile_jsonl_in_every_input(tmp_path: P
     assert {i["outcome"] for i in report["items"]} <= {"pass", "warn", "fail", "not_evaluated"}
     assert len(report["items"]) == MODEL_FREE.count("- {id:")
     expected_skips = {n: frag for n, (_, _, (kind, frag)) in enumerate(DATA_ROWS, start=1) if kind == "skipped"}
-    for role, path in {"train": data, "eval": inputs["--eval"], "traffic": inputs["--traffic"],
-                       "golden": inputs["--golden"]}.items():
+    for role, path in {
+        "train": data,
+        "eval": inputs["--eval"],
+        "traffic": inputs["--traffic"],
+        "golden": inputs["--golden"],
+    }.items():
         skipped = report["data"][role]["skipped"]
         assert len(skipped) == len(expected_skips), (role, skipped)
         for message, (number, fragment) in zip(skipped, sorted(expected_skips.items()), strict=True):
@@ -236,13 +293,18 @@ def test_every_model_free_check_runs_on_hostile_jsonl_in_every_input(tmp_path: P
 def test_whole_dataset_checklist_runs_on_a_hostile_file(tmp_path: Path) -> None:
     """The shipped checklist, embedding items included (MiniLM), on hostile --data, --eval, --traffic, --golden."""
     data = hostile_jsonl(tmp_path / "train.jsonl")
-    others = {flag: hostile_jsonl(tmp_path / f"{flag.strip('-')}.jsonl") for flag in ("--eval", "--traffic",
-                                                                                        "--golden")}
+    others = {
+        flag: hostile_jsonl(tmp_path / f"{flag.strip('-')}.jsonl") for flag in ("--eval", "--traffic", "--golden")
+    }
     extra = [x for flag, path in others.items() for x in (flag, path)]
     result, report = run_check(tmp_path, DATASET_CHECKLIST, data, *extra, "-q", inputs=tuple(others.values()))
     assert result.code == ExitCode.FAIL, result.stderr
-    assert {i["id"] for i in report["items"]} >= {"quality.formatting", "quality.relevance.embedding",
-                                                  "coverage.embedding", "split.contamination"}
+    assert {i["id"] for i in report["items"]} >= {
+        "quality.formatting",
+        "quality.relevance.embedding",
+        "coverage.embedding",
+        "split.contamination",
+    }
     assert {i["outcome"] for i in report["items"]} <= {"pass", "warn", "fail", "not_evaluated"}
     skipped = report["data"]["train"]["skipped"]
     assert skipped and all(s.startswith(f"{data}:") for s in skipped)
@@ -254,12 +316,14 @@ def test_hostile_csv_rows_are_read_flagged_or_skipped(tmp_path: Path, monkeypatc
     characters; a text that looks like a list is still text; a row the csv module cannot read is skipped with
     file:line. The module's field-size limit is the same after the load as before."""
     long_field = "word " * 40_000  # 200,000 characters
-    rows = [["instruction", "output", "category", "licence"],
-            ["How do I reset it?", "Open the settings.", "account", "mit"],
-            ["Summarise this.", long_field, "summary", "mit"],
-            ["nul\x00inside", "out\x00put", "account", "mit"],
-            ["Looks like a list?", "It is text.", "[1, 2]", "{not: json}"],
-            ["too few fields"]]
+    rows = [
+        ["instruction", "output", "category", "licence"],
+        ["How do I reset it?", "Open the settings.", "account", "mit"],
+        ["Summarise this.", long_field, "summary", "mit"],
+        ["nul\x00inside", "out\x00put", "account", "mit"],
+        ["Looks like a list?", "It is text.", "[1, 2]", "{not: json}"],
+        ["too few fields"],
+    ]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     data = tmp_path / "train.csv"
@@ -290,8 +354,16 @@ def test_hostile_csv_rows_are_read_flagged_or_skipped(tmp_path: Path, monkeypatc
 def test_hostile_json_array_elements_are_skipped_one_by_one(tmp_path: Path) -> None:
     """In a JSON array, an element nested too deeply or holding a too-long integer is stepped over (the elements
     after it are read), non-objects are skipped, and each is listed as file:element-number."""
-    elements = [json.dumps(GOOD), deep(), '{"instruction": "q", "output": ' + huge_int() + "}", '"a string"', "3",
-                "null", '{"instruction": "s \\ud800", "output": {"x": [1]}}', json.dumps({**GOOD, "label": "last"})]
+    elements = [
+        json.dumps(GOOD),
+        deep(),
+        '{"instruction": "q", "output": ' + huge_int() + "}",
+        '"a string"',
+        "3",
+        "null",
+        '{"instruction": "s \\ud800", "output": {"x": [1]}}',
+        json.dumps({**GOOD, "label": "last"}),
+    ]
     data = tmp_path / "train.json"
     data.write_text("[\n" + ",\n".join(elements) + "\n]\n", encoding="utf-8")
     checklist = tmp_path / "fmt.yaml"
@@ -309,21 +381,28 @@ def test_hostile_json_array_elements_are_skipped_one_by_one(tmp_path: Path) -> N
     assert 8 not in item(report, "fmt")["flagged_lines"]  # the element after the hostile ones is read and clean
 
 
-@pytest.mark.parametrize(("name", "content", "fragment"), [
-    ("top.json", b"42", "expected a JSON array of objects, got number"),
-    ("top.json", b'"text"', "expected a JSON array of objects, got string"),
-    ("deep.json", b'{"data": ' + deep().encode() + b"}", ":1: invalid JSON (nested too deeply to read)"),
-    ("long.json", b'{"rows": [{"n": ' + huge_int().encode() + b"}]}", ":1: unreadable JSON value"),
-    ("broken.json", b'[{"instruction": "a"},\n {"instruction": }\n]', "broken.json:2: invalid JSON (Expecting value"),
-    ("fake.parquet", b"PAR1 this is not parquet PAR1", "not a readable Parquet file"),
-    ("empty.jsonl", b"", "no records found"),
-    ("empty.csv", b"", "no records found"),
-    ("empty.json", b"  \n", "no records found"),
-    ("only_bad.jsonl", deep().encode() + b"\n" + huge_int().encode() + b"\n", "no records found (2 unreadable"),
-    ("latin1.jsonl", '{"instruction": "caf\xe9"}\n'.encode("latin-1"), "latin1.jsonl:1: not UTF-8"),
-    ("latin1.csv", "instruction\ncaf\xe9\n".encode("latin-1"), "latin1.csv:2: not UTF-8"),
-    ("latin1.json", '[{"instruction": "caf\xe9"}]'.encode("latin-1"), "latin1.json:1: not UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("top.json", b"42", "expected a JSON array of objects, got number"),
+        ("top.json", b'"text"', "expected a JSON array of objects, got string"),
+        ("deep.json", b'{"data": ' + deep().encode() + b"}", ":1: invalid JSON (nested too deeply to read)"),
+        ("long.json", b'{"rows": [{"n": ' + huge_int().encode() + b"}]}", ":1: unreadable JSON value"),
+        (
+            "broken.json",
+            b'[{"instruction": "a"},\n {"instruction": }\n]',
+            "broken.json:2: invalid JSON (Expecting value",
+        ),
+        ("fake.parquet", b"PAR1 this is not parquet PAR1", "not a readable Parquet file"),
+        ("empty.jsonl", b"", "no records found"),
+        ("empty.csv", b"", "no records found"),
+        ("empty.json", b"  \n", "no records found"),
+        ("only_bad.jsonl", deep().encode() + b"\n" + huge_int().encode() + b"\n", "no records found (2 unreadable"),
+        ("latin1.jsonl", '{"instruction": "caf\xe9"}\n'.encode("latin-1"), "latin1.jsonl:1: not UTF-8"),
+        ("latin1.csv", "instruction\ncaf\xe9\n".encode("latin-1"), "latin1.csv:2: not UTF-8"),
+        ("latin1.json", '[{"instruction": "caf\xe9"}]'.encode("latin-1"), "latin1.json:1: not UTF-8"),
+    ],
+)
 def test_unreadable_data_file_is_a_data_error(tmp_path: Path, name: str, content: bytes, fragment: str) -> None:
     """A data file that is not what its name says, empty, or not UTF-8: one line, exit code 4, as --data and as
     --eval."""
@@ -342,8 +421,9 @@ def test_mistyped_parquet_columns_are_flagged(tmp_path: Path) -> None:
     """A real Parquet file whose text column holds numbers and whose category column holds lists: flagged."""
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
-    frame = pd.DataFrame({"instruction": [1, 2], "output": ["fine answer", "another answer"],
-                          "category": [["a", "b"], ["c"]]})
+    frame = pd.DataFrame(
+        {"instruction": [1, 2], "output": ["fine answer", "another answer"], "category": [["a", "b"], ["c"]]}
+    )
     data = tmp_path / "train.parquet"
     frame.to_parquet(data)
     checklist = tmp_path / "fmt.yaml"
@@ -356,7 +436,6 @@ def test_mistyped_parquet_columns_are_flagged(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- unreadable files: every loader, exit code 4
-
 
 
 @pytest.fixture()
@@ -375,6 +454,7 @@ def deny(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
                 if isinstance(file, (str, os.PathLike)) and os.path.abspath(os.fspath(file)) == target:
                     raise PermissionError(13, "Permission denied", os.fspath(file))
                 return real(file, *args, **kwargs)
+
             return call
 
         monkeypatch.setattr(builtins, "open", guarded(builtins.open))
@@ -399,8 +479,9 @@ LOADERS: dict[str, tuple[str, bytes, Callable[[Path], Any]]] = {
 
 @pytest.mark.parametrize("loader", list(LOADERS))
 @pytest.mark.parametrize("kind", ["missing", "folder", "fifo", "no permission"])
-def test_every_loader_refuses_an_unreadable_file(tmp_path: Path, deny: Callable[[Path], None], loader: str,
-                                                 kind: str) -> None:
+def test_every_loader_refuses_an_unreadable_file(
+    tmp_path: Path, deny: Callable[[Path], None], loader: str, kind: str
+) -> None:
     """Missing, a folder, a FIFO (refused from its mode: never opened, so nothing blocks), no permission: a
     one-line DataError (exit code 4) from every loader, never an OSError."""
     name, content, load = LOADERS[loader]
@@ -416,8 +497,12 @@ def test_every_loader_refuses_an_unreadable_file(tmp_path: Path, deny: Callable[
         load(path)
     message = str(info.value)
     assert message.startswith(str(path)) and "\n" not in message, message
-    expected = {"missing": "not found", "folder": "folder", "fifo": "not a regular file",
-                "no permission": "ermission denied"}[kind]
+    expected = {
+        "missing": "not found",
+        "folder": "folder",
+        "fifo": "not a regular file",
+        "no permission": "ermission denied",
+    }[kind]
     if (loader, kind) == ("corpus", "folder"):  # a folder is read as a BEIR folder: its corpus.jsonl is missing
         expected = "corpus.jsonl: file not found"
     assert expected in message, message
@@ -449,8 +534,10 @@ CORPUS_LINES = {
     "text a number": (json.dumps({"_id": "x", "content": 5}), ":2: content must be a string, got number"),
     "id a list": (json.dumps({"_id": ["x"], "text": "a"}), ":2: document id must be a string or an integer, got array"),
     "id an object": (json.dumps({"id": {"x": 1}, "text": "a"}), ":2: document id must be a string or an integer"),
-    "id a bool": (json.dumps({"_id": True, "text": "a"}), ":2: document id must be a string or an integer, got "
-                                                            "boolean"),
+    "id a bool": (
+        json.dumps({"_id": True, "text": "a"}),
+        ":2: document id must be a string or an integer, got boolean",
+    ),
     "title an object": (json.dumps({"_id": "x", "text": "a", "title": {"t": 1}}), ":2: title must be a string"),
 }
 GOOD_DOC = json.dumps({"_id": "ok", "title": "Passwords", "text": "Reset a password from the settings page."})
@@ -464,22 +551,23 @@ def test_corpus_reader_stops_at_a_hostile_line(tmp_path: Path, case: str) -> Non
         load_corpus(corpus)
 
 
-@pytest.mark.parametrize("case", ["nested 100,000 deep", "integer past 4,300 digits", "top-level null", "text a list",
-                                  "id a list"])
+@pytest.mark.parametrize(
+    "case", ["nested 100,000 deep", "integer past 4,300 digits", "top-level null", "text a list", "id a list"]
+)
 def test_rag_query_on_a_hostile_corpus_is_one_line_exit_4(tmp_path: Path, case: str) -> None:
     """The CLI fails before loading the model: one line naming file:line, exit code 4, the corpus unchanged."""
     line, fragment = CORPUS_LINES[case]
     corpus = write_lines(tmp_path / "c.jsonl", [GOOD_DOC, line])
     before = snapshot(corpus)
-    assert_one_line_error(run_cli("rag", "query", "-c", corpus, "reset password", "-q"), ExitCode.DATA,
-                          f"{corpus}{fragment}")
+    assert_one_line_error(
+        run_cli("rag", "query", "-c", corpus, "reset password", "-q"), ExitCode.DATA, f"{corpus}{fragment}"
+    )
     assert_unchanged(before, [str(corpus)])
 
 
 def test_rag_query_on_empty_documents_is_exit_4(tmp_path: Path) -> None:
     corpus = write_lines(tmp_path / "c.jsonl", ['{"_id": "a", "text": ""}', '{"_id": "b", "text": "  \\n "}'])
-    assert_one_line_error(run_cli("rag", "query", "-c", corpus, "anything"), ExitCode.DATA,
-                          "all 2 documents are empty")
+    assert_one_line_error(run_cli("rag", "query", "-c", corpus, "anything"), ExitCode.DATA, "all 2 documents are empty")
     beir = tmp_path / "beir"
     beir.mkdir()
     (beir / "corpus.jsonl").write_bytes(corpus.read_bytes())
@@ -488,10 +576,23 @@ def test_rag_query_on_empty_documents_is_exit_4(tmp_path: Path) -> None:
 
 def test_rag_query_answers_from_a_corpus_with_lone_surrogates(tmp_path: Path) -> None:
     """Lone surrogates in ids, titles and text become U+FFFD: the hits print, as a table and as JSON."""
-    corpus = write_lines(tmp_path / "c.jsonl", [
-        GOOD_DOC, '{"_id": "s\\ud800", "title": "T\\udfff", "text": "Reset a password \\udc00 from settings."}'])
-    result = run_cli("rag", "query", "-c", corpus, "reset my password", "-k", "2", "--format", "json", "-q",
-                     env={"PLAYBOOK_THREADS": "1"})
+    corpus = write_lines(
+        tmp_path / "c.jsonl",
+        [GOOD_DOC, '{"_id": "s\\ud800", "title": "T\\udfff", "text": "Reset a password \\udc00 from settings."}'],
+    )
+    result = run_cli(
+        "rag",
+        "query",
+        "-c",
+        corpus,
+        "reset my password",
+        "-k",
+        "2",
+        "--format",
+        "json",
+        "-q",
+        env={"PLAYBOOK_THREADS": "1"},
+    )
     assert_no_internal_error(result)
     assert result.code == ExitCode.OK, result.stderr
     hits = json.loads(result.stdout)["hits"]
@@ -505,47 +606,69 @@ def test_rag_query_answers_from_a_corpus_with_lone_surrogates(tmp_path: Path) ->
 # ---------------------------------------------------------------- rag eval: a BEIR folder with bad lines
 
 
-def beir_folder(root: Path, corpus: list[str] | None = None, queries: list[str] | None = None,
-                qrels: bytes | None = None) -> Path:
+def beir_folder(
+    root: Path, corpus: list[str] | None = None, queries: list[str] | None = None, qrels: bytes | None = None
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "qrels").mkdir(exist_ok=True)
-    docs = corpus if corpus is not None else [json.dumps({"_id": f"d{i}", "text": f"document {i} about topic {i}"})
-                                              for i in range(4)]
+    docs = (
+        corpus
+        if corpus is not None
+        else [json.dumps({"_id": f"d{i}", "text": f"document {i} about topic {i}"}) for i in range(4)]
+    )
     write_lines(root / "corpus.jsonl", docs)
-    write_lines(root / "queries.jsonl", queries if queries is not None else
-                [json.dumps({"_id": "q1", "text": "topic 1"}), json.dumps({"_id": "q2", "text": "topic 2"})])
-    (root / "qrels" / "test.tsv").write_bytes(qrels if qrels is not None else
-                                              b"query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    write_lines(
+        root / "queries.jsonl",
+        queries
+        if queries is not None
+        else [json.dumps({"_id": "q1", "text": "topic 1"}), json.dumps({"_id": "q2", "text": "topic 2"})],
+    )
+    (root / "qrels" / "test.tsv").write_bytes(
+        qrels if qrels is not None else b"query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n"
+    )
     return root
 
 
 HEADER = b"query-id\tcorpus-id\tscore\n"
 BEIR_CASES: dict[str, tuple[dict[str, Any], str]] = {
     "corpus line nested too deeply": ({"corpus": [GOOD_DOC, deep()]}, "corpus.jsonl:2: invalid JSON"),
-    "corpus text a list": ({"corpus": [GOOD_DOC, json.dumps({"_id": "x", "text": [1]})]},
-                           "corpus.jsonl:2: text must be a string"),
-    "query line an integer too long": ({"queries": [json.dumps({"_id": "q1", "text": "t"}), huge_int()]},
-                                       "queries.jsonl:2: unreadable JSON value"),
-    "query text an object": ({"queries": [json.dumps({"_id": "q1", "text": {"t": 1}})]},
-                             "queries.jsonl:1: a query needs '_id' and 'text'"),
-    "query id a list": ({"queries": [json.dumps({"_id": ["q1"], "text": "t"})]},
-                        "queries.jsonl:1: query id must be a string or an integer"),
+    "corpus text a list": (
+        {"corpus": [GOOD_DOC, json.dumps({"_id": "x", "text": [1]})]},
+        "corpus.jsonl:2: text must be a string",
+    ),
+    "query line an integer too long": (
+        {"queries": [json.dumps({"_id": "q1", "text": "t"}), huge_int()]},
+        "queries.jsonl:2: unreadable JSON value",
+    ),
+    "query text an object": (
+        {"queries": [json.dumps({"_id": "q1", "text": {"t": 1}})]},
+        "queries.jsonl:1: a query needs '_id' and 'text'",
+    ),
+    "query id a list": (
+        {"queries": [json.dumps({"_id": ["q1"], "text": "t"})]},
+        "queries.jsonl:1: query id must be a string or an integer",
+    ),
     "query a top-level list": ({"queries": ["[1]"]}, "queries.jsonl:1: expected a JSON object, got array"),
     "qrels two columns": ({"qrels": HEADER + b"q1\td1\n"}, "test.tsv:2: expected 3 tab-separated columns"),
     "qrels score not an integer": ({"qrels": HEADER + b"q1\td1\t[1]\n"}, "test.tsv:2: score '[1]' is not an integer"),
-    "qrels score past 4,300 digits": ({"qrels": HEADER + b"q1\td1\t" + huge_int().encode() + b"\n"},
-                                      "test.tsv:2: score"),
+    "qrels score past 4,300 digits": (
+        {"qrels": HEADER + b"q1\td1\t" + huge_int().encode() + b"\n"},
+        "test.tsv:2: score",
+    ),
     "qrels empty id": ({"qrels": HEADER + b"\td1\t1\n"}, "test.tsv:2: empty query or corpus id"),
-    "qrels field past the csv limit": ({"qrels": HEADER + b"q1\t" + b"d" * 140_000 + b"\t1\n"},
-                                       "test.tsv:2: unreadable qrels line (field larger than field limit"),
+    "qrels field past the csv limit": (
+        {"qrels": HEADER + b"q1\t" + b"d" * 140_000 + b"\t1\n"},
+        "test.tsv:2: unreadable qrels line (field larger than field limit",
+    ),
     "qrels NUL bytes": ({"qrels": HEADER + b"q1\x00\td1\t1\nq9\td9\x00\n"}, "test.tsv:3: expected 3"),
     "qrels not UTF-8": ({"qrels": HEADER + "q1\td\xe9\t1\n".encode("latin-1")}, "test.tsv:2: not UTF-8"),
     "qrels empty": ({"qrels": b""}, "test.tsv: no judgements"),
     "qrels only a header": ({"qrels": HEADER}, "test.tsv: no judgements"),
-    "qrels name no known query": ({"qrels": HEADER + b"q7\td1\t1\nq8\td2\t1\n"},
-                                  "none of the 2 judged queries is in"),
-    "documents all empty": ({"corpus": ['{"_id": "d1", "text": ""}', '{"_id": "d2", "text": " "}']},
-                            "corpus.jsonl: all 2 documents are empty"),
+    "qrels name no known query": ({"qrels": HEADER + b"q7\td1\t1\nq8\td2\t1\n"}, "none of the 2 judged queries is in"),
+    "documents all empty": (
+        {"corpus": ['{"_id": "d1", "text": ""}', '{"_id": "d2", "text": " "}']},
+        "corpus.jsonl: all 2 documents are empty",
+    ),
 }
 
 
@@ -562,8 +685,9 @@ def test_rag_eval_on_a_hostile_beir_folder_is_one_line_exit_4(tmp_path: Path, ca
 
 
 def test_rag_eval_scores_a_beir_folder_with_lone_surrogates(tmp_path: Path) -> None:
-    folder = beir_folder(tmp_path / "beir", queries=['{"_id": "q1", "text": "topic 1 \\ud800"}',
-                                                     '{"_id": "q2", "text": "topic 2"}'])
+    folder = beir_folder(
+        tmp_path / "beir", queries=['{"_id": "q1", "text": "topic 1 \\ud800"}', '{"_id": "q2", "text": "topic 2"}']
+    )
     result = run_cli("rag", "eval", folder, "-m", "bm25", "-q")
     assert_no_internal_error(result)
     assert result.code == ExitCode.OK and "bm25" in result.stdout, result.stderr
@@ -588,14 +712,26 @@ def test_rag_eval_qrels_without_a_relevant_judgement_is_data_error(tmp_path: Pat
 
 
 def eval_line(**fields: Any) -> str:
-    return json.dumps({"task_id": "t1", "model": "open-weights-8b", "attempt": 1, "cost": 0.001, "success": True,
-                       "category": "none", "confidence": 0.9, **fields})
+    return json.dumps(
+        {
+            "task_id": "t1",
+            "model": "open-weights-8b",
+            "attempt": 1,
+            "cost": 0.001,
+            "success": True,
+            "category": "none",
+            "confidence": 0.9,
+            **fields,
+        }
+    )
 
 
 EVAL_LINES: dict[str, tuple[str, str]] = {
     "nested 100,000 deep": (deep(), ":2: invalid JSON (nested too deeply"),
-    "integer past 4,300 digits": ('{"task_id": "t2", "success": true, "cost": ' + huge_int() + "}",
-                                  ":2: unreadable JSON value"),
+    "integer past 4,300 digits": (
+        '{"task_id": "t2", "success": true, "cost": ' + huge_int() + "}",
+        ":2: unreadable JSON value",
+    ),
     "top-level list": ("[1]", ":2: expected a JSON object per line"),
     "top-level string": ('"t2"', ":2: expected a JSON object per line"),
     "task_id a list": (eval_line(task_id=["t2"]), ":2: task_id must be a string or an integer, got an array"),
@@ -629,14 +765,16 @@ def test_decide_next_on_hostile_evals_is_one_line_exit_4(tmp_path: Path, case: s
         load_eval_results(evals)
 
 
-@pytest.mark.parametrize("case", ["nested 100,000 deep", "task_id a list", "success null", "category a list",
-                                  "confidence a string"])
+@pytest.mark.parametrize(
+    "case", ["nested 100,000 deep", "task_id a list", "success null", "category a list", "confidence a string"]
+)
 def test_model_checklist_on_hostile_evals_is_one_line_exit_4(tmp_path: Path, case: str) -> None:
     line, fragment = EVAL_LINES[case]
     evals = write_lines(tmp_path / "e.jsonl", [eval_line(), line])
     before = snapshot(evals)
-    assert_one_line_error(run_cli("check", MODEL_CHECKLIST, "--plan", MODEL_PLAN, "--evals", evals),
-                          ExitCode.DATA, f"{evals}{fragment}")
+    assert_one_line_error(
+        run_cli("check", MODEL_CHECKLIST, "--plan", MODEL_PLAN, "--evals", evals), ExitCode.DATA, f"{evals}{fragment}"
+    )
     assert_unchanged(before, [str(evals)])
 
 
@@ -647,8 +785,11 @@ def _model_evals(path: Path, rows: Iterator[dict[str, Any]]) -> Path:
 def test_model_checklist_reads_surrogates_and_missing_confidences(tmp_path: Path) -> None:
     """Task ids with lone surrogates are read (U+FFFD) and reported; first attempts without a confidence make
     routing not measurable (an outcome, not a crash); every report encodes."""
-    sample = [json.loads(x) for x in (ROOT / "playbook_lib" / "sample_data" / "model_evals.jsonl")
-              .read_text(encoding="utf-8").splitlines() if x.strip()]
+    sample = [
+        json.loads(x)
+        for x in (ROOT / "playbook_lib" / "sample_data" / "model_evals.jsonl").read_text(encoding="utf-8").splitlines()
+        if x.strip()
+    ]
     for i, row in enumerate(sample):
         row["task_id"] = row["task_id"] + "\ud800"  # json.dumps writes the escape "\ud800"
         if i % 5 == 0:
@@ -657,8 +798,20 @@ def test_model_checklist_reads_surrogates_and_missing_confidences(tmp_path: Path
     assert "\\ud800" in evals.read_text(encoding="utf-8")
     out = tmp_path / "out"
     before = snapshot(evals)
-    result = run_cli("check", MODEL_CHECKLIST, "--plan", MODEL_PLAN, "--evals", evals, "--json", out / "r.json",
-                     "--html", out / "r.html", "--junit", out / "r.xml")
+    result = run_cli(
+        "check",
+        MODEL_CHECKLIST,
+        "--plan",
+        MODEL_PLAN,
+        "--evals",
+        evals,
+        "--json",
+        out / "r.json",
+        "--html",
+        out / "r.html",
+        "--junit",
+        out / "r.xml",
+    )
     assert_no_internal_error(result)
     assert result.code in (ExitCode.OK, ExitCode.FAIL), result.stderr
     report = assert_reports_valid(out / "r.json", out / "r.html", out / "r.xml")
@@ -670,9 +823,13 @@ def test_model_checklist_reads_surrogates_and_missing_confidences(tmp_path: Path
 
 
 def test_decide_next_logs_a_decision_from_evals_with_surrogates(tmp_path: Path) -> None:
-    evals = write_lines(tmp_path / "e.jsonl", [eval_line(task_id=f"t{i}\ud800", success=i > 2,
-                                                         category="none" if i > 2 else "knowledge_missing")
-                                               for i in range(10)])
+    evals = write_lines(
+        tmp_path / "e.jsonl",
+        [
+            eval_line(task_id=f"t{i}\ud800", success=i > 2, category="none" if i > 2 else "knowledge_missing")
+            for i in range(10)
+        ],
+    )
     log = tmp_path / "decisions.jsonl"
     result = run_cli("decide", "next", "-e", evals, "--json", "--log", log)
     assert_no_internal_error(result)
@@ -686,14 +843,24 @@ def test_decide_next_logs_a_decision_from_evals_with_surrogates(tmp_path: Path) 
 
 
 def feedback_line(**fields: Any) -> str:
-    return json.dumps({"query": "How do I reset my password?", "answer": "From settings [kb-1].",
-                       "cited_ids": ["kb-1"], "retrieved_ids": ["kb-1", "kb-2"], "rating": 5, **fields})
+    return json.dumps(
+        {
+            "query": "How do I reset my password?",
+            "answer": "From settings [kb-1].",
+            "cited_ids": ["kb-1"],
+            "retrieved_ids": ["kb-1", "kb-2"],
+            "rating": 5,
+            **fields,
+        }
+    )
 
 
 FEEDBACK_LINES: dict[str, tuple[str, str]] = {
     "nested 100,000 deep": (deep(), ":2: invalid JSON (nested too deeply"),
-    "integer past 4,300 digits": ('{"query": "q", "answer": "a", "rating": ' + huge_int() + "}",
-                                  ":2: unreadable JSON value"),
+    "integer past 4,300 digits": (
+        '{"query": "q", "answer": "a", "rating": ' + huge_int() + "}",
+        ":2: unreadable JSON value",
+    ),
     "top-level list": ("[1]", ":2: a feedback line needs 'query' and 'answer'"),
     "top-level null": ("null", ":2: a feedback line needs 'query' and 'answer'"),
     "query a list": (feedback_line(query=["q"]), ":2: a feedback line needs 'query' and 'answer'"),
@@ -706,8 +873,7 @@ FEEDBACK_LINES: dict[str, tuple[str, str]] = {
     "correction a number": (feedback_line(correction=3), ":2: correction must be a string or null, got number"),
     "timestamp a list": (feedback_line(timestamp=["2026"]), ":2: timestamp must be a string, got array"),
     "extra a list": (feedback_line(extra=[1]), ":2: extra must be a mapping with string keys"),
-    "extra nested too deeply for hashing": ('{"query": "q", "answer": "a", "extra": {"x": ' + deep(900) + "}}",
-                                            ":2: "),
+    "extra nested too deeply for hashing": ('{"query": "q", "answer": "a", "extra": {"x": ' + deep(900) + "}}", ":2: "),
 }
 
 
@@ -735,9 +901,13 @@ def test_feedback_promote_on_an_empty_log_is_exit_4(tmp_path: Path) -> None:
 
 
 def test_feedback_promote_writes_utf8_from_a_log_with_surrogates(tmp_path: Path) -> None:
-    log = write_lines(tmp_path / "feedback.jsonl", [
-        feedback_line(query="Reset \ud800 password?", answer="From settings \udfff [kb-1]."),
-        feedback_line(query="Who \udc00 founded it?", correction="Ingrid \ud800", rating=2)])
+    log = write_lines(
+        tmp_path / "feedback.jsonl",
+        [
+            feedback_line(query="Reset \ud800 password?", answer="From settings \udfff [kb-1]."),
+            feedback_line(query="Who \udc00 founded it?", correction="Ingrid \ud800", rating=2),
+        ],
+    )
     out = tmp_path / "golden.jsonl"
     result = run_cli("rag", "feedback", "promote", log, "--out", out)
     assert_no_internal_error(result)

@@ -42,8 +42,10 @@ DATASET_CHECKLIST = ROOT / "checklists" / "dataset_readiness.yaml"
 MODEL_CHECKLIST = ROOT / "checklists" / "model_readiness.yaml"
 
 AKIA, AWS_SECRET, OPENAI, PEM_BODY, EMAIL, PHONE = SECRETS
-PEM = (f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\nq1w2e3r4t5y6u7i8o9p0AaSsDdFfGgHhJjKkLl\nAQAB==\n"
-       "-----END RSA PRIVATE KEY-----")
+PEM = (
+    f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\nq1w2e3r4t5y6u7i8o9p0AaSsDdFfGgHhJjKkLl\nAQAB==\n"
+    "-----END RSA PRIVATE KEY-----"
+)
 #: Each secret as a team would have it in a file: the AWS secret key and the PEM body are recognisable only with
 #: their key name or PEM armour (a bare 40-character base64 string is not told apart from any other).
 FORMS = (AKIA, f"aws_secret_access_key = {AWS_SECRET}", OPENAI, PEM, EMAIL, PHONE)
@@ -63,35 +65,45 @@ def assert_masked_everywhere(result: CliResult, reports: list[Path]) -> None:
 # ---------------------------------------------------------------- the patterns
 
 
-@pytest.mark.parametrize("text, secret", [
-    (f"aws_secret_access_key = {AWS_SECRET}", AWS_SECRET),
-    (f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}", AWS_SECRET),
-    ("api_key: Zx81kq93LmQ0pVb7", "Zx81kq93LmQ0pVb7"),
-    ("client-secret=Qm9!vX2#tR5pL8wZ", "Qm9!vX2#tR5pL8wZ"),
-    ('{"password": "hunter2!"}', "hunter2!"),
-    ("db_password: 'correcthorsebattery'", "correcthorsebattery"),
-    ('clientSecret = "s3cr3t-v4lue-123"', "s3cr3t-v4lue-123"),
-    ("refresh_token => 1//0gLx4Tq9-abcdefgh", "1//0gLx4Tq9-abcdefgh"),
-    ("PRIVATE-KEY: MIIEvQIBADANBgkqhkiG9w0", "MIIEvQIBADANBgkqhkiG9w0"),
-    (AKIA, AKIA), ("ASIAY34FZKBOKMUTVV7A", "ASIAY34FZKBOKMUTVV7A"), (AKIA.lower(), AKIA.lower()),
-])
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        (f"aws_secret_access_key = {AWS_SECRET}", AWS_SECRET),
+        (f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}", AWS_SECRET),
+        ("api_key: Zx81kq93LmQ0pVb7", "Zx81kq93LmQ0pVb7"),
+        ("client-secret=Qm9!vX2#tR5pL8wZ", "Qm9!vX2#tR5pL8wZ"),
+        ('{"password": "hunter2!"}', "hunter2!"),
+        ("db_password: 'correcthorsebattery'", "correcthorsebattery"),
+        ('clientSecret = "s3cr3t-v4lue-123"', "s3cr3t-v4lue-123"),
+        ("refresh_token => 1//0gLx4Tq9-abcdefgh", "1//0gLx4Tq9-abcdefgh"),
+        ("PRIVATE-KEY: MIIEvQIBADANBgkqhkiG9w0", "MIIEvQIBADANBgkqhkiG9w0"),
+        (AKIA, AKIA),
+        ("ASIAY34FZKBOKMUTVV7A", "ASIAY34FZKBOKMUTVV7A"),
+        (AKIA.lower(), AKIA.lower()),
+    ],
+)
 def test_key_value_secrets_and_aws_keys_are_masked(text: str, secret: str) -> None:
     masked_text = mask_pii(f"Config for the ticket: {text} (rotate it).")
     assert secret not in masked_text and "[API_KEY]" in masked_text, masked_text
     assert [k for k, _, _ in find_pii(text)] == ["api_key"]
 
 
-@pytest.mark.parametrize("block", [
-    PEM,
-    PEM.replace("\n", "\r\n"),
-    PEM.replace("\n", "\\n"),                                  # an escaped key in a JSON or .env value
-    PEM.lower(),                                              # a value a check lower-cased
-    PEM.replace("RSA PRIVATE KEY", "OPENSSH PRIVATE KEY"),
-    PEM.replace("RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
-    PEM.replace("-----BEGIN RSA PRIVATE KEY-----\n",
-                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n"),
-    PEM.split("\nAQAB")[0],                                    # truncated: no footer
-])
+@pytest.mark.parametrize(
+    "block",
+    [
+        PEM,
+        PEM.replace("\n", "\r\n"),
+        PEM.replace("\n", "\\n"),  # an escaped key in a JSON or .env value
+        PEM.lower(),  # a value a check lower-cased
+        PEM.replace("RSA PRIVATE KEY", "OPENSSH PRIVATE KEY"),
+        PEM.replace("RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
+        PEM.replace(
+            "-----BEGIN RSA PRIVATE KEY-----\n",
+            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n",
+        ),
+        PEM.split("\nAQAB")[0],  # truncated: no footer
+    ],
+)
 def test_whole_pem_blocks_are_masked_not_only_the_header(block: str) -> None:
     text = f"Here is the key:\n{block}\nThanks, the ops team"
     out = mask_pii(text)
@@ -100,23 +112,47 @@ def test_whole_pem_blocks_are_masked_not_only_the_header(block: str) -> None:
         assert len(line) < 8 or line not in out
 
 
-@pytest.mark.parametrize("phone", ["+49 30 123456", "+44 20 7946 0958", "+1 (415) 555-2671", "+33 1 23 45 67 89",
-                                   "+1-415-555-2671", "+81 3-1234-5678", "+61 2 9876 5432", "+14155552671",
-                                   "+49 (0)30 1234567"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+49 30 123456",
+        "+44 20 7946 0958",
+        "+1 (415) 555-2671",
+        "+33 1 23 45 67 89",
+        "+1-415-555-2671",
+        "+81 3-1234-5678",
+        "+61 2 9876 5432",
+        "+14155552671",
+        "+49 (0)30 1234567",
+    ],
+)
 def test_international_phone_numbers_are_masked(phone: str) -> None:
     text = f"Call the support line on {phone} today."
     assert [k for k, _, _ in find_pii(text)] == ["phone"], find_pii(text)
     assert mask_pii(text) == "Call the support line on [PHONE] today."
 
 
-@pytest.mark.parametrize("text", [
-    "The secret: patience and practice.", "secretary: Jane123456 will call", "password: required",
-    "tokenizer: bert-base-uncased", "user = { password: hashedPassword }", "api_key = get_api_key(config)",
-    "$password = $new_password;", "The key: to success is practice.",
-    "Upgrade from 2.14.7 to +2.15.0 today.", "The sum 3 +20 30 40 50 = 143 holds.", "It rose +4.8% and +10.5 points.",
-    "On 2023-10-05 at 10:30 the score was 12 + 34 = 46.", "Add +5 and +12 to get 17.", "x = 5+8(2) - 3",
-    "Asia and Africa: both continents.", "akiak village has 400 people",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The secret: patience and practice.",
+        "secretary: Jane123456 will call",
+        "password: required",
+        "tokenizer: bert-base-uncased",
+        "user = { password: hashedPassword }",
+        "api_key = get_api_key(config)",
+        "$password = $new_password;",
+        "The key: to success is practice.",
+        "Upgrade from 2.14.7 to +2.15.0 today.",
+        "The sum 3 +20 30 40 50 = 143 holds.",
+        "It rose +4.8% and +10.5 points.",
+        "On 2023-10-05 at 10:30 the score was 12 + 34 = 46.",
+        "Add +5 and +12 to get 17.",
+        "x = 5+8(2) - 3",
+        "Asia and Africa: both continents.",
+        "akiak village has 400 people",
+    ],
+)
 def test_look_alikes_are_not_masked(text: str) -> None:
     assert find_pii(text) == [], find_pii(text)
     assert mask_pii(text) == text
@@ -127,12 +163,56 @@ def test_every_new_span_contains_a_prefilter_match() -> None:
     prefilter match (so the rows the prefilter skips hold no PII), on the planted forms and on random texts built
     from the pieces the new patterns care about."""
     rng = random.Random(12)
-    pieces = ["+", "+4", "+44", "+1", " ", "-", ".", "(", ")", "0", "12", "345", "6789", "01234", "_", "=", ": ",
-              '"', "'", "secret", "SECRET", "api_key", "client-", "password", "passwd", "access_key", "auth_token",
-              "PRIVATE_KEY", "AKIA", "akia", "ASIA", "AIza", "IOSFODNN7EXAMPLE", "Zx9!", "abcdefgh", "\u212a", "\n",
-              "-----BEGIN ", "-----begin ", "RSA ", "PRIVATE KEY-----", "-----END ", "\\n", "MIIEvQIBADANBgkq", "=="]
-    texts = [f"note {f} end" for f in FORMS] + ["".join(rng.choice(pieces) for _ in range(rng.randint(3, 40)))
-                                                for _ in range(20000)]
+    pieces = [
+        "+",
+        "+4",
+        "+44",
+        "+1",
+        " ",
+        "-",
+        ".",
+        "(",
+        ")",
+        "0",
+        "12",
+        "345",
+        "6789",
+        "01234",
+        "_",
+        "=",
+        ": ",
+        '"',
+        "'",
+        "secret",
+        "SECRET",
+        "api_key",
+        "client-",
+        "password",
+        "passwd",
+        "access_key",
+        "auth_token",
+        "PRIVATE_KEY",
+        "AKIA",
+        "akia",
+        "ASIA",
+        "AIza",
+        "IOSFODNN7EXAMPLE",
+        "Zx9!",
+        "abcdefgh",
+        "\u212a",
+        "\n",
+        "-----BEGIN ",
+        "-----begin ",
+        "RSA ",
+        "PRIVATE KEY-----",
+        "-----END ",
+        "\\n",
+        "MIIEvQIBADANBgkq",
+        "==",
+    ]
+    texts = [f"note {f} end" for f in FORMS] + [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(3, 40))) for _ in range(20000)
+    ]
     spans = 0
     for t in texts:
         for kind, s, e in find_pii(t):
@@ -141,15 +221,18 @@ def test_every_new_span_contains_a_prefilter_match() -> None:
     assert spans > 300
 
 
-@pytest.mark.parametrize("text", [
-    "-----BEGIN RSA PRIVATE KEY-----\n" * 20000,                      # many headers, no footer
-    "-----BEGIN PRIVATE KEY-----\n" + ("A" * 63 + "\n") * 20000,      # a body without an end
-    "secret=abcdefgh1 " * 50000,                                      # tens of thousands of matches
-    'password: "' * 50000,
-    "x" + "secret_" * 50000 + "= abc",
-    "+49 30" + " 1" * 100000,
-    "api_key " * 100000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-----BEGIN RSA PRIVATE KEY-----\n" * 20000,  # many headers, no footer
+        "-----BEGIN PRIVATE KEY-----\n" + ("A" * 63 + "\n") * 20000,  # a body without an end
+        "secret=abcdefgh1 " * 50000,  # tens of thousands of matches
+        'password: "' * 50000,
+        "x" + "secret_" * 50000 + "= abc",
+        "+49 30" + " 1" * 100000,
+        "api_key " * 100000,
+    ],
+)
 def test_hostile_texts_are_scanned_in_linear_time(text: str) -> None:
     """No catastrophic backtracking and no quadratic overlap bookkeeping: each of these ~0.5 MB texts takes well
     under a second here (about 0.4 s at most); the bound leaves room for a slow machine."""
@@ -165,18 +248,36 @@ def test_checks_mask_metadata_values_in_their_own_results() -> None:
     """The results a notebook shows (examples, summaries, messages) are masked at the source."""
     rows = []
     for i, form in enumerate(FORMS):
-        rows += [{"instruction": f"Reset device {i}", "output": "ok", "label": "good", "annotator": "a",
-                  "licence": form, "provenance": form, "category": "qa"},
-                 {"instruction": f"Reset device {i}", "output": "ok", "label": form, "annotator": "b",
-                  "licence": "MIT", "provenance": "human", "category": form}]
+        rows += [
+            {
+                "instruction": f"Reset device {i}",
+                "output": "ok",
+                "label": "good",
+                "annotator": "a",
+                "licence": form,
+                "provenance": form,
+                "category": "qa",
+            },
+            {
+                "instruction": f"Reset device {i}",
+                "output": "ok",
+                "label": form,
+                "annotator": "b",
+                "licence": "MIT",
+                "provenance": "human",
+                "category": form,
+            },
+        ]
     records = records_from_rows(rows)
     traffic = records_from_rows([{"instruction": f"q {f}", "category": f} for f in FORMS])
-    results = [LicenceCheck(allowed={"licence": ["MIT"], "provenance": ["human"]}).run(records, CheckContext()),
-               ProvenanceCheck().run(records, CheckContext()),
-               ConsistencyCheck().run(records, CheckContext()),
-               CoverageCheck(by="category").run(records, CheckContext(traffic=traffic)),
-               CoverageCheck(by="licence").run(records, CheckContext(traffic=records)),
-               PiiCheck(fields=["instruction", "licence", "provenance"]).run(records, CheckContext())]
+    results = [
+        LicenceCheck(allowed={"licence": ["MIT"], "provenance": ["human"]}).run(records, CheckContext()),
+        ProvenanceCheck().run(records, CheckContext()),
+        ConsistencyCheck().run(records, CheckContext()),
+        CoverageCheck(by="category").run(records, CheckContext(traffic=traffic)),
+        CoverageCheck(by="licence").run(records, CheckContext(traffic=records)),
+        PiiCheck(fields=["instruction", "licence", "provenance"]).run(records, CheckContext()),
+    ]
     shown = json.dumps([r.to_dict() for r in results], ensure_ascii=False)
     for secret in LEAKS:
         assert secret not in shown, secret
@@ -185,8 +286,12 @@ def test_checks_mask_metadata_values_in_their_own_results() -> None:
 
 
 def test_the_report_pass_masks_every_string_and_keeps_colliding_keys_apart() -> None:
-    value = {"message": f"x {EMAIL}", "summary": {EMAIL: 1, "jo@corp-mail.net": 2, "n": [1, 2.5]},
-             "examples": [{"text": PEM, "lines": [3, 4]}], "skipped": [f"f.jsonl:3: bad row {AKIA}"]}
+    value = {
+        "message": f"x {EMAIL}",
+        "summary": {EMAIL: 1, "jo@corp-mail.net": 2, "n": [1, 2.5]},
+        "examples": [{"text": PEM, "lines": [3, 4]}],
+        "skipped": [f"f.jsonl:3: bad row {AKIA}"],
+    }
     out = masked(value)
     text = json.dumps(out)
     assert not any(s in text for s in LEAKS)
@@ -224,18 +329,49 @@ def write_planted(folder: Path) -> dict[str, Path]:
     rows: list[dict[str, object]] = []
     for i, form in enumerate(FORMS):
         for field in META:
-            rows.append({"instruction": f"How do I reset device {i} via {field}?", "output": f"Hold button {i}.",
-                         "category": "qa", "label": "good", "annotator": "a", "licence": "MIT",
-                         "provenance": "human", "source": "wiki", "split": "train", field: form})
-        rows.append({"instruction": f"How do I reset device {i} via label?", "output": "Hold it.", "label": "good",
-                     "annotator": "b", "category": "qa", "split": "train"})  # a conflicting label
-        rows.append({"instruction": f"Contact {form} for device {i}", "input": f"ref {form}",
-                     "output": f"Write to {form} and wait for the reply from the team on duty today please", "split":
-                     "train"})
+            rows.append(
+                {
+                    "instruction": f"How do I reset device {i} via {field}?",
+                    "output": f"Hold button {i}.",
+                    "category": "qa",
+                    "label": "good",
+                    "annotator": "a",
+                    "licence": "MIT",
+                    "provenance": "human",
+                    "source": "wiki",
+                    "split": "train",
+                    field: form,
+                }
+            )
+        rows.append(
+            {
+                "instruction": f"How do I reset device {i} via label?",
+                "output": "Hold it.",
+                "label": "good",
+                "annotator": "b",
+                "category": "qa",
+                "split": "train",
+            }
+        )  # a conflicting label
+        rows.append(
+            {
+                "instruction": f"Contact {form} for device {i}",
+                "input": f"ref {form}",
+                "output": f"Write to {form} and wait for the reply from the team on duty today please",
+                "split": "train",
+            }
+        )
         rows.append({"messages": [{"role": form, "content": f"hi {i}"}, {"role": "assistant", "content": "hello"}]})
     paths = {name: folder / f"{name}.jsonl" for name in ("train", "eval", "traffic", "golden")}
-    evals = [{"instruction": f"Eval question {i} about {form}", "output": f"Write to {form} and wait for the reply "
-              "from the team on duty today please", "category": form, "split": "test"} for i, form in enumerate(FORMS)]
+    evals = [
+        {
+            "instruction": f"Eval question {i} about {form}",
+            "output": f"Write to {form} and wait for the reply from the team on duty today please",
+            "category": form,
+            "split": "test",
+        }
+        for i, form in enumerate(FORMS)
+    ]
     traffic = [{"instruction": f"query about {form}", "category": form, "source": form} for form in FORMS]
     golden = [{"instruction": f"golden {form}", "output": "x", "source": form, "label": form} for form in FORMS]
     for name, data in (("train", rows), ("eval", evals), ("traffic", traffic), ("golden", golden)):
@@ -245,9 +381,25 @@ def write_planted(folder: Path) -> dict[str, Path]:
 
 def run_check(checklist: Path, paths: dict[str, Path], out: Path, quiet: bool = False) -> tuple[CliResult, list[Path]]:
     reports = [out / "r.json", out / "r.html", out / "r.xml"]
-    result = run_cli("check", checklist, "--data", paths["train"], "--eval", paths["eval"], "--traffic",
-                     paths["traffic"], "--golden", paths["golden"], "--json", reports[0], "--html", reports[1],
-                     "--junit", reports[2], *(["-q"] if quiet else []))
+    result = run_cli(
+        "check",
+        checklist,
+        "--data",
+        paths["train"],
+        "--eval",
+        paths["eval"],
+        "--traffic",
+        paths["traffic"],
+        "--golden",
+        paths["golden"],
+        "--json",
+        reports[0],
+        "--html",
+        reports[1],
+        "--junit",
+        reports[2],
+        *(["-q"] if quiet else []),
+    )
     return result, reports
 
 
@@ -291,12 +443,14 @@ def write_model_inputs(folder: Path) -> tuple[Path, Path]:
     """The sample plan and eval results with secrets in the plan's name, model, routing, guardrails and regression
     suite, and in the eval results' model, task_id and topic columns."""
     plan = sample_data.path("model_plan.yaml").read_text(encoding="utf-8")
-    for old, new in (("name: heronsgate-support-assistant", f"name: 'support for {EMAIL}'"),
-                     ("model: open-weights-70b", f"model: '{OPENAI}'"),
-                     ("  cheap: open-weights-8b", f"  cheap: '{AKIA}'"),
-                     ("  strong: open-weights-70b", f"  strong: '{OPENAI}'"),
-                     ("input: [pii_masking, prompt_injection_filter]", f"input: [pii_masking, '{FORMS[1]}']"),
-                     ("regression_suite: evals/support_regression.jsonl", f"regression_suite: 'evals/{PHONE}.jsonl'")):
+    for old, new in (
+        ("name: heronsgate-support-assistant", f"name: 'support for {EMAIL}'"),
+        ("model: open-weights-70b", f"model: '{OPENAI}'"),
+        ("  cheap: open-weights-8b", f"  cheap: '{AKIA}'"),
+        ("  strong: open-weights-70b", f"  strong: '{OPENAI}'"),
+        ("input: [pii_masking, prompt_injection_filter]", f"input: [pii_masking, '{FORMS[1]}']"),
+        ("regression_suite: evals/support_regression.jsonl", f"regression_suite: 'evals/{PHONE}.jsonl'"),
+    ):
         assert old in plan, old
         plan = plan.replace(old, new)
     rows = [json.loads(line) for line in sample_data.path("model_evals.jsonl").read_text().splitlines() if line]
@@ -315,8 +469,20 @@ def test_planted_secrets_never_show_with_the_model_checklist(tmp_path: Path) -> 
     checklist = tmp_path / "model.yaml"
     shutil.copyfile(MODEL_CHECKLIST, checklist)
     reports = [tmp_path / "r.json", tmp_path / "r.html", tmp_path / "r.xml"]
-    result = run_cli("check", checklist, "--plan", plan, "--evals", evals, "--json", reports[0], "--html", reports[1],
-                     "--junit", reports[2])
+    result = run_cli(
+        "check",
+        checklist,
+        "--plan",
+        plan,
+        "--evals",
+        evals,
+        "--json",
+        reports[0],
+        "--html",
+        reports[1],
+        "--junit",
+        reports[2],
+    )
     assert result.code in (ExitCode.OK, ExitCode.FAIL), result.stderr[-2000:]
     assert_masked_everywhere(result, reports)
     report = reports[0].read_text(encoding="utf-8")
@@ -344,8 +510,9 @@ def test_feedback_promote_prints_no_planted_value(tmp_path: Path) -> None:
 
     log = FeedbackLog(tmp_path / "feedback.jsonl")
     for i, form in enumerate(FORMS):
-        log.append(FeedbackEntry(f"how do I reach {form}?", f"write to {form} [d{i}]", [f"d{i}"], [f"d{i}", form],
-                                 rating=5))
+        log.append(
+            FeedbackEntry(f"how do I reach {form}?", f"write to {form} [d{i}]", [f"d{i}"], [f"d{i}", form], rating=5)
+        )
     log.append(FeedbackEntry("what is E17?", "a fault", [], ["d9"], rating=2, correction=f"ask {EMAIL}"))
     result = run_cli("rag", "feedback", "promote", log.path, "--out", tmp_path / "golden.jsonl")
     assert result.code == ExitCode.OK, result.stderr[-2000:]
@@ -376,16 +543,26 @@ def test_split_and_provenance_values_are_masked_before_lower_casing(tmp_path: Pa
     """A split or provenance value holding an IBAN or a phone number is masked in the message, summary and examples
     of every report: lower-casing it first (as the checks compare these values) used to hide it from the masker."""
     planted = ["DE89370400440532013000", "(555) 867-5309", "bob@corp.io"]
-    rows = [{"instruction": f"question number {i} about a topic", "output": f"answer {i}",
-             column: (["train", "test"] + planted)[i % 5]} for i in range(40)]
+    rows = [
+        {
+            "instruction": f"question number {i} about a topic",
+            "output": f"answer {i}",
+            column: (["train", "test"] + planted)[i % 5],
+        }
+        for i in range(40)
+    ]
     data = tmp_path / "data.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     checklist = tmp_path / "c.yaml"
-    checklist.write_text("name: t\nitems:\n  - id: s\n    title: split\n    check: splits\n"
-                         "  - id: p\n    title: provenance\n    check: provenance\n", encoding="utf-8")
+    checklist.write_text(
+        "name: t\nitems:\n  - id: s\n    title: split\n    check: splits\n"
+        "  - id: p\n    title: provenance\n    check: provenance\n",
+        encoding="utf-8",
+    )
     reports = [tmp_path / "r.json", tmp_path / "r.html", tmp_path / "r.xml"]
-    result = run_cli("check", checklist, "--data", data, "--json", reports[0], "--html", reports[1],
-                     "--junit", reports[2])
+    result = run_cli(
+        "check", checklist, "--data", data, "--json", reports[0], "--html", reports[1], "--junit", reports[2]
+    )
     assert result.code == ExitCode.FAIL, result.stderr
     leaks = planted + [p.lower() for p in planted] + ["de89370400440532013000", "867-5309"]
     assert_no_secret(result, files=reports, secrets=leaks)
@@ -409,8 +586,12 @@ def test_decide_model_masks_profile_and_catalogue_values(tmp_path: Path) -> None
 
 def test_decide_next_masks_the_model_in_output_and_log(tmp_path: Path) -> None:
     evals = tmp_path / "evals.jsonl"
-    evals.write_text(sample_data.path("model_evals.jsonl").read_text(encoding="utf-8")
-                     .replace("open-weights-8b", "alice.smith@example.com"), encoding="utf-8")
+    evals.write_text(
+        sample_data.path("model_evals.jsonl")
+        .read_text(encoding="utf-8")
+        .replace("open-weights-8b", "alice.smith@example.com"),
+        encoding="utf-8",
+    )
     log = tmp_path / "decisions.jsonl"
     for extra in ([], ["--json", "--log", str(log)]):
         result = run_cli("decide", "next", "--evals", evals, "--model", "alice.smith@example.com", *extra)
@@ -424,8 +605,13 @@ def test_rag_query_masks_documents_and_the_question(tmp_path: Path) -> None:
     title with rich markup is printed as text, not parsed)."""
     corpus = tmp_path / "corpus.jsonl"
     docs = [{"_id": f"d{i}", "title": "t", "text": f"document {i} about topic {i}"} for i in range(4)]
-    docs.append({"_id": "s", "title": "AKIAIOSFODNN7EXAMPLE [/x]", "text": "Contact jane.doe@corp-mail.net or "
-                 "+44 20 7946 0958 for access"})
+    docs.append(
+        {
+            "_id": "s",
+            "title": "AKIAIOSFODNN7EXAMPLE [/x]",
+            "text": "Contact jane.doe@corp-mail.net or +44 20 7946 0958 for access",
+        }
+    )
     corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
     for extra in ([], ["--format", "json"]):
         result = run_cli("rag", "query", "--corpus", corpus, "jane.doe@corp-mail.net access", "-k", "5", *extra)
@@ -440,7 +626,8 @@ def test_decide_model_prints_a_markup_like_model_name_as_text(tmp_path: Path) ->
     catalog = tmp_path / "catalog.yaml"
     text = sample_data.path("model_catalog.yaml").read_text(encoding="utf-8")
     catalog.write_text(text.replace("name: frontier-api-large", 'name: "frontier [/x] large"'), encoding="utf-8")
-    result = run_cli("decide", "model", "--profile", sample_data.path("requirements_profile.yaml"),
-                     "--catalog", catalog)
+    result = run_cli(
+        "decide", "model", "--profile", sample_data.path("requirements_profile.yaml"), "--catalog", catalog
+    )
     assert result.code in (ExitCode.OK, ExitCode.FAIL), result.stderr
     assert "frontier [/x] large" in result.stdout

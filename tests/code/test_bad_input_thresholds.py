@@ -57,10 +57,12 @@ def bad_thresholds(cls: type[Check]) -> list[tuple[str, dict[str, str], str, str
     ]
     if math.isfinite(cls.metric_range[1]):
         cases.append(("fail-above-range", {"fail": repr(cls.metric_range[1] + 0.5)}, "fail", "must be in ["))
-    inverted = {"warn": repr(high), "fail": repr(low)} if cls.direction == "above" else {
-        "warn": repr(low), "fail": repr(high)}
-    cases.append(("inverted", inverted, "warn", "so warn must be " + ("<= fail" if cls.direction == "above" else
-                                                                        ">= fail")))
+    inverted = (
+        {"warn": repr(high), "fail": repr(low)} if cls.direction == "above" else {"warn": repr(low), "fail": repr(high)}
+    )
+    cases.append(
+        ("inverted", inverted, "warn", "so warn must be " + ("<= fail" if cls.direction == "above" else ">= fail"))
+    )
     return cases
 
 
@@ -86,10 +88,12 @@ def run_check(cls: type[Check], path: Path, tmp_path: Path) -> CliResult:
     return run_cli("check", path, "--plan", PLAN, "--evals", EVALS, "-q")
 
 
-@pytest.mark.parametrize(("check", "case", "options", "blamed", "fragment"), THRESHOLD_CASES,
-                         ids=[f"{c[0]}-{c[1]}" for c in THRESHOLD_CASES])
-def test_bad_thresholds_are_usage_errors_naming_item_and_option(check: str, case: str, options: dict[str, str],
-                                                                 blamed: str, fragment: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("check", "case", "options", "blamed", "fragment"), THRESHOLD_CASES, ids=[f"{c[0]}-{c[1]}" for c in THRESHOLD_CASES]
+)
+def test_bad_thresholds_are_usage_errors_naming_item_and_option(
+    check: str, case: str, options: dict[str, str], blamed: str, fragment: str, tmp_path: Path
+) -> None:
     text, at = checklist_text(check, options)
     path = tmp_path / "checklist.yaml"
     path.write_text(text, encoding="utf-8")
@@ -116,8 +120,11 @@ def test_thresholds_at_the_edges_and_in_order_still_parse(check: str) -> None:
 
 
 @pytest.mark.parametrize("check", CHECKS)
-@pytest.mark.parametrize("bad", [float("nan"), np.float64("nan"), float("inf"), True, np.bool_(True), "0.1", -1e9, 1e9],
-                         ids=["nan", "np-nan", "inf", "bool", "np-bool", "str", "very-low", "very-high"])
+@pytest.mark.parametrize(
+    "bad",
+    [float("nan"), np.float64("nan"), float("inf"), True, np.bool_(True), "0.1", -1e9, 1e9],
+    ids=["nan", "np-nan", "inf", "bool", "np-bool", "str", "very-low", "very-high"],
+)
 def test_constructors_refuse_bad_thresholds_too(check: str, bad: Any) -> None:
     """Checks built in code (notebooks, the experiments) get the same validation as checklists."""
     cls = REGISTRY[check]
@@ -131,12 +138,19 @@ def test_constructors_refuse_bad_thresholds_too(check: str, bad: Any) -> None:
 
 def numeric_options(cls: type[Check]) -> list[str]:
     """The check's options other than the thresholds that take a number."""
-    return [k for k, hint in _params_of(cls).items()
-            if k not in ("warn", "fail") and (type_ok(1, hint) or type_ok(0.5, hint))]
+    return [
+        k
+        for k, hint in _params_of(cls).items()
+        if k not in ("warn", "fail") and (type_ok(1, hint) or type_ok(0.5, hint))
+    ]
 
 
-OPTION_CASES = [(name, option, value) for name in CHECKS for option in numeric_options(REGISTRY[name])
-                for value in (".nan", ".inf", "-.inf")]
+OPTION_CASES = [
+    (name, option, value)
+    for name in CHECKS
+    for option in numeric_options(REGISTRY[name])
+    for value in (".nan", ".inf", "-.inf")
+]
 
 
 @pytest.mark.parametrize(("check", "option", "value"), OPTION_CASES, ids=[f"{c}-{o}-{v}" for c, o, v in OPTION_CASES])
@@ -150,8 +164,9 @@ def test_other_numeric_options_refuse_nan_and_infinity(check: str, option: str, 
 
 def test_a_nan_threshold_no_longer_turns_a_failing_pii_gate_into_a_pass(tmp_path: Path) -> None:
     data = tmp_path / "rows.jsonl"
-    data.write_text("".join(f'{{"instruction": "mail user{i}@example.org", "output": "ok"}}\n' for i in range(10)),
-                    encoding="utf-8")
+    data.write_text(
+        "".join(f'{{"instruction": "mail user{i}@example.org", "output": "ok"}}\n' for i in range(10)), encoding="utf-8"
+    )
     gate = tmp_path / "gate.yaml"
     gate.write_text(checklist_text("pii", {"warn": "0.0", "fail": "0.01"})[0], encoding="utf-8")
     assert run_cli("check", gate, "--data", data, "-q").code == ExitCode.FAIL  # the control: the gate fails
@@ -162,21 +177,23 @@ def test_a_nan_threshold_no_longer_turns_a_failing_pii_gate_into_a_pass(tmp_path
 
 # ---------------------------------------------------------------- numbers of model plans, profiles and catalogues
 
-PLAN_CASES = [
-    ("cost_model", "target_cost_per_success", v, "must be a finite number >= 0") for v in
-    (".nan", ".inf", "-0.001", "true", "cheap")
-] + [
-    ("cost_model", "monthly_budget", v, "must be a finite number >= 0") for v in (".nan", "-.inf", "-5")
-] + [
-    ("routing", "escalation_threshold", v, "must be a number in [0, 1]")
-    for v in (".nan", ".inf", "1.5", "-0.1", "true")
-] + [
-    ("eval_harness", "min_tasks", v, "must be an integer >= 1") for v in ("0", "true", ".nan", "2.5", "-3")
-]
+PLAN_CASES = (
+    [
+        ("cost_model", "target_cost_per_success", v, "must be a finite number >= 0")
+        for v in (".nan", ".inf", "-0.001", "true", "cheap")
+    ]
+    + [("cost_model", "monthly_budget", v, "must be a finite number >= 0") for v in (".nan", "-.inf", "-5")]
+    + [
+        ("routing", "escalation_threshold", v, "must be a number in [0, 1]")
+        for v in (".nan", ".inf", "1.5", "-0.1", "true")
+    ]
+    + [("eval_harness", "min_tasks", v, "must be an integer >= 1") for v in ("0", "true", ".nan", "2.5", "-3")]
+)
 
 
-@pytest.mark.parametrize(("section", "key", "value", "fragment"), PLAN_CASES,
-                         ids=[f"{s}.{k}={v}" for s, k, v, _ in PLAN_CASES])
+@pytest.mark.parametrize(
+    ("section", "key", "value", "fragment"), PLAN_CASES, ids=[f"{s}.{k}={v}" for s, k, v, _ in PLAN_CASES]
+)
 def test_model_plan_numbers(section: str, key: str, value: str, fragment: str, tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(f"name: p\nmodel: open-weights-70b\n{section}:\n  {key}: {value}\n", encoding="utf-8")
@@ -188,16 +205,20 @@ def test_model_plan_numbers(section: str, key: str, value: str, fragment: str, t
 
 def test_model_plan_numbers_control(tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
-    plan.write_text("name: p\nmodel: open-weights-70b\ncost_model:\n  target_cost_per_success: 0.002\n"
-                    "  monthly_budget: 0\nrouting:\n  escalation_threshold: 1\neval_harness:\n  min_tasks: 1\n",
-                    encoding="utf-8")
+    plan.write_text(
+        "name: p\nmodel: open-weights-70b\ncost_model:\n  target_cost_per_success: 0.002\n"
+        "  monthly_budget: 0\nrouting:\n  escalation_threshold: 1\neval_harness:\n  min_tasks: 1\n",
+        encoding="utf-8",
+    )
     r = run_cli("check", MODEL_CHECKLIST, "--plan", plan, "--evals", EVALS, "-q")
     assert r.code in (ExitCode.OK, ExitCode.WARN, ExitCode.FAIL), r.stderr
 
 
-PROFILE_CASES = [("cost_ceiling_per_1k_requests", v, "must be a finite number >= 0")
-                 for v in (".nan", ".inf", "-1", "true", "cheap")] + [
-    (key, v, "must be an integer >= 0") for key in ("input_tokens", "output_tokens", "min_context_window")
+PROFILE_CASES = [
+    ("cost_ceiling_per_1k_requests", v, "must be a finite number >= 0") for v in (".nan", ".inf", "-1", "true", "cheap")
+] + [
+    (key, v, "must be an integer >= 0")
+    for key in ("input_tokens", "output_tokens", "min_context_window")
     for v in ("-5", "true", "1.5", ".nan")
 ]
 
@@ -210,18 +231,31 @@ def test_requirements_profile_numbers(key: str, value: str, fragment: str, tmp_p
     assert_one_line_error(r, ExitCode.USAGE, f"{profile}:3: profile: {key} {fragment}")
 
 
-MODEL = {"name": "m", "provider": "p", "open_weights": "true", "regions": "[eu]", "context_window": "8000",
-         "modalities": "[text]", "price_per_1m_input": "1.0", "price_per_1m_output": "2.0",
-         "priced_on": "2025-01-01", "latency_class": "low", "strengths": "[code]", "reasoning": "false"}
-CATALOG_CASES = [(key, v, "must be a finite number >= 0") for key in ("price_per_1m_input", "price_per_1m_output")
-                 for v in (".nan", ".inf", "-0.5", "true", "free")] + [
-    ("context_window", v, "must be an integer >= 1") for v in ("0", "true", ".nan", "1.5")
-]
+MODEL = {
+    "name": "m",
+    "provider": "p",
+    "open_weights": "true",
+    "regions": "[eu]",
+    "context_window": "8000",
+    "modalities": "[text]",
+    "price_per_1m_input": "1.0",
+    "price_per_1m_output": "2.0",
+    "priced_on": "2025-01-01",
+    "latency_class": "low",
+    "strengths": "[code]",
+    "reasoning": "false",
+}
+CATALOG_CASES = [
+    (key, v, "must be a finite number >= 0")
+    for key in ("price_per_1m_input", "price_per_1m_output")
+    for v in (".nan", ".inf", "-0.5", "true", "free")
+] + [("context_window", v, "must be an integer >= 1") for v in ("0", "true", ".nan", "1.5")]
 
 
 def catalog_text(**override: str) -> str:
-    return "models:\n" + "".join(f"{'  - ' if i == 0 else '    '}{k}: {override.get(k, v)}\n"
-                                 for i, (k, v) in enumerate(MODEL.items()))
+    return "models:\n" + "".join(
+        f"{'  - ' if i == 0 else '    '}{k}: {override.get(k, v)}\n" for i, (k, v) in enumerate(MODEL.items())
+    )
 
 
 @pytest.mark.parametrize(("key", "value", "fragment"), CATALOG_CASES, ids=[f"{k}={v}" for k, v, _ in CATALOG_CASES])
@@ -237,7 +271,8 @@ def test_profile_and_catalogue_numbers_control(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(catalog_text(price_per_1m_input="0", context_window="1"), encoding="utf-8")
     profile = tmp_path / "profile.yaml"
-    profile.write_text("name: p\nsuperpower: code\ncost_ceiling_per_1k_requests: 0\ninput_tokens: 0\n",
-                       encoding="utf-8")
+    profile.write_text(
+        "name: p\nsuperpower: code\ncost_ceiling_per_1k_requests: 0\ninput_tokens: 0\n", encoding="utf-8"
+    )
     r = run_cli("decide", "model", "--profile", profile, "--catalog", catalog)
     assert r.code in (ExitCode.OK, ExitCode.FAIL), r.stderr

@@ -23,8 +23,15 @@ import pytest
 
 from playbook_lib import sample_data
 from playbook_lib.errors import ExitCode
-from tests.badinput import (SECRETS, CliResult, assert_no_secret, assert_one_line_error, assert_unchanged, run_cli,
-                            snapshot)
+from tests.badinput import (
+    SECRETS,
+    CliResult,
+    assert_no_secret,
+    assert_one_line_error,
+    assert_unchanged,
+    run_cli,
+    snapshot,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_CHECKLIST = ROOT / "checklists" / "model_readiness.yaml"
@@ -59,20 +66,45 @@ def _run_checklist(tmp: Path, path: Path) -> CliResult:
 
 
 LOADERS = [
-    Loader("checklist",
-           "name: t\nitems:\n  - id: a\n    title: formatting\n    check: formatting\n    warn: {value}\n{extra}",
-           "warn", "0.0", 6, "    ", _run_checklist),
-    Loader("plan", "name: p\nmodel: open-weights-70b\nsuperpower: {value}\n{extra}", "superpower", "accuracy", 3, "",
-           lambda tmp, p: run_cli("check", MODEL_CHECKLIST, "--plan", p, "--evals", EVALS, "-q")),
-    Loader("profile", "name: p\nsuperpower: {value}\n{extra}", "superpower", "accuracy", 2, "",
-           lambda tmp, p: run_cli("decide", "model", "--profile", p, "--catalog", CATALOG)),
-    Loader("catalog",
-           "models:\n  - name: m\n    provider: p\n    open_weights: true\n    regions: [eu]\n"
-           "    context_window: 8000\n    modalities: [text]\n    price_per_1m_input: 1.0\n"
-           "    price_per_1m_output: 2.0\n    priced_on: 2025-01-01\n    reasoning: false\n    strengths: [code]\n"
-           "    latency_class: {value}\n{extra}",
-           "latency_class", "low", 13, "    ",
-           lambda tmp, p: run_cli("decide", "model", "--profile", PROFILE, "--catalog", p)),
+    Loader(
+        "checklist",
+        "name: t\nitems:\n  - id: a\n    title: formatting\n    check: formatting\n    warn: {value}\n{extra}",
+        "warn",
+        "0.0",
+        6,
+        "    ",
+        _run_checklist,
+    ),
+    Loader(
+        "plan",
+        "name: p\nmodel: open-weights-70b\nsuperpower: {value}\n{extra}",
+        "superpower",
+        "accuracy",
+        3,
+        "",
+        lambda tmp, p: run_cli("check", MODEL_CHECKLIST, "--plan", p, "--evals", EVALS, "-q"),
+    ),
+    Loader(
+        "profile",
+        "name: p\nsuperpower: {value}\n{extra}",
+        "superpower",
+        "accuracy",
+        2,
+        "",
+        lambda tmp, p: run_cli("decide", "model", "--profile", p, "--catalog", CATALOG),
+    ),
+    Loader(
+        "catalog",
+        "models:\n  - name: m\n    provider: p\n    open_weights: true\n    regions: [eu]\n"
+        "    context_window: 8000\n    modalities: [text]\n    price_per_1m_input: 1.0\n"
+        "    price_per_1m_output: 2.0\n    priced_on: 2025-01-01\n    reasoning: false\n    strengths: [code]\n"
+        "    latency_class: {value}\n{extra}",
+        "latency_class",
+        "low",
+        13,
+        "    ",
+        lambda tmp, p: run_cli("decide", "model", "--profile", PROFILE, "--catalog", p),
+    ),
 ]
 BY_NAME = {loader.name: loader for loader in LOADERS}
 each_loader = pytest.mark.parametrize("loader", LOADERS, ids=[loader.name for loader in LOADERS])
@@ -125,9 +157,20 @@ def test_python_tags_are_refused_and_never_run(loader: Loader, tag: str, tmp_pat
 
 
 @each_loader
-@pytest.mark.parametrize("tagged", ["!!python/name:os.system", "!!python/module:os", "!!python/tuple [1, 2]",
-                                    "!custom 1", "!!binary aGVsbG8=", "!!set {a: null}", "!!omap [{a: 1}]",
-                                    "!!pairs [{a: 1}]", "!!merge x"])
+@pytest.mark.parametrize(
+    "tagged",
+    [
+        "!!python/name:os.system",
+        "!!python/module:os",
+        "!!python/tuple [1, 2]",
+        "!custom 1",
+        "!!binary aGVsbG8=",
+        "!!set {a: null}",
+        "!!omap [{a: 1}]",
+        "!!pairs [{a: 1}]",
+        "!!merge x",
+    ],
+)
 def test_tags_outside_the_core_schema_are_refused(loader: Loader, tagged: str, tmp_path: Path) -> None:
     path, r = run_on(loader, tmp_path, loader.text(tagged))
     assert_one_line_error(r, ExitCode.USAGE, f"{path}:{loader.value_line}: tag ")
@@ -159,8 +202,10 @@ def test_billion_laughs_in_an_option_value_fails_fast_in_bounded_memory(loader: 
 
 def test_a_few_small_aliases_still_load(tmp_path: Path) -> None:
     """Aliases themselves are fine (a list reused across items or models): only their expansion is bounded."""
-    checklist = ("name: t\nitems:\n  - {id: a, title: t, check: exact_duplicates, fields: &f [instruction, output]}\n"
-                 "  - {id: b, title: t, check: near_duplicates, fields: *f}\n")
+    checklist = (
+        "name: t\nitems:\n  - {id: a, title: t, check: exact_duplicates, fields: &f [instruction, output]}\n"
+        "  - {id: b, title: t, check: near_duplicates, fields: *f}\n"
+    )
     _, r = run_on(BY_NAME["checklist"], tmp_path, checklist)
     assert r.code in (ExitCode.OK, ExitCode.WARN, ExitCode.FAIL), r.stderr
     catalog = BY_NAME["catalog"].text().replace("regions: [eu]", "regions: &eu [eu-west, eu-central]")
@@ -208,8 +253,11 @@ def test_merge_keys_are_refused(loader: Loader, tmp_path: Path) -> None:
 def test_duplicate_keys_are_refused(loader: Loader, tmp_path: Path) -> None:
     """Today's checklist loader kept the last ``warn`` silently; every loader now names the second one."""
     path, r = run_on(loader, tmp_path, loader.text(extra=f"{loader.key}: {loader.valid}"))
-    assert_one_line_error(r, ExitCode.USAGE, f"{path}:{loader.value_line + 1}: duplicate key {loader.key!r} "
-                                             f"(first at line {loader.value_line})")
+    assert_one_line_error(
+        r,
+        ExitCode.USAGE,
+        f"{path}:{loader.value_line + 1}: duplicate key {loader.key!r} (first at line {loader.value_line})",
+    )
 
 
 @each_loader
@@ -220,8 +268,11 @@ def test_keys_equal_as_values_are_duplicates(loader: Loader, tmp_path: Path) -> 
 
 
 @each_loader
-@pytest.mark.parametrize("number", ["1" + "0" * 5000, "99999999999999999999", "-0x1ffffffffffffffff",
-                                    "0b" + "1" * 70], ids=["5001-digits", "67-bits", "hex", "binary"])
+@pytest.mark.parametrize(
+    "number",
+    ["1" + "0" * 5000, "99999999999999999999", "-0x1ffffffffffffffff", "0b" + "1" * 70],
+    ids=["5001-digits", "67-bits", "hex", "binary"],
+)
 def test_huge_integers_are_refused_before_int(loader: Loader, number: str, tmp_path: Path) -> None:
     path, r = run_on(loader, tmp_path, loader.text(number))
     assert_one_line_error(r, ExitCode.USAGE, f"{path}:{loader.value_line}: integer ")
@@ -229,20 +280,22 @@ def test_huge_integers_are_refused_before_int(loader: Loader, number: str, tmp_p
 
 
 @each_loader
-@pytest.mark.parametrize(("scalar", "fragment"), [
-    ('"\\ud800"', "lone UTF-16 surrogate"),
-    ("!!int abc", "is not a valid integer"),
-    ("!!int ''", "is not a valid integer"),
-    ("!!float x", "is not a valid number"),
-    ("!!bool maybe", "is not a valid boolean"),
-    ("!!timestamp 2025-02-30", "is not a valid date"),
-    ("2025-02-30", "is not a valid date"),
-    ("!!int [1]", "cannot tag a list"),
-    ("!!seq {a: 1}", "cannot tag a mapping"),
-    ("!!map x", "cannot tag a plain value"),
-])
-def test_scalars_that_do_not_construct_are_refused(loader: Loader, scalar: str, fragment: str,
-                                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("scalar", "fragment"),
+    [
+        ('"\\ud800"', "lone UTF-16 surrogate"),
+        ("!!int abc", "is not a valid integer"),
+        ("!!int ''", "is not a valid integer"),
+        ("!!float x", "is not a valid number"),
+        ("!!bool maybe", "is not a valid boolean"),
+        ("!!timestamp 2025-02-30", "is not a valid date"),
+        ("2025-02-30", "is not a valid date"),
+        ("!!int [1]", "cannot tag a list"),
+        ("!!seq {a: 1}", "cannot tag a mapping"),
+        ("!!map x", "cannot tag a plain value"),
+    ],
+)
+def test_scalars_that_do_not_construct_are_refused(loader: Loader, scalar: str, fragment: str, tmp_path: Path) -> None:
     path, r = run_on(loader, tmp_path, loader.text(scalar))
     assert_one_line_error(r, ExitCode.USAGE, f"{path}:{loader.value_line}: ")
     assert fragment in r.stderr
@@ -264,8 +317,12 @@ FILE_CASES: dict[str, Callable[[Loader], str | bytes]] = {
     "control-character": lambda loader: loader.text() + "# bell \x07\n",
     "oversized": lambda loader: loader.text() + ("# padding\n" * 120_000),
 }
-FILE_FRAGMENTS = {"not-utf8": "is not UTF-8", "two-documents": "a second document (---)",
-                  "control-character": "unacceptable character", "oversized": "at most"}
+FILE_FRAGMENTS = {
+    "not-utf8": "is not UTF-8",
+    "two-documents": "a second document (---)",
+    "control-character": "unacceptable character",
+    "oversized": "at most",
+}
 
 
 @each_loader
@@ -305,12 +362,19 @@ def test_library_loaders_share_the_bounded_composer() -> None:
     from playbook_lib.decide.select import parse_catalog, parse_requirements
     from playbook_lib.errors import UsageError
 
-    parsers = {"checklist": parse_checklist_text, "plan": parse_plan, "profile": parse_requirements,
-               "catalog": parse_catalog}
+    parsers = {
+        "checklist": parse_checklist_text,
+        "plan": parse_plan,
+        "profile": parse_requirements,
+        "catalog": parse_catalog,
+    }
     for name, parse in parsers.items():
         loader = BY_NAME[name]
-        for value, fragment in ((laughs(), "aliases expand"), ("!!python/name:os.system", "tag"),
-                                ("1" + "0" * 5000, "too large")):
+        for value, fragment in (
+            (laughs(), "aliases expand"),
+            ("!!python/name:os.system", "tag"),
+            ("1" + "0" * 5000, "too large"),
+        ):
             with pytest.raises(UsageError, match=rf"x\.yaml:{loader.value_line}: .*{fragment}") as info:
                 parse(loader.text(value), "x.yaml")
             assert "\n" not in str(info.value)

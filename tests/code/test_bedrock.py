@@ -36,8 +36,12 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_keys: bool = Tr
 
 
 def reply(text: str) -> dict:
-    return {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": "end_turn",
-            "usage": {"inputTokens": 31, "outputTokens": 6, "totalTokens": 37}, "metrics": {"latencyMs": 120}}
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 31, "outputTokens": 6, "totalTokens": 37},
+        "metrics": {"latencyMs": 120},
+    }
 
 
 def test_request_built_and_answer_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,9 +49,12 @@ def test_request_built_and_answer_parsed(tmp_path: Path, monkeypatch: pytest.Mon
     generator = BedrockGenerator(model_id=MODEL, client=real)
     assert isinstance(generator, Generator)
     prompt = "Context: [kb-004] Calibrate every 14 days.\nQuestion: How often?\nAnswer:"
-    expected = {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": prompt}]}],
-                "system": [{"text": "Answer the question using only the context."}],
-                "inferenceConfig": {"maxTokens": 40, "temperature": 0.0}}
+    expected = {
+        "modelId": MODEL,
+        "messages": [{"role": "user", "content": [{"text": prompt}]}],
+        "system": [{"text": "Answer the question using only the context."}],
+        "inferenceConfig": {"maxTokens": 40, "temperature": 0.0},
+    }
     with Stubber(real) as stub:
         stub.add_response("converse", reply("  Every 14 days [kb-004].  "), expected)
         out = generator.generate(prompt, max_tokens=40, temperature=0.0)
@@ -65,15 +72,18 @@ def test_request_built_and_answer_parsed(tmp_path: Path, monkeypatch: pytest.Mon
         assert bare.generate("q", max_tokens=8, temperature=0.2).text == "Every 14 days."
 
 
-@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 429), ("AccessDeniedException", 403),
-                                              ("ValidationException", 400)])
-def test_service_errors_become_one_line(code: str, status: int, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("code", "status"), [("ThrottlingException", 429), ("AccessDeniedException", 403), ("ValidationException", 400)]
+)
+def test_service_errors_become_one_line(
+    code: str, status: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = client(tmp_path, monkeypatch)
     generator = BedrockGenerator(model_id=MODEL, client=real, region="eu-west-1")
     with Stubber(real) as stub:
-        stub.add_client_error("converse", service_error_code=code, service_message=f"denied for {KEY_ID}\nretry",
-                              http_status_code=status)
+        stub.add_client_error(
+            "converse", service_error_code=code, service_message=f"denied for {KEY_ID}\nretry", http_status_code=status
+        )
         with pytest.raises(UsageError) as info:
             generator.generate("q")
     message = str(info.value)
@@ -119,8 +129,9 @@ def test_select_generator_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(select_generator(), OpenAICompatibleGenerator)  # automatic: the endpoint wins when set
     monkeypatch.setenv("PLAYBOOK_GENERATOR", "extractive")
     assert select_generator() is None  # the environment's choice beats the automatic one
-    with pytest.raises(UsageError, match="unknown generator 'gpt5'; choose one of local, openai-compatible, "
-                                         "bedrock, extractive"):
+    with pytest.raises(
+        UsageError, match="unknown generator 'gpt5'; choose one of local, openai-compatible, bedrock, extractive"
+    ):
         select_generator("gpt5")
     monkeypatch.setenv("PLAYBOOK_GENERATOR", "claude")
     with pytest.raises(UsageError, match="unknown generator 'claude'"):

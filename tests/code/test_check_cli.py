@@ -33,8 +33,13 @@ items:
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PLAYBOOK_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "playbook_lib", "check", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "playbook_lib", "check", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def digest(*paths: Path) -> list[str]:
@@ -56,8 +61,10 @@ def small(tmp_path: Path) -> Path:
 
 
 def write_rows(path: Path, outputs: list[str]) -> Path:
-    path.write_text("".join(json.dumps({"instruction": f"q{i}", "output": o}) + "\n" for i, o in enumerate(outputs)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"instruction": f"q{i}", "output": o}) + "\n" for i, o in enumerate(outputs)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -99,16 +106,26 @@ def test_exit_codes_pass_warn_fail(small: Path, tmp_path: Path) -> None:
     assert run(small, "--data", mostly_empty, "--fail-on", "warn").returncode == ExitCode.FAIL
 
 
-@pytest.mark.parametrize(("yaml_text", "fragment"), [
-    ("name: x\nitems:\n  - id: a\n   title: bad\n", "bad.yaml:4: malformed YAML"),
-    ("name: x\nitems:\n  - id: a\n    title: t\n    check: nope\n", "bad.yaml:5: unknown check 'nope'; valid:"),
-    ("name: x\nitems:\n  - id: a\n    title: t\n    check: formatting\n    fail: lots\n",
-     "bad.yaml:6: formatting.fail must be"),
-    ("name: x\nitems:\n  - id: a\n    title: t\n    check: quantity\n    method: huge\n", "unknown quantity method"),
-    ("name: x\nitems:\n  - id: a\n    title: t\n    check: near_duplicates\n    threshold: 1.5\n",
-     "bad.yaml:3: near_duplicates: threshold must be in (0, 1]"),
-    ("- a\n- b\n", "bad.yaml:1: a checklist must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("yaml_text", "fragment"),
+    [
+        ("name: x\nitems:\n  - id: a\n   title: bad\n", "bad.yaml:4: malformed YAML"),
+        ("name: x\nitems:\n  - id: a\n    title: t\n    check: nope\n", "bad.yaml:5: unknown check 'nope'; valid:"),
+        (
+            "name: x\nitems:\n  - id: a\n    title: t\n    check: formatting\n    fail: lots\n",
+            "bad.yaml:6: formatting.fail must be",
+        ),
+        (
+            "name: x\nitems:\n  - id: a\n    title: t\n    check: quantity\n    method: huge\n",
+            "unknown quantity method",
+        ),
+        (
+            "name: x\nitems:\n  - id: a\n    title: t\n    check: near_duplicates\n    threshold: 1.5\n",
+            "bad.yaml:3: near_duplicates: threshold must be in (0, 1]",
+        ),
+        ("- a\n- b\n", "bad.yaml:1: a checklist must be a mapping"),
+    ],
+)
 def test_bad_checklists_are_usage_errors(tmp_path: Path, yaml_text: str, fragment: str) -> None:
     checklist = tmp_path / "bad.yaml"
     checklist.write_text(yaml_text, encoding="utf-8")
@@ -124,19 +141,30 @@ def test_usage_errors(small: Path, tmp_path: Path) -> None:
     assert_one_line_error(run(small, "--data", data, "--fail-on", "never"), ExitCode.USAGE, "--fail-on")
     assert_one_line_error(run(small), ExitCode.USAGE, "--data")
     assert_one_line_error(run(small, "--data", data, "--format", "xml"), ExitCode.USAGE, "unknown data format 'xml'")
-    assert_one_line_error(run(small, "--data", data, "--json", "/proc/no/such/r.json"), ExitCode.USAGE,
-                          "cannot write the report")
+    assert_one_line_error(
+        run(small, "--data", data, "--json", "/proc/no/such/r.json"), ExitCode.USAGE, "cannot write the report"
+    )
 
 
-@pytest.mark.parametrize(("name", "content", "fragment"), [
-    ("empty.jsonl", b"", "no records found"),
-    ("blank.jsonl", b"\n\n  \n", "no records found"),
-    ("latin1.jsonl", b'{"instruction": "ok", "output": "a"}\n{"instruction": "caf\xe9", "output": "b"}\n',
-     "latin1.jsonl:2: not UTF-8"),
-    ("truncated.json", b'[{"instruction": "a", "output": "b"}, {"instruction": "c", "out', "truncated.json:1: invalid JSON"),
-    ("garbage.jsonl", b"not json\n{broken\n", "no records found (2 unreadable rows, first:"),
-    ("data.parquet", b"PAR1 not really parquet", "not a readable Parquet file"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("empty.jsonl", b"", "no records found"),
+        ("blank.jsonl", b"\n\n  \n", "no records found"),
+        (
+            "latin1.jsonl",
+            b'{"instruction": "ok", "output": "a"}\n{"instruction": "caf\xe9", "output": "b"}\n',
+            "latin1.jsonl:2: not UTF-8",
+        ),
+        (
+            "truncated.json",
+            b'[{"instruction": "a", "output": "b"}, {"instruction": "c", "out',
+            "truncated.json:1: invalid JSON",
+        ),
+        ("garbage.jsonl", b"not json\n{broken\n", "no records found (2 unreadable rows, first:"),
+        ("data.parquet", b"PAR1 not really parquet", "not a readable Parquet file"),
+    ],
+)
 def test_bad_data_is_a_data_error(small: Path, tmp_path: Path, name: str, content: bytes, fragment: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)
@@ -148,16 +176,21 @@ def test_missing_data_and_eval_files(small: Path, tmp_path: Path) -> None:
     data = write_rows(tmp_path / "d.jsonl", ["a"])
     assert_one_line_error(run(small, "--data", tmp_path / "missing.jsonl"), ExitCode.DATA, "file not found")
     assert_one_line_error(run(small, "--data", tmp_path), ExitCode.DATA, "is a folder")
-    assert_one_line_error(run(small, "--data", data, "--eval", tmp_path / "no_eval.jsonl"), ExitCode.DATA,
-                          "no_eval.jsonl: file not found")
+    assert_one_line_error(
+        run(small, "--data", data, "--eval", tmp_path / "no_eval.jsonl"), ExitCode.DATA, "no_eval.jsonl: file not found"
+    )
 
 
 def test_truncated_jsonl_line_is_skipped_and_reported(small: Path, tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
-    path.write_bytes(b'{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n{"instruction": "e", "ou')
+    path.write_bytes(
+        b'{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n{"instruction": "e", "ou'
+    )
     out = tmp_path / "r.json"
     result = run(small, "--data", path, "--json", out, "--quiet")
     assert result.returncode == ExitCode.OK and "Traceback" not in result.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
-    assert report["data"]["train"]["skipped"] == [f"{path}:3: invalid JSON (Unterminated string starting at; column 22)"]
+    assert report["data"]["train"]["skipped"] == [
+        f"{path}:3: invalid JSON (Unterminated string starting at; column 22)"
+    ]
     assert report["items"][0]["outcome"] == "warn"  # 1 of 3 rows unreadable: above warn 0, below fail 0.5

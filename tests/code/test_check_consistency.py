@@ -18,8 +18,11 @@ def test_agreement_statistics_match_hand_computed_values() -> None:
 
 
 def test_consistent_labels_pass_and_unlabelled_is_not_evaluated() -> None:
-    rows = [{"instruction": f"item {i}", "label": "pos" if i % 2 else "neg", "annotator": a}
-            for i in range(20) for a in ("ann1", "ann2")]
+    rows = [
+        {"instruction": f"item {i}", "label": "pos" if i % 2 else "neg", "annotator": a}
+        for i in range(20)
+        for a in ("ann1", "ann2")
+    ]
     result = ConsistencyCheck().run(records_from_rows(rows), CheckContext())
     assert result.outcome is Outcome.PASS and result.summary["krippendorff_alpha"] == pytest.approx(1.0)
     assert result.summary["cohens_kappa"] == pytest.approx(1.0)
@@ -28,8 +31,11 @@ def test_consistent_labels_pass_and_unlabelled_is_not_evaluated() -> None:
 
 
 def test_conflicting_labels_are_found() -> None:
-    rows = [{"instruction": f"item {i}", "label": "pos" if i % 2 else "neg", "annotator": a}
-            for i in range(20) for a in ("ann1", "ann2")]
+    rows = [
+        {"instruction": f"item {i}", "label": "pos" if i % 2 else "neg", "annotator": a}
+        for i in range(20)
+        for a in ("ann1", "ann2")
+    ]
     rows[1]["label"] = "pos"  # ann2 disagrees on item 0
     rows[3]["label"] = "neg"  # and on item 1
     result = ConsistencyCheck().run(records_from_rows(rows), CheckContext())

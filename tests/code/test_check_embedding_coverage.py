@@ -19,14 +19,25 @@ from playbook_lib.errors import UsageError
 
 DEVICES = ["pH meter", "conductivity meter", "dissolved-oxygen probe", "turbidity sensor", "nitrate probe"]
 ACTIONS = ["calibrate", "clean", "store", "replace the battery of", "update the firmware of"]
-TRAIN = records_from_rows([{"instruction": f"How do I {a} the {d}?", "output": "Follow the steps in the manual.",
-                            "category": "support"} for d in DEVICES for a in ACTIONS])
+TRAIN = records_from_rows(
+    [
+        {"instruction": f"How do I {a} the {d}?", "output": "Follow the steps in the manual.", "category": "support"}
+        for d in DEVICES
+        for a in ACTIONS
+    ]
+)
 COVERED = [{"instruction": f"how to {a} my {d}", "category": "support"} for d, a in zip(DEVICES, ACTIONS)]
-UNCOVERED = [{"instruction": "Why was my credit card charged twice for one order?", "category": "billing"},
-             {"instruction": "I was billed two times for the same order, please refund the double charge.",
-              "category": "billing"},
-             {"instruction": "Can I get an invoice with my company's VAT number? Reply to ana.silva@example.org",
-              "category": "billing"}]
+UNCOVERED = [
+    {"instruction": "Why was my credit card charged twice for one order?", "category": "billing"},
+    {
+        "instruction": "I was billed two times for the same order, please refund the double charge.",
+        "category": "billing",
+    },
+    {
+        "instruction": "Can I get an invoice with my company's VAT number? Reply to ana.silva@example.org",
+        "category": "billing",
+    },
+]
 
 
 def test_traffic_like_training_passes_and_no_traffic_is_not_evaluated() -> None:
@@ -47,8 +58,9 @@ def test_uncovered_traffic_is_found_and_grouped_by_category() -> None:
     assert result.summary["uncovered"] == 3 and result.summary["uncovered_share"] == pytest.approx(3 / 8)
     assert result.outcome is Outcome.FAIL  # 37.5 % > fail 20 %
     assert result.summary["grouped_by"] == "category"
-    assert result.summary["groups"] == [{"group": "billing", "traffic": 3, "uncovered_share": 1.0, "uncovered": 3,
-                                         "lines": [6, 7, 8]}]
+    assert result.summary["groups"] == [
+        {"group": "billing", "traffic": 3, "uncovered_share": 1.0, "uncovered": 3, "lines": [6, 7, 8]}
+    ]
     (example,) = result.examples
     assert example["group"] == "billing" and example["size"] == 3 and 1 <= example["nearest_training_line"] <= 25
     shown = json.dumps(result.to_dict())

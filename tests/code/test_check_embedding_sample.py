@@ -9,8 +9,7 @@ import pytest
 
 from playbook_lib import sample_data
 from playbook_lib.checks import CheckContext
-from playbook_lib.checks.embedding import (EmbeddingCoverageCheck, RelevanceCheck, sample_positions,
-                                           wilson_interval)
+from playbook_lib.checks.embedding import EmbeddingCoverageCheck, RelevanceCheck, sample_positions, wilson_interval
 from playbook_lib.data import load_records
 from playbook_lib.errors import UsageError
 
@@ -61,11 +60,12 @@ def test_relevance_sample_is_deterministic_and_its_interval_holds_the_full_share
 
 
 def test_small_inputs_are_not_sampled(train, traffic) -> None:
-    rel = [RelevanceCheck(fields=["instruction", "input"], **opts).run(train, CheckContext())
-           for opts in ({}, {"sample": len(train)})]
+    rel = [
+        RelevanceCheck(fields=["instruction", "input"], **opts).run(train, CheckContext())
+        for opts in ({}, {"sample": len(train)})
+    ]
     assert rel[0].to_dict() == rel[1].to_dict() and "sampled" not in rel[1].summary
-    cov = [EmbeddingCoverageCheck(**opts).run(train, CheckContext(traffic=traffic))
-           for opts in ({}, {"sample": 5000})]
+    cov = [EmbeddingCoverageCheck(**opts).run(train, CheckContext(traffic=traffic)) for opts in ({}, {"sample": 5000})]
     assert cov[0].to_dict() == cov[1].to_dict() and "sampled" not in cov[1].summary
 
 

@@ -8,8 +8,10 @@ from playbook_lib.checks import CheckContext, Outcome
 from playbook_lib.checks.formatting import FormattingCheck
 from playbook_lib.data import records_from_rows
 
-CLEAN = [{"instruction": f"Explain step {i} of calibrating the meter", "output": f"Step {i}: rinse, dip and wait."}
-         for i in range(20)]
+CLEAN = [
+    {"instruction": f"Explain step {i} of calibrating the meter", "output": f"Step {i}: rinse, dip and wait."}
+    for i in range(20)
+]
 
 
 def test_clean_data_passes() -> None:
@@ -34,17 +36,26 @@ def test_planted_problems_are_each_found() -> None:
     assert result.flags[:20].sum() == 0
     assert result.flags[20:].all(), [e["reason"] for e in result.examples]
     problems = result.summary["problems"]
-    for kind in ("empty output", "missing output", "instruction is int, expected text", "control character in instruction",
-                 "mojibake in output", "output is not valid JSON", "chat does not start with a user turn",
-                 "length outlier"):
+    for kind in (
+        "empty output",
+        "missing output",
+        "instruction is int, expected text",
+        "control character in instruction",
+        "mojibake in output",
+        "output is not valid JSON",
+        "chat does not start with a user turn",
+        "length outlier",
+    ):
         assert kind in problems, (kind, problems)
     assert result.outcome is Outcome.FAIL and 0 < result.scores.max() <= 1
 
 
 def test_sharegpt_conversations_are_read_as_chat() -> None:
-    rows = [{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}]},
-            {"conversations": [{"from": "gpt", "value": "I speak first"}]},
-            {"messages": "not a list"}]
+    rows = [
+        {"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}]},
+        {"conversations": [{"from": "gpt", "value": "I speak first"}]},
+        {"messages": "not a list"},
+    ]
     records = records_from_rows(rows)
     assert records["instruction"][0] == "Hi" and records["output"][0] == "Hello!"
     result = FormattingCheck().run(records, CheckContext())
@@ -69,15 +80,37 @@ def test_empty_chat_turns_are_flagged_and_valid_chat_passes() -> None:
     assert found.flags.tolist() == structural.tolist(), found.examples
     empty_line = int(chat["line"][planted == "empty response"].iloc[0])
     assert {"line": empty_line, "reason": "empty assistant turn"}.items() <= next(
-        e for e in found.examples if e["line"] == empty_line).items()
-    good = [{"messages": [{"role": "system", "content": ""}, {"role": "user", "content": "Hi"},
-                          {"role": "assistant", "content": "Hello!"}]},
-            {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
-                          {"role": "user", "content": "Bye"}, {"role": "assistant", "content": "Bye!"}]}]
-    bad = [{"messages": [{"role": "user", "content": "What does E17 mean?"}, {"role": "assistant", "content": ""}]},
-           {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
-                         {"role": "user", "content": "More?"}, {"role": "assistant", "content": " \n "}]},
-           {"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "Hello!"}]}]
+        e for e in found.examples if e["line"] == empty_line
+    ).items()
+    good = [
+        {
+            "messages": [
+                {"role": "system", "content": ""},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello!"},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello!"},
+                {"role": "user", "content": "Bye"},
+                {"role": "assistant", "content": "Bye!"},
+            ]
+        },
+    ]
+    bad = [
+        {"messages": [{"role": "user", "content": "What does E17 mean?"}, {"role": "assistant", "content": ""}]},
+        {
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello!"},
+                {"role": "user", "content": "More?"},
+                {"role": "assistant", "content": " \n "},
+            ]
+        },
+        {"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "Hello!"}]},
+    ]
     result = FormattingCheck().run(records_from_rows(good + bad), CheckContext())
     assert result.flags.tolist() == [False, False, True, True, True], result.examples
     assert result.summary["problems"] == {"empty assistant turn": 2, "empty user turn": 1}

@@ -15,8 +15,10 @@ def test_clean_data_passes() -> None:
 
 
 def test_missing_and_disallowed_values_are_flagged() -> None:
-    rows = CLEAN + [{"instruction": "x", "output": "y", "licence": "proprietary", "provenance": "human"},
-                    {"instruction": "x2", "output": "y", "provenance": "scraped"}]
+    rows = CLEAN + [
+        {"instruction": "x", "output": "y", "licence": "proprietary", "provenance": "human"},
+        {"instruction": "x2", "output": "y", "provenance": "scraped"},
+    ]
     result = LicenceCheck(allowed=ALLOWED).run(records_from_rows(rows), CheckContext())
     assert result.flags.tolist() == [False] * 10 + [True, True]
     assert result.summary["missing"] == {"licence": 1}

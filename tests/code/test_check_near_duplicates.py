@@ -10,8 +10,7 @@ from playbook_lib.data import records_from_rows
 
 rng = random.Random(0)
 WORDS = [f"w{i}" for i in range(2000)]
-CLEAN = [{"instruction": " ".join(rng.sample(WORDS, 40)), "output": " ".join(rng.sample(WORDS, 40))}
-         for _ in range(60)]
+CLEAN = [{"instruction": " ".join(rng.sample(WORDS, 40)), "output": " ".join(rng.sample(WORDS, 40))} for _ in range(60)]
 
 
 def test_clean_data_passes() -> None:

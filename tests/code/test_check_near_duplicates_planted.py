@@ -9,12 +9,11 @@ import random
 import numpy as np
 import pytest
 
-from tests.conftest import need_module
-
 from playbook_lib.checks import CheckContext
 from playbook_lib.checks.hashing import ngram_hashes
 from playbook_lib.checks.uniqueness import NearDuplicatesCheck, bands_for, oph_signatures, shingles
 from playbook_lib.data import records_from_rows
+from tests.conftest import need_module
 
 rng = random.Random(11)
 VOCAB = [f"t{i}" for i in range(5000)]

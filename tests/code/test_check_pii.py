@@ -58,9 +58,17 @@ def test_rows_with_pii_are_flagged_and_never_shown_unmasked() -> None:
 
 
 def test_every_chat_turn_and_preference_answer_is_scanned() -> None:
-    rows = [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "mail ops@example.org"},
-                          {"role": "user", "content": "thanks"}, {"role": "assistant", "content": "bye"}]},
-            {"prompt": "p", "chosen": "fine", "rejected": "my SSN is 078-05-1120"}]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "mail ops@example.org"},
+                {"role": "user", "content": "thanks"},
+                {"role": "assistant", "content": "bye"},
+            ]
+        },
+        {"prompt": "p", "chosen": "fine", "rejected": "my SSN is 078-05-1120"},
+    ]
     result = PiiCheck().run(records_from_rows(rows), CheckContext())
     assert result.flags.tolist() == [True, True] and result.summary["by_kind"] == {"email": 1, "us_ssn": 1}
     assert "ops@example.org" not in json.dumps(result.to_dict())

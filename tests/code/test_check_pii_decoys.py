@@ -11,20 +11,28 @@ from playbook_lib.checks.compliance import PiiCheck, find_pii, maybe_pii
 from playbook_lib.data import records_from_rows
 
 DECOYS = [
-    "Order reference 4539148803436468 ships Monday.",     # 16 digits, Luhn fails
-    "Code DE00123456789012345678 is a template.",          # IBAN-shaped, bad checksum
-    "Upgrade to version 2.14.7 first.",                    # version string
-    "Build 1.2.300.4 was reverted.",                       # IPv4-shaped, octet above 255
-    "Form 000-12-3456 is a sample SSN.",                   # invalid SSN area
-    "Write to admin@localhost for help.",                  # no domain
-    "Ticket 12-34 and room 4.5.",                          # short numbers
-    "The sum 960-480-120 = 360 holds.",                    # arithmetic
+    "Order reference 4539148803436468 ships Monday.",  # 16 digits, Luhn fails
+    "Code DE00123456789012345678 is a template.",  # IBAN-shaped, bad checksum
+    "Upgrade to version 2.14.7 first.",  # version string
+    "Build 1.2.300.4 was reverted.",  # IPv4-shaped, octet above 255
+    "Form 000-12-3456 is a sample SSN.",  # invalid SSN area
+    "Write to admin@localhost for help.",  # no domain
+    "Ticket 12-34 and room 4.5.",  # short numbers
+    "The sum 960-480-120 = 360 holds.",  # arithmetic
 ]
 REAL = [
-    "Mail jane.doe@example.org today.", "Call +1 415-555-0132 now.", "Card 4111 1111 1111 1111 on file.",
-    "IBAN DE89370400440532013000 please.", "Server at 192.168.10.4 is up.", "SSN 123-45-6789 leaked.",
-    "key AKIAIOSFODNN7EXAMPLE in logs", "token ghp_" + "a" * 36 + " here", "password = hunter2hunter2x",
-    "-----BEGIN RSA PRIVATE KEY-----", "v6 2001:db8:85a3::8a2e:370:7334 route", "phone (030) 123-4567 office",
+    "Mail jane.doe@example.org today.",
+    "Call +1 415-555-0132 now.",
+    "Card 4111 1111 1111 1111 on file.",
+    "IBAN DE89370400440532013000 please.",
+    "Server at 192.168.10.4 is up.",
+    "SSN 123-45-6789 leaked.",
+    "key AKIAIOSFODNN7EXAMPLE in logs",
+    "token ghp_" + "a" * 36 + " here",
+    "password = hunter2hunter2x",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "v6 2001:db8:85a3::8a2e:370:7334 route",
+    "phone (030) 123-4567 office",
 ]
 
 

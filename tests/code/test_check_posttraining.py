@@ -22,8 +22,11 @@ CHAT = sample_data.path("sft_chat_sample.jsonl")
 
 def planted_lines(path: Path, key: str) -> set[int]:
     rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
-    return {i + 1 for i, r in enumerate(rows) if str(r.get(key, "")).startswith("planted") or
-            (key == "planted" and "planted" in r)}
+    return {
+        i + 1
+        for i, r in enumerate(rows)
+        if str(r.get(key, "")).startswith("planted") or (key == "planted" and "planted" in r)
+    }
 
 
 def run(name: str, records, **kwargs):  # type: ignore[no-untyped-def]
@@ -41,8 +44,13 @@ def test_preference_sample_flags_exactly_the_planted_rows() -> None:
     assert flagged == planted_lines(PREF, "source")
     assert result.outcome.value == "fail"
     problems = result.summary["problems"]
-    for kind in ("chosen identical to rejected", "empty chosen", "empty rejected", "missing prompt",
-                 "chosen repeats the prompt"):
+    for kind in (
+        "chosen identical to rejected",
+        "empty chosen",
+        "empty rejected",
+        "missing prompt",
+        "chosen repeats the prompt",
+    ):
         assert problems.get(kind), kind
     assert sum(v for k, v in problems.items() if k.startswith("prompt mismatch")) == 2
 
@@ -55,23 +63,35 @@ def test_sft_chat_sample_flags_exactly_the_planted_rows() -> None:
 
 
 def test_clean_pairs_pass() -> None:
-    rows = [{"prompt": f"Question {i} about the Wren-3?", "chosen": f"Answer {i}: rinse the probe " + "x " * (i % 3),
-             "rejected": f"Answer {i}: do not " + "y " * ((i + 1) % 3)} for i in range(20)]
+    rows = [
+        {
+            "prompt": f"Question {i} about the Wren-3?",
+            "chosen": f"Answer {i}: rinse the probe " + "x " * (i % 3),
+            "rejected": f"Answer {i}: do not " + "y " * ((i + 1) % 3),
+        }
+        for i in range(20)
+    ]
     records = records_from_rows(rows)
     assert run("preference_pairs", records).outcome.value == "pass"
-    sft = records_from_rows([{"instruction": f"Explain step {i}.", "output": f"Step {i} means calibrating first."}
-                             for i in range(5)])
+    sft = records_from_rows(
+        [{"instruction": f"Explain step {i}.", "output": f"Step {i} means calibrating first."} for i in range(5)]
+    )
     assert run("sft_pairs", sft).outcome.value == "pass"
 
 
 def test_length_bias_is_the_share_of_longer_chosen() -> None:
-    biased = records_from_rows([{"prompt": f"q{i}", "chosen": "long answer " * (3 + i % 4), "rejected": "short"}
-                                for i in range(20)])
+    biased = records_from_rows(
+        [{"prompt": f"q{i}", "chosen": "long answer " * (3 + i % 4), "rejected": "short"} for i in range(20)]
+    )
     r = run("length_bias", biased)
     assert r.summary["longer_chosen_rate"] == 1.0 and r.outcome.value == "fail"
     assert r.flags.sum() == r.summary["much_longer"] > 0
-    balanced = records_from_rows([{"prompt": f"q{i}", "chosen": "a b c" if i % 2 else "a", "rejected":
-                                   "a" if i % 2 else "a b c"} for i in range(20)])
+    balanced = records_from_rows(
+        [
+            {"prompt": f"q{i}", "chosen": "a b c" if i % 2 else "a", "rejected": "a" if i % 2 else "a b c"}
+            for i in range(20)
+        ]
+    )
     r = run("length_bias", balanced)
     assert r.summary["longer_chosen_rate"] == pytest.approx(0.5) and r.outcome.value == "pass"
     few = records_from_rows([{"prompt": "q", "chosen": "a b", "rejected": "a"}] * 3)
@@ -88,8 +108,10 @@ def test_repeats_prompt() -> None:
 
 
 def test_checklist_yaml_and_bad_options() -> None:
-    spec = parse_checklist_text("name: pt\nitems:\n  - {id: p, title: pairs, check: preference_pairs}\n"
-                                "  - {id: l, title: length, check: length_bias, ratio: 3.0, warn: 0.6}\n")
+    spec = parse_checklist_text(
+        "name: pt\nitems:\n  - {id: p, title: pairs, check: preference_pairs}\n"
+        "  - {id: l, title: length, check: length_bias, ratio: 3.0, warn: 0.6}\n"
+    )
     report = run_checklist(spec, load_records(PREF))
     assert [r.result.outcome.value for r in report.items] == ["fail", "warn"]
     with pytest.raises(UsageError, match="ratio must be > 1"):

@@ -26,5 +26,7 @@ def test_synthetic_share_above_policy_warns_and_fails() -> None:
 def test_untagged_rows_are_flagged() -> None:
     result = ProvenanceCheck().run(records_from_rows(rows(8, 0, untagged=2)), CheckContext())
     assert result.flags.tolist() == [False] * 8 + [True, True] and result.outcome is Outcome.WARN
-    assert ProvenanceCheck().run(records_from_rows(rows(0, 0, untagged=3)), CheckContext()).outcome \
+    assert (
+        ProvenanceCheck().run(records_from_rows(rows(0, 0, untagged=3)), CheckContext()).outcome
         is Outcome.NOT_EVALUATED
+    )

@@ -16,27 +16,42 @@ from playbook_lib.data import records_from_rows
 from playbook_lib.errors import DataError, UsageError
 
 TASK = "Customer support for water-quality meters and probes: calibration, cleaning, storage, batteries and firmware."
-DEVICES = ["pH meter", "conductivity meter", "dissolved-oxygen probe", "turbidity sensor", "nitrate probe",
-           "chlorine analyser"]
-ACTIONS = [("calibrate", "Rinse the {d} with deionised water, dip it in the buffer and confirm the reading."),
-           ("clean", "Wipe the sensor of the {d} with a soft cloth and rinse it with deionised water."),
-           ("store", "Keep the {d} in its storage cap with a few drops of storage solution."),
-           ("replace the battery of", "Open the battery cover of the {d} and insert two new AA cells."),
-           ("update the firmware of", "Connect the {d} by USB and start the firmware update in the desktop app.")]
+DEVICES = [
+    "pH meter",
+    "conductivity meter",
+    "dissolved-oxygen probe",
+    "turbidity sensor",
+    "nitrate probe",
+    "chlorine analyser",
+]
+ACTIONS = [
+    ("calibrate", "Rinse the {d} with deionised water, dip it in the buffer and confirm the reading."),
+    ("clean", "Wipe the sensor of the {d} with a soft cloth and rinse it with deionised water."),
+    ("store", "Keep the {d} in its storage cap with a few drops of storage solution."),
+    ("replace the battery of", "Open the battery cover of the {d} and insert two new AA cells."),
+    ("update the firmware of", "Connect the {d} by USB and start the firmware update in the desktop app."),
+]
 CLEAN = [{"instruction": f"How do I {a} the {d}?", "output": o.format(d=d)} for d in DEVICES for a, o in ACTIONS]
-OFF_TOPIC = [{"instruction": "Give me a recipe for a chocolate cake.",
-              "output": "Mix flour, sugar, cocoa and eggs, pour the batter into a tin and bake for forty minutes. "
-                        "Questions: baker.jones@example.com"},
-             {"instruction": "Who won the football World Cup in 2014?",
-              "output": "Germany won the 2014 World Cup, beating Argentina in the final in Rio de Janeiro."}]
+OFF_TOPIC = [
+    {
+        "instruction": "Give me a recipe for a chocolate cake.",
+        "output": "Mix flour, sugar, cocoa and eggs, pour the batter into a tin and bake for forty minutes. "
+        "Questions: baker.jones@example.com",
+    },
+    {
+        "instruction": "Who won the football World Cup in 2014?",
+        "output": "Germany won the 2014 World Cup, beating Argentina in the final in Rio de Janeiro.",
+    },
+]
 
 
 def run(rows: list[dict], **options) -> object:
     return RelevanceCheck(**options).run(records_from_rows(rows), CheckContext())
 
 
-@pytest.mark.parametrize("options", [{"task": TASK}, {"task": TASK, "z_threshold": 2.5}, {}],
-                         ids=["task", "task-z2.5", "neighbours"])
+@pytest.mark.parametrize(
+    "options", [{"task": TASK}, {"task": TASK, "z_threshold": 2.5}, {}], ids=["task", "task-z2.5", "neighbours"]
+)
 def test_clean_data_passes(options: dict) -> None:
     result = run(CLEAN, **options)
     assert result.outcome is Outcome.PASS, result.message
@@ -44,9 +59,11 @@ def test_clean_data_passes(options: dict) -> None:
     assert ((result.scores >= 0) & (result.scores <= 1)).all()
 
 
-@pytest.mark.parametrize("options", [{"task": TASK, "z_threshold": 2.5}, {},
-                                     {"task": TASK, "z_threshold": None, "min_similarity": 0.15}],
-                         ids=["task-z2.5", "neighbours", "absolute"])
+@pytest.mark.parametrize(
+    "options",
+    [{"task": TASK, "z_threshold": 2.5}, {}, {"task": TASK, "z_threshold": None, "min_similarity": 0.15}],
+    ids=["task-z2.5", "neighbours", "absolute"],
+)
 def test_planted_off_topic_rows_are_flagged_most_off_topic_first(options: dict) -> None:
     """A short task description is a weaker signal than examples (its similarities spread wider): at the default
     z 3 the two planted rows sit just inside the cut-off on this small set, at z 2.5 they are out."""

@@ -9,8 +9,10 @@ from playbook_lib.checks import CheckContext, Outcome, splits
 from playbook_lib.checks.splits import SplitsCheck
 from playbook_lib.data import records_from_rows
 
-CLEAN = [{"instruction": f"q{i}", "output": "a", "split": s} for i, s in
-         enumerate(["train"] * 16 + ["val"] * 2 + ["test"] * 2)]
+CLEAN = [
+    {"instruction": f"q{i}", "output": "a", "split": s}
+    for i, s in enumerate(["train"] * 16 + ["val"] * 2 + ["test"] * 2)
+]
 
 
 def test_clean_data_passes() -> None:
@@ -36,8 +38,10 @@ def test_prompt_in_two_splits_and_eval_file_overlap_are_found() -> None:
 def test_hash_collisions_cannot_flag_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows are grouped by a hash of their normal form, then confirmed on the strings: with every hash equal (all
     rows collide) the flags, examples and summary are unchanged."""
-    rows = CLEAN + [{"instruction": "Q0 ", "output": "b", "split": "test"},
-                    {"instruction": "q3", "output": "c", "split": "dev"}]
+    rows = CLEAN + [
+        {"instruction": "Q0 ", "output": "b", "split": "test"},
+        {"instruction": "q3", "output": "c", "split": "dev"},
+    ]
     eval_file = records_from_rows([{"instruction": "q7", "output": "a"}, {"instruction": "new", "output": "a"}])
     honest = SplitsCheck().run(records_from_rows(rows), CheckContext(eval=eval_file))
     monkeypatch.setattr(splits, "normal_hashes", lambda texts: np.zeros(len(texts), dtype=np.int64))

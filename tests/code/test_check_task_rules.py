@@ -10,8 +10,10 @@ from playbook_lib.data import records_from_rows
 from playbook_lib.errors import UsageError
 
 RULES = {"forbidden": ["As an AI language model"], "length_bounds": {"summary": [3, 30], "*": [1, 200]}}
-CLEAN = [{"instruction": f"Summarise note {i}", "output": "The probe was recalibrated today.", "category": "summary"}
-         for i in range(20)]
+CLEAN = [
+    {"instruction": f"Summarise note {i}", "output": "The probe was recalibrated today.", "category": "summary"}
+    for i in range(20)
+]
 
 
 def test_clean_data_passes() -> None:
@@ -19,8 +21,10 @@ def test_clean_data_passes() -> None:
 
 
 def test_rule_breaks_are_flagged() -> None:
-    rows = CLEAN + [{"instruction": "x", "output": "as an AI language model, I cannot.", "category": "chat"},
-                    {"instruction": "y", "output": "word " * 40, "category": "summary"}]
+    rows = CLEAN + [
+        {"instruction": "x", "output": "as an AI language model, I cannot.", "category": "chat"},
+        {"instruction": "y", "output": "word " * 40, "category": "summary"},
+    ]
     result = TaskRulesCheck(**RULES).run(records_from_rows(rows), CheckContext())
     assert result.flags.tolist() == [False] * 20 + [True, True]
     assert result.summary["by_rule"] == {"forbidden phrase 'as an ai language model'": 1, "length out of bounds": 1}

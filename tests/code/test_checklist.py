@@ -8,14 +8,13 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.conftest import need_module
-
 from playbook_lib.checklist.parse import ChecklistError, parse_checklist, parse_checklist_text
 from playbook_lib.checklist.report import to_json, to_junit, write_atomic
 from playbook_lib.checklist.run import exit_code, run_checklist
 from playbook_lib.checks import REGISTRY, CheckContext, Outcome
 from playbook_lib.data import records_from_rows
 from playbook_lib.errors import ExitCode, UsageError
+from tests.conftest import need_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +34,17 @@ items:
 
 def test_bundled_checklist_parses_and_its_schema_matches_the_registry() -> None:
     spec = parse_checklist(ROOT / "checklists" / "dataset_readiness.yaml")
-    assert {i.check for i in spec.items} >= {"formatting", "near_duplicates", "pii", "contamination", "splits",
-                                                 "provenance", "golden_set", "quantity", "consistency"}
+    assert {i.check for i in spec.items} >= {
+        "formatting",
+        "near_duplicates",
+        "pii",
+        "contamination",
+        "splits",
+        "provenance",
+        "golden_set",
+        "quantity",
+        "consistency",
+    }
     schema = json.loads((ROOT / "checklists" / "schema.json").read_text(encoding="utf-8"))
     assert sorted(schema["$defs"]["item"]["properties"]["check"]["enum"]) == sorted(REGISTRY)
     jsonschema = need_module("jsonschema")
@@ -117,5 +125,7 @@ def test_registry_lists_valid_names_for_an_unknown_check() -> None:
     from playbook_lib.checks import get_check
 
     assert get_check("pii").name == "pii"
-    with pytest.raises(UsageError, match=r"unknown check 'pi'; valid: consistency, contamination, cost_model, coverage"):
+    with pytest.raises(
+        UsageError, match=r"unknown check 'pi'; valid: consistency, contamination, cost_model, coverage"
+    ):
         get_check("pi")

@@ -22,8 +22,12 @@ texts = st.lists(paragraphs, min_size=1, max_size=4).map("\n\n".join)
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=texts, strategy=st.sampled_from(["fixed", "sentence", "recursive"]),
-       size=st.integers(8, 40), overlap=st.integers(0, 7))
+@given(
+    text=texts,
+    strategy=st.sampled_from(["fixed", "sentence", "recursive"]),
+    size=st.integers(8, 40),
+    overlap=st.integers(0, 7),
+)
 def test_every_strategy_respects_size_and_keeps_every_word(text: str, strategy: str, size: int, overlap: int) -> None:
     pieces = chunk_text(text, wc, ChunkSpec(strategy, size, overlap))  # type: ignore[arg-type]
     assert pieces and all(wc(p) <= size for p in pieces)
@@ -43,7 +47,9 @@ def test_fixed_overlap_repeats_tail_words() -> None:
 def test_recursive_prefers_paragraph_boundaries() -> None:
     text = "Alpha beta gamma delta epsilon.\n\nZeta eta theta iota kappa.\n\nLambda mu nu xi omicron."
     assert chunk_text(text, wc, ChunkSpec("recursive", 10, 0)) == [
-        "Alpha beta gamma delta epsilon.\n\nZeta eta theta iota kappa.", "Lambda mu nu xi omicron."]
+        "Alpha beta gamma delta epsilon.\n\nZeta eta theta iota kappa.",
+        "Lambda mu nu xi omicron.",
+    ]
 
 
 def test_documents_get_stable_chunk_ids(embedder) -> None:
@@ -57,8 +63,10 @@ def test_documents_get_stable_chunk_ids(embedder) -> None:
     assert list(show_chunks(chunks).columns) == ["doc_id", "tokens", "text"]
 
 
-@pytest.mark.parametrize(("args", "message"), [(("magic", 64, 0), "unknown chunking"), (("fixed", 4, 0), "too small"),
-                                               (("fixed", 64, 64), "overlap")])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("magic", 64, 0), "unknown chunking"), (("fixed", 4, 0), "too small"), (("fixed", 64, 64), "overlap")],
+)
 def test_bad_specs(args: tuple, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         ChunkSpec(*args)

@@ -18,8 +18,9 @@ SAMPLE = sample_data.path("heronsgate_kb.jsonl")
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "playbook_lib", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "playbook_lib", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: ExitCode, fragment: str) -> None:

@@ -71,7 +71,11 @@ def test_missing_and_empty(tmp_path: Path) -> None:
 def test_beir_folder_and_subsample(tmp_path: Path) -> None:
     (tmp_path / "qrels").mkdir()
     write(tmp_path, "corpus.jsonl", b"".join(b'{"_id": "d%d", "text": "t%d"}\n' % (i, i) for i in range(20)))
-    write(tmp_path, "queries.jsonl", b'{"_id": "q1", "text": "a"}\n{"_id": "q2", "text": "b"}\n{"_id": "q3", "text": "c"}\n')
+    write(
+        tmp_path,
+        "queries.jsonl",
+        b'{"_id": "q1", "text": "a"}\n{"_id": "q2", "text": "b"}\n{"_id": "q3", "text": "c"}\n',
+    )
     write(tmp_path, "qrels/test.tsv", b"query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq2\td3\t2\n")
     ds = load_beir(tmp_path)
     assert isinstance(ds, BeirDataset) and len(ds.corpus) == 20

@@ -128,8 +128,16 @@ def test_cost_table_per_model_cheap_per_call_is_not_cheap_per_success() -> None:
     rows = [
         # "mini" costs 1 per call but needs retries and fails a task; "max" costs 3 and succeeds first time.
         {"model": "mini", "task_id": t, "attempt": a, "cost": 1.0, "success": ok}
-        for t, a, ok in [(1, 1, False), (1, 2, False), (1, 3, True), (2, 1, False), (2, 2, False), (2, 3, False),
-                         (3, 1, False), (3, 2, True)]
+        for t, a, ok in [
+            (1, 1, False),
+            (1, 2, False),
+            (1, 3, True),
+            (2, 1, False),
+            (2, 2, False),
+            (2, 3, False),
+            (3, 1, False),
+            (3, 2, True),
+        ]
     ] + [{"model": "max", "task_id": t, "attempt": 1, "cost": 3.0, "success": True} for t in (1, 2, 3)]
     table = cost_table(rows, by="model")
     assert table["model"].tolist() == ["max", "mini"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from playbook_lib.scenarios.operations import add_noisy_duplicates
-from playbook_lib.rag.corpus import Document
 from playbook_lib.ops.curate import curate, normalise_document
+from playbook_lib.rag.corpus import Document
+from playbook_lib.scenarios.operations import add_noisy_duplicates
 
 
 def test_planted_duplicates_removed_and_originals_kept(sample_docs) -> None:
@@ -25,9 +25,13 @@ def test_clean_corpus_passes_untouched(sample_docs) -> None:
 
 
 def test_exact_short_and_near_reasons(sample_docs) -> None:
-    docs = [sample_docs[0], replace(sample_docs[0], id="upper", text=sample_docs[0].text.upper()),
-            replace(sample_docs[1], id="tail", text=sample_docs[1].text + " Thanks."), sample_docs[1],
-            Document(id="short", text="ok")]
+    docs = [
+        sample_docs[0],
+        replace(sample_docs[0], id="upper", text=sample_docs[0].text.upper()),
+        replace(sample_docs[1], id="tail", text=sample_docs[1].text + " Thanks."),
+        sample_docs[1],
+        Document(id="short", text="ok"),
+    ]
     report = curate(docs)
     assert report.removed["short"] == "fewer than 3 words"
     assert report.removed["upper"] == "exact duplicates"

@@ -42,7 +42,8 @@ def test_json_csv_parquet_and_format_override(tmp_path: Path) -> None:
     (tmp_path / "d.json").write_text(json.dumps(ROWS[:2]), encoding="utf-8")
     assert len(load_records(tmp_path / "d.json")) == 2
     pd.DataFrame([{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "d"}]).to_csv(
-        tmp_path / "d.csv", index=False)
+        tmp_path / "d.csv", index=False
+    )
     csv_frame = load_records(tmp_path / "d.csv")
     assert csv_frame["output"].tolist() == ["b", "d"] and csv_frame["line"].tolist() == [2, 3]
     pd.DataFrame([{"instruction": "a", "response": "b"}]).to_parquet(tmp_path / "d.parquet")
@@ -90,9 +91,9 @@ def test_loading_leaves_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
             (gc.enable if state else gc.disable)()
             frame = load_records(path)
             assert gc.isenabled() is state
-            assert len(frame) == len(ROWS) and frame.attrs["skipped"] == [f"{path}:7: invalid JSON "
-                                                                          "(Expecting property name enclosed in "
-                                                                          "double quotes; column 2)"]
+            assert len(frame) == len(ROWS) and frame.attrs["skipped"] == [
+                f"{path}:7: invalid JSON (Expecting property name enclosed in double quotes; column 2)"
+            ]
             with pytest.raises(EmptyDataError):
                 load_records(empty)
             assert gc.isenabled() is state

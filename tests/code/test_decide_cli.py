@@ -22,8 +22,13 @@ EVALS = sample_data.path("model_evals.jsonl")
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "playbook_lib", "decide", *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, "PLAYBOOK_THREADS": "1"}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "playbook_lib", "decide", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PLAYBOOK_THREADS": "1"},
+        timeout=120,
+    )
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], code: ExitCode, fragment: str) -> None:
@@ -57,8 +62,10 @@ def test_decide_model_table_and_top() -> None:
 
 def test_decide_model_everything_excluded_exits_2(tmp_path: Path) -> None:
     profile = tmp_path / "p.yaml"
-    profile.write_text("name: impossible\nsuperpower: accuracy\nrequire_open_weights: true\n"
-                       "cost_ceiling_per_1k_requests: 0.0\n", encoding="utf-8")
+    profile.write_text(
+        "name: impossible\nsuperpower: accuracy\nrequire_open_weights: true\ncost_ceiling_per_1k_requests: 0.0\n",
+        encoding="utf-8",
+    )
     r = run("model", "-p", profile, "-c", CATALOG, "--json")
     assert r.returncode == ExitCode.FAIL
     out = json.loads(r.stdout)
@@ -103,8 +110,9 @@ def test_decide_next_matches_library(tmp_path: Path) -> None:
 
 def test_decide_next_state_options_change_the_decision(tmp_path: Path) -> None:
     evals = tmp_path / "e.jsonl"
-    rows = [{"task_id": f"t{i}", "success": i >= 4, "category": "behavior_format" if i < 4 else "none"}
-            for i in range(10)]
+    rows = [
+        {"task_id": f"t{i}", "success": i >= 4, "category": "behavior_format" if i < 4 else "none"} for i in range(10)
+    ]
     evals.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     first = json.loads(run("next", "-e", evals, "--rung", "rag", "--json").stdout)
     assert (first["action"], first["rung"]) == ("prompt_constraints", "rag")  # stays on RAG
@@ -112,8 +120,10 @@ def test_decide_next_state_options_change_the_decision(tmp_path: Path) -> None:
     assert (tried["action"], tried["rung"]) == ("peft_fine_tune", "fine_tune")
     few = run("next", "-e", evals, "--tried-prompts", "--examples", "20")
     assert few.returncode == 0 and "next: collect_examples" in few.stdout
-    assert recommend({"behavior_format": 4, "none": 6},
-                     LadderState(Rung.RAG, has_evals=True, has_rag=True)).action == first["action"]
+    assert (
+        recommend({"behavior_format": 4, "none": 6}, LadderState(Rung.RAG, has_evals=True, has_rag=True)).action
+        == first["action"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,8 +147,11 @@ def test_decide_next_bad_evals(tmp_path: Path, lines: list[str], code: ExitCode,
 def test_decide_next_usage_errors() -> None:
     one_line_error(run("next", "-e", EVALS), ExitCode.USAGE, "several models")
     one_line_error(run("next", "-e", EVALS, "-m", "gpt-9"), ExitCode.USAGE, "not in the eval results")
-    one_line_error(run("next", "-e", EVALS, "-m", "open-weights-8b", "--rung", "rag", "--no-rag"), ExitCode.USAGE,
-                   "implies a RAG pipeline")
+    one_line_error(
+        run("next", "-e", EVALS, "-m", "open-weights-8b", "--rung", "rag", "--no-rag"),
+        ExitCode.USAGE,
+        "implies a RAG pipeline",
+    )
     one_line_error(run("next", "-e", EVALS, "--rung", "moon"), ExitCode.USAGE, "--rung")
     one_line_error(run("next", "-e", "missing.jsonl"), ExitCode.DATA, "not found")
 

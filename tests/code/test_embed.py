@@ -73,9 +73,11 @@ def test_retriever_from_stored_vectors(embedder: MiniLMEmbedder, sample_docs) ->
     again = DenseRetriever.from_vectors(sample_docs, built.index.vectors(), embedder)
     question = "What does error E17 mean?"
     assert again.retrieve(question, 5) == built.retrieve(question, 5)
-    np.testing.assert_allclose(again.vectors_for(["kb-020", "kb-001"]),
-                               embedder.embed_documents([d.full_text for d in sample_docs if d.id in
-                                                         ("kb-020", "kb-001")])[::-1], atol=1e-5)
+    np.testing.assert_allclose(
+        again.vectors_for(["kb-020", "kb-001"]),
+        embedder.embed_documents([d.full_text for d in sample_docs if d.id in ("kb-020", "kb-001")])[::-1],
+        atol=1e-5,
+    )
 
 
 def test_using_torch_threads_sets_and_restores(monkeypatch) -> None:

@@ -53,8 +53,9 @@ def test_pooled_reports_equal_one_report(sample_docs) -> None:
     whole = evaluate_retriever(bm25, queries, qrels, "bm25")
     ids = list(queries)
     parts = [evaluate_retriever(bm25, {q: queries[q] for q in half}, qrels) for half in (ids[:5], ids[5:])]
-    pooled = report_from_run("bm25", {**parts[0].run, **parts[1].run},
-                             parts[0].latencies_ms + parts[1].latencies_ms, qrels)
+    pooled = report_from_run(
+        "bm25", {**parts[0].run, **parts[1].run}, parts[0].latencies_ms + parts[1].latencies_ms, qrels
+    )
     assert pooled.metrics == pytest.approx(whole.metrics) and pooled.n_queries == whole.n_queries == 12
     assert pooled.run == whole.run and len(whole.latencies_ms) == 12
     assert whole.latency_ms_p95 == percentile(whole.latencies_ms, 95) >= whole.latency_ms_p50

@@ -10,15 +10,43 @@ import numpy as np
 import pytest
 
 from playbook_lib.checks import Outcome
-from playbook_lib.experiments.collapse import (EOS, UNK, NGramModel, corpus_metrics, provenance_of,
-                                               rare_words, recursive_training, summarise)
+from playbook_lib.experiments.collapse import (
+    EOS,
+    UNK,
+    NGramModel,
+    corpus_metrics,
+    provenance_of,
+    rare_words,
+    recursive_training,
+    summarise,
+)
 
 
 def toy_corpus() -> list[list[str]]:
     """40 short sentences: a few frequent words and many that occur once or twice (a long tail)."""
     colours = ["red", "blue", "green", "grey"]
-    animals = ["cat", "dog", "fox", "owl", "hen", "yak", "elk", "emu", "ram", "cod", "eel", "gnu", "bat", "ant",
-               "ape", "koi", "jay", "asp", "boa", "cow"]
+    animals = [
+        "cat",
+        "dog",
+        "fox",
+        "owl",
+        "hen",
+        "yak",
+        "elk",
+        "emu",
+        "ram",
+        "cod",
+        "eel",
+        "gnu",
+        "bat",
+        "ant",
+        "ape",
+        "koi",
+        "jay",
+        "asp",
+        "boa",
+        "cow",
+    ]
     things = ["mat", "hat", "box", "cup", "pen", "map", "jar", "rug", "bag", "log"]
     verbs = ["sees", "likes", "finds"]
     rows = itertools.product(colours, animals, verbs, things)
@@ -90,7 +118,8 @@ def test_corpus_metrics_by_hand() -> None:
     assert m["entropy_bits"] == pytest.approx(-(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25)))
     assert m["kl_to_real_bits"] > 0
     assert corpus_metrics([["a"] * 5, ["b", "c"]], real, rare, 10)["kl_to_real_bits"] == pytest.approx(
-        0.0, abs=0.15)  # the same distribution, up to the add-0.5 smoothing
+        0.0, abs=0.15
+    )  # the same distribution, up to the add-0.5 smoothing
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -130,8 +159,19 @@ def test_provenance_tags_follow_every_row() -> None:
 def test_summarise_reports_first_and_last_generation() -> None:
     import pandas as pd
 
-    frame = pd.DataFrame([{"real_fraction": 0.0, "seed": s, "generation": g, "vocab_size": 10 - g + s,
-                           "heldout_perplexity": 100.0 * (g + 1)} for s in (0, 1) for g in range(3)])
+    frame = pd.DataFrame(
+        [
+            {
+                "real_fraction": 0.0,
+                "seed": s,
+                "generation": g,
+                "vocab_size": 10 - g + s,
+                "heldout_perplexity": 100.0 * (g + 1),
+            }
+            for s in (0, 1)
+            for g in range(3)
+        ]
+    )
     out = summarise(frame, ["vocab_size", "heldout_perplexity"]).set_index("metric")
     assert out.loc["vocab_size", "generation_0"] == 10.5 and out.loc["vocab_size", "change"] == -2.0
     assert out.loc["heldout_perplexity", "change"] == 3.0  # a ratio for perplexity
@@ -140,8 +180,9 @@ def test_summarise_reports_first_and_last_generation() -> None:
 def test_collapse_plots_draw() -> None:
     from playbook_lib.experiments.collapse import METRICS, collapse_experiment, plot_collapse, plot_rank_frequency
 
-    frame, runs = collapse_experiment(toy_corpus(), toy_corpus()[:3], 2, real_fractions=(0.0, 0.5), seeds=(0, 1),
-                                      progress=False)
+    frame, runs = collapse_experiment(
+        toy_corpus(), toy_corpus()[:3], 2, real_fractions=(0.0, 0.5), seeds=(0, 1), progress=False
+    )
     assert len(frame) == 2 * 2 * 3 and len(runs) == 4
     fig = plot_collapse(frame, ["vocab_size", "heldout_perplexity"])
     assert fig.axes[0].get_title() == METRICS["vocab_size"]

@@ -122,8 +122,16 @@ def test_curve_uses_the_same_sample_for_every_method(tiny) -> None:
     pool, test = tiny
     rng = np.random.default_rng(0)
     vectors = (rng.normal(size=(len(pool), 8)), rng.normal(size=(len(test), 8)))
-    frame = finetune_curve(pool, test, sizes=[1], seeds=[0], config=FinetuneConfig(**TINY),
-                           methods=["probe", "lora"], probe_vectors=vectors, progress=False)
+    frame = finetune_curve(
+        pool,
+        test,
+        sizes=[1],
+        seeds=[0],
+        config=FinetuneConfig(**TINY),
+        methods=["probe", "lora"],
+        probe_vectors=vectors,
+        progress=False,
+    )
     assert frame.method.tolist() == ["probe", "lora"]
     assert frame.train_rows.tolist() == [8, 8] and (frame.accuracy.between(0, 1)).all()
     assert frame.trainable.tolist()[0] == 9 * 8 and frame.trainable.tolist()[1] > 9 * 8
@@ -134,9 +142,16 @@ def test_curve_uses_the_same_sample_for_every_method(tiny) -> None:
 
 
 def test_examples_to_reach_and_results_round_trip(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"method": ["a"] * 4 + ["b"] * 4, "size_per_class": [1, 1, 4, 4] * 2,
-                          "train_rows": [8, 8, 32, 32] * 2, "seed": [0, 1] * 4,
-                          "accuracy": [0.5, 0.7, 0.8, 0.9, 0.2, 0.3, 0.5, 0.6], "macro_f1": [0.5] * 8})
+    frame = pd.DataFrame(
+        {
+            "method": ["a"] * 4 + ["b"] * 4,
+            "size_per_class": [1, 1, 4, 4] * 2,
+            "train_rows": [8, 8, 32, 32] * 2,
+            "seed": [0, 1] * 4,
+            "accuracy": [0.5, 0.7, 0.8, 0.9, 0.2, 0.3, 0.5, 0.6],
+            "macro_f1": [0.5] * 8,
+        }
+    )
     reach = examples_to_reach(frame, 0.6).set_index("method")
     assert reach.loc["a", "train_rows"] == 8 and reach.loc["b", "train_rows"] != reach.loc["b", "train_rows"]
     assert examples_to_reach(frame, 0.85).set_index("method").loc["a", "size_per_class"] == 4

@@ -23,8 +23,13 @@ from playbook_lib.experiments.format_faults import (
 )
 from playbook_lib.experiments.tasks import TextTask
 
-TASK = TextTask("t", [f"Route request {i} to the right tool" for i in range(20)], np.arange(20) % 2, ["news", "shell"],
-                [f"t:{i}" for i in range(20)])
+TASK = TextTask(
+    "t",
+    [f"Route request {i} to the right tool" for i in range(20)],
+    np.arange(20) % 2,
+    ["news", "shell"],
+    [f"t:{i}" for i in range(20)],
+)
 
 
 def test_each_corruption() -> None:

@@ -49,8 +49,10 @@ def test_exact_and_recased_copies_are_caught_by_every_check() -> None:
 def test_near_copies_need_a_looser_check_and_groups_split_recall() -> None:
     planted, _ = plant_test_items(TRAIN, TEST, 6, seed=1, perturb="drop_word")
     truth = planted.mask("planted")
-    checks = {"exact": ("exact_duplicates", {"fields": ["instruction"]}),
-              "words": ("near_duplicates", {"fields": ["instruction"], "ngram": 1, "threshold": 0.7})}
+    checks = {
+        "exact": ("exact_duplicates", {"fields": ["instruction"]}),
+        "words": ("near_duplicates", {"fields": ["instruction"], "ngram": 1, "threshold": 0.7}),
+    }
     table = score_checks(planted.task, TEST, truth, checks, groups={"all": truth}).set_index("check")
     assert table.loc["exact", "recall"] == 0.0
     assert table.loc["words", "recall"] == 1.0 and table.loc["words", "recall all"] == 1.0

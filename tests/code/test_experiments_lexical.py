@@ -7,14 +7,23 @@ from collections import Counter
 
 import pytest
 
-from playbook_lib.experiments.lexical import (detokenize, distinct_n, entropy_bits, kl_divergence, msttr, mtld,
-                                              ngram_counts, take_tokens, tokenize, type_token_ratio)
+from playbook_lib.experiments.lexical import (
+    detokenize,
+    distinct_n,
+    entropy_bits,
+    kl_divergence,
+    msttr,
+    mtld,
+    ngram_counts,
+    take_tokens,
+    tokenize,
+    type_token_ratio,
+)
 
 
 def test_tokenize_with_and_without_punctuation() -> None:
     assert tokenize("Tom's 3 apples, please!") == ["tom", "s", "3", "apples", "please"]
-    assert tokenize("Tom's 3 apples, please!", punctuation=True) == ["tom", "'", "s", "3", "apples", ",", "please",
-                                                                      "!"]
+    assert tokenize("Tom's 3 apples, please!", punctuation=True) == ["tom", "'", "s", "3", "apples", ",", "please", "!"]
     assert detokenize(["it", "costs", "$", "5", ",", "right", "?"]) == "it costs $5, right?"
 
 
@@ -60,8 +69,10 @@ def test_entropy_and_kl_by_hand() -> None:
     assert kl_divergence({"a": 1, "b": 1}, {"a": 5, "b": 5}, add_k=0) == pytest.approx(0.0)
     # 0.5 log2(0.5/0.75) + 0.5 log2(0.5/0.25)
     assert kl_divergence({"a": 1, "b": 1}, {"a": 3, "b": 1}, add_k=0) == pytest.approx(
-        0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(2))
+        0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(2)
+    )
     # Q lost "b": smoothed over {a, b} with k = 0.5 -> q(a) = 2.5/3, q(b) = 0.5/3
     assert kl_divergence({"a": 1, "b": 1}, {"a": 2}) == pytest.approx(
-        0.5 * math.log2(0.5 / (2.5 / 3)) + 0.5 * math.log2(0.5 / (0.5 / 3)))
+        0.5 * math.log2(0.5 / (2.5 / 3)) + 0.5 * math.log2(0.5 / (0.5 / 3))
+    )
     assert kl_divergence({"a": 1, "b": 1}, {"a": 2}, add_k=0) == math.inf

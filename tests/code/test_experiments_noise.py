@@ -63,8 +63,9 @@ def test_add_off_topic_adds_foreign_rows_with_random_labels() -> None:
 def test_make_noisy_combines_and_shuffles_deterministically() -> None:
     task = toy()
     other = toy(10, 2, prefix="foreign")
-    noisy = make_noisy(task, label_noise=0.2, duplicate_rate=0.1, off_topic_rate=0.1,
-                       off_topic=(other.texts, other.sources), seed=5)
+    noisy = make_noisy(
+        task, label_noise=0.2, duplicate_rate=0.1, off_topic_rate=0.1, off_topic=(other.texts, other.sources), seed=5
+    )
     assert noisy.count("flipped") == 16 and noisy.count("duplicate") == 8 and noisy.count("off_topic") == 8
     assert len(noisy.task) == len(noisy.kinds) == 96
     again = make_noisy(task, 0.2, 0.1, 0.1, (other.texts, other.sources), seed=5)

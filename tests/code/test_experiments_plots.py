@@ -13,8 +13,14 @@ from playbook_lib.experiments.runs import PowerLawFit  # noqa: E402
 
 
 def test_quality_grid_draws_one_line_per_noise_level_and_the_curated_star() -> None:
-    summary = pd.DataFrame({"label_noise": [0.0, 0.0, 0.4, 0.4], "train_rows": [80, 160, 90, 180],
-                            "mean": [0.7, 0.8, 0.5, 0.6], "std": [0.01, 0.02, 0.03, 0.02]})
+    summary = pd.DataFrame(
+        {
+            "label_noise": [0.0, 0.0, 0.4, 0.4],
+            "train_rows": [80, 160, 90, 180],
+            "mean": [0.7, 0.8, 0.5, 0.6],
+            "std": [0.01, 0.02, 0.03, 0.02],
+        }
+    )
     fig = plot_quality_grid(summary, curated=(40, 0.65, 0.02))
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert labels == ["0% labels flipped (clean)", "40% labels flipped (+ duplicates, off-topic)", "small curated set"]

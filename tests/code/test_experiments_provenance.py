@@ -8,20 +8,43 @@ import pytest
 
 from playbook_lib.checks import Outcome
 from playbook_lib.errors import UsageError
-from playbook_lib.experiments.human_vs_synthetic import (STYLE_MARKERS, bootstrap_difference, common_budget, compare_pair,
-                                                 duplicate_rates, group_separation, lexical_diversity, load_source,
-                                                 mean_pairwise_cosine, profile_sources, provenance_report,
-                                                 style_markers, truncate_words)
+from playbook_lib.experiments.human_vs_synthetic import (
+    STYLE_MARKERS,
+    bootstrap_difference,
+    common_budget,
+    compare_pair,
+    duplicate_rates,
+    group_separation,
+    lexical_diversity,
+    load_source,
+    mean_pairwise_cosine,
+    profile_sources,
+    provenance_report,
+    style_markers,
+    truncate_words,
+)
 
 
 def frame_of(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
-    return pd.DataFrame([{"source": s, "provenance": p, "instruction": f"task {i}", "input": "", "output": o}
-                         for i, (s, p, o) in enumerate(rows)])
+    return pd.DataFrame(
+        [
+            {"source": s, "provenance": p, "instruction": f"task {i}", "input": "", "output": o}
+            for i, (s, p, o) in enumerate(rows)
+        ]
+    )
 
 
 def test_style_markers_by_hand() -> None:
-    texts = ["Sure! Here is the plan.", "- one\n- two", "It might rain, in general.", "#### 42", "1. first step",
-             "I think so.", "In summary, yes.", "**Bold** claim"]
+    texts = [
+        "Sure! Here is the plan.",
+        "- one\n- two",
+        "It might rain, in general.",
+        "#### 42",
+        "1. first step",
+        "I think so.",
+        "In summary, yes.",
+        "**Bold** claim",
+    ]
     shares = style_markers(texts)
     assert set(shares) == set(STYLE_MARKERS)
     assert shares["stock_opener"] == 1 / 8  # only the first starts with a stock opener
@@ -48,8 +71,14 @@ def test_common_budget_is_the_smallest_source() -> None:
 
 def test_duplicate_rates_use_the_registered_checks() -> None:
     base = "the quick brown fox jumps over the lazy dog near the old river bank today"
-    frame = frame_of([("x", "human", base), ("x", "human", base.upper()), ("x", "human", base + " again"),
-                      ("x", "human", "a completely different answer about tax forms and deadlines")])
+    frame = frame_of(
+        [
+            ("x", "human", base),
+            ("x", "human", base.upper()),
+            ("x", "human", base + " again"),
+            ("x", "human", "a completely different answer about tax forms and deadlines"),
+        ]
+    )
     rates = duplicate_rates(frame)
     assert rates["exact_duplicate_rate"] == 0.25  # one removable copy of four
     assert rates["near_duplicate_rate"] == 0.5  # the exact copy and the one-word extension
@@ -65,8 +94,14 @@ def test_mean_pairwise_cosine_by_hand() -> None:
 
 
 def test_group_separation_and_bootstrap() -> None:
-    profile = pd.DataFrame({"provenance": ["human", "human", "synthetic", "synthetic"], "m": [1.0, 2.0, 3.0, 4.0],
-                            "k": [1.0, 5.0, 3.0, 4.0]}, index=["h1", "h2", "s1", "s2"])
+    profile = pd.DataFrame(
+        {
+            "provenance": ["human", "human", "synthetic", "synthetic"],
+            "m": [1.0, 2.0, 3.0, 4.0],
+            "k": [1.0, 5.0, 3.0, 4.0],
+        },
+        index=["h1", "h2", "s1", "s2"],
+    )
     assert group_separation(profile, "m")["separated"] and group_separation(profile, "m")["synthetic_is"] == "higher"
     assert not group_separation(profile, "k")["separated"]
     diff, lo, hi = bootstrap_difference([1, 2, 3] * 20, [11, 12, 13] * 20, n_boot=200)
@@ -76,8 +111,10 @@ def test_group_separation_and_bootstrap() -> None:
 
 
 def test_compare_pair_and_profile() -> None:
-    frame = frame_of([("h", "human", "I think it might work. " * 3)] * 30
-                     + [("s", "synthetic", f"Sure, here is answer number {i}.") for i in range(30)])
+    frame = frame_of(
+        [("h", "human", "I think it might work. " * 3)] * 30
+        + [("s", "synthetic", f"Sure, here is answer number {i}.") for i in range(30)]
+    )
     table = compare_pair(frame, "h", "s", n_boot=200)
     assert table.loc["share_stock_opener", "difference"] == 1.0 and table.loc["share_stock_opener", "clear"]
     assert table.loc["share_hedging", "difference"] == -1.0
@@ -124,9 +161,11 @@ def test_import_loads_nothing_heavy() -> None:
     import sys
 
     heavy = ["torch", "sentence_transformers", "transformers", "matplotlib", "datasketch"]
-    code = ("import sys, playbook_lib.experiments.collapse, playbook_lib.experiments.human_vs_synthetic, "
-            "playbook_lib.experiments.lexical\n"
-            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    code = (
+        "import sys, playbook_lib.experiments.collapse, playbook_lib.experiments.human_vs_synthetic, "
+        "playbook_lib.experiments.lexical\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"imported at import time: {out}"
 

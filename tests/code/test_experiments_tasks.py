@@ -25,8 +25,9 @@ def toy_task(n_per_class: int = 10, classes: int = 3) -> TextTask:
         for i in range(n_per_class):
             texts.append(f"class {y} row {i}")
             labels.append(y)
-    return TextTask("toy", texts, np.array(labels), [f"c{y}" for y in range(classes)],
-                    [f"toy:{i + 1}" for i in range(len(texts))])
+    return TextTask(
+        "toy", texts, np.array(labels), [f"c{y}" for y in range(classes)], [f"toy:{i + 1}" for i in range(len(texts))]
+    )
 
 
 def blobs(n: int, classes: int, seed: int, spread: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +81,9 @@ def test_to_records_feeds_the_dataset_checks() -> None:
 
 
 def test_toolformer_request_drops_the_tool_header() -> None:
-    instruction = "toolformer: enabled\ntoolformer access: weather\nA weather API.\nweather(query)\nTell me the forecast"
+    instruction = (
+        "toolformer: enabled\ntoolformer access: weather\nA weather API.\nweather(query)\nTell me the forecast"
+    )
     assert toolformer_request(instruction, "for Oslo") == "Tell me the forecast\nfor Oslo"
     assert toolformer_request(instruction, "  ") == "Tell me the forecast"
 
@@ -164,8 +167,10 @@ def test_importing_the_experiments_loads_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    modules = ", ".join(f"playbook_lib.experiments.{m}" for m in
-                        ("tasks", "noise", "runs", "leakage", "coverage", "formatting", "plots"))
+    modules = ", ".join(
+        f"playbook_lib.experiments.{m}"
+        for m in ("tasks", "noise", "runs", "leakage", "coverage", "formatting", "plots")
+    )
     heavy = ["torch", "sentence_transformers", "transformers", "faiss", "matplotlib", "sklearn", "scipy"]
     code = f"import sys, {modules}\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

@@ -21,8 +21,9 @@ from playbook_lib.rag.retrieve import DenseRetriever
 
 def test_log_is_append_only(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path / "logs" / "feedback.jsonl")
-    first = log.append(FeedbackEntry("q1", "a1", ["d1"], ["d1", "d2"], rating=5, index_version="i1",
-                                     corpus_version="c1"))
+    first = log.append(
+        FeedbackEntry("q1", "a1", ["d1"], ["d1", "d2"], rating=5, index_version="i1", corpus_version="c1")
+    )
     assert first.timestamp.endswith("+00:00")
     before = log.path.read_bytes()
     log.append(FeedbackEntry("q2", "a2", rating=1, timestamp="2026-01-01T00:00:00+00:00"))
@@ -33,12 +34,15 @@ def test_log_is_append_only(tmp_path: Path) -> None:
     assert entries[0].index_version == "i1" and entries[0].retrieved_ids == ["d1", "d2"]
 
 
-@pytest.mark.parametrize(("line", "fragment"), [
-    ('{"query": "q", "answer": "a"}\n{"query": "q"', "fb.jsonl:2: invalid JSON"),
-    ('{"answer": "a"}', "fb.jsonl:1: a feedback line needs"),
-    ('{"query": "q", "answer": "a", "mood": "happy"}', "unknown feedback field 'mood'"),
-    ('{"query": "q", "answer": "a", "rating": 7}', "fb.jsonl:1: rating must be an integer from 1 to 5"),
-])
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('{"query": "q", "answer": "a"}\n{"query": "q"', "fb.jsonl:2: invalid JSON"),
+        ('{"answer": "a"}', "fb.jsonl:1: a feedback line needs"),
+        ('{"query": "q", "answer": "a", "mood": "happy"}', "unknown feedback field 'mood'"),
+        ('{"query": "q", "answer": "a", "rating": 7}', "fb.jsonl:1: rating must be an integer from 1 to 5"),
+    ],
+)
 def test_bad_log_lines(tmp_path: Path, line: str, fragment: str) -> None:
     (tmp_path / "fb.jsonl").write_text(line)
     with pytest.raises(DataError, match=fragment):
@@ -52,10 +56,24 @@ def test_bad_log_lines(tmp_path: Path, line: str, fragment: str) -> None:
 def test_promotion_rules() -> None:
     t = lambda minute: f"2026-03-01T10:{minute:02d}:00+00:00"  # noqa: E731
     entries = [
-        FeedbackEntry("How often is the probe calibrated?", "Every 14 days [kb-004]", ["kb-004"], ["kb-004", "kb-9"],
-                      rating=5, timestamp=t(1)),
-        FeedbackEntry("how often is the  PROBE calibrated?", "Monthly [kb-9]", ["kb-9"], ["kb-9"], rating=2,
-                      correction="Every 14 days", relevant_ids=["kb-004", "kb-004"], timestamp=t(0)),
+        FeedbackEntry(
+            "How often is the probe calibrated?",
+            "Every 14 days [kb-004]",
+            ["kb-004"],
+            ["kb-004", "kb-9"],
+            rating=5,
+            timestamp=t(1),
+        ),
+        FeedbackEntry(
+            "how often is the  PROBE calibrated?",
+            "Monthly [kb-9]",
+            ["kb-9"],
+            ["kb-9"],
+            rating=2,
+            correction="Every 14 days",
+            relevant_ids=["kb-004", "kb-004"],
+            timestamp=t(0),
+        ),
         FeedbackEntry("Who founded it?", "Ingrid [kb-036]", ["kb-036"], ["kb-036"], rating=4, timestamp=t(2)),
         FeedbackEntry("What is E22?", "A dry membrane [kb-7]", ["kb-7"], ["kb-7"], rating=1, timestamp=t(3)),
         FeedbackEntry("What is E17?", "Unknown", [], ["kb-1"], correction="A blocked sensor", timestamp=t(4)),
@@ -67,8 +85,7 @@ def test_promotion_rules() -> None:
     assert probe.answer == "Every 14 days" and probe.relevant == ["kb-004"] and len(probe.feedback_ids) == 2
     assert items["Who founded it?"].relevant == ["kb-036"] and items["Who founded it?"].answer == "Ingrid [kb-036]"
     assert items["What is E17?"].relevant == [] and items["What is E17?"].answer == "A blocked sensor"
-    assert {i.text for i in promote(entries, min_rating=5)} == {"how often is the  PROBE calibrated?",
-                                                                "What is E17?"}
+    assert {i.text for i in promote(entries, min_rating=5)} == {"how often is the  PROBE calibrated?", "What is E17?"}
     assert promote(entries) == promote(list(reversed(entries)))  # order of the log does not matter
 
 
@@ -82,8 +99,17 @@ def test_real_answers_promoted_and_evaluated(tmp_path: Path, sample_docs, embedd
         entry = log.record(answer, rating=5, index_version="flat-v1", corpus_version="kb-v1")
         assert entry.cited_ids and set(entry.cited_ids) <= set(entry.retrieved_ids)
         if not set(entry.cited_ids) <= set(qrels[qid]):  # the reviewer corrects the evidence
-            log.append(FeedbackEntry(question, answer.generation.text, entry.cited_ids, entry.retrieved_ids,
-                                     rating=2, relevant_ids=sorted(qrels[qid]), corpus_version="kb-v1"))
+            log.append(
+                FeedbackEntry(
+                    question,
+                    answer.generation.text,
+                    entry.cited_ids,
+                    entry.retrieved_ids,
+                    rating=2,
+                    relevant_ids=sorted(qrels[qid]),
+                    corpus_version="kb-v1",
+                )
+            )
         else:
             right += 1
     items = promote(log.entries())
@@ -100,8 +126,13 @@ def test_real_answers_promoted_and_evaluated(tmp_path: Path, sample_docs, embedd
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "feedback", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "playbook_lib", "rag", "feedback", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
 
 
 def test_cli_promote(tmp_path: Path) -> None:
@@ -126,9 +157,18 @@ def test_request_log_without_rating_keeps_measurements(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path / "requests.jsonl")
     plain = FeedbackEntry("q1", "a1", ["d1"], ["d1"], rating=5, timestamp="2026-01-01T00:00:00+00:00")
     old_line = {k: v for k, v in json.loads(json.dumps(plain.__dict__)).items() if k != "extra"}
-    served = [log.append(FeedbackEntry(f"question {i}", "", retrieved_ids=[f"d{i}", "d9"], corpus_version="c1",
-                                       extra={"qid": f"q{i}", "total_ms": 1.5 * i, "prompt_tokens": 40 + i}))
-              for i in range(3)]
+    served = [
+        log.append(
+            FeedbackEntry(
+                f"question {i}",
+                "",
+                retrieved_ids=[f"d{i}", "d9"],
+                corpus_version="c1",
+                extra={"qid": f"q{i}", "total_ms": 1.5 * i, "prompt_tokens": 40 + i},
+            )
+        )
+        for i in range(3)
+    ]
     with log.path.open("a") as handle:  # a line written before `extra` existed
         handle.write(json.dumps(old_line) + "\n")
     entries = log.entries()

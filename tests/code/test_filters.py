@@ -17,8 +17,10 @@ from playbook_lib.rag.retrieve import DenseRetriever
 @pytest.fixture(scope="module")
 def dated_docs(sample_docs) -> list[Document]:
     """The sample knowledge base with a year and a source per document (metadata of our own)."""
-    return [replace(d, metadata={"year": 2010 + i % 15, "source": "manual" if i % 3 else "faq"})
-            for i, d in enumerate(sample_docs)]
+    return [
+        replace(d, metadata={"year": 2010 + i % 15, "source": "manual" if i % 3 else "faq"})
+        for i, d in enumerate(sample_docs)
+    ]
 
 
 def test_condition_language() -> None:

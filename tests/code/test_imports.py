@@ -15,24 +15,54 @@ def loaded_at_import(modules: list[str], heavy: list[str]) -> str:
 
 
 def test_import_loads_nothing_heavy() -> None:
-    modules = ["playbook_lib", "playbook_lib.cli", "playbook_lib.rag.corpus", "playbook_lib.embeddings.model",
-               "playbook_lib.rag.retrieve", "playbook_lib.rag.context", "playbook_lib.rag.evaluate",
-               "playbook_lib.plots", "playbook_lib.widgets.rag", "playbook_lib.settings", "playbook_lib.models.scaling",
-               "playbook_lib.models.sampling", "playbook_lib.decide.cost", "playbook_lib.decide.ladder",
-               "playbook_lib.decide.select", "playbook_lib.data", "playbook_lib.checks", "playbook_lib.checklist.parse",
-               "playbook_lib.checklist.run", "playbook_lib.checklist.report", "playbook_lib.rag.keyword",
-               "playbook_lib.rag.hybrid", "playbook_lib.rag.chunk", "playbook_lib.rag.ingest",
-               "playbook_lib.rag.generate", "playbook_lib.rag.postprocess", "playbook_lib.rag.pipeline",
-               "playbook_lib.ops.versioning", "playbook_lib.ops.refresh"]
+    modules = [
+        "playbook_lib",
+        "playbook_lib.cli",
+        "playbook_lib.rag.corpus",
+        "playbook_lib.embeddings.model",
+        "playbook_lib.rag.retrieve",
+        "playbook_lib.rag.context",
+        "playbook_lib.rag.evaluate",
+        "playbook_lib.plots",
+        "playbook_lib.widgets.rag",
+        "playbook_lib.settings",
+        "playbook_lib.models.scaling",
+        "playbook_lib.models.sampling",
+        "playbook_lib.decide.cost",
+        "playbook_lib.decide.ladder",
+        "playbook_lib.decide.select",
+        "playbook_lib.data",
+        "playbook_lib.checks",
+        "playbook_lib.checklist.parse",
+        "playbook_lib.checklist.run",
+        "playbook_lib.checklist.report",
+        "playbook_lib.rag.keyword",
+        "playbook_lib.rag.hybrid",
+        "playbook_lib.rag.chunk",
+        "playbook_lib.rag.ingest",
+        "playbook_lib.rag.generate",
+        "playbook_lib.rag.postprocess",
+        "playbook_lib.rag.pipeline",
+        "playbook_lib.ops.versioning",
+        "playbook_lib.ops.refresh",
+    ]
     out = loaded_at_import(modules, HEAVY)
     assert out == "", f"imported at import time: {out}"
 
 
 def test_ops_page_modules_import_nothing_heavy() -> None:
     """The operations-page modules do no work at import either: no model, no torch, no FAISS, no plotting, no pandas."""
-    modules = ["playbook_lib.ops.trace", "playbook_lib.scenarios.workload", "playbook_lib.scenarios.operations",
-               "playbook_lib.rag.ann", "playbook_lib.ops.lineage", "playbook_lib.ops.batching",
-               "playbook_lib.ops.memory", "playbook_lib.ops.curate", "playbook_lib.rag.passages",
-               "playbook_lib.widgets.ops"]
+    modules = [
+        "playbook_lib.ops.trace",
+        "playbook_lib.scenarios.workload",
+        "playbook_lib.scenarios.operations",
+        "playbook_lib.rag.ann",
+        "playbook_lib.ops.lineage",
+        "playbook_lib.ops.batching",
+        "playbook_lib.ops.memory",
+        "playbook_lib.ops.curate",
+        "playbook_lib.rag.passages",
+        "playbook_lib.widgets.ops",
+    ]
     out = loaded_at_import(modules, HEAVY + ["pandas"])
     assert out == "", f"imported at import time: {out}"

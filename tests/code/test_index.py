@@ -61,7 +61,9 @@ def clustered(n: int, dim: int, seed: int) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.mark.parametrize(("kind", "params", "floor"), [("hnsw", {"ef_search": 64}, 0.9), ("ivf", {"nlist": 32, "nprobe": 8}, 0.8)])
+@pytest.mark.parametrize(
+    ("kind", "params", "floor"), [("hnsw", {"ef_search": 64}, 0.9), ("ivf", {"nlist": 32, "nprobe": 8}, 0.8)]
+)
 def test_approximate_recall_against_exact(kind: str, params: dict, floor: float) -> None:
     from playbook_lib.rag.index import make_index, recall_against_exact
 
@@ -90,7 +92,6 @@ def test_ivf_recall_grows_with_nprobe() -> None:
     assert recalls[0] < recalls[1] <= recalls[2] and recalls[2] == pytest.approx(1.0)
 
 
-
 def test_knobs_set_after_building_reach_the_search() -> None:
     from playbook_lib.rag.index import HNSWIndex, IVFIndex, recall_against_exact
 
@@ -108,6 +109,7 @@ def test_knobs_set_after_building_reach_the_search() -> None:
     low = recall_against_exact(hnsw, exact, queries, k=10)
     hnsw.ef_search = 128
     assert hnsw.params["ef_search"] == 128 and recall_against_exact(hnsw, exact, queries, k=10) > low
+
 
 @pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
 def test_save_and_load_roundtrip(tmp_path, kind: str) -> None:

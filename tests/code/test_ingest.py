@@ -15,8 +15,10 @@ def make_tree(root: Path) -> Path:
     (root / "sub").mkdir(parents=True)
     (root / "a.txt").write_text("Plain   text\n\n\n\nwith gaps.")
     (root / "b.md").write_text("# Probe care\n\nStore probes wet.")
-    (root / "sub" / "c.html").write_text("<html><head><title>Pricing</title><style>p{}</style></head>"
-                                         "<body><p>Wren-3: 2,950 &euro;</p><script>var x=1;</script></body></html>")
+    (root / "sub" / "c.html").write_text(
+        "<html><head><title>Pricing</title><style>p{}</style></head>"
+        "<body><p>Wren-3: 2,950 &euro;</p><script>var x=1;</script></body></html>"
+    )
     (root / "d.jsonl").write_text('{"_id": "r1", "text": "record one"}\n')
     (root / "e.csv").write_text("id,title,text\nx,Row X,row text\n")
     (root / "ignored.bin").write_bytes(b"\x00\x01")

@@ -32,8 +32,10 @@ def test_bm25_finds_exact_terms(sample_docs) -> None:
 def test_stemming_matches_inflections() -> None:
     docs = [Document(id="a", text="We calibrated the probes yesterday"), Document(id="b", text="Shipping is fast")]
     assert BM25Retriever.from_documents(docs, stem=True).retrieve("calibrating probe", 1)[0].doc_id == "a"
-    assert BM25Retriever.from_documents(docs, stem=False).retrieve("calibrating probe", 2) == [] or \
-        BM25Retriever.from_documents(docs, stem=False).retrieve("calibrating probe", 2)[0].score == 0.0
+    assert (
+        BM25Retriever.from_documents(docs, stem=False).retrieve("calibrating probe", 2) == []
+        or BM25Retriever.from_documents(docs, stem=False).retrieve("calibrating probe", 2)[0].score == 0.0
+    )
 
 
 def test_bm25_sample_queries(sample_docs) -> None:
@@ -84,7 +86,9 @@ def make_beir(tmp_path: Path) -> Path:
     (tmp_path / "qrels").mkdir()
     (tmp_path / "corpus.jsonl").write_bytes(sample_data.path("heronsgate_kb.jsonl").read_bytes())
     queries, qrels = load_labelled_queries(sample_data.path("heronsgate_queries.jsonl"))
-    (tmp_path / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items()))
+    (tmp_path / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items())
+    )
     rows = [f"{q}\t{d}\t{g}" for q, docs in qrels.items() for d, g in docs.items()]
     (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(rows) + "\n")
     return tmp_path
@@ -93,31 +97,61 @@ def make_beir(tmp_path: Path) -> Path:
 def test_eval_cli_compares_methods(tmp_path: Path) -> None:
     folder = make_beir(tmp_path)
     env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
-    result = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "dense", "-m",
-                             "bm25", "-m", "hybrid"], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "dense", "-m", "bm25", "-m", "hybrid"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     for method in ("dense", "bm25", "hybrid"):
         assert method in result.stdout
     assert "nDCG@10" in result.stdout and "12 queries, 36 documents" in result.stdout
-    bad = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "magic"],
-                         capture_output=True, text=True, env=env, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "magic"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert bad.returncode == ExitCode.USAGE and "Traceback" not in bad.stderr and "magic" in bad.stderr
-
 
 
 def test_eval_cli_passages_option(tmp_path: Path) -> None:
     folder = make_beir(tmp_path)
     env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
-    result = subprocess.run([sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "hybrid",
-                             "-m", "bm25", "--fusion", "weighted", "--passages"],
-                            capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "playbook_lib",
+            "rag",
+            "eval",
+            str(folder),
+            "-m",
+            "hybrid",
+            "-m",
+            "bm25",
+            "--fusion",
+            "weighted",
+            "--passages",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "hybrid+passages" in result.stdout and "nDCG@10" in result.stdout
     assert "bm25+passages" not in result.stdout and "bm25" in result.stdout  # passages change dense scores only
 
+
 def test_title_weight_boosts_title_terms() -> None:
-    docs = [Document(id="a", title="Calibration", text="Steps for the field meter and its probe"),
-            Document(id="b", text="Calibration happens in spring for the field meter and its probe")]
+    docs = [
+        Document(id="a", title="Calibration", text="Steps for the field meter and its probe"),
+        Document(id="b", text="Calibration happens in spring for the field meter and its probe"),
+    ]
     once = {h.doc_id: h.score for h in BM25Retriever.from_documents(docs).retrieve("calibration", 2)}
     thrice = BM25Retriever.from_documents(docs, title_weight=3).retrieve("calibration", 2)
     assert thrice[0].doc_id == "a" and thrice[0].score > once["a"]

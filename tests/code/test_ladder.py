@@ -16,34 +16,85 @@ CASES = [
     ("no evals", {"knowledge_missing": 50, "none": 10}, S(has_evals=False), "build_evals", Rung.CUSTOM_EVALS),
     ("no results", {}, S(has_evals=True), "build_evals", Rung.CUSTOM_EVALS),
     ("within tolerance", {"knowledge_missing": 2, "none": 98}, S(has_evals=True), "stay", Rung.PROMPTING),
-    ("knowledge, no rag", {"knowledge_missing": 30, "behavior_format": 5, "none": 65}, S(has_evals=True),
-     "add_rag", Rung.RAG),
-    ("knowledge, on rag", {"knowledge_missing": 30, "none": 70}, S(Rung.RAG, has_evals=True, has_rag=True),
-     "advanced_rag", Rung.ADVANCED_RAG),
-    ("knowledge, on advanced rag", {"knowledge_missing": 30, "none": 70},
-     S(Rung.ADVANCED_RAG, has_evals=True, has_rag=True, n_curated_examples=5000), "fix_corpus_or_retrieval",
-     Rung.ADVANCED_RAG),
-    ("behaviour, untried prompts", {"behavior_format": 40, "knowledge_missing": 10, "none": 50},
-     S(has_evals=True, n_curated_examples=1000), "prompt_constraints", Rung.PROMPTING),
-    ("behaviour, untried prompts, on rag", {"behavior_format": 40, "none": 60},
-     S(Rung.RAG, has_evals=True, has_rag=True), "prompt_constraints", Rung.RAG),
-    ("behaviour, untried prompts, on advanced rag", {"behavior_format": 40, "none": 60},
-     S(Rung.ADVANCED_RAG, has_evals=True, has_rag=True, n_curated_examples=1000), "prompt_constraints",
-     Rung.ADVANCED_RAG),
-    ("behaviour, untried prompts, on custom evals", {"behavior_format": 40, "none": 60},
-     S(Rung.CUSTOM_EVALS, has_evals=True, has_rag=True), "prompt_constraints", Rung.CUSTOM_EVALS),
-    ("behaviour, enough examples", {"behavior_format": 40, "none": 60},
-     S(Rung.RAG, has_evals=True, has_rag=True, tried_prompt_constraints=True, n_curated_examples=300),
-     "peft_fine_tune", Rung.FINE_TUNE),
-    ("behaviour, too few examples", {"behavior_format": 40, "none": 60},
-     S(has_evals=True, tried_prompt_constraints=True, n_curated_examples=299), "collect_examples", Rung.PROMPTING),
-    ("reasoning", {"reasoning": 25, "knowledge_missing": 5, "none": 70}, S(has_evals=True, has_rag=True),
-     "reasoning_model", Rung.PROMPTING),
+    (
+        "knowledge, no rag",
+        {"knowledge_missing": 30, "behavior_format": 5, "none": 65},
+        S(has_evals=True),
+        "add_rag",
+        Rung.RAG,
+    ),
+    (
+        "knowledge, on rag",
+        {"knowledge_missing": 30, "none": 70},
+        S(Rung.RAG, has_evals=True, has_rag=True),
+        "advanced_rag",
+        Rung.ADVANCED_RAG,
+    ),
+    (
+        "knowledge, on advanced rag",
+        {"knowledge_missing": 30, "none": 70},
+        S(Rung.ADVANCED_RAG, has_evals=True, has_rag=True, n_curated_examples=5000),
+        "fix_corpus_or_retrieval",
+        Rung.ADVANCED_RAG,
+    ),
+    (
+        "behaviour, untried prompts",
+        {"behavior_format": 40, "knowledge_missing": 10, "none": 50},
+        S(has_evals=True, n_curated_examples=1000),
+        "prompt_constraints",
+        Rung.PROMPTING,
+    ),
+    (
+        "behaviour, untried prompts, on rag",
+        {"behavior_format": 40, "none": 60},
+        S(Rung.RAG, has_evals=True, has_rag=True),
+        "prompt_constraints",
+        Rung.RAG,
+    ),
+    (
+        "behaviour, untried prompts, on advanced rag",
+        {"behavior_format": 40, "none": 60},
+        S(Rung.ADVANCED_RAG, has_evals=True, has_rag=True, n_curated_examples=1000),
+        "prompt_constraints",
+        Rung.ADVANCED_RAG,
+    ),
+    (
+        "behaviour, untried prompts, on custom evals",
+        {"behavior_format": 40, "none": 60},
+        S(Rung.CUSTOM_EVALS, has_evals=True, has_rag=True),
+        "prompt_constraints",
+        Rung.CUSTOM_EVALS,
+    ),
+    (
+        "behaviour, enough examples",
+        {"behavior_format": 40, "none": 60},
+        S(Rung.RAG, has_evals=True, has_rag=True, tried_prompt_constraints=True, n_curated_examples=300),
+        "peft_fine_tune",
+        Rung.FINE_TUNE,
+    ),
+    (
+        "behaviour, too few examples",
+        {"behavior_format": 40, "none": 60},
+        S(has_evals=True, tried_prompt_constraints=True, n_curated_examples=299),
+        "collect_examples",
+        Rung.PROMPTING,
+    ),
+    (
+        "reasoning",
+        {"reasoning": 25, "knowledge_missing": 5, "none": 70},
+        S(has_evals=True, has_rag=True),
+        "reasoning_model",
+        Rung.PROMPTING,
+    ),
     ("cost, no routing", {"cost_latency": 20, "none": 80}, S(has_evals=True), "route_cheap_strong", Rung.PROMPTING),
-    ("cost, routed", {"cost_latency": 20, "none": 80}, S(has_evals=True, has_routing=True), "distill",
-     Rung.FINE_TUNE),
-    ("tie knowledge/behaviour -> knowledge", {"knowledge_missing": 10, "behavior_format": 10, "none": 80},
-     S(has_evals=True), "add_rag", Rung.RAG),
+    ("cost, routed", {"cost_latency": 20, "none": 80}, S(has_evals=True, has_routing=True), "distill", Rung.FINE_TUNE),
+    (
+        "tie knowledge/behaviour -> knowledge",
+        {"knowledge_missing": 10, "behavior_format": 10, "none": 80},
+        S(has_evals=True),
+        "add_rag",
+        Rung.RAG,
+    ),
 ]
 
 
@@ -58,16 +109,30 @@ def test_ladder_branches(failures: dict[str, int], state: LadderState, action: s
 def test_every_action_is_covered_by_the_table() -> None:
     actions = {c[3] for c in CASES}
     assert actions == {
-        "build_evals", "stay", "add_rag", "advanced_rag", "fix_corpus_or_retrieval", "prompt_constraints",
-        "peft_fine_tune", "collect_examples", "reasoning_model", "route_cheap_strong", "distill",
+        "build_evals",
+        "stay",
+        "add_rag",
+        "advanced_rag",
+        "fix_corpus_or_retrieval",
+        "prompt_constraints",
+        "peft_fine_tune",
+        "collect_examples",
+        "reasoning_model",
+        "route_cheap_strong",
+        "distill",
     }
 
 
 def test_never_steps_down_a_rung_except_to_build_evals() -> None:
     # Whatever the failures, the recommended rung is never below the current one (building evals is the only
     # move that can go "sideways", and it goes to CUSTOM_EVALS).
-    mixes = [{"knowledge_missing": 30, "none": 70}, {"behavior_format": 30, "none": 70}, {"reasoning": 30, "none": 70},
-             {"cost_latency": 30, "none": 70}, {"none": 100}]
+    mixes = [
+        {"knowledge_missing": 30, "none": 70},
+        {"behavior_format": 30, "none": 70},
+        {"reasoning": 30, "none": 70},
+        {"cost_latency": 30, "none": 70},
+        {"none": 100},
+    ]
     for rung in Rung:
         for tried in (False, True):
             state = S(rung, has_evals=True, has_rag=rung >= Rung.RAG, tried_prompt_constraints=tried)
@@ -79,8 +144,10 @@ def test_never_steps_down_a_rung_except_to_build_evals() -> None:
 def test_rag_for_knowledge_never_fine_tune() -> None:
     # Thousands of curated examples do not make fine-tuning the answer to missing knowledge.
     for rung in (Rung.RAG, Rung.ADVANCED_RAG):
-        d = recommend({"knowledge_missing": 90, "none": 10},
-                      S(rung, has_evals=True, has_rag=True, tried_prompt_constraints=True, n_curated_examples=10**5))
+        d = recommend(
+            {"knowledge_missing": 90, "none": 10},
+            S(rung, has_evals=True, has_rag=True, tried_prompt_constraints=True, n_curated_examples=10**5),
+        )
         assert d.rung != Rung.FINE_TUNE
 
 

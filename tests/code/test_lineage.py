@@ -18,8 +18,15 @@ def test_lineage_verifies_and_detects_every_kind_of_drift(sample_docs, embedder)
     docs = {d.id: d for d in sample_docs}
     assert all(verify_lineage(r, docs, spec, embedder.count_tokens) == "ok" for r in records)
     r = next(r for r in records if r.position == 1)
-    assert verify_lineage(r, {**docs, r.doc_id: replace(docs[r.doc_id], text=docs[r.doc_id].text + " New.")},
-                          spec, embedder.count_tokens) == "document changed"
+    assert (
+        verify_lineage(
+            r,
+            {**docs, r.doc_id: replace(docs[r.doc_id], text=docs[r.doc_id].text + " New.")},
+            spec,
+            embedder.count_tokens,
+        )
+        == "document changed"
+    )
     assert verify_lineage(r, {}, spec, embedder.count_tokens) == "document missing"
     assert verify_lineage(r, docs, ChunkSpec("fixed", size=32, overlap=4), embedder.count_tokens) == "chunker changed"
     frame = lineage_frame(records)

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import need_module
 import yaml
 
 from playbook_lib import sample_data
@@ -26,6 +24,7 @@ from playbook_lib.decide.cost import cost_per_successful_task
 from playbook_lib.decide.evals import final_attempts, load_eval_results
 from playbook_lib.decide.plan import load_plan, parse_plan
 from playbook_lib.errors import ExitCode, UsageError
+from tests.conftest import need_module
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKLIST = ROOT / "checklists" / "model_readiness.yaml"
@@ -43,8 +42,13 @@ def sample_plan() -> dict[str, Any]:
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "playbook_lib", "check", *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, "PLAYBOOK_THREADS": "1"}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "playbook_lib", "check", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PLAYBOOK_THREADS": "1"},
+        timeout=120,
+    )
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], code: ExitCode, fragment: str) -> None:
@@ -61,8 +65,14 @@ def test_checklist_reads_plan_and_evals_only() -> None:
 
 def test_bundled_sample_warns_on_the_planted_gap() -> None:
     got = outcomes(sample_plan())
-    assert got == {"superpower": "pass", "eval_success": "pass", "cost_model": "pass", "routing_plan": "pass",
-                   "guardrails": "warn", "eval_harness": "pass"}
+    assert got == {
+        "superpower": "pass",
+        "eval_success": "pass",
+        "cost_model": "pass",
+        "routing_plan": "pass",
+        "guardrails": "warn",
+        "eval_harness": "pass",
+    }
 
 
 def test_cost_model_ratio_is_measured_cost_over_target() -> None:
@@ -135,8 +145,10 @@ def test_cli_exit_codes_and_reports(tmp_path: Path) -> None:
     assert report["data"]["evals"]["rows"] == len(load_eval_results(EVALS))
     assert cli(CHECKLIST, "--plan", PLAN, "--evals", EVALS, "--fail-on", "warn", "-q").returncode == ExitCode.WARN
     bad = tmp_path / "plan.yaml"
-    bad.write_text(yaml.safe_dump({**{k: v for k, v in yaml.safe_load(PLAN.read_text()).items()},
-                                   "model": "open-weights-8b"}), encoding="utf-8")
+    bad.write_text(
+        yaml.safe_dump({**{k: v for k, v in yaml.safe_load(PLAN.read_text()).items()}, "model": "open-weights-8b"}),
+        encoding="utf-8",
+    )
     assert cli(CHECKLIST, "--plan", bad, "--evals", EVALS, "-q").returncode == ExitCode.FAIL
 
 
@@ -170,16 +182,19 @@ def test_every_plan_error_at_once() -> None:
 def test_cli_asks_for_the_inputs_the_checklist_reads(tmp_path: Path) -> None:
     one_line_error(cli(CHECKLIST, "--evals", EVALS), ExitCode.USAGE, "needs --plan")
     one_line_error(cli(CHECKLIST, "--plan", PLAN), ExitCode.USAGE, "needs --evals")
-    one_line_error(cli(CHECKLIST, "--plan", PLAN, "--evals", EVALS, "--data", EVALS), ExitCode.USAGE,
-                   "does not read --data")
+    one_line_error(
+        cli(CHECKLIST, "--plan", PLAN, "--evals", EVALS, "--data", EVALS), ExitCode.USAGE, "does not read --data"
+    )
     one_line_error(cli(ROOT / "checklists" / "dataset_readiness.yaml", "--plan", PLAN), ExitCode.USAGE, "needs --data")
     one_line_error(cli(CHECKLIST, "--plan", tmp_path / "none.yaml", "--evals", EVALS), ExitCode.USAGE, "cannot read")
     broken = tmp_path / "e.jsonl"
     broken.write_text('{"task_id": "a", "success": true}\n{oops\n', encoding="utf-8")
     one_line_error(cli(CHECKLIST, "--plan", PLAN, "--evals", broken), ExitCode.DATA, "e.jsonl:2: invalid JSON")
     mixed = tmp_path / "mixed.yaml"
-    mixed.write_text("name: m\nitems:\n  - {id: a, title: a, check: formatting}\n"
-                     "  - {id: b, title: b, check: guardrails}\n", encoding="utf-8")
+    mixed.write_text(
+        "name: m\nitems:\n  - {id: a, title: a, check: formatting}\n  - {id: b, title: b, check: guardrails}\n",
+        encoding="utf-8",
+    )
     one_line_error(cli(mixed, "--plan", PLAN, "--data", EVALS), ExitCode.USAGE, "mixes dataset checks and model")
 
 
@@ -187,5 +202,10 @@ def test_schema_accepts_the_checklist() -> None:
     jsonschema = need_module("jsonschema")
     schema = json.loads((ROOT / "checklists" / "schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(yaml.safe_load(CHECKLIST.read_text(encoding="utf-8")), schema)
-    assert exit_code(run_checklist(parse_checklist(CHECKLIST), load_eval_results(EVALS),
-                                   CheckContext(plan=sample_plan())), "warn") == ExitCode.WARN
+    assert (
+        exit_code(
+            run_checklist(parse_checklist(CHECKLIST), load_eval_results(EVALS), CheckContext(plan=sample_plan())),
+            "warn",
+        )
+        == ExitCode.WARN
+    )

@@ -18,8 +18,37 @@ from playbook_lib.checks.base import normalise
 from playbook_lib.checks.hashing import NATIVE_MIN_CHARS, ngram_hashes, normal_hashes, use_native, whitespace_tokens
 from playbook_lib.checks.uniqueness import oph_signatures
 
-PIECES = ["a", "B", "ab", "Zz", "1", "_", " ", "  ", "\t", "\n", "\u00a0", "\u2003", ".", ",", "'", "-", "é", "É",
-          "ß", "SS", "Straße", "İ", "\u212a", "٣", "中文", "\x00", "\x1f", "😀", "ﬁ"]
+PIECES = [
+    "a",
+    "B",
+    "ab",
+    "Zz",
+    "1",
+    "_",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\u00a0",
+    "\u2003",
+    ".",
+    ",",
+    "'",
+    "-",
+    "é",
+    "É",
+    "ß",
+    "SS",
+    "Straße",
+    "İ",
+    "\u212a",
+    "٣",
+    "中文",
+    "\x00",
+    "\x1f",
+    "😀",
+    "ﬁ",
+]
 texts = st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), min_size=1, max_size=30)
 
 

@@ -17,14 +17,20 @@ def combine_loop(doc_scores: np.ndarray, chunk_scores: np.ndarray, chunk_doc: np
         for d in range(doc_scores.shape[1]):
             mine = [chunk_scores[q, c] for c in range(len(chunk_doc)) if chunk_doc[c] == d]
             best = max(mine) if mine else doc_scores[q, d]
-            out[q, d] = {"passages": best, "max": max(best, doc_scores[q, d]),
-                         "mean": (best + doc_scores[q, d]) / 2}[combine]
+            out[q, d] = {"passages": best, "max": max(best, doc_scores[q, d]), "mean": (best + doc_scores[q, d]) / 2}[
+                combine
+            ]
     return out
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 6), st.lists(st.integers(0, 5), max_size=15), st.sampled_from(COMBINES),
-       st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 6),
+    st.lists(st.integers(0, 5), max_size=15),
+    st.sampled_from(COMBINES),
+    st.integers(0, 2**32 - 1),
+)
 def test_combine_scores_equals_plain_loop(n_queries, n_docs, owners, combine, seed) -> None:
     rng = np.random.default_rng(seed)
     chunk_doc = np.array([o % n_docs for o in owners], dtype=np.int64)  # unsorted, some documents without chunks

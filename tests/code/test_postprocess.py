@@ -17,8 +17,13 @@ def test_citations() -> None:
 
 
 def test_content_words_drop_stopwords_and_citations() -> None:
-    assert content_words("The probe is calibrated every 14 days [kb-004].") == {"probe", "calibrated", "every",
-                                                                                 "14", "days"}
+    assert content_words("The probe is calibrated every 14 days [kb-004].") == {
+        "probe",
+        "calibrated",
+        "every",
+        "14",
+        "days",
+    }
 
 
 def test_groundedness_scores_supported_sentences() -> None:

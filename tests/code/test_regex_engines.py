@@ -17,22 +17,68 @@ from playbook_lib.checks.compliance import MAYBE_PII, MAYBE_SECRET
 from playbook_lib.checks.formatting import _CONTROL, _MOJIBAKE
 from playbook_lib.checks.hashing import hyperscan_scanner, rows_matching, rows_matching_re
 
-PIECES = ["0", "1", "4", "9", "12", "1234", "5678", " ", "-", ".", ":", "(", ")", "+", "@", "a", "B", "DE", "GB",
-          "x.io", "AKIA", "sk-", "ghp_", "xoxb-", "AIza", "api_key", "ApI-KeY", "SECRET", "password", "-----BEGIN",
-          "\x01", "\x7f", "\t", "Ã©", "â€™", "Â\xa0", "\ufffd", "é", "\u212a", "٣", "ſecret", "\n"]
+PIECES = [
+    "0",
+    "1",
+    "4",
+    "9",
+    "12",
+    "1234",
+    "5678",
+    " ",
+    "-",
+    ".",
+    ":",
+    "(",
+    ")",
+    "+",
+    "@",
+    "a",
+    "B",
+    "DE",
+    "GB",
+    "x.io",
+    "AKIA",
+    "sk-",
+    "ghp_",
+    "xoxb-",
+    "AIza",
+    "api_key",
+    "ApI-KeY",
+    "SECRET",
+    "password",
+    "-----BEGIN",
+    "\x01",
+    "\x7f",
+    "\t",
+    "Ã©",
+    "â€™",
+    "Â\xa0",
+    "\ufffd",
+    "é",
+    "\u212a",
+    "٣",
+    "ſecret",
+    "\n",
+]
 texts = st.lists(st.lists(st.sampled_from(PIECES), max_size=25).map("".join), max_size=40)
-values = st.lists(st.one_of(st.none(), st.integers(), st.lists(st.sampled_from(PIECES), max_size=25).map("".join)),
-                  max_size=40)
+values = st.lists(
+    st.one_of(st.none(), st.integers(), st.lists(st.sampled_from(PIECES), max_size=25).map("".join)), max_size=40
+)
 PATTERN_SETS = [(tuple(MAYBE_PII), MAYBE_SECRET), ((_CONTROL, _MOJIBAKE), None)]
 
 
-def per_row(patterns: tuple[re.Pattern[str], ...], ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None,
-            items: list[object]) -> list[bool]:
+def per_row(
+    patterns: tuple[re.Pattern[str], ...],
+    ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None,
+    items: list[object],
+) -> list[bool]:
     """The definition: a string matches when one pattern's ``search`` finds something in it."""
     out = []
     for t in items:
-        ok = isinstance(t, str) and (any(p.search(t) for p in patterns)
-                                     or (ignorecase is not None and ignorecase[1].search(t) is not None))
+        ok = isinstance(t, str) and (
+            any(p.search(t) for p in patterns) or (ignorecase is not None and ignorecase[1].search(t) is not None)
+        )
         out.append(bool(ok))
     return out
 

@@ -71,8 +71,9 @@ def test_mmr_embedding_path_equals_index_path(sample_docs, embedder) -> None:
     by_index = MMRReranker(vectors=dense.vectors_for, lambda_=0.5).rerank("q", candidates, 6)
     by_embedding = MMRReranker(embedder=embedder, lambda_=0.5).rerank("q", candidates, 6)
     assert [h.doc_id for h in by_index] == [h.doc_id for h in by_embedding]
-    by_query = MMRReranker(embedder=embedder, lambda_=1.0, relevance="query").rerank("battery life of the meter",
-                                                                                     candidates, 6)
+    by_query = MMRReranker(embedder=embedder, lambda_=1.0, relevance="query").rerank(
+        "battery life of the meter", candidates, 6
+    )
     assert [h.doc_id for h in by_query] == [h.doc_id for h in candidates[:6]]  # dense scores are the query cosines
 
 
@@ -98,8 +99,15 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("tiny-cross-encoder")
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=128, num_labels=1)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=128,
+        num_labels=1,
+    )
     BertForSequenceClassification(config).eval().save_pretrained(folder)
     AutoTokenizer.from_pretrained(settings.embedding_model_path()).save_pretrained(folder)
     return folder
@@ -109,9 +117,18 @@ def test_cross_encoder_scores_pairs_like_the_raw_model(tiny_cross_encoder: Path)
     import torch
     from transformers import AutoTokenizer, BertForSequenceClassification
 
-    docs = [Document(f"d{i}", text) for i, text in enumerate(
-        ["Probes are calibrated every 14 days.", "Shipping takes three days.", "The battery lasts 46 hours.",
-         "Error E17 means the membrane is dry.", "The company was founded in 2017."])]
+    docs = [
+        Document(f"d{i}", text)
+        for i, text in enumerate(
+            [
+                "Probes are calibrated every 14 days.",
+                "Shipping takes three days.",
+                "The battery lasts 46 hours.",
+                "Error E17 means the membrane is dry.",
+                "The company was founded in 2017.",
+            ]
+        )
+    ]
     hits = [Hit(i + 1, 1.0 - i / 10, d) for i, d in enumerate(docs)]
     query = "how long does the battery last"
     reranker = CrossEncoderReranker(tiny_cross_encoder, threads=1)
@@ -121,8 +138,9 @@ def test_cross_encoder_scores_pairs_like_the_raw_model(tiny_cross_encoder: Path)
     tokenizer = AutoTokenizer.from_pretrained(tiny_cross_encoder)
     model = BertForSequenceClassification.from_pretrained(tiny_cross_encoder).eval()
     with torch.no_grad():
-        batch = tokenizer([query] * len(docs), [d.text for d in docs], padding=True, truncation=True,
-                          return_tensors="pt")
+        batch = tokenizer(
+            [query] * len(docs), [d.text for d in docs], padding=True, truncation=True, return_tensors="pt"
+        )
         logits = model(**batch).logits[:, 0].numpy()
     # a one-label CrossEncoder applies a sigmoid: monotone, so the order is that of the raw logits
     expected = np.argsort(-logits, kind="stable")[:3]
@@ -132,8 +150,9 @@ def test_cross_encoder_scores_pairs_like_the_raw_model(tiny_cross_encoder: Path)
     assert reranker.rerank(query, hits, 3) == ranked  # deterministic
 
 
-def test_cross_encoder_configuration_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            tiny_cross_encoder: Path) -> None:
+def test_cross_encoder_configuration_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_cross_encoder: Path
+) -> None:
     monkeypatch.delenv("PLAYBOOK_CROSS_ENCODER", raising=False)
     with pytest.raises(UsageError, match="PLAYBOOK_CROSS_ENCODER"):
         CrossEncoderReranker()
@@ -177,8 +196,9 @@ def test_eval_with_rerank(tmp_path: Path, sample_docs) -> None:
     env.update(PLAYBOOK_THREADS="1", COLUMNS="200")
     folder = make_beir(tmp_path)
     cmd = [sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "hybrid"]
-    ok = subprocess.run([*cmd, "--rerank", "mmr", "--fusion", "weighted"], capture_output=True, text=True, env=env,
-                        timeout=300)
+    ok = subprocess.run(
+        [*cmd, "--rerank", "mmr", "--fusion", "weighted"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert ok.returncode == 0, ok.stderr
     assert "hybrid+mmr" in ok.stdout and "nDCG@10" in ok.stdout
     bad = subprocess.run([*cmd, "--rerank", "cross-encoder"], capture_output=True, text=True, env=env, timeout=120)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
+from playbook_lib.rag.retrieve import Hit
 from playbook_lib.scenarios.operations import (
     add_noisy_duplicates,
     context_recall,
@@ -14,8 +16,6 @@ from playbook_lib.scenarios.operations import (
     source_ids,
 )
 from playbook_lib.scenarios.workload import load_workload
-from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
-from playbook_lib.rag.retrieve import Hit
 
 
 def test_pages_keep_their_members(sample_docs) -> None:

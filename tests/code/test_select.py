@@ -24,9 +24,18 @@ SAMPLE = Path(__file__).resolve().parents[2] / "playbook_lib" / "sample_data"
 
 def model(name: str, **kw: object) -> ModelSpec:
     base = dict(
-        name=name, provider="p", open_weights=False, regions=["us", "eu"], context_window=128_000,
-        modalities=["text"], price_per_1m_input=1.0, price_per_1m_output=2.0, priced_on=dt.date(2026, 11, 1),
-        latency_class="medium", strengths=["accuracy"], reasoning=False,
+        name=name,
+        provider="p",
+        open_weights=False,
+        regions=["us", "eu"],
+        context_window=128_000,
+        modalities=["text"],
+        price_per_1m_input=1.0,
+        price_per_1m_output=2.0,
+        priced_on=dt.date(2026, 11, 1),
+        latency_class="medium",
+        strengths=["accuracy"],
+        reasoning=False,
     )
     base.update(kw)
     return ModelSpec(**base)  # type: ignore[arg-type]
@@ -34,16 +43,47 @@ def model(name: str, **kw: object) -> ModelSpec:
 
 CATALOG = [
     model("accurate-api", strengths=["accuracy", "code"], price_per_1m_input=3.0, price_per_1m_output=15.0),
-    model("cheap-fast", strengths=["speed_cost"], latency_class="low", price_per_1m_input=0.1,
-          price_per_1m_output=0.4, regions=["us", "eu", "apac"]),
-    model("us-only-reasoner", strengths=["accuracy", "code"], reasoning=True, regions=["us"], latency_class="high",
-          price_per_1m_input=10.0, price_per_1m_output=40.0),
-    model("open-small", open_weights=True, regions=["us"], strengths=["speed_cost"], latency_class="low",
-          context_window=8_000, price_per_1m_input=0.05, price_per_1m_output=0.05),
-    model("open-coder", open_weights=True, regions=["us"], strengths=["code"], price_per_1m_input=0.5,
-          price_per_1m_output=0.5),
-    model("long-mm", strengths=["long_context", "multimodal"], context_window=1_000_000,
-          modalities=["text", "image", "audio"]),
+    model(
+        "cheap-fast",
+        strengths=["speed_cost"],
+        latency_class="low",
+        price_per_1m_input=0.1,
+        price_per_1m_output=0.4,
+        regions=["us", "eu", "apac"],
+    ),
+    model(
+        "us-only-reasoner",
+        strengths=["accuracy", "code"],
+        reasoning=True,
+        regions=["us"],
+        latency_class="high",
+        price_per_1m_input=10.0,
+        price_per_1m_output=40.0,
+    ),
+    model(
+        "open-small",
+        open_weights=True,
+        regions=["us"],
+        strengths=["speed_cost"],
+        latency_class="low",
+        context_window=8_000,
+        price_per_1m_input=0.05,
+        price_per_1m_output=0.05,
+    ),
+    model(
+        "open-coder",
+        open_weights=True,
+        regions=["us"],
+        strengths=["code"],
+        price_per_1m_input=0.5,
+        price_per_1m_output=0.5,
+    ),
+    model(
+        "long-mm",
+        strengths=["long_context", "multimodal"],
+        context_window=1_000_000,
+        modalities=["text", "image", "audio"],
+    ),
 ]
 
 R = Requirements
@@ -51,15 +91,26 @@ PROFILES = [
     # id, requirements, expected ranked names (best first), expected excluded names
     # scores: accurate-api 3; us-only-reasoner 3 - 1 (unneeded reasoning); the rest 0, ordered by cost per 1k
     # requests: open-small 0.06, cheap-fast 0.18, open-coder 0.60, long-mm 1.40.
-    ("accuracy anywhere", R("a", "accuracy", input_tokens=1000, output_tokens=200),
-     ["accurate-api", "us-only-reasoner", "open-small", "cheap-fast", "open-coder", "long-mm"], []),
-    ("accuracy with reasoning", R("a", "accuracy", reasoning=True),
-     ["us-only-reasoner", "accurate-api"], None),
+    (
+        "accuracy anywhere",
+        R("a", "accuracy", input_tokens=1000, output_tokens=200),
+        ["accurate-api", "us-only-reasoner", "open-small", "cheap-fast", "open-coder", "long-mm"],
+        [],
+    ),
+    ("accuracy with reasoning", R("a", "accuracy", reasoning=True), ["us-only-reasoner", "accurate-api"], None),
     ("eu residency", R("a", "accuracy", data_residency=["eu"]), None, ["us-only-reasoner"]),
-    ("open weights only", R("a", "code", require_open_weights=True), ["open-coder", "open-small"],
-     ["accurate-api", "cheap-fast", "us-only-reasoner", "long-mm"]),
-    ("speed/cost, low latency", R("a", "speed_cost", max_latency="low"), ["open-small", "cheap-fast"],
-     ["accurate-api", "us-only-reasoner", "open-coder", "long-mm"]),
+    (
+        "open weights only",
+        R("a", "code", require_open_weights=True),
+        ["open-coder", "open-small"],
+        ["accurate-api", "cheap-fast", "us-only-reasoner", "long-mm"],
+    ),
+    (
+        "speed/cost, low latency",
+        R("a", "speed_cost", max_latency="low"),
+        ["open-small", "cheap-fast"],
+        ["accurate-api", "us-only-reasoner", "open-coder", "long-mm"],
+    ),
     ("long context", R("a", "long_context", min_context_window=500_000), ["long-mm"], None),
     ("multimodal", R("a", "multimodal", modalities=["text", "audio"]), ["long-mm"], None),
 ]
@@ -79,8 +130,16 @@ def test_profiles_rank_and_exclude(req: Requirements, ranked: list[str] | None, 
 
 
 def test_excluded_reasons_are_stated() -> None:
-    req = R("a", "accuracy", data_residency=["eu"], max_latency="medium", cost_ceiling_per_1k_requests=5.0,
-            min_context_window=16_000, input_tokens=1000, output_tokens=200)
+    req = R(
+        "a",
+        "accuracy",
+        data_residency=["eu"],
+        max_latency="medium",
+        cost_ceiling_per_1k_requests=5.0,
+        min_context_window=16_000,
+        input_tokens=1000,
+        output_tokens=200,
+    )
     sel = select_models(CATALOG, req)
     why = {c.model.name: c.excluded_because for c in sel.excluded}
     reasoner = " | ".join(why["us-only-reasoner"])
@@ -151,9 +210,11 @@ def test_parse_catalog_ok() -> None:
 
 def test_catalog_errors_are_all_collected_with_lines() -> None:
     bad = GOOD_MODEL.replace("latency_class: low", "latency_class: instant").replace(
-        "context_window: 1000", "context_window: lots")
+        "context_window: 1000", "context_window: lots"
+    )
     second = GOOD_MODEL.replace("    reasoning: false\n", "    reasoning: false\n    colour: blue\n").replace(
-        "strengths: [code]", "strengths: [code, magic]")
+        "strengths: [code]", "strengths: [code, magic]"
+    )
     with pytest.raises(UsageError) as exc:
         parse_catalog("models:\n" + bad + second, "cat.yaml")
     errors = exc.value.errors  # type: ignore[attr-defined]
@@ -191,8 +252,9 @@ def test_catalog_structure_errors(text: str, fragment: str) -> None:
 
 def test_profile_errors_with_lines(tmp_path: Path) -> None:
     p = tmp_path / "profile.yaml"
-    p.write_text("name: x\nsuperpower: telepathy\nreasoning: maybe\nmax_latency: low\nmax_latency: high\n"
-                 "input_tokens: -5\n")
+    p.write_text(
+        "name: x\nsuperpower: telepathy\nreasoning: maybe\nmax_latency: low\nmax_latency: high\ninput_tokens: -5\n"
+    )
     with pytest.raises(UsageError) as exc:
         load_requirements(p)
     msg = str(exc.value)
@@ -209,7 +271,11 @@ def test_profile_errors_with_lines(tmp_path: Path) -> None:
 def test_profile_defaults() -> None:
     req = parse_requirements("name: x\nsuperpower: code\n")
     assert (req.reasoning, req.data_residency, req.max_latency, req.cost_ceiling_per_1k_requests) == (
-        False, [], "high", None)
+        False,
+        [],
+        "high",
+        None,
+    )
 
 
 def test_python_constructed_specs_are_checked() -> None:

@@ -11,9 +11,13 @@ from playbook_lib.checks.hashing import unique_sorted
 
 
 @settings(max_examples=200, deadline=None)
-@given(values=st.one_of(hnp.arrays(np.uint64, st.integers(0, 300), elements=st.integers(0, 2**64 - 1)),
-                        hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(-5, 5)),
-                        hnp.arrays(np.uint32, st.integers(0, 300))))
+@given(
+    values=st.one_of(
+        hnp.arrays(np.uint64, st.integers(0, 300), elements=st.integers(0, 2**64 - 1)),
+        hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(-5, 5)),
+        hnp.arrays(np.uint32, st.integers(0, 300)),
+    )
+)
 def test_unique_sorted_equals_np_unique(values: np.ndarray) -> None:
     got = unique_sorted(values)
     want = np.unique(values)

@@ -9,8 +9,10 @@ from playbook_lib.rag.retrieve import DenseRetriever
 def test_switch_shows_each_retrievers_hits(sample_docs, embedder) -> None:
     from playbook_lib.widgets.ops import retriever_switch
 
-    retrievers = {"dense": DenseRetriever.from_documents(sample_docs, embedder),
-                  "bm25": BM25Retriever.from_documents(sample_docs)}
+    retrievers = {
+        "dense": DenseRetriever.from_documents(sample_docs, embedder),
+        "bm25": BM25Retriever.from_documents(sample_docs),
+    }
     box = retriever_switch(retrievers, "error E17", k=2)
     method, slider = box.children[0].children
     query, out = box.children[1], box.children[2]

@@ -21,8 +21,10 @@ from playbook_lib.data import load_records
 from tests.conftest import need
 
 QUESTIONS = ["instruction", "input"]
-MATH_TASK = ("Grade-school math word problems: a short story with quantities and a question, answered by "
-             "step-by-step arithmetic ending in a number.")
+MATH_TASK = (
+    "Grade-school math word problems: a short story with quantities and a question, answered by "
+    "step-by-step arithmetic ending in a number."
+)
 
 
 def sft(shared_data: Path, name: str) -> pd.DataFrame:
@@ -77,16 +79,19 @@ def test_lima_rows_planted_in_gsm8k_are_off_topic(planted, tmp_path: Path) -> No
     assert precision >= 0.85 and recall >= 0.9, (precision, recall)
     worst = {e["line"] for e in result.examples}
     assert worst <= set(mixed["line"][truth].tolist())  # the most off-topic examples are planted rows
-    for options, (min_precision, min_recall) in (({"task": MATH_TASK, "z_threshold": 2.5}, (0.9, 0.8)),
-                                                 ({"task": MATH_TASK, "references": str(refs)}, (0.9, 0.85)),
-                                                 ({}, (0.8, 0.85))):
+    for options, (min_precision, min_recall) in (
+        ({"task": MATH_TASK, "z_threshold": 2.5}, (0.9, 0.8)),
+        ({"task": MATH_TASK, "references": str(refs)}, (0.9, 0.85)),
+        ({}, (0.8, 0.85)),
+    ):
         flags = RelevanceCheck(fields=QUESTIONS, **options).run(mixed, CheckContext()).flags
         precision, recall = precision_recall(flags, truth)
         assert precision >= min_precision and recall >= min_recall, (options, precision, recall)
 
     clean = mixed[~truth].reset_index(drop=True)
-    clean_rate = RelevanceCheck(references=str(refs), fields=QUESTIONS).run(clean, CheckContext()).summary[
-        "off_topic_rate"]
+    clean_rate = (
+        RelevanceCheck(references=str(refs), fields=QUESTIONS).run(clean, CheckContext()).summary["off_topic_rate"]
+    )
     assert clean_rate <= 0.04
     wrong = write_references(lima_refs, tmp_path / "lima_refs.jsonl")
     control = RelevanceCheck(references=str(wrong), fields=QUESTIONS).run(mixed, CheckContext())

@@ -33,11 +33,11 @@ def test_fast_13gram_contamination_equals_the_plain_pass_on_gsm8k(shared_data: P
     planted = []
     for j in rng.sample(range(len(test)), 30):
         words = test[j].split()
-        planted.append("  " + test[j].upper().replace(" ", "   ") + " ")          # exact after normalisation
+        planted.append("  " + test[j].upper().replace(" ", "   ") + " ")  # exact after normalisation
         if len(words) > 14:
             k = rng.randrange(0, len(words) - 13)
             planted.append("Consider this: " + " ".join(words[k : k + 13]) + " and more.")  # one shared 13-gram
-            planted.append("Short quote: " + " ".join(words[k : k + 12]))          # 12 words: no 13-gram
+            planted.append("Short quote: " + " ".join(words[k : k + 12]))  # 12 words: no 13-gram
     texts = train + planted
     for n in (13, 5):
         fast, plain = overlap(texts, test, n), overlap_plain(texts, test, n)
@@ -99,8 +99,14 @@ def test_compiled_loops_equal_numpy_on_real_text(shared_data: Path, monkeypatch:
 
     def run() -> list[np.ndarray]:
         offsets, grams = ngram_hashes(texts, 3, whole_short=True)
-        return [offsets, grams, oph_signatures(offsets, grams, 128, 1), *ngram_hashes(texts, 13),
-                whitespace_tokens(texts), normal_hashes(texts)]
+        return [
+            offsets,
+            grams,
+            oph_signatures(offsets, grams, 128, 1),
+            *ngram_hashes(texts, 13),
+            whitespace_tokens(texts),
+            normal_hashes(texts),
+        ]
 
     monkeypatch.setenv("PLAYBOOK_NATIVE", "1")
     assert use_native()

@@ -8,7 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from playbook_lib.experiments.collapse import load_documents, recursive_training
-from playbook_lib.experiments.human_vs_synthetic import SOURCES, load_source, load_sources, profile_sources, provenance_report
+from playbook_lib.experiments.human_vs_synthetic import (
+    SOURCES,
+    load_source,
+    load_sources,
+    profile_sources,
+    provenance_report,
+)
 from tests.conftest import need
 
 
@@ -23,8 +29,14 @@ def test_every_source_loads_with_its_tag(shared_data: Path) -> None:
     roleplay 1,923, codegen 4,535, toolformer 7,673."""
     root = sft(shared_data)
     sizes = {name: len(load_source(root, name)) for name in SOURCES}
-    assert sizes == {"lima": 1029, "gsm8k": 7473, "alpaca_seeds": 175, "gpteacher_roleplay": 1923,
-                     "gpteacher_codegen": 4535, "gpteacher_toolformer": 7673}
+    assert sizes == {
+        "lima": 1029,
+        "gsm8k": 7473,
+        "alpaca_seeds": 175,
+        "gpteacher_roleplay": 1923,
+        "gpteacher_codegen": 4535,
+        "gpteacher_toolformer": 7673,
+    }
     sample = load_source(root, "alpaca_seeds", n=5, seed=1)
     assert len(sample) == 5 and set(sample["provenance"]) == {"human"} and sample["output"].str.len().min() > 0
     assert load_source(root, "lima", n=5, seed=1).equals(load_source(root, "lima", n=5, seed=1))

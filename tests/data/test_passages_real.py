@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from playbook_lib.scenarios.operations import bury_past_window
 from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
 from playbook_lib.rag.corpus import load_beir
 from playbook_lib.rag.evaluate import evaluate_retriever
 from playbook_lib.rag.passages import PassageDenseRetriever
 from playbook_lib.rag.retrieve import DenseRetriever
+from playbook_lib.scenarios.operations import bury_past_window
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +30,26 @@ def test_passages_find_what_lies_past_the_window(buried, embedder) -> None:
     dense = DenseRetriever.from_documents(docs, embedder)
     spec = ChunkSpec("sentence", 128, 16)
     passages = PassageDenseRetriever.from_documents(docs, embedder, spec, combine="passages")
-    mean = PassageDenseRetriever.from_vectors(docs, passages.doc_vectors, passages.chunks, passages.chunk_vectors,
-                                              embedder, spec, combine="mean")
+    mean = PassageDenseRetriever.from_vectors(
+        docs, passages.doc_vectors, passages.chunks, passages.chunk_vectors, embedder, spec, combine="mean"
+    )
     assert len(passages.chunks) == len(chunk_documents(docs, embedder.count_tokens, spec))
-    ranks = {name: [next(h.rank for h in r.retrieve(buried.queries[q], len(docs)) if h.doc_id in buried.qrels[q])
-                    for q in buried.queries]
-             for name, r in (("dense", dense), ("passages", passages), ("mean", mean))}
+    ranks = {
+        name: [
+            next(h.rank for h in r.retrieve(buried.queries[q], len(docs)) if h.doc_id in buried.qrels[q])
+            for q in buried.queries
+        ]
+        for name, r in (("dense", dense), ("passages", passages), ("mean", mean))
+    }
     print(ranks)  # measured: dense [7, 7, 38, 29, 26, 42], passages all 1, mean [1, 2, 1, 1, 2, 3]
     # each long document holds its query's answer only after the window: its whole-text vector cannot see it
     assert all(p <= d for p, d in zip(ranks["passages"], ranks["dense"]))
     assert sum(r == 1 for r in ranks["passages"]) >= 5 and sum(r == 1 for r in ranks["dense"]) <= 1
     assert sum(ranks["mean"]) < sum(ranks["dense"]) / 2
-    mrr = {name: evaluate_retriever(r, buried.queries, buried.qrels, name).metrics["MRR@100"]
-           for name, r in (("dense", dense), ("passages", passages))}
+    mrr = {
+        name: evaluate_retriever(r, buried.queries, buried.qrels, name).metrics["MRR@100"]
+        for name, r in (("dense", dense), ("passages", passages))
+    }
     assert mrr["passages"] > mrr["dense"] + 0.5
 
 
@@ -56,7 +63,8 @@ def test_retrieve_within_and_vectors_for(buried, embedder) -> None:
     assert [h.rank for h in within] == [1, 2, 3]
     full = {h.doc_id: h.score for h in retriever.retrieve(query, len(docs))}
     assert all(full[h.doc_id] == pytest.approx(h.score) for h in within)
-    np.testing.assert_allclose(retriever.vectors_for([docs[0].id]), embedder.embed_documents([docs[0].full_text]),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        retriever.vectors_for([docs[0].id]), embedder.embed_documents([docs[0].full_text]), atol=1e-5
+    )
     with pytest.raises(KeyError):
         retriever.vectors_for(["nope"])

@@ -38,15 +38,22 @@ def run_notebook(tmp_path: Path, name: str, parameters: dict) -> nbformat.Notebo
     import papermill
 
     out = tmp_path / f"{name}.out.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), parameters=parameters,
-                               cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False,
-                               execution_timeout=600)
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{name}.ipynb"),
+        str(out),
+        parameters=parameters,
+        cwd=str(ROOT / "notebooks"),
+        kernel_name="python3",
+        progress_bar=False,
+        execution_timeout=600,
+    )
     return nbformat.read(out, as_version=4)
 
 
 def test_minimal_rag_with_another_query(tmp_path: Path) -> None:
-    nb = run_notebook(tmp_path, "ops_06_minimal_rag", {"query": "What does error E22 mean?", "k": 3,
-                                                       "budget_tokens": 90})
+    nb = run_notebook(
+        tmp_path, "ops_06_minimal_rag", {"query": "What does error E22 mean?", "k": 3, "budget_tokens": 90}
+    )
     text = outputs_text(nb)
     assert "kb-021" in text  # the E22 article is retrieved
     assert "of 90 tokens" in text
@@ -54,9 +61,17 @@ def test_minimal_rag_with_another_query(tmp_path: Path) -> None:
 
 
 def test_minimal_rag_on_a_beir_folder(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "ops_06_minimal_rag", {
-        "corpus": str(shared_data / "scifact"), "query": "Vitamin D deficiency and bone fractures",
-        "n_queries": 5, "n_distractors": 60, "k": 4})
+    nb = run_notebook(
+        tmp_path,
+        "ops_06_minimal_rag",
+        {
+            "corpus": str(shared_data / "scifact"),
+            "query": "Vitamin D deficiency and bone fractures",
+            "n_queries": 5,
+            "n_distractors": 60,
+            "k": 4,
+        },
+    )
     text = outputs_text(nb)
     assert "BEIR folder scifact (subset)" in text and "5 judged queries" in text
     assert "nDCG@10" in text
@@ -73,8 +88,9 @@ def test_practical_impact_small(tmp_path: Path) -> None:
 def test_scaling_with_another_text_head_and_budget(tmp_path: Path) -> None:
     from playbook_lib.models.scaling import optimal_by_rule
 
-    nb = run_notebook(tmp_path, "dm_04_scaling", {"text": "Zebras graze quietly", "layer": 4, "head": 7,
-                                                  "compute_budget": 1e21})
+    nb = run_notebook(
+        tmp_path, "dm_04_scaling", {"text": "Zebras graze quietly", "layer": 4, "head": 7, "compute_budget": 1e21}
+    )
     text = outputs_text(nb)
     assert "zebra" in text.lower() and "layer 4, head 7" in text
     assert "compute budget C = 1e+21 FLOPs" in text
@@ -83,8 +99,9 @@ def test_scaling_with_another_text_head_and_budget(tmp_path: Path) -> None:
 
 def test_model_selection_with_an_open_weights_profile(tmp_path: Path) -> None:
     profile = tmp_path / "profile.yaml"
-    profile.write_text("name: on-prem-code-helper\nsuperpower: code\nrequire_open_weights: true\n"
-                       "max_latency: high\n", encoding="utf-8")
+    profile.write_text(
+        "name: on-prem-code-helper\nsuperpower: code\nrequire_open_weights: true\nmax_latency: high\n", encoding="utf-8"
+    )
     nb = run_notebook(tmp_path, "dm_07_model_selection", {"profile_path": str(profile), "n_tasks": 50, "seed": 3})
     text = outputs_text(nb)
     assert "profile 'on-prem-code-helper'" in text
@@ -99,8 +116,11 @@ def test_model_selection_with_an_open_weights_profile(tmp_path: Path) -> None:
 
 def test_ladder_with_other_thresholds_and_budget(tmp_path: Path) -> None:
     log = tmp_path / "decisions.jsonl"
-    nb = run_notebook(tmp_path, "dm_08_prompt_rag_finetune", {"min_finetune_examples": 100, "max_steps": 3,
-                                                              "max_cost": 10.0, "decision_log": str(log)})
+    nb = run_notebook(
+        tmp_path,
+        "dm_08_prompt_rag_finetune",
+        {"min_finetune_examples": 100, "max_steps": 3, "max_cost": 10.0, "decision_log": str(log)},
+    )
     text = outputs_text(nb)
     assert "step 4 exceeds max_steps=3" in text
     assert "at least 100 curated examples" in text
@@ -110,28 +130,57 @@ def test_ladder_with_other_thresholds_and_budget(tmp_path: Path) -> None:
     assert len(rows) == 5 and rows[0]["action"] == "build_evals"
     assert all(r["evidence"]["counts"] is not None for r in rows)
 
+
 def write_small_dataset(tmp_path: Path) -> tuple[Path, Path, str]:
     """A 12-row training file with one planted duplicate pair and one planted email, plus a 3-row eval file."""
-    topics = ["reset the meter", "replace the battery", "clean the probe", "update the firmware", "export readings",
-              "pair the app", "change units", "set an alarm", "read the log", "calibrate conductivity"]
-    rows = [{"instruction": f"How do I {t}?", "output": f"To {t}, open the settings menu and follow step {i} of the "
-             f"guide for the {t} procedure.", "category": "support", "provenance": "human", "licence": "CC-BY-4.0",
-             "split": "train"} for i, t in enumerate(topics)]
+    topics = [
+        "reset the meter",
+        "replace the battery",
+        "clean the probe",
+        "update the firmware",
+        "export readings",
+        "pair the app",
+        "change units",
+        "set an alarm",
+        "read the log",
+        "calibrate conductivity",
+    ]
+    rows = [
+        {
+            "instruction": f"How do I {t}?",
+            "output": f"To {t}, open the settings menu and follow step {i} of the guide for the {t} procedure.",
+            "category": "support",
+            "provenance": "human",
+            "licence": "CC-BY-4.0",
+            "split": "train",
+        }
+        for i, t in enumerate(topics)
+    ]
     rows.append(dict(rows[3], instruction=rows[3]["instruction"].upper()))  # exact duplicate after normalisation
     email = "dana.tester@example.org"
     rows.append(dict(rows[0], instruction="Who do I write to?", output=f"Write to {email} for help."))
     data = tmp_path / "mini_train.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     evals = tmp_path / "mini_eval.jsonl"
-    evals.write_text("\n".join(json.dumps({"instruction": f"Question {i} about a topic never trained",
-                                           "output": f"Answer {i}.", "split": "test"}) for i in range(3)) + "\n")
+    evals.write_text(
+        "\n".join(
+            json.dumps(
+                {"instruction": f"Question {i} about a topic never trained", "output": f"Answer {i}.", "split": "test"}
+            )
+            for i in range(3)
+        )
+        + "\n"
+    )
     return data, evals, email
 
 
 def test_production_checklists_on_a_small_file(tmp_path: Path) -> None:
     data, evals, email = write_small_dataset(tmp_path)
-    nb = run_notebook(tmp_path, "dm_09_production_checklists", {"data_path": str(data), "eval_path": str(evals),
-                                                                "widget_item": "quality.uniqueness.exact"})
+    nb = run_notebook(
+        tmp_path,
+        "dm_09_production_checklists",
+        {"data_path": str(data), "eval_path": str(evals), "widget_item": "quality.uniqueness.exact"},
+    )
     text = outputs_text(nb)
     assert "mini_train.jsonl: 12 rows" in text and "mini_eval.jsonl: 3 rows" in text
     assert "sft_sample" not in text and "sft_traffic" not in text  # the bundled samples were not used

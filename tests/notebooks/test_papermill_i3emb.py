@@ -13,19 +13,40 @@ ACTIONS = ["calibrate", "clean", "store", "replace the battery of", "update the 
 
 
 def test_dataset_engineering_embedding_checks_on_own_files(tmp_path: Path) -> None:
-    rows = [{"instruction": f"How do I {a} the {d}?", "output": f"To {a} the {d}, follow the steps in its manual.",
-             "category": "support"} for d in DEVICES for a in ACTIONS]
-    rows.insert(7, {"instruction": "Share your favourite chocolate cake recipe.",
-                    "output": "Mix flour, sugar, cocoa and eggs and bake for forty minutes.", "category": "support"})
+    rows = [
+        {
+            "instruction": f"How do I {a} the {d}?",
+            "output": f"To {a} the {d}, follow the steps in its manual.",
+            "category": "support",
+        }
+        for d in DEVICES
+        for a in ACTIONS
+    ]
+    rows.insert(
+        7,
+        {
+            "instruction": "Share your favourite chocolate cake recipe.",
+            "output": "Mix flour, sugar, cocoa and eggs and bake for forty minutes.",
+            "category": "support",
+        },
+    )
     data = tmp_path / "own_train.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     traffic = tmp_path / "own_traffic.jsonl"
     queries = [f"how to {a} my {d}" for d, a in zip(DEVICES, ACTIONS)]
     queries += ["When will my parcel be shipped?", "Track the delivery of my parcel", "Can I pay by bank transfer?"]
     traffic.write_text("".join(json.dumps({"instruction": q}) + "\n" for q in queries), encoding="utf-8")
-    nb = run_notebook(tmp_path, "dm_02_dataset_engineering", {
-        "data_path": str(data), "traffic_path": str(traffic), "relevance_z": 2.5, "coverage_threshold": 0.45,
-        "task_description": "Support for water-quality meters: calibration, cleaning, storage, batteries, firmware."})
+    nb = run_notebook(
+        tmp_path,
+        "dm_02_dataset_engineering",
+        {
+            "data_path": str(data),
+            "traffic_path": str(traffic),
+            "relevance_z": 2.5,
+            "coverage_threshold": 0.45,
+            "task_description": "Support for water-quality meters: calibration, cleaning, storage, batteries, firmware.",
+        },
+    )
     text = outputs_text(nb)
     assert "own_train.jsonl: 21 rows" in text and "sft_sample" not in text and "sft_traffic" not in text
     assert "off-topic rows (similarity to the task description)" in text

@@ -14,8 +14,9 @@ VERDICT = re.compile(r"\b(held|did not hold)\b")
 
 
 def test_quality_vs_quantity_other_seed(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "exp_01_quality_vs_quantity", {"data_dir": str(shared_data), "seed": 3,
-                                                               "curated_per_class": 5})
+    nb = run_notebook(
+        tmp_path, "exp_01_quality_vs_quantity", {"data_dir": str(shared_data), "seed": 3, "curated_per_class": 5}
+    )
     text = outputs_text(nb)
     assert "400 requests, 8 tools" in text
     assert "40 curated rows scored" in text  # 5 per tool x 8 tools
@@ -42,8 +43,11 @@ def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -
 
 
 def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "exp_05_coverage", {"data_dir": str(shared_data), "slice_name": "weather", "keep": 1,
-                                                   "slice_traffic_share": 0.3})
+    nb = run_notebook(
+        tmp_path,
+        "exp_05_coverage",
+        {"data_dir": str(shared_data), "slice_name": "weather", "keep": 1, "slice_traffic_share": 0.3},
+    )
     text = outputs_text(nb)
     assert re.search(r"under-covered: (PASS|WARN|FAIL)", text)
     assert re.search(r"\(a\) (held|did not hold): with 1 training rows instead of 20, 'weather' accuracy", text)
@@ -51,11 +55,15 @@ def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
 
 
 def test_formatting_errors_at_a_higher_rate(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "exp_08_formatting_errors", {"data_dir": str(shared_data), "corrupt_rate": 0.2,
-                                                            "seed": 1})
+    nb = run_notebook(
+        tmp_path, "exp_08_formatting_errors", {"data_dir": str(shared_data), "corrupt_rate": 0.2, "seed": 1}
+    )
     text = outputs_text(nb)
     assert "160 lines written, 32 broken: empty_output 8, wrong_role 8, truncated_json 8, mojibake 8" in text
     assert "crashed with json.JSONDecodeError" in text
     assert re.search(r"\(a\) (held|did not hold): .* dropped 8 lines silently", text)
-    assert re.search(r"\(b\) (held|did not hold): the loader with the formatting and sft_pairs checks caught "
-                     r"empty_output \d+%", text)
+    assert re.search(
+        r"\(b\) (held|did not hold): the loader with the formatting and sft_pairs checks caught "
+        r"empty_output \d+%",
+        text,
+    )

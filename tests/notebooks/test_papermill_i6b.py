@@ -10,9 +10,19 @@ from tests.notebooks.test_papermill import outputs_text, run_notebook
 
 
 def test_model_collapse_on_lima_responses(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "exp_06_model_collapse", {
-        "data_path": str(shared_data / "sft" / "lima_llamafactory.json"), "field": "output", "n_docs": 60,
-        "generations": 2, "seeds": [3], "real_fractions": [0.0, 0.25], "order": 2})
+    nb = run_notebook(
+        tmp_path,
+        "exp_06_model_collapse",
+        {
+            "data_path": str(shared_data / "sft" / "lima_llamafactory.json"),
+            "field": "output",
+            "n_docs": 60,
+            "generations": 2,
+            "seeds": [3],
+            "real_fractions": [0.0, 0.25],
+            "order": 2,
+        },
+    )
     text = outputs_text(nb)
     assert "lima_llamafactory.json: 60 training texts" in text
     assert "2 runs x 3 generations = 6 trained models" in text
@@ -26,9 +36,17 @@ def test_model_collapse_on_lima_responses(tmp_path: Path, shared_data: Path) -> 
 
 
 def test_provenance_on_three_sources(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "exp_07_provenance", {
-        "data_dir": str(shared_data / "sft"), "sources": ["lima", "gsm8k", "gpteacher_roleplay"], "n_rows": 40,
-        "n_embed": 8, "seed": 2})
+    nb = run_notebook(
+        tmp_path,
+        "exp_07_provenance",
+        {
+            "data_dir": str(shared_data / "sft"),
+            "sources": ["lima", "gsm8k", "gpteacher_roleplay"],
+            "n_rows": 40,
+            "n_embed": 8,
+            "seed": 2,
+        },
+    )
     text = outputs_text(nb)
     assert "embedding spread on 8 rows per source" in text
     assert "Across 3 sources (2 human, 1 synthetic)" in text

@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import need_module
-
 from tests.notebooks.test_papermill import outputs_text, run_notebook
 
 need_module("peft")
 
 
 def test_peft_page_with_another_rank_seed_and_no_committed_table(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "exp_03_peft_vs_full", {
-        "data_dir": str(shared_data), "methods": ["probe", "lora"], "lora_r": 4, "seed": 1, "results_file": ""})
+    nb = run_notebook(
+        tmp_path,
+        "exp_03_peft_vs_full",
+        {"data_dir": str(shared_data), "methods": ["probe", "lora"], "lora_r": 4, "seed": 1, "results_file": ""},
+    )
     text = outputs_text(nb)
     # the rank-4 adapters were built and counted: 6 layers x 2 projections x 4 x (384 + 384)
     assert "LoRA r=4: 39,944 trainable parameters = 36,864 (formula) + 3,080 (head)" in text

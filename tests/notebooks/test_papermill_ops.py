@@ -20,12 +20,25 @@ def kb_subset_jsonl(tmp_path: Path, sample_docs, n: int = 20) -> Path:
 
 def test_pipeline_overview_on_scifact(tmp_path: Path, shared_data: Path) -> None:
     log = tmp_path / "feedback.jsonl"
-    nb = run_notebook(tmp_path, "ops_01_pipeline_overview", {"corpus": str(shared_data / "scifact"), **SMALL_SCIFACT,
-                                                             "chunk_size": 64, "feedback_log": str(log)})
+    nb = run_notebook(
+        tmp_path,
+        "ops_01_pipeline_overview",
+        {"corpus": str(shared_data / "scifact"), **SMALL_SCIFACT, "chunk_size": 64, "feedback_log": str(log)},
+    )
     text = outputs_text(nb)
     assert "scifact (BEIR subset): " in text and "3 judged questions" in text
-    for stage in ("ingest", "preprocess / curate", "chunk", "embed", "index", "retrieve", "context", "generate",
-                  "post-process", "feedback"):
+    for stage in (
+        "ingest",
+        "preprocess / curate",
+        "chunk",
+        "embed",
+        "index",
+        "retrieve",
+        "context",
+        "generate",
+        "post-process",
+        "feedback",
+    ):
         assert stage in text
     assert "nDCG@10" in text and "slowest stage:" in text
     rows = [json.loads(line) for line in log.read_text().splitlines()]
@@ -36,8 +49,11 @@ def test_pipeline_overview_on_scifact(tmp_path: Path, shared_data: Path) -> None
 
 def test_why_ops_matter_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None:
     corpus = kb_subset_jsonl(tmp_path, sample_docs)
-    nb = run_notebook(tmp_path, "ops_02_why_ops_matter", {"corpus": str(corpus), "n_queries": 6, "per_page": 5,
-                                                          "k": 2, "duplicate_share": 0.5})
+    nb = run_notebook(
+        tmp_path,
+        "ops_02_why_ops_matter",
+        {"corpus": str(corpus), "n_queries": 6, "per_page": 5, "k": 2, "duplicate_share": 0.5},
+    )
     text = outputs_text(nb)
     assert "my_corpus: 20 documents, 6 synthetic known-item questions" in text
     assert "careless corpus: 30 documents (10 copies)" in text
@@ -46,9 +62,18 @@ def test_why_ops_matter_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> 
 
 
 def test_core_components_on_scifact(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "ops_03_core_components", {"corpus": str(shared_data / "scifact"), **SMALL_SCIFACT,
-                                                           "k": 2, "budget_tokens": 90,
-                                                           "data_dir": str(shared_data), "window_queries": 3})
+    nb = run_notebook(
+        tmp_path,
+        "ops_03_core_components",
+        {
+            "corpus": str(shared_data / "scifact"),
+            **SMALL_SCIFACT,
+            "k": 2,
+            "budget_tokens": 90,
+            "data_dir": str(shared_data),
+            "window_queries": 3,
+        },
+    )
     text = outputs_text(nb)
     assert "scifact (BEIR subset)" in text
     for method in ("dense", "bm25", "hybrid (rrf)", "hybrid (weighted)"):
@@ -62,8 +87,11 @@ def test_core_components_on_scifact(tmp_path: Path, shared_data: Path) -> None:
 
 def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None:
     corpus = kb_subset_jsonl(tmp_path, sample_docs)
-    nb = run_notebook(tmp_path, "ops_04_data_types", {"corpus": str(corpus), "n_queries": 5,
-                                                      "feedback_log": str(tmp_path / "fb"), "session_ttl_s": 60})
+    nb = run_notebook(
+        tmp_path,
+        "ops_04_data_types",
+        {"corpus": str(corpus), "n_queries": 5, "feedback_log": str(tmp_path / "fb"), "session_ttl_s": 60},
+    )
     text = outputs_text(nb)
     assert "my_corpus: 20 documents, 5 synthetic known-item questions" in text
     assert "after 60 s of silence: 0 turns" in text
@@ -79,8 +107,11 @@ def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None
 
 
 def test_rag_workflow_with_another_question(tmp_path: Path) -> None:
-    nb = run_notebook(tmp_path, "ops_05_rag_workflow", {"question": "How much does the Wren-3 Lite cost?", "k": 2,
-                                                        "budget_tokens": 150, "max_tokens": 24})
+    nb = run_notebook(
+        tmp_path,
+        "ops_05_rag_workflow",
+        {"question": "How much does the Wren-3 Lite cost?", "k": 2, "budget_tokens": 150, "max_tokens": 24},
+    )
     text = outputs_text(nb)
     assert "QUESTION: How much does the Wren-3 Lite cost?" in text
     assert "kb-016" in text  # the price list is retrieved
@@ -88,9 +119,19 @@ def test_rag_workflow_with_another_question(tmp_path: Path) -> None:
 
 
 def test_operation_types_on_scifact(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "ops_07_operation_types", {"corpus": str(shared_data / "scifact"), **SMALL_SCIFACT,
-                                                           "batch_sizes": [1, 8], "n_texts": 8, "n_shards": 3,
-                                                           "n_corrections": 2, "log_dir": str(tmp_path)})
+    nb = run_notebook(
+        tmp_path,
+        "ops_07_operation_types",
+        {
+            "corpus": str(shared_data / "scifact"),
+            **SMALL_SCIFACT,
+            "batch_sizes": [1, 8],
+            "n_texts": 8,
+            "n_shards": 3,
+            "n_corrections": 2,
+            "log_dir": str(tmp_path),
+        },
+    )
     text = outputs_text(nb)
     assert "existing items moved: 0" in text and "equals one pass: True" in text
     rows = (tmp_path / "requests.jsonl").read_text().splitlines()
@@ -99,8 +140,11 @@ def test_operation_types_on_scifact(tmp_path: Path, shared_data: Path) -> None:
 
 
 def test_design_principles_on_scifact_real_vectors(tmp_path: Path, shared_data: Path) -> None:
-    nb = run_notebook(tmp_path, "ops_08_design_principles", {"corpus": str(shared_data / "scifact"), "n_queries": 5,
-                                                             "n_distractors": 60, "min_real_vectors": 50, "k": 5})
+    nb = run_notebook(
+        tmp_path,
+        "ops_08_design_principles",
+        {"corpus": str(shared_data / "scifact"), "n_queries": 5, "n_distractors": 60, "min_real_vectors": 50, "k": 5},
+    )
     text = outputs_text(nb)
     assert "real embeddings of scifact (BEIR subset), 5 real questions" in text
     assert "recall@5" in text and "IVF (nlist=" in text and "HNSW (M=16)" in text

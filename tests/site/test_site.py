@@ -9,15 +9,14 @@ A screenshot is saved to ``_build/screenshots/minimal_rag.png``.
 from __future__ import annotations
 
 import functools
-import os
 import http.server
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,16 @@ from tests.conftest import ROOT, need
 #: The built site: ``_build/html`` (``make book``), or the quick build ``make test`` makes (``PLAYBOOK_SITE``).
 SITE = ROOT / os.environ.get("PLAYBOOK_SITE", "_build/html")
 PAGE = "notebooks/ops_06_minimal_rag.html"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +66,12 @@ def chromium() -> str:
 
 def browse(chromium: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=15000", *extra,
-                               url], capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [chromium, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=15000", *extra, url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def test_static_html_loads_nothing_from_a_cdn() -> None:
