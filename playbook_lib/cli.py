@@ -365,7 +365,8 @@ def check(
     (no timestamps, sorted keys).
     """
     from playbook_lib.checklist.parse import parse_checklist
-    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit, write_atomic
+    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit
+    from playbook_lib.io.outputs import write_atomic
     from playbook_lib.checklist.run import exit_code, required_inputs, run_checklist
     from playbook_lib.checks import CheckContext
     from playbook_lib.data import load_records

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -86,17 +85,6 @@ def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
     )
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so readers never see half a file.
-
-    Kept here for its callers; the rules (symlinks, FIFOs and devices, permissions, no temporary file left behind on
-    a full disk) are :func:`playbook_lib.io.outputs.write_atomic`'s.
-    """
-    from playbook_lib.io.outputs import write_atomic as write
-
-    write(path, text)
-
-
 def to_json(report: Report, timings: bool = False) -> str:
     """The JSON report as text (sorted keys, two-space indent)."""
     return json.dumps(to_dict(report, timings), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -145,7 +133,7 @@ def print_terminal(report: Report, console: Any = None) -> None:
     table = Table(
         title=plain(
             f"{report.checklist.name}: {train.get('path', '')} ({train.get('rows', 0)} rows"
-            f"{', %d skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''})"
+            f"{', {} skipped'.format(train['skipped_rows']) if train.get('skipped_rows') else ''})"
         )
     )
     table.add_column("item")
@@ -212,7 +200,7 @@ def to_html(report: Report) -> str:
         "vertical-align:top}th{background:#f6f8fa}pre{background:#f6f8fa;padding:.5rem;overflow:auto}</style>"
         f"</head><body><h1>{esc(data['checklist'])}</h1>"
         f"<p>Data: <code>{esc(str(train.get('path', '')))}</code>, {train.get('rows', 0)} rows"
-        f"{', %d unreadable rows skipped' % train['skipped_rows'] if train.get('skipped_rows') else ''}. "
+        f"{', {} unreadable rows skipped'.format(train['skipped_rows']) if train.get('skipped_rows') else ''}. "
         f"Overall: <strong style='color:{_HTML_COLOURS[data['outcome']]}'>{esc(data['outcome'])}</strong> ({counts}).</p>"
         + (f"<details><summary>skipped rows</summary><ul>{skipped}</ul></details>" if skipped else "")
         + "<table><tr><th>item</th><th>check</th><th>outcome</th><th>result</th></tr>"

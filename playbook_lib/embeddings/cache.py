@@ -3,8 +3,7 @@ embedded twice; optionally persisted as ``.npz``. Used by the refreshing index a
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from playbook_lib import settings
 from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.errors import DataError
 from playbook_lib.io.digest import settings_hash
+from playbook_lib.io.outputs import write_atomic
 
 
 def embedder_key(embedder: Embedder) -> str:
@@ -73,10 +73,9 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(self._vectors)
         matrix = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, keys=np.array(keys), vectors=matrix, embedder=np.array(self.embedder_key))
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        np.savez(buffer, keys=np.array(keys), vectors=matrix, embedder=np.array(self.embedder_key))
+        write_atomic(path, buffer.getvalue(), what="the embedding cache")
 
     @classmethod
     def load(cls, path: str | Path, embedder_key: str) -> EmbeddingCache:

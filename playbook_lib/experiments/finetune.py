@@ -457,7 +457,7 @@ def write_results(frame: pd.DataFrame, path: str | Path, meta: dict[str, str]) -
     atomically."""
     import io
 
-    from playbook_lib.checklist.report import write_atomic
+    from playbook_lib.io.outputs import write_atomic
 
     buffer = io.StringIO()
     for key, value in meta.items():

@@ -12,8 +12,6 @@ shows rows silently dropped, labels shifted and garbage labels created.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.tasks import TextTask
+from playbook_lib.io.outputs import write_atomic
 
 CORRUPTIONS = ("empty_output", "wrong_role", "truncated_json", "mojibake")
 
@@ -82,11 +81,7 @@ def corrupt_lines(
 def write_lines(lines: Sequence[str], path: str | Path) -> Path:
     """Write ``lines`` as a UTF-8 text file, atomically (temporary file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, "\n".join(lines) + "\n", what="the data file")
     return path
 
 

@@ -158,8 +158,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def write_atomic(path: str | os.PathLike[str], text: str, *, what: str = "the report") -> None:
-    """Write ``text`` (UTF-8, lone surrogates escaped) to ``path`` so that readers never see half a file.
+def write_atomic(path: str | os.PathLike[str], text: str | bytes, *, what: str = "the report") -> None:
+    """Write ``text`` (UTF-8, lone surrogates escaped; or ``bytes`` as they are) to ``path`` so that readers never see
+    half a file. The project's one atomic writer: reports, logs, indexes, caches and generated files all go through it.
 
     A regular file (or a new one) is written through a temporary file in the same folder and a rename; a symlink to
     a regular file keeps the link and its target is replaced; a FIFO or character device is written into. A new file
@@ -169,7 +170,7 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, what: str = "the re
         UsageError: one line ``<path>: cannot write <what> (<reason>)``; no temporary file is left behind.
     """
     path = Path(path)
-    data = _encode(text)
+    data = text if isinstance(text, bytes) else _encode(text)
     try:
         st = _stat(os.fspath(path))
     except (OSError, ValueError) as exc:

@@ -290,7 +290,7 @@ def promote(entries: Iterable[FeedbackEntry], min_rating: int = DEFAULT_MIN_RATI
 
 def write_golden(items: Sequence[GoldenItem], path: str | Path) -> Path:
     """Write ``items`` as labelled-query JSONL through a temporary file and a rename (never half a file)."""
-    from playbook_lib.checklist.report import write_atomic
+    from playbook_lib.io.outputs import write_atomic
 
     write_atomic(path, "".join(json.dumps(i.to_json(), ensure_ascii=False, sort_keys=True) + "\n" for i in items))
     return Path(path)

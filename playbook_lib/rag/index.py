@@ -7,8 +7,6 @@ approximate indexes of the *Design principles* page are measured against it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from playbook_lib.errors import DataError
+from playbook_lib.io.outputs import write_atomic
 
 IndexKind = Literal["flat", "ivf", "hnsw"]
 
@@ -244,14 +243,8 @@ def save_index(index: FlatIndex, folder: str | Path, extra: dict[str, Any] | Non
         "ids": index.ids,
         **(extra or {}),
     }
-    fd, tmp_index = tempfile.mkstemp(dir=folder, suffix=".faiss.tmp")
-    os.close(fd)
-    faiss.write_index(index._index, tmp_index)
-    os.replace(tmp_index, folder / "index.faiss")
-    fd, tmp_manifest = tempfile.mkstemp(dir=folder, suffix=".json.tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=1)
-    os.replace(tmp_manifest, folder / "manifest.json")
+    write_atomic(folder / "index.faiss", faiss.serialize_index(index._index).tobytes(), what="the index")
+    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=1), what="the index manifest")
     return folder
 
 
