@@ -24,7 +24,7 @@ NPROC  := $(shell nproc 2>/dev/null || echo 1)
 # Torch threads per process when notebooks or tests run in parallel, one process per core.
 PARALLEL_THREADS := 1
 
-.PHONY: help book test test-fast lab bench bench-checks clean chromium
+.PHONY: help book test test-fast lint lab bench bench-checks clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -77,7 +77,15 @@ $(SITE_CHECK)/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.
 	$(BIN)/jupyter-book build . --path-output _build/site-check --config _build/site-check/_config.yml -W --keep-going -q
 	touch $@
 
-test: $(VENV)/.installed-test chromium $(SITE_CHECK)/index.html  ## install test extras and run the whole suite
+# Lint: ruff (lint rules and the formatter's check), mypy on the library, and import-linter's contracts (the core's
+# layers, chapter code above the core, no import cycles at any depth: pyproject.toml [tool.importlinter]).
+lint: $(VENV)/.installed-test  ## ruff, ruff format --check, mypy and import-linter (part of `make test`)
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
+	$(BIN)/mypy --no-incremental
+	$(BIN)/lint-imports --no-cache
+
+test: $(VENV)/.installed-test lint chromium $(SITE_CHECK)/index.html  ## install test extras, lint, run the whole suite
 	@# one worker per core, each notebook or test file on one worker (nbval runs a notebook's cells in order)
 	PLAYBOOK_SITE=$(SITE_CHECK) PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} \
 	  $(BIN)/pytest -n $(NPROC) --dist loadfile
