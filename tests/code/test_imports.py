@@ -66,3 +66,10 @@ def test_ops_page_modules_import_nothing_heavy() -> None:
     ]
     out = loaded_at_import(modules, HEAVY + ["pandas"])
     assert out == "", f"imported at import time: {out}"
+
+
+def test_cli_import_loads_no_numpy() -> None:
+    """``playbook --help`` and a usage error answer in about a tenth of a second: the CLI module imports the library's
+    commands when they run (its function-local imports say ``# lazy: ...``), not at import."""
+    out = loaded_at_import(["playbook_lib.cli"], ["numpy", "pandas", "yaml", "pyarrow"])
+    assert out == "", f"imported at import time: {out}"
