@@ -16,6 +16,7 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
 from playbook_lib.checks.hashing import rows_matching
+from playbook_lib.checks.registry import register
 
 
 def luhn_ok(digits: str) -> bool:
@@ -291,6 +292,7 @@ def _texts(values: tuple[object, ...]) -> list[str]:
     return out
 
 
+@register
 class PiiCheck(Check):
     """Rows holding personal data or secrets: email, phone, credit card (Luhn), IBAN (mod 97), IPv4/IPv6, US SSN,
     API keys and private keys. Examples are always masked. The metric ``pii_rate`` is the share of rows with any.
@@ -359,6 +361,7 @@ class PiiCheck(Check):
         return self.result(flags, scores, summary, examples, f"{flagged} rows" + (f" ({by_kind})" if counts else ""))
 
 
+@register
 class LicenceCheck(Check):
     """Metadata fields that must be present with an allowed value, e.g. ``{"licence": ["CC-BY-4.0", "MIT"]}``.
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise, snippet, worst
+from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
 
 
@@ -46,6 +47,7 @@ def krippendorff_alpha(units: list[list[str]]) -> float:
     return 1.0 if expected == 0 else 1 - observed / expected
 
 
+@register
 class ConsistencyCheck(Check):
     """Labels on identical (normalised) inputs must agree. The metric ``conflict_rate`` is the share of rows whose
     input carries more than one distinct label. With several annotators the summary also gives Krippendorff's alpha

@@ -23,6 +23,7 @@ from playbook_lib.checks.hashing import (
     unique_sorted,
     use_native,
 )
+from playbook_lib.checks.registry import register
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -249,6 +250,7 @@ def _joined(columns: list[list[str]], n: int) -> list[str]:
     return ["\n".join(v for v in values if v) for values in zip(*columns)]
 
 
+@register
 class ContaminationCheck(Check):
     """Eval examples that reappear in training data, exactly (normalised prompt) or sharing ``ngram``-word n-grams
     between any eval field and any training field.

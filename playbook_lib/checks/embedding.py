@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
+from playbook_lib.checks.registry import register
 
 if TYPE_CHECKING:
     from playbook_lib.embeddings.cache import EmbeddingCache
@@ -213,6 +214,7 @@ class _EmbeddingCheck(Check):
         self.seed = seed
 
 
+@register
 class RelevanceCheck(_EmbeddingCheck):
     """Off-topic rows: each row's text (``fields``, default instruction, input and output) is embedded and compared
     with the task.
@@ -365,6 +367,7 @@ class RelevanceCheck(_EmbeddingCheck):
         return self.result(flags, scores, summary, examples, detail)
 
 
+@register
 class EmbeddingCoverageCheck(_EmbeddingCheck):
     """Production queries that no training example comes near: each traffic row (``fields``, default instruction
     and input, of both files) is embedded, its most similar training row is found by exact inner-product search,

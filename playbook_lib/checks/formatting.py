@@ -17,6 +17,7 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
 from playbook_lib.checks.hashing import rows_matching, whitespace_tokens
+from playbook_lib.checks.registry import register
 from playbook_lib.data.load import DEFAULT_ALIASES, META_FIELDS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -68,6 +69,7 @@ def _role_problem(messages: Any) -> str | None:
     return None
 
 
+@register
 class FormattingCheck(Check):
     """Flags rows with a formatting problem; the metric is the share of flagged rows (``flagged_rate``).
 

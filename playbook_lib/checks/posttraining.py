@@ -24,6 +24,7 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
 from playbook_lib.checks.formatting import _role_problem, tokens
+from playbook_lib.checks.registry import register
 
 
 def _text(value: Any) -> str | None:
@@ -112,6 +113,7 @@ class _RowProblemsCheck(Check):
         return _finish(self, records, reasons)
 
 
+@register
 class SftPairsCheck(_RowProblemsCheck):
     """Flags SFT rows that teach nothing or teach the wrong format; the metric is the share flagged.
 
@@ -142,6 +144,7 @@ class SftPairsCheck(_RowProblemsCheck):
         return problems
 
 
+@register
 class PreferencePairsCheck(_RowProblemsCheck):
     """Flags preference pairs that hold no usable choice; the metric is the share flagged.
 
@@ -184,6 +187,7 @@ class PreferencePairsCheck(_RowProblemsCheck):
         return problems
 
 
+@register
 class LengthBiasCheck(Check):
     """Whether "chosen" mostly means "longer". The metric ``longer_chosen_rate`` is the share of pairs (with two
     non-empty answers of different length) whose chosen answer has more whitespace tokens than the rejected one;

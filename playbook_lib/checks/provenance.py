@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
+from playbook_lib.checks.registry import register
 
 VALUES = ("human", "synthetic", "mixed")
 
 
+@register
 class ProvenanceCheck(Check):
     """Warn or fail above a synthetic share (metric ``synthetic_share``, counting ``mixed`` as half); rows whose
     ``provenance`` is missing or not one of human/synthetic/mixed are flagged, and a missing share above

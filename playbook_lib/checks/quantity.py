@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.registry import register
 from playbook_lib.errors import UsageError
 
 #: method -> (fail below, warn below) examples overall.
@@ -21,6 +22,7 @@ METHOD_MINIMUMS: dict[str, tuple[int, int]] = {
 }
 
 
+@register
 class QuantityCheck(Check):
     """Counts examples against the minimum for ``method`` (``validation``, ``peft`` or ``full``); ``warn``/``fail``
     override the method's defaults. With ``by`` (e.g. ``category``), every slice needs ``min_per_slice`` rows:

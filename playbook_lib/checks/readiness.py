@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome
+from playbook_lib.checks.registry import register
 
 
 def _plan(context: CheckContext) -> dict[str, Any]:
@@ -57,6 +58,7 @@ class _PlanCheck(Check):
         return self.result(flags, flags.astype(float), summary, examples, detail)
 
 
+@register
 class SuperpowerCheck(_PlanCheck):
     """The plan names the one capability the task needs (``superpower``) and the model chosen for it; when eval
     results are given, the chosen model appears in them."""
@@ -75,6 +77,7 @@ class SuperpowerCheck(_PlanCheck):
         return self.finish(records, problems, extra={"superpower": plan.get("superpower"), "model": plan.get("model")})
 
 
+@register
 class GuardrailsCheck(_PlanCheck):
     """Input and output guardrails are listed and an audit log is kept."""
 
@@ -104,6 +107,7 @@ class GuardrailsCheck(_PlanCheck):
         return self.finish(records, problems, extra={"input": g.get("input", []), "output": g.get("output", [])})
 
 
+@register
 class EvalHarnessCheck(_PlanCheck):
     """An eval harness exists: a regression suite run on every change, and enough categorised eval results for the
     chosen model (``min_tasks`` distinct tasks; every failed attempt carries a failure category)."""
@@ -151,6 +155,7 @@ class EvalHarnessCheck(_PlanCheck):
         return self.finish(records, problems, uncategorised, extra={"tasks": n_tasks, "min_tasks": need})
 
 
+@register
 class EvalSuccessCheck(Check):
     """The chosen model's success rate on the eval tasks (final attempt per task)."""
 
@@ -179,6 +184,7 @@ class EvalSuccessCheck(Check):
         )
 
 
+@register
 class CostModelCheck(Check):
     """The plan sets a target cost per *successful* task, and the measured cost per success of the chosen model
     (all attempts, retries included, over tasks that succeeded) meets it. The metric is measured / target."""
@@ -227,6 +233,7 @@ class CostModelCheck(Check):
         return self.result(flags, flags.astype(float), summary, [], detail)
 
 
+@register
 class RoutingPlanCheck(Check):
     """A cheap-then-strong routing plan exists and, measured on the eval results, loses little success against
     always using the strong model. The metric is ``success_drop`` = strong-only success - routed success."""

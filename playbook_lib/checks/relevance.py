@@ -15,9 +15,11 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
 from playbook_lib.checks.hashing import whitespace_tokens
+from playbook_lib.checks.registry import register
 from playbook_lib.checks.slices import DERIVED, slice_values
 
 
+@register
 class TaskRulesCheck(Check):
     """Rows that break the task's rules: an output containing a ``forbidden`` phrase (case-insensitive), or an
     output length in whitespace tokens outside ``length_bounds[category]`` (``[min, max]``; the ``"*"`` entry applies
@@ -95,6 +97,7 @@ def js_divergence(p: dict[str, float], q: dict[str, float]) -> float:
     return max(0.0, min(1.0, total))
 
 
+@register
 class CoverageCheck(Check):
     """Training data covers what production asks: the share of each slice (``by``: a record field such as the default
     ``category``, or a style derived from the text, ``instruction_style``, ``input_style`` or ``instruction_length``,

@@ -11,6 +11,7 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise
 from playbook_lib.checks.hashing import normal_hashes
+from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
 
 _ALIASES = {
@@ -46,6 +47,7 @@ def _split_names(values: pd.Series) -> list[str]:
     return out
 
 
+@register
 class SplitsCheck(Check):
     """Every split in ``required`` is present, and no prompt appears in two splits.
 
@@ -120,6 +122,7 @@ class SplitsCheck(Check):
         return self.result(flags, flags.astype(float), summary, examples, detail, outcome=outcome)
 
 
+@register
 class GoldenSetCheck(Check):
     """A golden set of real failure cases exists and is large enough (metric ``golden_examples``, lower is worse).
 

@@ -24,6 +24,7 @@ from playbook_lib.checks.hashing import (
     unique_sorted,
     use_native,
 )
+from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -60,6 +61,7 @@ def _clusters_to_result(
     )
 
 
+@register
 class ExactDuplicatesCheck(Check):
     """Rows whose instruction, input and output are equal after lower-casing and collapsing whitespace.
 
@@ -279,6 +281,7 @@ def shingle_sets(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     return out, keys & np.uint64((1 << 40) - 1)
 
 
+@register
 class NearDuplicatesCheck(Check):
     """Clusters of rows whose word-``ngram`` sets have Jaccard similarity >= ``threshold``.
 
