@@ -84,6 +84,15 @@ def _decode(path: Path, data: bytes) -> str:
 
 
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_ws(text: str, position: int) -> int:
+    """The index of the first non-whitespace character at or after ``position`` (``len(text)`` if none)."""
+    match = _JSON_WS.match(text, position)
+    assert match is not None  # a pattern of starred whitespace matches everywhere, if only the empty string
+    return match.end()
+
+
 #: A JSON string, a bracket, or a run of scalar characters: enough to find where an unreadable value ends.
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+|[,:]')
 
@@ -122,7 +131,7 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
         )
 
     escapes = "\\ud" in text or "\\uD" in text  # only a \uDxxx escape can make a lone surrogate
-    i = _JSON_WS.match(text, text.index("[") + 1).end()
+    i = _skip_ws(text, text.index("[") + 1)
     if text.startswith("]", i):
         i += 1
     else:
@@ -146,16 +155,16 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
                     skipped.append(unreadable(number, i, "nested too deeply to read"))
                 else:
                     yield number, value
-            i = _JSON_WS.match(text, end).end()
+            i = _skip_ws(text, end)
             if text.startswith(",", i):
-                i = _JSON_WS.match(text, i + 1).end()
+                i = _skip_ws(text, i + 1)
                 continue
             if text.startswith("]", i):
                 i += 1
                 break
             raise invalid(i, "Expecting ',' delimiter")
     if text[i:].strip():
-        raise invalid(_JSON_WS.match(text, i).end(), "Extra data")
+        raise invalid(_skip_ws(text, i), "Extra data")
 
 
 def _iter_json(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:

@@ -105,7 +105,8 @@ def load_corpus(path: str | Path) -> list[Document]:
         title = obj.get("title") or ""
         if isinstance(title, (list, dict)):
             raise DataError(f"{path}:{number}: title must be a string, got {json_type(title)}")
-        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        raw_metadata = obj.get("metadata")
+        metadata = raw_metadata if isinstance(raw_metadata, dict) else {}
         docs.append(Document(id=doc_id, text=text, title=str(title), metadata=metadata))
     if not docs:
         raise EmptyDataError(f"{path}: no documents found")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from playbook_lib.errors import DataError
+from playbook_lib.errors import DataError, UsageError
 from playbook_lib.io.outputs import write_atomic
 
 IndexKind = Literal["flat", "ivf", "hnsw"]
@@ -35,9 +35,11 @@ class FlatIndex:
     """
 
     kind: IndexKind = "flat"
+    #: id -> insertion position, built on first use by :meth:`positions` (rebuilt when ids were added since).
+    _positions: dict[str, int]
 
     def __init__(self, dim: int) -> None:
-        import faiss
+        import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
         self.dim = dim
         self._index: Any = faiss.IndexFlatIP(dim)
@@ -73,9 +75,10 @@ class FlatIndex:
         self._ids.extend(str(i) for i in ids)
 
     def _search_params(self, selector: Any) -> Any:
-        import faiss
+        import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
-        return faiss.SearchParameters(sel=selector)
+        # faiss' stub declares a bare __init__; its class_wrappers accept the fields as keyword arguments
+        return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
     def positions(self, ids: Sequence[str]) -> np.ndarray:
         """Insertion positions (FAISS' internal ids) of ``ids``; unknown ids are left out."""
@@ -104,7 +107,7 @@ class FlatIndex:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         params = None
         if allowed is not None:
-            import faiss
+            import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
             selected = self.positions(allowed)
             k = min(k, len(selected))
@@ -128,7 +131,7 @@ class IVFIndex(FlatIndex):
     kind: IndexKind = "ivf"
 
     def __init__(self, dim: int, nlist: int = 64, nprobe: int = 8) -> None:
-        import faiss
+        import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
         self.dim = dim
         self.nlist = nlist
@@ -159,9 +162,10 @@ class IVFIndex(FlatIndex):
         super().add(ids, vectors)
 
     def _search_params(self, selector: Any) -> Any:
-        import faiss
+        import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
-        return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+        # faiss' stub declares a bare __init__; its class_wrappers accept the fields as keyword arguments
+        return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)  # type: ignore[call-arg]
 
     def vectors(self) -> np.ndarray:
         raise NotImplementedError("IVF lists do not keep insertion order; keep an exact index for inspection")
@@ -177,7 +181,7 @@ class HNSWIndex(FlatIndex):
     kind: IndexKind = "hnsw"
 
     def __init__(self, dim: int, m: int = 32, ef_construction: int = 80, ef_search: int = 64) -> None:
-        import faiss
+        import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
         self.dim = dim
         self.m = m
@@ -197,9 +201,10 @@ class HNSWIndex(FlatIndex):
         self._index.hnsw.efSearch = value
 
     def _search_params(self, selector: Any) -> Any:
-        import faiss
+        import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=self.ef_search)
+        # faiss' stub omits SearchParametersHNSW (the extension module has it, keyword fields as above)
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=self.ef_search)  # type: ignore[attr-defined]
 
     @property
     def params(self) -> dict[str, int]:
@@ -212,8 +217,6 @@ _KINDS: dict[str, type[FlatIndex]] = {"flat": FlatIndex, "ivf": IVFIndex, "hnsw"
 def make_index(kind: str, dim: int, **params: int) -> FlatIndex:
     """Build an empty index of ``kind`` (``flat``, ``ivf`` or ``hnsw``) with its parameters."""
     if kind not in _KINDS:
-        from playbook_lib.errors import UsageError
-
         raise UsageError(f"unknown index kind {kind!r}; choose one of {', '.join(_KINDS)}")
     return _KINDS[kind](dim, **params)
 
@@ -230,7 +233,7 @@ def save_index(index: FlatIndex, folder: str | Path, extra: dict[str, Any] | Non
 
     Files are written to temporaries and renamed, so a crash never leaves a half-written index behind.
     """
-    import faiss
+    import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -250,7 +253,7 @@ def save_index(index: FlatIndex, folder: str | Path, extra: dict[str, Any] | Non
 
 def load_index(folder: str | Path) -> tuple[FlatIndex, dict[str, Any]]:
     """Read an index saved by :func:`save_index`; returns the index and its manifest."""
-    import faiss
+    import faiss  # lazy: faiss is heavy, kept out of `import playbook_lib`
 
     folder = Path(folder)
     try:
