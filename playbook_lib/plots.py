@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from playbook_lib.rag.retrieve import Hit
@@ -94,7 +95,7 @@ def plot_iso_compute(budgets: Sequence[float], n_points: int = 200) -> Figure:
     return fig
 
 
-def plot_routing_sweep(frame: object, title: str = "") -> Figure:
+def plot_routing_sweep(frame: pd.DataFrame, title: str = "") -> Figure:
     """Expected cost and success rate of a cheap-then-strong routing plan as the escalation threshold moves.
 
     ``frame`` is a DataFrame with columns ``threshold``, ``expected_cost``, ``expected_success`` and optional
@@ -103,7 +104,7 @@ def plot_routing_sweep(frame: object, title: str = "") -> Figure:
     """
     import matplotlib.pyplot as plt
 
-    df = frame  # a pandas DataFrame; typed loosely to keep pandas out of this module's imports
+    df = frame
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     sc = ax.scatter(df["expected_cost"], df["expected_success"], c=df["threshold"], cmap="plasma", s=28, zorder=3)
     ax.plot(df["expected_cost"], df["expected_success"], color="#999999", linewidth=1, zorder=2)

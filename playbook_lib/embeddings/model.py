@@ -131,7 +131,9 @@ class MiniLMEmbedder:
     @property
     def max_tokens(self) -> int:
         """Longest input in tokens; longer texts are truncated by the model."""
-        return int(self.model.max_seq_length)
+        max_tokens = self.model.max_seq_length
+        assert max_tokens is not None
+        return int(max_tokens)
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in ``text``, without the special [CLS]/[SEP] tokens."""

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from playbook_lib.models.sampling import consistency, sampling_distribution
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 #: The instruction sent with every extraction prompt.
 EXTRACTION_SYSTEM = "Answer with the exact value from the text, nothing else."
@@ -79,7 +82,10 @@ class NextTokenModel:
         template = self.llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ValueError(f"{self.name}: the GGUF file has no chat template")
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+        messages: list[ChatCompletionRequestMessage] = []
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": user})
         eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode("utf-8", "replace")
         bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "replace")
         formatted = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)(messages=messages)

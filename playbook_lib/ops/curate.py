@@ -10,8 +10,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from playbook_lib.rag.corpus import Document
+
+if TYPE_CHECKING:
+    from playbook_lib.checks.base import Check
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,10 @@ def curate(documents: Sequence[Document], near_threshold: float | None = 0.8, mi
     lower-casing and collapsing whitespace) and, unless ``near_threshold`` is ``None``, by
     :class:`~playbook_lib.checks.uniqueness.NearDuplicatesCheck` (estimated Jaccard >= ``near_threshold``).
     """
-    import pandas as pd
+    import pandas as pd  # lazy: pandas stays out of `import playbook_lib.ops.curate` (tests/code/test_imports.py)
 
-    from playbook_lib.checks.base import CheckContext
-    from playbook_lib.checks.uniqueness import ExactDuplicatesCheck, NearDuplicatesCheck
+    from playbook_lib.checks.base import CheckContext  # lazy: the checks import pandas
+    from playbook_lib.checks.uniqueness import ExactDuplicatesCheck, NearDuplicatesCheck  # lazy: as above
 
     removed: dict[str, str] = {}
     candidates: list[Document] = []
@@ -51,7 +55,7 @@ def curate(documents: Sequence[Document], near_threshold: float | None = 0.8, mi
             removed[doc.id] = f"fewer than {min_words} words"
         else:
             candidates.append(doc)
-    checks = [ExactDuplicatesCheck(fields=["text"])]
+    checks: list[Check] = [ExactDuplicatesCheck(fields=["text"])]
     if near_threshold is not None:
         checks.append(NearDuplicatesCheck(threshold=near_threshold, fields=["text"]))
     for check in checks:

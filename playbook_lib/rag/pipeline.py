@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from playbook_lib.embeddings.model import Embedder
 from playbook_lib.rag.context import Prompt, build_prompt
@@ -17,6 +17,10 @@ from playbook_lib.rag.retrieve import Hit, Retriever
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+class _CountsTokens(Protocol):
+    def count_tokens(self, text: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ def answer_question(
         generation = extractive_answer(question, hits, embedder)
         prompt = None
     else:
-        counter = count_tokens or getattr(generator, "count_tokens", None) or embedder.count_tokens
+        # the Embedder protocol does not promise a tokenizer; the embedders used here (MiniLM) have one
+        counter = count_tokens or getattr(generator, "count_tokens", None) or cast(_CountsTokens, embedder).count_tokens
         prompt = build_prompt(question, hits, counter, budget=budget)
         generation = generator.generate(prompt.text, max_tokens=max_tokens, temperature=0.0)
     return RagAnswer(

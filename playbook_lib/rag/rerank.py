@@ -38,7 +38,7 @@ class Reranker(Protocol):
     def rerank(self, query: str, hits: Sequence[Hit], k: int) -> list[Hit]: ...
 
 
-def _reranked(hits: Sequence[Hit], order: Sequence[int], scores: Sequence[float]) -> list[Hit]:
+def _reranked(hits: Sequence[Hit], order: Sequence[int], scores: Sequence[float] | np.ndarray) -> list[Hit]:
     return [Hit(rank=r + 1, score=float(scores[i]), document=hits[i].document) for r, i in enumerate(order)]
 
 
