@@ -1,4 +1,4 @@
-"""The experiment notebooks (issue 6: experiments 1, 2, 4, 5, 8) with other seeds and settings than the defaults.
+"""The experiment notebooks (experiments 1, 2, 4, 5, 8) with other seeds and settings than the defaults.
 
 They assert that each experiment ran and printed its metrics and verdict, never which way the verdict fell.
 """
