@@ -314,11 +314,14 @@ def recursive_training(
     budget = budget or max(1, sum(real_counts.values()) // 2)
     max_len = 2 * max(len(d) for d in real) + 1
     n_real = round(real_fraction * n)
-    rows = [{"text": d, "provenance": "human", "generation": None, "source": source} for d in real]
+    rows: list[dict[str, Any]] = [
+        {"text": d, "provenance": "human", "generation": None, "source": source} for d in real
+    ]
     run = CollapseRun(real_fraction, seed, [], rows)
+    model: NGramModel | None = None  # generation g's model, trained at the end of iteration g
     for g in range(generations + 1):
-        if g > 0:
-            picks = rng.choice(n, size=n_real, replace=False) if n_real else []
+        if model is not None:  # g > 0: generation g trains on samples of generation g - 1
+            picks: Sequence[int] = rng.choice(n, size=n_real, replace=False).tolist() if n_real else []
             synthetic = model.sample(n - n_real, seed=rng, max_len=max_len)
             run.samples[g] = synthetic[:n_samples_kept]
             rows = [{"text": real[i], "provenance": "human", "generation": None, "source": source} for i in picks]

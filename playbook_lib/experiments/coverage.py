@@ -6,12 +6,12 @@ Taught in the book's *Coverage* page (``notebooks/exp_05_coverage.ipynb``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks import CheckContext, CheckResult, get_check
+from playbook_lib.checks import Check, CheckContext, CheckResult, get_check
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.runs import VectorTable
 from playbook_lib.experiments.tasks import TextTask, evaluate_probe, stratified_sample, train_probe
@@ -76,5 +76,6 @@ def weighted_accuracy(per_slice: pd.DataFrame, shares: Mapping[str, float]) -> f
 
 def coverage_check(train: TextTask, traffic: TextTask, **options: object) -> CheckResult:
     """The registered ``coverage`` check on ``train`` against a ``traffic`` sample, sliced by label (category)."""
-    check = get_check("coverage")(**options)
+    coverage: Callable[..., Check] = get_check("coverage")  # takes the coverage check's own options
+    check = coverage(**options)
     return check.run(train.to_records(), CheckContext(traffic=traffic.to_records()))

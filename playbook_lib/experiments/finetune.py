@@ -24,6 +24,7 @@ data-models-playbook[experiments]``); it is imported only when a LoRA model is b
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import threading
@@ -38,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib import settings
-from playbook_lib.errors import UsageError
+from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments.tasks import ProbeScore, TextTask, stratified_sample
+from playbook_lib.io.outputs import write_atomic
 
 if TYPE_CHECKING:
     import torch
@@ -123,12 +125,13 @@ def load_encoder(model_path: str | Path | None = None) -> tuple[Any, torch.nn.Mo
 
 
 def _module_class():
-    import torch
+    import torch  # lazy: torch is heavy; loaded only when a model is built
 
     class TextClassifier(torch.nn.Module):
         """Encoder, mean pooling over non-padding tokens, linear head."""
 
-        def __init__(self, encoder: torch.nn.Module, n_labels: int) -> None:
+        # ``encoder``: a transformers AutoModel, or peft's wrapper of one (both untyped here)
+        def __init__(self, encoder: Any, n_labels: int) -> None:
             super().__init__()
             self.encoder = encoder
             self.head = torch.nn.Linear(int(encoder.config.hidden_size), n_labels)
@@ -455,10 +458,6 @@ def plot_finetune_curves(frame: pd.DataFrame, metric: str = "accuracy", title: s
 def write_results(frame: pd.DataFrame, path: str | Path, meta: dict[str, str]) -> None:
     """Write a measured table as CSV, preceded by ``# key: value`` lines (command, date, machine, versions...),
     atomically."""
-    import io
-
-    from playbook_lib.io.outputs import write_atomic
-
     buffer = io.StringIO()
     for key, value in meta.items():
         buffer.write(f"# {key}: {' '.join(str(value).split())}\n")
@@ -469,8 +468,6 @@ def write_results(frame: pd.DataFrame, path: str | Path, meta: dict[str, str]) -
 def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """Read a table written by :func:`write_results`: ``(frame, meta)``. A missing or unreadable file is a
     :class:`~playbook_lib.errors.DataError`."""
-    from playbook_lib.errors import DataError
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: results file not found")
@@ -481,13 +478,12 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     meta: dict[str, str] = {}
     lines = text.splitlines()
     body_start = 0
-    for body_start, line in enumerate(lines):
+    for number, line in enumerate(lines):
+        body_start = number
         if not line.startswith("#"):
             break
         key, _, value = line[1:].partition(":")
         meta[key.strip()] = value.strip()
-    import io
-
     try:
         frame = pd.read_csv(io.StringIO("\n".join(lines[body_start:])))
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
