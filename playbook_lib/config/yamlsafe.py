@@ -24,18 +24,14 @@ the stream, an empty file, a file that is not UTF-8, a folder or an unreadable f
 (:func:`read_config`). Values echoed in messages go through :func:`echo`, which caps them at 120 characters without
 walking a whole structure.
 
-The second half of the module is the validation kit of the decide loaders (:class:`Errors`, :func:`fields` and the
-validators such as :func:`number`, which refuses NaN, infinities, negatives and booleans).
+The composed document is validated by :mod:`playbook_lib.config.validate` (file:line errors, every one at once).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
 import reprlib
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -336,136 +332,3 @@ def read_config(path: str | Path, what: str) -> str:
 def load(path: str | Path, what: str) -> Document:
     """:func:`read_config` then :func:`compose`: the checked document of a configuration file."""
     return compose(read_config(path, what), str(path))
-
-
-# ---------------------------------------------------------------- validating mappings (decide loaders), every error
-#
-# The model-plan, requirements-profile and catalogue loaders (:mod:`playbook_lib.decide.plan` and
-# :mod:`playbook_lib.decide.select`) describe each mapping as ``{key: (validator, required)}``; a validator returns
-# None or what is wrong with a value. Every problem is collected with its ``file:line`` and raised as one error.
-
-Validator = Callable[[Any], "str | None"]
-
-
-class Errors:
-    """The problems found in one file, each ``file:line: message``; :meth:`raise_if_any` raises them as one."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.items: list[str] = []
-
-    def add(self, node: yaml.Node | None, message: str) -> None:
-        where = f"{self.source}:{line_of(node)}" if node is not None else self.source
-        self.items.append(f"{where}: {message}")
-
-    def raise_if_any(self, what: str) -> None:
-        """Raise a :class:`UsageError` listing every problem (its ``errors`` attribute holds the list)."""
-        if self.items:
-            err = UsageError(f"{len(self.items)} error(s) in {what}: " + "; ".join(self.items))
-            err.errors = list(self.items)  # type: ignore[attr-defined]
-            raise err
-
-
-def compose_into(text: str, errors: Errors) -> yaml.Node | None:
-    """:func:`compose` ``text``, adding its problems to ``errors``; the root node, or None (empty, or fatal)."""
-    try:
-        doc = compose(text, errors.source)
-    except YamlError as exc:
-        errors.items.extend(exc.errors)
-        return None
-    errors.items.extend(doc.errors)
-    return doc.root
-
-
-def mapping(node: yaml.Node, errors: Errors, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-    """The pairs of a mapping node by key text (keys are unique scalars after :func:`compose`), or None."""
-    if not isinstance(node, yaml.MappingNode):
-        errors.add(node, f"{what} must be a mapping")
-        return None
-    return {k.value: (k, v) for k, v in node.value}
-
-
-def fields(
-    node: yaml.Node, spec: dict[str, tuple[Validator, bool]], errors: Errors, what: str
-) -> dict[str, Any] | None:
-    """Validate a mapping node against ``spec`` (key -> (validator, required)); return plain values or None."""
-    m = mapping(node, errors, what)
-    if m is None:
-        return None
-    before = len(errors.items)
-    for key, (knode, _) in m.items():
-        if key not in spec:
-            errors.add(knode, f"unknown key {echo(key)} in {what}; valid: {sorted(spec)}")
-    for key, (check, required) in spec.items():
-        if key not in m:
-            if required:
-                errors.add(node, f"{what} lacks required key {key!r}")
-            continue
-        vnode = m[key][1]
-        problem = check(value(vnode))
-        if problem:
-            errors.add(vnode, f"{what}: {key} {problem}")
-    if len(errors.items) > before:
-        return None
-    return {k: value(m[k][1]) for k in m if k in spec}
-
-
-def is_str(v: Any) -> str | None:
-    """A non-empty string."""
-    return None if isinstance(v, str) and v.strip() else "must be a non-empty string"
-
-
-def is_bool(v: Any) -> str | None:
-    """``true`` or ``false`` (not 0 or 1)."""
-    return None if isinstance(v, bool) else "must be true or false"
-
-
-def int_min(lo: int) -> Validator:
-    """An integer (not a bool) >= ``lo``."""
-
-    def check(v: Any) -> str | None:
-        ok = isinstance(v, int) and not isinstance(v, bool) and v >= lo
-        return None if ok else f"must be an integer >= {lo}"
-
-    return check
-
-
-def number(v: Any) -> str | None:
-    """A finite number >= 0 (not a bool, not NaN or infinity): prices, costs, budgets."""
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
-    return None if ok else "must be a finite number >= 0"
-
-
-def fraction(v: Any) -> str | None:
-    """A finite number in [0, 1] (not a bool)."""
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1
-    return None if ok else "must be a number in [0, 1]"
-
-
-def is_date(v: Any) -> str | None:
-    """A date (``YYYY-MM-DD``), not a date and time."""
-    return None if isinstance(v, dt.date) and not isinstance(v, dt.datetime) else "must be a date (YYYY-MM-DD)"
-
-
-def choice(choices: tuple[str, ...]) -> Validator:
-    """One of ``choices``."""
-
-    def check(v: Any) -> str | None:
-        return None if isinstance(v, str) and v in choices else f"must be one of {list(choices)}, got {echo(v)}"
-
-    return check
-
-
-def str_list(choices: tuple[str, ...] | None = None) -> Validator:
-    """A list of non-empty strings (each one of ``choices`` when given)."""
-
-    def check(v: Any) -> str | None:
-        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-            return "must be a list of strings"
-        if choices is not None:
-            bad = [x for x in v if x not in choices]
-            if bad:
-                return f"unknown value(s) {echo(bad)}; valid: {list(choices)}"
-        return None
-
-    return check

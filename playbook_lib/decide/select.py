@@ -17,23 +17,28 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from playbook_lib.config.yamlsafe import (
+from playbook_lib.config.validate import (
     Errors,
-    Validator,
+    build,
+    checked,
     choice,
     compose_into,
     fields,
     int_min,
     is_bool,
     is_date,
+    is_list,
     is_str,
     number,
-    read_config,
+    optional,
+    spec_of,
     str_list,
 )
+from playbook_lib.config.yamlsafe import read_config
 
 SUPERPOWERS = ("accuracy", "speed_cost", "long_context", "multimodal", "code", "live_search")
 LATENCY_CLASSES = ("low", "medium", "high")
@@ -49,20 +54,23 @@ W_LOW_LATENCY_FOR_SPEED = 1.0
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One catalog entry. Prices are USD per million tokens, as of ``priced_on``."""
+    """One catalog entry. Prices are USD per million tokens, as of ``priced_on``.
 
-    name: str
-    provider: str
-    open_weights: bool
-    regions: list[str]
-    context_window: int
-    modalities: list[str]
-    price_per_1m_input: float
-    price_per_1m_output: float
-    priced_on: dt.date
-    latency_class: str
-    strengths: list[str]
-    reasoning: bool
+    Each field carries the validator a catalogue file's value must pass (:func:`playbook_lib.config.validate.build`);
+    every field is required there."""
+
+    name: str = field(metadata=checked(is_str))
+    provider: str = field(metadata=checked(is_str))
+    open_weights: bool = field(metadata=checked(is_bool))
+    regions: list[str] = field(metadata=checked(str_list()))
+    context_window: int = field(metadata=checked(int_min(1)))
+    modalities: list[str] = field(metadata=checked(str_list(MODALITIES)))
+    price_per_1m_input: float = field(metadata=checked(number))
+    price_per_1m_output: float = field(metadata=checked(number))
+    priced_on: dt.date = field(metadata=checked(is_date))
+    latency_class: str = field(metadata=checked(choice(LATENCY_CLASSES)))
+    strengths: list[str] = field(metadata=checked(str_list(SUPERPOWERS)))
+    reasoning: bool = field(metadata=checked(is_bool))
 
     def cost_per_1k_requests(self, input_tokens: int, output_tokens: int) -> float:
         """USD for 1,000 requests of the given size at the catalog prices."""
@@ -92,19 +100,21 @@ class Requirements:
         output_tokens: typical output tokens per request.
         min_context_window: tokens of context needed.
         modalities: input modalities needed.
+
+    Each field carries the validator a profile file's value must pass; ``name`` and ``superpower`` are required.
     """
 
-    name: str
-    superpower: str
-    reasoning: bool = False
-    data_residency: list[str] = field(default_factory=list)
-    require_open_weights: bool = False
-    max_latency: str = "high"
-    cost_ceiling_per_1k_requests: float | None = None
-    input_tokens: int = 1000
-    output_tokens: int = 200
-    min_context_window: int = 0
-    modalities: list[str] = field(default_factory=lambda: ["text"])
+    name: str = field(metadata=checked(is_str))
+    superpower: str = field(metadata=checked(choice(SUPERPOWERS)))
+    reasoning: bool = field(metadata=checked(is_bool), default=False)
+    data_residency: list[str] = field(metadata=checked(str_list()), default_factory=list)
+    require_open_weights: bool = field(metadata=checked(is_bool), default=False)
+    max_latency: str = field(metadata=checked(choice(LATENCY_CLASSES)), default="high")
+    cost_ceiling_per_1k_requests: float | None = field(metadata=checked(optional(number)), default=None)
+    input_tokens: int = field(metadata=checked(int_min(0)), default=1000)
+    output_tokens: int = field(metadata=checked(int_min(0)), default=200)
+    min_context_window: int = field(metadata=checked(int_min(0)), default=0)
+    modalities: list[str] = field(metadata=checked(str_list(MODALITIES)), default_factory=lambda: ["text"])
 
     def __post_init__(self) -> None:
         if self.superpower not in SUPERPOWERS:
@@ -143,46 +153,25 @@ class Selection:
         return self.ranked[0] if self.ranked else None
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """A model catalogue file: its models (unique names, in file order) and optional description."""
+
+    models: tuple[ModelSpec, ...] = field(metadata=checked(is_list("models")))
+    description: str | None = field(metadata=checked(is_str), default=None)
+
+
 # ---------------------------------------------------------------- YAML parsing (all errors, file:line)
-# Composed by playbook_lib.config.yamlsafe (plain data only, bounded aliases, unique keys) and validated field by field.
-_MODEL_SPEC: dict[str, tuple[Validator, bool]] = {
-    "name": (is_str, True),
-    "provider": (is_str, True),
-    "open_weights": (is_bool, True),
-    "regions": (str_list(), True),
-    "context_window": (int_min(1), True),
-    "modalities": (str_list(MODALITIES), True),
-    "price_per_1m_input": (number, True),
-    "price_per_1m_output": (number, True),
-    "priced_on": (is_date, True),
-    "latency_class": (choice(LATENCY_CLASSES), True),
-    "strengths": (str_list(SUPERPOWERS), True),
-    "reasoning": (is_bool, True),
-}
+# Composed by playbook_lib.config.yamlsafe (plain data only, bounded aliases, unique keys) and validated field by field
+# by playbook_lib.config.validate, against the validators the dataclasses above declare.
 
-_PROFILE_SPEC: dict[str, tuple[Validator, bool]] = {
-    "name": (is_str, True),
-    "superpower": (choice(SUPERPOWERS), True),
-    "reasoning": (is_bool, False),
-    "data_residency": (str_list(), False),
-    "require_open_weights": (is_bool, False),
-    "max_latency": (choice(LATENCY_CLASSES), False),
-    "cost_ceiling_per_1k_requests": (lambda v: None if v is None else number(v), False),
-    "input_tokens": (int_min(0), False),
-    "output_tokens": (int_min(0), False),
-    "min_context_window": (int_min(0), False),
-    "modalities": (str_list(MODALITIES), False),
-}
+# The order in which a catalogue's top-level problems are reported (description, then models), as before the
+# dataclass existed.
+_CATALOG_SPEC = {key: spec_of(Catalog)[key] for key in ("description", "models")}
 
 
-_CATALOG_SPEC: dict[str, tuple[Validator, bool]] = {
-    "description": (is_str, False),
-    "models": (lambda v: None if isinstance(v, list) else "must be a list of models", True),
-}
-
-
-def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
-    """Parse catalog YAML (a ``models:`` list, optional ``description``) into model specs.
+def parse_model_catalog(text: str, source: str = "<catalog>") -> Catalog:
+    """Parse catalog YAML (a ``models:`` list, optional ``description``) into a :class:`Catalog`.
 
     Raises:
         UsageError: listing every problem as ``source:line: message``.
@@ -190,10 +179,11 @@ def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
     errors = Errors(source)
     root = compose_into(text, errors)
     models: list[ModelSpec] = []
+    top: dict[str, Any] | None = None
     if root is None and not errors.items:
         errors.add(None, "empty catalog: expected a 'models:' list")
     if root is not None:
-        fields(root, _CATALOG_SPEC, errors, "catalog")
+        top = fields(root, _CATALOG_SPEC, errors, "catalog")
         pairs = root.value if isinstance(root, yaml.MappingNode) else []
         seq = next((v for k, v in pairs if getattr(k, "value", None) == "models"), None)
         if isinstance(seq, yaml.SequenceNode):
@@ -201,16 +191,24 @@ def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
                 errors.add(seq, "catalog: models is empty")
             first_line: dict[str, int] = {}
             for i, item in enumerate(seq.value):
-                values = fields(item, _MODEL_SPEC, errors, f"models[{i}]")
-                if values is None:
+                model = build(ModelSpec, item, errors, f"models[{i}]")
+                if model is None:
                     continue
-                name = values["name"]
-                if name in first_line:
-                    errors.add(item, f"duplicate model name {name!r} (first at line {first_line[name]})")
-                first_line.setdefault(name, item.start_mark.line + 1)
-                models.append(ModelSpec(**values))
+                if model.name in first_line:
+                    errors.add(item, f"duplicate model name {model.name!r} (first at line {first_line[model.name]})")
+                first_line.setdefault(model.name, item.start_mark.line + 1)
+                models.append(model)
     errors.raise_if_any(source)
-    return models
+    return Catalog(models=tuple(models), description=(top or {}).get("description"))
+
+
+def parse_catalog(text: str, source: str = "<catalog>") -> list[ModelSpec]:
+    """The models of :func:`parse_model_catalog`, as a list.
+
+    Raises:
+        UsageError: listing every problem as ``source:line: message``.
+    """
+    return list(parse_model_catalog(text, source).models)
 
 
 def parse_requirements(text: str, source: str = "<profile>") -> Requirements:
@@ -221,20 +219,26 @@ def parse_requirements(text: str, source: str = "<profile>") -> Requirements:
     """
     errors = Errors(source)
     root = compose_into(text, errors)
-    values = None
+    requirements = None
     if root is None and not errors.items:
         errors.add(None, "empty requirements profile")
     if root is not None:
-        values = fields(root, _PROFILE_SPEC, errors, "profile")
+        requirements = build(Requirements, root, errors, "profile")
     errors.raise_if_any(source)
-    assert values is not None
-    return Requirements(**values)
+    assert requirements is not None
+    return requirements
+
+
+def load_model_catalog(path: str | Path) -> Catalog:
+    """:func:`parse_model_catalog` on a file (read by :func:`playbook_lib.config.yamlsafe.read_config`); errors name
+    the file and line."""
+    return parse_model_catalog(read_config(path, "model catalog"), str(path))
 
 
 def load_catalog(path: str | Path) -> list[ModelSpec]:
     """``parse_catalog`` on a file (read by :func:`playbook_lib.config.yamlsafe.read_config`); errors name the file and
     line."""
-    return parse_catalog(read_config(path, "model catalog"), str(path))
+    return list(load_model_catalog(path).models)
 
 
 def load_requirements(path: str | Path) -> Requirements:

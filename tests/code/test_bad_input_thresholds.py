@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 
 from playbook_lib import sample_data
-from playbook_lib.checklist.parse import _params_of, parse_checklist_text, type_ok
+from playbook_lib.checklist.parse import parse_checklist_text
 from playbook_lib.checks import REGISTRY, Check
+from playbook_lib.config.validate import params_of, type_ok
 from playbook_lib.errors import ExitCode, UsageError
-from tests.badinput import CliResult, assert_one_line_error, assert_unchanged, run_cli, snapshot
+from tests.cli import CliResult, assert_one_line_error, assert_unchanged, run_cli, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_CHECKLIST = ROOT / "checklists" / "model_readiness.yaml"
@@ -140,8 +141,8 @@ def numeric_options(cls: type[Check]) -> list[str]:
     """The check's options other than the thresholds that take a number."""
     return [
         k
-        for k, hint in _params_of(cls).items()
-        if k not in ("warn", "fail") and (type_ok(1, hint) or type_ok(0.5, hint))
+        for k, p in params_of(cls).items()
+        if k not in ("warn", "fail") and (type_ok(1, p.annotation) or type_ok(0.5, p.annotation))
     ]
 
 
