@@ -507,7 +507,7 @@ def stage_contamination(d: Path) -> dict[str, Any]:
 
 
 def stage_pii(d: Path) -> dict[str, Any]:
-    from playbook_lib.checks.compliance import PII_PATTERNS
+    from playbook_lib.text.pii import PII_PATTERNS
 
     lines, texts = _read_texts(d / "train.jsonl", ("instruction", "input", "output"))
     flagged = []

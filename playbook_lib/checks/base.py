@@ -9,7 +9,6 @@ The outcome comes from one summary metric compared with the ``warn`` and ``fail`
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
@@ -221,23 +220,3 @@ class Check(ABC):
         return CheckResult(
             self.name, Outcome.NOT_EVALUATED, reason, np.zeros(n, bool), np.zeros(n), {self.metric: None}
         )
-
-
-_WS = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """Lower-case, collapse whitespace, strip: the normal form used for exact-duplicate and overlap checks.
-
-    ``str.split()`` splits on the characters ``\\s`` matches and drops leading and trailing ones, so this equals
-    ``re.sub(r"\\s+", " ", text).strip().casefold()``, about four times faster."""
-    return " ".join(text.split()).casefold()
-
-
-def snippet(text: Any, limit: int = 120) -> str:
-    """A short one-line preview of a value for examples, with personal data and secrets masked."""
-    from playbook_lib.checks.compliance import mask_pii
-
-    s = mask_pii(text if isinstance(text, str) else repr(text))
-    s = _WS.sub(" ", s).strip()
-    return s if len(s) <= limit else s[: limit - 1] + "…"

@@ -7,14 +7,16 @@ consistency".
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise, snippet, worst
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
+from playbook_lib.text.normal import normalise, snippet
 
 
 def cohens_kappa(a: list[str], b: list[str]) -> float:
@@ -33,12 +35,12 @@ def krippendorff_alpha(units: list[list[str]]) -> float:
     units = [u for u in units if len(u) >= 2]
     if not units:
         return float("nan")
-    coincidence: Counter[tuple[str, str]] = Counter()
+    coincidence: defaultdict[tuple[str, str], float] = defaultdict(float)
     for u in units:
         m = len(u)
         for i, j in ((i, j) for i in range(m) for j in range(m) if i != j):
             coincidence[(u[i], u[j])] += 1 / (m - 1)
-    totals: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
     for (c, _), v in coincidence.items():
         totals[c] += v
     total = sum(totals.values())
@@ -80,7 +82,7 @@ class ConsistencyCheck(Check):
                 by_item.setdefault(k, []).append(i)
         flags = np.zeros(n, bool)
         conflicts = 0
-        examples = []
+        examples: list[dict[str, Any]] = []
         for rows in by_item.values():
             distinct = sorted({labels[i] for i in rows})
             if len(distinct) > 1:
@@ -93,13 +95,14 @@ class ConsistencyCheck(Check):
                             "reason": f"labels {', '.join(snippet(lbl, 80) for lbl in distinct)}",
                         }
                     )
+        conflict_rate = float(flags.mean()) if n else 0.0
         summary: dict[str, object] = {
             "rows": n,
             "labelled_items": len(by_item),
             "conflicting_items": conflicts,
-            "conflict_rate": float(flags.mean()) if n else 0.0,
+            "conflict_rate": conflict_rate,
         }
-        outcomes = [self.grade(summary["conflict_rate"])]
+        outcomes = [self.grade(conflict_rate)]
         annotators = records["annotator"].tolist()
         names = sorted({a for a in annotators if a is not None})
         if len(names) >= 2:

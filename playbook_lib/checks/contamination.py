@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
+from playbook_lib.checks.base import Check, CheckContext, CheckResult
 from playbook_lib.checks.hashing import (
     chunks,
     concat_ranges,
@@ -24,6 +24,7 @@ from playbook_lib.checks.hashing import (
     use_native,
 )
 from playbook_lib.checks.registry import register
+from playbook_lib.text.normal import normalise, snippet
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -6,7 +6,7 @@ relevance" and "Coverage".
 Both checks embed text with the packaged all-MiniLM-L6-v2 (:class:`~playbook_lib.embeddings.model.MiniLMEmbedder`, or the
 model named by ``PLAYBOOK_EMBEDDING_MODEL``); the vectors are L2-normalised, so an inner product is a cosine
 similarity. The model is loaded on first use, once per process, and every text is embedded once per process
-(an in-memory :class:`~playbook_lib.ops.refresh.EmbeddingCache` keyed by content hash); the ``cache`` option of
+(an in-memory :class:`~playbook_lib.embeddings.cache.EmbeddingCache` keyed by content hash); the ``cache`` option of
 either check also keeps the vectors in an ``.npz`` file between runs.
 
 - :class:`RelevanceCheck` (``relevance``) scores each training row by its similarity to a task description, to
@@ -18,9 +18,9 @@ either check also keeps the vectors in an ``.npz`` file between runs.
 
 Embedding runs at tens to a few hundred texts a second on one CPU core (longer texts are slower): hours for a million
 rows. So both checks take a ``sample`` option (the checklist sets 2000): when there are more rows than that, a seeded
-random sample of them (:func:`sample_positions`, the same sample for the same input and ``seed``) is scored, the
+random sample of them (:func:`~playbook_lib.checks.statistics.sample_positions`, the same sample for the same input and ``seed``) is scored, the
 metric is the share in the sample, and the summary says ``sampled: "n of N"`` and gives a 95 % Wilson interval for
-the share (:func:`wilson_interval`). ``sample: null`` scores every row.
+the share (:func:`~playbook_lib.checks.statistics.wilson_interval`). ``sample: null`` scores every row.
 """
 
 from __future__ import annotations
@@ -28,17 +28,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
+from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.neighbours import nearest, neighbour_clusters
 from playbook_lib.checks.registry import register
-
-if TYPE_CHECKING:
-    from playbook_lib.embeddings.cache import EmbeddingCache
-    from playbook_lib.embeddings.model import MiniLMEmbedder
+from playbook_lib.checks.statistics import robust_spread, sample_positions, wilson_interval
+from playbook_lib.embeddings.cache import EmbeddingCache, embed_cached, embedder_key
+from playbook_lib.embeddings.model import MiniLMEmbedder
+from playbook_lib.io.digest import content_hash
+from playbook_lib.text.normal import snippet
 
 #: Texts are cut to this many characters before embedding: MiniLM reads at most 256 word pieces anyway, and
 #: tokenising megabyte-long rows only to truncate them wastes time.
@@ -59,62 +61,21 @@ _MEMO: dict[str, EmbeddingCache] = {}
 @functools.lru_cache(maxsize=1)
 def default_embedder() -> MiniLMEmbedder:
     """The process-wide embedder of the embedding checks (loaded lazily on first use, never downloaded)."""
-    from playbook_lib.embeddings.model import MiniLMEmbedder
-
     return MiniLMEmbedder()
 
 
 def embed_texts(texts: Sequence[str], cache: str | Path | None = None) -> np.ndarray:
     """Embed ``texts`` with :func:`default_embedder`, each distinct text once per process.
 
-    ``cache`` names an ``.npz`` file (:class:`~playbook_lib.ops.refresh.EmbeddingCache`): vectors found there are
+    ``cache`` names an ``.npz`` file (:class:`~playbook_lib.embeddings.cache.EmbeddingCache`): vectors found there are
     reused and new ones are added to it (written atomically). Returns a ``(len(texts), dim)`` float32 array.
     """
-    from playbook_lib.embeddings.cache import EmbeddingCache, embedder_key
-    from playbook_lib.io.digest import content_hash
-
     embedder = default_embedder()
     key = embedder_key(embedder)
     memo = _MEMO.setdefault(key, EmbeddingCache(key))
-    disk = EmbeddingCache.load(cache, key) if cache is not None else None
-    cut = [t[:MAX_CHARS] for t in texts]
-    hashes = [content_hash(t) for t in cut]
-    if len(memo) + len(hashes) > MEMO_LIMIT and any(h not in memo for h in hashes):
+    if len(memo) + len(texts) > MEMO_LIMIT and any(content_hash(t[:MAX_CHARS]) not in memo for t in texts):
         memo = _MEMO[key] = EmbeddingCache(key)
-    if disk is not None:
-        found = [h for h in dict.fromkeys(hashes) if h not in memo and h in disk]
-        memo.put(found, [disk.get(h) for h in found])
-    memo.add_missing(hashes, cut, embedder)
-    out = memo.stack(hashes, embedder.dim)
-    if disk is not None and any(h not in disk for h in hashes):
-        disk.put(hashes, out)
-        try:
-            disk.save(cache)
-        except OSError as exc:
-            from playbook_lib.errors import UsageError
-
-            raise UsageError(f"{cache}: cannot write the embedding cache ({exc.strerror or exc})") from None
-    return out
-
-
-def sample_positions(n: int, sample: int | None, seed: int = 0) -> np.ndarray | None:
-    """Sorted positions of a seeded random sample of ``sample`` of ``n`` rows (without replacement), or ``None``
-    when every row is kept (``sample`` is ``None`` or at least ``n``). Deterministic: the same ``n``, ``sample`` and
-    ``seed`` give the same positions."""
-    if sample is None or sample >= n:
-        return None
-    return np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False)).astype(np.int64)
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval (95 % for ``z`` 1.96) of a share of ``k`` in ``n``; ``(0, 1)`` when ``n`` is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
+    return embed_cached(texts, embedder, file=cache, memo=memo, key=key, max_chars=MAX_CHARS)
 
 
 def _sampled(summary: dict[str, Any], metric: str, k: int, n: int, label: str) -> str:
@@ -122,72 +83,6 @@ def _sampled(summary: dict[str, Any], metric: str, k: int, n: int, label: str) -
     lo, hi = wilson_interval(k, n)
     summary[f"{metric}_ci95"] = [round(lo, 4), round(hi, 4)]
     return f"estimated on a random sample ({label}; 95 % interval {lo:.3g}-{hi:.3g})"
-
-
-def robust_spread(values: np.ndarray) -> tuple[float, float]:
-    """``(median, 1.4826 * MAD)`` of the non-NaN values: a centre and a spread a few outliers cannot drag.
-
-    When the MAD is zero (most values equal) the standard deviation stands in; it may be zero too.
-    """
-    kept = np.asarray(values, dtype=float)
-    kept = kept[~np.isnan(kept)]
-    if kept.size == 0:
-        return float("nan"), float("nan")
-    median = float(np.median(kept))
-    spread = 1.4826 * float(np.median(np.abs(kept - median)))
-    return median, spread if spread > 1e-12 else float(np.std(kept))
-
-
-def robust_z(values: np.ndarray) -> np.ndarray:
-    """``(x - median) / (1.4826 * MAD)`` (see :func:`robust_spread`); NaN stays NaN, and every z is 0 when the
-    values do not vary."""
-    values = np.asarray(values, dtype=float)
-    median, spread = robust_spread(values)
-    if not spread > 1e-12:
-        return np.where(np.isnan(values), np.nan, 0.0)
-    return (values - median) / spread
-
-
-def nearest(corpus: np.ndarray, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Exact inner-product search (FAISS, :class:`~playbook_lib.rag.index.FlatIndex`): the ``k`` most similar
-    ``corpus`` rows of each query, as ``(similarities, positions)`` arrays of shape ``(len(queries), k)``."""
-    from playbook_lib.rag.index import FlatIndex
-
-    index = FlatIndex(corpus.shape[1])
-    index.add([str(i) for i in range(len(corpus))], corpus)
-    found = index.search(queries, k)
-    positions = np.array([[int(i) for i in row] for row in found.ids], dtype=np.int64).reshape(len(queries), -1)
-    return np.asarray(found.scores, dtype=float)[:, : positions.shape[1]], positions
-
-
-def coverage_curve(max_similarity: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Share of queries whose nearest training example reaches each threshold (the covered share)."""
-    sims = np.asarray(max_similarity, dtype=float)
-    return np.array([float(np.mean(sims >= t)) if sims.size else 0.0 for t in np.asarray(thresholds, dtype=float)])
-
-
-def neighbour_clusters(vectors: np.ndarray, threshold: float, k: int = 10) -> list[list[int]]:
-    """Group rows whose similarity reaches ``threshold`` (single linkage over each row's ``k`` nearest
-    neighbours, so memory stays linear); clusters largest first, members in row order."""
-    n = len(vectors)
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    if n > 1:
-        sims, positions = nearest(vectors, vectors, min(k + 1, n))
-        for i in range(n):
-            for sim, j in zip(sims[i], positions[i]):
-                if j != i and sim >= threshold:
-                    parent[root(int(j))] = root(i)
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(root(i), []).append(i)
-    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
 
 
 def _texts(records: pd.DataFrame, fields: Sequence[str]) -> list[str]:

@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, snippet
-from playbook_lib.checks.hashing import rows_matching, whitespace_tokens
+from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.hashing import whitespace_tokens
 from playbook_lib.checks.registry import register
 from playbook_lib.data.load import DEFAULT_ALIASES, META_FIELDS
+from playbook_lib.text.normal import snippet
+from playbook_lib.text.scan import rows_matching
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # UTF-8 read as Latin-1/CP1252 ("Ã©", "â€™"), and the replacement character left by a lossy decode.
@@ -183,10 +185,11 @@ class FormattingCheck(Check):
         counts: dict[str, int] = {}
         # whitespace tokens of the three fields joined by newlines: the sum of each field's (a newline never joins
         # two tokens)
-        lengths = sum(
+        instruction, input_, output = (
             whitespace_tokens([v if isinstance(v, str) else "" for v in records[name].tolist()])
             for name in ("instruction", "input", "output")
         )
+        lengths = instruction + input_ + output
         logs = np.log1p(lengths)
         median = float(np.median(logs)) if n else 0.0
         # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.

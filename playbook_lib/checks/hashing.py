@@ -1,8 +1,7 @@
 """Vectorised text hashing for the dataset checks: word tokens, word n-grams (shingles), normalised-text hashes and
 whitespace token counts for many rows at once, in NumPy instead of per-row Python (and in compiled loops,
-:mod:`playbook_lib.checks.native`, when Numba is installed: same results, several times faster), plus
-:func:`rows_matching`, which finds the rows a set of regular expressions matches in one pass (Hyperscan on ASCII
-text when installed, Python's ``re`` otherwise).
+:mod:`playbook_lib.checks.native`, when Numba is installed: same results, several times faster). Finding the rows
+a set of regular expressions matches is :func:`playbook_lib.text.scan.rows_matching`.
 
 Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``): the uniqueness,
 contamination and formatting checks call it. The definitions match the plain-Python ones exactly:
@@ -10,7 +9,7 @@ contamination and formatting checks call it. The definitions match the plain-Pyt
 * a *word* is a run of characters matched by Python's ``\\w`` (``str.isalnum()`` or ``_``) in the case-folded text,
   as ``re.findall(r"\\w+", text.casefold())`` returns them;
 * a word ``n``-gram is ``n`` consecutive words of one row; its hash combines the words' hashes positionally;
-* the normal form of a text is :func:`playbook_lib.checks.base.normalise` (whitespace runs collapsed, stripped,
+* the normal form of a text is :func:`playbook_lib.text.normal.normalise` (whitespace runs collapsed, stripped,
   case-folded);
 * a whitespace token is a run of non-whitespace characters, as ``str.split()`` returns them.
 
@@ -20,32 +19,30 @@ Hashes are 64-bit; two different words or n-grams share one with probability abo
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
+from playbook_lib import settings
+from playbook_lib.checks.hashspec import BASE, C1, C2, MAXCP, OFFSET
+from playbook_lib.text.normal import normalise
+from playbook_lib.text.scan import chunks
+
 #: Characters per chunk: bounds the working memory (about 40 bytes per character at the peak) and keeps the
 #: arrays of one chunk in the CPU cache.
 CHUNK_CHARS = 1 << 20
-_MAXCP = 0x110000
-_C1 = np.uint64(0xBF58476D1CE4E5B9)
-_C2 = np.uint64(0x94D049BB133111EB)
-_BASE = np.uint64(0x100000001B3 * 2 + 1)
-#: Added to every code point before the positional sum, so that code point 0 still counts.
-_OFFSET = np.uint64(0x9E37)
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser: a bijection of uint64 that spreads every input bit over every output bit."""
     x = np.asarray(x, dtype=np.uint64)
     x = x ^ (x >> np.uint64(30))
-    x = x * _C1
+    x = x * C1
     x = x ^ (x >> np.uint64(27))
-    x = x * _C2
+    x = x * C2
     return x ^ (x >> np.uint64(31))
 
 
@@ -59,7 +56,7 @@ def use_native(chars: int = 0) -> bool:
     """Whether to hash with the compiled loops (:mod:`playbook_lib.checks.native`) for an input of ``chars``
     characters: ``PLAYBOOK_NATIVE=0`` never, ``1`` always (when Numba is installed), otherwise (``auto``) when they
     are loaded already or ``chars`` reaches :data:`NATIVE_MIN_CHARS` (which loads them)."""
-    mode = os.environ.get("PLAYBOOK_NATIVE", "auto")
+    mode = settings.native_mode()
     if mode == "0":
         return False
     if mode != "1" and chars < NATIVE_MIN_CHARS and "playbook_lib.checks.native" not in sys.modules:
@@ -88,9 +85,9 @@ class _CharTables:
     Python's own ``re`` about each new one, so the tables agree with it by construction)."""
 
     def __init__(self) -> None:
-        self.known = np.zeros(_MAXCP, dtype=bool)
-        self.word = np.zeros(_MAXCP, dtype=bool)
-        self.space = np.zeros(_MAXCP, dtype=bool)
+        self.known = np.zeros(MAXCP, dtype=bool)
+        self.word = np.zeros(MAXCP, dtype=bool)
+        self.space = np.zeros(MAXCP, dtype=bool)
         self._learn(np.arange(0x800, dtype=np.uint32))
 
     def _learn(self, cps: np.ndarray) -> None:
@@ -141,18 +138,6 @@ def _powers(base: np.uint64, length: int) -> np.ndarray:
     return np.cumprod(out, dtype=np.uint64)
 
 
-def chunks(texts: Sequence[str], budget: int = CHUNK_CHARS) -> Iterator[tuple[int, int]]:
-    """``(start, stop)`` row ranges whose texts hold about ``budget`` characters each."""
-    start, size = 0, 0
-    for i, t in enumerate(texts):
-        size += len(t) + 1
-        if size >= budget:
-            yield start, i + 1
-            start, size = i + 1, 0
-    if start < len(texts):
-        yield start, len(texts)
-
-
 class _Chunk:
     """The code points of a list of texts joined by separators (one byte each when the texts are ASCII)."""
 
@@ -180,8 +165,8 @@ class _Chunk:
 @lru_cache(maxsize=1)
 def _position_powers(size: int) -> tuple[np.ndarray, np.ndarray]:
     """``B**i`` and ``B**-i`` modulo 2**64 for ``i < size`` (B odd, so it has an inverse)."""
-    inverse = pow(int(_BASE), -1, 1 << 64)
-    up = _powers(_BASE, size)
+    inverse = pow(int(BASE), -1, 1 << 64)
+    up = _powers(BASE, size)
     down = _powers(np.uint64(inverse), size)
     return up, down
 
@@ -211,9 +196,9 @@ def _run_hashes(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     size = cp.size + 1
     up, down = _position_powers(max(size, CHUNK_CHARS * 2))
     prefix = np.zeros(size, dtype=np.uint64)
-    np.cumsum((cp.astype(np.uint64) + _OFFSET) * up[: size - 1], out=prefix[1:])
+    np.cumsum((cp.astype(np.uint64) + OFFSET) * up[: size - 1], out=prefix[1:])
     lengths = (ends - starts).astype(np.uint64)
-    return mix64(((prefix[ends] - prefix[starts]) * down[starts]) ^ (lengths * _C2))
+    return mix64(((prefix[ends] - prefix[starts]) * down[starts]) ^ (lengths * C2))
 
 
 def _combine(hashes: np.ndarray, rows: np.ndarray, n_rows: int, n: int, whole_short: bool) -> np.ndarray:
@@ -261,7 +246,7 @@ def ngram_hashes(texts: Sequence[str], n: int, whole_short: bool = False) -> tup
     use_native(text_chars(texts))  # loads the compiled loops for a big input; the chunks then use them
     parts_offsets, parts = [np.zeros(1, np.int64)], []
     base = 0
-    for lo, hi in chunks(texts):
+    for lo, hi in chunks(texts, CHUNK_CHARS):
         offsets, grams = ngram_chunk(texts[lo:hi], n, whole_short)
         parts_offsets.append(offsets[1:] + base)
         parts.append(grams)
@@ -278,13 +263,13 @@ def ngram_chunk(texts: Sequence[str], n: int, whole_short: bool = False) -> tupl
 
 
 def normal_hashes(texts: Sequence[str]) -> np.ndarray:
-    """One int64 hash per text of its normal form (:func:`~playbook_lib.checks.base.normalise`): the 64-bit
+    """One int64 hash per text of its normal form (:func:`~playbook_lib.text.normal.normalise`): the 64-bit
     positional hash of the case-folded code points with every whitespace run made one space and the ends stripped.
     Equal normal forms give equal hashes, whichever path computes them (compiled or NumPy: bit for bit the same);
     callers confirm equal hashes on the strings."""
     fast = use_native(text_chars(texts))
     out = [np.zeros(0, np.int64)]
-    for lo, hi in chunks(texts):
+    for lo, hi in chunks(texts, CHUNK_CHARS):
         if fast:
             from playbook_lib.checks import native
 
@@ -298,11 +283,9 @@ def normal_hashes(texts: Sequence[str]) -> np.ndarray:
 
 
 def _normal_chunk(texts: Sequence[str]) -> np.ndarray:
-    """:func:`normal_hashes` of one chunk in NumPy: the normal forms (:func:`~playbook_lib.checks.base.normalise`,
+    """:func:`normal_hashes` of one chunk in NumPy: the normal forms (:func:`~playbook_lib.text.normal.normalise`,
     per row in Python, which is fast at it), each hashed as one run of code points like a word in
     :func:`_word_tokens`."""
-    from playbook_lib.checks.base import normalise
-
     chunk = _Chunk([normalise(t) for t in texts], casefold=False)
     return _run_hashes(chunk.cp, chunk.starts, chunk.starts + chunk.lens).view(np.int64)
 
@@ -311,7 +294,7 @@ def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
     """``len(t.split())`` for every text, vectorised."""
     fast = use_native(text_chars(texts))
     out = []
-    for lo, hi in chunks(texts):
+    for lo, hi in chunks(texts, CHUNK_CHARS):
         chunk = _Chunk(texts[lo:hi], casefold=False)
         if fast:
             from playbook_lib.checks import native
@@ -324,134 +307,6 @@ def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
         starts = np.flatnonzero(solid & ~prev)
         out.append(np.bincount(chunk.rows_of(starts), minlength=chunk.n))
     return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
-
-
-def rows_matching(
-    patterns: re.Pattern[str] | Sequence[re.Pattern[str]],
-    texts: Sequence[object],
-    sep: str = "\n",
-    ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None,
-) -> np.ndarray:
-    """Boolean per value: one of ``patterns`` matches somewhere in it (values that are not strings never match).
-
-    One pass over each chunk of texts joined by ``sep`` (one character) instead of one call per row. Exact when no
-    pattern can match ``sep`` and no lookbehind can match it either (so no match spans two texts). ``ignorecase``:
-    ``(lowercase_pattern, (?i)_pattern)``, one more pattern matched without regard to case.
-
-    ASCII texts are scanned by Hyperscan (:func:`hyperscan_scanner`: every pattern in one pass, about 20 times
-    Python's ``re`` here) when it is installed and accepts every pattern (no look-arounds or back-references); on
-    ASCII text its matches and ``re``'s agree, so the rows found are the same. Other texts, or every text without
-    Hyperscan, go through :func:`rows_matching_re`.
-    """
-    if isinstance(patterns, re.Pattern):
-        patterns = [patterns]
-    values = [t if isinstance(t, str) else "" for t in texts]
-    scanner = None
-    if os.environ.get("PLAYBOOK_REGEX", "").lower() != "re":
-        scanner = hyperscan_scanner(tuple(patterns), ignorecase[0] if ignorecase is not None else None)
-    if scanner is None:
-        return rows_matching_re(patterns, values, sep, ignorecase)
-    plain = np.fromiter(map(str.isascii, values), dtype=bool, count=len(values))
-    out = np.zeros(len(values), dtype=bool)
-    for mask, match in ((plain, scanner), (~plain, None)):
-        idx = np.flatnonzero(mask)
-        if not idx.size:
-            continue
-        part = values if idx.size == len(values) else [values[i] for i in idx.tolist()]
-        out[idx] = match(part, sep) if match is not None else rows_matching_re(patterns, part, sep, ignorecase)
-    return out
-
-
-def _joined_chunks(values: list[str], sep: str) -> Iterator[tuple[int, np.ndarray, str]]:
-    """``(first row, start of each row in the joined text, joined text)`` for chunks of about 8 M characters."""
-    for lo, hi in chunks(values, CHUNK_CHARS * 8):
-        part = values[lo:hi]
-        lens = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
-        starts = np.zeros(len(part), dtype=np.int64)
-        if len(part) > 1:
-            starts[1:] = np.cumsum(lens + 1)[:-1]
-        yield lo, starts, sep.join(part)
-
-
-def rows_matching_re(
-    patterns: Sequence[re.Pattern[str]],
-    values: list[str],
-    sep: str = "\n",
-    ignorecase: tuple[re.Pattern[str], re.Pattern[str]] | None = None,
-) -> np.ndarray:
-    """:func:`rows_matching` with Python's ``re`` alone (``values`` are strings). On an ASCII chunk the lowercase
-    ``ignorecase`` pattern runs on the lower-cased text (fast: ``re`` skips ahead only for case-sensitive
-    prefixes), otherwise the ``(?i)`` one."""
-    out = np.zeros(len(values), dtype=bool)
-    for lo, starts, joined in _joined_chunks(values, sep):
-        hits: list[int] = []
-        for pattern in patterns:
-            hits.extend(m.start() for m in pattern.finditer(joined))
-        if ignorecase is not None:
-            if joined.isascii():
-                hits.extend(m.start() for m in ignorecase[0].finditer(joined.lower()))
-            else:
-                hits.extend(m.start() for m in ignorecase[1].finditer(joined))
-        if hits:
-            rows = np.searchsorted(starts, np.asarray(hits), side="right") - 1
-            out[lo + rows] = True
-    return out
-
-
-class HyperscanScanner:
-    """One Hyperscan block-mode database of several patterns; calling it on ASCII texts gives :func:`rows_matching`'s
-    answer. Build it with :func:`hyperscan_scanner`."""
-
-    def __init__(self, database: object) -> None:
-        self.database = database
-
-    def __call__(self, values: list[str], sep: str = "\n") -> np.ndarray:
-        out = np.zeros(len(values), dtype=bool)
-        for lo, starts, joined in _joined_chunks(values, sep):
-            ends: list[int] = []
-            self.database.scan(
-                joined.encode("ascii"),  # type: ignore[attr-defined]
-                match_event_handler=lambda _id, _start, end, _flags, _ctx: ends.append(end),
-            )
-            if ends:
-                # a match's last character (end is exclusive) lies in the row where the match starts
-                rows = np.searchsorted(starts, np.asarray(ends) - 1, side="right") - 1
-                out[lo + rows] = True
-        return out
-
-
-@lru_cache(maxsize=32)
-def hyperscan_scanner(
-    patterns: tuple[re.Pattern[str], ...], caseless: re.Pattern[str] | None = None
-) -> HyperscanScanner | None:
-    """A :class:`HyperscanScanner` of ``patterns`` (and ``caseless`` matched without regard to case), or ``None``
-    when the ``hyperscan`` package is missing or rejects a pattern (look-arounds, back-references, flags other than
-    ``re.IGNORECASE``, ``re.DOTALL`` and ``re.MULTILINE``). :func:`rows_matching` does not use it when the
-    environment variable ``PLAYBOOK_REGEX`` is ``re``."""
-    try:
-        import hyperscan
-    except ImportError:
-        return None
-    known = re.IGNORECASE | re.DOTALL | re.MULTILINE | re.UNICODE
-    sources, flags = [], []
-    for pattern, extra in [(p, 0) for p in patterns] + ([(caseless, re.IGNORECASE)] if caseless is not None else []):
-        if pattern.flags & ~known:
-            return None
-        f = pattern.flags | extra
-        # Python's \uXXXX escapes are \x{XXXX} to Hyperscan (UTF-8 mode: a class of code points, never ASCII text)
-        sources.append(re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern.pattern).encode("utf-8"))
-        flags.append(
-            hyperscan.HS_FLAG_UTF8
-            | (hyperscan.HS_FLAG_CASELESS if f & re.IGNORECASE else 0)
-            | (hyperscan.HS_FLAG_DOTALL if f & re.DOTALL else 0)
-            | (hyperscan.HS_FLAG_MULTILINE if f & re.MULTILINE else 0)
-        )
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    try:
-        database.compile(expressions=sources, ids=list(range(len(sources))), elements=len(sources), flags=flags)
-    except hyperscan.error:
-        return None
-    return HyperscanScanner(database)
 
 
 def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

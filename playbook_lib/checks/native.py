@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from playbook_lib.checks.hashing import _BASE, _C1, _C2, _OFFSET  # the NumPy path's constants: the same hashes
+from playbook_lib.checks.hashspec import BASE, C1, C2, OFFSET  # the NumPy path's constants: the same hashes
 
 try:  # this module is imported only when text is hashed (see hashing.py), never with the package
     import numba
@@ -39,9 +39,9 @@ def _jit(fn: Any) -> Any:
 
 def _mix(x: Any) -> Any:  # hashing.mix64 for one uint64
     x = x ^ (x >> _S30)
-    x = x * _C1
+    x = x * C1
     x = x ^ (x >> _S27)
-    x = x * _C2
+    x = x * C2
     return x ^ (x >> _S31)
 
 
@@ -65,16 +65,16 @@ def _word_hashes(cp, table, starts, lens, out_hash, out_row):  # type: ignore[no
                     h = np.uint64(0)
                     p = np.uint64(1)
                     length = np.uint64(0)
-                h += (np.uint64(c) + _OFFSET) * p
-                p *= _BASE
+                h += (np.uint64(c) + OFFSET) * p
+                p *= BASE
                 length += np.uint64(1)
             elif inword:
-                out_hash[k] = _mix(h ^ (length * _C2))
+                out_hash[k] = _mix(h ^ (length * C2))
                 out_row[k] = r
                 k += 1
                 inword = False
         if inword:
-            out_hash[k] = _mix(h ^ (length * _C2))
+            out_hash[k] = _mix(h ^ (length * C2))
             out_row[k] = r
             k += 1
     return k
@@ -123,15 +123,15 @@ def _normal_hashes(cp, space, starts, lens, out):  # type: ignore[no-untyped-def
                 pending = started
                 continue
             if pending:
-                h += (np.uint64(32) + _OFFSET) * p
-                p *= _BASE
+                h += (np.uint64(32) + OFFSET) * p
+                p *= BASE
                 length += np.uint64(1)
                 pending = False
-            h += (np.uint64(c) + _OFFSET) * p
-            p *= _BASE
+            h += (np.uint64(c) + OFFSET) * p
+            p *= BASE
             length += np.uint64(1)
             started = True
-        out[r] = _mix(h ^ (length * _C2))
+        out[r] = _mix(h ^ (length * C2))
 
 
 @_jit

@@ -22,9 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
+from playbook_lib.checks.base import Check, CheckContext, CheckResult
 from playbook_lib.checks.formatting import _role_problem, tokens
 from playbook_lib.checks.registry import register
+from playbook_lib.text.normal import normalise, snippet
+
+
+def _raw(row: dict[str, Any]) -> dict[str, Any]:
+    """The record's original JSON object (``{}`` when it was not an object)."""
+    raw = row.get("raw")
+    return raw if isinstance(raw, dict) else {}
 
 
 def _text(value: Any) -> str | None:
@@ -126,7 +133,7 @@ class SftPairsCheck(_RowProblemsCheck):
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         """The problems of one record (a dict in the record model)."""
         problems: list[str] = []
-        raw = row.get("raw") if isinstance(row.get("raw"), dict) else {}
+        raw = _raw(row)
         messages = row.get("messages")
         if messages is None and ("messages" in raw or "conversations" in raw):
             messages = raw.get("messages", raw.get("conversations"))
@@ -158,7 +165,7 @@ class PreferencePairsCheck(_RowProblemsCheck):
 
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         """The problems of one record (a dict in the record model)."""
-        raw = row.get("raw") if isinstance(row.get("raw"), dict) else {}
+        raw = _raw(row)
         if "chosen" not in raw and "rejected" not in raw:
             return ["not a preference pair (no chosen/rejected)"]
         problems: list[str] = []
@@ -211,7 +218,7 @@ class LengthBiasCheck(Check):
         c_len = np.zeros(n)
         r_len = np.zeros(n)
         for i, row in enumerate(records.to_dict("records")):
-            raw = row.get("raw") if isinstance(row.get("raw"), dict) else {}
+            raw = _raw(row)
             c, r = _text(raw.get("chosen")), _text(raw.get("rejected"))
             c_len[i] = tokens(c) if c else 0
             r_len[i] = tokens(r) if r else 0

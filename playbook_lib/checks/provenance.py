@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
 from playbook_lib.checks.registry import register
+from playbook_lib.text.normal import snippet
 
 VALUES = ("human", "synthetic", "mixed")
 

@@ -9,14 +9,16 @@ relevance" and "Coverage". Embedding-based relevance and nearest-neighbour cover
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, snippet, worst
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
 from playbook_lib.checks.hashing import whitespace_tokens
 from playbook_lib.checks.registry import register
 from playbook_lib.checks.slices import DERIVED, slice_values
+from playbook_lib.text.normal import snippet
 
 
 @register
@@ -49,7 +51,7 @@ class TaskRulesCheck(Check):
         n = len(records)
         flags = np.zeros(n, bool)
         counts: dict[str, int] = {}
-        examples = []
+        examples: list[dict[str, Any]] = []
         outputs = records["output"].tolist()
         lengths = whitespace_tokens([out if isinstance(out, str) else "" for out in outputs])
         for i, (out, cat) in enumerate(zip(outputs, records["category"].tolist())):

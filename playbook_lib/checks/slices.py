@@ -106,7 +106,7 @@ def masked_labels(column: pd.Series) -> list[Any]:
     Each distinct value is masked once (a column has few), then spread back to the rows by its code; values that
     are not strings (None, or a number from a hand-built frame) stay as they are.
     """
-    from playbook_lib.checks.compliance import mask_pii, maybe_pii
+    from playbook_lib.text.pii import mask_pii, maybe_pii
 
     try:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, normalise
+from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome
 from playbook_lib.checks.hashing import normal_hashes
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
+from playbook_lib.text.normal import normalise
 
 _ALIASES = {
     "train": "train",
@@ -31,7 +32,7 @@ def _split_names(values: pd.Series) -> list[str]:
     """The split of each row: a known name or alias (``val`` -> ``validation``), case-insensitive; any other value
     with personal data and secrets masked before it is lower-cased (a split column can hold anything, and
     lower-casing first would hide an IBAN or key from the masker). Each distinct value is looked at once."""
-    from playbook_lib.checks.compliance import mask_pii
+    from playbook_lib.text.pii import mask_pii
 
     names: dict[object, str] = {}
     out = []
@@ -100,14 +101,15 @@ class SplitsCheck(Check):
         for i, t in texts.items():
             flags[i] = len(where[t]) > 1
         missing = [r for r in self.required if not sizes.get(r)]
+        overlap_rate = float(flags.mean()) if n else 0.0
         summary = {
             "rows": n,
             "split_sizes": sizes,
             "missing_splits": missing,
             "rows_in_several_splits": int(flags.sum()),
-            "overlap_rate": float(flags.mean()) if n else 0.0,
+            "overlap_rate": overlap_rate,
         }
-        graded = self.grade(summary["overlap_rate"])
+        graded = self.grade(overlap_rate)
         outcome = Outcome.FAIL if missing else graded
         examples = [
             {

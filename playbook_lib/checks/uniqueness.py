@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, normalise, snippet
+from playbook_lib.checks.base import Check, CheckContext, CheckResult
 from playbook_lib.checks.hashing import (
     chunks,
     concat_ranges,
@@ -26,6 +26,7 @@ from playbook_lib.checks.hashing import (
 )
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
+from playbook_lib.text.normal import normalise, snippet
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -138,16 +139,16 @@ def oph_signatures(offsets: np.ndarray, hashes: np.ndarray, num_perm: int, seed:
     counts = np.diff(offsets)
     seedmix = np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
     if use_native():
-        from playbook_lib.checks import native
+        from playbook_lib.checks import native  # lazy: it imports Numba, only when the native path is on
 
         return native.oph_signatures(offsets, hashes, num_perm, seedmix, _probes(seed, num_perm))
     rows = np.repeat(np.arange(m, dtype=np.int64), counts)
     h = mix64(hashes ^ seedmix)
     bins = (((h >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)).astype(np.int64)
     flat = rows * num_perm + bins
-    sig = np.full(m * num_perm, np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    sig: np.ndarray = np.full(m * num_perm, np.uint32(0xFFFFFFFF), dtype=np.uint32)  # reshaped below
     np.minimum.at(sig, flat, (h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
-    filled = np.zeros(m * num_perm, dtype=bool)
+    filled: np.ndarray = np.zeros(m * num_perm, dtype=bool)
     filled[flat] = True
     sig, filled = sig.reshape(m, num_perm), filled.reshape(m, num_perm)
     empty_rows, empty_bins = np.nonzero(~filled & (counts > 0)[:, None])

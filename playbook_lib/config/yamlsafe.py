@@ -70,7 +70,7 @@ class _MaskedRepr(reprlib.Repr):
     shortened value can neither show part of a secret nor hide one from the masker."""
 
     def repr_str(self, x: str, level: int) -> str:
-        from playbook_lib.checks.compliance import mask_pii
+        from playbook_lib.text.pii import mask_pii
 
         return super().repr_str(mask_pii(x), level)
 

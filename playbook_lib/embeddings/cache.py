@@ -1,18 +1,21 @@
 """The one embed-with-cache: vectors keyed by ``(embedder settings, content hash)``, so an unchanged text is never
-embedded twice; optionally persisted as ``.npz``. Used by the refreshing index and the embedding checks."""
+embedded twice; optionally persisted as ``.npz``. :func:`embed_cached` is the entry point of the embedding checks
+and the experiments; the refreshing index keeps an :class:`EmbeddingCache` of its own."""
 
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from playbook_lib import settings
 from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
-from playbook_lib.errors import DataError
-from playbook_lib.io.digest import settings_hash
+from playbook_lib.errors import DataError, UsageError
+from playbook_lib.io.digest import content_hash, settings_hash
 from playbook_lib.io.outputs import write_atomic
 
 
@@ -92,3 +95,43 @@ class EmbeddingCache:
         except (OSError, KeyError, ValueError) as exc:
             raise DataError(f"{path}: unreadable embedding cache ({exc})") from None
         return cache
+
+
+def embed_cached(
+    texts: Sequence[str],
+    embedder: Embedder,
+    *,
+    file: str | Path | None = None,
+    memo: EmbeddingCache | None = None,
+    key: str | None = None,
+    max_chars: int | None = None,
+    on_write_error: Literal["raise", "warn"] = "raise",
+) -> np.ndarray:
+    """Embed ``texts`` with ``embedder``, each distinct text at most once: ``(len(texts), dim)`` float32.
+
+    Vectors are looked up by content hash, first in ``memo`` (an in-memory cache the caller keeps between calls),
+    then in the ``.npz`` ``file``; only the texts found in neither are embedded, in one batch. New vectors go into
+    ``memo`` and, when there are any, into ``file`` (written atomically). ``key`` names the embedder configuration
+    (default :func:`embedder_key`): a file made with another key is ignored. ``max_chars`` cuts each text first.
+    A file that cannot be written is a :class:`~playbook_lib.errors.UsageError` (``on_write_error="raise"``, the
+    checks) or a warning, the vectors still returned (``"warn"``: an experiment must not stop for a read-only home).
+    """
+    key = key if key is not None else embedder_key(embedder)
+    cut = [t[:max_chars] for t in texts] if max_chars is not None else list(texts)
+    hashes = [content_hash(t) for t in cut]
+    store = memo if memo is not None else EmbeddingCache(key)
+    disk = EmbeddingCache.load(file, key) if file is not None else None
+    if disk is not None:
+        found = [h for h in dict.fromkeys(hashes) if h not in store and h in disk]
+        store.put(found, [disk.get(h) for h in found])
+    store.add_missing(hashes, cut, embedder)
+    out = store.stack(hashes, embedder.dim)
+    if file is not None and disk is not None and any(h not in disk for h in hashes):
+        disk.put(hashes, out)
+        try:
+            disk.save(file)
+        except OSError as exc:
+            if on_write_error == "raise":
+                raise UsageError(f"{file}: cannot write the embedding cache ({exc.strerror or exc})") from None
+            warnings.warn(f"embedding cache not saved to {file}: {exc}", stacklevel=3)
+    return out

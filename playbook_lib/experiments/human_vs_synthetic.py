@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playbook_lib import settings
 from playbook_lib.experiments.lexical import distinct_n, msttr, mtld, take_tokens, tokenize
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from playbook_lib.checks.base import CheckResult
+    from playbook_lib.checks.base import Check, CheckResult
     from playbook_lib.embeddings.model import Embedder
 
 
@@ -67,8 +68,6 @@ def locate_sft_data(path: str | Path = "") -> Path:
     """The folder of the instruction datasets: ``path`` when given, else ``$PLAYBOOK_SHARED_DATA/sft``, else the
     first ``shared/data/sft`` found beside the working directory or one of its parents (the project keeps the public
     datasets in ``../shared/data``). :class:`~playbook_lib.errors.DataError` when there is none."""
-    import os
-
     from playbook_lib.errors import DataError
 
     if path:
@@ -76,8 +75,8 @@ def locate_sft_data(path: str | Path = "") -> Path:
         if not found.is_dir():
             raise DataError(f"{found}: data folder not found")
         return found
-    env = os.environ.get("PLAYBOOK_SHARED_DATA")
-    candidates = [Path(env) / "sft"] if env else []
+    env = settings.shared_data_dir()
+    candidates = [env / "sft"] if env is not None else []
     here = Path.cwd().resolve()
     candidates += [p / "shared" / "data" / "sft" for p in (here, *here.parents)]
     for candidate in candidates:
@@ -174,12 +173,15 @@ def duplicate_rates(
 ) -> dict[str, float]:
     """Exact and near-duplicate rates of ``frame``'s rows from the registered ``exact_duplicates`` and
     ``near_duplicates`` checks, on the given fields."""
-    from playbook_lib.checks import CheckContext, get_check
-    from playbook_lib.data import records_from_rows
+    from playbook_lib.checks import CheckContext, get_check  # lazy: the checks import pandas
+    from playbook_lib.data import records_from_rows  # lazy: as above
 
+    # each registered class takes its own options (the base class's constructor knows only warn/fail)
+    exact_check: Callable[..., Check] = get_check("exact_duplicates")
+    near_check: Callable[..., Check] = get_check("near_duplicates")
     records = records_from_rows(frame.to_dict(orient="records"))
-    exact = get_check("exact_duplicates")(fields=list(fields)).run(records, CheckContext())
-    near = get_check("near_duplicates")(fields=list(fields), threshold=threshold).run(records, CheckContext())
+    exact = exact_check(fields=list(fields)).run(records, CheckContext())
+    near = near_check(fields=list(fields), threshold=threshold).run(records, CheckContext())
     return {
         "exact_duplicate_rate": exact.summary["duplicate_rate"],
         "near_duplicate_rate": near.summary["near_duplicate_rate"],
@@ -264,8 +266,8 @@ def group_separation(profile: pd.DataFrame, metric: str) -> dict[str, Any]:
 
 
 def bootstrap_difference(
-    a: Sequence[float],
-    b: Sequence[float],
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
     statistic: Callable[[np.ndarray], float] = np.mean,
     n_boot: int = 1000,
     seed: int = 0,
@@ -298,9 +300,9 @@ def compare_pair(
     texts = {s: frame.loc[frame["source"] == s, "output"].tolist() for s in (human, synthetic)}
     rows = []
     lengths = {s: [count(t) for t in texts[s]] for s in texts}
-    measures: list[tuple[str, Sequence[float], Sequence[float], Callable[[np.ndarray], float]]] = [
-        ("median_tokens", lengths[human], lengths[synthetic], np.median)
-    ]
+    measures: list[
+        tuple[str, Sequence[float] | np.ndarray, Sequence[float] | np.ndarray, Callable[[np.ndarray], float]]
+    ] = [("median_tokens", lengths[human], lengths[synthetic], np.median)]
     for marker in STYLE_MARKERS:
         measures.append(
             (

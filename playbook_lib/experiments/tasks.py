@@ -19,27 +19,27 @@ copied into the project:
     toolformer rows would make a ``tool`` class trivial, so it is left out.
 
 Embeddings come from :class:`~playbook_lib.embeddings.model.MiniLMEmbedder` through an on-disk
-:class:`~playbook_lib.ops.refresh.EmbeddingCache` keyed by content hash, so a notebook run a second time (the book
+:class:`~playbook_lib.embeddings.cache.EmbeddingCache` keyed by content hash, so a notebook run a second time (the book
 build, nbval and papermill each run it) embeds nothing.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # a scikit-learn dependency, untyped
 
-from playbook_lib.embeddings.cache import EmbeddingCache, embedder_key
+from playbook_lib import settings
+from playbook_lib.embeddings.cache import embed_cached, embedder_key
 from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.errors import DataError, UsageError
-from playbook_lib.io.digest import content_hash, settings_hash
+from playbook_lib.io.digest import settings_hash
 from playbook_lib.io.jsonl import iter_jsonl
 
 TASKS = ("tool_routing", "task_family")
@@ -277,8 +277,7 @@ def stratified_sample(task: TextTask, n_per_class: int, seed: int = 0) -> TextTa
 
 def default_cache_dir() -> Path:
     """Where embedding caches live: ``PLAYBOOK_CACHE_DIR`` or ``~/.cache/playbook``."""
-    override = os.environ.get("PLAYBOOK_CACHE_DIR")
-    return Path(override) if override else Path.home() / ".cache" / "playbook"
+    return settings.cache_dir()
 
 
 def embed_texts(
@@ -297,14 +296,7 @@ def embed_texts(
     embedder = embedder or MiniLMEmbedder(show_progress=False)
     key = settings_hash(embedder_settings) if embedder_settings is not None else embedder_key(embedder)
     file = None if cache_dir == "" else Path(cache_dir or default_cache_dir()) / f"embeddings-{key}.npz"
-    cache = EmbeddingCache.load(file, key) if file else EmbeddingCache(key)
-    hashes = [content_hash(t) for t in texts]
-    if cache.add_missing(hashes, list(texts), embedder) and file:
-        try:
-            cache.save(file)
-        except OSError as exc:  # a read-only home must not stop an experiment; the vectors are in memory
-            warnings.warn(f"embedding cache not saved to {file}: {exc}", stacklevel=2)
-    return cache.stack(hashes, embedder.dim)
+    return embed_cached(texts, embedder, file=file, key=key, on_write_error="warn")
 
 
 # ----------------------------------------------------------------------------------------------- probes
@@ -336,8 +328,6 @@ def train_probe(x: np.ndarray, y: np.ndarray, kind: str = "logreg", c: float = 1
     BLAS runs on one thread: these problems are small, and on a shared CPU extra threads made a fit 10-40 times
     slower (measured while building the book).
     """
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(1):
         return _train_probe(x, y, kind, c, seed)
 
@@ -362,7 +352,6 @@ def _train_probe(x: np.ndarray, y: np.ndarray, kind: str, c: float, seed: int):
 def evaluate_probe(model, x: np.ndarray, y: np.ndarray) -> ProbeScore:
     """Accuracy and macro-F1 (over the labels present in ``y`` or predicted) of ``model`` on ``(x, y)``."""
     from sklearn.metrics import accuracy_score, f1_score
-    from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
         pred = model.predict(x)

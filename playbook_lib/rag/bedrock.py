@@ -10,13 +10,13 @@ this module never reads, prints or logs them, and scrubs anything shaped like an
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from typing import Any
 
+from playbook_lib import settings
 from playbook_lib.errors import UsageError
-from playbook_lib.rag.generate import SYSTEM_PROMPT, Generation
+from playbook_lib.rag.generation import SYSTEM_PROMPT, Generation
 
 #: Shapes of AWS access key ids and secret keys, removed from any error text before it is shown.
 _SECRETS = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -49,10 +49,10 @@ class BedrockGenerator:
         system_prompt: str | None = SYSTEM_PROMPT,
         timeout: float = 60.0,
     ) -> None:
-        self.name = model_id or os.environ.get("PLAYBOOK_BEDROCK_MODEL_ID", "")
+        self.name = model_id or settings.bedrock_model_id()
         if not self.name:
             raise UsageError("no Bedrock model: pass model_id or set PLAYBOOK_BEDROCK_MODEL_ID")
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+        self.region = region or settings.aws_region()
         self.system_prompt = system_prompt
         if client is None:
             if not self.region:

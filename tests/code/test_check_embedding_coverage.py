@@ -13,7 +13,9 @@ from playbook_lib import sample_data
 from playbook_lib.checklist.parse import parse_checklist
 from playbook_lib.checklist.run import run_checklist
 from playbook_lib.checks import CheckContext, Outcome, get_check
-from playbook_lib.checks.embedding import EmbeddingCoverageCheck, coverage_curve, neighbour_clusters
+from playbook_lib.checks.embedding import EmbeddingCoverageCheck
+from playbook_lib.checks.neighbours import neighbour_clusters
+from playbook_lib.checks.statistics import coverage_curve
 from playbook_lib.data import load_records, records_from_rows
 from playbook_lib.errors import UsageError
 

@@ -9,7 +9,8 @@ import pytest
 
 from playbook_lib import sample_data
 from playbook_lib.checks import CheckContext
-from playbook_lib.checks.embedding import EmbeddingCoverageCheck, RelevanceCheck, sample_positions, wilson_interval
+from playbook_lib.checks.embedding import EmbeddingCoverageCheck, RelevanceCheck
+from playbook_lib.checks.statistics import sample_positions, wilson_interval
 from playbook_lib.data import load_records
 from playbook_lib.errors import UsageError
 

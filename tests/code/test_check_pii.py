@@ -7,8 +7,9 @@ import json
 import pytest
 
 from playbook_lib.checks import CheckContext, Outcome
-from playbook_lib.checks.compliance import PiiCheck, find_pii, iban_ok, luhn_ok, mask_pii
+from playbook_lib.checks.compliance import PiiCheck
 from playbook_lib.data import records_from_rows
+from playbook_lib.text.pii import find_pii, iban_ok, luhn_ok, mask_pii
 
 PLANTED = {
     "email": "jane.doe@example.com",

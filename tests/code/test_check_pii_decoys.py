@@ -7,8 +7,9 @@ from __future__ import annotations
 import random
 
 from playbook_lib.checks import CheckContext
-from playbook_lib.checks.compliance import PiiCheck, find_pii, maybe_pii
+from playbook_lib.checks.compliance import PiiCheck
 from playbook_lib.data import records_from_rows
+from playbook_lib.text.pii import find_pii, maybe_pii
 
 DECOYS = [
     "Order reference 4539148803436468 ships Monday.",  # 16 digits, Luhn fails

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from playbook_lib.checks import CheckContext, Outcome, get_check
-from playbook_lib.checks.embedding import RelevanceCheck, robust_spread, robust_z
+from playbook_lib.checks.embedding import RelevanceCheck
+from playbook_lib.checks.statistics import robust_spread, robust_z
 from playbook_lib.data import records_from_rows
 from playbook_lib.errors import DataError, UsageError
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from playbook_lib.checks.base import normalise
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.noise import (
     add_duplicates,
@@ -16,6 +15,7 @@ from playbook_lib.experiments.noise import (
     plant_test_items,
 )
 from playbook_lib.experiments.tasks import TextTask
+from playbook_lib.text.normal import normalise
 
 
 def toy(n_per_class: int = 20, classes: int = 4, prefix: str = "row") -> TextTask:

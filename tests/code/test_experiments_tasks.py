@@ -169,7 +169,7 @@ def test_importing_the_experiments_loads_nothing_heavy() -> None:
 
     modules = ", ".join(
         f"playbook_lib.experiments.{m}"
-        for m in ("tasks", "noise", "runs", "leakage", "coverage", "formatting", "plots")
+        for m in ("tasks", "noise", "runs", "leakage", "coverage", "format_faults", "figures")
     )
     heavy = ["torch", "sentence_transformers", "transformers", "faiss", "matplotlib", "sklearn", "scipy"]
     code = f"import sys, {modules}\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"

@@ -64,3 +64,40 @@ def test_no_two_modules_share_a_name() -> None:
         if path.name not in {"__init__.py", "__main__.py"}:
             names[path.stem].append(str(path.relative_to(ROOT)))
     assert {k: v for k, v in names.items() if len(v) > 1} == {}
+
+
+def environment_reads(path: Path) -> list[int]:
+    """Lines of ``path`` that read the process environment: ``os.environ`` / ``os.getenv`` / ``environ`` / ``getenv``
+    however imported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hits = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb", "getenvb"}:
+            hits.add(node.lineno)
+        elif isinstance(node, ast.Name) and node.id in {"environ", "getenv"}:
+            hits.add(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            if any(a.name in {"environ", "getenv", "environb", "getenvb"} for a in node.names):
+                hits.add(node.lineno)
+    return sorted(hits)
+
+
+def test_only_settings_reads_the_environment() -> None:
+    """``playbook_lib.settings`` documents and validates every variable; a read anywhere else escapes both."""
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{line}"
+        for path in _modules()
+        if path != ROOT / "settings.py"
+        for line in environment_reads(path)
+    ]
+    assert found == [], "os.environ read outside playbook_lib/settings.py:\n" + "\n".join(found)
+
+
+def test_the_environment_rule_sees_every_spelling(tmp_path: Path) -> None:
+    sample = tmp_path / "m.py"
+    sample.write_text(
+        "import os\nfrom os import environ\na = os.environ.get('A')\nb = os.getenv('B')\nc = environ['C']\n"
+        "d = os.path.join('x')\n",
+        encoding="utf-8",
+    )
+    assert environment_reads(sample) == [2, 3, 4, 5]

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import playbook_lib.checks
-from playbook_lib.checks.base import normalise
 from playbook_lib.checks.hashing import NATIVE_MIN_CHARS, ngram_hashes, normal_hashes, use_native, whitespace_tokens
 from playbook_lib.checks.uniqueness import oph_signatures
+from playbook_lib.text.normal import normalise
 
 PIECES = [
     "a",

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playbook_lib.checks.compliance import MAYBE_PII, MAYBE_SECRET
 from playbook_lib.checks.formatting import _CONTROL, _MOJIBAKE
-from playbook_lib.checks.hashing import hyperscan_scanner, rows_matching, rows_matching_re
+from playbook_lib.text.pii import MAYBE_PII, MAYBE_SECRET
+from playbook_lib.text.scan import hyperscan_scanner, rows_matching, rows_matching_re
 
 PIECES = [
     "0",

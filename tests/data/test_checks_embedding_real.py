@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from playbook_lib.checks import CheckContext
-from playbook_lib.checks.embedding import EmbeddingCoverageCheck, RelevanceCheck, coverage_curve
+from playbook_lib.checks.embedding import EmbeddingCoverageCheck, RelevanceCheck
+from playbook_lib.checks.statistics import coverage_curve
 from playbook_lib.data import load_records
 from tests.conftest import need
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from playbook_lib.checks.base import normalise
 from playbook_lib.checks.contamination import ngrams, overlap, overlap_plain
 from playbook_lib.checks.hashing import ngram_hashes, normal_hashes, whitespace_tokens
 from playbook_lib.checks.uniqueness import shingles
 from playbook_lib.data import load_records, record_text
+from playbook_lib.text.normal import normalise
 from tests.conftest import need
 
 
@@ -73,9 +73,9 @@ def test_hashed_words_ngrams_and_normal_forms_match_python_on_lima(shared_data: 
 def test_hyperscan_prefilters_find_the_rows_re_finds_on_real_text(shared_data: Path) -> None:
     """The PII prefilter and the formatting patterns flag the same GSM8K and LIMA rows through Hyperscan (ASCII
     rows) as through Python's ``re`` alone; GSM8K's numbers make the PII prefilter fire often."""
-    from playbook_lib.checks.compliance import MAYBE_PII, MAYBE_SECRET
     from playbook_lib.checks.formatting import _CONTROL, _MOJIBAKE
-    from playbook_lib.checks.hashing import hyperscan_scanner, rows_matching, rows_matching_re
+    from playbook_lib.text.pii import MAYBE_PII, MAYBE_SECRET
+    from playbook_lib.text.scan import hyperscan_scanner, rows_matching, rows_matching_re
 
     assert hyperscan_scanner(tuple(MAYBE_PII), MAYBE_SECRET[0]) is not None
     texts = record_text(load_records(sft(shared_data, "gsm8k_train.jsonl")))

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from playbook_lib.checks import CheckContext, Outcome
-from playbook_lib.checks.compliance import PiiCheck, find_pii
+from playbook_lib.checks.compliance import PiiCheck
 from playbook_lib.checks.contamination import ContaminationCheck
 from playbook_lib.checks.formatting import FormattingCheck
 from playbook_lib.checks.uniqueness import ExactDuplicatesCheck, NearDuplicatesCheck
 from playbook_lib.data import load_records, record_text
+from playbook_lib.text.pii import find_pii
 from tests.conftest import need
 
 

@@ -1,4 +1,4 @@
-"""experiments.plots: each figure draws the data it is given."""
+"""experiments.figures: each figure draws the data it is given."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""experiments.formatting: each corruption breaks a line the way it says; the naive loader drops, shifts and
+"""experiments.format_faults: each corruption breaks a line the way it says; the naive loader drops, shifts and
 crashes exactly as described; the project loader and formatting check see the faults."""
 
 from __future__ import annotations
