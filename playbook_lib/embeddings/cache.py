@@ -49,7 +49,8 @@ class EmbeddingCache:
     def get(self, key: str) -> np.ndarray:
         return self._vectors[key]
 
-    def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+    def put(self, keys: Sequence[str], vectors: np.ndarray | Sequence[np.ndarray]) -> None:
+        """Store ``vectors[i]`` (as float32) under ``keys[i]``: a matrix's rows or a list of vectors."""
         for key, vector in zip(keys, vectors):
             self._vectors[key] = np.asarray(vector, dtype=np.float32)
 
