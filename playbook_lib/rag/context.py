@@ -100,7 +100,11 @@ def build_prompt(
             used.append(chunk_id)
             continue
         if not pieces:
-            head = truncate_to_words(text, lambda t: count_tokens(_render(template, question, [prefix + t])) <= budget)
+
+            def fits(t: str, prefix: str = prefix) -> bool:  # called at once; prefix bound for clarity (B023)
+                return count_tokens(_render(template, question, [prefix + t])) <= budget
+
+            head = truncate_to_words(text, fits)
             if head:
                 pieces.append(prefix + head)
                 used.append(chunk_id)
