@@ -27,7 +27,7 @@ def test_stages_recorded_in_order_with_time_and_output() -> None:
 def test_failing_stage_is_recorded_and_reraised_and_names_are_unique() -> None:
     trace = PipelineTrace()
     with pytest.raises(ZeroDivisionError), trace.stage("divide"):
-        1 / 0
+        _ = 1 / 0
     assert [r.stage for r in trace.records] == ["divide"]
     with pytest.raises(ValueError, match="already traced"), trace.stage("divide"):
         pass
