@@ -1,9 +1,12 @@
-"""The harness of the bad-input suite (``tests/code/test_bad_input_*.py``): run a ``playbook`` command on hostile
-input and assert what the README promises for it.
+"""The harness of the CLI tests: run ``playbook`` in this process and assert what the README promises for a run.
 
-Every case is generated at test time in a temporary folder. :func:`run_cli` calls the real entry point
-(:func:`playbook_lib.cli.main`) in-process and captures what a user would see; the assertions say what must hold:
-one line on stderr, the documented exit code, no traceback, no input changed, no secret printed.
+:func:`run_cli` calls the real entry point (:func:`playbook_lib.cli.main`) in-process and captures what a user would
+see, leaving no state behind (environment, working directory, standard streams, logging handlers, rich's console);
+:func:`assert_one_line_error` is the one-line-error rule. The bad-input suite (``tests/code/test_bad_input_*.py``)
+adds hostile inputs generated at test time in a temporary folder and the assertions it needs: no input changed
+(:func:`snapshot`, :func:`assert_unchanged`), no secret printed (:func:`assert_no_secret`), no temporary file left.
+A few tests still start the real console script in a subprocess (``tests/code/test_cli.py``): what only a process
+shows, such as the exit status, a closed stdout or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import os
 import stat
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,30 +46,71 @@ class CliResult:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
 
-def run_cli(*argv: str | os.PathLike[str], env: dict[str, str] | None = None) -> CliResult:
+def run_cli(
+    *argv: str | os.PathLike[str],
+    env: Mapping[str, str | None] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    terminal: bool = False,
+) -> CliResult:
     """Run ``playbook ARGV`` in this process (stdin empty) and return its exit code and output.
 
-    ``env`` sets environment variables for the run only. A ``SystemExit`` counts as its code; any other exception
+    ``env`` sets environment variables (``None`` unsets one) and ``cwd`` the working directory for the run only;
+    ``terminal`` makes the captured stderr say it is a terminal, as an interactive shell's is. The environment, the
+    working directory, the root logger's handlers and level and rich's global console are as they were afterwards
+    (a command may set ``HF_HUB_OFFLINE`` or draw with rich). A ``SystemExit`` counts as its code; any other exception
     escaping :func:`~playbook_lib.cli.main` is a traceback the user would see, so it propagates and fails the test.
     """
     from playbook_lib.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
+    out, err = io.StringIO(), _Terminal() if terminal else io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    for name, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        if cwd is not None:
+            os.chdir(cwd)
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _stdin(io.StringIO("")),
+        ):
             try:
                 code = main([os.fspath(a) for a in argv])
             except SystemExit as exc:  # pragma: no cover - main returns codes; kept so a regression reads clearly
                 code = exc.code if isinstance(exc.code, int) else 1
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        rich = sys.modules.get("rich")
+        if rich is not None:  # a console rich made during the run would keep writing to this run's buffer
+            rich._console = None
     return CliResult(int(code), out.getvalue(), err.getvalue())
+
+
+class _Terminal(io.StringIO):
+    """A captured stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def _stdin(stream: io.StringIO) -> Iterator[None]:
+    """``sys.stdin`` is ``stream`` inside the block (:mod:`contextlib` has no ``redirect_stdin``)."""
+    saved = sys.stdin
+    sys.stdin = stream
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def assert_one_line_error(result: CliResult, code: int, fragment: str | None = None) -> None:

@@ -21,7 +21,7 @@ from playbook_lib.checks import CheckContext, Outcome
 from playbook_lib.checks.contamination import ContaminationCheck, overlap, overlap_plain
 from playbook_lib.data import records_from_rows
 from playbook_lib.errors import ExitCode
-from tests.badinput import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 rng = random.Random(8)

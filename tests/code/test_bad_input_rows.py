@@ -40,7 +40,7 @@ from playbook_lib.decide.evals import load_eval_results
 from playbook_lib.errors import DataError, EmptyDataError, ExitCode
 from playbook_lib.ops.feedback import FeedbackLog
 from playbook_lib.rag.corpus import load_beir, load_corpus, load_qrels
-from tests.badinput import CliResult, assert_one_line_error, assert_unchanged, leftover_temp_files, run_cli, snapshot
+from tests.cli import CliResult, assert_one_line_error, assert_unchanged, leftover_temp_files, run_cli, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET_CHECKLIST = ROOT / "checklists" / "dataset_readiness.yaml"

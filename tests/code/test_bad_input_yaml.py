@@ -23,7 +23,7 @@ import pytest
 
 from playbook_lib import sample_data
 from playbook_lib.errors import ExitCode
-from tests.badinput import (
+from tests.cli import (
     SECRETS,
     CliResult,
     assert_no_secret,

@@ -1,18 +1,17 @@
-"""``playbook check`` as a user runs it: every exit code, bad input as one line on stderr, inputs unchanged."""
+"""``playbook check``, run in-process (:func:`tests.cli.run_cli`): every exit code, bad input as one line on
+stderr, inputs unchanged."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from playbook_lib import sample_data
 from playbook_lib.errors import ExitCode
+from tests.cli import CliResult, assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 READINESS = ROOT / "checklists" / "dataset_readiness.yaml"
@@ -31,26 +30,12 @@ items:
 """
 
 
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PLAYBOOK_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "playbook_lib", "check", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+def run(*args: str | Path) -> CliResult:
+    return run_cli("check", *args, env={"PLAYBOOK_THREADS": "1"})
 
 
 def digest(*paths: Path) -> list[str]:
     return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], code: ExitCode, fragment: str) -> None:
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("playbook: error:") and fragment in lines[0], result.stderr
 
 
 @pytest.fixture()
@@ -72,7 +57,7 @@ def test_sample_data_fails_the_readiness_checklist_with_reports(tmp_path: Path) 
     before = digest(SAMPLE, SAMPLE_EVAL, SAMPLE_TRAFFIC, READINESS)
     out1, out2, junit, page = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "r.xml", tmp_path / "r.html"
     result = run(READINESS, "--data", SAMPLE, "--eval", SAMPLE_EVAL, "--json", out1, "--junit", junit, "--html", page)
-    assert result.returncode == ExitCode.FAIL, result.stderr
+    assert result.code == ExitCode.FAIL, result.stderr
     assert "Traceback" not in result.stderr and "overall: fail" in result.stdout
     report = json.loads(out1.read_text(encoding="utf-8"))
     outcomes = {item["id"]: item["outcome"] for item in report["items"]}
@@ -98,12 +83,12 @@ def test_exit_codes_pass_warn_fail(small: Path, tmp_path: Path) -> None:
     clean = write_rows(tmp_path / "clean.jsonl", ["a"] * 10)
     one_empty = write_rows(tmp_path / "warn.jsonl", ["a"] * 9 + [""])
     mostly_empty = write_rows(tmp_path / "fail.jsonl", [""] * 9 + ["a"])
-    assert run(small, "--data", clean).returncode == ExitCode.OK
-    assert run(small, "--data", clean, "--fail-on", "warn").returncode == ExitCode.OK
-    assert run(small, "--data", one_empty).returncode == ExitCode.OK
-    assert run(small, "--data", one_empty, "--fail-on", "warn").returncode == ExitCode.WARN
-    assert run(small, "--data", mostly_empty).returncode == ExitCode.FAIL
-    assert run(small, "--data", mostly_empty, "--fail-on", "warn").returncode == ExitCode.FAIL
+    assert run(small, "--data", clean).code == ExitCode.OK
+    assert run(small, "--data", clean, "--fail-on", "warn").code == ExitCode.OK
+    assert run(small, "--data", one_empty).code == ExitCode.OK
+    assert run(small, "--data", one_empty, "--fail-on", "warn").code == ExitCode.WARN
+    assert run(small, "--data", mostly_empty).code == ExitCode.FAIL
+    assert run(small, "--data", mostly_empty, "--fail-on", "warn").code == ExitCode.FAIL
 
 
 @pytest.mark.parametrize(
@@ -188,7 +173,7 @@ def test_truncated_jsonl_line_is_skipped_and_reported(small: Path, tmp_path: Pat
     )
     out = tmp_path / "r.json"
     result = run(small, "--data", path, "--json", out, "--quiet")
-    assert result.returncode == ExitCode.OK and "Traceback" not in result.stderr
+    assert result.code == ExitCode.OK and "Traceback" not in result.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["data"]["train"]["skipped"] == [
         f"{path}:3: invalid JSON (Unterminated string starting at; column 22)"

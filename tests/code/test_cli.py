@@ -1,45 +1,75 @@
-"""The ``playbook`` CLI as a user runs it: real subprocesses, exit codes, one-line errors, untouched inputs."""
+"""The ``playbook`` CLI: help, ``rag query`` results, one-line errors, untouched inputs.
+
+Most runs are in-process (:func:`tests.cli.run_cli`); the first tests start the installed entry points (the
+``playbook`` console script and ``python -m playbook_lib``) in a subprocess, as a user does, for what only a process
+shows: its exit status and what it prints before any command runs.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from playbook_lib import sample_data
+from playbook_lib import __version__, sample_data
 from playbook_lib.errors import ExitCode
+from tests.cli import CliResult, assert_one_line_error, run_cli
 
 SAMPLE = sample_data.path("heronsgate_kb.jsonl")
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str) -> CliResult:
+    return run_cli(*args, env={"PLAYBOOK_THREADS": "1", "COLUMNS": "200"})
+
+
+def entry_point(*args: str | Path, module: bool = False) -> subprocess.CompletedProcess[str]:
+    """``playbook ARGS`` through the installed console script, or ``python -m playbook_lib ARGS``."""
+    script = shutil.which("playbook", path=str(Path(sys.executable).parent)) or "playbook"
+    command = [sys.executable, "-m", "playbook_lib"] if module else [script]
     env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "playbook_lib", *args], capture_output=True, text=True, env=env, timeout=300
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_console_script_help_version_and_no_arguments() -> None:
+    result = entry_point("--help")
+    assert result.returncode == 0 and "rag" in result.stdout and "Exit codes" in result.stdout, result.stderr
+    version = entry_point("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"playbook {__version__}", version.stderr
+    assert entry_point().returncode == 0
+
+
+def test_module_entry_point_exit_codes(tmp_path: Path) -> None:
+    """``python -m playbook_lib``: a failing checklist exits 2 with its summary, a usage error 3 on one line."""
+    checklist = tmp_path / "small.yaml"
+    checklist.write_text(
+        "name: small\nitems:\n  - {id: fmt, title: formatting, check: formatting, warn: 0.0, fail: 0.5}\n",
+        encoding="utf-8",
     )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], code: ExitCode, fragment: str) -> None:
-    assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("playbook: error:") and fragment in lines[0], result.stderr
+    data = tmp_path / "empty_outputs.jsonl"
+    data.write_text("".join(json.dumps({"instruction": f"q{i}", "output": ""}) + "\n" for i in range(5)), "utf-8")
+    failing = entry_point("check", checklist, "--data", data, module=True)
+    assert failing.returncode == ExitCode.FAIL, failing.stderr
+    assert "Traceback" not in failing.stderr and "overall: fail" in failing.stdout
+    usage = entry_point("nosuchcommand", module=True)
+    lines = [line for line in usage.stderr.splitlines() if line.strip()]
+    assert usage.returncode == ExitCode.USAGE and len(lines) == 1 and "nosuchcommand" in lines[0], usage.stderr
 
 
 def test_help_lists_commands_and_exit_codes() -> None:
     result = run("--help")
-    assert result.returncode == 0 and "rag" in result.stdout and "Exit codes" in result.stdout
-    assert run().returncode == 0
+    assert result.code == 0 and "rag" in result.stdout and "Exit codes" in result.stdout
+    assert run().code == 0
     assert "--corpus" in run("rag", "query", "--help").stdout
 
 
 def test_query_json_ranks_the_answer_first() -> None:
     result = run("rag", "query", "--corpus", str(SAMPLE), "What does error E17 mean?", "-k", "3", "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     payload = json.loads(result.stdout)
     assert [h["rank"] for h in payload["hits"]] == [1, 2, 3]
     assert payload["hits"][0]["doc_id"] == "kb-020"
@@ -47,7 +77,7 @@ def test_query_json_ranks_the_answer_first() -> None:
 
 def test_query_table() -> None:
     result = run("rag", "query", "-c", str(SAMPLE), "Who runs the company?", "-k", "2")
-    assert result.returncode == 0 and "kb-036" in result.stdout
+    assert result.code == 0 and "kb-036" in result.stdout
 
 
 def test_missing_corpus(tmp_path: Path) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,32 +12,20 @@ from playbook_lib.decide.evals import failure_counts, load_eval_results
 from playbook_lib.decide.ladder import LadderState, Rung, recommend
 from playbook_lib.decide.select import load_catalog, load_requirements, select_models
 from playbook_lib.errors import ExitCode
+from tests.cli import CliResult, assert_one_line_error, run_cli
 
 PROFILE = sample_data.path("requirements_profile.yaml")
 CATALOG = sample_data.path("model_catalog.yaml")
 EVALS = sample_data.path("model_evals.jsonl")
 
 
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "playbook_lib", "decide", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PLAYBOOK_THREADS": "1"},
-        timeout=120,
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], code: ExitCode, fragment: str) -> None:
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    lines = [x for x in result.stderr.splitlines() if x.strip()]
-    assert "Traceback" not in result.stderr
-    assert len(lines) == 1 and lines[0].startswith("playbook: error:") and fragment in lines[0], result.stderr
+def run(*args: str | Path) -> CliResult:
+    return run_cli("decide", *args, env={"PLAYBOOK_THREADS": "1"})
 
 
 def test_decide_model_json_matches_library() -> None:
     r = run("model", "--profile", PROFILE, "--catalog", CATALOG, "--json")
-    assert r.returncode == ExitCode.OK, r.stderr
+    assert r.code == ExitCode.OK, r.stderr
     out = json.loads(r.stdout)
     expected = select_models(load_catalog(CATALOG), load_requirements(PROFILE))
     assert out["recommended"] == expected.best.model.name
@@ -54,7 +39,7 @@ def test_decide_model_json_matches_library() -> None:
 
 def test_decide_model_table_and_top() -> None:
     r = run("model", "-p", PROFILE, "-c", CATALOG, "--top", "2")
-    assert r.returncode == ExitCode.OK, r.stderr
+    assert r.code == ExitCode.OK, r.stderr
     best = select_models(load_catalog(CATALOG), load_requirements(PROFILE)).best.model.name
     assert f"recommended: {best}" in r.stdout
     assert "excluded " in r.stdout
@@ -67,7 +52,7 @@ def test_decide_model_everything_excluded_exits_2(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     r = run("model", "-p", profile, "-c", CATALOG, "--json")
-    assert r.returncode == ExitCode.FAIL
+    assert r.code == ExitCode.FAIL
     out = json.loads(r.stdout)
     assert out["recommended"] is None and out["ranked"] == [] and len(out["excluded"]) == len(load_catalog(CATALOG))
 
@@ -85,18 +70,18 @@ def test_decide_model_bad_profile(tmp_path: Path, text: str, fragment: str) -> N
     profile = tmp_path / "bad.yaml"
     profile.write_text(text, encoding="utf-8")
     r = run("model", "-p", profile, "-c", CATALOG)
-    one_line_error(r, ExitCode.USAGE, fragment)
+    assert_one_line_error(r, ExitCode.USAGE, fragment)
     assert str(profile) in r.stderr
 
 
 def test_decide_model_missing_file() -> None:
-    one_line_error(run("model", "-p", "no/such.yaml", "-c", CATALOG), ExitCode.USAGE, "cannot read")
+    assert_one_line_error(run("model", "-p", "no/such.yaml", "-c", CATALOG), ExitCode.USAGE, "cannot read")
 
 
 def test_decide_next_matches_library(tmp_path: Path) -> None:
     log = tmp_path / "decisions.jsonl"
     r = run("next", "--evals", EVALS, "--model", "open-weights-8b", "--json", "--log", log)
-    assert r.returncode == ExitCode.OK, r.stderr
+    assert r.code == ExitCode.OK, r.stderr
     out = json.loads(r.stdout)
     frame = load_eval_results(EVALS)
     expected = recommend(failure_counts(frame, "open-weights-8b"), LadderState(has_evals=True))
@@ -119,7 +104,7 @@ def test_decide_next_state_options_change_the_decision(tmp_path: Path) -> None:
     tried = json.loads(run("next", "-e", evals, "--tried-prompts", "--examples", "500", "--json").stdout)
     assert (tried["action"], tried["rung"]) == ("peft_fine_tune", "fine_tune")
     few = run("next", "-e", evals, "--tried-prompts", "--examples", "20")
-    assert few.returncode == 0 and "next: collect_examples" in few.stdout
+    assert few.code == 0 and "next: collect_examples" in few.stdout
     assert (
         recommend({"behavior_format": 4, "none": 6}, LadderState(Rung.RAG, has_evals=True, has_rag=True)).action
         == first["action"]
@@ -140,24 +125,24 @@ def test_decide_next_bad_evals(tmp_path: Path, lines: list[str], code: ExitCode,
     evals = tmp_path / "e.jsonl"
     evals.write_text("".join(x + "\n" for x in lines), encoding="utf-8")
     before = evals.read_bytes()
-    one_line_error(run("next", "-e", evals), code, fragment)
+    assert_one_line_error(run("next", "-e", evals), code, fragment)
     assert evals.read_bytes() == before
 
 
 def test_decide_next_usage_errors() -> None:
-    one_line_error(run("next", "-e", EVALS), ExitCode.USAGE, "several models")
-    one_line_error(run("next", "-e", EVALS, "-m", "gpt-9"), ExitCode.USAGE, "not in the eval results")
-    one_line_error(
+    assert_one_line_error(run("next", "-e", EVALS), ExitCode.USAGE, "several models")
+    assert_one_line_error(run("next", "-e", EVALS, "-m", "gpt-9"), ExitCode.USAGE, "not in the eval results")
+    assert_one_line_error(
         run("next", "-e", EVALS, "-m", "open-weights-8b", "--rung", "rag", "--no-rag"),
         ExitCode.USAGE,
         "implies a RAG pipeline",
     )
-    one_line_error(run("next", "-e", EVALS, "--rung", "moon"), ExitCode.USAGE, "--rung")
-    one_line_error(run("next", "-e", "missing.jsonl"), ExitCode.DATA, "not found")
+    assert_one_line_error(run("next", "-e", EVALS, "--rung", "moon"), ExitCode.USAGE, "--rung")
+    assert_one_line_error(run("next", "-e", "missing.jsonl"), ExitCode.DATA, "not found")
 
 
 def test_decide_help() -> None:
     r = run("--help")
-    assert r.returncode == 0 and "model" in r.stdout and "next" in r.stdout and "Exit codes" in r.stdout
+    assert r.code == 0 and "model" in r.stdout and "next" in r.stdout and "Exit codes" in r.stdout
     r = run("next", "--help")
-    assert r.returncode == 0 and "--evals" in r.stdout and "--tried-prompts" in r.stdout
+    assert r.code == 0 and "--evals" in r.stdout and "--tried-prompts" in r.stdout

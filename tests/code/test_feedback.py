@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from playbook_lib.rag.corpus import load_labelled_queries, load_reference_answer
 from playbook_lib.rag.evaluate import evaluate_retriever
 from playbook_lib.rag.pipeline import answer_question
 from playbook_lib.rag.retrieve import DenseRetriever
+from tests.cli import CliResult, run_cli
 
 
 def test_log_is_append_only(tmp_path: Path) -> None:
@@ -125,14 +123,8 @@ def test_real_answers_promoted_and_evaluated(tmp_path: Path, sample_docs, embedd
     assert report.n_queries == 12 and 0 < report.metrics["nDCG@10"] <= 1
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "playbook_lib", "rag", "feedback", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=120,
-    )
+def run(*args: str) -> CliResult:
+    return run_cli("rag", "feedback", *args, env={"COLUMNS": "200"})
 
 
 def test_cli_promote(tmp_path: Path) -> None:
@@ -142,15 +134,15 @@ def test_cli_promote(tmp_path: Path) -> None:
     log.append(FeedbackEntry("q two", "b", [], ["d3"], rating=1))
     raw = log.path.read_bytes()
     ok = run("promote", str(log.path), "--out", str(tmp_path / "gold" / "golden.jsonl"))
-    assert ok.returncode == 0, ok.stderr
+    assert ok.code == 0, ok.stderr
     assert "3 entries, 3 reviewed -> 1 golden questions (1 with relevant ids)" in ok.stdout
     rows = [json.loads(line) for line in (tmp_path / "gold" / "golden.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["relevant"] == ["d1"] and len(rows[0]["feedback_ids"]) == 2
     assert log.path.read_bytes() == raw  # the log is only read
     same = run("promote", str(log.path), "--out", str(log.path))
-    assert same.returncode == ExitCode.USAGE and "must differ" in same.stderr and log.path.read_bytes() == raw
+    assert same.code == ExitCode.USAGE and "must differ" in same.stderr and log.path.read_bytes() == raw
     missing = run("promote", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "g.jsonl"))
-    assert missing.returncode == ExitCode.DATA and "Traceback" not in missing.stderr
+    assert missing.code == ExitCode.DATA and "Traceback" not in missing.stderr
 
 
 def test_request_log_without_rating_keeps_measurements(tmp_path: Path) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from playbook_lib.rag.corpus import Document, load_labelled_queries
 from playbook_lib.rag.hybrid import HybridRetriever, reciprocal_rank_fusion, weighted_fusion
 from playbook_lib.rag.keyword import BM25Retriever
 from playbook_lib.rag.retrieve import Hit
+from tests.cli import run_cli
 
 
 def hits(*ids_scores: tuple[str, float]) -> list[Hit]:
@@ -96,53 +94,21 @@ def make_beir(tmp_path: Path) -> Path:
 
 def test_eval_cli_compares_methods(tmp_path: Path) -> None:
     folder = make_beir(tmp_path)
-    env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
-    result = subprocess.run(
-        [sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "dense", "-m", "bm25", "-m", "hybrid"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    env = {"PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
+    result = run_cli("rag", "eval", folder, "-m", "dense", "-m", "bm25", "-m", "hybrid", env=env)
+    assert result.code == 0, result.stderr
     for method in ("dense", "bm25", "hybrid"):
         assert method in result.stdout
     assert "nDCG@10" in result.stdout and "12 queries, 36 documents" in result.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "magic"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert bad.returncode == ExitCode.USAGE and "Traceback" not in bad.stderr and "magic" in bad.stderr
+    bad = run_cli("rag", "eval", folder, "-m", "magic", env=env)
+    assert bad.code == ExitCode.USAGE and "Traceback" not in bad.stderr and "magic" in bad.stderr
 
 
 def test_eval_cli_passages_option(tmp_path: Path) -> None:
     folder = make_beir(tmp_path)
-    env = {**os.environ, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "playbook_lib",
-            "rag",
-            "eval",
-            str(folder),
-            "-m",
-            "hybrid",
-            "-m",
-            "bm25",
-            "--fusion",
-            "weighted",
-            "--passages",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    env = {"PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
+    result = run_cli("rag", "eval", folder, "-m", "hybrid", "-m", "bm25", "--fusion", "weighted", "--passages", env=env)
+    assert result.code == 0, result.stderr
     assert "hybrid+passages" in result.stdout and "nDCG@10" in result.stdout
     assert "bm25+passages" not in result.stdout and "bm25" in result.stdout  # passages change dense scores only
 

@@ -7,9 +7,6 @@ the CLI asks for exactly the inputs the checklist reads.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from playbook_lib.decide.cost import cost_per_successful_task
 from playbook_lib.decide.evals import final_attempts, load_eval_results
 from playbook_lib.decide.plan import load_plan, parse_plan
 from playbook_lib.errors import ExitCode, UsageError
+from tests.cli import CliResult, assert_one_line_error, run_cli
 from tests.conftest import need_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,21 +39,8 @@ def sample_plan() -> dict[str, Any]:
     return load_plan(PLAN)
 
 
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "playbook_lib", "check", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PLAYBOOK_THREADS": "1"},
-        timeout=120,
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], code: ExitCode, fragment: str) -> None:
-    assert result.returncode == code, (result.returncode, result.stderr)
-    lines = [x for x in result.stderr.splitlines() if x.strip()]
-    assert "Traceback" not in result.stderr
-    assert len(lines) == 1 and lines[0].startswith("playbook: error:") and fragment in lines[0], result.stderr
+def cli(*args: str | Path) -> CliResult:
+    return run_cli("check", *args, env={"PLAYBOOK_THREADS": "1"})
 
 
 def test_checklist_reads_plan_and_evals_only() -> None:
@@ -139,17 +124,17 @@ def test_unknown_model_and_low_success() -> None:
 def test_cli_exit_codes_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     r = cli(CHECKLIST, "--plan", PLAN, "--evals", EVALS, "--json", out, "--quiet")
-    assert r.returncode == ExitCode.OK, r.stderr
+    assert r.code == ExitCode.OK, r.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["outcome"] == "warn" and report["data"]["plan"]["name"] == "heronsgate-support-assistant"
     assert report["data"]["evals"]["rows"] == len(load_eval_results(EVALS))
-    assert cli(CHECKLIST, "--plan", PLAN, "--evals", EVALS, "--fail-on", "warn", "-q").returncode == ExitCode.WARN
+    assert cli(CHECKLIST, "--plan", PLAN, "--evals", EVALS, "--fail-on", "warn", "-q").code == ExitCode.WARN
     bad = tmp_path / "plan.yaml"
     bad.write_text(
         yaml.safe_dump({**{k: v for k, v in yaml.safe_load(PLAN.read_text()).items()}, "model": "open-weights-8b"}),
         encoding="utf-8",
     )
-    assert cli(CHECKLIST, "--plan", bad, "--evals", EVALS, "-q").returncode == ExitCode.FAIL
+    assert cli(CHECKLIST, "--plan", bad, "--evals", EVALS, "-q").code == ExitCode.FAIL
 
 
 @pytest.mark.parametrize(
@@ -168,7 +153,7 @@ def test_bad_plans_are_one_line_usage_errors(tmp_path: Path, text: str, fragment
     plan = tmp_path / "plan.yaml"
     plan.write_text(text, encoding="utf-8")
     before = plan.read_bytes()
-    one_line_error(cli(CHECKLIST, "--plan", plan, "--evals", EVALS), ExitCode.USAGE, fragment)
+    assert_one_line_error(cli(CHECKLIST, "--plan", plan, "--evals", EVALS), ExitCode.USAGE, fragment)
     assert plan.read_bytes() == before
 
 
@@ -180,22 +165,26 @@ def test_every_plan_error_at_once() -> None:
 
 
 def test_cli_asks_for_the_inputs_the_checklist_reads(tmp_path: Path) -> None:
-    one_line_error(cli(CHECKLIST, "--evals", EVALS), ExitCode.USAGE, "needs --plan")
-    one_line_error(cli(CHECKLIST, "--plan", PLAN), ExitCode.USAGE, "needs --evals")
-    one_line_error(
+    assert_one_line_error(cli(CHECKLIST, "--evals", EVALS), ExitCode.USAGE, "needs --plan")
+    assert_one_line_error(cli(CHECKLIST, "--plan", PLAN), ExitCode.USAGE, "needs --evals")
+    assert_one_line_error(
         cli(CHECKLIST, "--plan", PLAN, "--evals", EVALS, "--data", EVALS), ExitCode.USAGE, "does not read --data"
     )
-    one_line_error(cli(ROOT / "checklists" / "dataset_readiness.yaml", "--plan", PLAN), ExitCode.USAGE, "needs --data")
-    one_line_error(cli(CHECKLIST, "--plan", tmp_path / "none.yaml", "--evals", EVALS), ExitCode.USAGE, "cannot read")
+    assert_one_line_error(
+        cli(ROOT / "checklists" / "dataset_readiness.yaml", "--plan", PLAN), ExitCode.USAGE, "needs --data"
+    )
+    assert_one_line_error(
+        cli(CHECKLIST, "--plan", tmp_path / "none.yaml", "--evals", EVALS), ExitCode.USAGE, "cannot read"
+    )
     broken = tmp_path / "e.jsonl"
     broken.write_text('{"task_id": "a", "success": true}\n{oops\n', encoding="utf-8")
-    one_line_error(cli(CHECKLIST, "--plan", PLAN, "--evals", broken), ExitCode.DATA, "e.jsonl:2: invalid JSON")
+    assert_one_line_error(cli(CHECKLIST, "--plan", PLAN, "--evals", broken), ExitCode.DATA, "e.jsonl:2: invalid JSON")
     mixed = tmp_path / "mixed.yaml"
     mixed.write_text(
         "name: m\nitems:\n  - {id: a, title: a, check: formatting}\n  - {id: b, title: b, check: guardrails}\n",
         encoding="utf-8",
     )
-    one_line_error(cli(mixed, "--plan", PLAN, "--data", EVALS), ExitCode.USAGE, "mixes dataset checks and model")
+    assert_one_line_error(cli(mixed, "--plan", PLAN, "--data", EVALS), ExitCode.USAGE, "mixes dataset checks and model")
 
 
 def test_schema_accepts_the_checklist() -> None:
