@@ -12,14 +12,25 @@ import errno
 import json
 import os
 import sys
+import traceback
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from playbook_lib import __version__
+from playbook_lib import __version__, settings
+from playbook_lib.decide.ladder import LadderState, Rung, recommend
 from playbook_lib.errors import ExitCode, PlaybookError, UsageError, final_code
+from playbook_lib.io.outputs import check_outputs, readable_inputs, write_atomic
+from playbook_lib.ops.feedback import FeedbackLog, promote, write_golden
+from playbook_lib.rag.corpus import load_beir, load_corpus, subsample_beir
+from playbook_lib.text.masking import masked, plain
+from playbook_lib.text.pii import mask_pii
+
+if TYPE_CHECKING:
+    from playbook_lib.decide.select import Candidate
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 warnings with --fail-on warn; 2 a check failed; "
@@ -74,8 +85,6 @@ def _guard(
     """Before any work: refuse outputs that cannot be written or that would replace an input of the run, and inputs
     that cannot be read as files (labels in ``data`` are data files: exit code 4; the rest configuration: 3). When
     both are wrong, the higher code wins, as everywhere (:func:`~playbook_lib.errors.final_code`)."""
-    from playbook_lib.io.outputs import check_outputs, readable_inputs
-
     errors: list[PlaybookError] = []
     for step in (lambda: check_outputs(inputs, outputs or {}), lambda: readable_inputs(inputs, data=data)):
         try:
@@ -119,10 +128,8 @@ def rag_query(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_PROGRESS_HELP)] = False,
 ) -> None:
     """Embed a corpus with all-MiniLM-L6-v2 (offline), search it exactly, and print the ranked hits."""
-    from playbook_lib import settings
-    from playbook_lib.embeddings.model import MiniLMEmbedder
-    from playbook_lib.rag.corpus import load_corpus
-    from playbook_lib.rag.retrieve import DenseRetriever
+    from playbook_lib.embeddings.model import MiniLMEmbedder  # lazy: numpy, and torch when it embeds
+    from playbook_lib.rag.retrieve import DenseRetriever  # lazy: numpy
 
     corpus_files: dict[str, Path | None] = {"--corpus": corpus}
     if corpus.is_dir():  # a BEIR folder: its corpus.jsonl is what is read
@@ -146,8 +153,8 @@ def rag_query(
         # masked like every other output: a document (or the question) can hold a key or a phone number
         typer.echo(json.dumps(masked({"question": question, "hits": rows}), ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console  # lazy: rich loads only to draw a table
+    from rich.table import Table  # lazy: rich loads only to draw a table
 
     table = Table(title=plain(f"Top {len(hits)} of {len(documents)} documents for: {question}"))
     table.add_column("rank", justify="right")
@@ -212,12 +219,11 @@ def rag_eval(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_PROGRESS_HELP)] = False,
 ) -> None:
     """Score retrieval methods on a BEIR folder: nDCG@10, Recall@10/100, MRR and query latency."""
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console  # lazy: rich loads only to draw a table
+    from rich.table import Table  # lazy: rich loads only to draw a table
 
-    from playbook_lib import settings
-    from playbook_lib.rag.corpus import load_beir, subsample_beir
-    from playbook_lib.rag.evaluate import evaluate_retriever
+    from playbook_lib.rag.evaluate import evaluate_retriever  # lazy: numpy
+    from playbook_lib.rag.retrievers import build_retrievers  # lazy: numpy, and torch when it embeds
 
     beir_files: dict[str, Path | None] = {"BEIR_DIR": beir_dir}
     if beir_dir.is_dir():  # the files read inside it (a FIFO there would hang the run)
@@ -256,47 +262,6 @@ def rag_eval(
     Console().print(table)
 
 
-def build_retrievers(
-    documents: list,
-    methods: set[str],
-    *,
-    stem: bool = True,
-    threads: int | None = None,
-    fusion: str = "rrf",
-    rerank: str = "none",
-    mmr_lambda: float = 0.5,
-    passages: bool = False,
-) -> dict:
-    """The retrievers named in ``methods`` (dense, bm25, hybrid) over ``documents``, each followed by ``rerank``.
-
-    ``passages`` makes the dense retriever a :class:`~playbook_lib.rag.passages.PassageDenseRetriever`.
-    """
-    from playbook_lib.embeddings.model import MiniLMEmbedder
-    from playbook_lib.rag.hybrid import HybridRetriever
-    from playbook_lib.rag.keyword import BM25Retriever
-    from playbook_lib.rag.passages import PassageDenseRetriever
-    from playbook_lib.rag.rerank import RerankingRetriever, make_reranker
-    from playbook_lib.rag.retrieve import DenseRetriever
-
-    built: dict = {}
-    # first, so that a misconfigured reranker fails before minutes of embedding
-    reranker = make_reranker(rerank, vectors=lambda ids: built["dense"].vectors_for(ids), lambda_=mmr_lambda)
-    if methods & {"dense", "hybrid"} or rerank == "mmr":
-        embedder = MiniLMEmbedder(threads=threads)
-        built["dense"] = (
-            PassageDenseRetriever.from_documents(documents, embedder)
-            if passages
-            else DenseRetriever.from_documents(documents, embedder)
-        )
-    if methods & {"bm25", "hybrid"}:
-        built["bm25"] = BM25Retriever.from_documents(documents, stem=stem)
-    if "hybrid" in methods:
-        built["hybrid"] = HybridRetriever([built["dense"], built["bm25"]], method=fusion)  # type: ignore[arg-type]
-    if reranker is None:
-        return built
-    return {name: RerankingRetriever(r, reranker) for name, r in built.items()}
-
-
 @feedback_app.command("promote")
 def feedback_promote(
     log: Annotated[Path, typer.Argument(help="A feedback log (JSONL, written by playbook_lib.ops.feedback).")],
@@ -309,8 +274,6 @@ def feedback_promote(
 
     The log is only read. The output has one line per distinct question: _id, text, relevant ids, answer.
     """
-    from playbook_lib.ops.feedback import FeedbackLog, promote, write_golden
-
     _guard({"LOG": log}, {"--out": out}, data=("LOG",))  # the log is never rewritten
     entries = FeedbackLog(log).entries()
     items = promote(entries, min_rating=min_rating)
@@ -364,12 +327,10 @@ def check(
     checks decide which inputs are required. Input files are only read. The same inputs give the same reports
     (no timestamps, sorted keys).
     """
-    from playbook_lib.checklist.parse import parse_checklist
-    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit
-    from playbook_lib.io.outputs import write_atomic
-    from playbook_lib.checklist.run import exit_code, required_inputs, run_checklist
-    from playbook_lib.checks import CheckContext
-    from playbook_lib.data import load_records
+    from playbook_lib.checklist.inputs import assemble  # lazy: pandas
+    from playbook_lib.checklist.parse import parse_checklist  # lazy: pandas and yaml, through the checks
+    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit  # lazy: pandas
+    from playbook_lib.checklist.run import exit_code, run_checklist  # lazy: pandas
 
     _guard(
         {
@@ -385,40 +346,29 @@ def check(
         data=("--data", "--eval", "--traffic", "--golden", "--evals"),
     )
     spec = parse_checklist(checklist)
-    needed = required_inputs(spec)
-    if "data" in needed and needed & {"plan", "evals"}:
-        raise UsageError(f"{checklist}: mixes dataset checks and model checks; split it into two checklists")
-    given = {"data": data, "plan": plan, "evals": evals}
-    missing = [f"--{name}" for name in ("data", "plan", "evals") if name in needed and given[name] is None]
-    if missing:
-        raise UsageError(f"checklist {spec.name!r} needs {' and '.join(missing)}")
-    extra = [f"--{name}" for name, value in given.items() if value is not None and name not in needed]
-    if extra:
-        raise UsageError(f"checklist {spec.name!r} does not read {' or '.join(extra)}")
-    if "data" in needed:
-        records = load_records(data, format=data_format)
-    else:
-        import pandas as pd
-
-        from playbook_lib.decide.evals import load_eval_results
-
-        records = load_eval_results(evals) if evals is not None else pd.DataFrame({"line": []})
-    from playbook_lib.decide.plan import load_plan
-
-    context = CheckContext(
-        eval=load_records(eval_path) if eval_path is not None else None,
-        traffic=load_records(traffic) if traffic is not None else None,
-        golden=load_records(golden) if golden is not None else None,
-        plan=load_plan(plan) if plan is not None else None,
+    inputs = assemble(
+        spec,
+        data=data,
+        eval=eval_path,
+        traffic=traffic,
+        golden=golden,
+        plan=plan,
+        evals=evals,
+        data_format=data_format,
     )
-    from playbook_lib import settings
-
+    records, context = inputs.records, inputs.context
     if quiet or not settings.progress_bars():
         with settings.quiet_progress(quiet):
             report = run_checklist(spec, records, context)
     else:  # a progress bar on an interactive terminal only: logs and CI output stay clean
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.console import Console  # lazy: rich loads only to draw a progress bar
+        from rich.progress import (  # lazy: rich loads only to draw a progress bar
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
@@ -438,7 +388,7 @@ def check(
     if html_out is not None:
         write_atomic(html_out, to_html(report))
     if not quiet:
-        from rich.console import Console
+        from rich.console import Console  # lazy: rich loads only to print the summary
 
         print_terminal(report, Console(width=160))
     return int(exit_code(report, fail_on.value))
@@ -466,7 +416,7 @@ def decide_model(
     the rest are ranked by fit to the needed superpower and reasoning, then by cost. Exits 2 when every model is
     excluded.
     """
-    from playbook_lib.decide.select import load_catalog, load_requirements, select_models
+    from playbook_lib.decide.select import load_catalog, load_requirements, select_models  # lazy: yaml
 
     _guard({"--profile": profile, "--catalog": catalog})
     requirements = load_requirements(profile)
@@ -475,20 +425,20 @@ def decide_model(
     code = int(ExitCode.OK) if selection.best is not None else int(ExitCode.FAIL)
     if as_json:
 
-        def row(c: object, rank: int | None) -> dict:
-            m = c.model  # type: ignore[attr-defined]
+        def row(c: Candidate, rank: int | None) -> dict[str, object]:
+            m = c.model
             return {
                 "rank": rank,
                 "model": m.name,
                 "provider": m.provider,
                 "open_weights": m.open_weights,
                 "reasoning": m.reasoning,
-                "score": c.score,  # type: ignore[attr-defined]
-                "cost_per_1k_requests": round(c.cost_per_1k_requests, 6),  # type: ignore[attr-defined]
+                "score": c.score,
+                "cost_per_1k_requests": round(c.cost_per_1k_requests, 6),
                 "priced_on": m.priced_on.isoformat(),
-                "reasons": c.reasons,  # type: ignore[attr-defined]
+                "reasons": c.reasons,
                 "excluded_because": c.excluded_because,
-            }  # type: ignore[attr-defined]
+            }
 
         payload = {
             "profile": requirements.name,
@@ -498,8 +448,8 @@ def decide_model(
         }
         typer.echo(json.dumps(masked(payload), indent=2, sort_keys=True, ensure_ascii=False))
         return code
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console  # lazy: rich loads only to draw a table
+    from rich.table import Table  # lazy: rich loads only to draw a table
 
     console = Console(width=160)
     table = Table(
@@ -574,8 +524,7 @@ def decide_next(
     RAG fixes missing knowledge, fine-tuning fixes behaviour, a reasoning model fixes reasoning, routing then
     distillation fix cost; without categorised evals the answer is to build them first.
     """
-    from playbook_lib.decide.evals import failure_counts, load_eval_results
-    from playbook_lib.decide.ladder import LadderState, Rung, recommend
+    from playbook_lib.decide.evals import failure_counts, load_eval_results  # lazy: pandas
 
     _guard({"--evals": evals}, {"--log": log}, data=("--evals",))  # the log never appends to the evals it reads
     frame = load_eval_results(evals)
@@ -595,8 +544,6 @@ def decide_next(
     decision = recommend(counts, state, tolerance=tolerance)
     decision.evidence["evals"] = {"path": str(evals), "model": model, "rows": len(frame)}
     # masked before the log and the output see it: a model name or a category can hold anything
-    from dataclasses import replace
-
     decision = replace(decision, evidence=masked(decision.evidence), reasons=masked(list(decision.reasons)))
     if log is not None:
         decision.append_to(log)  # a failure is one line (exit code 3) and leaves the log as it was
@@ -611,27 +558,9 @@ def decide_next(
     return int(ExitCode.OK)
 
 
-def masked(value: Any) -> Any:
-    """``value`` with personal data and secrets masked in every string inside it, as the reports mask theirs
-    (:func:`playbook_lib.checklist.report.masked`): what a command prints or logs can quote a profile name, a model
-    name or a category, and those can hold anything."""
-    from playbook_lib.checklist.report import masked as mask_all
-
-    return mask_all(value)
-
-
-def plain(value: Any) -> str:
-    """``value`` masked and escaped for a rich table (:func:`playbook_lib.checklist.report.plain`)."""
-    from playbook_lib.checklist.report import plain as plain_text
-
-    return plain_text(value)
-
-
 def _one_line(text: str, limit: int = 2000) -> str:
     """``text`` on one line (a message may quote a multi-line value), personal data and secrets masked (an error
     may quote a value from the data or the configuration), cut at ``limit`` characters."""
-    from playbook_lib.checks.compliance import mask_pii
-
     flat = " ".join(str(text).split())
     try:
         flat = " ".join(mask_pii(flat).split())
@@ -643,12 +572,8 @@ def _one_line(text: str, limit: int = 2000) -> str:
 def _internal_error(exc: BaseException) -> int:
     """Report an exception that is not bad input: one line naming it, its message masked (exception texts can
     echo data), and the traceback only under ``PLAYBOOK_DEBUG=1``."""
-    from playbook_lib import settings
-
     message = _one_line(str(exc))
     try:
-        from playbook_lib.checks.compliance import mask_pii
-
         message = mask_pii(message)
     except Exception:  # noqa: BLE001 - the masker itself failing must not hide the error; print no message then
         message = "(message withheld: it could not be masked)"
@@ -656,8 +581,6 @@ def _internal_error(exc: BaseException) -> int:
         f"playbook: internal error: {type(exc).__name__}: {message} (set PLAYBOOK_DEBUG=1 for the traceback)", err=True
     )
     if settings.debug():
-        import traceback
-
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     return int(ExitCode.INTERNAL)
 
@@ -685,12 +608,12 @@ def main(argv: list[str] | None = None) -> int:
     one line ``playbook: internal error: ...`` and code 5; Ctrl-C is 130, a closed stdout 141 (quietly). Every code
     goes through :func:`~playbook_lib.errors.final_code`.
     """
-    from playbook_lib import settings
-
     for stream in (sys.stdout, sys.stderr):  # a character the terminal cannot encode is escaped, never a crash
+        reconfigure = getattr(stream, "reconfigure", None)  # only a TextIOWrapper has it (not in-process capture)
         try:
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):  # not a TextIOWrapper (in-process capture), or closed
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):  # closed
             pass
     try:
         settings.validate_environment()  # a hostile PLAYBOOK_* value fails before any work
@@ -704,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # the usage errors of Typer's own (vendored) click
         if type(exc).__name__ == "NoArgsIsHelpError":
-            typer.echo(exc.format_message())  # type: ignore[attr-defined]
+            typer.echo(exc.format_message())
             return int(ExitCode.OK)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

@@ -14,8 +14,6 @@ Every input is generated here, in ``tmp_path``.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -31,7 +29,7 @@ from playbook_lib.checklist.parse import ChecklistSpec, ItemSpec
 from playbook_lib.checklist.run import ItemResult, Report, exit_code, outcome_code
 from playbook_lib.checks import CheckResult, Outcome
 from playbook_lib.errors import ExitCode, final_code
-from tests.badinput import SECRETS, CliResult, assert_no_secret, assert_one_line_error, run_cli
+from tests.cli import SECRETS, CliResult, assert_no_secret, assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_CHECKLIST = ROOT / "checklists" / "model_readiness.yaml"
@@ -163,7 +161,8 @@ def _raise(exc: BaseException):  # noqa: ANN202 - a stand-in for any library fun
 
 
 def _commands(tmp_path: Path, small: Path) -> dict[str, tuple[list[str | Path], str, str]]:
-    """Per command: its argv on tiny valid input, and a library function it calls (module, attribute)."""
+    """Per command: its argv on tiny valid input, and a library function it calls (module, attribute), named where
+    the command looks it up."""
     from playbook_lib.ops.feedback import FeedbackEntry, FeedbackLog
 
     data = _rows(tmp_path / "d.jsonl", ["a", "b"])
@@ -174,11 +173,11 @@ def _commands(tmp_path: Path, small: Path) -> dict[str, tuple[list[str | Path], 
     evals = sample_data.path("model_evals.jsonl")
     return {
         "check": (["check", small, "--data", data, "-q"], "playbook_lib.checklist.run", "run_checklist"),
-        "rag query": (["rag", "query", "-c", corpus, "probe"], "playbook_lib.rag.corpus", "load_corpus"),
-        "rag eval": (["rag", "eval", tmp_path, "-m", "bm25"], "playbook_lib.rag.corpus", "load_beir"),
+        "rag query": (["rag", "query", "-c", corpus, "probe"], "playbook_lib.cli", "load_corpus"),
+        "rag eval": (["rag", "eval", tmp_path, "-m", "bm25"], "playbook_lib.cli", "load_beir"),
         "promote": (
             ["rag", "feedback", "promote", log.path, "--out", tmp_path / "g.jsonl"],
-            "playbook_lib.ops.feedback",
+            "playbook_lib.cli",
             "promote",
         ),
         "decide model": (
@@ -195,7 +194,7 @@ def _commands(tmp_path: Path, small: Path) -> dict[str, tuple[list[str | Path], 
         ),
         "decide next": (
             ["decide", "next", "--evals", evals, "--model", "open-weights-8b"],
-            "playbook_lib.decide.ladder",
+            "playbook_lib.cli",
             "recommend",
         ),
     }
@@ -221,7 +220,7 @@ def test_an_internal_error_is_one_masked_line_with_its_own_code(
     import importlib
 
     env = {"PLAYBOOK_DEBUG": "1" if debug else "0"}
-    for name, (argv, module, attribute) in _commands(tmp_path, small).items():
+    for argv, module, attribute in _commands(tmp_path, small).values():
         with monkeypatch.context() as m:
             m.setattr(importlib.import_module(module), attribute, _raise(RuntimeError(PLANTED)))
             _assert_internal(run_cli(*argv, env=env), debug)
@@ -301,7 +300,6 @@ def _unreadable(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 def test_an_unreadable_data_file_is_a_data_error_for_every_command(small: Path, tmp_path: Path) -> None:
     data = _rows(tmp_path / "d.jsonl", ["a"])
-    evals = sample_data.path("model_evals.jsonl")
     plan = sample_data.path("model_plan.yaml")
     beir = tmp_path / "beir"
     (beir / "qrels").mkdir(parents=True)
@@ -461,26 +459,10 @@ def test_stderr_is_empty_on_success_when_it_is_not_a_terminal(small: Path, tmp_p
         assert result.stdout.strip(), name  # the results still go to stdout
 
 
-class _Terminal(io.StringIO):
-    """A captured stderr that says it is a terminal, as an interactive shell's is."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-def _run_on_terminal(*argv: str | Path) -> CliResult:
-    from playbook_lib.cli import main
-
-    out, err = io.StringIO(), _Terminal()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([os.fspath(a) for a in argv])
-    return CliResult(code, out.getvalue(), err.getvalue())
-
-
 def test_dash_q_silences_progress_bars_even_on_a_terminal(small: Path, tmp_path: Path) -> None:
     commands = _quiet_commands(tmp_path, small)
     for name in ("check dataset", "rag query"):
-        result = _run_on_terminal(*commands[name], "-q")
+        result = run_cli(*commands[name], "-q", terminal=True)
         assert result.code == ExitCode.OK, (name, result.stderr)
         assert result.stderr == "", (name, result.stderr[-2000:])
 

@@ -26,7 +26,7 @@ import pytest
 from playbook_lib import sample_data
 from playbook_lib.errors import ExitCode, UsageError
 from playbook_lib.io.outputs import append_text, check_outputs, write_atomic
-from tests.badinput import CliResult, assert_one_line_error, assert_unchanged, leftover_temp_files, run_cli, snapshot
+from tests.cli import CliResult, assert_one_line_error, assert_unchanged, leftover_temp_files, run_cli, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_CHECKLIST = ROOT / "checklists" / "model_readiness.yaml"
@@ -204,12 +204,12 @@ def test_two_outputs_naming_one_file_are_refused(tmp_path: Path) -> None:
 
 def test_a_bad_output_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The output is checked before the data is read: no minutes of checks before an error about the report path."""
-    import playbook_lib.data as data_module
+    import playbook_lib.checklist.inputs as inputs_module
 
     def must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("the data was read although the output path is refused")
 
-    monkeypatch.setattr(data_module, "load_records", must_not_run)
+    monkeypatch.setattr(inputs_module, "load_records", must_not_run)
     case = dataset_case(tmp_path)
     assert_one_line_error(case.run(json=tmp_path), ExitCode.USAGE, "is a folder")
     assert_one_line_error(case.run(junit=case.inputs["--data"]), ExitCode.USAGE, "must differ")

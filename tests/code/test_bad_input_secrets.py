@@ -5,7 +5,7 @@
   (header, every line between, footer; also truncated, escaped or lower-cased), AWS access keys and international
   phone numbers; look-alikes in prose and code are left alone; the prefilter stays a necessary condition; hostile
   texts are scanned in linear time.
-* Every value of :data:`tests.badinput.SECRETS` is planted, in the form a team would have it, into data text, every
+* Every value of :data:`tests.cli.SECRETS` is planted, in the form a team would have it, into data text, every
   metadata column (category, label, source, licence, provenance, annotator, split), a chat role, slice names,
   the ``--eval``, ``--traffic`` and ``--golden`` rows, and the plan and eval results of the model checklist; no
   secret shows in stdout, stderr or the JSON, HTML and JUnit reports (nor lower-cased), while the masked
@@ -27,15 +27,16 @@ from pathlib import Path
 import pytest
 
 from playbook_lib import sample_data
-from playbook_lib.checklist.report import masked
 from playbook_lib.checks import CheckContext
-from playbook_lib.checks.compliance import LicenceCheck, PiiCheck, find_pii, mask_pii, maybe_pii
+from playbook_lib.checks.compliance import LicenceCheck, PiiCheck
 from playbook_lib.checks.consistency import ConsistencyCheck
 from playbook_lib.checks.provenance import ProvenanceCheck
 from playbook_lib.checks.relevance import CoverageCheck
 from playbook_lib.data import records_from_rows
 from playbook_lib.errors import ExitCode
-from tests.badinput import SECRETS, CliResult, assert_no_secret, run_cli
+from playbook_lib.text.masking import masked
+from playbook_lib.text.pii import find_pii, mask_pii, maybe_pii
+from tests.cli import SECRETS, CliResult, assert_no_secret, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET_CHECKLIST = ROOT / "checklists" / "dataset_readiness.yaml"

@@ -22,6 +22,7 @@ from playbook_lib.rag.rerank import (
     mmr_order,
 )
 from playbook_lib.rag.retrieve import DenseRetriever, Hit
+from tests.cli import run_cli
 
 
 def unit(*rows: list[float]) -> np.ndarray:
@@ -175,15 +176,11 @@ def test_make_reranker_names(embedder) -> None:
 
 
 def test_eval_with_rerank(tmp_path: Path, sample_docs) -> None:
-    import os
-    import subprocess
-    import sys
-
     from playbook_lib import sample_data
-    from playbook_lib.cli import build_retrievers
     from playbook_lib.errors import ExitCode
     from playbook_lib.rag.corpus import load_labelled_queries
     from playbook_lib.rag.evaluate import evaluate_retriever
+    from playbook_lib.rag.retrievers import build_retrievers
     from tests.code.test_keyword_hybrid import make_beir
 
     queries, qrels = load_labelled_queries(sample_data.path("heronsgate_queries.jsonl"))
@@ -192,15 +189,12 @@ def test_eval_with_rerank(tmp_path: Path, sample_docs) -> None:
     assert isinstance(same, RerankingRetriever)
     assert evaluate_retriever(same, queries, qrels).metrics == evaluate_retriever(plain, queries, qrels).metrics
 
-    env = {k: v for k, v in os.environ.items() if k != "PLAYBOOK_CROSS_ENCODER"}
-    env.update(PLAYBOOK_THREADS="1", COLUMNS="200")
+    env = {"PLAYBOOK_CROSS_ENCODER": None, "PLAYBOOK_THREADS": "1", "COLUMNS": "200"}
     folder = make_beir(tmp_path)
-    cmd = [sys.executable, "-m", "playbook_lib", "rag", "eval", str(folder), "-m", "hybrid"]
-    ok = subprocess.run(
-        [*cmd, "--rerank", "mmr", "--fusion", "weighted"], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert ok.returncode == 0, ok.stderr
+    cmd = ["rag", "eval", folder, "-m", "hybrid"]
+    ok = run_cli(*cmd, "--rerank", "mmr", "--fusion", "weighted", env=env)
+    assert ok.code == 0, ok.stderr
     assert "hybrid+mmr" in ok.stdout and "nDCG@10" in ok.stdout
-    bad = subprocess.run([*cmd, "--rerank", "cross-encoder"], capture_output=True, text=True, env=env, timeout=120)
-    assert bad.returncode == ExitCode.USAGE and "PLAYBOOK_CROSS_ENCODER" in bad.stderr
+    bad = run_cli(*cmd, "--rerank", "cross-encoder", env=env)
+    assert bad.code == ExitCode.USAGE and "PLAYBOOK_CROSS_ENCODER" in bad.stderr
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
