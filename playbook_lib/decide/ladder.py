@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
+from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,26 @@ class Rung(IntEnum):
     def label(self) -> str:
         """Lower-case name used in records, e.g. ``advanced_rag``."""
         return self.name.lower()
+
+
+class Action(str, Enum):
+    """What :func:`recommend` says to do next. A ``str`` enum: each member equals its value (``Action.ADD_RAG ==
+    "add_rag"``) and prints, formats and serialises to JSON as it, so logs and messages read as plain strings."""
+
+    BUILD_EVALS = "build_evals"
+    STAY = "stay"
+    ADD_RAG = "add_rag"
+    ADVANCED_RAG = "advanced_rag"
+    FIX_CORPUS_OR_RETRIEVAL = "fix_corpus_or_retrieval"
+    PROMPT_CONSTRAINTS = "prompt_constraints"
+    PEFT_FINE_TUNE = "peft_fine_tune"
+    COLLECT_EXAMPLES = "collect_examples"
+    REASONING_MODEL = "reasoning_model"
+    ROUTE_CHEAP_STRONG = "route_cheap_strong"
+    DISTILL = "distill"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 #: Failure categories of an eval result; ``none`` counts the cases that passed.
@@ -96,20 +116,21 @@ class Decision:
     """A recommendation with its reasons and the evidence it was based on; record it with ``to_json``.
 
     Attributes:
-        action: what to do, e.g. ``add_rag``, ``peft_fine_tune``, ``collect_examples``, ``stay``.
+        action: what to do (an :class:`Action`), e.g. ``add_rag``, ``peft_fine_tune``, ``collect_examples``, ``stay``.
         rung: the rung the project should be on after the action.
         reasons: sentences a reviewer can check against ``evidence``.
         evidence: the counts, shares and state used.
     """
 
-    action: str
+    action: Action
     rung: Rung
     reasons: list[str]
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``rung`` as its lower-case label."""
+        """A JSON-ready dict; ``action`` as its string, ``rung`` as its lower-case label."""
         d = asdict(self)
+        d["action"] = self.action.value
         d["rung"] = self.rung.label
         return d
 
@@ -166,20 +187,20 @@ def recommend(
         "tolerance": tolerance,
     }
 
-    def decide(action: str, rung: Rung, *reasons: str) -> Decision:
+    def decide(action: Action, rung: Rung, *reasons: str) -> Decision:
         return Decision(action=action, rung=rung, reasons=list(reasons), evidence=evidence)
 
     if not state.has_evals or total == 0:
         why = "no eval harness" if not state.has_evals else "the eval harness returned no results"
         return decide(
-            "build_evals",
+            Action.BUILD_EVALS,
             Rung.CUSTOM_EVALS,
             f"{why}: evals decide, so build a categorised eval set before changing prompts, retrieval or weights",
         )
     share = n_fail / total
     if share <= tolerance:
         return decide(
-            "stay",
+            Action.STAY,
             state.rung,
             f"failure share {share:.1%} is within the tolerance {tolerance:.1%}: no escalation needed",
         )
@@ -191,16 +212,16 @@ def recommend(
 
     if dominant == "knowledge_missing":
         if not state.has_rag:
-            return decide("add_rag", Rung.RAG, lead, "RAG fixes missing knowledge: retrieve it at query time")
+            return decide(Action.ADD_RAG, Rung.RAG, lead, "RAG fixes missing knowledge: retrieve it at query time")
         if state.rung < Rung.ADVANCED_RAG:
             return decide(
-                "advanced_rag",
+                Action.ADVANCED_RAG,
                 Rung.ADVANCED_RAG,
                 lead,
                 "RAG is in place but knowledge is still missing: add hybrid (keyword + dense) search and reranking",
             )
         return decide(
-            "fix_corpus_or_retrieval",
+            Action.FIX_CORPUS_OR_RETRIEVAL,
             state.rung,
             lead,
             "advanced RAG is in place: check whether the answer is in the corpus and measure retrieval recall; "
@@ -211,7 +232,7 @@ def recommend(
             # Prompt constraints are added on top of whatever is in place: the project stays on its rung
             # (a RAG pipeline is not torn down to fix a format problem).
             return decide(
-                "prompt_constraints",
+                Action.PROMPT_CONSTRAINTS,
                 state.rung,
                 lead,
                 "fix behaviour cheaply first: explicit format instructions, examples and an output validator"
@@ -219,14 +240,14 @@ def recommend(
             )
         if state.n_curated_examples >= min_finetune_examples:
             return decide(
-                "peft_fine_tune",
+                Action.PEFT_FINE_TUNE,
                 Rung.FINE_TUNE,
                 lead,
                 f"prompt constraints were tried; {state.n_curated_examples} curated examples "
                 f"(>= {min_finetune_examples}): fine-tuning fixes behaviour, start with a PEFT (LoRA) fine-tune",
             )
         return decide(
-            "collect_examples",
+            Action.COLLECT_EXAMPLES,
             state.rung,
             lead,
             f"prompt constraints were tried; only {state.n_curated_examples} curated examples "
@@ -234,7 +255,7 @@ def recommend(
         )
     if dominant == "reasoning":
         return decide(
-            "reasoning_model",
+            Action.REASONING_MODEL,
             state.rung,
             lead,
             "neither RAG (knowledge) nor fine-tuning (behaviour) adds reasoning: evaluate a reasoning model or "
@@ -242,13 +263,13 @@ def recommend(
         )
     if not state.has_routing:
         return decide(
-            "route_cheap_strong",
+            Action.ROUTE_CHEAP_STRONG,
             state.rung,
             lead,
             "route easy cases to a cheaper, faster model and escalate the rest (see decide.cost.plan_routing)",
         )
     return decide(
-        "distill",
+        Action.DISTILL,
         Rung.FINE_TUNE,
         lead,
         "routing is in place and cost/latency still dominate: distil the strong model into a small one",

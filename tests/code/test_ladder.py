@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook_lib.decide.ladder import AgentBudget, BudgetExceeded, Decision, LadderState, Rung, recommend
+from playbook_lib.decide.ladder import Action, AgentBudget, BudgetExceeded, Decision, LadderState, Rung, recommend
 
 S = LadderState
 CASES = [
@@ -102,8 +102,19 @@ CASES = [
 def test_ladder_branches(failures: dict[str, int], state: LadderState, action: str, rung: Rung) -> None:
     d = recommend(failures, state)
     assert (d.action, d.rung) == (action, rung)
+    assert isinstance(d.action, Action) and d.action is Action(action)
     assert d.reasons and all(isinstance(r, str) and r for r in d.reasons)
     assert d.evidence["counts"]["none"] == failures.get("none", 0)
+
+
+def test_actions_read_as_their_strings() -> None:
+    """Action is a str enum: equal to, hashed as, printed, formatted and serialised as its value."""
+    d = recommend({"knowledge_missing": 5, "none": 5}, LadderState(has_evals=True))
+    assert d.action == "add_rag" and d.action in {"add_rag"} and {"add_rag": 1}[d.action] == 1
+    assert (str(d.action), f"{d.action}", f"{d.action:>8}") == ("add_rag", "add_rag", " add_rag")
+    assert json.dumps(d.action) == '"add_rag"' and type(d.to_dict()["action"]) is str
+    assert json.loads(d.to_json())["action"] == "add_rag"
+    assert {a.value for a in Action} == {c[3] for c in CASES}
 
 
 def test_every_action_is_covered_by_the_table() -> None:
