@@ -9,13 +9,17 @@ The outcome comes from one summary metric compared with the ``warn`` and ``fail`
 
 from __future__ import annotations
 
+import math
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
+
+from playbook_lib.config.yamlsafe import echo
 
 Direction = Literal["above", "below"]
 
@@ -141,9 +145,6 @@ class Check(ABC):
         when both are set they must be ordered by :attr:`direction`: ``warn <= fail`` when higher is worse
         (``"above"``), ``warn >= fail`` when lower is worse (``"below"``), else the warning could never come first.
         """
-        import math
-        import numbers
-
         lo, hi = cls.metric_range
         span = f"[{lo:g}, {hi:g}]" if math.isfinite(hi) else f"[{lo:g}, inf)"
         problems: list[tuple[str, str]] = []
@@ -152,10 +153,10 @@ class Check(ABC):
             if threshold is None:
                 continue
             if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
-                from playbook_lib.config.yamlsafe import echo
-
                 problems.append((option, f"must be a number or null, got {echo(threshold)}"))
-            elif isinstance(threshold, numbers.Integral) and not lo <= threshold <= hi:
+                continue
+            threshold = cast(float, threshold)  # a Real: int, float or a NumPy scalar
+            if isinstance(threshold, numbers.Integral) and not lo <= threshold <= hi:
                 problems.append((option, f"must be in {span} (the range of {cls.metric}), got {threshold}"))
             elif not isinstance(threshold, numbers.Integral) and not math.isfinite(threshold):
                 problems.append((option, f"must be a finite number, got {float(threshold)}"))

@@ -22,7 +22,7 @@ def _texts(values: tuple[object, ...]) -> list[str]:
     out: list[str] = []
     for v in values:
         if isinstance(v, str):
-            candidates = [v]
+            candidates: list[object] = [v]
         elif isinstance(v, list):
             candidates = [t.get("content") if isinstance(t, dict) else t for t in v]
         else:
@@ -59,7 +59,7 @@ class PiiCheck(Check):
         flags = np.zeros(n, bool)
         scores = np.zeros(n)
         counts: dict[str, int] = {}
-        examples = []
+        examples: list[dict[str, object]] = []
         columns = [records[f].tolist() for f in self.fields if f in records.columns]
         # Only rows where the cheap combined prefilter matches can hold PII: one regex pass per chunk of a column.
         maybe = np.zeros(n, dtype=bool)

@@ -201,7 +201,9 @@ def _run_hashes(cp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     return mix64(((prefix[ends] - prefix[starts]) * down[starts]) ^ (lengths * C2))
 
 
-def _combine(hashes: np.ndarray, rows: np.ndarray, n_rows: int, n: int, whole_short: bool) -> np.ndarray:
+def _combine(
+    hashes: np.ndarray, rows: np.ndarray, n_rows: int, n: int, whole_short: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-row boundaries for the n-gram hashes of word ``hashes`` (in row order): returns ``(offsets, grams)``."""
     coef = _coefficients(n, n)
     total = hashes.size

@@ -22,7 +22,7 @@ from playbook_lib.checks.hashspec import BASE, C1, C2, OFFSET  # the NumPy path'
 try:  # this module is imported only when text is hashed (see hashing.py), never with the package
     import numba
 except ImportError:  # pragma: no cover - numba is a dependency; without it hashing.py uses NumPy
-    numba = None
+    numba = None  # type: ignore[assignment]
 
 _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
@@ -50,7 +50,7 @@ if numba is not None:
 
 
 @_jit
-def _word_hashes(cp, table, starts, lens, out_hash, out_row):  # type: ignore[no-untyped-def]
+def _word_hashes(cp, table, starts, lens, out_hash, out_row):
     k = 0
     for r in range(starts.size):
         inword = False
@@ -81,7 +81,7 @@ def _word_hashes(cp, table, starts, lens, out_hash, out_row):  # type: ignore[no
 
 
 @_jit
-def _oph(offsets, grams, num_perm, seedmix, probes, sig):  # type: ignore[no-untyped-def]
+def _oph(offsets, grams, num_perm, seedmix, probes, sig):
     bins = np.uint64(num_perm)
     filled = np.zeros(num_perm, dtype=np.bool_)
     for r in range(offsets.size - 1):
@@ -110,7 +110,7 @@ def _oph(offsets, grams, num_perm, seedmix, probes, sig):  # type: ignore[no-unt
 
 
 @_jit
-def _normal_hashes(cp, space, starts, lens, out):  # type: ignore[no-untyped-def]
+def _normal_hashes(cp, space, starts, lens, out):
     for r in range(starts.size):
         h = np.uint64(0)
         p = np.uint64(1)
@@ -135,7 +135,7 @@ def _normal_hashes(cp, space, starts, lens, out):  # type: ignore[no-untyped-def
 
 
 @_jit
-def _solid_runs(cp, table, starts, lens, out):  # type: ignore[no-untyped-def]
+def _solid_runs(cp, table, starts, lens, out):
     for r in range(starts.size):
         count = 0
         inside = False

@@ -138,10 +138,10 @@ class _CheckedLoader(yaml.SafeLoader):
         self._alias_nodes = 0
         self._sizes: dict[int, int] = {}  # id(node) -> its size with aliases expanded, once composed
 
-    def _at(self, mark: yaml.Mark | None) -> str:
+    def _at(self, mark: Any) -> str:  # a yaml.error.Mark, the C loader's Mark, or None
         return f"{self.source}:{mark.line + 1}" if mark is not None else self.source
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             target = self.anchors.get(event.anchor)
@@ -172,6 +172,8 @@ class _CheckedLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if node is None:
+            return None
         if isinstance(node, yaml.ScalarNode):
             self._check_scalar(node)
             self._sizes[id(node)] = 1

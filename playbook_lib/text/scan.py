@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -108,17 +109,18 @@ class HyperscanScanner:
     """One Hyperscan block-mode database of several patterns; calling it on ASCII texts gives :func:`rows_matching`'s
     answer. Build it with :func:`hyperscan_scanner`."""
 
-    def __init__(self, database: object) -> None:
+    def __init__(self, database: Any) -> None:  # a hyperscan.Database (untyped)
         self.database = database
 
     def __call__(self, values: list[str], sep: str = "\n") -> np.ndarray:
         out = np.zeros(len(values), dtype=bool)
         for lo, starts, joined in _joined_chunks(values, sep):
             ends: list[int] = []
-            self.database.scan(
-                joined.encode("ascii"),  # type: ignore[attr-defined]
-                match_event_handler=lambda _id, _start, end, _flags, _ctx: ends.append(end),
-            )
+
+            def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: object, ends: list[int] = ends) -> None:
+                ends.append(end)
+
+            self.database.scan(joined.encode("ascii"), match_event_handler=on_match)
             if ends:
                 # a match's last character (end is exclusive) lies in the row where the match starts
                 rows = np.searchsorted(starts, np.asarray(ends) - 1, side="right") - 1
