@@ -7,12 +7,10 @@ importing the package registers every check.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+from playbook_lib.checks.base import Check
 from playbook_lib.errors import UsageError
-
-if TYPE_CHECKING:
-    from playbook_lib.checks.base import Check
 
 C = TypeVar("C", bound="type[Check]")
 

@@ -28,6 +28,8 @@ from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Any
 
+from playbook_lib.io.outputs import append_text
+
 
 class Rung(IntEnum):
     """Rungs of the ladder, in escalation order."""
@@ -144,8 +146,6 @@ class Decision:
         A failed write (full disk, file-size limit) leaves the log as it was, never half a line; see
         :func:`playbook_lib.io.outputs.append_text`, which raises :class:`~playbook_lib.errors.UsageError`.
         """
-        from playbook_lib.io.outputs import append_text
-
         append_text(path, self.to_json() + "\n", what="the decision log")
 
 
