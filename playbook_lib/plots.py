@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule, parametric_loss
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
@@ -22,7 +24,7 @@ def plot_hits(hits: Sequence[Hit], all_scores: np.ndarray | None = None, title: 
 
     Used on the *Minimal RAG* page (``notebooks/ops_06_minimal_rag.ipynb``).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     ncols = 2 if all_scores is not None else 1
     fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 0.45 * max(len(hits), 4) + 1.2), squeeze=False)
@@ -51,7 +53,7 @@ def plot_attention(tokens: Sequence[str], weights: np.ndarray, title: str = "") 
 
     Used on the *Transformers, attention and scaling* page (``notebooks/dm_04_scaling.ipynb``).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     n = len(tokens)
     size = min(9.0, 2.5 + 0.38 * n)
@@ -72,9 +74,7 @@ def plot_iso_compute(budgets: Sequence[float], n_points: int = 200) -> Figure:
 
     Used on the *Transformers, attention and scaling* page (``notebooks/dm_04_scaling.ipynb``).
     """
-    import matplotlib.pyplot as plt
-
-    from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule, parametric_loss
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     fig, ax = plt.subplots(figsize=(8, 4.8))
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(budgets)))
@@ -102,7 +102,7 @@ def plot_routing_sweep(frame: pd.DataFrame, title: str = "") -> Figure:
     ``cheap_only``/``strong_only`` baselines in ``frame.attrs``. Used on the *Model selection* page
     (``notebooks/dm_07_model_selection.ipynb``).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     df = frame
     fig, ax = plt.subplots(figsize=(7.5, 4.8))

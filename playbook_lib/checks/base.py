@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.config.yamlsafe import echo
+from playbook_lib.errors import UsageError
 
 Direction = Literal["above", "below"]
 
@@ -128,8 +129,6 @@ class Check(ABC):
         """
         problems = self.threshold_problems(warn, fail)
         if problems:
-            from playbook_lib.errors import UsageError
-
             err = UsageError(f"{self.name}: " + "; ".join(f"{option} {message}" for option, message in problems))
             err.problems = problems  # type: ignore[attr-defined]
             raise err
@@ -183,8 +182,6 @@ class Check(ABC):
     def require(self, condition: bool, message: str) -> None:
         """Raise :class:`~playbook_lib.errors.UsageError` naming this check when an option is out of range."""
         if not condition:
-            from playbook_lib.errors import UsageError
-
             raise UsageError(f"{self.name}: {message}")
 
     def grade(self, value: float | None) -> Outcome:

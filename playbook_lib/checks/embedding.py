@@ -37,8 +37,10 @@ from playbook_lib.checks.base import Check, CheckContext, CheckResult
 from playbook_lib.checks.neighbours import nearest, neighbour_clusters
 from playbook_lib.checks.registry import register
 from playbook_lib.checks.statistics import robust_spread, sample_positions, wilson_interval
+from playbook_lib.data import load_records, record_text
 from playbook_lib.embeddings.cache import EmbeddingCache, embed_cached, embedder_key
 from playbook_lib.embeddings.model import MiniLMEmbedder
+from playbook_lib.errors import EmptyDataError
 from playbook_lib.io.digest import content_hash
 from playbook_lib.text.normal import snippet
 
@@ -86,8 +88,6 @@ def _sampled(summary: dict[str, Any], metric: str, k: int, n: int, label: str) -
 
 
 def _texts(records: pd.DataFrame, fields: Sequence[str]) -> list[str]:
-    from playbook_lib.data import record_text
-
     return record_text(records, tuple(fields))
 
 
@@ -185,12 +185,8 @@ class RelevanceCheck(_EmbeddingCheck):
         if self.task:
             parts.append(vectors @ embed_texts([self.task], self.cache)[0])
         if self.references:
-            from playbook_lib.data import load_records
-
             ref_texts = [t for t in _texts(load_records(self.references), self.fields) if t.strip()]
             if not ref_texts:
-                from playbook_lib.errors import EmptyDataError
-
                 raise EmptyDataError(f"{self.references}: no reference example has text in {', '.join(self.fields)}")
             top, _ = nearest(embed_texts(ref_texts, self.cache), vectors, min(self.k, len(ref_texts)))
             parts.append(top.mean(axis=1))

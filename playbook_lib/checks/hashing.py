@@ -61,7 +61,7 @@ def use_native(chars: int = 0) -> bool:
         return False
     if mode != "1" and chars < NATIVE_MIN_CHARS and "playbook_lib.checks.native" not in sys.modules:
         return False
-    from playbook_lib.checks import native
+    from playbook_lib.checks import native  # lazy: native imports Numba (~1 s): loaded only for big inputs
 
     return native.available()
 
@@ -177,7 +177,7 @@ def _word_tokens(chunk: _Chunk) -> tuple[np.ndarray, np.ndarray]:
     A word at positions ``s..e-1`` hashes as the run ``cp[s:e]`` (:func:`_run_hashes`).
     """
     if use_native():
-        from playbook_lib.checks import native
+        from playbook_lib.checks import native  # lazy: native imports Numba (~1 s): loaded only for big inputs
 
         return native.word_hashes(chunk.cp, _char_tables().table(chunk.cp, "word"), chunk.starts, chunk.lens)
     word = _char_tables().lookup(chunk.cp, "word")
@@ -273,7 +273,7 @@ def normal_hashes(texts: Sequence[str]) -> np.ndarray:
     out = [np.zeros(0, np.int64)]
     for lo, hi in chunks(texts, CHUNK_CHARS):
         if fast:
-            from playbook_lib.checks import native
+            from playbook_lib.checks import native  # lazy: native imports Numba (~1 s): loaded only for big inputs
 
             chunk = _Chunk(texts[lo:hi], casefold=True)
             out.append(
@@ -299,7 +299,7 @@ def whitespace_tokens(texts: Sequence[str]) -> np.ndarray:
     for lo, hi in chunks(texts, CHUNK_CHARS):
         chunk = _Chunk(texts[lo:hi], casefold=False)
         if fast:
-            from playbook_lib.checks import native
+            from playbook_lib.checks import native  # lazy: native imports Numba (~1 s): loaded only for big inputs
 
             out.append(native.solid_runs(chunk.cp, _char_tables().table(chunk.cp, "space"), chunk.starts, chunk.lens))
             continue

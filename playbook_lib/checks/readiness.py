@@ -16,13 +16,14 @@ import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome
 from playbook_lib.checks.registry import register
+from playbook_lib.decide.cost import PathStats, cost_per_successful_task, plan_routing_from_evals
+from playbook_lib.decide.evals import FAILURE_CATEGORIES, final_attempts, models_in
+from playbook_lib.errors import UsageError
 
 
 def _plan(context: CheckContext) -> dict[str, Any]:
     plan = getattr(context, "plan", None)
     if plan is None:
-        from playbook_lib.errors import UsageError
-
         raise UsageError("model-readiness checks need a model plan (--plan)")
     return plan
 
@@ -121,8 +122,6 @@ class EvalHarnessCheck(_PlanCheck):
         self.min_tasks = min_tasks
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        from playbook_lib.decide.evals import FAILURE_CATEGORIES
-
         plan = _plan(context)
         h = plan.get("eval_harness")
         if h is None:
@@ -168,8 +167,6 @@ class EvalSuccessCheck(Check):
         super().__init__(warn, fail)
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        from playbook_lib.decide.evals import final_attempts, models_in
-
         plan = _plan(context)
         model = plan.get("model")
         if not len(records) or (model is not None and models_in(records) and model not in models_in(records)):
@@ -198,8 +195,6 @@ class CostModelCheck(Check):
         super().__init__(warn, fail)
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        from playbook_lib.decide.cost import cost_per_successful_task
-
         plan = _plan(context)
         target = (plan.get("cost_model") or {}).get("target_cost_per_success")
         n = len(records)
@@ -247,9 +242,6 @@ class RoutingPlanCheck(Check):
         super().__init__(warn, fail)
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        from playbook_lib.decide.cost import PathStats, plan_routing_from_evals
-        from playbook_lib.decide.evals import final_attempts
-
         r = _plan(context).get("routing") or {}
         n = len(records)
         missing = [k for k in ("cheap", "strong", "escalation_threshold") if r.get(k) is None]

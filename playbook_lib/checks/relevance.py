@@ -18,6 +18,7 @@ from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, 
 from playbook_lib.checks.hashing import whitespace_tokens
 from playbook_lib.checks.registry import register
 from playbook_lib.checks.slices import DERIVED, slice_values
+from playbook_lib.errors import UsageError
 from playbook_lib.text.normal import snippet
 
 
@@ -39,7 +40,6 @@ class TaskRulesCheck(Check):
         fail: float | None = 0.05,
     ) -> None:
         super().__init__(warn, fail)
-        from playbook_lib.errors import UsageError
 
         self.forbidden = [p.casefold() for p in (forbidden or [])]
         self.length_bounds = dict(length_bounds or {})
@@ -130,8 +130,6 @@ class CoverageCheck(Check):
         if context.traffic is None:
             return self.not_evaluated(n, "no production traffic sample given (--traffic)")
         if self.by not in records.columns and self.by not in DERIVED:
-            from playbook_lib.errors import UsageError
-
             valid = ", ".join(sorted(DERIVED))
             raise UsageError(f"coverage: unknown slice field {self.by!r} (derived slices: {valid})")
         train = self._shares(slice_values(records, self.by))

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from playbook_lib.text.pii import mask_pii, maybe_pii
+
 QUESTION_WORDS = frozenset(
     "what how why when where which who whom whose can could is are am was were do does did should would will shall "
     "may might must have has".split()
@@ -106,8 +108,6 @@ def masked_labels(column: pd.Series) -> list[Any]:
     Each distinct value is masked once (a column has few), then spread back to the rows by its code; values that
     are not strings (None, or a number from a hand-built frame) stay as they are.
     """
-    from playbook_lib.text.pii import mask_pii, maybe_pii
-
     try:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
     except TypeError:  # unhashable values (lists, dicts) from a hand-built frame: one at a time

@@ -14,6 +14,7 @@ from playbook_lib.checks.hashing import normal_hashes
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
 from playbook_lib.text.normal import normalise
+from playbook_lib.text.pii import mask_pii
 
 _ALIASES = {
     "train": "train",
@@ -32,8 +33,6 @@ def _split_names(values: pd.Series) -> list[str]:
     """The split of each row: a known name or alias (``val`` -> ``validation``), case-insensitive; any other value
     with personal data and secrets masked before it is lower-cased (a split column can hold anything, and
     lower-casing first would hide an IBAN or key from the masker). Each distinct value is looked at once."""
-    from playbook_lib.text.pii import mask_pii
-
     names: dict[object, str] = {}
     out = []
     for v in values.tolist():

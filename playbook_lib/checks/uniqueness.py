@@ -26,6 +26,7 @@ from playbook_lib.checks.hashing import (
 )
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
+from playbook_lib.errors import UsageError
 from playbook_lib.text.normal import normalise, snippet
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -341,15 +342,13 @@ class NearDuplicatesCheck(Check):
         sets = [shingles(t, self.ngram) for t in texts]
         active[:] = [bool(s) for s in sets]
         if self.backend == "datasketch":
-            from datasketch import MinHash
+            from datasketch import MinHash  # lazy: MinHash library only for near-duplicate detection
 
             digests = np.stack([m.hashvalues for m in MinHash.bulk(sets, num_perm=self.num_perm, seed=self.seed)])
         else:
             try:
-                from rensa import RMinHash
+                from rensa import RMinHash  # lazy: MinHash library only for near-duplicate detection
             except ImportError:
-                from playbook_lib.errors import UsageError
-
                 raise UsageError("near_duplicates backend 'rensa' needs `pip install rensa`") from None
             digests = np.zeros((n, self.num_perm), dtype=np.uint64)
             for i, s in enumerate(sets):

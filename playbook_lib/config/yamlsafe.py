@@ -40,6 +40,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
 from playbook_lib.errors import UsageError
+from playbook_lib.text.pii import mask_pii
 
 #: Most nodes that aliases may add to a document when expanded (a real configuration reuses a few small lists).
 MAX_ALIAS_NODES = 10_000
@@ -70,8 +71,6 @@ class _MaskedRepr(reprlib.Repr):
     shortened value can neither show part of a secret nor hide one from the masker."""
 
     def repr_str(self, x: str, level: int) -> str:
-        from playbook_lib.text.pii import mask_pii
-
         return super().repr_str(mask_pii(x), level)
 
 

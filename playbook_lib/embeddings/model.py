@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from playbook_lib import settings
+from playbook_lib.errors import UsageError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -74,8 +75,6 @@ class MiniLMEmbedder:
         quantize: str | None = None,
     ) -> None:
         if quantize not in (None, "int8"):
-            from playbook_lib.errors import UsageError
-
             raise UsageError(f"unknown quantization {quantize!r}; use 'int8' or None")
         self.quantize = quantize
         self.model_path = Path(model_path) if model_path is not None else None
@@ -90,8 +89,12 @@ class MiniLMEmbedder:
         """The loaded sentence-transformers model (loaded on first use, from local files only)."""
         if self._model is None:
             settings.force_offline()
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
+            from sentence_transformers import (
+                SentenceTransformer,  # lazy: sentence-transformers imports torch; only when a model is loaded
+            )
+            from transformers.utils import (
+                logging as hf_logging,  # lazy: transformers takes seconds to import; only when a model is loaded
+            )
 
             path = self.model_path or settings.embedding_model_path()
             bars = hf_logging.is_progress_bar_enabled()
@@ -102,8 +105,11 @@ class MiniLMEmbedder:
                 if bars:
                     hf_logging.enable_progress_bar()
             if self.quantize == "int8":
-                import torch
-                from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+                import torch  # lazy: torch takes seconds to import; only model code needs it
+                from torch.ao.quantization import (  # lazy: torch takes seconds to import; only model code needs it
+                    per_channel_dynamic_qconfig,
+                    quantize_dynamic,
+                )
 
                 # per-channel weight scales: per-tensor ones bend MiniLM's vectors to a mean cosine of ~0.92 with
                 # float32 on SciFact abstracts, per-channel keeps ~0.98 at the same speed

@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playbook_lib.checks import CheckContext, get_check
+from playbook_lib.data import load_records, records_from_rows
+from playbook_lib.errors import UsageError
 from playbook_lib.experiments.lexical import distinct_n, entropy_bits, kl_divergence, take_tokens, tokenize
 
 if TYPE_CHECKING:
@@ -212,9 +215,6 @@ def load_documents(
 ) -> tuple[list[list[str]], list[list[str]]]:
     """Tokenised texts of one field of a dataset file (any format :func:`playbook_lib.data.load_records` reads),
     shuffled with ``seed``: ``limit`` training documents (default: all but the held-out ones) and ``heldout`` others."""
-    from playbook_lib.data import load_records
-    from playbook_lib.errors import UsageError
-
     records = load_records(path)
     if field not in records.columns:
         raise UsageError(f"unknown field {field!r}; use a record field such as instruction or output")
@@ -263,9 +263,6 @@ def corpus_metrics(
 
 def provenance_of(rows: Sequence[dict[str, Any]]) -> CheckResult:
     """The registered ``provenance`` check run on rows that carry a ``provenance`` tag."""
-    from playbook_lib.checks import CheckContext, get_check
-    from playbook_lib.data import records_from_rows
-
     return get_check("provenance")().run(records_from_rows(list(rows)), CheckContext())
 
 
@@ -359,8 +356,8 @@ def collapse_experiment(
 ) -> tuple[pd.DataFrame, list[CollapseRun]]:
     """:func:`recursive_training` for every real fraction and seed: one metrics frame (a row per fraction, seed and
     generation) and the runs themselves. ``options`` go to :func:`recursive_training`."""
-    import pandas as pd
-    from tqdm.auto import tqdm
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
+    from tqdm.auto import tqdm  # lazy: tqdm only when a progress bar is drawn
 
     jobs = [(f, s) for f in real_fractions for s in seeds]
     runs = [
@@ -373,7 +370,7 @@ def collapse_experiment(
 def summarise(frame: pd.DataFrame, metrics: Sequence[str] = tuple(METRICS)) -> pd.DataFrame:
     """Mean over seeds of each metric at generation 0 and at the last generation, per real fraction, with the change
     (last / first for perplexity, last - first otherwise)."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
     last = int(frame["generation"].max())
     means = frame.groupby(["real_fraction", "generation"])[list(metrics)].mean()
@@ -411,7 +408,7 @@ def plot_collapse(
 
     Used on the *Model collapse* page (``notebooks/exp_06_model_collapse.ipynb``).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     cols = 3
     rows = math.ceil(len(metrics) / cols)
@@ -439,7 +436,7 @@ def plot_rank_frequency(real_counts: Counter[str], others: dict[str, Counter[str
 
     Used on the *Model collapse* page (``notebooks/exp_06_model_collapse.ipynb``).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, counts in {"real": real_counts, **others}.items():

@@ -6,6 +6,7 @@ Used on the pages of the *Experiments: every heuristic measured* part (``book/ex
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ def plot_quality_grid(
     ``summary`` has ``label_noise``, ``train_rows``, ``mean``, ``std``; ``curated`` = ``(rows, mean, std)`` marks
     the small curated set. Used on ``notebooks/exp_01_quality_vs_quantity.ipynb``.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for colour, (level, group) in zip(_COLOURS, summary.groupby("label_noise")):
@@ -76,7 +77,7 @@ def plot_learning_curve(
 
     ``summary`` has ``train_rows``, ``mean``, ``std``. Used on ``notebooks/exp_02_learning_curve.ipynb``.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     s = summary.sort_values("train_rows")
@@ -120,7 +121,7 @@ def plot_grouped_bars(
 ) -> Figure:
     """Grouped bars: one group per ``index`` value, one bar per ``columns`` value; groups named in ``highlight``
     get a red label. Used on the contamination, coverage and formatting pages."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     table = frame.pivot(index=index, columns=columns, values=values)
     fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(table) + 2.5), 4.2))
@@ -137,7 +138,6 @@ def plot_grouped_bars(
                 va="bottom",
                 fontsize=7,
             )
-    import textwrap
 
     names = [textwrap.fill(str(i), 18) for i in table.index]
     tilt = len(table) > 4 and max(len(n) for n in names) <= 18

@@ -40,7 +40,7 @@ import pandas as pd
 
 from playbook_lib import settings
 from playbook_lib.errors import DataError, UsageError
-from playbook_lib.experiments.tasks import ProbeScore, TextTask, stratified_sample
+from playbook_lib.experiments.tasks import ProbeScore, TextTask, probe_score, stratified_sample
 from playbook_lib.io.outputs import write_atomic
 
 if TYPE_CHECKING:
@@ -109,8 +109,13 @@ def load_encoder(model_path: str | Path | None = None) -> tuple[Any, torch.nn.Mo
     """The tokenizer and the transformer of a local sentence-transformers folder (default: the packaged
     all-MiniLM-L6-v2), loaded from local files only."""
     settings.force_offline()
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    from transformers import (  # lazy: transformers takes seconds to import; only when a model is loaded
+        AutoModel,
+        AutoTokenizer,
+    )
+    from transformers.utils import (
+        logging as hf_logging,  # lazy: transformers takes seconds to import; only when a model is loaded
+    )
 
     path = str(model_path or settings.embedding_model_path())
     bars = hf_logging.is_progress_bar_enabled()
@@ -151,14 +156,17 @@ def build_classifier(
     """A fresh ``(tokenizer, classifier)``; for ``lora`` the encoder is wrapped by :func:`peft.get_peft_model`
     (base weights frozen, adapters on :data:`LORA_TARGETS`). Seeded: the same config gives the same initial head
     and adapters."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model code needs it
 
     if n_labels < 2:
         raise UsageError(f"a classifier needs at least 2 labels, got {n_labels}")
     tokenizer, encoder = load_encoder(model_path)
     torch.manual_seed(config.seed)
     if config.method == "lora":
-        from peft import LoraConfig, get_peft_model
+        from peft import (  # lazy: peft imports torch and transformers; only for LoRA fine-tuning
+            LoraConfig,
+            get_peft_model,
+        )
 
         lora = LoraConfig(
             r=config.lora_r,
@@ -194,7 +202,7 @@ class _PeakRSS:
             with open("/proc/self/statm", encoding="ascii") as fh:
                 return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
         except (OSError, ValueError, IndexError):
-            import resource
+            import resource  # lazy: POSIX-only module
 
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
@@ -240,7 +248,7 @@ class TrainedClassifier:
 
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Class scores, ``(len(texts), n_labels)``, with the model in evaluation mode (no dropout)."""
-        import torch
+        import torch  # lazy: torch takes seconds to import; only model code needs it
 
         self.model.eval()
         out: list[np.ndarray] = []
@@ -263,7 +271,10 @@ class TrainedClassifier:
 
     def evaluate(self, test: TextTask) -> ProbeScore:
         """Accuracy and macro-F1 on ``test``."""
-        from sklearn.metrics import accuracy_score, f1_score
+        from sklearn.metrics import (  # lazy: scikit-learn (~1 s) only where a classifier is fitted
+            accuracy_score,
+            f1_score,
+        )
 
         pred = self.predict(test.texts)
         return ProbeScore(
@@ -281,8 +292,8 @@ def train_classifier(
     Deterministic for a given config, training set and thread count: seeded initialisation, a seeded shuffle,
     seeded dropout and torch's deterministic algorithms. Shows a tqdm bar over optimizer steps when ``progress``.
     """
-    import torch
-    from tqdm.auto import tqdm
+    import torch  # lazy: torch takes seconds to import; only model code needs it
+    from tqdm.auto import tqdm  # lazy: tqdm only when a progress bar is drawn
 
     if len(train) == 0:
         raise UsageError("train_classifier needs at least one training row")
@@ -357,9 +368,7 @@ def finetune_curve(
     Columns: ``method``, ``size_per_class``, ``train_rows``, ``seed``, ``accuracy``, ``macro_f1``, ``trainable``
     (parameters), ``epochs``, ``seconds_per_epoch``, ``train_seconds``, ``peak_rss_mb``, ``extra_rss_mb``.
     """
-    from tqdm.auto import tqdm
-
-    from playbook_lib.experiments.tasks import probe_score
+    from tqdm.auto import tqdm  # lazy: tqdm only when a progress bar is drawn
 
     unknown = [m for m in methods if m not in ("probe", *METHODS)]
     if unknown:
@@ -437,7 +446,7 @@ def examples_to_reach(frame: pd.DataFrame, target: float, metric: str = "accurac
 def plot_finetune_curves(frame: pd.DataFrame, metric: str = "accuracy", title: str = "", ax: Any = None) -> Figure:
     """Mean ``metric`` (± standard deviation over seeds) against training rows per class, one line per method,
     log-scaled x."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 4))

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from playbook_lib import settings
+from playbook_lib.checks import CheckContext, get_check
+from playbook_lib.data import load_records, records_from_rows
+from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments.lexical import distinct_n, msttr, mtld, take_tokens, tokenize
 
 if TYPE_CHECKING:
@@ -68,8 +71,6 @@ def locate_sft_data(path: str | Path = "") -> Path:
     """The folder of the instruction datasets: ``path`` when given, else ``$PLAYBOOK_SHARED_DATA/sft``, else the
     first ``shared/data/sft`` found beside the working directory or one of its parents (the project keeps the public
     datasets in ``../shared/data``). :class:`~playbook_lib.errors.DataError` when there is none."""
-    from playbook_lib.errors import DataError
-
     if path:
         found = Path(path)
         if not found.is_dir():
@@ -93,10 +94,7 @@ def load_source(root: str | Path, name: str, n: int | None = None, seed: int = 0
 
     Alpaca seed tasks keep their first instance's input and output.
     """
-    import pandas as pd
-
-    from playbook_lib.data import load_records
-    from playbook_lib.errors import UsageError
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
     if name not in SOURCES:
         raise UsageError(f"unknown source {name!r}; valid: {', '.join(SOURCES)}")
@@ -128,7 +126,7 @@ def load_sources(
     root: str | Path, names: Sequence[str] = tuple(SOURCES), n: int | None = None, seed: int = 0
 ) -> pd.DataFrame:
     """:func:`load_source` for each name, stacked (each source sampled to at most ``n`` rows)."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
     return pd.concat([load_source(root, name, n, seed) for name in names], ignore_index=True)
 
@@ -219,8 +217,8 @@ def profile_sources(
     on all rows given; embedding spread (when an ``embedder`` is given) on the first ``n_embed`` rows, each cut to
     ``embed_words`` words.
     """
-    import pandas as pd
-    from tqdm.auto import tqdm
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
+    from tqdm.auto import tqdm  # lazy: tqdm only when a progress bar is drawn
 
     count = count_tokens or (lambda t: len(tokenize(t)))
     out = []
@@ -294,7 +292,7 @@ def compare_pair(
 ) -> pd.DataFrame:
     """Per-response differences between two sources (synthetic minus human) with 95 % bootstrap intervals: median
     length and the share of each style marker. ``clear`` is true when the interval excludes 0."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
     count = count_tokens or (lambda t: len(tokenize(t)))
     texts = {s: frame.loc[frame["source"] == s, "output"].tolist() for s in (human, synthetic)}
@@ -331,9 +329,6 @@ def compare_pair(
 def provenance_report(frame: pd.DataFrame, untagged: Sequence[str] = ()) -> CheckResult:
     """The registered ``provenance`` check on ``frame``'s rows, with the rows of the ``untagged`` sources stripped of
     their tag (as data arrives when nobody recorded where it came from)."""
-    from playbook_lib.checks import CheckContext, get_check
-    from playbook_lib.data import records_from_rows
-
     rows = [
         {
             "instruction": r["instruction"],
@@ -354,13 +349,13 @@ def plot_lengths(frame: pd.DataFrame, count_tokens: Callable[[str], int] | None 
 
     Used on the *Human vs synthetic provenance* page (``notebooks/exp_07_provenance.ipynb``).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     count = count_tokens or (lambda t: len(tokenize(t)))
     names = list(dict.fromkeys(frame["source"]))
     data = [[max(1, count(t)) for t in frame.loc[frame["source"] == s, "output"]] for s in names]
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    import matplotlib
+    import matplotlib  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     horizontal = (
         {"orientation": "horizontal"}
@@ -383,7 +378,7 @@ def plot_profile(profile: pd.DataFrame, metrics: Sequence[str]) -> Figure:
 
     Used on the *Human vs synthetic provenance* page (``notebooks/exp_07_provenance.ipynb``).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)

@@ -58,7 +58,7 @@ def score(train: TextTask, test: TextTask, table: VectorTable, kind: str = "logr
 def zero_shot(test: TextTask, table: VectorTable, descriptions: dict[str, str]) -> ProbeScore:
     """No training at all: each text gets the label whose description (embedded in ``table``) is most similar.
     The baseline that says whether training a classifier helps."""
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score, f1_score  # lazy: scikit-learn (~1 s) only where a classifier is fitted
 
     missing = [name for name in test.label_names if name not in descriptions]
     if missing:
@@ -163,7 +163,7 @@ class PowerLawFit:
 def fit_power_law(n: Sequence[float], accuracy: Sequence[float]) -> PowerLawFit:
     """Least-squares fit of :class:`PowerLawFit` to measured points (at least three distinct ``n``); the ceiling
     is kept in [0, 1] and the exponent in (0, 3]."""
-    from scipy.optimize import curve_fit
+    from scipy.optimize import curve_fit  # lazy: scipy is heavy to import; only this statistic needs it
 
     x = np.asarray(n, dtype=float)
     y = np.asarray(accuracy, dtype=float)

@@ -36,6 +36,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # a scikit-learn dependency, untyped
 
 from playbook_lib import settings
+from playbook_lib.data import records_from_rows
 from playbook_lib.embeddings.cache import embed_cached, embedder_key
 from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
 from playbook_lib.errors import DataError, UsageError
@@ -109,8 +110,6 @@ class TextTask:
     def to_records(self) -> pd.DataFrame:
         """The rows in the record model of :mod:`playbook_lib.data` (text as ``instruction``, label as ``output`` and
         ``category``, provenance ``synthetic``/``human`` by source) so the dataset checks can run on them."""
-        from playbook_lib.data import records_from_rows
-
         rows = [
             {
                 "instruction": t,
@@ -341,17 +340,19 @@ def _train_probe(x: np.ndarray, y: np.ndarray, kind: str, c: float, seed: int):
     if len(np.unique(y)) == 1:
         return _Constant(int(y[0]))
     if kind == "1nn":
-        from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.neighbors import (
+            KNeighborsClassifier,  # lazy: scikit-learn (~1 s) only where a classifier is fitted
+        )
 
         return KNeighborsClassifier(n_neighbors=1, metric="cosine", algorithm="brute").fit(x, y)
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # lazy: scikit-learn (~1 s) only where a classifier is fitted
 
     return LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x, y)
 
 
 def evaluate_probe(model, x: np.ndarray, y: np.ndarray) -> ProbeScore:
     """Accuracy and macro-F1 (over the labels present in ``y`` or predicted) of ``model`` on ``(x, y)``."""
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score, f1_score  # lazy: scikit-learn (~1 s) only where a classifier is fitted
 
     with threadpool_limits(1):
         pred = model.predict(x)

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from playbook_lib.errors import UsageError
+from playbook_lib.errors import DataError, UsageError
 
 #: Inputs and outputs are given as ``{label: path}``, the label being the option a user typed (``--data``).
 Paths = Mapping[str, "str | os.PathLike[str] | None"]
@@ -137,7 +137,7 @@ def _open_special(path: str, flags: int) -> int:
             raise UsageError(f"{path}: a FIFO with no reader; start the reader first") from None
         raise
     try:
-        import fcntl
+        import fcntl  # lazy: POSIX-only module
 
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     except (ImportError, OSError):  # pragma: no cover - non-POSIX
@@ -254,8 +254,6 @@ def readable_inputs(inputs: Paths, *, data: Iterable[str] = ()) -> None:
     which name them. Labels in ``data`` are data files (:class:`~playbook_lib.errors.DataError`, exit code 4); the
     others are configuration (:class:`UsageError`, exit code 3).
     """
-    from playbook_lib.errors import DataError
-
     data_labels = set(data)
     for label, value in inputs.items():
         if value is None:

@@ -92,9 +92,14 @@ class AttentionMap:
 @lru_cache(maxsize=2)
 def _load(path: str) -> tuple[Any, Any]:
     settings.force_offline()
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    import torch  # lazy: torch takes seconds to import; only model code needs it
+    from transformers import (  # lazy: transformers takes seconds to import; only when a model is loaded
+        AutoModel,
+        AutoTokenizer,
+    )
+    from transformers.utils import (
+        logging as hf_logging,  # lazy: transformers takes seconds to import; only when a model is loaded
+    )
 
     hf_logging.disable_progress_bar()  # a progress bar on stderr is noise in notebooks and the book
 
@@ -118,7 +123,7 @@ def minilm_attention(text: str, layer: int = 0, head: int = 0, model_path: str |
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("text must be a non-empty string")
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model code needs it
 
     tokenizer, model = _load(str(model_path or settings.embedding_model_path()))
     cfg = model.config

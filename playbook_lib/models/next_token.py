@@ -18,12 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from playbook_lib import sample_data
+from playbook_lib.errors import DataError
+from playbook_lib.io.jsonl import iter_jsonl
 from playbook_lib.models.sampling import consistency, sampling_distribution
+from playbook_lib.rag.generate import LocalLlamaGenerator
 
 if TYPE_CHECKING:
     from llama_cpp.llama_types import ChatCompletionRequestMessage
@@ -52,8 +57,6 @@ class NextTokenModel:
     """
 
     def __init__(self, model_path: str | None = None, n_ctx: int = 1024, threads: int | None = None) -> None:
-        from playbook_lib.rag.generate import LocalLlamaGenerator
-
         self._generator = LocalLlamaGenerator(model_path=model_path, n_ctx=n_ctx, threads=threads, system_prompt=None)
         self.name = self._generator.name
         self._prompt_cache: dict[tuple[int, ...], np.ndarray] = {}
@@ -77,7 +80,9 @@ class NextTokenModel:
 
     def chat_tokens(self, user: str, system: str | None = None) -> list[int]:
         """Token ids of a one-turn chat prompt in the model's own chat template, ending where the answer starts."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        from llama_cpp.llama_chat_format import (
+            Jinja2ChatFormatter,  # lazy: llama-cpp loads a native library; only the local generator needs it
+        )
 
         template = self.llm.metadata.get("tokenizer.chat_template")
         if not template:
@@ -100,7 +105,7 @@ class NextTokenModel:
         return [self.llm.detokenize([int(i)], special=True).decode("utf-8", "replace") for i in ids]
 
     def _eval(self, tokens: Sequence[int]) -> np.ndarray:
-        import llama_cpp
+        import llama_cpp  # lazy: llama-cpp loads a native library; only the local generator needs it
 
         self.llm.eval(list(tokens))
         ptr = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
@@ -181,11 +186,6 @@ def extraction_tasks(n: int | None = None, path: str | None = None) -> list[Extr
     ``extraction_tasks.jsonl`` (records of the fictional Heronsgate Instruments, written for this project);
     the first ``n`` tasks in file order (all when ``None``).
     """
-    from pathlib import Path
-
-    from playbook_lib import sample_data
-    from playbook_lib.errors import DataError
-    from playbook_lib.io.jsonl import iter_jsonl
 
     source = Path(path) if path else sample_data.path("extraction_tasks.jsonl")
     if not source.is_file():

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from playbook_lib.errors import DataError, EmptyDataError, UsageError
 from playbook_lib.io.digest import content_hash
 from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type
+from playbook_lib.io.outputs import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,7 +209,7 @@ def entries_frame(entries: Sequence[FeedbackEntry]) -> pd.DataFrame:
 
     An ``extra`` key that clashes with a field name is prefixed ``extra.``.
     """
-    import pandas as pd
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
     rows = []
     for entry in entries:
@@ -290,7 +291,5 @@ def promote(entries: Iterable[FeedbackEntry], min_rating: int = DEFAULT_MIN_RATI
 
 def write_golden(items: Sequence[GoldenItem], path: str | Path) -> Path:
     """Write ``items`` as labelled-query JSONL through a temporary file and a rename (never half a file)."""
-    from playbook_lib.io.outputs import write_atomic
-
     write_atomic(path, "".join(json.dumps(i.to_json(), ensure_ascii=False, sort_keys=True) + "\n" for i in items))
     return Path(path)

@@ -62,7 +62,7 @@ def chunk_lineage(
 
 def lineage_frame(records: Sequence[ChunkLineage]) -> pd.DataFrame:
     """The lineage records as a table indexed by chunk id."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
     return pd.DataFrame([r.as_dict() for r in records]).set_index("chunk_id")
 

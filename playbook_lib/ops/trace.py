@@ -62,7 +62,7 @@ class PipelineTrace:
 
     def frame(self) -> pd.DataFrame:
         """One row per stage: seconds, share of the total, count, unit and sample."""
-        import pandas as pd
+        import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
         total = self.total_seconds or 1.0
         return pd.DataFrame(
@@ -78,7 +78,7 @@ class PipelineTrace:
 
     def plot(self, title: str = "") -> Figure:
         """Horizontal bars of seconds per stage, in pipeline order (top to bottom)."""
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
         names = [r.stage for r in self.records][::-1]
         seconds = [r.seconds for r in self.records][::-1]

@@ -61,7 +61,7 @@ def ann_sweep(
     ``4 * sqrt(n)``, capped at ``n / 39`` (FAISS wants 39 training points per list); ``nprobe`` values
     above ``nlist`` are dropped.
     """
-    import pandas as pd
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
 
     n, dim = vectors.shape
     ids = [str(i) for i in range(n)]
@@ -120,7 +120,7 @@ def ann_sweep(
 
 def plot_ann_sweep(frame: pd.DataFrame, title: str = "") -> Figure:
     """Recall against time per query, one line per index type, each point labelled with its knob value."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     recall = next(c for c in frame.columns if c.startswith("recall@"))
     fig, ax = plt.subplots(figsize=(7, 4.2))

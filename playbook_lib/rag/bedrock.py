@@ -58,8 +58,8 @@ class BedrockGenerator:
             if not self.region:
                 raise UsageError("no AWS region for Bedrock: set AWS_REGION (or pass region)")
             try:
-                import boto3
-                from botocore.config import Config
+                import boto3  # lazy: optional dependency (extra aws), only for Bedrock
+                from botocore.config import Config  # lazy: optional dependency (extra aws), only for Bedrock
             except ImportError:
                 raise UsageError("the Bedrock generator needs boto3: pip install 'data-models-playbook[aws]'") from None
             client = boto3.client(
@@ -85,7 +85,11 @@ class BedrockGenerator:
 
     def generate(self, prompt: str, max_tokens: int = 128, temperature: float = 0.0, seed: int = 0) -> Generation:
         """Send one Converse request; any failure becomes a one-line :class:`UsageError`."""
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        from botocore.exceptions import (  # lazy: optional dependency (extra aws), only for Bedrock
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+        )
 
         where = f"Bedrock {self.name}" + (f" in {self.region}" if self.region else "")
         start = time.perf_counter()

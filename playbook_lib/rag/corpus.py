@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,8 +220,6 @@ def subsample_beir(dataset: BeirDataset, n_queries: int, n_distractors: int, see
 
     Queries and distractors are drawn with a fixed ``seed``, so the subset is the same on every machine.
     """
-    import random
-
     rng = random.Random(seed)
     qids = sorted(q for q in dataset.qrels if q in dataset.queries)
     qids = sorted(rng.sample(qids, min(n_queries, len(qids))))

@@ -91,7 +91,7 @@ class LocalLlamaGenerator:
     def llm(self) -> Any:
         """The loaded ``llama_cpp.Llama`` (loaded on first use)."""
         if self._llm is None:
-            from llama_cpp import Llama
+            from llama_cpp import Llama  # lazy: llama-cpp loads a native library; only the local generator needs it
 
             self._llm = Llama(
                 model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0

@@ -50,10 +50,10 @@ class BM25Retriever:
         return retriever
 
     def _tokenize(self, texts: Sequence[str], return_ids: bool) -> Any:
-        import bm25s
+        import bm25s  # lazy: bm25s only for keyword retrieval
 
         if self.stem and self._stemmer is None:
-            import Stemmer
+            import Stemmer  # lazy: PyStemmer only for keyword retrieval
 
             self._stemmer = Stemmer.Stemmer("english")
         return bm25s.tokenize(
@@ -66,7 +66,7 @@ class BM25Retriever:
 
     def index(self, documents: Sequence[Document]) -> None:
         """(Re)build the inverted index over ``documents``."""
-        import bm25s
+        import bm25s  # lazy: bm25s only for keyword retrieval
 
         if not documents:
             raise EmptyDataError("cannot build a BM25 index over zero documents")

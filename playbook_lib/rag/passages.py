@@ -57,7 +57,7 @@ def embed_unique(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
 def _inner(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """``queries @ vectors.T`` on torch's thread pool: NumPy's BLAS threads would spin against torch's between
     queries (measured: single-query latency 20 -> 60-80 ms)."""
-    import torch
+    import torch  # lazy: torch takes seconds to import; only model code needs it
 
     with torch.inference_mode():
         return (torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)) @ torch.from_numpy(vectors).T).numpy()

@@ -178,7 +178,9 @@ class CrossEncoderReranker:
         """The loaded ``sentence_transformers.CrossEncoder`` (on first use, local files only)."""
         if self._model is None:
             settings.force_offline()
-            from sentence_transformers import CrossEncoder
+            from sentence_transformers import (
+                CrossEncoder,  # lazy: sentence-transformers imports torch; only when a model is loaded
+            )
 
             try:
                 self._model = CrossEncoder(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playbook_lib import sample_data
 from playbook_lib.rag.corpus import (
     Document,
     load_beir,
@@ -75,8 +76,6 @@ def load_workload(corpus: str | Path = "", n_queries: int = 50, n_distractors: i
             a BEIR folder (a fixed-seed subset: ``n_queries`` judged queries, their documents and
             ``n_distractors`` others), or a JSONL corpus (all documents, ``n_queries`` synthetic questions).
     """
-    from playbook_lib import sample_data
-
     if not corpus:
         path = sample_data.path("heronsgate_queries.jsonl")
         queries, qrels = load_labelled_queries(path)

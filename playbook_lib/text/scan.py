@@ -137,7 +137,7 @@ def hyperscan_scanner(
     ``re.IGNORECASE``, ``re.DOTALL`` and ``re.MULTILINE``). :func:`rows_matching` does not use it when the
     environment variable ``PLAYBOOK_REGEX`` is ``re``."""
     try:
-        import hyperscan
+        import hyperscan  # lazy: optional dependency: tried, and skipped when missing
     except ImportError:
         return None
     known = re.IGNORECASE | re.DOTALL | re.MULTILINE | re.UNICODE

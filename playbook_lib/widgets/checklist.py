@@ -25,7 +25,7 @@ def threshold_explorer(item: ItemResult, max_value: float = 0.5, step: float = 0
     The verdict is an ``HTML`` widget, not an ``Output`` widget: its content lives in the widget state, so a static
     render embeds it and headless execution never waits on output capture.
     """
-    import ipywidgets as w
+    import ipywidgets as w  # lazy: ipywidgets only in a notebook
 
     cls = get_check(item.item.check)
     metric = cls.metric

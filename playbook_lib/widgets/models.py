@@ -9,10 +9,15 @@ so a static render (the book) embeds the snapshot taken at build time and headle
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from playbook_lib.decide.select import SUPERPOWERS, select_models
+from playbook_lib.models.sampling import sampling_distribution, softmax
+from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule, parametric_loss
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -22,8 +27,6 @@ if TYPE_CHECKING:
 
 def budget_html(flops: float) -> str:
     """An HTML table of the compute-optimal N and D for ``flops`` by the 20-tokens rule and by the loss fit."""
-    from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule, parametric_loss
-
     rows = []
     for label, a in (("20 tokens/param rule", optimal_by_rule(flops)), ("parametric loss fit", optimal_by_loss(flops))):
         rows.append(
@@ -38,7 +41,7 @@ def budget_html(flops: float) -> str:
 
 def budget_explorer(flops: float) -> ipywidgets.VBox:
     """A log-scale compute-budget slider (FLOPs); on every change, the optimal model size and token count."""
-    import ipywidgets as w
+    import ipywidgets as w  # lazy: ipywidgets only in a notebook
 
     exponent = math.log10(flops)
     slider = w.FloatLogSlider(
@@ -63,8 +66,6 @@ def budget_explorer(flops: float) -> ipywidgets.VBox:
 
 def selection_html(catalog: list[ModelSpec], requirements: Requirements) -> str:
     """An HTML table of ``select_models``: ranked models with score and cost, then the excluded ones with why."""
-    from playbook_lib.decide.select import select_models
-
     sel = select_models(catalog, requirements)
     rows = [
         f"<tr><td>{i}</td><td>{c.model.name}</td><td>{c.score:g}</td><td>${c.cost_per_1k_requests:.2f}</td>"
@@ -84,9 +85,7 @@ def selection_html(catalog: list[ModelSpec], requirements: Requirements) -> str:
 
 def requirements_explorer(catalog: list[ModelSpec], requirements: Requirements) -> ipywidgets.VBox:
     """Toggles for the superpower, reasoning, data residency and open weights; the ranking is recomputed live."""
-    import ipywidgets as w
-
-    from playbook_lib.decide.select import SUPERPOWERS
+    import ipywidgets as w  # lazy: ipywidgets only in a notebook
 
     regions = sorted({r for m in catalog for r in m.regions} | set(requirements.data_residency))
     superpower = w.Dropdown(options=list(SUPERPOWERS), value=requirements.superpower, description="superpower")
@@ -121,9 +120,6 @@ def sampling_html(
 ) -> str:
     """An HTML table of the ``n_show`` most likely next tokens: probability before (softmax at T=1) and after the
     knobs, with bars, plus how many tokens remain drawable. ``tokens[i]`` is the text of token id ``i``."""
-    import html
-
-    from playbook_lib.models.sampling import sampling_distribution, softmax
 
     before = softmax(logits)
     after = sampling_distribution(logits, temperature, top_k, top_p)
@@ -153,7 +149,7 @@ def sampling_explorer(
     logits: np.ndarray, tokens: list[str], temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0
 ) -> ipywidgets.VBox:
     """Temperature, top-k (0 = off) and top-p (1 = off) sliders over one real next-token logits vector."""
-    import ipywidgets as w
+    import ipywidgets as w  # lazy: ipywidgets only in a notebook
 
     t = w.FloatSlider(
         value=temperature, min=0.0, max=3.0, step=0.05, description="temperature", continuous_update=False

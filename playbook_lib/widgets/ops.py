@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from playbook_lib.rag.retrieve import hits_frame
+
 if TYPE_CHECKING:
     import ipywidgets
 
@@ -18,9 +20,7 @@ if TYPE_CHECKING:
 
 def retriever_switch(retrievers: Mapping[str, Retriever], query: str, k: int = 5) -> ipywidgets.VBox:
     """A method dropdown, a query box and a k slider; every change redraws the hits of the chosen retriever."""
-    import ipywidgets as w
-
-    from playbook_lib.rag.retrieve import hits_frame
+    import ipywidgets as w  # lazy: ipywidgets only in a notebook
 
     if not retrievers:
         raise ValueError("retriever_switch needs at least one retriever")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from playbook_lib.rag.retrieve import hits_frame
+
 if TYPE_CHECKING:
     import ipywidgets
 
@@ -17,9 +19,7 @@ def query_explorer(retriever: DenseRetriever, query: str, k: int = 5, max_k: int
     is an ``HTML`` widget rather than an ``Output`` widget: its content lives in the widget state, so the snapshot
     embeds it, and headless execution never waits on output capture.
     """
-    import ipywidgets as w
-
-    from playbook_lib.rag.retrieve import hits_frame
+    import ipywidgets as w  # lazy: ipywidgets only in a notebook
 
     box = w.Text(value=query, description="Query", layout=w.Layout(width="80%"), continuous_update=False)
     slider = w.IntSlider(value=k, min=1, max=max(1, min(max_k, len(retriever.documents))), description="k")
