@@ -57,8 +57,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playbook_lib.io.outputs import write_atomic  # noqa: E402
 from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
+from playbook_lib.io.outputs import write_atomic  # noqa: E402
 from playbook_lib.ops.refresh import EmbeddingCache, RefreshingIndex  # noqa: E402
 from playbook_lib.ops.versioning import content_hash, settings_hash  # noqa: E402
 from playbook_lib.rag.chunk import chunk_documents  # noqa: E402

@@ -10,11 +10,11 @@ import pytest
 
 from playbook_lib.checklist.parse import ChecklistError, parse_checklist, parse_checklist_text
 from playbook_lib.checklist.report import to_json, to_junit
-from playbook_lib.io.outputs import write_atomic
 from playbook_lib.checklist.run import exit_code, run_checklist
 from playbook_lib.checks import REGISTRY, CheckContext, Outcome
 from playbook_lib.data import records_from_rows
 from playbook_lib.errors import ExitCode, UsageError
+from playbook_lib.io.outputs import write_atomic
 from tests.conftest import need_module
 
 ROOT = Path(__file__).resolve().parents[2]
