@@ -24,7 +24,7 @@ NPROC  := $(shell nproc 2>/dev/null || echo 1)
 # Torch threads per process when notebooks or tests run in parallel, one process per core.
 PARALLEL_THREADS := 1
 
-.PHONY: help book test test-fast lint lab bench bench-checks clean chromium
+.PHONY: help book test test-fast lint lab bench bench-checks clean chromium schema
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -89,6 +89,9 @@ test: $(VENV)/.installed-test lint chromium $(SITE_CHECK)/index.html  ## install
 	@# one worker per core, each notebook or test file on one worker (nbval runs a notebook's cells in order)
 	PLAYBOOK_SITE=$(SITE_CHECK) PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} \
 	  $(BIN)/pytest -n $(NPROC) --dist loadfile
+
+schema: $(VENV)/.installed-test  ## regenerate checklists/schema.json from the registered checks
+	$(PY) -m playbook_lib.checklist.schema > checklists/schema.json.tmp && mv checklists/schema.json.tmp checklists/schema.json
 
 test-fast: $(VENV)/.installed-test  ## unit tests only (no notebooks, no site, no real-data retrieval)
 	$(BIN)/pytest tests/code
