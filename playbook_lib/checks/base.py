@@ -45,13 +45,16 @@ def worst(outcomes: list[Outcome]) -> Outcome:
 
 @dataclass
 class CheckContext:
-    """What a check may read besides the records: an eval/test set, production traffic, a golden set, and (for
-    model-readiness checks) a parsed model plan (:func:`playbook_lib.decide.plan.load_plan`)."""
+    """What a check may read besides the records: an eval/test set, production traffic, a golden set, a validation
+    split, the dataset's declared licence (``playbook check --licence``: one licence for every row without its own),
+    and (for model-readiness checks) a parsed model plan (:func:`playbook_lib.decide.plan.load_plan`)."""
 
     eval: pd.DataFrame | None = None
     traffic: pd.DataFrame | None = None
     golden: pd.DataFrame | None = None
     plan: dict[str, Any] | None = None
+    validation: pd.DataFrame | None = None
+    licence: str | None = None
 
 
 @dataclass
