@@ -305,7 +305,27 @@ def check(
     ] = None,
     eval_path: Annotated[Path | None, typer.Option("--eval", help="An eval/test file (contamination, splits).")] = None,
     traffic: Annotated[Path | None, typer.Option("--traffic", help="A sample of production queries.")] = None,
-    golden: Annotated[Path | None, typer.Option("--golden", help="The golden set of real failure cases.")] = None,
+    golden: Annotated[
+        Path | None,
+        typer.Option("--golden", help="The golden set of real failure cases (any data format; golden_set item)."),
+    ] = None,
+    validation: Annotated[
+        Path | None,
+        typer.Option(
+            "--validation",
+            help="The validation split, when it is a file of its own (splits item); or give rows a split column.",
+        ),
+    ] = None,
+    licence: Annotated[
+        str | None,
+        typer.Option(
+            "--licence",
+            "--license",
+            metavar="NAME",
+            help="The dataset's licence, declared once for every row without a licence of its own (licence item), "
+            "e.g. CC-BY-NC-SA-4.0.",
+        ),
+    ] = None,
     data_format: Annotated[
         str | None,
         typer.Option(
@@ -318,14 +338,24 @@ def check(
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="warn: exit 1 on warnings and unevaluated items.")] = (
         FailOn.fail
     ),
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="An item that could not be evaluated (an input not given, data of another shape) fails: exit 2. "
+            "Also `strict: true` in the checklist.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> int:
     """Run a checklist; print a summary and write JSON / JUnit / HTML reports.
 
-    Dataset checklists read --data (and --eval, --traffic, --golden); model checklists read --plan and --evals,
-    e.g. `playbook check checklists/model_readiness.yaml --plan plan.yaml --evals evals.jsonl`. The checklist's
-    checks decide which inputs are required. Input files are only read. The same inputs give the same reports
-    (no timestamps, sorted keys).
+    Dataset checklists read --data (and --eval, --validation, --traffic, --golden, --licence), e.g.
+    `playbook check checklists/dataset_readiness.yaml --data train.jsonl --eval test.jsonl --licence MIT`; model
+    checklists read --plan and --evals, e.g. `playbook check checklists/model_readiness.yaml --plan plan.yaml
+    --evals evals.jsonl`. The checklist's checks decide which inputs are required; an item whose optional input
+    is absent is "not evaluated" and says how to supply it (--strict: that fails). Input files are only read. The
+    same inputs give the same reports (no timestamps, sorted keys).
     """
     from playbook_lib.checklist.inputs import assemble  # lazy: pandas
     from playbook_lib.checklist.parse import parse_checklist  # lazy: pandas and yaml, through the checks
@@ -339,11 +369,12 @@ def check(
             "--eval": eval_path,
             "--traffic": traffic,
             "--golden": golden,
+            "--validation": validation,
             "--plan": plan,
             "--evals": evals,
         },
         {"--json": json_out, "--junit": junit_out, "--html": html_out},
-        data=("--data", "--eval", "--traffic", "--golden", "--evals"),
+        data=("--data", "--eval", "--traffic", "--golden", "--validation", "--evals"),
     )
     spec = parse_checklist(checklist)
     inputs = assemble(
@@ -354,6 +385,8 @@ def check(
         golden=golden,
         plan=plan,
         evals=evals,
+        validation=validation,
+        licence=licence,
         data_format=data_format,
     )
     records, context = inputs.records, inputs.context
@@ -391,7 +424,7 @@ def check(
         from rich.console import Console  # lazy: rich loads only to print the summary
 
         print_terminal(report, Console(width=160))
-    return int(exit_code(report, fail_on.value))
+    return int(exit_code(report, fail_on.value, strict=strict))
 
 
 @decide_app.command("model")

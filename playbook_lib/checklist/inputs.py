@@ -1,9 +1,9 @@
 """The inputs of a checklist run: the records its checks score and the :class:`~playbook_lib.checks.CheckContext`
 around them, loaded from the files ``playbook check`` is given.
 
-A dataset checklist reads ``data`` (the training data) and optionally an ``eval`` set, production ``traffic`` and a
-``golden`` set; a model checklist reads a ``plan`` and ``evals`` (eval results, which are then the records its checks
-score). :func:`assemble` checks that the files given are the ones the checklist's checks read
+A dataset checklist reads ``data`` (the training data) and optionally an ``eval`` set, a ``validation`` split,
+production ``traffic``, a ``golden`` set and a dataset-level ``licence``; a model checklist reads a ``plan`` and
+``evals`` (eval results, which are then the records its checks score). :func:`assemble` checks that the files given are the ones the checklist's checks read
 (:func:`~playbook_lib.checklist.run.required_inputs`), then loads them; :func:`load_inputs` only loads.
 Files are only read.
 """
@@ -65,17 +65,23 @@ def load_inputs(
     golden: str | Path | None = None,
     plan: str | Path | None = None,
     evals: str | Path | None = None,
+    validation: str | Path | None = None,
+    licence: str | None = None,
     data_format: str | None = None,
 ) -> CheckInputs:
     """Load the files given, in this order: the records (``data`` with :func:`~playbook_lib.data.load_records` in
     ``data_format``, else ``evals`` with :func:`~playbook_lib.decide.evals.load_eval_results`, else no rows), then
-    ``eval``, ``traffic`` and ``golden`` (:func:`~playbook_lib.data.load_records`) and ``plan``
-    (:func:`~playbook_lib.decide.plan.load_plan`) into the context.
+    ``eval``, ``traffic``, ``golden`` and ``validation`` (:func:`~playbook_lib.data.load_records`) and ``plan``
+    (:func:`~playbook_lib.decide.plan.load_plan`) into the context, with ``licence`` (a licence declared for every
+    row that has none of its own).
 
     Raises:
         DataError: for an unreadable data, eval, traffic, golden or evals file (one line, naming the file).
-        UsageError: for an unknown ``data_format`` or a malformed plan.
+        UsageError: for an unknown ``data_format``, a malformed plan or a licence name that is empty, longer than
+            200 characters or not printable.
     """
+    if licence is not None and (not licence.strip() or len(licence) > 200 or not licence.isprintable()):
+        raise UsageError("--licence must be a licence name of 1-200 printable characters, e.g. CC-BY-4.0")
     if data is not None:
         records = load_records(data, format=data_format)
     elif evals is not None:
@@ -87,6 +93,8 @@ def load_inputs(
         traffic=load_records(traffic) if traffic is not None else None,
         golden=load_records(golden) if golden is not None else None,
         plan=load_plan(plan) if plan is not None else None,
+        validation=load_records(validation) if validation is not None else None,
+        licence=licence,
     )
     return CheckInputs(records, context)
 
@@ -100,6 +108,8 @@ def assemble(
     golden: str | Path | None = None,
     plan: str | Path | None = None,
     evals: str | Path | None = None,
+    validation: str | Path | None = None,
+    licence: str | None = None,
     data_format: str | None = None,
 ) -> CheckInputs:
     """The inputs of a run of ``spec``: :func:`check_inputs_given`, then :func:`load_inputs`.
@@ -111,5 +121,13 @@ def assemble(
     """
     check_inputs_given(spec, data=data, plan=plan, evals=evals)
     return load_inputs(
-        data=data, eval=eval, traffic=traffic, golden=golden, plan=plan, evals=evals, data_format=data_format
+        data=data,
+        eval=eval,
+        traffic=traffic,
+        golden=golden,
+        plan=plan,
+        evals=evals,
+        validation=validation,
+        licence=licence,
+        data_format=data_format,
     )

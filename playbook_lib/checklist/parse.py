@@ -2,7 +2,8 @@
 
 Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
 
-A checklist is a mapping with ``name``, optional ``description`` and ``items``, a list of mappings. Each item has
+A checklist is a mapping with ``name``, optional ``description``, optional ``strict`` (``true``: an item that could
+not be evaluated fails the run, as ``playbook check --strict`` does) and ``items``, a list of mappings. Each item has
 ``id`` (unique), ``title`` (the checklist wording), ``check`` (a registered check name) and, optionally, ``section``;
 every other key is a constructor argument of the check (``warn``, ``fail`` and the check's own options).
 Parsing never reads data: it only validates the configuration.
@@ -45,6 +46,8 @@ class ChecklistSpec:
     description: str
     items: list[ItemSpec]
     path: str = "<string>"
+    #: An item that is not evaluated fails the run (exit 2) instead of passing with a note.
+    strict: bool = False
 
 
 class ChecklistError(UsageError):
@@ -75,8 +78,8 @@ def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
         raise ChecklistError([f"{source}:1: a checklist must be a mapping with 'name' and 'items'"])
     top = {k.value: (k, v) for k, v in root.value}
     for key, (knode, _) in top.items():
-        if key not in ("name", "description", "items"):
-            errors.add(knode, f"unknown top-level key {echo(key)} (valid: name, description, items)")
+        if key not in ("name", "description", "strict", "items"):
+            errors.add(knode, f"unknown top-level key {echo(key)} (valid: name, description, strict, items)")
     name = description = ""
     if "name" not in top or not isinstance(value(top["name"][1]), str):
         errors.items.append(f"{errors.at(top['name'][1]) if 'name' in top else source + ':1'}: 'name' must be a string")
@@ -87,6 +90,12 @@ def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
         if not isinstance(description, str):
             errors.add(top["description"][1], "'description' must be a string")
             description = ""
+    strict = False
+    if "strict" in top:
+        strict = value(top["strict"][1])
+        if not isinstance(strict, bool):
+            errors.add(top["strict"][1], f"'strict' must be true or false, got {echo(strict)}")
+            strict = False
     items_node = top.get("items", (None, None))[1]
     if not isinstance(items_node, yaml.SequenceNode) or not items_node.value:
         where = errors.at(items_node) if items_node is not None else f"{source}:1"
@@ -96,7 +105,7 @@ def parse_checklist_text(text: str, source: str = "<string>") -> ChecklistSpec:
     items = [item for node in items_node.value if (item := _parse_item(node, errors, seen_ids)) is not None]
     if errors.items:
         raise ChecklistError(errors.items)
-    return ChecklistSpec(name, description, items, source)
+    return ChecklistSpec(name, description, items, source, strict)
 
 
 def _parse_item(node: yaml.Node, errors: Errors, seen_ids: dict[str, str]) -> ItemSpec | None:

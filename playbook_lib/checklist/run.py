@@ -17,6 +17,7 @@ import pandas as pd
 
 from playbook_lib.checklist.parse import ChecklistSpec, ItemSpec
 from playbook_lib.checks import CheckContext, CheckResult, Outcome, get_check, worst
+from playbook_lib.data.shape import Shape, detect_shape
 from playbook_lib.errors import ExitCode, final_code
 
 
@@ -76,12 +77,17 @@ def run_checklist(
     ``on_done`` after it (progress display)."""
     context = context or CheckContext()
     results = []
+    dataset = any("data" in get_check(i.check).inputs for i in spec.items)
+    shape = detect_shape(records) if dataset else None
     for item in spec.items:
         if on_item is not None:
             on_item(item)
         check = get_check(item.check)(**item.params)
         start = time.perf_counter()
-        result = check.run(records, context)
+        if shape is not None and check.shapes is not None and shape.value not in check.shapes:
+            result = check.not_evaluated(len(records), _other_shape(check.shapes, shape))
+        else:
+            result = check.run(records, context)
         seconds = time.perf_counter() - start
         if len(result.flags) != len(records):
             raise RuntimeError(f"check {item.check!r} returned {len(result.flags)} flags for {len(records)} rows")
@@ -89,16 +95,29 @@ def run_checklist(
         results.append(ItemResult(item, result, seconds, [int(x) for x in lines]))
         if on_done is not None:
             on_done(results[-1])
-    role = "train" if any("data" in get_check(i.check).inputs for i in spec.items) else "evals"
+    role = "train" if dataset else "evals"
     data = {
         role: describe(records),
         "eval": describe(context.eval),
         "traffic": describe(context.traffic),
         "golden": describe(context.golden),
+        "validation": describe(context.validation),
     }
+    if context.licence is not None:
+        data["licence"] = context.licence
+    if shape is not None:
+        data["shape"] = shape.value
     if context.plan is not None:
         data["plan"] = {"path": context.plan.get("_path", ""), "name": context.plan.get("name", "")}
     return Report(spec, results, {k: v for k, v in data.items() if v is not None})
+
+
+def _other_shape(shapes: tuple[str, ...], shape: Shape) -> str:
+    """Why an item did not run: its check applies to other data shapes (the report's one line)."""
+    return (
+        f"applies to {' or '.join(shapes)} data; this dataset is {shape.value} (detected from its fields, see "
+        "playbook_lib.data.shape)"
+    )
 
 
 def required_inputs(spec: ChecklistSpec) -> set[str]:
@@ -106,20 +125,22 @@ def required_inputs(spec: ChecklistSpec) -> set[str]:
     return {name for item in spec.items for name in get_check(item.check).inputs}
 
 
-def outcome_code(outcome: Outcome, fail_on: str = "fail") -> ExitCode:
-    """The exit code one item's outcome asks for: 2 for ``fail``; 1 for ``warn`` and ``not_evaluated`` under
-    ``fail_on="warn"`` (a check that did not run is not a pass); else 0."""
+def outcome_code(outcome: Outcome, fail_on: str = "fail", strict: bool = False) -> ExitCode:
+    """The exit code one item's outcome asks for: 2 for ``fail``, and for ``not_evaluated`` when ``strict``; 1 for
+    ``warn`` and ``not_evaluated`` under ``fail_on="warn"`` (a check that did not run is not a pass); else 0."""
     if fail_on not in ("fail", "warn"):
         raise ValueError(f"fail_on must be 'fail' or 'warn', not {fail_on!r}")
-    if outcome is Outcome.FAIL:
+    if outcome is Outcome.FAIL or (strict and outcome is Outcome.NOT_EVALUATED):
         return ExitCode.FAIL
     if fail_on == "warn" and outcome in (Outcome.WARN, Outcome.NOT_EVALUATED):
         return ExitCode.WARN
     return ExitCode.OK
 
 
-def exit_code(report: Report, fail_on: str = "fail", *others: int) -> ExitCode:
-    """0 when nothing failed; 2 when an item failed; 1 when ``fail_on="warn"`` and an item warned or could not be
-    evaluated (a check that did not run is not a pass). ``others`` are codes of the same run from elsewhere (a
-    usage or data error): :func:`~playbook_lib.errors.final_code` decides, the highest wins."""
-    return final_code(*(outcome_code(r.result.outcome, fail_on) for r in report.items), *others)
+def exit_code(report: Report, fail_on: str = "fail", *others: int, strict: bool = False) -> ExitCode:
+    """0 when nothing failed; 2 when an item failed, or was not evaluated under ``strict`` (or the checklist's own
+    ``strict: true``); 1 when ``fail_on="warn"`` and an item warned or could not be evaluated (a check that did not
+    run is not a pass). ``others`` are codes of the same run from elsewhere (a usage or data error):
+    :func:`~playbook_lib.errors.final_code` decides, the highest wins."""
+    strict = strict or report.checklist.strict
+    return final_code(*(outcome_code(r.result.outcome, fail_on, strict) for r in report.items), *others)

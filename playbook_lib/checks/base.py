@@ -118,6 +118,10 @@ class Check(ABC):
     #: What the check reads: ``data`` (records are a dataset, ``--data``), ``plan`` (``--plan``), ``evals`` (records
     #: are eval results, ``--evals``). The CLI asks for exactly the inputs a checklist's checks declare.
     inputs: ClassVar[tuple[str, ...]] = ("data",)
+    #: The data shapes the check applies to (:class:`playbook_lib.data.shape.Shape` values: ``sft``, ``chat``,
+    #: ``sharegpt``, ``preference``); ``None``: every shape. On data of another shape a checklist reports the item
+    #: as not evaluated instead of running it.
+    shapes: ClassVar[tuple[str, ...] | None] = None
     max_examples: ClassVar[int] = 5
     #: The values ``summary[metric]`` can take (inclusive): ``warn`` and ``fail`` must lie inside it. Shares and
     #: rates are in [0, 1] (the default); counts and ratios declare ``(0.0, math.inf)``, differences ``(-1.0, 1.0)``.

@@ -129,6 +129,7 @@ class SftPairsCheck(_RowProblemsCheck):
     """
 
     name = "sft_pairs"
+    shapes = ("sft", "chat", "sharegpt")
 
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         """The problems of one record (a dict in the record model)."""
@@ -162,6 +163,7 @@ class PreferencePairsCheck(_RowProblemsCheck):
     """
 
     name = "preference_pairs"
+    shapes = ("preference",)
 
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         """The problems of one record (a dict in the record model)."""
@@ -197,12 +199,13 @@ class PreferencePairsCheck(_RowProblemsCheck):
 @register
 class LengthBiasCheck(Check):
     """Whether "chosen" mostly means "longer". The metric ``longer_chosen_rate`` is the share of pairs (with two
-    non-empty answers of different length) whose chosen answer has more whitespace tokens than the rejected one;
-    about 0.5 means length does not predict the label. Rows whose chosen answer is more than ``ratio`` times longer
-    are flagged. Fewer than ``min_pairs`` comparable pairs: not evaluated."""
+    non-empty answers) whose chosen answer has more whitespace tokens than the rejected one, a pair of equal length
+    counting one half; about 0.5 means length does not predict the label. Rows whose chosen answer is more than
+    ``ratio`` times longer are flagged. Fewer than ``min_pairs`` pairs with two answers: not evaluated."""
 
     name = "length_bias"
     metric = "longer_chosen_rate"
+    shapes = ("preference",)
 
     def __init__(
         self, ratio: float = 2.0, min_pairs: int = 10, warn: float | None = 0.65, fail: float | None = 0.8
@@ -222,20 +225,24 @@ class LengthBiasCheck(Check):
             c, r = _text(raw.get("chosen")), _text(raw.get("rejected"))
             c_len[i] = tokens(c) if c else 0
             r_len[i] = tokens(r) if r else 0
-        comparable = (c_len > 0) & (r_len > 0) & (c_len != r_len)
+        comparable = (c_len > 0) & (r_len > 0)
         m = int(comparable.sum())
         if m < self.min_pairs:
-            return self.not_evaluated(n, f"only {m} comparable preference pairs (< min_pairs {self.min_pairs})")
+            return self.not_evaluated(n, f"only {m} pairs with two non-empty answers (< min_pairs {self.min_pairs})")
         log_ratio = np.log(np.where(comparable, c_len, 1) / np.where(comparable, r_len, 1))
-        rate = float((c_len[comparable] > r_len[comparable]).mean())
+        c, r = c_len[comparable], r_len[comparable]
+        longer, ties = int((c > r).sum()), int((c == r).sum())
+        rate = (longer + 0.5 * ties) / m
         flags = comparable & (log_ratio > math.log(self.ratio))
         scores = np.clip(log_ratio / math.log(self.ratio) / 2, 0, 1) * flags
         summary = {
             "longer_chosen_rate": rate,
             "pairs": m,
+            "chosen_longer": longer,
+            "equal_length": ties,
             "median_log_length_ratio": float(np.median(log_ratio[comparable])),
-            "chosen_mean_tokens": float(c_len[comparable].mean()),
-            "rejected_mean_tokens": float(r_len[comparable].mean()),
+            "chosen_mean_tokens": float(c.mean()),
+            "rejected_mean_tokens": float(r.mean()),
             "much_longer": int(flags.sum()),
         }
         examples = [
@@ -246,7 +253,7 @@ class LengthBiasCheck(Check):
             for i in np.flatnonzero(flags)[: self.max_examples]
         ]
         detail = (
-            f"chosen is longer in {rate:.0%} of {m} pairs (mean {summary['chosen_mean_tokens']:.0f} vs "
-            f"{summary['rejected_mean_tokens']:.0f} tokens)"
+            f"chosen is longer in {longer} and as long in {ties} of {m} pairs (mean {summary['chosen_mean_tokens']:.0f}"
+            f" vs {summary['rejected_mean_tokens']:.0f} tokens)"
         )
         return self.result(flags, scores, summary, examples, detail)

@@ -52,8 +52,10 @@ class SplitsCheck(Check):
     """Every split in ``required`` is present, and no prompt appears in two splits.
 
     Splits come from the ``split`` column (``val``/``dev`` count as validation); rows without one are ``train``,
-    and the eval file (``--eval``) counts as ``test``. A missing split fails; the metric ``overlap_rate`` is the
-    share of rows whose normalised prompt is also in another split.
+    the eval file (``--eval``) counts as ``test`` and the validation file (``--validation``) as ``validation``.
+    The metric ``overlap_rate`` is the share of rows whose normalised prompt is also in another split. A required
+    split that is missing makes the item not evaluated, with the one line that says how to supply it (``--strict``
+    turns that into a failure); overlapping splits fail whatever is missing.
     """
 
     name = "splits"
@@ -74,14 +76,21 @@ class SplitsCheck(Check):
         n = len(records)
         splits = _split_names(records["split"])
         raw = record_text(records, self.fields)
-        evals = record_text(context.eval, self.fields) if context.eval is not None else []
+        # the split files given beside the data: --eval is the test split, --validation the validation split
+        extra: list[tuple[str, list[str]]] = [
+            (name, record_text(frame, self.fields))
+            for name, frame in (("test", context.eval), ("validation", context.validation))
+            if frame is not None
+        ]
+        other_names = [name for name, texts in extra for _ in texts]
+        other_texts = [t for _, texts in extra for t in texts]
         # Only rows whose normal-form hash occurs in two splits can be in two splits; the normalised strings of
         # those rows alone decide it (a hash collision cannot flag a row).
-        names = {name: k for k, name in enumerate(sorted(set(splits) | {"test"}))}
-        code = np.array([names[s] for s in splits] + [names["test"]] * len(evals), dtype=np.int64)
-        hashes = np.concatenate([normal_hashes(raw), normal_hashes(evals)])
+        names = {name: k for k, name in enumerate(sorted(set(splits) | set(other_names)))}
+        code = np.array([names[s] for s in splits + other_names], dtype=np.int64)
+        hashes = np.concatenate([normal_hashes(raw), normal_hashes(other_texts)])
         order = np.argsort(hashes, kind="stable")
-        starts = np.flatnonzero(np.r_[True, hashes[order][1:] != hashes[order][:-1]]) if n + len(evals) else order
+        starts = np.flatnonzero(np.r_[True, hashes[order][1:] != hashes[order][:-1]]) if hashes.size else order
         several = np.zeros(hashes.size, dtype=bool)
         if order.size:
             mixed = np.minimum.reduceat(code[order], starts) != np.maximum.reduceat(code[order], starts)
@@ -89,13 +98,14 @@ class SplitsCheck(Check):
         where: dict[str, set[str]] = {}
         texts: dict[int, str] = {}
         for i in np.flatnonzero(several).tolist():
-            t = normalise(raw[i]) if i < n else normalise(evals[i - n])
-            where.setdefault(t, set()).add(splits[i] if i < n else "test")
+            t = normalise(raw[i]) if i < n else normalise(other_texts[i - n])
+            where.setdefault(t, set()).add(splits[i] if i < n else other_names[i - n])
             if i < n:
                 texts[i] = t
         sizes = {s: splits.count(s) for s in sorted(set(splits))}
-        if context.eval is not None:
-            sizes["test"] = sizes.get("test", 0) + len(context.eval)
+        for name in other_names:
+            sizes[name] = sizes.get(name, 0) + 1
+        sizes = dict(sorted(sizes.items()))
         flags = np.zeros(n, dtype=bool)
         for i, t in texts.items():
             flags[i] = len(where[t]) > 1
@@ -109,7 +119,9 @@ class SplitsCheck(Check):
             "overlap_rate": overlap_rate,
         }
         graded = self.grade(overlap_rate)
-        outcome = Outcome.FAIL if missing else graded
+        # A split the team has not supplied is not evaluated (it says how to supply it), unless the splits that are
+        # there already overlap: that is a failure whatever else is missing.
+        outcome = Outcome.NOT_EVALUATED if missing and graded is Outcome.PASS else graded
         examples = [
             {
                 "line": int(records["line"].iloc[i]),
@@ -117,17 +129,26 @@ class SplitsCheck(Check):
             }
             for i in np.flatnonzero(flags)[:5]
         ]
-        detail = (
-            f"missing {', '.join(missing)}; " if missing else ""
-        ) + f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"
+        detail = f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"
+        if missing:
+            detail += f"; missing {', '.join(missing)}: " + "; ".join(_HOW[m] for m in missing if m in _HOW)
         return self.result(flags, flags.astype(float), summary, examples, detail, outcome=outcome)
+
+
+#: How to supply each split, for the report of a run where it is missing.
+_HOW = {
+    "train": "pass the training data with --data",
+    "validation": "pass --validation FILE, or give rows a split column with 'validation' (or val, dev)",
+    "test": "pass --eval FILE, or give rows a split column with 'test'",
+}
 
 
 @register
 class GoldenSetCheck(Check):
     """A golden set of real failure cases exists and is large enough (metric ``golden_examples``, lower is worse).
 
-    The golden set is the ``--golden`` file, or rows whose ``split`` or ``category`` is ``golden``.
+    The golden set is the ``--golden`` file, or rows whose ``split`` or ``category`` is ``golden``; with neither,
+    the item is not evaluated and says how to supply one.
     """
 
     name = "golden_set"
@@ -145,6 +166,12 @@ class GoldenSetCheck(Check):
             for s, c in zip(records["split"], records["category"])
         ]
         count = len(context.golden) if context.golden is not None else int(sum(in_records))
+        if context.golden is None and not count:
+            return self.not_evaluated(
+                n,
+                "no golden set: pass --golden FILE (real failure cases, one per row, in any data format), or tag "
+                "rows with split or category 'golden'",
+            )
         where = "--golden file" if context.golden is not None else "rows tagged golden"
         summary = {"golden_examples": count, "source": where}
         return self.result(np.zeros(n, bool), np.zeros(n), summary, [], f"{count} examples from {where}")

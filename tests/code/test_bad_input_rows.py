@@ -271,9 +271,14 @@ def test_every_model_free_check_runs_on_hostile_jsonl_in_every_input(tmp_path: P
         for message, (number, fragment) in zip(skipped, sorted(expected_skips.items()), strict=True):
             assert message.startswith(f"{path}:{number}: ") and fragment in message, (role, message)
         assert report["data"][role]["rows"] == len(DATA_ROWS) - len(expected_skips)
-    # every mistyped row is flagged by the check that cares, with its line and a reason that says what is wrong
+    # every mistyped row is flagged by the check that cares, with its line and a reason that says what is wrong;
+    # the preference rows sit in a file of mostly SFT rows, so the preference items do not run here (the next test
+    # runs them on a preference file holding the same hostile rows)
+    for pref_item in ("pref", "bias"):
+        assert item(report, pref_item)["outcome"] == "not_evaluated", item(report, pref_item)
+        assert "this dataset is sft" in item(report, pref_item)["message"]
     for number, (label, _, (item_id, fragment)) in enumerate(DATA_ROWS, start=1):
-        if item_id in ("", "skipped"):
+        if item_id in ("", "skipped", "pref"):
             continue
         it = item(report, item_id)
         assert number in it["flagged_lines"], (label, item_id, it["flagged_lines"])
@@ -288,6 +293,24 @@ def test_every_model_free_check_runs_on_hostile_jsonl_in_every_input(tmp_path: P
     assert surrogate_line in fmt["flagged_lines"]
     for path in (tmp_path / "out").iterdir():
         assert "\\ud800" not in path.read_text(encoding="utf-8").lower()
+
+
+def test_hostile_preference_rows_are_flagged_in_a_preference_file(tmp_path: Path) -> None:
+    """The hostile preference rows among valid pairs: the file's shape is preference, so the preference items run and
+    flag each mistyped row with its line and what is wrong."""
+    good = json.dumps({"prompt": "Which plan suits a team of five?", "chosen": "The team plan.", "rejected": "Any."})
+    hostile = [(line, frag) for _, line, (item_id, frag) in DATA_ROWS if item_id == "pref"]
+    data = write_lines(tmp_path / "pref.jsonl", [good] * 6 + [line for line, _ in hostile])
+    checklist = tmp_path / "free.yaml"
+    checklist.write_text(MODEL_FREE, encoding="utf-8")
+    result, report = run_check(tmp_path, checklist, data)
+    assert result.code == ExitCode.FAIL, result.stderr
+    assert report["data"]["shape"] == "preference"
+    pref = item(report, "pref")
+    for number, (_, fragment) in enumerate(hostile, start=7):
+        assert number in pref["flagged_lines"], (number, pref["flagged_lines"])
+        assert any(fragment in problem for problem in pref["summary"]["problems"]), pref["summary"]
+    assert item(report, "sft")["outcome"] == "not_evaluated"
 
 
 def test_whole_dataset_checklist_runs_on_a_hostile_file(tmp_path: Path) -> None:

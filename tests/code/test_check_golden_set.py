@@ -9,8 +9,14 @@ from playbook_lib.data import records_from_rows
 TRAIN = records_from_rows([{"instruction": f"q{i}", "output": "a"} for i in range(5)])
 
 
-def test_missing_golden_set_fails() -> None:
-    assert GoldenSetCheck().run(TRAIN, CheckContext()).outcome is Outcome.FAIL
+def test_missing_golden_set_is_not_evaluated_and_says_how_to_supply_it() -> None:
+    result = GoldenSetCheck().run(TRAIN, CheckContext())
+    assert result.outcome is Outcome.NOT_EVALUATED and "--golden FILE" in result.message
+
+
+def test_an_empty_golden_file_fails() -> None:
+    empty = TRAIN.iloc[:0]
+    assert GoldenSetCheck().run(TRAIN, CheckContext(golden=empty)).outcome is Outcome.FAIL
 
 
 def test_golden_file_or_tagged_rows_count() -> None:

@@ -21,9 +21,25 @@ def test_clean_data_passes() -> None:
     assert result.summary["split_sizes"] == {"test": 2, "train": 16, "validation": 2}
 
 
-def test_missing_split_fails() -> None:
+def test_missing_split_is_not_evaluated_and_says_how_to_supply_it() -> None:
     result = SplitsCheck().run(records_from_rows(CLEAN[:16]), CheckContext())
-    assert result.outcome is Outcome.FAIL and result.summary["missing_splits"] == ["validation", "test"]
+    assert result.outcome is Outcome.NOT_EVALUATED and result.summary["missing_splits"] == ["validation", "test"]
+    assert "--validation FILE" in result.message and "--eval FILE" in result.message
+
+
+def test_a_validation_file_is_the_validation_split_and_overlaps_are_found() -> None:
+    train = records_from_rows([r for r in CLEAN if r.get("split") != "val"])
+    validation = records_from_rows([{"instruction": "q-val", "output": "a"}, {"instruction": "Q0", "output": "b"}])
+    test = records_from_rows([{"instruction": "q-test", "output": "a"}])
+    result = SplitsCheck().run(train, CheckContext(eval=test, validation=validation))
+    assert result.summary["missing_splits"] == [] and result.summary["split_sizes"]["validation"] >= 2
+    assert result.outcome is Outcome.FAIL and result.flags[0]  # Q0 is in train and in the validation file
+
+
+def test_overlap_fails_even_when_a_split_is_missing() -> None:
+    rows = [r for r in CLEAN if r.get("split") != "val"] + [{"instruction": "Q0", "output": "b", "split": "test"}]
+    result = SplitsCheck().run(records_from_rows(rows), CheckContext())
+    assert "validation" in result.summary["missing_splits"] and result.outcome is Outcome.FAIL
 
 
 def test_prompt_in_two_splits_and_eval_file_overlap_are_found() -> None:
