@@ -96,7 +96,7 @@ def run_checklist(
         if on_done is not None:
             on_done(results[-1])
     role = "train" if dataset else "evals"
-    data = {
+    data: dict[str, Any] = {
         role: describe(records),
         "eval": describe(context.eval),
         "traffic": describe(context.traffic),

@@ -230,8 +230,8 @@ class LengthBiasCheck(Check):
         if m < self.min_pairs:
             return self.not_evaluated(n, f"only {m} pairs with two non-empty answers (< min_pairs {self.min_pairs})")
         log_ratio = np.log(np.where(comparable, c_len, 1) / np.where(comparable, r_len, 1))
-        c, r = c_len[comparable], r_len[comparable]
-        longer, ties = int((c > r).sum()), int((c == r).sum())
+        chosen, rejected = c_len[comparable], r_len[comparable]
+        longer, ties = int((chosen > rejected).sum()), int((chosen == rejected).sum())
         rate = (longer + 0.5 * ties) / m
         flags = comparable & (log_ratio > math.log(self.ratio))
         scores = np.clip(log_ratio / math.log(self.ratio) / 2, 0, 1) * flags
@@ -241,8 +241,8 @@ class LengthBiasCheck(Check):
             "chosen_longer": longer,
             "equal_length": ties,
             "median_log_length_ratio": float(np.median(log_ratio[comparable])),
-            "chosen_mean_tokens": float(c.mean()),
-            "rejected_mean_tokens": float(r.mean()),
+            "chosen_mean_tokens": float(chosen.mean()),
+            "rejected_mean_tokens": float(rejected.mean()),
             "much_longer": int(flags.sum()),
         }
         examples = [
