@@ -23,6 +23,7 @@ from playbook_lib.checks import (  # noqa: F401 - imported to register their che
     relevance,
     embedding,
     posttraining,
+    chat_template,
     readiness,
 )
 
