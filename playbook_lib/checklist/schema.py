@@ -50,6 +50,8 @@ CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("contamination", "fields"): _COMPARABLE,
     ("contamination", "exact_fields"): _COMPARABLE,
     ("contamination", "min_containment"): _UNIT,
+    ("contamination", "min_prompt_containment"): _UNIT,
+    ("contamination", "max_ngram_rows"): {"exclusiveMinimum": 0},
     ("pii", "kinds"): {"items": {"enum": list(PII_PATTERNS)}},
     ("provenance", "max_untagged"): _UNIT,
     ("provenance", "fail_untagged"): _UNIT,

@@ -7,7 +7,9 @@ train/validation/test split".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,14 +41,22 @@ def ngrams(text: str, n: int) -> set[str]:
 class Overlap:
     """Which training rows overlap the eval set, and how.
 
-    ``flags``/``scores`` per training row (score: share of the row's distinct n-grams found in the eval set, 1 for an
-    exact copy); ``exact[i]`` the eval row a training row copies (or -1); ``first_eval[i]`` the first eval row it
-    shares an n-gram with (or -1); ``shared[i]`` how many distinct n-grams it shares; ``hit_eval`` the eval rows hit;
-    ``distinct[i]`` how many distinct n-grams a training row with a shared n-gram has (0 for the others).
+    ``flags``/``scores`` per training row (score: share of the row's distinct counted n-grams found in the eval set,
+    1 for an exact copy); ``exact[i]`` the eval row a training row copies (or -1); ``first_eval[i]`` the first eval
+    row it shares a counted n-gram with (or -1); ``shared[i]`` how many distinct counted n-grams it shares;
+    ``hit_eval`` the eval rows hit; ``distinct[i]`` how many distinct counted n-grams a training row with a shared
+    one has (0 for the others).
 
-    With ``pairs=True`` (:func:`overlap`), ``pairs`` holds every (training row, eval row) that share an n-gram (exact
-    copies aside) as three arrays ``(train_row, eval_row, shared)``, sorted by training then eval row, ``shared`` the
-    number of distinct n-grams the two share; and ``eval_distinct[j]`` the number of distinct n-grams of eval row j.
+    With ``pairs=True`` (:func:`overlap`), ``pairs`` holds every (training row, eval row) that share a counted n-gram
+    (exact copies aside) as three arrays ``(train_row, eval_row, shared)``, sorted by training then eval row,
+    ``shared`` the number of distinct counted n-grams the two share; ``eval_distinct[j]`` the number of distinct
+    n-grams of eval row j and ``eval_boilerplate[j]`` how many of them are boilerplate.
+
+    *Counted* n-grams: all of them, unless ``max_rows`` is given; then an eval n-gram found in more than
+    ``max_rows`` distinct training rows (document frequency, rows that are exact copies aside) is *boilerplate* and
+    counts nowhere: not as shared, not in ``distinct``. ``boilerplate`` lists them as ``{n-gram: training rows}``
+    (:func:`overlap_plain`: the n-gram's text; :func:`overlap`: its 64-bit hash, with ``boilerplate_eval`` the first
+    eval row holding it, so its text can be recovered).
     """
 
     flags: np.ndarray
@@ -58,6 +68,9 @@ class Overlap:
     distinct: np.ndarray | None = None
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     eval_distinct: np.ndarray | None = None
+    eval_boilerplate: np.ndarray | None = None
+    boilerplate: dict[Any, int] = field(default_factory=dict)
+    boilerplate_eval: dict[int, int] = field(default_factory=dict)
 
 
 def _empty(m: int) -> Overlap:
@@ -72,36 +85,67 @@ def _empty(m: int) -> Overlap:
     )
 
 
-def overlap_plain(train: list[str], evals: list[str], n: int, exact: bool = True, pairs: bool = False) -> Overlap:
+def overlap_plain(
+    train: list[str],
+    evals: list[str],
+    n: int,
+    exact: bool = True,
+    pairs: bool = False,
+    max_rows: float | None = None,
+    train_rows: Sequence[int] | None = None,
+) -> Overlap:
     """The plain-Python overlap pass: a dict of every eval n-gram (as a string) and a set per training row.
 
-    ``exact=False`` skips the exact-copy pass (every row is looked at by n-grams); ``pairs=True`` fills ``pairs`` and
-    ``eval_distinct`` (see :class:`Overlap`). The reference the vectorised :func:`overlap` is tested against, and the
-    peer it is benchmarked against.
+    ``exact=False`` skips the exact-copy pass (every row is looked at by n-grams); ``pairs=True`` fills ``pairs``,
+    ``eval_distinct`` and ``eval_boilerplate`` (see :class:`Overlap`). ``max_rows``: n-grams of more than this many
+    distinct training rows are boilerplate and do not count; ``train_rows[i]`` is the training row text ``i`` belongs
+    to for that count (default: each text its own row; several texts, the fields of one row, may share one). The
+    reference the vectorised :func:`overlap` is tested against, and the peer it is benchmarked against.
     """
     eval_exact = {normalise(t): i for i, t in enumerate(evals) if t.strip()} if exact else {}
-    eval_grams: dict[str, list[int]] = {}
-    eval_distinct = np.zeros(len(evals), np.int64)
-    for i, t in enumerate(evals):
-        grams = ngrams(t, n)
-        eval_distinct[i] = len(grams)
-        for g in grams:
-            eval_grams.setdefault(g, []).append(i)
+    eval_words = [_WORD.findall(t.casefold()) for t in evals]
+    eval_sets = [ngrams(t, n) for t in evals]
+    any_eval = {g for grams in eval_sets for g in grams}
     m = len(train)
     out = _empty(m)
-    found: list[tuple[int, int, int]] = []
+    owner = list(range(m)) if train_rows is None else list(train_rows)
+    train_sets: list[set[str]] = []
     for i, t in enumerate(train):
         j = eval_exact.get(normalise(t))
         if j is not None:
             out.flags[i], out.scores[i], out.exact[i] = True, 1.0, j
             out.hit_eval.add(j)
-            continue
-        grams = ngrams(t, n)
+            train_sets.append(set())
+        else:
+            train_sets.append(ngrams(t, n))
+    if max_rows is not None:
+        holders: dict[str, set[int]] = {}
+        for i, grams in enumerate(train_sets):
+            for g in grams:
+                if g in any_eval:
+                    holders.setdefault(g, set()).add(owner[i])
+        out.boilerplate = {g: len(r) for g, r in holders.items() if len(r) > max_rows}
+    # per eval row, the n-grams with an occurrence that holds no boilerplate word: the ones that count
+    eval_grams: dict[str, list[int]] = {}
+    counted_of = []
+    for j, words in enumerate(eval_words):
+        starts = [" ".join(words[k : k + n]) for k in range(len(words) - n + 1)]
+        boiler_word = [False] * len(words)
+        for k, g in enumerate(starts):
+            if g in out.boilerplate:
+                boiler_word[k : k + n] = [True] * n
+        clear = {g for k, g in enumerate(starts) if not any(boiler_word[k : k + n])}
+        counted_of.append(len(clear))
+        for g in clear:
+            eval_grams.setdefault(g, []).append(j)
+    found: list[tuple[int, int, int]] = []
+    for i, grams in enumerate(train_sets):
         shared = [g for g in grams if g in eval_grams]
         if shared:
             rows = {k for g in shared for k in eval_grams[g]}
-            out.flags[i], out.scores[i] = True, len(shared) / len(grams)
-            out.distinct[i] = len(grams)  # type: ignore[index]
+            own = len(grams) - sum(g in out.boilerplate for g in grams)
+            out.flags[i], out.scores[i] = True, len(shared) / own
+            out.distinct[i] = own  # type: ignore[index]
             out.shared[i], out.first_eval[i] = len(shared), min(rows)
             out.hit_eval.update(rows)
             if pairs:
@@ -113,20 +157,32 @@ def overlap_plain(train: list[str], evals: list[str], n: int, exact: bool = True
     if pairs:
         table = np.array(found, dtype=np.int64).reshape(-1, 3)
         out.pairs = (table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy())
-        out.eval_distinct = eval_distinct
+        out.eval_distinct = np.array([len(grams) for grams in eval_sets], np.int64)
+        out.eval_boilerplate = out.eval_distinct - np.array(counted_of, np.int64)
     return out
 
 
-def overlap(train: list[str], evals: list[str], n: int, exact: bool = True, pairs: bool = False) -> Overlap:
+def overlap(
+    train: list[str],
+    evals: list[str],
+    n: int,
+    exact: bool = True,
+    pairs: bool = False,
+    max_rows: float | None = None,
+    train_rows: np.ndarray | None = None,
+) -> Overlap:
     """The same result as :func:`overlap_plain`, vectorised: n-grams are 64-bit hashes
     (:func:`~playbook_lib.checks.hashing.ngram_hashes`), membership is a sorted search in the eval set's hashes, and
     only rows with a hit are looked at row by row. Exact copies are found by normal-form hashes and confirmed on the
     normalised strings (skipped with ``exact=False``); ``pairs=True`` also counts the n-grams each (training row,
-    eval row) pair shares (see :class:`Overlap`)."""
+    eval row) pair shares (see :class:`Overlap`). With ``max_rows``, the document frequency of the eval set's n-grams
+    is counted from the same hits (a sort of the distinct (n-gram, training row) hits, no second pass over the
+    text) before any pair is expanded, so boilerplate shared by thousands of rows on both sides costs no more than
+    one hit per row."""
     out = _empty(len(train))
     if exact:
         _exact_copies(train, evals, out)
-    _ngram_overlap(train, evals, n, out, pairs)
+    _ngram_overlap(train, evals, n, out, pairs, max_rows, train_rows)
     return out
 
 
@@ -149,8 +205,20 @@ def _exact_copies(train: list[str], evals: list[str], out: Overlap) -> None:
                 out.hit_eval.add(j)
 
 
-def _ngram_overlap(train: list[str], evals: list[str], n: int, out: Overlap, pairs: bool) -> None:
-    """Shared ``n``-grams into ``out`` for the training rows that are not exact copies already."""
+def _ngram_overlap(
+    train: list[str],
+    evals: list[str],
+    n: int,
+    out: Overlap,
+    pairs: bool,
+    max_rows: float | None = None,
+    train_rows: np.ndarray | None = None,
+) -> None:
+    """Shared ``n``-grams into ``out`` for the training rows that are not exact copies already.
+
+    One pass over the training text collects, per chunk, the distinct (training text, eval n-gram) hits; the
+    document frequency of each eval n-gram (distinct training rows, ``train_rows``) comes from those hits, and the
+    shared counts, first eval rows and pairs from the hits of the n-grams that count."""
     e_offsets, e_grams = ngram_hashes(evals, n)
     e_rows = np.repeat(np.arange(len(evals)), np.diff(e_offsets))
     order = np.argsort(e_grams, kind="stable")
@@ -158,11 +226,15 @@ def _ngram_overlap(train: list[str], evals: list[str], n: int, out: Overlap, pai
     # one entry per distinct (n-gram, eval row): a row repeating an n-gram owns it once
     distinct_entry = np.r_[True, (e_sorted[1:] != e_sorted[:-1]) | (e_rows[1:] != e_rows[:-1])][: e_sorted.size]
     e_sorted, e_rows = e_sorted[distinct_entry], e_rows[distinct_entry]
-    found_pairs: list[np.ndarray] = []
+    # the distinct eval n-grams, each with its run of entries e_sorted[start:stop] (eval rows ascending)
+    new_gram = np.r_[True, e_sorted[1:] != e_sorted[:-1]][: e_sorted.size]
+    u_grams, u_start = e_sorted[new_gram], np.flatnonzero(new_gram)
+    u_count = np.diff(np.r_[u_start, e_sorted.size])
     m_eval = max(len(evals), 1)
     if pairs:
         out.pairs = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         out.eval_distinct = np.bincount(e_rows, minlength=len(evals)).astype(np.int64)
+        out.eval_boilerplate = np.zeros(len(evals), np.int64)
     if not e_sorted.size:
         return
     # a table of the eval n-grams' top bits (about 8 slots per n-gram): a cheap necessary condition, so the sorted
@@ -171,7 +243,8 @@ def _ngram_overlap(train: list[str], evals: list[str], n: int, out: Overlap, pai
     shift = np.uint64(64 - bits)
     seen = np.zeros(1 << bits, dtype=bool)
     seen[(e_sorted >> shift).astype(np.int64)] = True
-    hit_owners = []
+    # per chunk: the texts with a hit, their distinct n-gram counts, and their distinct hits (text, eval n-gram)
+    hits: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     use_native(text_chars(train))  # loads the compiled loops for a big input; the chunks then use them
     for lo, hi in chunks(train):
         offsets, grams = ngram_chunk(train[lo:hi], n)
@@ -193,24 +266,56 @@ def _ngram_overlap(train: list[str], evals: list[str], n: int, out: Overlap, pai
         order_rg = np.lexsort((g, r))
         r, g, h = r[order_rg], g[order_rg], h[order_rg]
         first = np.r_[True, (r[1:] != r[:-1]) | (g[1:] != g[:-1])]
-        distinct = np.bincount(r[first], minlength=hi - lo)
-        shared = np.bincount(r[first & h], minlength=hi - lo)
-        rows_global = lo + hit_rows
-        out.flags[rows_global] = True
-        out.shared[rows_global] = shared[hit_rows]
-        out.scores[rows_global] = shared[hit_rows] / distinct[hit_rows]
-        out.distinct[rows_global] = distinct[hit_rows]  # type: ignore[index]
-        # the eval rows each hit n-gram belongs to
-        starts = np.searchsorted(e_sorted, g[first & h], side="left")
-        stops = np.searchsorted(e_sorted, g[first & h], side="right")
-        owners = e_rows[concat_ranges(starts, stops - starts)]
-        owner_train = np.repeat(r[first & h], stops - starts)
-        first_eval = np.full(hi - lo, np.iinfo(np.int64).max)
-        np.minimum.at(first_eval, owner_train, owners)
-        out.first_eval[rows_global] = first_eval[hit_rows]
+        distinct = np.bincount(r[first], minlength=hi - lo)[hit_rows]
+        keep = first & h
+        hits.append((lo + hit_rows, distinct, lo + r[keep], np.searchsorted(u_grams, g[keep])))
+    if not hits:
+        return
+    clean = np.ones(e_sorted.size, bool)  # per distinct (n-gram, eval row) entry: it counts for that row
+    boiler = np.zeros(u_grams.size, bool)
+    if max_rows is not None:
+        texts = np.concatenate([t for _, _, t, _ in hits])
+        grams_of = np.concatenate([u for _, _, _, u in hits])
+        owner = texts if train_rows is None else np.asarray(train_rows, np.int64)[texts]
+        span = int(owner.max()) + 1
+        keys = unique_sorted(grams_of * span + owner)  # distinct (eval n-gram, training row)
+        frequency = np.bincount(keys // span, minlength=u_grams.size)
+        boiler = frequency > max_rows
+        where = np.flatnonzero(boiler)
+        out.boilerplate = dict(zip(u_grams[where].tolist(), frequency[where].tolist()))
+        out.boilerplate_eval = dict(zip(u_grams[where].tolist(), e_rows[u_start[where]].tolist()))
+        if where.size:
+            clean = _clean_entries(e_offsets, e_grams, order, distinct_entry, u_grams[where], n)
+            if pairs:
+                out.eval_boilerplate = np.bincount(e_rows[~clean], minlength=len(evals)).astype(np.int64)
+    hit_owners = []
+    found_pairs: list[np.ndarray] = []
+    for text_ids, distinct, t, u in hits:
+        lose = np.bincount(np.searchsorted(text_ids, t[boiler[u]]), minlength=text_ids.size)
+        t, u = t[~boiler[u]], u[~boiler[u]]
+        # the eval rows each hit n-gram counts for (none where every occurrence touches boilerplate)
+        entries = concat_ranges(u_start[u], u_count[u])
+        owner_text = np.repeat(t, u_count[u])
+        ok = clean[entries]
+        entries, owner_text = entries[ok], owner_text[ok]
+        owners = e_rows[entries]
+        # distinct counted n-grams per text: one per (text, n-gram) with at least one eval row it counts for
+        gram_of_entry = np.repeat(np.arange(u.size), u_count[u])[ok]
+        shared = np.bincount(np.searchsorted(text_ids, t[unique_sorted(gram_of_entry)]), minlength=text_ids.size)
+        on = shared > 0
+        if not on.any():
+            continue
+        ids = text_ids[on]
+        out.flags[ids] = True
+        out.shared[ids] = shared[on]
+        out.distinct[ids] = (distinct - lose)[on]  # type: ignore[index]
+        out.scores[ids] = shared[on] / (distinct - lose)[on]
+        first_eval = np.full(ids.size, np.iinfo(np.int64).max)
+        np.minimum.at(first_eval, np.searchsorted(ids, owner_text), owners)
+        out.first_eval[ids] = first_eval
         hit_owners.append(owners)
-        if pairs:  # a (training row, eval row) key per distinct n-gram they share; a chunk holds all of a row's
-            keys, counts = np.unique((lo + owner_train) * m_eval + owners, return_counts=True)
+        if pairs:  # a (training text, eval row) key per distinct n-gram they share; a chunk holds all of a text's
+            keys, counts = np.unique(owner_text * m_eval + owners, return_counts=True)
             found_pairs.append(np.stack([keys, counts]))
     if hit_owners:
         out.hit_eval.update(unique_sorted(np.concatenate(hit_owners)).tolist())
@@ -219,9 +324,38 @@ def _ngram_overlap(train: list[str], evals: list[str], n: int, out: Overlap, pai
         out.pairs = (keys // m_eval, keys % m_eval, counts)
 
 
+def _clean_entries(
+    e_offsets: np.ndarray,
+    e_grams: np.ndarray,
+    order: np.ndarray,
+    distinct_entry: np.ndarray,
+    boilerplate: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """Per distinct (n-gram, eval row) entry (``e_grams[order][distinct_entry]``): whether one of the n-gram's
+    occurrences in the row holds no word of a boilerplate n-gram (``boilerplate``: sorted hashes). An eval row's
+    n-grams start at consecutive positions of ``e_grams``, one per word, so an occurrence at ``q`` holds a
+    boilerplate word when a boilerplate n-gram starts within ``n - 1`` positions of it in the same row."""
+    pos = np.minimum(np.searchsorted(boilerplate, e_grams), boilerplate.size - 1)
+    starts_here = (boilerplate[pos] == e_grams).astype(np.int64)
+    total = np.r_[0, np.cumsum(starts_here)]
+    rows = np.repeat(np.arange(e_offsets.size - 1), np.diff(e_offsets))
+    q = np.arange(e_grams.size)
+    lo = np.maximum(q - (n - 1), e_offsets[rows])
+    hi = np.minimum(q + n, e_offsets[rows + 1])
+    clean_at = (total[hi] - total[lo]) == 0
+    ordered = clean_at[order]
+    group = np.cumsum(distinct_entry) - 1
+    out = np.zeros(int(distinct_entry.sum()), bool)
+    np.logical_or.at(out, group, ordered)
+    return out
+
+
 #: The fields compared by default: the whole example, prompt and answer (chat rows carry their user turns in
 #: ``instruction`` and the last assistant turn in ``output``; preference rows their ``chosen`` answer in ``output``).
 DEFAULT_FIELDS = ("instruction", "input", "output")
+#: An eval n-gram found in more training rows than this is boilerplate, not a leak (see :class:`ContaminationCheck`).
+DEFAULT_MAX_NGRAM_ROWS = 10
 #: The fields that make a prompt: equal normal forms of these (joined) are an exact copy of an eval item.
 PROMPT_FIELDS = ("instruction", "input")
 #: Fields a contamination item can compare (the text fields of the record model).
@@ -262,18 +396,35 @@ class ContaminationCheck(Check):
 
     * A training row whose prompt (``exact_fields``, default the prompt fields among ``fields``: ``instruction`` and
       ``input``) equals an eval row's after normalisation is an exact copy.
-    * Between two prompt fields (``instruction``, ``input``) one shared n-gram counts: a 13-word quote of a test
-      question is the classic leak.
+    * Boilerplate is not a leak: an eval n-gram found in more than ``max_ngram_rows`` training rows (default 10;
+      a number below 1 is a share of the training rows; null: none) is boilerplate, counted from the same hashed
+      hits (no second pass); it counts nowhere, and neither does any n-gram of the eval text that overlaps a
+      boilerplate run of that text, so boilerplate reads as if it were absent (a 13-gram straddling a shared tool
+      description and a task's first words is no evidence of a leak). Measured with the shipped item: GSM8K
+      train/test, LIMA vs GSM8K test and GPTeacher codegen vs toolformer flag the same eval rows at every limit
+      from 3 to 100 (3, 0 and 1 of 1,319, 1,319 and 7,673); a random half of GPTeacher toolformer against the
+      other half flags 3,837 of 3,837 eval rows without it (shared tool descriptions, in up to 1,005 training
+      rows), 262 with it (near-identical answers, 12 exact copies: real duplicates); a half of GPTeacher codegen
+      against the other, 349 and 304 (recursive factorials, HelloWorld servers discounted; the rest near-identical
+      tasks). The price: a leak quoted in more than ``max_ngram_rows`` training rows reads as boilerplate (exact
+      copies of the prompt are found regardless, and the summary lists the most common boilerplate).
+    * Between two prompt fields (``instruction``, ``input``) a pair counts when one training text holds at least
+      ``min_prompt_containment`` of the eval text's counted n-grams (default 0: one shared 13-gram, a 13-word quote
+      of a test question, is the classic leak; 0.2 would drop GSM8K's one partial-sentence pair, and any quote).
     * A pair with an answer field on either side counts when one training text holds at least ``min_containment``
       of the eval text's distinct n-grams (default 0.5; 0 counts any shared n-gram). Answers are formulaic: in GSM8K
       the answers that share a 13-gram with a test answer share at most 15 % of it ("First find the total number
       of ..."); in the bundled sample, assembled from template sentences, the eval answers that share a 13-gram with
       a training answer share at most 43 % with any one, but for the five exact copies (100 %) and one answer that
-      repeats three of its five sentences (59 %, flagged). A copied answer shares 100 %.
+      repeats three of its five sentences (59 %, flagged). A copied answer shares 100 %. Counted n-grams only: a
+      copy must hold half of the eval answer's own (non-boilerplate) 13-grams.
 
     Each example names the overlapping fields as ``eval field->train field`` (``"fields": "output->output"``: the
     eval row's answer reappears in the training row's answer; ``input->output``: its input in a training answer);
-    the summary counts training rows per field pair (``by_fields``). The metric ``contaminated_rate`` is the share of
+    each example also gives its lead pair's numbers (``pair``; ``shared_ngrams``; ``eval_ngrams``, the eval text's
+    counted 13-grams; ``containment``, their share shared; ``boilerplate_ngrams`` and ``boilerplate``, the
+    boilerplate 13-grams the pair shares and the runs they cover, masked). The summary counts training rows per
+    field pair (``by_fields``) and says what was discounted (``boilerplate``). The metric ``contaminated_rate`` is the share of
     eval rows that overlap training data; training rows that overlap are flagged, with score = the share of their
     text's n-grams found in the eval row they overlap most (1 for exact copies). Not evaluated without an eval set
     (``--eval``). The n-grams are hashed vectorised (:func:`overlap`, one pass over the fields of all rows); the
@@ -289,6 +440,8 @@ class ContaminationCheck(Check):
         fields: list[str] | None = None,
         exact_fields: list[str] | None = None,
         min_containment: float = 0.5,
+        min_prompt_containment: float = 0.0,
+        max_ngram_rows: float | None = DEFAULT_MAX_NGRAM_ROWS,
         warn: float | None = 0.0,
         fail: float | None = 0.01,
     ) -> None:
@@ -297,14 +450,22 @@ class ContaminationCheck(Check):
             isinstance(ngram, int) and not isinstance(ngram, bool) and ngram >= 1,
             f"ngram must be an integer of at least 1, got {str(ngram)[:40]}",
         )
+        for option, value in (("min_containment", min_containment), ("min_prompt_containment", min_prompt_containment)):
+            self.require(
+                isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0,
+                f"{option} must be a number in [0, 1], got {str(value)[:40]}",
+            )
         self.require(
-            isinstance(min_containment, (int, float))
-            and not isinstance(min_containment, bool)
-            and 0.0 <= min_containment <= 1.0,
-            f"min_containment must be a number in [0, 1], got {str(min_containment)[:40]}",
+            max_ngram_rows is None
+            or (isinstance(max_ngram_rows, int) and not isinstance(max_ngram_rows, bool) and max_ngram_rows >= 1)
+            or (isinstance(max_ngram_rows, float) and 0.0 < max_ngram_rows < 1.0),
+            "max_ngram_rows must be a count of training rows (an integer of at least 1), a share of them (a number "
+            f"between 0 and 1) or null (no n-gram is boilerplate), got {str(max_ngram_rows)[:40]}",
         )
         self.ngram = ngram
         self.min_containment = float(min_containment)
+        self.min_prompt_containment = float(min_prompt_containment)
+        self.max_ngram_rows = max_ngram_rows
         for option, names in (("fields", fields), ("exact_fields", exact_fields)):
             self.require(names is None or isinstance(names, (list, tuple)), f"{option} must be a list of field names")
             unknown = [f for f in names or () if f not in COMPARABLE_FIELDS]
@@ -316,6 +477,15 @@ class ContaminationCheck(Check):
         self.fields = tuple(fields or DEFAULT_FIELDS)
         prompt = tuple(f for f in self.fields if f in PROMPT_FIELDS)
         self.exact_fields = tuple(exact_fields or prompt or self.fields)
+
+    def row_limit(self, n: int) -> float | None:
+        """The document frequency above which an n-gram is boilerplate, for ``n`` training rows: ``max_ngram_rows``
+        as a count, or its share of ``n`` (never below 1: an n-gram of one training row always counts)."""
+        if self.max_ngram_rows is None:
+            return None
+        if isinstance(self.max_ngram_rows, int):
+            return float(self.max_ngram_rows)
+        return max(self.max_ngram_rows * n, 1.0)
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
@@ -344,15 +514,22 @@ class ContaminationCheck(Check):
                     texts[i] = ""
             docs.extend(texts)
         e_docs = [t for f in e_names for t in eval_f[f]]
-        grams = overlap(docs, e_docs, self.ngram, exact=False, pairs=True)
+        limit = self.row_limit(n)
+        owner = np.tile(np.arange(n, dtype=np.int64), len(t_names))  # the training row of each text, for the count
+        grams = overlap(docs, e_docs, self.ngram, exact=False, pairs=True, max_rows=limit, train_rows=owner)
         assert grams.pairs is not None and grams.eval_distinct is not None and grams.distinct is not None
+        assert grams.eval_boilerplate is not None
         p_doc, p_edoc, p_shared = grams.pairs
         p_tf, p_row, p_ef, p_erow = p_doc // n, p_doc % n, p_edoc // m, p_edoc % m
         prompt_t = np.array([f in PROMPT_FIELDS for f in t_names] + [False], bool)
         prompt_e = np.array([f in PROMPT_FIELDS for f in e_names] + [False], bool)
-        contained = p_shared / np.maximum(grams.eval_distinct[p_edoc], 1)
-        keep = (prompt_t[p_tf] & prompt_e[p_ef]) | (contained >= self.min_containment)
-        p_doc, p_shared, p_tf, p_row, p_ef, p_erow = (a[keep] for a in (p_doc, p_shared, p_tf, p_row, p_ef, p_erow))
+        e_counted = grams.eval_distinct - grams.eval_boilerplate
+        contained = p_shared / np.maximum(e_counted[p_edoc], 1)
+        both_prompt = prompt_t[p_tf] & prompt_e[p_ef]
+        keep = np.where(both_prompt, contained >= self.min_prompt_containment, contained >= self.min_containment)
+        p_doc, p_edoc, p_shared, p_tf, p_row, p_ef, p_erow, contained = (
+            a[keep] for a in (p_doc, p_edoc, p_shared, p_tf, p_row, p_ef, p_erow, contained)
+        )
         # per training row, the pair sharing the most n-grams (the first eval row among equals)
         best = np.lexsort((p_erow, -p_shared, p_row))
         lead = best[np.r_[True, p_row[best][1:] != p_row[best][:-1]]] if best.size else best
@@ -362,6 +539,7 @@ class ContaminationCheck(Check):
         found.first_eval[rows] = p_erow[lead]
         found.scores[rows] = p_shared[lead] / np.maximum(grams.distinct[p_doc[lead]], 1)
         found.hit_eval.update(np.unique(p_erow).tolist())
+        lead_of = dict(zip(rows.tolist(), lead.tolist()))
         # training rows per field pair (eval field -> train field); exact copies pair each non-empty prompt field
         # with itself
         pairs: dict[str, np.ndarray] = {}
@@ -384,21 +562,38 @@ class ContaminationCheck(Check):
             row_pairs = [key for key, r in pairs.items() if _has(r, i)]
             if found.exact[i] >= 0:
                 j, reason, text = int(found.exact[i]), "exact copy", train_p[i]
+                total = len(ngrams(eval_p[j], self.ngram))
+                numbers: dict[str, Any] = {"shared_ngrams": total, "eval_ngrams": total, "containment": 1.0}
+                numbers |= {"boilerplate_ngrams": 0, "boilerplate": []}
             else:
-                j, reason = int(found.first_eval[i]), f"{int(found.shared[i])} shared {self.ngram}-grams"
-                text = train_f[row_pairs[0].split("->", 1)[1]][i] if row_pairs else train_p[i]
+                k = lead_of[i]
+                j, tf, ef = int(p_erow[k]), int(p_tf[k]), int(p_ef[k])
+                reason = f"{int(p_shared[k])} shared {self.ngram}-grams"
+                text = train_f[t_names[tf]][i]
+                e_text = eval_f[e_names[ef]][j]
+                numbers = {
+                    "pair": f"{e_names[ef]}->{t_names[tf]}",
+                    "shared_ngrams": int(p_shared[k]),
+                    "eval_ngrams": int(e_counted[p_edoc[k]]),
+                    "containment": round(float(contained[k]), 4),
+                    **_boilerplate_shared(e_text, text, self.ngram, grams.boilerplate),
+                }
             examples.append(
                 {
                     "line": int(lines[i]),
                     "eval_line": int(eval_lines[j]),
                     "reason": reason,
                     "fields": ", ".join(row_pairs),
+                    **numbers,
                     "text": snippet(text),
                 }
             )
         exact = int(copies.size)
         flagged = int(found.flags.sum())
         hit_rows = len(found.hit_eval)
+        eval_with_boiler = np.zeros(m, bool)
+        eval_with_boiler[np.flatnonzero(grams.eval_boilerplate) % max(m, 1)] = True
+        common = sorted(grams.boilerplate.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         summary = {
             "train_rows": n,
             "eval_rows": m,
@@ -408,11 +603,62 @@ class ContaminationCheck(Check):
             "contaminated_rate": hit_rows / m if m else 0.0,
             "fields": list(self.fields),
             "by_fields": by_fields,
+            "boilerplate": {
+                "max_ngram_rows": limit,
+                "ngrams": len(grams.boilerplate),
+                "eval_rows_with_boilerplate": int(eval_with_boiler.sum()),
+                "most_common": [
+                    {"text": _gram_text(e_docs[grams.boilerplate_eval[h]], h, self.ngram), "train_rows": rows_}
+                    for h, rows_ in common
+                ],
+            },
         }
         detail = f"{hit_rows} of {m} eval rows overlap {flagged} train rows ({exact} exact)"
         if by_fields:
             detail += "; fields " + ", ".join(f"{key} {count}" for key, count in by_fields.items())
+        if grams.boilerplate:
+            detail += (
+                f"; {len(grams.boilerplate)} boilerplate {self.ngram}-grams (in over {limit:g} training rows) "
+                f"not counted, held by {int(eval_with_boiler.sum())} eval rows"
+            )
         return self.result(found.flags, found.scores, summary, examples, detail)
+
+
+def _positions(text: str, n: int) -> tuple[list[str], np.ndarray]:
+    """The words of ``text`` (as :func:`ngrams` reads them) and the hash of the n-gram starting at each position."""
+    words = _WORD.findall(text.casefold())
+    return words, ngram_hashes([text], n)[1]
+
+
+def _spans(starts: list[int], n: int) -> list[tuple[int, int]]:
+    """Word ranges covered by n-grams starting at ``starts`` (ascending), overlapping ones merged."""
+    out: list[tuple[int, int]] = []
+    for s in starts:
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], s + n)
+        else:
+            out.append((s, s + n))
+    return out
+
+
+def _boilerplate_shared(e_text: str, t_text: str, n: int, boilerplate: dict[Any, int]) -> dict[str, Any]:
+    """The boilerplate n-grams an eval text and a training text share: how many (distinct), and the word runs they
+    cover in the eval text as masked snippets (at most three)."""
+    if not boilerplate:
+        return {"boilerplate_ngrams": 0, "boilerplate": []}
+    words, hashes = _positions(e_text, n)
+    theirs = set(ngram_hashes([t_text], n)[1].tolist())
+    starts = [k for k, h in enumerate(hashes.tolist()) if h in boilerplate and h in theirs]
+    distinct = len({int(hashes[k]) for k in starts})
+    runs = [snippet(" ".join(words[a:b])) for a, b in _spans(starts, n)[:3]]
+    return {"boilerplate_ngrams": distinct, "boilerplate": runs}
+
+
+def _gram_text(text: str, gram: int, n: int) -> str:
+    """The n-gram of ``text`` whose hash is ``gram``, as a masked snippet."""
+    words, hashes = _positions(text, n)
+    k = int(np.flatnonzero(hashes == np.uint64(gram))[0])
+    return snippet(" ".join(words[k : k + n]))
 
 
 def _has(sorted_rows: np.ndarray, i: int) -> bool:

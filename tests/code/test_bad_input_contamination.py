@@ -118,8 +118,9 @@ def test_a_clean_pair_is_not_flagged(tmp_path: Path) -> None:
 
 def test_templated_answers_are_not_leaks_but_copied_ones_are() -> None:
     """Support answers assembled from shared sentences: one 14-word boilerplate sentence in a 60-word answer is a
-    template, not a leak (it is caught when ``min_containment`` is 0); an answer that is mostly one eval answer is
-    a leak."""
+    template, not a leak (it is caught when ``min_containment`` is 0 and no n-gram is boilerplate: the sentence is in
+    all 20 training rows, above the default ``max_ngram_rows`` of 10); an answer that is mostly one eval answer is a
+    leak."""
     boiler = "If the display shows error E20 repeat the step once before calling the support team."
     train = [
         {"instruction": f"Train {i}: {words(14)}?", "output": f"{words(20)}. {boiler} {words(25)}."} for i in range(20)
@@ -130,13 +131,18 @@ def test_templated_answers_are_not_leaks_but_copied_ones_are() -> None:
     context = CheckContext(eval=records_from_rows(evals))
     clean = ContaminationCheck().run(records_from_rows(train), context)
     assert clean.outcome is Outcome.PASS and not clean.flags.any()
-    strict = ContaminationCheck(min_containment=0).run(records_from_rows(train), context)
+    assert not ContaminationCheck(min_containment=0).run(records_from_rows(train), context).flags.any()
+    strict = ContaminationCheck(min_containment=0, max_ngram_rows=None).run(records_from_rows(train), context)
     assert strict.flags.all() and strict.summary["by_fields"] == {"output->output": 20}
-    half = evals[2]["output"].split()
-    leaked = train + [{"instruction": "Explain", "output": " ".join(half[: len(half) * 2 // 3]) + " " + words(10)}]
+    # all but the last 8 of the eval answer's 60 words: 13 of its 21 counted 13-grams (those clear of the boilerplate
+    # sentence), above half; its first 40 words alone hold 8 of 21, below half, once the sentence is boilerplate
+    most = evals[2]["output"].split()
+    leaked = train + [{"instruction": "Explain", "output": " ".join(most[:-8]) + " " + words(10)}]
     found = ContaminationCheck().run(records_from_rows(leaked), context)
     assert found.flags.tolist() == [False] * 20 + [True]
     assert found.examples[0]["fields"] == "output->output" and found.examples[0]["eval_line"] == 3
+    assert (found.examples[0]["shared_ngrams"], found.examples[0]["eval_ngrams"]) == (13, 21)
+    assert found.examples[0]["boilerplate_ngrams"] == 3 and found.examples[0]["boilerplate"] == [boiler.lower()[:-1]]
 
 
 def test_chat_rows_are_compared_by_their_turns() -> None:
@@ -184,6 +190,10 @@ def test_hostile_field_values_are_compared_as_no_text() -> None:
         ("min_containment: 2", "min_containment must be a number in [0, 1]"),
         ("min_containment: yes", "contamination.min_containment must be"),
         ("ngram: 0", "ngram must be an integer of at least 1"),
+        ("min_prompt_containment: -0.1", "min_prompt_containment must be a number in [0, 1]"),
+        ("max_ngram_rows: 0", "max_ngram_rows must be a count of training rows"),
+        ("max_ngram_rows: 1.5", "max_ngram_rows must be a count of training rows"),
+        ("max_ngram_rows: many", "contamination.max_ngram_rows must be"),
     ],
 )
 def test_bad_contamination_options_are_one_line_usage_errors(tmp_path: Path, option: str, fragment: str) -> None:
