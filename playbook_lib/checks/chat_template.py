@@ -442,6 +442,7 @@ class ChatTemplateCheck(Check):
 
     name = "chat_template"
     metric = "flagged_rate"
+    shapes = ("chat", "sharegpt")
 
     def __init__(
         self,

@@ -106,6 +106,17 @@ def test_valid_chats_pass_chatml(tmp_path: Path) -> None:
     assert "not evaluated" in result.summary["tokens"]  # no tokenizer.json beside this config
 
 
+def test_sharegpt_rows_render_with_their_roles_mapped(tmp_path: Path) -> None:
+    config = write_config(tmp_path, LLAMA2, bos_token="<s>", eos_token="</s>")
+    rows = [{"conversations": [{"from": "human", "value": "Hi?"}, {"from": "gpt", "value": "Hello."}]}]
+    assert ChatTemplateCheck.shapes == ("chat", "sharegpt")
+    result = run(
+        rows + [{"conversations": [{"from": "human", "value": "a"}, {"from": "human", "value": "b"}]}],
+        tokenizer_config=str(config),
+    )
+    assert result.flags.tolist() == [False, True]
+
+
 def test_folder_and_added_token_dicts_llama2(tmp_path: Path) -> None:
     write_config(
         tmp_path,
