@@ -335,6 +335,23 @@ def check(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     junit_out: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here (for CI).")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
+    flags_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--flags",
+            help="Write every flagged row here (.jsonl or .parquet): item, check, row, line, id, reason, score, "
+            "detail; masked.",
+        ),
+    ] = None,
+    clean_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-clean",
+            metavar="OUT",
+            help="Write a cleaned copy of --data here: removable duplicates and contaminated rows dropped, personal "
+            "data masked in flagged rows, every other record byte-identical. Never in place.",
+        ),
+    ] = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="warn: exit 1 on warnings and unevaluated items.")] = (
         FailOn.fail
     ),
@@ -357,9 +374,11 @@ def check(
     is absent is "not evaluated" and says how to supply it (--strict: that fails). Input files are only read. The
     same inputs give the same reports (no timestamps, sorted keys).
     """
+    from playbook_lib.checklist.clean import write_clean  # lazy: pandas
     from playbook_lib.checklist.inputs import assemble  # lazy: pandas
     from playbook_lib.checklist.parse import parse_checklist  # lazy: pandas and yaml, through the checks
     from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit  # lazy: pandas
+    from playbook_lib.checklist.rows import flags_format, write_flags  # lazy: pandas
     from playbook_lib.checklist.run import exit_code, run_checklist  # lazy: pandas
 
     _guard(
@@ -373,9 +392,19 @@ def check(
             "--plan": plan,
             "--evals": evals,
         },
-        {"--json": json_out, "--junit": junit_out, "--html": html_out},
+        {
+            "--json": json_out,
+            "--junit": junit_out,
+            "--html": html_out,
+            "--flags": flags_out,
+            "--write-clean": clean_out,
+        },
         data=("--data", "--eval", "--traffic", "--golden", "--validation", "--evals"),
     )
+    if flags_out is not None:
+        flags_format(flags_out)
+    if clean_out is not None and data is None:
+        raise UsageError("--write-clean needs --data (the dataset to copy)")
     spec = parse_checklist(checklist)
     inputs = assemble(
         spec,
@@ -414,6 +443,11 @@ def check(
                 progress.advance(task)
 
             report = run_checklist(spec, records, context, on_item=step, on_done=done)
+    if flags_out is not None:
+        write_flags(report, records, flags_out)
+        report.data["flags_file"] = str(flags_out)
+    if clean_out is not None:
+        report.data["clean"] = write_clean(report, records, clean_out).as_dict()
     if json_out is not None:
         write_atomic(json_out, to_json(report))
     if junit_out is not None:

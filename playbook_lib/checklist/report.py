@@ -23,7 +23,10 @@ _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "not_evaluated"
 
 
 def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
-    """The JSON report. Each item lists the lines of its flagged rows (``flagged_lines``, at most ``MAX_LINES``).
+    """The JSON report. Each item counts its flagged rows (``flagged``) and lists them (at most ``MAX_LINES``) as
+    0-based ``flagged_rows`` and as the physical ``flagged_lines`` they start on (none for Parquet); every example
+    names its row by ``row``, ``line`` and ``id`` (:mod:`playbook_lib.checklist.rows`); ``report.data["flags_file"]``
+    is the file with every flagged row, when ``--flags`` wrote one.
     ``timings=True`` adds per-check seconds (which differ between runs). Every string is :func:`masked`."""
     items = []
     for r in report.items:
@@ -33,8 +36,11 @@ def to_dict(report: Report, timings: bool = False) -> dict[str, Any]:
             "section": r.item.section,
             "params": r.item.params,
             **r.result.to_dict(),
+            "examples": r.examples,
+            "flagged": len(r.flagged_rows),
+            "flagged_rows": r.flagged_rows[:MAX_LINES],
             "flagged_lines": r.flagged_lines[:MAX_LINES],
-            "flagged_lines_truncated": len(r.flagged_lines) > MAX_LINES,
+            "flagged_lines_truncated": len(r.flagged_rows) > MAX_LINES,
         }
         if timings:
             entry["seconds"] = round(r.seconds, 3)
@@ -113,9 +119,9 @@ def print_terminal(report: Report, console: Any = None) -> None:
         )
     console.print(table)
     for r in report.items:
-        if r.result.outcome in (Outcome.WARN, Outcome.FAIL) and r.result.examples:
+        if r.result.outcome in (Outcome.WARN, Outcome.FAIL) and r.examples:
             console.print(f"[bold]{plain(r.item.id)}[/] examples (masked):")
-            for ex in r.result.examples[:3]:
+            for ex in r.examples[:3]:
                 console.print(
                     "  " + json.dumps(masked(ex), ensure_ascii=False, sort_keys=True), markup=False, highlight=False
                 )

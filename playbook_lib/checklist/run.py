@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from playbook_lib.checklist.parse import ChecklistSpec, ItemSpec
+from playbook_lib.checklist.rows import RowRefs
 from playbook_lib.checks import CheckContext, CheckResult, Outcome, get_check, worst
 from playbook_lib.data.shape import Shape, detect_shape
 from playbook_lib.errors import ExitCode, final_code
@@ -23,12 +25,16 @@ from playbook_lib.errors import ExitCode, final_code
 
 @dataclass
 class ItemResult:
-    """The result of one checklist item and how long its check took."""
+    """The result of one checklist item and how long its check took, with its flagged rows named as every report
+    names them (:mod:`playbook_lib.checklist.rows`): ``flagged_rows`` (0-based), ``flagged_lines`` (the physical
+    lines they start on; none for Parquet) and ``examples`` (the check's examples with ``row``, ``line``, ``id``)."""
 
     item: ItemSpec
     result: CheckResult
     seconds: float
     flagged_lines: list[int] = field(default_factory=list)
+    flagged_rows: list[int] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +85,7 @@ def run_checklist(
     results = []
     dataset = any("data" in get_check(i.check).inputs for i in spec.items)
     shape = detect_shape(records) if dataset else None
+    refs = RowRefs(records)
     for item in spec.items:
         if on_item is not None:
             on_item(item)
@@ -91,8 +98,9 @@ def run_checklist(
         seconds = time.perf_counter() - start
         if len(result.flags) != len(records):
             raise RuntimeError(f"check {item.check!r} returned {len(result.flags)} flags for {len(records)} rows")
-        lines = records["line"].to_numpy()[result.flags].tolist()
-        results.append(ItemResult(item, result, seconds, [int(x) for x in lines]))
+        rows = np.flatnonzero(result.flags)
+        examples = [refs.enrich(e) for e in result.examples]
+        results.append(ItemResult(item, result, seconds, refs.lines(rows), [int(x) for x in rows], examples))
         if on_done is not None:
             on_done(results[-1])
     role = "train" if dataset else "evals"

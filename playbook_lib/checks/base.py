@@ -63,7 +63,10 @@ class CheckResult:
 
     ``flags[i]`` is true when row ``i`` has the issue and ``scores[i]`` in [0, 1] says how strongly (1 = worst).
     ``summary`` holds counts and the ``metric`` value the thresholds were compared with; ``examples`` are a few
-    flagged rows (``{"line", "reason", ...}``) with personal data already masked.
+    flagged rows (``{"line", "reason", ...}``) with personal data already masked. ``details`` maps a flagged row's
+    0-based index to why it was flagged (``{"reason": ..., ...}``: the PII kinds, the duplicate's cluster and kept
+    row, the matching eval row, ...), for every flagged row a check can explain (``playbook check --flags``); rows
+    without an entry are explained by the check's name alone.
     """
 
     check: str
@@ -73,6 +76,7 @@ class CheckResult:
     scores: np.ndarray
     summary: dict[str, Any]
     examples: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.flags = np.asarray(self.flags, dtype=bool)
@@ -210,15 +214,19 @@ class Check(ABC):
         examples: list[dict[str, Any]],
         detail: str = "",
         outcome: Outcome | None = None,
+        details: dict[int, dict[str, Any]] | None = None,
     ) -> CheckResult:
-        """Build the result: grade ``summary[self.metric]`` (unless ``outcome`` is given) and word the message."""
+        """Build the result: grade ``summary[self.metric]`` (unless ``outcome`` is given) and word the message;
+        ``details`` explains flagged rows one by one (see :class:`CheckResult`)."""
         value = summary.get(self.metric)
         graded = self.grade(value) if outcome is None else outcome
         shown = "n/a" if value is None else (f"{value:.4g}" if isinstance(value, float) else str(value))
         op = ">" if self.direction == "above" else "<"
         thresholds = f"warn {op} {self.warn}, fail {op} {self.fail}"
         message = f"{self.metric} = {shown} ({thresholds})" + (f"; {detail}" if detail else "")
-        return CheckResult(self.name, graded, message, flags, scores, summary, examples[: self.max_examples])
+        return CheckResult(
+            self.name, graded, message, flags, scores, summary, examples[: self.max_examples], details or {}
+        )
 
     def not_evaluated(self, n: int, reason: str) -> CheckResult:
         """A result saying the check could not run on this data (never a pass)."""

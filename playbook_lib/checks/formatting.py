@@ -241,4 +241,5 @@ class FormattingCheck(Check):
         ]
         top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         detail = f"{flagged + skipped} of {n + skipped} rows" + (f" ({top})" if top else "")
-        return self.result(flags, scores, summary, examples, detail)
+        details = {i: {"reason": "; ".join(problems)} for i, problems in reasons.items()}
+        return self.result(flags, scores, summary, examples, detail, details=details)

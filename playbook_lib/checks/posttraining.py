@@ -99,7 +99,10 @@ def _finish(
         for i in np.flatnonzero(flags)[: check.max_examples]
     ]
     top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
-    return check.result(flags, scores, summary, examples, f"{flagged} of {n} rows" + (f" ({top})" if top else ""))
+    details = {i: {"reason": "; ".join(r)} for i, r in enumerate(reasons) if r}
+    return check.result(
+        flags, scores, summary, examples, f"{flagged} of {n} rows" + (f" ({top})" if top else ""), details=details
+    )
 
 
 class _RowProblemsCheck(Check):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,17 @@ def _clusters_to_result(
 ) -> CheckResult:
     n = len(records)
     flags = np.zeros(n, bool)
-    for group in groups:
+    details: dict[int, dict[str, Any]] = {}
+    for number, group in enumerate(sorted(groups, key=lambda g: (-len(g), g))):
         flags[group[1:]] = True  # keep the first row of each cluster
+        for i in group[1:]:
+            details[i] = {
+                "reason": f"{check.name.replace('_', ' ').rstrip('s')} of row {group[0]} (kept)",
+                "cluster": number,
+                "cluster_size": len(group),
+                "kept_row": group[0],
+                "similarity": round(float(scores[i]), 4) if scores[i] else 1.0,
+            }
     lines = records["line"].to_numpy()
     clusters = sorted(([int(lines[i]) for i in g] for g in groups), key=lambda g: (-len(g), g))
     removable = int(flags.sum())
@@ -60,6 +70,7 @@ def _clusters_to_result(
         summary,
         examples,
         f"{removable} removable rows in {len(groups)} clusters{detail}",
+        details=details,
     )
 
 

@@ -7,7 +7,9 @@ Record model: one row per example with these columns (``None`` where the source 
 =============  =====================================================================================
 column         meaning
 =============  =====================================================================================
-``line``       1-based line (JSONL, CSV data row + 1 for the header) or 1-based array index (JSON, Parquet)
+``line``       the record's key: its 1-based line (JSONL), the line where it ends (CSV) or its 1-based index
+               (JSON array, Parquet); unique within a file
+``start_line`` the 1-based physical line where the record starts (JSONL, CSV, JSON); 0 for Parquet (no lines)
 ``instruction`` the instruction / question / prompt (chat: the user turns joined by blank lines)
 ``input``      optional extra input for the instruction
 ``output``     the target output / response / answer (chat: the last assistant turn; preference: ``chosen``)
@@ -48,7 +50,7 @@ from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type, read_b
 
 TEXT_FIELDS = ("instruction", "input", "output", "messages", "chosen", "rejected")
 META_FIELDS = ("source", "provenance", "split", "label", "annotator", "category", "licence")
-RECORD_COLUMNS: tuple[str, ...] = ("line", *TEXT_FIELDS, *META_FIELDS, "raw")
+RECORD_COLUMNS: tuple[str, ...] = ("line", *TEXT_FIELDS, *META_FIELDS, "raw", "start_line")
 
 #: Source keys tried, in order, for each record field (override with ``columns=``).
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -97,7 +99,7 @@ def _skip_ws(text: str, position: int) -> int:
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+|[,:]')
 
 
-def _value_end(text: str, start: int) -> int:
+def json_value_end(text: str, start: int) -> int:
     """The end of the JSON value that starts at ``start``, found by matching brackets (strings skipped) without
     building the value: how an element too deep or too long for the parser is stepped over. -1: unbalanced."""
     depth = 0
@@ -112,10 +114,10 @@ def _value_end(text: str, start: int) -> int:
     return -1
 
 
-def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tuple[int, Any]]:
-    """Yield ``(index, element)`` of the JSON array ``text``, one element at a time, so an element the parser cannot
-    build (nested too deeply, an integer too long) is skipped and listed (``file:index``, like the record model's
-    ``line``) instead of failing the whole file. Broken syntax still fails the file (``file:line`` of the text):
+def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tuple[int, Any, int]]:
+    """Yield ``(index, element, start line)`` of the JSON array ``text``, one element at a time, so an element the
+    parser cannot build (nested too deeply, an integer too long) is skipped and listed (``file:index``, like the
+    record model's ``line``) instead of failing the whole file. Broken syntax still fails the file (``file:line`` of the text):
     after it, where the next element starts is unknown."""
     decoder = json.JSONDecoder()
 
@@ -132,6 +134,7 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
 
     escapes = "\\ud" in text or "\\uD" in text  # only a \uDxxx escape can make a lone surrogate
     i = _skip_ws(text, text.index("[") + 1)
+    line, counted = 1, 0  # the line of text position `counted`, advanced as elements are read
     if text.startswith("]", i):
         i += 1
     else:
@@ -143,7 +146,7 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
             except json.JSONDecodeError as exc:
                 raise invalid(exc.pos, exc.msg) from None
             except (RecursionError, ValueError) as exc:  # nested too deeply; int() past its digit limit
-                end = _value_end(text, i)
+                end = json_value_end(text, i)
                 if end < 0:
                     raise invalid(i, "unbalanced brackets") from None
                 why = "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
@@ -154,7 +157,9 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
                 except RecursionError:
                     skipped.append(unreadable(number, i, "nested too deeply to read"))
                 else:
-                    yield number, value
+                    line += text.count("\n", counted, i)
+                    counted = i
+                    yield number, value, line
             i = _skip_ws(text, end)
             if text.startswith(",", i):
                 i = _skip_ws(text, i + 1)
@@ -167,7 +172,7 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
         raise invalid(_skip_ws(text, i), "Extra data")
 
 
-def _iter_json(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
+def _iter_json(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any, int]]:
     text = _decode(path, read_bytes(path))
     if not text.strip():
         return
@@ -191,7 +196,9 @@ def _iter_json(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
             raise DataError(f"{path}:1: expected a JSON array of objects, got an object")
     if not isinstance(data, list):
         raise DataError(f"{path}:1: expected a JSON array of objects, got {json_type(data)}")
-    yield from enumerate(data, start=1)
+    # an array under a key of an object: parsed whole, so where each element starts is not known; the object's
+    # first line stands for every element
+    yield from ((number, obj, 1) for number, obj in enumerate(data, start=1))
 
 
 #: The largest CSV field read (the csv module's default is 131,072 characters; long documents exceed it). A field
@@ -199,8 +206,8 @@ def _iter_json(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
 CSV_FIELD_LIMIT = 1 << 28
 
 
-def _iter_csv(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
-    """Rows of a CSV file with a header. NUL bytes are kept (the formatting check flags them as control characters);
+def _iter_csv(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any, int]]:
+    """``(end line, row, start line)`` of each row of a CSV file with a header. NUL bytes are kept (the formatting check flags them as control characters);
     a row the csv module cannot read is skipped and listed. The field-size limit is raised for this read only."""
     text = _decode(path, read_bytes(path))
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -216,12 +223,23 @@ def _iter_csv(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any]]:
             except csv.Error as exc:
                 skipped.append(f"{path}:{start}: unreadable CSV row ({exc})")
                 continue
-            yield reader.line_num, {k: v for k, v in obj.items() if k is not None}
+            row = {k: v for k, v in obj.items() if k is not None}
+            # the line the record starts on: its end less the line breaks inside its (quoted) fields
+            breaks = sum(_line_breaks(v) for v in row.values() if isinstance(v, str) and ("\n" in v or "\r" in v))
+            yield reader.line_num, row, reader.line_num - breaks
     finally:
         csv.field_size_limit(previous)
 
 
-def _iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _line_breaks(value: str) -> int:
+    """Line breaks as the csv module counts lines (``\r\n``, ``\r`` and ``\n`` each end one)."""
+    return len(_BREAK.findall(value))
+
+
+def _iter_parquet(path: Path) -> Iterator[tuple[int, Any, int]]:
     try:
         frame = pd.read_parquet(path)
     except ImportError as exc:
@@ -230,7 +248,7 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         raise DataError(f"{path}: not a readable Parquet file ({reason})") from None
     for number, obj in enumerate(frame.to_dict(orient="records"), start=1):
-        yield number, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in obj.items()}
+        yield number, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in obj.items()}, 0
 
 
 def _first(obj: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -281,7 +299,7 @@ def _missing(value: Any) -> bool:
     return isinstance(value, float) and value != value  # NaN from CSV/Parquet
 
 
-def _to_row(number: int, obj: dict[str, Any], layout: tuple[str | None, ...]) -> list[Any]:
+def _to_row(number: int, obj: dict[str, Any], layout: tuple[str | None, ...], start: int) -> list[Any]:
     """One row of the record model, in ``RECORD_COLUMNS`` order."""
     # one list of the 13 record fields (6 text fields, then the metadata), in _FIELDS order
     values = [None if k is None else obj[k] for k in layout]
@@ -309,7 +327,7 @@ def _to_row(number: int, obj: dict[str, Any], layout: tuple[str | None, ...]) ->
         v = values[i]
         if v is not None and type(v) is not str:
             values[i] = _as_text(v)
-    return [number, *values, obj]
+    return [number, *values, obj, start]
 
 
 def _frame(rows: list[list[Any]]) -> pd.DataFrame:
@@ -317,8 +335,9 @@ def _frame(rows: list[list[Any]]) -> pd.DataFrame:
     pandas would otherwise infer strings and turn ``None`` into NaN)."""
     columns = list(zip(*rows))
     data = {"line": np.asarray(columns[0], dtype=np.int64)}
-    for name, values in zip(RECORD_COLUMNS[1:], columns[1:]):
+    for name, values in zip(RECORD_COLUMNS[1:-1], columns[1:-1]):
         data[name] = pd.Series(values, dtype=object)
+    data["start_line"] = np.asarray(columns[-1], dtype=np.int64)
     return pd.DataFrame(data, columns=list(RECORD_COLUMNS))
 
 
@@ -345,9 +364,9 @@ def load_records(path: str | Path, format: str | None = None, columns: Mapping[s
         aliases[field_name] = (key,)
     _check_file(path)
     skipped: list[str] = []
-    rows: Iterator[tuple[int, Any]]
+    rows: Iterator[tuple[int, Any, int]]
     if fmt == "jsonl":
-        rows = iter_jsonl(path, skipped)
+        rows = ((number, obj, number) for number, obj in iter_jsonl(path, skipped))
     elif fmt == "json":
         rows = _iter_json(path, skipped)
     elif fmt == "csv":
@@ -362,7 +381,7 @@ def load_records(path: str | Path, format: str | None = None, columns: Mapping[s
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for number, obj in rows:
+        for number, obj, start in rows:
             if type(obj) is not dict and not isinstance(obj, dict):
                 skipped.append(f"{path}:{number}: expected a JSON object, got {json_type(obj)}")
                 continue
@@ -370,7 +389,7 @@ def load_records(path: str | Path, format: str | None = None, columns: Mapping[s
             layout = layouts.get(keys)
             if layout is None:
                 layout = layouts[keys] = _layout(keys, aliases)
-            records.append(_to_row(number, obj, layout))
+            records.append(_to_row(number, obj, layout, start))
         if not records:
             detail = f" ({len(skipped)} unreadable rows, first: {skipped[0]})" if skipped else ""
             raise EmptyDataError(f"{path}: no records found{detail}")
@@ -397,7 +416,7 @@ def records_from_rows(rows: list[dict[str, Any]], aliases: Mapping[str, str] | N
     table = dict(DEFAULT_ALIASES)
     for field_name, key in (aliases or {}).items():
         table[field_name] = (key,)
-    records = [_to_row(i, obj, _layout(tuple(obj), table)) for i, obj in enumerate(rows, start=1)]
+    records = [_to_row(i, obj, _layout(tuple(obj), table), i) for i, obj in enumerate(rows, start=1)]
     if not records:
         raise EmptyDataError("no records given")
     frame = _frame(records)

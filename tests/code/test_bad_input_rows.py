@@ -399,9 +399,11 @@ def test_hostile_json_array_elements_are_skipped_one_by_one(tmp_path: Path) -> N
     assert "nested too deeply" in train["skipped"][0] and "starts on text line 3" in train["skipped"][0]
     assert "4300 digits" in train["skipped"][1]
     assert train["skipped"][2].endswith("expected a JSON object, got string")
+    # reports name the element by its physical line (element 7 starts on line 8, after the "[" line) and its row
     reasons = reasons_by_line(item(report, "fmt"))
-    assert "output is dict, expected text" in reasons[7] and "mojibake in instruction" in reasons[7]
-    assert 8 not in item(report, "fmt")["flagged_lines"]  # the element after the hostile ones is read and clean
+    assert "output is dict, expected text" in reasons[8] and "mojibake in instruction" in reasons[8]
+    assert item(report, "fmt")["flagged_rows"] == [1]  # the second of the three rows read
+    assert 9 not in item(report, "fmt")["flagged_lines"]  # the element after the hostile ones is read and clean
 
 
 @pytest.mark.parametrize(
@@ -454,7 +456,7 @@ def test_mistyped_parquet_columns_are_flagged(tmp_path: Path) -> None:
     result, report = run_check(tmp_path, checklist, data)
     assert result.code == ExitCode.FAIL
     fmt = item(report, "fmt")
-    assert fmt["flagged_lines"] == [1, 2]
+    assert fmt["flagged_rows"] == [0, 1] and fmt["flagged_lines"] == []  # Parquet has rows, not lines
     assert {"instruction is int, expected text", "category is list, expected text"} <= set(fmt["summary"]["problems"])
 
 

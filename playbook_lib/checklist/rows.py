@@ -1,0 +1,185 @@
+"""Which rows a report means: one documented reference for every flagged row, and the flagged-rows file.
+
+Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
+
+Every report names a row the same way:
+
+- ``row``: the 0-based index of the record in the file, counting only the records that were read (a line that could
+  not be read is listed under the data's ``skipped`` rows and has no index);
+- ``line``: the 1-based physical line where the record starts, for JSONL, CSV (a quoted field may hold line breaks:
+  the record's first line) and JSON arrays; absent for Parquet, which has no lines;
+- ``id``: the record's own ``id`` (or ``_id``) field, when it has one.
+
+``playbook check --flags FILE`` writes every flagged row of every item (:func:`flag_rows`, :func:`write_flags`):
+item, check, row, line, id, reason, score and what the check knows of the row (``detail``: the PII kinds, the
+duplicate's cluster and kept row, the matching eval row, ...), with personal data masked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.errors import UsageError
+from playbook_lib.io.outputs import write_atomic
+from playbook_lib.text.masking import masked
+
+#: The record fields that name a row (the first present wins).
+ID_FIELDS = ("id", "_id")
+FLAG_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+def record_id(raw: Any) -> Any:
+    """The record's own id (``id`` or ``_id`` of its source object), or None."""
+    if isinstance(raw, dict):
+        for key in ID_FIELDS:
+            value = raw.get(key)
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                return value
+    return None
+
+
+class RowRefs:
+    """Look up ``row`` / ``line`` / ``id`` for the rows of one loaded dataset (the record model)."""
+
+    def __init__(self, records: pd.DataFrame) -> None:
+        self._records = records
+        self._keys = records["line"].to_numpy() if "line" in records.columns else np.zeros(0, np.int64)
+        self._starts = (
+            records["start_line"].to_numpy() if "start_line" in records.columns else self._keys
+        )  # a frame built before start_line existed: the key is the line
+        self._index: pd.Index | None = None
+
+    def ref(self, row: int) -> dict[str, Any]:
+        """``{"row", "line"?, "id"?}`` of the 0-based ``row``."""
+        out: dict[str, Any] = {"row": int(row)}
+        line = int(self._starts[row])
+        if line > 0:
+            out["line"] = line
+        rid = record_id(self._records["raw"].iat[row]) if "raw" in self._records.columns else None
+        if rid is not None:
+            out["id"] = rid
+        return out
+
+    def row_of(self, key: int) -> int | None:
+        """The 0-based row whose record key (the record model's ``line``) is ``key``; None when none is."""
+        if self._index is None:
+            self._index = pd.Index(self._keys)
+        position = self._index.get_indexer([key])[0]
+        return int(position) if position >= 0 else None
+
+    def lines(self, rows: np.ndarray) -> list[int]:
+        """The physical start lines of ``rows`` (Parquet: none)."""
+        starts = self._starts[rows]
+        return [int(x) for x in starts if x > 0]
+
+    def enrich(self, example: dict[str, Any]) -> dict[str, Any]:
+        """An example as the reports show it: its record key ``line`` (or ``lines`` of a cluster) replaced by the
+        row reference (``row``, the physical ``line``, ``id``). A key that names no record (a skipped row's
+        ``file:line`` text) stays as it is."""
+        out = dict(example)
+        key = out.get("line")
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            row = self.row_of(int(key))
+            if row is not None:
+                del out["line"]
+                out.update(self.ref(row))
+        keys = out.get("lines")
+        if isinstance(keys, list) and all(isinstance(k, (int, np.integer)) for k in keys):
+            rows = [self.row_of(int(k)) for k in keys]
+            if all(r is not None for r in rows):
+                refs = [self.ref(int(r)) for r in rows if r is not None]
+                out["rows"] = [r["row"] for r in refs]
+                lines = [r["line"] for r in refs if "line" in r]
+                if lines:
+                    out["lines"] = lines
+                else:
+                    del out["lines"]
+                ids = [r["id"] for r in refs if "id" in r]
+                if ids:
+                    out["ids"] = ids
+        return out
+
+
+def flag_rows(report: Any, records: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """Every flagged row of every item of ``report`` (a :class:`~playbook_lib.checklist.run.Report` of a run on
+    ``records``), in item then row order: ``item``, ``check``, ``row``, ``line``, ``id``, ``reason``, ``score`` and
+    ``detail``; masked."""
+    refs = RowRefs(records)
+    for r in report.items:
+        result = r.result
+        if not result.flags.any():
+            continue
+        reasons: dict[int, str] = {}
+        for example in r.examples:
+            if isinstance(example.get("row"), int) and isinstance(example.get("reason"), str):
+                reasons.setdefault(example["row"], example["reason"])
+        for row in np.flatnonzero(result.flags).tolist():
+            detail = dict(result.details.get(row, {}))
+            reason = detail.pop("reason", None) or reasons.get(row) or f"flagged by {result.check}"
+            yield masked(
+                {
+                    "item": r.item.id,
+                    "check": result.check,
+                    **{"line": None, "id": None},
+                    **refs.ref(row),
+                    "reason": reason,
+                    "score": round(float(result.scores[row]), 6),
+                    "detail": detail,
+                }
+            )
+
+
+def flags_format(path: str | Path) -> str:
+    """``jsonl`` or ``parquet``, from the file's extension; :class:`UsageError` otherwise."""
+    fmt = FLAG_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{path}: --flags writes JSONL (.jsonl) or Parquet (.parquet), not {Path(path).suffix!r}")
+    return fmt
+
+
+def write_flags(report: Any, records: pd.DataFrame, path: str | Path) -> int:
+    """Write :func:`flag_rows` to ``path`` (JSONL or Parquet by extension, atomically); the number of rows written.
+
+    In Parquet, ``detail`` is a JSON string (its keys differ between checks) and ``id`` a string."""
+    fmt = flags_format(path)
+    rows = list(flag_rows(report, records))
+    if fmt == "jsonl":
+        text = "".join(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str) + "\n" for row in rows)
+        write_atomic(path, text, what="the flagged rows")
+    else:
+        import pyarrow as pa  # lazy: pyarrow only where a Parquet file is written
+        import pyarrow.parquet as pq  # lazy: pyarrow only where a Parquet file is written
+
+        columns = {
+            "item": [r["item"] for r in rows],
+            "check": [r["check"] for r in rows],
+            "row": [r["row"] for r in rows],
+            "line": [r["line"] for r in rows],
+            "id": [None if r["id"] is None else str(r["id"]) for r in rows],
+            "reason": [r["reason"] for r in rows],
+            "score": [r["score"] for r in rows],
+            "detail": [json.dumps(r["detail"], sort_keys=True, ensure_ascii=False, default=str) for r in rows],
+        }
+        schema = pa.schema(
+            [
+                ("item", pa.string()),
+                ("check", pa.string()),
+                ("row", pa.int64()),
+                ("line", pa.int64()),
+                ("id", pa.string()),
+                ("reason", pa.string()),
+                ("score", pa.float64()),
+                ("detail", pa.string()),
+            ]
+        )
+        buffer = io.BytesIO()
+        pq.write_table(pa.table(columns, schema=schema), buffer)
+        write_atomic(path, buffer.getvalue(), what="the flagged rows")
+    return len(rows)
