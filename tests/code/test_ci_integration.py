@@ -38,9 +38,9 @@ README = ROOT / "README.md"
 DEFAULT_CHECKLIST = ROOT / "checklists" / "dataset_readiness.yaml"
 DIST = "data-models-playbook"
 
-#: Options the action passes only when their input is set, for a playbook that has them; the action must keep
-#: working without them (an empty input adds nothing), so they may be missing from this CLI: issue 18 adds them.
-PENDING_OPTIONS = {"--validation", "--licence", "--strict", "--flags"}
+#: Options the action passes that this CLI may lack (none now: --validation, --licence, --strict and --flags have
+#: landed); the action must keep working without an option whose input is empty (it adds nothing).
+PENDING_OPTIONS: set[str] = set()
 
 #: The keys a step of a composite action may have (GitHub's metadata syntax for composite actions).
 STEP_KEYS = {"id", "if", "name", "continue-on-error", "env", "run", "shell", "working-directory", "uses", "with"}
