@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal, cast
 import numpy as np
 import pandas as pd
 
+from playbook_lib.checks.advice import advice
 from playbook_lib.config.yamlsafe import echo
 from playbook_lib.errors import UsageError
 
@@ -216,7 +217,8 @@ class Check(ABC):
         outcome: Outcome | None = None,
         details: dict[int, dict[str, Any]] | None = None,
     ) -> CheckResult:
-        """Build the result: grade ``summary[self.metric]`` (unless ``outcome`` is given) and word the message;
+        """Build the result: grade ``summary[self.metric]`` (unless ``outcome`` is given) and word the message, which
+        ends with what to do when the outcome is a warning or a failure (:mod:`playbook_lib.checks.advice`);
         ``details`` explains flagged rows one by one (see :class:`CheckResult`)."""
         value = summary.get(self.metric)
         graded = self.grade(value) if outcome is None else outcome
@@ -224,6 +226,9 @@ class Check(ABC):
         op = ">" if self.direction == "above" else "<"
         thresholds = f"warn {op} {self.warn}, fail {op} {self.fail}"
         message = f"{self.metric} = {shown} ({thresholds})" + (f"; {detail}" if detail else "")
+        fix = advice(self.name)
+        if graded in (Outcome.WARN, Outcome.FAIL) and fix and "to fix:" not in message:
+            message += f"; to fix: {fix}"
         return CheckResult(
             self.name, graded, message, flags, scores, summary, examples[: self.max_examples], details or {}
         )

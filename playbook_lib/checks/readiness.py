@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from playbook_lib.checks.advice import advice
 from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome
 from playbook_lib.checks.registry import register
 from playbook_lib.decide.cost import PathStats, cost_per_successful_task, plan_routing_from_evals
@@ -93,7 +94,7 @@ class GuardrailsCheck(_PlanCheck):
             return CheckResult(
                 self.name,
                 Outcome.FAIL,
-                "no guardrails section in the plan",
+                f"no guardrails section in the plan; to fix: {advice(self.name)}",
                 np.zeros(len(records), bool),
                 np.zeros(len(records)),
                 {"problems": None, "found": ["no guardrails section"]},
@@ -128,7 +129,7 @@ class EvalHarnessCheck(_PlanCheck):
             return CheckResult(
                 self.name,
                 Outcome.FAIL,
-                "no eval_harness section in the plan: evals decide",
+                f"no eval_harness section in the plan: evals decide; to fix: {advice(self.name)}",
                 np.zeros(len(records), bool),
                 np.zeros(len(records)),
                 {"problems": None, "found": ["no eval_harness section"]},
@@ -202,7 +203,7 @@ class CostModelCheck(Check):
             return CheckResult(
                 self.name,
                 Outcome.FAIL,
-                "no cost model: set cost_model.target_cost_per_success (USD per successful task)",
+                "no cost model; to fix: set cost_model.target_cost_per_success (USD per successful task)",
                 np.zeros(n, bool),
                 np.zeros(n),
                 {self.metric: None},
@@ -249,7 +250,7 @@ class RoutingPlanCheck(Check):
             return CheckResult(
                 self.name,
                 Outcome.FAIL,
-                f"no routing plan: set routing.{', routing.'.join(missing)}",
+                f"no routing plan; to fix: set routing.{', routing.'.join(missing)}",
                 np.zeros(n, bool),
                 np.zeros(n),
                 {self.metric: None},

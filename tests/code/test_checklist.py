@@ -73,7 +73,7 @@ items:
         parse_checklist_text(text, "c.yaml")
     errors = info.value.errors
     assert len(errors) == 5, errors
-    assert errors[0].startswith("c.yaml:5: unknown check 'formating'; valid: consistency, contamination")
+    assert errors[0].startswith("c.yaml:5: unknown check 'formating'; valid: chat_template, consistency, contamination")
     assert errors[1].startswith("c.yaml:9: formatting.warn must be")
     assert errors[2].startswith("c.yaml:10: check 'formatting' has no option 'colour'")
     assert errors[3] == "c.yaml:11: item is missing 'title'"
@@ -127,6 +127,6 @@ def test_registry_lists_valid_names_for_an_unknown_check() -> None:
 
     assert get_check("pii").name == "pii"
     with pytest.raises(
-        UsageError, match=r"unknown check 'pi'; valid: consistency, contamination, cost_model, coverage"
+        UsageError, match=r"unknown check 'pi'; valid: chat_template, consistency, contamination, cost_model, coverage"
     ):
         get_check("pi")

@@ -150,3 +150,17 @@ def test_a_bad_licence_name_is_a_one_line_usage_error(tmp_path: Path, bad: str) 
     data = _jsonl(tmp_path / "d.jsonl", [{"instruction": "q", "output": "a"}])
     result = run_cli("check", DEFAULT, "--data", data, "--licence", bad, "--quiet")
     assert_one_line_error(result, ExitCode.USAGE, "--licence must be a licence name")
+
+
+def test_every_check_says_what_to_do_and_failing_messages_end_with_it() -> None:
+    from playbook_lib.checks import REGISTRY
+    from playbook_lib.checks.advice import ADVICE
+
+    assert sorted(REGISTRY) == sorted(ADVICE), set(REGISTRY) ^ set(ADVICE)
+    spec = parse_checklist_text("name: t\nitems:\n  - {id: x, title: exact, check: exact_duplicates, fail: 0.1}\n")
+    rows = [{"instruction": "same question", "output": "same answer"}] * 4
+    result = run_checklist(spec, records_from_rows(rows)).items[0].result
+    assert result.outcome is Outcome.FAIL
+    assert result.message.endswith("; to fix: " + ADVICE["exact_duplicates"])
+    passing = run_checklist(spec, records_from_rows(rows[:1])).items[0].result
+    assert passing.outcome is Outcome.PASS and "to fix" not in passing.message

@@ -30,14 +30,14 @@ def check_classes() -> dict[str, type[Check]]:
 
 def test_every_check_class_is_registered_under_its_name() -> None:
     classes = check_classes()
-    assert len(classes) == 24
+    assert len(classes) == 25  # 19 dataset checks (chat_template included), 6 model-readiness checks
     assert REGISTRY == classes
     assert all(name == cls.name for name, cls in REGISTRY.items())
     assert get_check("pii") is REGISTRY["pii"]
 
 
 def test_an_unknown_name_lists_the_valid_ones() -> None:
-    with pytest.raises(UsageError, match="unknown check 'nope'; valid: consistency, contamination, "):
+    with pytest.raises(UsageError, match="unknown check 'nope'; valid: chat_template, consistency, contamination, "):
         get_check("nope")
 
 
