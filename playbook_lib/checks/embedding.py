@@ -16,11 +16,15 @@ either check also keeps the vectors in an ``.npz`` file between runs.
   most similar training example with an exact inner-product index, and reports the traffic that no training example
   comes near, grouped by category or into clusters of similar queries.
 
-Embedding runs at tens to a few hundred texts a second on one CPU core (longer texts are slower): hours for a million
-rows. So both checks take a ``sample`` option (the checklist sets 2000): when there are more rows than that, a seeded
-random sample of them (:func:`~playbook_lib.checks.statistics.sample_positions`, the same sample for the same input and ``seed``) is scored, the
-metric is the share in the sample, and the summary says ``sampled: "n of N"`` and gives a 95 % Wilson interval for
-the share (:func:`~playbook_lib.checks.statistics.wilson_interval`). ``sample: null`` scores every row.
+Embedding runs at tens to a few hundred texts a second on one CPU core (longer texts are slower): an hour or more
+per 300,000 rows. So both checks take a ``sample`` option (the checklist sets 2000): when there are more rows (or
+traffic queries) than that, a seeded random sample of them (:func:`~playbook_lib.checks.statistics.sample_positions`,
+the same sample for the same input and ``seed``) is scored, the metric is the share in the sample, and the summary
+says ``sampled: "n of N"`` and gives a 95 % Wilson interval for the share
+(:func:`~playbook_lib.checks.statistics.wilson_interval`). Only the units whose share is estimated are sampled: the
+rows (or queries) they are compared with are all kept, so the estimate is unbiased and the interval holds the full
+run's share about 95 % of the time; ``corpus_sample`` / ``train_sample`` cap that side too, at the price of an
+estimate that leans high (said in the summary). ``sample: null`` scores every row.
 """
 
 from __future__ import annotations
@@ -50,6 +54,12 @@ MAX_CHARS = 4000
 #: Floor on the robust spread of similarities (cosine units) when flagging by z-score: on near-identical template
 #: data the MAD is tiny and every small difference would look like an outlier.
 MIN_SPREAD = 0.05
+#: Default absolute floor (cosine) of :class:`RelevanceCheck`: off-topic rows planted in real datasets sit at
+#: 0.08-0.33 to their nearest rows, the least typical clean rows of LIMA, GSM8K and GPTeacher at 0.15-0.45, and a
+#: flag also needs a robust z-score below the threshold (README, "False alarms measured").
+MIN_SIMILARITY = 0.3
+#: Random pairs of rows drawn for :class:`RelevanceCheck`'s null distribution (a median to about +-0.005).
+NULL_PAIRS = 20_000
 #: The in-process cache is emptied when it would grow past this many vectors (about 150 MB of float32).
 MEMO_LIMIT = 100_000
 QUERY_FIELDS = ("instruction", "input")
@@ -80,9 +90,13 @@ def embed_texts(texts: Sequence[str], cache: str | Path | None = None) -> np.nda
     return embed_cached(texts, embedder, file=cache, memo=memo, key=key, max_chars=MAX_CHARS)
 
 
-def _sampled(summary: dict[str, Any], metric: str, k: int, n: int, label: str) -> str:
-    """Add ``sampled`` and ``<metric>_ci95`` to ``summary``; return the words for the message."""
+def _sampled(summary: dict[str, Any], metric: str, k: int, n: int, label: str, upper_only: bool = False) -> str:
+    """Add ``<metric>_ci95`` (a 95 % Wilson interval; ``[0, upper]`` when ``upper_only``) to ``summary``; return the
+    words for the message."""
     lo, hi = wilson_interval(k, n)
+    if upper_only:
+        summary[f"{metric}_ci95"] = [0.0, round(hi, 4)]
+        return f"estimated on a random sample ({label}; at most {hi:.3g}, 95 % upper bound)"
     summary[f"{metric}_ci95"] = [round(lo, 4), round(hi, 4)]
     return f"estimated on a random sample ({label}; 95 % interval {lo:.3g}-{hi:.3g})"
 
@@ -118,19 +132,34 @@ class RelevanceCheck(_EmbeddingCheck):
     of examples known to be on the task; a row's similarity is the mean of its ``k`` most similar references), or
     both (the mean of the two similarities). Given neither, a row is compared with its ``k`` nearest other rows,
     which finds rows unlike any other but not a whole cluster of off-topic rows: give a task or references for that.
-    A row is flagged when its similarity is below ``median - z_threshold * 1.4826 * MAD`` (a robust z-score over
-    all rows; the spread is at least :data:`MIN_SPREAD`) or below ``min_similarity`` (either may be ``None`` to
-    disable it). The metric ``off_topic_rate`` is the share of flagged rows; a row's score is ``1 - similarity``.
-    A short description is a weaker signal than reference examples (similarities to it spread wider): lower
-    ``z_threshold`` (2.5) or set ``min_similarity`` when using a description alone. Rows without text in ``fields``
-    are left to the formatting check. ``references`` is a path relative to the working directory.
+
+    A row is flagged when its similarity is below *both* cut-offs (either may be ``None`` to drop it):
+
+    - the robust outlier cut-off ``median - z_threshold * 1.4826 * MAD`` over the scored rows (the spread is at
+      least :data:`MIN_SPREAD`). Alone it flags about 1 % of any clean dataset by construction (the tail of a
+      skewed distribution), so it is not used alone by default;
+    - the absolute floor: ``min_similarity`` (default :data:`MIN_SIMILARITY`), raised, when ``null_floor`` is true,
+      to the median of a null distribution: the similarity of random unrelated pairs of the same data (a scored row
+      and a random other row, or a random reference). A row whose nearest rows are no closer than two random rows
+      of the data are to each other has nothing on its topic. A task description has no null; only
+      ``min_similarity`` applies there.
+
+    The metric ``off_topic_rate`` is the share of flagged rows; a row's score is ``1 - similarity``. Measured on
+    clean public data with the checklist's settings (README, "False alarms measured"): no flag beyond 0.1 % of
+    rows, where the z-score alone flagged up to 3 %. A short description is a weaker signal than reference examples
+    (similarities to it spread wider): lower ``z_threshold`` (2.5) when using a description alone. Rows without
+    text in ``fields`` are left to the formatting check. ``references`` is a path relative to the working directory.
 
     With more than ``sample`` rows (``None``: no limit) a seeded random sample of ``sample`` rows
-    (:func:`sample_positions` with ``seed``) is scored instead: the cut-off, the metric (the flagged share of the
+    (:func:`sample_positions` with ``seed``) is scored instead: the cut-offs, the metric (the flagged share of the
     sample) and the examples come from the sample, the summary adds ``sampled`` (``"n of N"``) and
     ``off_topic_rate_ci95`` (a 95 % Wilson interval of the share), and rows outside the sample get flag false and
-    score 0 (the result's arrays cover every row). Without a task or references the sampled rows are compared with
-    their nearest other *sampled* rows.
+    score 0 (the result's arrays cover every row). Without a task or references each sampled row is still compared
+    with its nearest rows among *all* rows, so a row's similarity is what the full run gives it and the estimate is
+    unbiased; this embeds every row (the :data:`embedding cost <playbook_lib.checks.embedding>`; the ``cache`` file
+    keeps it a one-time cost). ``corpus_sample`` caps the rows compared with (a seeded sample plus the scored rows):
+    fewer neighbours only lower similarities, so the estimate then leans towards *more* off-topic rows and the
+    summary says so (``compared_with``).
     """
 
     name = "relevance"
@@ -143,9 +172,11 @@ class RelevanceCheck(_EmbeddingCheck):
         fields: list[str] | None = None,
         k: int = 5,
         z_threshold: float | None = 3.0,
-        min_similarity: float | None = None,
+        min_similarity: float | None = MIN_SIMILARITY,
+        null_floor: bool = True,
         cache: str | None = None,
         sample: int | None = None,
+        corpus_sample: int | None = None,
         seed: int = 0,
         warn: float | None = 0.01,
         fail: float | None = 0.05,
@@ -159,11 +190,17 @@ class RelevanceCheck(_EmbeddingCheck):
             min_similarity is None or -1 <= min_similarity <= 1,
             f"min_similarity must be in [-1, 1], got {min_similarity}",
         )
+        self.require(
+            corpus_sample is None or corpus_sample >= 2,
+            f"corpus_sample must be at least 2 or null, got {corpus_sample}",
+        )
         self.task = task
         self.references = references
         self.k = k
         self.z_threshold = z_threshold
         self.min_similarity = min_similarity
+        self.null_floor = null_floor
+        self.corpus_sample = corpus_sample
 
     @property
     def reference(self) -> str:
@@ -175,54 +212,90 @@ class RelevanceCheck(_EmbeddingCheck):
 
     def similarities(self, records: pd.DataFrame) -> np.ndarray:
         """Each row's cosine similarity to the task (NaN for rows without text in ``fields``)."""
+        return self.score(records)[0]
+
+    def score(
+        self, records: pd.DataFrame, picked: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float | None, int | None]:
+        """The similarity of the rows at ``picked`` (every row when ``None``; NaN without text in ``fields``), the
+        median of the null distribution (random unrelated pairs; ``None`` for a task description alone) and, when
+        ``corpus_sample`` capped the rows compared with, how many they were (else ``None``)."""
         texts = _texts(records, self.fields)
         has_text = np.array([bool(t.strip()) for t in texts], dtype=bool)
-        sims = np.full(len(texts), np.nan)
-        if not has_text.any():
-            return sims
-        vectors = embed_texts([t for t, keep in zip(texts, has_text) if keep], self.cache)
-        parts = []
+        rows = np.arange(len(texts)) if picked is None else np.asarray(picked, dtype=np.int64)
+        sims = np.full(len(rows), np.nan)
+        scored = rows[has_text[rows]]
+        if not scored.size:
+            return sims, None, None
+        rng = np.random.default_rng(self.seed)
+        queries = embed_texts([texts[i] for i in scored], self.cache)
+        parts, nulls, compared = [], [], None
         if self.task:
-            parts.append(vectors @ embed_texts([self.task], self.cache)[0])
+            parts.append(queries @ embed_texts([self.task], self.cache)[0])
         if self.references:
             ref_texts = [t for t in _texts(load_records(self.references), self.fields) if t.strip()]
             if not ref_texts:
                 raise EmptyDataError(f"{self.references}: no reference example has text in {', '.join(self.fields)}")
-            top, _ = nearest(embed_texts(ref_texts, self.cache), vectors, min(self.k, len(ref_texts)))
+            refs = embed_texts(ref_texts, self.cache)
+            top, _ = nearest(refs, queries, min(self.k, len(refs)))
             parts.append(top.mean(axis=1))
+            i, j = rng.integers(0, len(queries), NULL_PAIRS), rng.integers(0, len(refs), NULL_PAIRS)
+            nulls.append(np.einsum("ij,ij->i", queries[i], refs[j]))
         if not parts:  # no task given: how close each row is to its k nearest other rows
-            if len(vectors) < 2:
-                return sims
-            top, _ = nearest(vectors, vectors, min(self.k + 1, len(vectors)))
-            parts.append(top[:, 1:].mean(axis=1))
-        sims[has_text] = np.mean(parts, axis=0)
-        return sims
+            corpus_pos = np.flatnonzero(has_text)
+            capped = sample_positions(len(corpus_pos), self.corpus_sample, self.seed + 1)
+            if capped is not None:
+                corpus_pos = np.union1d(corpus_pos[capped], scored)
+            if len(corpus_pos) < 2:
+                return sims, None, None
+            compared = None if capped is None else len(corpus_pos)
+            corpus = embed_texts([texts[i] for i in corpus_pos], self.cache)
+            width = min(self.k + 1, len(corpus_pos))
+            top, where = nearest(corpus, queries, width)
+            keep = corpus_pos[where] != scored[:, None]  # each row's own match is dropped, else the last one
+            keep[keep.all(axis=1), -1] = False
+            parts.append(top[keep].reshape(len(scored), width - 1).mean(axis=1))
+            i, j = rng.integers(0, len(scored), NULL_PAIRS), rng.integers(0, len(corpus_pos), NULL_PAIRS)
+            other = scored[i] != corpus_pos[j]
+            nulls.append(np.einsum("ij,ij->i", queries[i[other]], corpus[j[other]]))
+        sims[has_text[rows]] = np.mean(parts, axis=0)
+        null = float(np.median(np.concatenate(nulls))) if nulls else None
+        return sims, null, compared
 
-    def cutoff(self, sims: np.ndarray) -> float | None:
-        """The similarity below which a row is flagged: the higher of ``median - z_threshold * spread`` (spread:
-        ``1.4826 * MAD``, at least :data:`MIN_SPREAD`) and ``min_similarity``; ``None`` when neither applies."""
-        cuts = [] if self.min_similarity is None else [self.min_similarity]
+    def floor(self, null_median: float | None) -> float | None:
+        """The absolute floor: ``min_similarity`` raised to ``null_median`` when ``null_floor`` is true."""
+        floors = [] if self.min_similarity is None else [self.min_similarity]
+        if self.null_floor and null_median is not None:
+            floors.append(null_median)
+        return max(floors) if floors else None
+
+    def cutoff(self, sims: np.ndarray, null_median: float | None = None) -> float | None:
+        """The similarity below which a row is flagged: the lower of ``median - z_threshold * spread`` (spread:
+        ``1.4826 * MAD``, at least :data:`MIN_SPREAD`) and :meth:`floor`, since a row must be below both; ``None``
+        when neither applies."""
+        cuts = [] if (floor := self.floor(null_median)) is None else [floor]
         median, spread = robust_spread(sims)
         if self.z_threshold is not None and not np.isnan(median):
             cuts.append(median - self.z_threshold * max(spread, MIN_SPREAD))
-        return max(cuts) if cuts else None
+        return min(cuts) if cuts else None
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
         picked = sample_positions(n, self.sample, self.seed)
         part = records if picked is None else records.iloc[picked]
         m = len(part)
-        sims = self.similarities(part)
+        sims, null_median, compared = self.score(records, picked)
         has_text = ~np.isnan(sims)
         if not has_text.any():
             return self.not_evaluated(n, f"no row has text in {', '.join(self.fields)}")
-        cutoff = self.cutoff(sims)
+        cutoff = self.cutoff(sims, null_median)
         flags = has_text & (np.nan_to_num(sims, nan=1.0) < cutoff) if cutoff is not None else np.zeros(m, bool)
         median, spread = robust_spread(sims)
         z = (sims - median) / max(spread, MIN_SPREAD)
         scores = np.where(has_text, 1.0 - np.nan_to_num(sims, nan=1.0), 0.0)
         kept = sims[has_text]
         flagged = int(flags.sum())
+        floor = self.floor(null_median)
         summary: dict[str, Any] = {
             "rows": n,
             "rows_without_text": int(m - has_text.sum()),
@@ -235,6 +308,8 @@ class RelevanceCheck(_EmbeddingCheck):
                 "max": round(float(kept.max()), 4),
             },
             "cutoff": None if cutoff is None else round(cutoff, 4),
+            "floor": None if floor is None else round(floor, 4),
+            "null_median": None if null_median is None else round(null_median, 4),
         }
         order = np.argsort(np.where(flags, sims, np.inf), kind="stable")[:flagged]
         lines = part["line"].to_numpy()
@@ -249,6 +324,8 @@ class RelevanceCheck(_EmbeddingCheck):
             for i in order[: self.max_examples]
         ]
         detail = f"{flagged} off-topic rows (similarity to the {self.reference})"
+        if compared is not None:
+            summary["compared_with"] = f"{compared} rows (corpus_sample): the share leans high"
         if picked is not None:
             summary["sampled"] = f"{m} of {n}"
             detail += "; " + _sampled(summary, self.metric, flagged, m, f"{m} of {n} rows")
@@ -270,11 +347,16 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
     nearest training example. Per-row flags are all false: the finding is about traffic, not training rows.
     Not evaluated without ``--traffic``.
 
-    With more than ``sample`` training rows or traffic queries (``None``: no limit), seeded random samples of
-    ``sample`` of each (:func:`sample_positions` with ``seed``) are compared instead; the summary adds ``sampled``
-    and ``uncovered_share_ci95`` (a 95 % Wilson interval over the sampled queries). A sample of the training rows
-    can only lower a query's nearest similarity, so the estimate then leans towards *more* uncovered traffic (the
-    interval does not include that bias): raise ``sample`` when the share sits near a threshold.
+    With more than ``sample`` traffic queries (``None``: no limit) a seeded random sample of ``sample`` of them
+    (:func:`sample_positions` with ``seed``) is compared with *every* training row: a query's nearest similarity is
+    then what the full run gives it, the sampled share is an unbiased estimate of the full share, and the summary
+    adds ``sampled`` and ``uncovered_share_ci95`` (a 95 % Wilson interval over the sampled queries; it holds the
+    full share in about 95 % of seeds, ``tests/code/test_check_embedding_sample.py``). Every training row is
+    embedded: tens to a few hundred rows a second on one core, an hour or more per 300,000 rows, once when the
+    ``cache`` file is kept. ``train_sample`` caps that cost: a seeded sample of the training rows is searched
+    instead, which can only lower a query's nearest similarity, so the estimate leans towards *more* uncovered
+    traffic; the interval is then one-sided, ``[0, upper]`` (the full share is at most the sample's), and the
+    summary says ``train_sampled``.
     """
 
     name = "embedding_coverage"
@@ -288,12 +370,17 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         cluster_threshold: float = 0.5,
         cache: str | None = None,
         sample: int | None = None,
+        train_sample: int | None = None,
         seed: int = 0,
         warn: float | None = 0.05,
         fail: float | None = 0.2,
     ) -> None:
         super().__init__(warn, fail)
         self._embedding_options(fields, QUERY_FIELDS, cache, sample, seed)
+        self.require(
+            train_sample is None or train_sample >= 1, f"train_sample must be at least 1 or null, got {train_sample}"
+        )
+        self.train_sample = train_sample
         self.require(-1 <= threshold <= 1, f"threshold must be in [-1, 1], got {threshold}")
         self.require(-1 <= cluster_threshold <= 1, f"cluster_threshold must be in [-1, 1], got {cluster_threshold}")
         self.threshold = threshold
@@ -351,7 +438,7 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         n = len(records)
         if context.traffic is None:
             return self.not_evaluated(n, "no production traffic sample given (--traffic)")
-        train_picked = sample_positions(n, self.sample, self.seed)
+        train_picked = sample_positions(n, self.train_sample, self.seed + 1)
         query_picked = sample_positions(len(context.traffic), self.sample, self.seed)
         sampled = [
             f"{len(p)} of {total} {what}"
@@ -411,5 +498,14 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
             detail += f" ({len(groups)} groups by {grouped_by})"
         if sampled:
             summary["sampled"] = ", ".join(sampled)
-            detail += "; " + _sampled(summary, self.metric, count, int(has_text.sum()), summary["sampled"])
+            detail += "; " + _sampled(
+                summary,
+                self.metric,
+                count,
+                int(has_text.sum()),
+                summary["sampled"],
+                upper_only=train_picked is not None,
+            )
+        if train_picked is not None:
+            summary["train_sampled"] = "training rows sampled (train_sample): the share leans high"
         return self.result(np.zeros(n, bool), np.zeros(n), summary, examples, detail)
