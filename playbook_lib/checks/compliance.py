@@ -13,7 +13,8 @@ from playbook_lib.checks.base import Check, CheckContext, CheckResult
 from playbook_lib.checks.registry import register
 from playbook_lib.errors import UsageError
 from playbook_lib.text.normal import snippet
-from playbook_lib.text.pii import MAYBE_PII, MAYBE_SECRET, PII_PATTERNS, find_pii
+from playbook_lib.text.pii import MAYBE_PII, MAYBE_SECRET, PII_PATTERNS
+from playbook_lib.text.pii_allow import Allowlist, find_personal
 from playbook_lib.text.scan import rows_matching
 
 
@@ -35,6 +36,11 @@ def _texts(values: tuple[object, ...]) -> list[str]:
 class PiiCheck(Check):
     """Rows holding personal data or secrets: email, phone, credit card (Luhn), IBAN (mod 97), IPv4/IPv6, US SSN,
     API keys and private keys. Examples are always masked. The metric ``pii_rate`` is the share of rows with any.
+
+    Documentation, reserved, placeholder and public values are not counted (``user@example.com``, ``192.168.1.1``,
+    ``8.8.8.8``, ``555-0123``, toll-free numbers, ``git 1.7.7.3``, ``your_api_key``: the list is in
+    :mod:`playbook_lib.text.pii_allow`); ``allow`` adds the team's own: exact values (any case; a phone number by its
+    digits) or ``re:PATTERN``, a regular expression matching the whole value (``re:.*@heronsgate\\.com``).
     """
 
     name = "pii"
@@ -44,6 +50,7 @@ class PiiCheck(Check):
         self,
         kinds: list[str] | None = None,
         fields: list[str] | None = None,
+        allow: list[str] | None = None,
         warn: float | None = 0.0,
         fail: float | None = 0.01,
     ) -> None:
@@ -53,13 +60,19 @@ class PiiCheck(Check):
             raise UsageError(f"unknown PII kind {unknown[0]!r}; valid: {', '.join(PII_PATTERNS)}")
         self.kinds = list(kinds) if kinds else None
         self.fields = list(fields or ["instruction", "input", "output", "messages", "chosen", "rejected"])
+        if allow is not None and not isinstance(allow, (list, tuple)):
+            raise UsageError(f"pii: allow must be a list of values or re:PATTERN strings, got {allow!r}")
+        self.allow = Allowlist(allow or [])
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
         flags = np.zeros(n, bool)
         scores = np.zeros(n)
-        counts: dict[str, int] = {}
+        rows_by_kind: dict[str, int] = {}
+        matches_by_kind: dict[str, int] = {}
+        ignored: dict[str, int] = {}
         examples: list[dict[str, object]] = []
+        details: dict[int, dict[str, object]] = {}  # row -> the kinds found and their match counts (--flags)
         columns = [records[f].tolist() for f in self.fields if f in records.columns]
         # Only rows where the cheap combined prefilter matches can hold PII: one regex pass per chunk of a column.
         maybe = np.zeros(n, dtype=bool)
@@ -71,31 +84,55 @@ class PiiCheck(Check):
                     MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested], ignorecase=MAYBE_SECRET
                 )
         lines = records["line"].to_numpy()
+        allow = self.allow if self.allow else None
         for i in np.flatnonzero(maybe).tolist():
             values = _texts(tuple(column[i] for column in columns))
             found: list[str] = []
             for v in values:
-                found.extend(k for k, _, _ in find_pii(v, self.kinds))
+                kept, left_out = find_personal(v, self.kinds, allow)
+                found.extend(k for k, _, _ in kept)
+                for _, reason in left_out:
+                    ignored[reason] = ignored.get(reason, 0) + 1
             if not found:
                 continue
             flags[i] = True
             scores[i] = min(1.0, len(found) / 3)
             for k in found:
-                counts[k] = counts.get(k, 0) + 1
+                matches_by_kind[k] = matches_by_kind.get(k, 0) + 1
+            for k in set(found):
+                rows_by_kind[k] = rows_by_kind.get(k, 0) + 1
+            details[i] = {
+                "reason": ", ".join(sorted(set(found))),
+                "matches": {k: found.count(k) for k in sorted(set(found))},
+            }
             if len(examples) < self.max_examples:
                 text = "\n".join(values)
                 examples.append(
                     {"line": int(lines[i]), "reason": ", ".join(sorted(set(found))), "text": snippet(text, 160)}
                 )
         flagged = int(flags.sum())
-        by_kind = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         summary = {
             "rows": n,
             "rows_with_pii": flagged,
             "pii_rate": flagged / n if n else 0.0,
-            "by_kind": dict(sorted(counts.items())),
+            "rows_by_kind": dict(sorted(rows_by_kind.items())),
+            "matches_by_kind": dict(sorted(matches_by_kind.items())),
+            "ignored_by_reason": dict(sorted(ignored.items())),
         }
-        return self.result(flags, scores, summary, examples, f"{flagged} rows" + (f" ({by_kind})" if counts else ""))
+        detail = f"{flagged} rows"
+        if flagged:
+            detail += ": " + ", ".join(
+                f"{k} {rows_by_kind[k]} row{'s' * (rows_by_kind[k] != 1)} ({m} match{'es' * (m != 1)})"
+                for k, m in sorted(matches_by_kind.items())
+            )
+        if ignored:
+            total = sum(ignored.values())
+            detail += (
+                f"; not counted: {total} documentation, placeholder or public value{'s' * (total != 1)} ("
+                + ", ".join(f"{r} {c}" for r, c in sorted(ignored.items()))
+                + ")"
+            )
+        return self.result(flags, scores, summary, examples, detail, details=details)
 
 
 @register
@@ -104,29 +141,63 @@ class LicenceCheck(Check):
 
     ``allowed`` maps a record field (``licence``, ``provenance``, ``source``...) to its allowed values; an empty list
     accepts any non-empty value. The metric ``invalid_rate`` is the share of rows with a missing or disallowed value.
+    A dataset under one licence declares it once: ``declared`` in the item, or ``playbook check --licence NAME``
+    (:attr:`CheckContext.licence`; the item's ``declared`` wins when both are given). Every row without its own
+    ``licence`` value inherits it, and it is checked against ``allowed`` like a row's own; no other field inherits.
+    With no licence in any row and none declared the item is not evaluated, with the line that says how to supply one.
     """
 
     name = "licence"
     metric = "invalid_rate"
 
     def __init__(
-        self, allowed: dict[str, list[str]] | None = None, warn: float | None = 0.0, fail: float | None = 0.05
+        self,
+        allowed: dict[str, list[str]] | None = None,
+        declared: str | None = None,
+        warn: float | None = 0.0,
+        fail: float | None = 0.05,
     ) -> None:
         super().__init__(warn, fail)
         self.allowed = dict(allowed) if allowed is not None else {"licence": []}
+        if declared is not None:
+            self.require(
+                isinstance(declared, str) and bool(declared.strip()),
+                f"declared must be a licence name (a non-empty string), got {declared!r}",
+            )
+            self.require("licence" in self.allowed, "declared needs 'licence' among the fields of allowed")
+        self.declared = declared.strip() if isinstance(declared, str) else None
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         n = len(records)
+        if self.declared is not None:
+            declared, source = self.declared, "in this item"
+        elif context.licence is not None and context.licence.strip():
+            declared, source = context.licence.strip(), "with --licence"
+        else:
+            declared, source = None, ""
+        columns = {
+            name: [None if _absent(v) else v for v in records[name].tolist()] if name in records.columns else [None] * n
+            for name in self.allowed
+        }
+        if "licence" in self.allowed and declared is None and n and all(v is None for v in columns["licence"]):
+            return self.not_evaluated(
+                n,
+                "no licence: declare the dataset's licence with `playbook check --licence NAME` or `declared: NAME` "
+                "in this item, or add a licence column",
+            )
+        inherited = 0
+        if declared is not None:
+            inherited = sum(v is None for v in columns["licence"])
+            columns["licence"] = [declared if v is None else v for v in columns["licence"]]
         flags = np.zeros(n, bool)
         missing: dict[str, int] = {}
         disallowed: dict[str, dict[str, int]] = {}
         reasons: dict[int, tuple[str, object]] = {}  # row -> (field, disallowed value or None when missing)
         shown: dict[object, str] = {}  # a value as the report shows it: masked (a licence column can hold anything)
         for name, values in sorted(self.allowed.items()):
-            column = records[name].tolist() if name in records.columns else [None] * n
             ok = set(values)
-            for i, v in enumerate(column):
-                if v is None or not str(v).strip():
+            for i, v in enumerate(columns[name]):
+                if v is None:
                     missing[name] = missing.get(name, 0) + 1
                     flags[i] = True
                     reasons.setdefault(i, (name, None))
@@ -141,23 +212,39 @@ class LicenceCheck(Check):
                     flags[i] = True
                     reasons.setdefault(i, (name, v))
         flagged = int(flags.sum())
-        summary = {
+        summary: dict[str, object] = {
             "rows": n,
             "invalid": flagged,
             "invalid_rate": flagged / n if n else 0.0,
             "missing": missing,
             "disallowed": disallowed,
         }
+        if declared is not None:
+            summary["declared"] = snippet(declared, 80)
+            summary["inherited"] = inherited
 
         def reason(i: int) -> str:
             name, v = reasons[i]
-            return f"missing {name}" if v is None else f"{name} {snippet(v, 80)!r} not allowed"
+            if v is None:
+                return f"missing {name}"
+            own = "declared " if name == "licence" and declared is not None and v == declared else ""
+            return f"{own}{name} {snippet(v, 80)!r} not allowed"
 
         examples = [{"line": int(records["line"].iloc[i]), "reason": reason(i)} for i in np.flatnonzero(flags)[:5]]
-        return self.result(
-            flags,
-            flags.astype(float),
-            summary,
-            examples,
-            f"{flagged} rows with missing or disallowed {', '.join(sorted(self.allowed))}",
-        )
+        detail = f"{flagged} rows with missing or disallowed {', '.join(sorted(self.allowed))}"
+        if declared is not None:
+            detail += f"; licence {snippet(declared, 80)!r} declared {source}, inherited by {inherited} rows"
+            allowed_licences = self.allowed.get("licence") or []
+            if allowed_licences and declared not in allowed_licences and inherited:
+                detail += f" (not allowed: {', '.join(map(str, allowed_licences))})"
+        details = {i: {"reason": reason(i)} for i in np.flatnonzero(flags).tolist()}
+        return self.result(flags, flags.astype(float), summary, examples, detail, details=details)
+
+
+def _absent(value: object) -> bool:
+    """A missing metadata value: None, NaN (an empty Parquet or CSV cell) or blank text."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and not value.strip()

@@ -134,7 +134,8 @@ PII_PATTERNS: dict[str, tuple[re.Pattern[str], Callable[[str], bool] | None]] = 
         re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?![\w:])"),
         lambda s: len([g for g in s.split(":") if g]) >= 3 and _ip_ok(s),
     ),
-    "ipv4": (re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"), _ip_ok),
+    # not part of a longer dotted number (1.2.3.4.5), but a sentence may end right after it ("at 81.2.69.142.")
+    "ipv4": (re.compile(r"(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)"), _ip_ok),
     "phone": (re.compile(_PHONE_INTL + "|" + _PHONE_LOCAL), _phone_ok),
 }
 
@@ -202,6 +203,8 @@ def maybe_pii(text: str) -> bool:
 
 
 _PROVIDER_RE = re.compile(_PROVIDER_KEY)
+#: The two API-key passes, for :mod:`playbook_lib.text.pii_allow` to read a match's parts (the key name, the value).
+PROVIDER_KEY_RE, SECRET_KV_RE = _PROVIDER_RE, _SECRET_KV
 
 
 def _scans(
@@ -241,7 +244,11 @@ class _Spans:
 
 
 def find_pii(text: str, kinds: list[str] | None = None) -> list[tuple[str, int, int]]:
-    """Non-overlapping ``(kind, start, end)`` spans of personal data and secrets in ``text``, sorted by start."""
+    """Non-overlapping ``(kind, start, end)`` spans of personal data and secrets in ``text``, sorted by start.
+
+    Every PII-shaped span, documentation values included (``jane@example.com``): masking hides them all. What the
+    ``pii`` check counts is :func:`playbook_lib.text.pii_allow.find_personal`, which leaves out the documentation,
+    reserved, placeholder and public values."""
     spans: list[tuple[str, int, int]] = []
     low = text.casefold()
     digit = _HAS_DIGIT.search(text) is not None

@@ -166,7 +166,8 @@ def test_other_numeric_options_refuse_nan_and_infinity(check: str, option: str, 
 def test_a_nan_threshold_no_longer_turns_a_failing_pii_gate_into_a_pass(tmp_path: Path) -> None:
     data = tmp_path / "rows.jsonl"
     data.write_text(
-        "".join(f'{{"instruction": "mail user{i}@example.org", "output": "ok"}}\n' for i in range(10)), encoding="utf-8"
+        "".join(f'{{"instruction": "mail ana.silva{i}@corp-mail.net", "output": "ok"}}\n' for i in range(10)),
+        encoding="utf-8",
     )
     gate = tmp_path / "gate.yaml"
     gate.write_text(checklist_text("pii", {"warn": "0.0", "fail": "0.01"})[0], encoding="utf-8")

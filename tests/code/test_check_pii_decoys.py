@@ -20,19 +20,24 @@ DECOYS = [
     "Write to admin@localhost for help.",  # no domain
     "Ticket 12-34 and room 4.5.",  # short numbers
     "The sum 960-480-120 = 360 holds.",  # arithmetic
+    # documentation and reserved values: found (and masked) but not personal data, so not counted
+    "Mail jane.doe@example.org today.",  # reserved domain
+    "Call +1 415-555-0132 now.",  # fictitious 555 number
+    "Server at 192.168.10.4 is up.",  # private address
+    "v6 2001:db8:85a3::8a2e:370:7334 route",  # documentation range
 ]
 REAL = [
-    "Mail jane.doe@example.org today.",
-    "Call +1 415-555-0132 now.",
+    "Mail jane.doe@corp-mail.net today.",
+    "Call +1 415-623-0132 now.",
     "Card 4111 1111 1111 1111 on file.",
     "IBAN DE89370400440532013000 please.",
-    "Server at 192.168.10.4 is up.",
+    "Server at 81.2.69.142 is up.",
     "SSN 123-45-6789 leaked.",
     "key AKIAIOSFODNN7EXAMPLE in logs",
-    "token ghp_" + "a" * 36 + " here",
+    "token ghp_" + "Zx81kq93LmQ0pVb7Tr4Wn2Yc6Hd9Jf1Gs5Ka" + " here",
     "password = hunter2hunter2x",
     "-----BEGIN RSA PRIVATE KEY-----",
-    "v6 2001:db8:85a3::8a2e:370:7334 route",
+    "v6 2a02:8010:6f3c::17 route",
     "phone (030) 123-4567 office",
 ]
 

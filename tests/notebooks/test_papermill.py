@@ -157,7 +157,7 @@ def write_small_dataset(tmp_path: Path) -> tuple[Path, Path, str]:
         for i, t in enumerate(topics)
     ]
     rows.append(dict(rows[3], instruction=rows[3]["instruction"].upper()))  # exact duplicate after normalisation
-    email = "dana.tester@example.org"
+    email = "dana.tester@corp-mail.net"  # real-looking: a documentation address (example.org) is not counted
     rows.append(dict(rows[0], instruction="Who do I write to?", output=f"Write to {email} for help."))
     data = tmp_path / "mini_train.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
