@@ -7,11 +7,11 @@ Files are written atomically (a temporary file in the same folder, then a rename
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from playbook_lib.checklist.html_report import render as render_html
 from playbook_lib.checklist.run import Report
 from playbook_lib.checks import Outcome
 from playbook_lib.text.masking import masked, plain
@@ -132,52 +132,8 @@ def print_terminal(report: Report, console: Any = None) -> None:
     )
 
 
-_HTML_COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "not_evaluated": "#6e7781"}
-
-
 def to_html(report: Report) -> str:
-    """A self-contained HTML page (no scripts, no external files): the summary table, each item's metric and
-    counts, and its masked examples. It is built from :func:`to_dict`, so every string is :func:`masked`."""
-    esc = html.escape
-    data = to_dict(report)
-    train = data["data"].get("train") or data["data"].get("evals", {})
-    rows = []
-    for item in data["items"]:
-        colour = _HTML_COLOURS[item["outcome"]]
-        rows.append(
-            f"<tr><td>{esc(item['title'])}</td><td><code>{esc(item['check'])}</code></td>"
-            f"<td style='color:{colour};font-weight:bold'>{esc(item['outcome'])}</td>"
-            f"<td>{esc(item['message'])}</td></tr>"
-        )
-    details = []
-    for item in data["items"]:
-        summary = json.dumps(item["summary"], indent=1, sort_keys=True, ensure_ascii=False)
-        examples = "".join(
-            f"<li><code>{esc(json.dumps(e, sort_keys=True, ensure_ascii=False))}</code></li>" for e in item["examples"]
-        )
-        details.append(
-            f"<section id='{esc(item['id'])}'><h3>{esc(item['id'])}: {esc(item['outcome'])}</h3>"
-            f"<p>{esc(item['title'])}</p><details><summary>summary</summary><pre>{esc(summary)}</pre>"
-            f"</details>"
-            + (f"<p>Examples (personal data masked):</p><ul>{examples}</ul>" if examples else "")
-            + "</section>"
-        )
-    skipped = "".join(f"<li><code>{esc(s)}</code></li>" for s in train.get("skipped", []))
-    counts = ", ".join(f"{k} {v}" for k, v in data["counts"].items() if v)
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{esc(data['checklist'])}: {esc(data['outcome'])}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
-        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #d0d7de;padding:.4rem;text-align:left;"
-        "vertical-align:top}th{background:#f6f8fa}pre{background:#f6f8fa;padding:.5rem;overflow:auto}</style>"
-        f"</head><body><h1>{esc(data['checklist'])}</h1>"
-        f"<p>Data: <code>{esc(str(train.get('path', '')))}</code>, {train.get('rows', 0)} rows"
-        f"{', {} unreadable rows skipped'.format(train['skipped_rows']) if train.get('skipped_rows') else ''}. "
-        f"Overall: <strong style='color:{_HTML_COLOURS[data['outcome']]}'>{esc(data['outcome'])}</strong> ({counts}).</p>"
-        + (f"<details><summary>skipped rows</summary><ul>{skipped}</ul></details>" if skipped else "")
-        + "<table><tr><th>item</th><th>check</th><th>outcome</th><th>result</th></tr>"
-        + "".join(rows)
-        + "</table>"
-        + "".join(details)
-        + "</body></html>\n"
-    )
+    """A self-contained, offline HTML page that reads as a report (see :mod:`playbook_lib.checklist.html_report`):
+    per-item sections with tables of the summary and examples, a sortable table of flagged rows and inline SVG
+    charts. It is built from :func:`to_dict`, so every string is :func:`masked` (and escaped)."""
+    return render_html(report, to_dict(report))
