@@ -52,6 +52,7 @@ CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("contamination", "min_containment"): _UNIT,
     ("contamination", "min_prompt_containment"): _UNIT,
     ("contamination", "max_ngram_rows"): {"exclusiveMinimum": 0},
+    ("near_duplicates", "max_ngram_rows"): {"exclusiveMinimum": 0},
     ("pii", "kinds"): {"items": {"enum": list(PII_PATTERNS)}},
     ("provenance", "max_untagged"): _UNIT,
     ("provenance", "fail_untagged"): _UNIT,
@@ -166,6 +167,11 @@ def build_schema() -> dict[str, Any]:
         "properties": {
             "name": {"type": "string", "minLength": 1},
             "description": {"type": "string"},
+            "strict": {
+                "type": "boolean",
+                "default": False,
+                "description": "An item that is not evaluated fails the run (as playbook check --strict).",
+            },
             "items": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
         },
         "$defs": {

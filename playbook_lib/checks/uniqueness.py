@@ -304,6 +304,11 @@ class NearDuplicatesCheck(Check):
     per cluster; a row's score is its highest similarity to another row of its cluster. Exact duplicates are
     near-duplicates too.
 
+    Boilerplate is not duplication: an n-gram that occurs in more than ``max_ngram_rows`` rows (a share of the rows
+    below 1, default 1 %; a count from 1; never fewer than :data:`MIN_BOILERPLATE_ROWS`) does not count when a pair
+    is verified, so rows that share a long fixed preamble (a tool description, a system prompt) and differ in their
+    task are not near-duplicates; rows alike in what is their own still are. ``null``: every n-gram counts.
+
     ``backend``: ``numpy`` (default) hashes n-grams and computes one-permutation MinHash signatures (``num_perm``
     bins) and LSH buckets vectorised (the hashing and signatures in compiled loops when Numba is installed,
     :mod:`playbook_lib.checks.native`); ``datasketch`` and ``rensa`` compute the signatures with those libraries
@@ -322,11 +327,17 @@ class NearDuplicatesCheck(Check):
         seed: int = 1,
         fields: list[str] | None = None,
         backend: str = "numpy",
+        max_ngram_rows: float | None = 0.01,
         warn: float | None = 0.01,
         fail: float | None = 0.1,
     ) -> None:
         super().__init__(warn, fail)
         self.require(0.0 < threshold <= 1.0, f"threshold must be in (0, 1], got {threshold}")
+        self.require(
+            max_ngram_rows is None or max_ngram_rows > 0,
+            f"max_ngram_rows must be > 0 (a share of the rows below 1, a count from 1) or null, got {max_ngram_rows}",
+        )
+        self.max_ngram_rows = max_ngram_rows
         self.require(ngram >= 1, f"ngram must be at least 1, got {ngram}")
         self.require(16 <= num_perm <= 1024, f"num_perm must be in [16, 1024], got {num_perm}")
         self.require(backend in self.backends, f"backend must be one of {', '.join(self.backends)}, got {backend!r}")
@@ -369,9 +380,18 @@ class NearDuplicatesCheck(Check):
         keys[:] = _band_keys((digests & np.uint64(0xFFFFFFFF)).astype(np.uint32), bands, rows)
         return keys, active
 
+    def boilerplate_limit(self, n: int) -> int | None:
+        """The number of rows an n-gram may occur in before it is boilerplate: ``max_ngram_rows`` (a share of the
+        ``n`` rows below 1, a count from 1), at least :data:`MIN_BOILERPLATE_ROWS`; None: no n-gram is."""
+        if self.max_ngram_rows is None:
+            return None
+        value = self.max_ngram_rows * n if self.max_ngram_rows < 1 else self.max_ngram_rows
+        return max(MIN_BOILERPLATE_ROWS, int(value))
+
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         texts = record_text(records, self.fields)
         n = len(texts)
+        self._boilerplate = 0
         keys, active = self._signatures(texts)
         codes = candidate_pairs(keys, active)
         del keys
@@ -381,15 +401,67 @@ class NearDuplicatesCheck(Check):
         if codes.size:
             involved = unique_sorted(np.concatenate([a, b]))
             offsets, values = shingle_sets([texts[i] for i in involved.tolist()], self.ngram)
-            sim = pair_jaccard(offsets, values, np.searchsorted(involved, a), np.searchsorted(involved, b))
+            ia, ib = np.searchsorted(involved, a), np.searchsorted(involved, b)
+            sim = pair_jaccard(offsets, values, ia, ib)
             ok = sim >= self.threshold - 1e-12
-            a, b, sim = a[ok], b[ok], sim[ok]
+            a, b, sim, ia, ib = a[ok], b[ok], sim[ok], ia[ok], ib[ok]
+            limit = self.boilerplate_limit(n)
+            if limit is not None and a.size:
+                common = _common_ngrams(texts, self.ngram, unique_sorted(values), limit)
+                if common.size:
+                    rest = _without(offsets, values, common)
+                    residual = pair_jaccard(*rest, ia, ib)
+                    # rows alike only through boilerplate are not duplicates; rows that are nothing but boilerplate
+                    # (no n-gram of their own on either side) are compared whole
+                    own = (np.diff(rest[0])[ia] + np.diff(rest[0])[ib]) > 0
+                    sim = np.where(own, residual, sim)
+                    ok = sim >= self.threshold - 1e-12
+                    a, b, sim = a[ok], b[ok], sim[ok]
+                    self._boilerplate = int(common.size)
             np.maximum.at(scores, a, sim)
             np.maximum.at(scores, b, sim)
             groups = _components(n, a, b)
-        return _clusters_to_result(
-            self, records, groups, texts, scores, f" (Jaccard >= {self.threshold} on word {self.ngram}-grams)"
+        discounted = f"; {self._boilerplate} boilerplate {self.ngram}-grams not counted" if self._boilerplate else ""
+        result = _clusters_to_result(
+            self,
+            records,
+            groups,
+            texts,
+            scores,
+            f" (Jaccard >= {self.threshold} on word {self.ngram}-grams{discounted})",
         )
+        result.summary["boilerplate_ngrams"] = self._boilerplate
+        result.summary["boilerplate_limit"] = self.boilerplate_limit(n)
+        return result
+
+
+#: The fewest rows an n-gram must occur in to count as boilerplate: a cluster of up to this many near copies is
+#: found even when its shared n-grams are common (they are the cluster's own).
+MIN_BOILERPLATE_ROWS = 50
+
+
+def _common_ngrams(texts: list[str], n: int, grams: np.ndarray, limit: int) -> np.ndarray:
+    """The values of ``grams`` (sorted 40-bit n-gram hashes, as :func:`shingle_sets` gives) that occur in more than
+    ``limit`` of ``texts``: one pass over every text, in chunks, counting only those values (bounded memory)."""
+    counts = np.zeros(grams.size, dtype=np.int64)
+    for lo, hi in chunks(texts):
+        _, values = shingle_sets(texts[lo:hi], n)  # unique per row: a count is a number of rows
+        where = np.searchsorted(grams, values)
+        where[where >= grams.size] = 0
+        hit = grams[where] == values
+        counts += np.bincount(where[hit], minlength=grams.size)
+    return grams[counts > limit]
+
+
+def _without(offsets: np.ndarray, values: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sets of :func:`shingle_sets` without the values in ``drop`` (sorted)."""
+    where = np.searchsorted(drop, values)
+    where[where >= drop.size] = 0
+    keep = drop[where] != values
+    rows = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
+    out = np.zeros_like(offsets)
+    out[1:] = np.cumsum(np.bincount(rows[keep], minlength=offsets.size - 1))
+    return out, values[keep]
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> list[list[int]]:
