@@ -72,7 +72,11 @@ def test_sample_data_fails_the_readiness_checklist_with_reports(tmp_path: Path) 
     assert "jane.doe@heronsgate-instruments.com" not in out1.read_text() + result.stdout
     assert junit.read_text(encoding="utf-8").startswith("<?xml")
     html_text = page.read_text(encoding="utf-8")
-    assert "quality.compliance.pii" in html_text and "[EMAIL]" in html_text and "jane.doe@heronsgate-instruments.com" not in html_text
+    assert (
+        "quality.compliance.pii" in html_text
+        and "[EMAIL]" in html_text
+        and "jane.doe@heronsgate-instruments.com" not in html_text
+    )
     assert html_text.count("<script") == 1  # only the page's own table sorter (see test_report_html.py)
     run(READINESS, "--data", SAMPLE, "--eval", SAMPLE_EVAL, "--json", out2, "--quiet")
     assert out1.read_bytes() == out2.read_bytes()  # same inputs, same report
