@@ -588,6 +588,23 @@ class ContaminationCheck(Check):
                     "text": snippet(text),
                 }
             )
+        # every flagged row, for --flags: the eval row it overlaps and the pair's numbers (no text)
+        details: dict[int, dict[str, Any]] = {}
+        for i in np.flatnonzero(found.flags).tolist():
+            if found.exact[i] >= 0:
+                j = int(found.exact[i])
+                details[i] = {"reason": f"exact copy of eval row {j}", "eval_row": j, "containment": 1.0}
+            else:
+                k = lead_of[i]
+                j = int(p_erow[k])
+                details[i] = {
+                    "reason": f"{int(p_shared[k])} shared {self.ngram}-grams with eval row {j}",
+                    "eval_row": j,
+                    "pair": f"{e_names[int(p_ef[k])]}->{t_names[int(p_tf[k])]}",
+                    "shared_ngrams": int(p_shared[k]),
+                    "eval_ngrams": int(e_counted[p_edoc[k]]),
+                    "containment": round(float(contained[k]), 4),
+                }
         exact = int(copies.size)
         flagged = int(found.flags.sum())
         hit_rows = len(found.hit_eval)
@@ -621,7 +638,7 @@ class ContaminationCheck(Check):
                 f"; {len(grams.boilerplate)} boilerplate {self.ngram}-grams (in over {limit:g} training rows) "
                 f"not counted, held by {int(eval_with_boiler.sum())} eval rows"
             )
-        return self.result(found.flags, found.scores, summary, examples, detail)
+        return self.result(found.flags, found.scores, summary, examples, detail, details=details)
 
 
 def _positions(text: str, n: int) -> tuple[list[str], np.ndarray]:

@@ -324,6 +324,16 @@ class RelevanceCheck(_EmbeddingCheck):
             for i in order[: self.max_examples]
         ]
         detail = f"{flagged} off-topic rows (similarity to the {self.reference})"
+        # every flagged row, by its index in the whole data (for --flags)
+        where = picked if picked is not None else np.arange(m)
+        details = {
+            int(where[i]): {
+                "reason": f"similarity {sims[i]:.2f} < cut-off {cutoff:.2f} (robust z {z[i]:.1f})",
+                "similarity": round(float(sims[i]), 4),
+                "robust_z": round(float(z[i]), 2),
+            }
+            for i in np.flatnonzero(flags).tolist()
+        }
         if compared is not None:
             summary["compared_with"] = f"{compared} rows (corpus_sample): the share leans high"
         if picked is not None:
@@ -332,7 +342,7 @@ class RelevanceCheck(_EmbeddingCheck):
             full_flags, full_scores = np.zeros(n, bool), np.zeros(n)
             full_flags[picked], full_scores[picked] = flags, scores
             flags, scores = full_flags, full_scores
-        return self.result(flags, scores, summary, examples, detail)
+        return self.result(flags, scores, summary, examples, detail, details=details)
 
 
 @register

@@ -73,6 +73,8 @@ def test_planted_off_topic_rows_are_flagged_most_off_topic_first(options: dict) 
     assert np.flatnonzero(result.flags).tolist() == [12, 31], result.summary
     assert result.outcome is Outcome.FAIL  # 2 / 32 rows > fail 5 %
     assert {e["line"] for e in result.examples} == {13, 32}
+    assert sorted(result.details) == [12, 31]  # every flagged row explained (--flags), by its row in the data
+    assert result.details[12]["similarity"] < result.summary["cutoff"] and "cut-off" in result.details[12]["reason"]
     sims = [e["similarity"] for e in result.examples]
     assert sims == sorted(sims) and sims[-1] < result.summary["cutoff"]
     assert result.scores[12] > np.median(result.scores) and result.scores[31] > np.median(result.scores)

@@ -92,6 +92,8 @@ def test_reports_name_rows_by_row_line_and_id_and_flags_file_lists_every_row(tmp
     dup = written[0]
     assert dup["detail"]["kept_row"] == 1 and "duplicate of row 1" in dup["reason"] and dup["id"] == "ex-3"
     assert written[1]["reason"] == "email" and body["data"]["flags_file"] == str(flags)
+    leak = written[3]["detail"]
+    assert leak["eval_row"] == 0 and leak["containment"] == 1.0 and "eval row 0" in written[3]["reason"]
     assert_no_secret(result, files=[report, flags], secrets=[EMAIL, PHONE])
 
 
