@@ -36,3 +36,39 @@ def test_groundedness_scores_supported_sentences() -> None:
     assert invented.score == 0.0
     assert groundedness("I do not know.", context).score == 1.0
     assert groundedness("Every 14 days.", ["calibrate every 14 days"]).score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("Calibrate the pH probe every 24 hours.", "24 hour"),  # the number changed (the book's ops_01 case)
+        ("Calibrate the pH probe every 14 hours.", "14 hour"),  # the unit changed
+        ("Calibrate the pH probe every 14 days, as Acme Corp requires.", "acme corp"),  # an entity invented
+        ("Returns are accepted within 60 days of delivery.", "60 day"),
+        ("Calibrate the pH probe every 14 days since 2019.", "2019"),  # a date invented
+    ],
+)
+def test_a_changed_number_unit_date_or_entity_is_not_grounded(answer: str, wrong: str) -> None:
+    """Most words still match the passage, so word overlap alone called these grounded; each holds one fact the
+    passage does not, and that fact is named."""
+    context = [
+        "Field teams must calibrate the pH probe every 14 days. Returns are accepted within 30 days of delivery "
+        "at Heronsgate Instruments."
+    ]
+    result = groundedness(answer, context)
+    assert result.support[0] >= 0.6  # the words alone would pass
+    assert result.score == 0.0 and wrong in result.unsupported[0], result
+    right = answer.replace("24 hours", "14 days").replace("14 hours", "14 days").replace("60 days", "30 days")
+    right = right.replace(", as Acme Corp requires", "").replace(" since 2019", "")
+    fixed = groundedness(right, context)
+    assert fixed.score == 1.0 and fixed.unsupported == [[]], fixed
+
+
+def test_key_facts_are_numbers_with_units_and_named_entities() -> None:
+    from playbook_lib.rag.postprocess import key_facts
+
+    facts = key_facts("Ship within 3 days to Marie Curie in Paris; 12.5 % of 1,200 units [kb-1]. The HG-730 works.")
+    assert facts == {"3 day", "marie curie", "paris", "12.5 %", "1200 unit", "730", "hg 730"}
+    # a number with its unit must carry that unit where the passage has one; a bare passage number is enough
+    assert groundedness("The HG-730 logger works for 14 days.", ["HG-730: the logger runs 14 days"]).score == 1.0
+    assert groundedness("The logger runs 14 hours.", ["the logger runs 14 days"]).score == 0.0
