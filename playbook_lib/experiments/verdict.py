@@ -1,0 +1,117 @@
+"""Verdicts written before the numbers: a claim holds, does not hold, or the data cannot tell.
+
+Taught on every page of the book's *Experiments* part (``notebooks/exp_*.ipynb``). A page states its claim as an
+effect (e.g. curated accuracy minus noisy accuracy) and which side of a threshold the claim puts it on; it measures
+the effect over seeds; :func:`judge` turns the effect's 95 % interval into a :class:`Verdict`:
+
+- **held**: the whole interval lies on the claimed side of the threshold;
+- **did not hold**: the whole interval lies on the other side;
+- **inconclusive**: the interval straddles the threshold (a tie included) or there are too few runs to draw one.
+
+So a tie is never "held", and an effect smaller than the run-to-run noise says so instead of picking a side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+Side = Literal["above", "below"]
+
+
+class Verdict(str, Enum):
+    """The outcome of a claim (see the module docstring)."""
+
+    HELD = "held"
+    DID_NOT_HOLD = "did not hold"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its two-sided ``confidence`` interval from ``n`` runs (infinite with fewer than two)."""
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+    confidence: float = 0.95
+
+    def __str__(self) -> str:
+        if not math.isfinite(self.low):
+            return f"{self.estimate:+.3f} (n={self.n}: too few runs for an interval)"
+        return f"{self.estimate:+.3f} [{self.low:+.3f}, {self.high:+.3f}] ({self.confidence:.0%}, n={self.n})"
+
+
+def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
+    """The mean of ``values`` (one per seed) with Student's t interval; infinite bounds for fewer than two values,
+    zero width when every value is the same."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        raise ValueError("no values to summarise")
+    mean = float(x.mean())
+    if x.size < 2:
+        return Interval(mean, -math.inf, math.inf, int(x.size), confidence)
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return Interval(mean, mean - half, mean + half, int(x.size), confidence)
+
+
+def difference_interval(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, paired: bool = True, confidence: float = 0.95
+) -> Interval:
+    """The mean of ``a - b`` with its interval: paired (the same seeds, so the runs differ only by the arm; a t
+    interval of the per-seed differences) or Welch's unequal-variance interval for independent runs."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if paired:
+        if x.shape != y.shape:
+            raise ValueError(f"paired runs must match: {x.size} and {y.size} values")
+        return mean_interval(x - y, confidence)
+    if x.size < 2 or y.size < 2:
+        return Interval(float(x.mean() - y.mean()), -math.inf, math.inf, int(min(x.size, y.size)), confidence)
+    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    diff = float(x.mean() - y.mean())
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Interval(diff, diff, diff, int(min(x.size, y.size)), confidence)
+    dof = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
+    return Interval(diff, diff - half, diff + half, int(min(x.size, y.size)), confidence)
+
+
+def judge(interval: Interval, threshold: float = 0.0, side: Side = "above") -> Verdict:
+    """The verdict on a claim that the effect lies ``side`` of ``threshold``, from its interval (module
+    docstring): held only when the whole interval is strictly on that side."""
+    if side not in ("above", "below"):
+        raise ValueError(f"side must be 'above' or 'below', not {side!r}")
+    low, high = (interval.low, interval.high) if side == "above" else (-interval.high, -interval.low)
+    t = threshold if side == "above" else -threshold
+    if low > t:
+        return Verdict.HELD
+    if high < t:
+        return Verdict.DID_NOT_HOLD
+    return Verdict.INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim as a page states it before measuring: what the effect is, and where the claim puts it."""
+
+    effect: str
+    threshold: float = 0.0
+    side: Side = "above"
+
+    def judge(self, interval: Interval) -> Verdict:
+        """:func:`judge` with this claim's threshold and side."""
+        return judge(interval, self.threshold, self.side)
+
+    def sentence(self, interval: Interval) -> str:
+        """One line for the page: the verdict, the effect with its interval, and the rule."""
+        verdict = self.judge(interval)
+        op = ">" if self.side == "above" else "<"
+        return f"{verdict.value}: {self.effect} = {interval} (claim: {op} {self.threshold:+g})"

@@ -1,0 +1,58 @@
+"""The verdict rule of the Experiments pages: held only when the whole interval is on the claimed side; a tie, or an
+interval that straddles the threshold, is inconclusive; too few runs are inconclusive."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from playbook_lib.experiments.verdict import Claim, Interval, Verdict, difference_interval, judge, mean_interval
+
+
+def test_a_clear_win_holds_a_clear_loss_does_not_and_a_tie_is_inconclusive() -> None:
+    assert judge(mean_interval([0.05, 0.06, 0.04, 0.05, 0.055])) is Verdict.HELD
+    assert judge(mean_interval([-0.05, -0.06, -0.04, -0.05, -0.055])) is Verdict.DID_NOT_HOLD
+    assert judge(mean_interval([0.0, 0.0, 0.0, 0.0, 0.0])) is Verdict.INCONCLUSIVE  # a tie is never "held"
+    assert judge(mean_interval([0.03, -0.02, 0.01, -0.01, 0.02])) is Verdict.INCONCLUSIVE  # straddles 0
+
+
+def test_an_effect_smaller_than_its_noise_is_inconclusive_and_more_runs_can_settle_it() -> None:
+    rng = np.random.default_rng(0)
+    few = rng.normal(0.01, 0.02, 3)
+    assert judge(mean_interval(few)) is Verdict.INCONCLUSIVE
+    many = rng.normal(0.01, 0.02, 400)
+    assert judge(mean_interval(many)) is Verdict.HELD
+
+
+def test_one_run_has_no_interval() -> None:
+    single = mean_interval([0.2])
+    assert math.isinf(single.low) and judge(single) is Verdict.INCONCLUSIVE
+    assert "too few runs" in str(single)
+
+
+def test_interval_matches_the_t_distribution() -> None:
+    iv = mean_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(0.975, 2) = 4.303
+    assert iv.estimate == 2.0 and iv.high - 2.0 == pytest.approx(4.3027 / math.sqrt(3), rel=1e-4)
+
+
+def test_paired_differences_remove_what_the_seeds_share() -> None:
+    """Two arms that move together with the seed: paired, the small constant gap is clear; unpaired, it is lost in
+    the seed-to-seed spread."""
+    base = np.array([0.60, 0.70, 0.80, 0.65, 0.75])
+    paired = difference_interval(base + 0.02, base, paired=True)
+    assert paired.estimate == pytest.approx(0.02) and judge(paired) is Verdict.HELD
+    assert judge(difference_interval(base + 0.02, base, paired=False)) is Verdict.INCONCLUSIVE
+    with pytest.raises(ValueError, match="paired runs must match"):
+        difference_interval([1.0, 2.0], [1.0], paired=True)
+
+
+def test_a_claim_below_a_threshold_and_its_sentence() -> None:
+    claim = Claim("prediction error", threshold=0.03, side="below")
+    assert claim.judge(Interval(0.01, 0.0, 0.02, 5)) is Verdict.HELD
+    assert claim.judge(Interval(0.05, 0.04, 0.06, 5)) is Verdict.DID_NOT_HOLD
+    assert claim.judge(Interval(0.03, 0.02, 0.04, 5)) is Verdict.INCONCLUSIVE
+    assert claim.sentence(Interval(0.01, 0.0, 0.02, 5)).startswith("held: prediction error = +0.010 [+0.000, +0.020]")
+    with pytest.raises(ValueError, match="side must be"):
+        judge(Interval(0.0, 0.0, 0.0, 2), side="sideways")  # type: ignore[arg-type]
