@@ -8,6 +8,9 @@ the effect over seeds; :func:`judge` turns the effect's 95 % interval into a :cl
 - **did not hold**: the whole interval lies on the other side;
 - **inconclusive**: the interval straddles the threshold (a tie included) or there are too few runs to draw one.
 
+:func:`within` judges a claim that an effect is small (inside ``±margin``) the same way, and :func:`combine` a claim
+made of parts that must all hold.
+
 So a tie is never "held", and an effect smaller than the run-to-run noise says so instead of picking a side.
 """
 
@@ -95,6 +98,28 @@ def judge(interval: Interval, threshold: float = 0.0, side: Side = "above") -> V
         return Verdict.HELD
     if high < t:
         return Verdict.DID_NOT_HOLD
+    return Verdict.INCONCLUSIVE
+
+
+def within(interval: Interval, margin: float) -> Verdict:
+    """The verdict on a claim that the effect lies within ``±margin`` (e.g. a forecast error of at most three
+    points): held when the whole interval is inside, did not hold when it lies wholly outside, else inconclusive."""
+    if margin <= 0:
+        raise ValueError(f"margin must be > 0, got {margin}")
+    if -margin < interval.low and interval.high < margin:
+        return Verdict.HELD
+    if interval.low > margin or interval.high < -margin:
+        return Verdict.DID_NOT_HOLD
+    return Verdict.INCONCLUSIVE
+
+
+def combine(verdicts: Sequence[Verdict]) -> Verdict:
+    """A claim made of parts that must all hold: did not hold when any part did not, held when every part held,
+    else (and for no parts) inconclusive."""
+    if any(v is Verdict.DID_NOT_HOLD for v in verdicts):
+        return Verdict.DID_NOT_HOLD
+    if verdicts and all(v is Verdict.HELD for v in verdicts):
+        return Verdict.HELD
     return Verdict.INCONCLUSIVE
 
 

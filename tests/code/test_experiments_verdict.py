@@ -8,7 +8,16 @@ import math
 import numpy as np
 import pytest
 
-from playbook_lib.experiments.verdict import Claim, Interval, Verdict, difference_interval, judge, mean_interval
+from playbook_lib.experiments.verdict import (
+    Claim,
+    Interval,
+    Verdict,
+    combine,
+    difference_interval,
+    judge,
+    mean_interval,
+    within,
+)
 
 
 def test_a_clear_win_holds_a_clear_loss_does_not_and_a_tie_is_inconclusive() -> None:
@@ -56,3 +65,16 @@ def test_a_claim_below_a_threshold_and_its_sentence() -> None:
     assert claim.sentence(Interval(0.01, 0.0, 0.02, 5)).startswith("held: prediction error = +0.010 [+0.000, +0.020]")
     with pytest.raises(ValueError, match="side must be"):
         judge(Interval(0.0, 0.0, 0.0, 2), side="sideways")  # type: ignore[arg-type]
+
+
+def test_within_a_margin_and_combined_parts() -> None:
+    assert within(Interval(0.01, -0.01, 0.02, 5), 0.03) is Verdict.HELD
+    assert within(Interval(0.05, 0.04, 0.06, 5), 0.03) is Verdict.DID_NOT_HOLD
+    assert within(Interval(-0.05, -0.06, -0.04, 5), 0.03) is Verdict.DID_NOT_HOLD
+    assert within(Interval(0.02, 0.0, 0.04, 5), 0.03) is Verdict.INCONCLUSIVE  # reaches past the margin
+    with pytest.raises(ValueError, match="margin must be > 0"):
+        within(Interval(0.0, 0.0, 0.0, 2), 0.0)
+    assert combine([Verdict.HELD, Verdict.HELD]) is Verdict.HELD
+    assert combine([Verdict.HELD, Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
+    assert combine([Verdict.INCONCLUSIVE, Verdict.DID_NOT_HOLD]) is Verdict.DID_NOT_HOLD
+    assert combine([]) is Verdict.INCONCLUSIVE
