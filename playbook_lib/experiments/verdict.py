@@ -25,6 +25,8 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
+from playbook_lib.checks.statistics import wilson_interval
+
 Side = Literal["above", "below"]
 
 
@@ -85,6 +87,14 @@ def difference_interval(
     dof = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
     half = float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
     return Interval(diff, diff - half, diff + half, int(min(x.size, y.size)), confidence)
+
+
+def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -> Interval:
+    """A share of ``successes`` in ``trials`` (a recall, a precision) with its Wilson score interval
+    (:func:`~playbook_lib.checks.statistics.wilson_interval`); ``[0, 1]`` for no trials."""
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    low, high = wilson_interval(int(successes), int(trials), z)
+    return Interval(successes / trials if trials else 0.0, low, high, int(trials), confidence)
 
 
 def judge(interval: Interval, threshold: float = 0.0, side: Side = "above") -> Verdict:

@@ -16,6 +16,7 @@ from playbook_lib.experiments.verdict import (
     difference_interval,
     judge,
     mean_interval,
+    proportion_interval,
     within,
 )
 
@@ -78,3 +79,12 @@ def test_within_a_margin_and_combined_parts() -> None:
     assert combine([Verdict.HELD, Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
     assert combine([Verdict.INCONCLUSIVE, Verdict.DID_NOT_HOLD]) is Verdict.DID_NOT_HOLD
     assert combine([]) is Verdict.INCONCLUSIVE
+
+
+def test_a_recall_is_judged_by_its_wilson_interval() -> None:
+    """21 of 30 planted rows caught is a recall of 0.70 [0.52, 0.83]: below a 0.9 bar, whatever the noise; 29 of
+    30 is 0.97 [0.83, 0.99]: the bar is inside, inconclusive; 300 of 300 clears it."""
+    assert judge(proportion_interval(21, 30), 0.9) is Verdict.DID_NOT_HOLD
+    assert judge(proportion_interval(29, 30), 0.9) is Verdict.INCONCLUSIVE
+    assert judge(proportion_interval(300, 300), 0.9) is Verdict.HELD
+    assert proportion_interval(0, 0).low == 0.0 and proportion_interval(0, 0).high == 1.0
