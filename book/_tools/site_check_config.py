@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     config = yaml.safe_load(Path("_config.yml").read_text(encoding="utf-8"))
     skip = [f"**/{p.name}" for p in toc_notebooks(Path("_toc.yml")) if p.stem not in args.execute]
     config.setdefault("execute", {})["exclude_patterns"] = skip
+    # Jupyter Book resolves local extensions' folders against the config file's folder, which moves here
+    extensions = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, folder in extensions.items():
+        extensions[name] = str(Path(folder).resolve())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return 0
