@@ -5,8 +5,9 @@ from __future__ import annotations
 from playbook_lib import sample_data
 from playbook_lib.rag.corpus import load_labelled_queries, load_reference_answers
 from playbook_lib.rag.generate import Generation
-from playbook_lib.rag.pipeline import answer_question, compare_grounding, contains_fact
-from playbook_lib.rag.retrieve import DenseRetriever
+from playbook_lib.rag.pipeline import answer_question, check_answer, compare_grounding, contains_fact
+from playbook_lib.rag.postprocess import groundedness
+from playbook_lib.rag.retrieve import DenseRetriever, Hit
 
 
 class Echo:
@@ -55,17 +56,11 @@ def test_check_answer_keeps_a_supported_answer_and_replaces_a_number_from_the_wr
     """The book's ops_01 case: a small model answered the calibration question with "24 hours", a number from the
     probe-storage passage retrieved beside the calibration one. Groundedness against all three passages calls that
     supported; checked against the sentence nearest the question it is not, and the cited sentence answers."""
-    from playbook_lib.rag.pipeline import check_answer
-
-    from playbook_lib.rag.retrieve import Hit
-
     question = "How often do I need to calibrate the pH probe?"
     by_id = {d.id: d for d in sample_docs}  # the three passages the page retrieved (its chunks' documents)
     hits = [Hit(rank, 0.6, by_id[i]) for rank, i in enumerate(["kb-004", "kb-032", "kb-017"], start=1)]
     assert "24 hours" in " ".join(h.document.text for h in hits)  # the wrong number is in the context
     wrong = Generation("The answer is: 24 hours", "small-model", 0, 0, 0.0)
-    from playbook_lib.rag.postprocess import groundedness
-
     assert groundedness(wrong.text, hits).score == 1.0  # lexically supported by some passage
     checked = check_answer(question, hits, wrong, embedder)
     assert not checked.kept and "24 hour" in checked.reason and contains_fact(checked.answer.text, "14 days")
