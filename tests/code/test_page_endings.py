@@ -141,3 +141,19 @@ def test_a_good_ending_passes(tmp_path: Path) -> None:
 def test_a_bad_ending_is_named(tmp_path: Path, try_it: str, exercises: str, expected: str) -> None:
     problems = ending_problems(_notebook(tmp_path, "x_page.ipynb", PARAMS, try_it, exercises))
     assert any(expected in p for p in problems), problems
+
+
+#: The longest code line a page may show: longer ones are cut off or wrapped mid-expression on the site.
+MAX_CODE_LINE = 100
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_no_code_line_is_longer_than_the_page(page: Path) -> None:
+    long = [
+        (n, len(line))
+        for n, cell in enumerate(_cells(page))
+        if cell["cell_type"] == "code"
+        for line in _source(cell).splitlines()
+        if len(line) > MAX_CODE_LINE
+    ]
+    assert not long, f"{page.name}: (cell, length) of code lines over {MAX_CODE_LINE} characters: {long}"
