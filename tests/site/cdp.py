@@ -23,16 +23,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-#: What a command-line Chromium needs to run headless in a container without talking to Google.
+from tests.site.serving import HEADLESS_FLAGS
+
+#: :data:`~tests.site.serving.HEADLESS_FLAGS`, and no extensions, default apps or sound in a long-lived browser.
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *HEADLESS_FLAGS,
     "--disable-extensions",
     "--disable-default-apps",
     "--mute-audio",

@@ -8,60 +8,30 @@ A screenshot is saved to ``_build/screenshots/minimal_rag.png``.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import re
-import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import ROOT, need
+from tests.site.serving import HEADLESS_FLAGS, SITE, QuietHandler, chromium_executable, serve
 
-#: The built site: ``_build/html`` (``make book``), or the quick build ``make test`` makes (``PLAYBOOK_SITE``).
-SITE = ROOT / os.environ.get("PLAYBOOK_SITE", "_build/html")
 PAGE = "notebooks/ops_06_minimal_rag.html"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = HEADLESS_FLAGS
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     need((SITE / PAGE).is_file(), f"the book is not built ({SITE / PAGE} missing): run `make book`")
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    requested: list[str] = []
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        _QuietHandler.requested.append(self.path)
+    with serve(SITE) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    need(exe is not None, "headless Chromium not installed (Debian package `chromium`)")
-    return str(exe)
+    return chromium_executable()
 
 
 def browse(chromium: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -96,7 +66,7 @@ def test_minimal_rag_page_renders_table_plot_and_widget(server: str, chromium: s
     # the snapshot holds the hits table, rendered inside the HTML widget
     rendered = re.search(r'<div class="[^"]*\bwidget-html\b[^"]*">', dom)
     assert rendered is not None and "kb-004" in dom[rendered.end() : rendered.end() + 20000]
-    assert any(p.startswith("/widgets-js/html-manager/embed-amd.js") for p in _QuietHandler.requested)
+    assert any(p.startswith("/widgets-js/html-manager/embed-amd.js") for p in QuietHandler.requested)
 
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,6 @@ where most notebooks are not executed, and every check still applies to what is 
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +23,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT, need
+from tests.conftest import need
 from tests.site.cdp import Browser
+from tests.site.serving import SITE, chromium_executable, serve
 
-SITE = ROOT / os.environ.get("PLAYBOOK_SITE", "_build/html")
 WIDTH = 1200
 #: A code block may be this many pixels wider than its box (sub-pixel rounding) before it counts as scrolling.
 SLACK_PX = 2
@@ -77,29 +72,16 @@ class Report:
     wide_code: list[tuple[int, str]] = field(default_factory=list)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     need((SITE / "notebooks").is_dir(), f"the book is not built ({SITE / 'notebooks'} missing): run `make book`")
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
+    with serve(SITE) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    need(exe is not None, "headless Chromium not installed (Debian package `chromium`)")
-    return str(exe)
+    return chromium_executable()
 
 
 @pytest.fixture(scope="module")
