@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from playbook_lib.checklist.rows import explain
 from playbook_lib.checklist.run import ItemResult, Report
 from playbook_lib.checks import REGISTRY
 from playbook_lib.text.masking import masked
@@ -230,7 +231,7 @@ def _item_section(item: dict[str, Any], r: ItemResult, anchor: str) -> str:
         "<h3>Summary</h3>" + _kv_table(summary, first=metric) if summary else "",
         _charts(summary, r),
         _examples_table(item["examples"]),
-        _flagged_table(item, r),
+        _flagged_table(r),
         "</section>",
     ]
     return "\n".join(p for p in parts if p)
@@ -342,19 +343,6 @@ def _examples_table(examples: list[dict[str, Any]]) -> str:
     return f"<h3>Examples ({len(rows)}, personal data masked)</h3>" + _records_table(rows, sortable=True)
 
 
-def _reasons(examples: list[dict[str, Any]]) -> dict[int, str]:
-    """The reason an example gives for each row it names (``row``, or ``rows`` of a cluster; 0-based)."""
-    out: dict[int, str] = {}
-    for e in examples:
-        if not isinstance(e, dict) or "reason" not in e:
-            continue
-        rows: list[Any] = e["rows"] if isinstance(e.get("rows"), list) else [e.get("row")]
-        for row in rows:
-            if _is_number(row):
-                out.setdefault(int(row), str(e["reason"]))
-    return out
-
-
 def _detail(detail: dict[str, Any]) -> str:
     """A flagged row's details on one line: ``key value, ...``; a nested mapping as ``key: k v, k v``."""
     parts = []
@@ -366,7 +354,7 @@ def _detail(detail: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _flagged_table(item: dict[str, Any], r: ItemResult) -> str:
+def _flagged_table(r: ItemResult) -> str:
     """Every flagged row (the first :data:`MAX_TABLE_ROWS`): its 0-based row, the line it starts on (not for
     Parquet), its score where scores differ, and why (the check's ``details`` of the row, else the reason of an
     example naming it); sortable."""
@@ -375,11 +363,7 @@ def _flagged_table(item: dict[str, Any], r: ItemResult) -> str:
         return ""
     lines = list(r.flagged_lines) if len(r.flagged_lines) == len(rows) else []
     scores = np.asarray(r.result.scores, dtype=float)[rows]
-    reasons = _reasons(item["examples"])
-    details = {int(k): dict(v) for k, v in r.result.details.items() if isinstance(v, dict)}
-    for row, detail in details.items():
-        if detail.get("reason") is not None:
-            reasons[row] = str(detail.pop("reason"))
+    reasons, details = explain(r)
     show_details = any(details.get(int(row)) for row in rows[:MAX_TABLE_ROWS])
     show_scores = len(np.unique(scores)) > 1
     head = (

@@ -107,6 +107,28 @@ class RowRefs:
         return out
 
 
+def explain(item: Any) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:
+    """Why each flagged row of one item (a :class:`~playbook_lib.checklist.run.ItemResult`) was flagged: the reason
+    in the check's own ``details`` of the row, else that of an example naming it (``row``, or ``rows`` of a
+    cluster); and each explained row's details without the reason. Keys are 0-based rows."""
+    reasons: dict[int, str] = {}
+    for example in item.examples:
+        if not isinstance(example, dict) or "reason" not in example:
+            continue
+        rows = example["rows"] if isinstance(example.get("rows"), list) else [example.get("row")]
+        for row in rows:
+            if isinstance(row, (int, np.integer)) and not isinstance(row, bool):
+                reasons.setdefault(int(row), str(example["reason"]))
+    details: dict[int, dict[str, Any]] = {}
+    for row, detail in item.result.details.items():
+        detail = dict(detail)
+        reason = detail.pop("reason", None)
+        if reason is not None:
+            reasons[int(row)] = str(reason)
+        details[int(row)] = detail
+    return reasons, details
+
+
 def flag_rows(report: Any, records: pd.DataFrame) -> Iterator[dict[str, Any]]:
     """Every flagged row of every item of ``report`` (a :class:`~playbook_lib.checklist.run.Report` of a run on
     ``records``), in item then row order: ``item``, ``check``, ``row``, ``line``, ``id``, ``reason``, ``score`` and
@@ -116,13 +138,10 @@ def flag_rows(report: Any, records: pd.DataFrame) -> Iterator[dict[str, Any]]:
         result = r.result
         if not result.flags.any():
             continue
-        reasons: dict[int, str] = {}
-        for example in r.examples:
-            if isinstance(example.get("row"), int) and isinstance(example.get("reason"), str):
-                reasons.setdefault(example["row"], example["reason"])
+        reasons, details = explain(r)
         for row in np.flatnonzero(result.flags).tolist():
-            detail = dict(result.details.get(row, {}))
-            reason = detail.pop("reason", None) or reasons.get(row) or f"flagged by {result.check}"
+            detail = details.get(row, {})
+            reason = reasons.get(row) or f"flagged by {result.check}"
             yield masked(
                 {
                     "item": r.item.id,
