@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from playbook_lib.checks import Outcome
 from playbook_lib.data.load import json_value_end
 from playbook_lib.errors import UsageError
 from playbook_lib.io.jsonl import read_bytes
@@ -58,7 +59,7 @@ def clean_plan(report: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     drop = np.zeros(n, dtype=bool)
     mask = np.zeros(n, dtype=bool)
     for r in report.items:
-        if r.result.outcome.value == "not_evaluated" or len(r.result.flags) != n:
+        if r.result.outcome is Outcome.NOT_EVALUATED or len(r.result.flags) != n:
             continue
         if r.result.check in DROPPED:
             drop |= r.result.flags

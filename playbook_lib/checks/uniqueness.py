@@ -391,7 +391,7 @@ class NearDuplicatesCheck(Check):
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         texts = record_text(records, self.fields)
         n = len(texts)
-        self._boilerplate = 0
+        boilerplate = 0  # n-grams left out as boilerplate when pairs were verified
         keys, active = self._signatures(texts)
         codes = candidate_pairs(keys, active)
         del keys
@@ -417,11 +417,11 @@ class NearDuplicatesCheck(Check):
                     sim = np.where(own, residual, sim)
                     ok = sim >= self.threshold - 1e-12
                     a, b, sim = a[ok], b[ok], sim[ok]
-                    self._boilerplate = int(common.size)
+                    boilerplate = int(common.size)
             np.maximum.at(scores, a, sim)
             np.maximum.at(scores, b, sim)
             groups = _components(n, a, b)
-        discounted = f"; {self._boilerplate} boilerplate {self.ngram}-grams not counted" if self._boilerplate else ""
+        discounted = f"; {boilerplate} boilerplate {self.ngram}-grams not counted" if boilerplate else ""
         result = _clusters_to_result(
             self,
             records,
@@ -430,7 +430,7 @@ class NearDuplicatesCheck(Check):
             scores,
             f" (Jaccard >= {self.threshold} on word {self.ngram}-grams{discounted})",
         )
-        result.summary["boilerplate_ngrams"] = self._boilerplate
+        result.summary["boilerplate_ngrams"] = boilerplate
         result.summary["boilerplate_limit"] = self.boilerplate_limit(n)
         return result
 
