@@ -24,7 +24,7 @@ NPROC  := $(shell nproc 2>/dev/null || echo 1)
 # Torch threads per process when notebooks or tests run in parallel, one process per core.
 PARALLEL_THREADS := 1
 
-.PHONY: help book test test-fast lint lab bench bench-checks clean chromium schema
+.PHONY: help book test test-fast lint lab bench bench-checks bench-embedders clean chromium schema
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -105,6 +105,9 @@ bench: $(VENV)/.installed-test  ## on-demand benchmarks (not part of `make test`
 # Peers run at 100k rows by default; `make bench-checks BENCH_CHECKS_ARGS="--peers-at 100000 1000000"` for all.
 bench-checks: $(VENV)/.installed-bench  ## dataset checklist at 100k and 1M generated rows vs datasketch, rensa, plain passes
 	$(PY) bench/checks.py $(BENCH_CHECKS_ARGS)
+
+bench-embedders: $(VENV)/.installed-test  ## MiniLM vs the distilled static embedder: precision/recall per case, texts/s
+	$(PY) bench/embedders.py
 
 clean:  ## remove the build output (keeps .venv)
 	rm -rf _build

@@ -24,7 +24,7 @@ from playbook_lib.checklist.parse import RESERVED
 from playbook_lib.checks import REGISTRY, Check
 from playbook_lib.checks.compliance import PII_PATTERNS
 from playbook_lib.checks.contamination import COMPARABLE_FIELDS
-from playbook_lib.checks.embedding import TEXT_FIELDS
+from playbook_lib.checks.embedding import MODELS, TEXT_FIELDS
 from playbook_lib.checks.quantity import METHOD_MINIMUMS
 from playbook_lib.checks.uniqueness import NearDuplicatesCheck
 from playbook_lib.config.validate import params_of
@@ -54,6 +54,8 @@ CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("contamination", "max_ngram_rows"): {"exclusiveMinimum": 0},
     ("near_duplicates", "max_ngram_rows"): {"exclusiveMinimum": 0},
     ("pii", "kinds"): {"items": {"enum": list(PII_PATTERNS)}},
+    ("relevance", "model"): {"enum": list(MODELS)},
+    ("embedding_coverage", "model"): {"enum": list(MODELS)},
     ("provenance", "max_untagged"): _UNIT,
     ("provenance", "fail_untagged"): _UNIT,
     ("quantity", "method"): {"enum": list(METHOD_MINIMUMS)},

@@ -3,9 +3,16 @@
 Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engineering.ipynb``), "Quality:
 relevance" and "Coverage".
 
-Both checks embed text with the packaged all-MiniLM-L6-v2 (:class:`~playbook_lib.embeddings.model.MiniLMEmbedder`, or the
-model named by ``PLAYBOOK_EMBEDDING_MODEL``); the vectors are L2-normalised, so an inner product is a cosine
-similarity. The model is loaded on first use, once per process, and every text is embedded once per process
+Both checks embed text with the model their ``model`` option names (:data:`MODELS`): ``minilm``, the default, the
+packaged all-MiniLM-L6-v2 (:class:`~playbook_lib.embeddings.model.MiniLMEmbedder`, or the model named by
+``PLAYBOOK_EMBEDDING_MODEL``), or ``static``, the token-lookup model distilled from it on this machine
+(:class:`~playbook_lib.embeddings.static.StaticEmbedder`: 150-200x MiniLM's texts/s, but measured weaker: on
+``bench/embedders.py``'s cases it found 8 % of the LIMA rows planted in GSM8K where MiniLM found 80 %, and its
+coverage precision/recall was 0.90/0.90 against MiniLM's 1.00/0.99; so MiniLM stays the default and ``static`` is for
+a first pass over data too large to embed with MiniLM, with ``sample: null`` to score every row). The vectors are
+L2-normalised, so an inner product is a cosine similarity. Nearest rows are found with FAISS, exactly up to
+:data:`~playbook_lib.checks.neighbours.EXACT_PAIRS` query-row pairs and by inverted lists beyond, the summary's
+``search`` saying which and, when approximate, its measured recall. The model is loaded on first use, once per process, and every text is embedded once per process
 (an in-memory :class:`~playbook_lib.embeddings.cache.EmbeddingCache` keyed by content hash); the ``cache`` option of
 either check also keeps the vectors in an ``.npz`` file between runs.
 
@@ -38,12 +45,13 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult
-from playbook_lib.checks.neighbours import nearest, neighbour_clusters
+from playbook_lib.checks.neighbours import Search, neighbour_clusters, search
 from playbook_lib.checks.registry import register
 from playbook_lib.checks.statistics import robust_spread, sample_positions, wilson_interval
 from playbook_lib.data import load_records, record_text
 from playbook_lib.embeddings.cache import EmbeddingCache, embed_cached, embedder_key
-from playbook_lib.embeddings.model import MiniLMEmbedder
+from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
+from playbook_lib.embeddings.static import StaticEmbedder
 from playbook_lib.errors import EmptyDataError
 from playbook_lib.io.digest import content_hash
 from playbook_lib.text.normal import snippet
@@ -67,22 +75,39 @@ RECORD_FIELDS = ("instruction", "input", "output")
 #: Record fields that hold text and may be embedded.
 TEXT_FIELDS = ("instruction", "input", "output", "chosen", "rejected")
 
+#: The embedders a check's ``model`` option names: ``minilm``, the packaged all-MiniLM-L6-v2 (or
+#: ``PLAYBOOK_EMBEDDING_MODEL``), and ``static``, the token-lookup model distilled from it
+#: (:mod:`playbook_lib.embeddings.static`).
+MODELS = ("minilm", "static")
+#: The embedder used when an item names none: MiniLM, because the static model lost more than 0.02 of precision or
+#: recall on the measured cases (``bench/embedders.py``; README, "Two embedders").
+DEFAULT_MODEL = "minilm"
+#: Per model, the default similarity below which a production query counts as uncovered
+#: (:class:`EmbeddingCoverageCheck`'s ``threshold``) and at which uncovered queries join one cluster. Each model has
+#: its own scale (random pairs of GSM8K questions: median 0.35 with MiniLM, 0.44 with the static model); the static
+#: model's 0.72 is the best-F1 threshold on the calibration half of ``bench/embedders.py``'s coverage queries.
+COVERAGE_THRESHOLDS = {"minilm": 0.5, "static": 0.72}
+CLUSTER_THRESHOLDS = {"minilm": 0.5, "static": 0.72}
+
 _MEMO: dict[str, EmbeddingCache] = {}
 
 
-@functools.lru_cache(maxsize=1)
-def default_embedder() -> MiniLMEmbedder:
-    """The process-wide embedder of the embedding checks (loaded lazily on first use, never downloaded)."""
+@functools.lru_cache(maxsize=len(MODELS))
+def default_embedder(model: str = DEFAULT_MODEL) -> Embedder:
+    """The process-wide embedder named ``model`` (one of :data:`MODELS`; loaded lazily on first use, never
+    downloaded)."""
+    if model == "static":
+        return StaticEmbedder()
     return MiniLMEmbedder()
 
 
-def embed_texts(texts: Sequence[str], cache: str | Path | None = None) -> np.ndarray:
-    """Embed ``texts`` with :func:`default_embedder`, each distinct text once per process.
+def embed_texts(texts: Sequence[str], cache: str | Path | None = None, model: str = DEFAULT_MODEL) -> np.ndarray:
+    """Embed ``texts`` with :func:`default_embedder` ``(model)``, each distinct text once per process.
 
     ``cache`` names an ``.npz`` file (:class:`~playbook_lib.embeddings.cache.EmbeddingCache`): vectors found there are
     reused and new ones are added to it (written atomically). Returns a ``(len(texts), dim)`` float32 array.
     """
-    embedder = default_embedder()
+    embedder = default_embedder(model)
     key = embedder_key(embedder)
     memo = _MEMO.setdefault(key, EmbeddingCache(key))
     if len(memo) + len(texts) > MEMO_LIMIT and any(content_hash(t[:MAX_CHARS]) not in memo for t in texts):
@@ -106,12 +131,23 @@ def _texts(records: pd.DataFrame, fields: Sequence[str]) -> list[str]:
 
 
 class _EmbeddingCheck(Check):
-    """What the embedding checks share: the text ``fields`` embedded, the optional ``.npz`` ``cache``, and the
-    seeded ``sample`` of rows."""
+    """What the embedding checks share: the embedding ``model``, the text ``fields`` embedded, the optional ``.npz``
+    ``cache``, and the seeded ``sample`` of rows."""
+
+    model: str
+    cache: str | None
 
     def _embedding_options(
-        self, fields: list[str] | None, default_fields: Sequence[str], cache: str | None, sample: int | None, seed: int
+        self,
+        model: str,
+        fields: list[str] | None,
+        default_fields: Sequence[str],
+        cache: str | None,
+        sample: int | None,
+        seed: int,
     ) -> None:
+        self.require(model in MODELS, f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        self.model = model
         self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
         self.require(
             fields is None or (len(fields) > 0 and set(fields) <= set(TEXT_FIELDS)),
@@ -121,6 +157,10 @@ class _EmbeddingCheck(Check):
         self.cache = cache
         self.sample = sample
         self.seed = seed
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """``texts`` embedded with this item's ``model`` (and ``cache`` file)."""
+        return embed_texts(texts, self.cache, self.model)
 
 
 @register
@@ -170,6 +210,7 @@ class RelevanceCheck(_EmbeddingCheck):
         task: str | None = None,
         references: str | None = None,
         fields: list[str] | None = None,
+        model: str = DEFAULT_MODEL,
         k: int = 5,
         z_threshold: float | None = 3.0,
         min_similarity: float | None = MIN_SIMILARITY,
@@ -182,7 +223,7 @@ class RelevanceCheck(_EmbeddingCheck):
         fail: float | None = 0.05,
     ) -> None:
         super().__init__(warn, fail)
-        self._embedding_options(fields, RECORD_FIELDS, cache, sample, seed)
+        self._embedding_options(model, fields, RECORD_FIELDS, cache, sample, seed)
         self.require(task is None or bool(task.strip()), "task must be a non-empty description")
         self.require(k >= 1, f"k must be at least 1, got {k}")
         self.require(z_threshold is None or z_threshold > 0, f"z_threshold must be > 0, got {z_threshold}")
@@ -216,28 +257,30 @@ class RelevanceCheck(_EmbeddingCheck):
 
     def score(
         self, records: pd.DataFrame, picked: np.ndarray | None = None
-    ) -> tuple[np.ndarray, float | None, int | None]:
+    ) -> tuple[np.ndarray, float | None, int | None, Search]:
         """The similarity of the rows at ``picked`` (every row when ``None``; NaN without text in ``fields``), the
-        median of the null distribution (random unrelated pairs; ``None`` for a task description alone) and, when
-        ``corpus_sample`` capped the rows compared with, how many they were (else ``None``)."""
+        median of the null distribution (random unrelated pairs; ``None`` for a task description alone), when
+        ``corpus_sample`` capped the rows compared with, how many they were (else ``None``), and how the nearest
+        rows or references were searched (:class:`~playbook_lib.checks.neighbours.Search`)."""
+        searched = Search("exact")
         texts = _texts(records, self.fields)
         has_text = np.array([bool(t.strip()) for t in texts], dtype=bool)
         rows = np.arange(len(texts)) if picked is None else np.asarray(picked, dtype=np.int64)
         sims = np.full(len(rows), np.nan)
         scored = rows[has_text[rows]]
         if not scored.size:
-            return sims, None, None
+            return sims, None, None, searched
         rng = np.random.default_rng(self.seed)
-        queries = embed_texts([texts[i] for i in scored], self.cache)
+        queries = self.embed([texts[i] for i in scored])
         parts, nulls, compared = [], [], None
         if self.task:
-            parts.append(queries @ embed_texts([self.task], self.cache)[0])
+            parts.append(queries @ self.embed([self.task])[0])
         if self.references:
             ref_texts = [t for t in _texts(load_records(self.references), self.fields) if t.strip()]
             if not ref_texts:
                 raise EmptyDataError(f"{self.references}: no reference example has text in {', '.join(self.fields)}")
-            refs = embed_texts(ref_texts, self.cache)
-            top, _ = nearest(refs, queries, min(self.k, len(refs)))
+            refs = self.embed(ref_texts)
+            top, _, searched = search(refs, queries, min(self.k, len(refs)), seed=self.seed)
             parts.append(top.mean(axis=1))
             i, j = rng.integers(0, len(queries), NULL_PAIRS), rng.integers(0, len(refs), NULL_PAIRS)
             nulls.append(np.einsum("ij,ij->i", queries[i], refs[j]))
@@ -247,11 +290,11 @@ class RelevanceCheck(_EmbeddingCheck):
             if capped is not None:
                 corpus_pos = np.union1d(corpus_pos[capped], scored)
             if len(corpus_pos) < 2:
-                return sims, None, None
+                return sims, None, None, searched
             compared = None if capped is None else len(corpus_pos)
-            corpus = embed_texts([texts[i] for i in corpus_pos], self.cache)
+            corpus = self.embed([texts[i] for i in corpus_pos])
             width = min(self.k + 1, len(corpus_pos))
-            top, where = nearest(corpus, queries, width)
+            top, where, searched = search(corpus, queries, width, seed=self.seed)
             keep = corpus_pos[where] != scored[:, None]  # each row's own match is dropped, else the last one
             keep[keep.all(axis=1), -1] = False
             parts.append(top[keep].reshape(len(scored), width - 1).mean(axis=1))
@@ -260,7 +303,7 @@ class RelevanceCheck(_EmbeddingCheck):
             nulls.append(np.einsum("ij,ij->i", queries[i[other]], corpus[j[other]]))
         sims[has_text[rows]] = np.mean(parts, axis=0)
         null = float(np.median(np.concatenate(nulls))) if nulls else None
-        return sims, null, compared
+        return sims, null, compared, searched
 
     def floor(self, null_median: float | None) -> float | None:
         """The absolute floor: ``min_similarity`` raised to ``null_median`` when ``null_floor`` is true."""
@@ -284,7 +327,7 @@ class RelevanceCheck(_EmbeddingCheck):
         picked = sample_positions(n, self.sample, self.seed)
         part = records if picked is None else records.iloc[picked]
         m = len(part)
-        sims, null_median, compared = self.score(records, picked)
+        sims, null_median, compared, searched = self.score(records, picked)
         has_text = ~np.isnan(sims)
         if not has_text.any():
             return self.not_evaluated(n, f"no row has text in {', '.join(self.fields)}")
@@ -310,6 +353,8 @@ class RelevanceCheck(_EmbeddingCheck):
             "cutoff": None if cutoff is None else round(cutoff, 4),
             "floor": None if floor is None else round(floor, 4),
             "null_median": None if null_median is None else round(null_median, 4),
+            "model": self.model,
+            "search": searched.describe(),
         }
         order = np.argsort(np.where(flags, sims, np.inf), kind="stable")[:flagged]
         lines = part["line"].to_numpy()
@@ -374,10 +419,11 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
 
     def __init__(
         self,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         fields: list[str] | None = None,
+        model: str = DEFAULT_MODEL,
         by: str | None = "category",
-        cluster_threshold: float = 0.5,
+        cluster_threshold: float | None = None,
         cache: str | None = None,
         sample: int | None = None,
         train_sample: int | None = None,
@@ -386,11 +432,13 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         fail: float | None = 0.2,
     ) -> None:
         super().__init__(warn, fail)
-        self._embedding_options(fields, QUERY_FIELDS, cache, sample, seed)
+        self._embedding_options(model, fields, QUERY_FIELDS, cache, sample, seed)
         self.require(
             train_sample is None or train_sample >= 1, f"train_sample must be at least 1 or null, got {train_sample}"
         )
         self.train_sample = train_sample
+        threshold = COVERAGE_THRESHOLDS.get(self.model, 0.5) if threshold is None else threshold
+        cluster_threshold = CLUSTER_THRESHOLDS.get(self.model, 0.5) if cluster_threshold is None else cluster_threshold
         self.require(-1 <= threshold <= 1, f"threshold must be in [-1, 1], got {threshold}")
         self.require(-1 <= cluster_threshold <= 1, f"cluster_threshold must be in [-1, 1], got {cluster_threshold}")
         self.threshold = threshold
@@ -400,6 +448,12 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
     def max_similarity(self, records: pd.DataFrame, traffic: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """For each traffic row: the similarity of its nearest training row and that row's position in
         ``records`` (NaN and -1 for traffic rows without text, or when no training row has text)."""
+        sims, where, _ = self._nearest_training(records, traffic)
+        return sims, where
+
+    def _nearest_training(self, records: pd.DataFrame, traffic: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Search]:
+        """:meth:`max_similarity` and how the training rows were searched."""
+        searched = Search("exact")
         train_texts = _texts(records, self.fields)
         query_texts = _texts(traffic, self.fields)
         train_pos = np.array([i for i, t in enumerate(train_texts) if t.strip()], dtype=np.int64)
@@ -407,12 +461,12 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         sims = np.full(len(query_texts), np.nan)
         where = np.full(len(query_texts), -1, dtype=np.int64)
         if train_pos.size and query_pos.size:
-            corpus = embed_texts([train_texts[i] for i in train_pos], self.cache)
-            queries = embed_texts([query_texts[i] for i in query_pos], self.cache)
-            top, positions = nearest(corpus, queries, 1)
+            corpus = self.embed([train_texts[i] for i in train_pos])
+            queries = self.embed([query_texts[i] for i in query_pos])
+            top, positions, searched = search(corpus, queries, 1, seed=self.seed)
             sims[query_pos] = top[:, 0]
             where[query_pos] = train_pos[positions[:, 0]]
-        return sims, where
+        return sims, where, searched
 
     def _groups(self, traffic: pd.DataFrame, uncovered: np.ndarray) -> tuple[str, list[dict[str, Any]]]:
         """Uncovered traffic positions grouped by the ``by`` field, or by neighbour clusters."""
@@ -438,7 +492,7 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         positions = np.flatnonzero(uncovered)
         if positions.size == 0:
             return "neighbours", []
-        vectors = embed_texts(_texts(traffic.iloc[positions], self.fields), self.cache)
+        vectors = self.embed(_texts(traffic.iloc[positions], self.fields))
         clusters = neighbour_clusters(vectors, self.cluster_threshold)
         return "neighbours", [
             {"group": f"cluster {n + 1}", "members": [int(positions[i]) for i in c]} for n, c in enumerate(clusters)
@@ -457,7 +511,7 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         ]
         train = records if train_picked is None else records.iloc[train_picked]
         traffic = context.traffic if query_picked is None else context.traffic.iloc[query_picked]
-        sims, where = self.max_similarity(train, traffic)
+        sims, where, searched = self._nearest_training(train, traffic)
         has_text = ~np.isnan(sims)
         if not has_text.any():
             return self.not_evaluated(n, f"no training and traffic rows with text in {', '.join(self.fields)}")
@@ -472,6 +526,8 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
             "traffic_rows": len(context.traffic),
             "traffic_without_text": int(len(traffic) - has_text.sum()),
             "threshold": self.threshold,
+            "model": self.model,
+            "search": searched.describe(),
             "uncovered": count,
             "uncovered_share": count / int(has_text.sum()),
             "max_similarity": {

@@ -106,7 +106,7 @@ class Lookup:
     def __init__(self, vectors: dict[str, np.ndarray]) -> None:
         self.vectors = vectors
 
-    def __call__(self, texts, cache=None) -> np.ndarray:
+    def __call__(self, texts, cache=None, model="minilm") -> np.ndarray:
         return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
 

@@ -1,0 +1,104 @@
+"""Benchmark: the embedding checks' two embedders side by side, quality and speed (run on demand:
+`make bench-embedders`).
+
+MiniLM (the packaged all-MiniLM-L6-v2) against the static model distilled from it on this machine
+(:mod:`playbook_lib.embeddings.static`), on the cases of :mod:`playbook_lib.experiments.embedders`: relevance (rows of
+other datasets planted in real data, the checklist's settings) and coverage (held-out queries from the training
+distribution and from elsewhere). The static model's coverage threshold is calibrated on the calibration half of the
+queries (best F1) and both models are judged on the other half; MiniLM keeps its shipped threshold. Then the
+default is chosen by :func:`~playbook_lib.experiments.embedders.choose_default` (the fast model only if it loses at
+most 0.02 of precision and of recall on every case), and texts/s are measured on the same texts.
+
+    .venv/bin/python bench/embedders.py [--base-rows N] [--json _build/bench/embedders.json]
+
+Measured: see the numbers recorded below (filled from the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playbook_lib.experiments import embedders as E  # noqa: E402
+
+
+def cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                flags = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("flags"))
+                simd = [f for f in ("avx2", "avx512f", "avx512_vnni", "amx_int8") if f" {f}" in flags]
+                return f"{name} ({os.cpu_count()} cores; {', '.join(simd)})"
+    except (OSError, StopIteration):
+        pass
+    return platform.processor()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-rows", type=int, default=None, help="cap the real datasets' rows (default: all)")
+    parser.add_argument("--json", type=Path, default=ROOT / "_build" / "bench" / "embedders.json")
+    args = parser.parse_args()
+    shared = ROOT.parent / "shared" / "data"
+    shared = shared if shared.is_dir() else None
+    print(f"CPU: {cpu()}")
+    rows = []
+    thresholds = {}
+    for model in ("static", "minilm"):
+        if model == "static":
+            (calib,) = [c for c in E.coverage_cases(shared, half=0) if c.traffic is not None]
+            sims, _ = E.uncovered(calib, model)
+            thresholds[model] = E.calibrate_threshold(sims, calib.truth)
+            print(f"static coverage threshold calibrated on {calib.name}: {thresholds[model]}")
+        for case in E.relevance_cases(shared, args.base_rows) + E.coverage_cases(shared, half=1):
+            row = E.measure(case, model, thresholds.get(model) if case.check == "embedding_coverage" else None)
+            rows.append(row)
+            print(json.dumps(row))
+    results = pd.DataFrame(rows)
+    choice = E.choose_default(results)
+    print(results.pivot_table(index="case", columns="model", values=["precision", "recall"]).to_string())
+    print(f"default: {choice.model} ({choice.reason})")
+    speed = {}
+    if shared is not None:
+        from playbook_lib.data import load_records
+
+        gsm = load_records(shared / "sft" / "gsm8k_train.jsonl")
+        qa = [f"{q}\n{a}" for q, a in zip(gsm["instruction"], gsm["output"])][:2000]
+        questions = E.texts_of(gsm)[:2000]
+        for label, texts in (("GSM8K question+answer", qa), ("GSM8K question", questions)):
+            rates = {m: E.throughput(m, texts) for m in ("minilm", "static")}
+            speed[label] = {
+                **{m: round(r, 1) for m, r in rates.items()},
+                "ratio": round(rates["static"] / rates["minilm"], 1),
+            }
+            print(f"texts/s, {label} ({len(texts)} texts): {speed[label]}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "cpu": cpu(),
+                "date": time.strftime("%Y-%m-%d"),
+                "thresholds": thresholds,
+                "results": rows,
+                "default": choice.model,
+                "reason": choice.reason,
+                "texts_per_second": speed,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
