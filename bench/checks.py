@@ -37,6 +37,17 @@ on this VM: the floor below was 11.3 s on 2026-11-23):
   exact duplicates 5.5x, near duplicates 2.4x). Peers (whole process incl. reading vs the library item):
   datasketch 26.5 s vs 1.22 s (P/R 0.991/0.910 vs 0.999/1.000), rensa 7.7 s (0.988/0.982), plain 13-gram pass
   2.7 s vs 0.48 s, plain regex PII 25.8 s vs 0.61 s.
+* 2026-12-03 (Intel Xeon, 2 cores, AVX-512/AMX), 100k rows, after the embedding items stopped being biased: each
+  of the 2,000 sampled rows is compared with its nearest rows among up to ``corpus_sample`` 20,000 rows, and the
+  2,000 sampled queries with up to 20,000 training rows, all embedded by MiniLM: **full checklist 434.0 s**
+  (relevance 251.4 s, embedding coverage 172.0 s, the model-free items about 10 s), peak RSS 1.84 GB. The same
+  checklist with the static embedder over every row and no sampling (stage ``checklist_static``:
+  ``model: static``, ``sample``/``corpus_sample``/``train_sample`` null): **40.2 s**, peak RSS 1.09 GB; relevance
+  29.0 s (99,924 rows embedded and each compared with all others, exact search), coverage 0.7 s. The 1M-row
+  stages were not rerun on this code: exact all-pairs search there is 1e12 pairs (about 36 minutes at the measured
+  4.6e8 pairs/s) and FAISS IVF, which :mod:`playbook_lib.checks.neighbours` switches to beyond 2e10 pairs, scans
+  pairs about 30x slower, so relevance over every row of 1M would take several minutes. The static embedder is
+  also the weaker detector (``bench/embedders.py``), so MiniLM stays the default.
 * Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 28 s on these two cores by itself, and
   loading 1M JSON rows 9-13 s; the model-free items still spend most of their time building per-row Python
   strings (joining fields, case-folding) before the compiled loops see them.
@@ -45,6 +56,7 @@ on this VM: the floor below was 11.3 s on 2026-11-23):
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -401,7 +413,15 @@ def stage_load(d: Path) -> dict[str, Any]:
     return {"rows": rows}
 
 
-def stage_checklist(d: Path, model_free: bool = False) -> dict[str, Any]:
+#: What ``checklist_static`` changes in the two embedding items: the static embedder, every row scored and
+#: compared, and (no ``threshold``) the model's own coverage threshold.
+STATIC = {
+    "relevance": {"model": "static", "sample": None, "corpus_sample": None},
+    "embedding_coverage": {"model": "static", "sample": None, "train_sample": None},
+}
+
+
+def stage_checklist(d: Path, model_free: bool = False, static: bool = False) -> dict[str, Any]:
     import dataclasses
 
     from playbook_lib.checklist.parse import parse_checklist
@@ -415,6 +435,18 @@ def stage_checklist(d: Path, model_free: bool = False) -> dict[str, Any]:
         spec = dataclasses.replace(
             spec, items=[i for i in spec.items if i.check not in ("relevance", "embedding_coverage")]
         )
+    if static:  # the embedding items with the static embedder over every row
+        spec = dataclasses.replace(
+            spec,
+            items=[
+                dataclasses.replace(
+                    i, params={**{k: v for k, v in i.params.items() if k != "threshold"}, **STATIC[i.check]}
+                )
+                if i.check in STATIC
+                else i
+                for i in spec.items
+            ],
+        )
     records = load_records(d / "train.jsonl")
     context = CheckContext(eval=load_records(d / "eval.jsonl"), traffic=load_records(d / "traffic.jsonl"))
     load_s = time.perf_counter() - t
@@ -425,6 +457,7 @@ def stage_checklist(d: Path, model_free: bool = False) -> dict[str, Any]:
             "seconds": round(r.seconds, 3),
             "outcome": r.result.outcome.value,
             "sampled": r.result.summary.get("sampled"),
+            "search": r.result.summary.get("search"),
             "flagged": r.flagged_lines,
         }
         for r in report.items
@@ -524,6 +557,7 @@ STAGES = {
     "load": stage_load,
     "checklist": stage_checklist,
     "checklist_numpy": stage_checklist_numpy,
+    "checklist_static": functools.partial(stage_checklist, static=True),
     "datasketch": stage_datasketch,
     "rensa": stage_rensa,
     "contamination_plain": stage_contamination,
@@ -607,6 +641,12 @@ def main() -> None:
         default=[100_000],
         help="sizes at which to run the peers too (they take minutes at 1M rows)",
     )
+    parser.add_argument(
+        "--stages",
+        nargs="+",
+        default=None,
+        help="run only these stages (default: floor, load, checklist, checklist_static, and the peers at --peers-at)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", default=str(ROOT / "_build" / "bench" / "checks"))
     parser.add_argument("--timeout", type=float, default=3600)
@@ -636,25 +676,39 @@ def main() -> None:
             f"{len(truth['contaminated'])} leaked; {n_traffic} traffic queries",
             flush=True,
         )
-        stages = ["floor", "load", "checklist"]
+        stages = ["floor", "load", "checklist", "checklist_static"]
         if rows in args.peers_at:
             stages += ["checklist_numpy", "datasketch", "rensa", "contamination_plain", "pii_regex"]
+        if args.stages:
+            stages = [s for s in args.stages if s in STAGES]
         results = {}
         for name in stages:
             results[name] = run_stage(name, d, args.timeout)
             r = results[name]
             print(f"  {name:20s} {r.get('seconds', float('nan')):8.1f} s  {_rss(r)}  {r.get('error', '')}", flush=True)
-        floor = results["floor"].get("seconds", float("nan"))
-        lib = results["checklist"]
+        floor = results.get("floor", {}).get("seconds", float("nan"))
+        lib = results.get("checklist", {})
         flags = {item["check"]: item["flagged"] for item in lib.get("items", {}).values()}
         quality = score(flags, truth)
         print(
-            f"\n  full checklist: {lib.get('seconds', float('nan')):.1f} s ({lib.get('seconds', 0) / floor:.1f}x the "
+            ""
+            if not lib
+            else f"\n  full checklist: {lib.get('seconds', float('nan')):.1f} s ({lib.get('seconds', 0) / floor:.1f}x the "
             f"parse+hash floor of {floor:.1f} s), peak RSS {_rss(lib)}; load {lib.get('load_s', 0):.1f} s"
         )
         for item_id, item in lib.get("items", {}).items():
             sampled = f"  (sampled: {item['sampled']})" if item.get("sampled") else ""
             print(f"    {item_id:28s} {item['seconds']:7.2f} s  {item['outcome']}{sampled}")
+        static = results.get("checklist_static", {})
+        if "items" in static:
+            print(
+                f"\n  checklist with the static embedder over every row: {static['seconds']:.1f} s, peak RSS "
+                f"{_rss(static)}"
+            )
+            for item_id, item in static["items"].items():
+                if item["check"] in STATIC:
+                    extra = f"  flagged {len(item['flagged'])}; search: {item.get('search')}"
+                    print(f"    {item_id:28s} {item['seconds']:7.2f} s  {item['outcome']}{extra}")
         if "checklist_numpy" in results and "items" in results["checklist_numpy"]:
             plain = results["checklist_numpy"]["items"]
             fast_s = sum(lib["items"][k]["seconds"] for k in plain)
