@@ -102,10 +102,13 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def coverage_cases(shared: Path | None, half: int, queries: int = 300, seed: int = 0) -> list[Case]:
+def coverage_cases(
+    shared: Path | None, half: int, queries: int = 300, train_rows: int | None = None, seed: int = 0
+) -> list[Case]:
     """The coverage cases of one ``half`` (0: calibration, 1: evaluation) of held-out queries: the bundled
     traffic (billing never appears in training: uncovered) and, with ``shared``, GSM8K test questions (covered by
-    GSM8K train) mixed with LIMA and GPTeacher toolformer instructions (uncovered), ``queries`` of each."""
+    GSM8K train, ``train_rows`` of it; ``None``: all) mixed with LIMA and GPTeacher toolformer instructions
+    (uncovered), ``queries`` of each."""
     cases = []
     if half == 1:
         train = load_records(sample_path("sft_sample.jsonl"))
@@ -120,7 +123,7 @@ def coverage_cases(shared: Path | None, half: int, queries: int = 300, seed: int
         order = np.random.default_rng(seed + salt).permutation(len(frame))
         return frame.iloc[np.sort(order[half::2][:n])].reset_index(drop=True)
 
-    train = load_records(sft / "gsm8k_train.jsonl")
+    train = _sample(load_records(sft / "gsm8k_train.jsonl"), train_rows, seed + 5)
     covered = split(load_records(sft / "gsm8k_test.jsonl"), queries, 1)
     other = pd.concat(
         [
