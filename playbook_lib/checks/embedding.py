@@ -146,7 +146,7 @@ class _EmbeddingCheck(Check):
         sample: int | None,
         seed: int,
     ) -> None:
-        self.require(model in MODELS, f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        self.require(model in MODELS, f"model must be one of {', '.join(MODELS)}, got {str(model)[:60]!r}")
         self.model = model
         self.require(sample is None or sample >= 1, f"sample must be at least 1 or null, got {sample}")
         self.require(
