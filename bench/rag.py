@@ -53,6 +53,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -176,6 +177,11 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="encoding-rate rounds; each method keeps its best")
     parser.add_argument("--json", default="_build/bench/rag.json")
+    parser.add_argument(
+        "--table",
+        help="also write each method's nDCG@10 per query to this CSV (commented with the command, date and machine): "
+        "the committed full-profile table the Core components page reads",
+    )
     args = parser.parse_args()
 
     ds = subset(load_beir(args.data), args.docs)
@@ -397,6 +403,43 @@ def main() -> None:
     }
     write_atomic(args.json, json.dumps(out, indent=2))
     print(f"wrote {args.json}")
+    if args.table:
+        write_table(Path(args.table), reports, ds.qrels, args.threads)
+        print(f"wrote {args.table}")
+
+
+def write_table(path: Path, reports: list[Any], qrels: Any, threads: int) -> None:
+    """Each method's nDCG@10 on each judged query, one column per method, under a comment header that says how the
+    table was made (the committed full-profile table of ``notebooks/ops_03_core_components.ipynb``)."""
+    import platform
+
+    import pandas as pd
+    import torch
+
+    from playbook_lib.rag.evaluate import ndcg_at_k
+
+    scored = [q for q, judged in qrels.items() if any(g > 0 for g in judged.values())]
+    frame = pd.DataFrame(
+        {r.method: [round(ndcg_at_k(r.run.get(q, []), qrels[q], 10), 4) for q in scored] for r in reports},
+        index=pd.Index(scored, name="query_id"),
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    header = [
+        "# command: python " + " ".join(sys.argv),
+        f"# date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"# machine: {cpu}, {os.cpu_count()} CPUs, {threads} torch threads",
+        f"# versions: python {platform.python_version()}, torch {torch.__version__}",
+        f"# nDCG@10 per judged query ({len(scored)}) and method; the mean of a column is the method's nDCG@10",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, "\n".join(header) + "\n" + frame.to_csv())
 
 
 if __name__ == "__main__":

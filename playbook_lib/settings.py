@@ -214,6 +214,25 @@ def using_torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+@contextmanager
+def quiet_model_loading() -> Iterator[None]:
+    """Within the block, the Hugging Face libraries log errors only and draw no per-tensor progress bar; the previous
+    settings come back after it. Their load report (e.g. "UNEXPECTED: embeddings.position_ids" for the packaged
+    MiniLM) and "Loading weights" bar are noise on every start, and any stderr in a notebook cell fails the book
+    build."""
+    from transformers.utils import logging as hf_logging  # lazy: transformers takes seconds to import
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def force_offline() -> None:
     """Forbid the Hugging Face libraries from reaching the network, before they are imported."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

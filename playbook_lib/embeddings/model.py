@@ -92,18 +92,10 @@ class MiniLMEmbedder:
             from sentence_transformers import (
                 SentenceTransformer,  # lazy: sentence-transformers imports torch; only when a model is loaded
             )
-            from transformers.utils import (
-                logging as hf_logging,  # lazy: transformers takes seconds to import; only when a model is loaded
-            )
 
             path = self.model_path or settings.embedding_model_path()
-            bars = hf_logging.is_progress_bar_enabled()
-            hf_logging.disable_progress_bar()  # the per-tensor "Loading weights" bar is noise on every start
-            try:
+            with settings.quiet_model_loading():
                 model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-            finally:
-                if bars:
-                    hf_logging.enable_progress_bar()
             if self.quantize == "int8":
                 import torch  # lazy: torch takes seconds to import; only model code needs it
                 from torch.ao.quantization import (  # lazy: torch takes seconds to import; only model code needs it

@@ -113,12 +113,10 @@ def build_static_model(source: str | Path | None = None, pca_dims: int = PCA_DIM
 
         from model2vec.distill import distill, inference  # lazy: imports torch and transformers; only to build
         from tqdm import tqdm
-        from transformers.utils import logging as hf_logging  # lazy: only to build the model
 
-        hf_logging.set_verbosity_error()  # the load report of MiniLM's unused position ids is noise
         # distill draws its "Encoding tokens" bar unconditionally; keep logs and CI output clean like our own bars
         quiet_bar = functools.partial(tqdm, disable=not settings.progress_bars())
-        with mock.patch.object(inference, "tqdm", quiet_bar):
+        with mock.patch.object(inference, "tqdm", quiet_bar), settings.quiet_model_loading():
             model = distill(model_name=str(src), pca_dims=pca_dims, device="cpu")
         model.save_pretrained(str(work))
         try:

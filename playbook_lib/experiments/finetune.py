@@ -113,19 +113,11 @@ def load_encoder(model_path: str | Path | None = None) -> tuple[Any, torch.nn.Mo
         AutoModel,
         AutoTokenizer,
     )
-    from transformers.utils import (
-        logging as hf_logging,  # lazy: transformers takes seconds to import; only when a model is loaded
-    )
 
     path = str(model_path or settings.embedding_model_path())
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
+    with settings.quiet_model_loading():
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         encoder = AutoModel.from_pretrained(path, local_files_only=True)
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
     return tokenizer, encoder
 
 

@@ -97,17 +97,13 @@ def _load(path: str) -> tuple[Any, Any]:
         AutoModel,
         AutoTokenizer,
     )
-    from transformers.utils import (
-        logging as hf_logging,  # lazy: transformers takes seconds to import; only when a model is loaded
-    )
-
-    hf_logging.disable_progress_bar()  # a progress bar on stderr is noise in notebooks and the book
 
     threads = settings.torch_threads()
     if threads:
         torch.set_num_threads(threads)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=True)
+    with settings.quiet_model_loading():
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=True)
     model.eval()
     return tokenizer, model
 

@@ -183,9 +183,10 @@ class CrossEncoderReranker:
             )
 
             try:
-                self._model = CrossEncoder(
-                    str(self.model_path), device="cpu", local_files_only=True, max_length=self.max_length
-                )
+                with settings.quiet_model_loading():
+                    self._model = CrossEncoder(
+                        str(self.model_path), device="cpu", local_files_only=True, max_length=self.max_length
+                    )
             except (OSError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise UsageError(f"{self.model_path}: not a loadable cross-encoder ({first})") from None
