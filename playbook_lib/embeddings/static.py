@@ -18,9 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +27,7 @@ import numpy as np
 from playbook_lib import settings
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.io.digest import settings_hash
+from playbook_lib.io.outputs import publish_folder
 
 if TYPE_CHECKING:
     from model2vec import StaticModel
@@ -100,15 +98,8 @@ def build_static_model(source: str | Path | None = None, pca_dims: int = PCA_DIM
     if (target / "model.safetensors").is_file():
         return target
     settings.force_offline()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
-    except OSError as exc:
-        raise UsageError(
-            f"{target.parent}: cannot write the static embedder there ({exc.strerror or exc}); "
-            "set PLAYBOOK_CACHE_DIR to a writable folder"
-        ) from None
-    try:
+
+    def distil_into(folder: Path) -> None:
         from unittest import mock
 
         from model2vec.distill import distill, inference  # lazy: imports torch and transformers; only to build
@@ -118,15 +109,12 @@ def build_static_model(source: str | Path | None = None, pca_dims: int = PCA_DIM
         quiet_bar = functools.partial(tqdm, disable=not settings.progress_bars())
         with mock.patch.object(inference, "tqdm", quiet_bar), settings.quiet_model_loading():
             model = distill(model_name=str(src), pca_dims=pca_dims, device="cpu")
-        model.save_pretrained(str(work))
-        try:
-            os.replace(work, target)
-        except OSError:
-            if not (target / "model.safetensors").is_file():
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return target
+        model.save_pretrained(str(folder))
+
+    try:
+        return publish_folder(target, distil_into, what="the static embedder", done="model.safetensors")
+    except UsageError as exc:
+        raise UsageError(f"{exc}; set PLAYBOOK_CACHE_DIR to a writable folder") from None
 
 
 class StaticEmbedder:

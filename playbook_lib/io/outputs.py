@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from playbook_lib.errors import DataError, UsageError
@@ -272,3 +273,29 @@ def readable_inputs(inputs: Paths, *, data: Iterable[str] = ()) -> None:
             raise error(
                 f"{path!r}: cannot read ({_reason(exc)})" if "\0" in path else f"{path}: cannot read ({_reason(exc)})"
             ) from None
+
+
+def publish_folder(target: str | os.PathLike[str], build: Callable[[Path], None], *, what: str, done: str) -> Path:
+    """Build a folder (a model, a cache) so that nobody ever sees half of it: ``build`` fills a temporary folder
+    beside ``target``, which is then renamed into place. When another process published ``target`` first (its
+    ``done`` file exists), that copy is kept and ours dropped. The temporary folder never outlives the call.
+
+    Raises:
+        UsageError: the parent folder cannot be created or written (one line naming it and ``what``).
+    """
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
+    except OSError as exc:
+        raise UsageError(f"{target.parent}: cannot write {what} there ({exc.strerror or exc})") from None
+    try:
+        build(work)
+        try:
+            os.replace(work, target)
+        except OSError:
+            if not (target / done).is_file():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target

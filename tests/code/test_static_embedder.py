@@ -115,3 +115,28 @@ def test_static_coverage_finds_the_bundled_billing_gap() -> None:
     groups = {g["group"]: g for g in result.summary["groups"]}
     assert groups["billing"]["uncovered_share"] == 1.0
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+def test_a_published_folder_is_never_half_built(tmp_path: Path) -> None:
+    """``io.outputs.publish_folder``: a failed build leaves nothing behind; a copy another process published first
+    is kept; a finished build appears whole."""
+    from playbook_lib.io.outputs import publish_folder
+
+    target = tmp_path / "cache" / "model"
+
+    def broken(folder: Path) -> None:
+        (folder / "half.bin").write_bytes(b"1")
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        publish_folder(target, broken, what="a model", done="model.bin")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+    def good(folder: Path) -> None:
+        (folder / "model.bin").write_bytes(b"ours")
+
+    assert publish_folder(target, good, what="a model", done="model.bin") == target
+    assert (target / "model.bin").read_bytes() == b"ours"
+    (target / "model.bin").write_bytes(b"theirs")  # published by someone else meanwhile
+    publish_folder(target, good, what="a model", done="model.bin")
+    assert (target / "model.bin").read_bytes() == b"theirs" and len(list((tmp_path / "cache").iterdir())) == 1
