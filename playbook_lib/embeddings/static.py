@@ -100,10 +100,10 @@ def build_static_model(source: str | Path | None = None, pca_dims: int = PCA_DIM
     settings.force_offline()
 
     def distil_into(folder: Path) -> None:
-        from unittest import mock
+        from unittest import mock  # lazy: only to build the model
 
         from model2vec.distill import distill, inference  # lazy: imports torch and transformers; only to build
-        from tqdm import tqdm
+        from tqdm import tqdm  # lazy: only to build the model
 
         # distill draws its "Encoding tokens" bar unconditionally; keep logs and CI output clean like our own bars
         quiet_bar = functools.partial(tqdm, disable=not settings.progress_bars())
