@@ -12,18 +12,21 @@ from typing import Literal
 
 import numpy as np
 
-from playbook_lib import settings
-from playbook_lib.embeddings.model import Embedder, MiniLMEmbedder
+from playbook_lib.embeddings.model import Embedder
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.io.digest import content_hash, settings_hash
 from playbook_lib.io.outputs import write_atomic
 
 
 def embedder_key(embedder: Embedder) -> str:
-    """What identifies an embedder's vectors (its class, model folder and normalisation): the key of its cache."""
+    """What identifies an embedder's vectors (its class, model folder and normalisation): the key of its cache.
+
+    An embedder without an explicit ``model_path`` is keyed by the folder its ``config`` names (the packaged MiniLM,
+    or the static model's content-hashed build), so that vectors of another default model are never reused."""
     model = getattr(embedder, "model_path", None)
-    if model is None and isinstance(embedder, MiniLMEmbedder):
-        model = settings.embedding_model_path()
+    config = getattr(embedder, "config", None)
+    if model is None and isinstance(config, dict):
+        model = config.get("model")
     return settings_hash(
         {
             "embedder": type(embedder).__name__,

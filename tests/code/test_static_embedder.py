@@ -140,3 +140,14 @@ def test_a_published_folder_is_never_half_built(tmp_path: Path) -> None:
     (target / "model.bin").write_bytes(b"theirs")  # published by someone else meanwhile
     publish_folder(target, good, what="a model", done="model.bin")
     assert (target / "model.bin").read_bytes() == b"theirs" and len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_the_default_static_embedder_is_keyed_by_its_build() -> None:
+    """Cached vectors are keyed by the content-hashed build, not by "the default": vectors of a static model
+    distilled from another source are never reused."""
+    from playbook_lib.embeddings.cache import embedder_key
+    from playbook_lib.embeddings.model import MiniLMEmbedder
+
+    assert embedder_key(StaticEmbedder()) == embedder_key(StaticEmbedder(static_model_path()))
+    assert embedder_key(MiniLMEmbedder()) == embedder_key(MiniLMEmbedder(settings.embedding_model_path()))
+    assert embedder_key(StaticEmbedder()) != embedder_key(StaticEmbedder(static_model_path(pca_dims=128)))
