@@ -12,7 +12,8 @@ coverage precision/recall was 0.90/0.90 against MiniLM's 1.00/0.99; so MiniLM st
 a first pass over data too large to embed with MiniLM, with ``sample: null`` to score every row). The vectors are
 L2-normalised, so an inner product is a cosine similarity. Nearest rows are found with FAISS, exactly up to
 :data:`~playbook_lib.checks.neighbours.EXACT_PAIRS` query-row pairs and by inverted lists beyond, the summary's
-``search`` saying which and, when approximate, its measured recall. The model is loaded on first use, once per process, and every text is embedded once per process
+``search`` saying which and, when approximate, its measured recall. The model is loaded on first use, once per
+process, and every text is embedded once per process
 (an in-memory :class:`~playbook_lib.embeddings.cache.EmbeddingCache` keyed by content hash); the ``cache`` option of
 either check also keeps the vectors in an ``.npz`` file between runs.
 
@@ -437,8 +438,8 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
             train_sample is None or train_sample >= 1, f"train_sample must be at least 1 or null, got {train_sample}"
         )
         self.train_sample = train_sample
-        threshold = COVERAGE_THRESHOLDS.get(self.model, 0.5) if threshold is None else threshold
-        cluster_threshold = CLUSTER_THRESHOLDS.get(self.model, 0.5) if cluster_threshold is None else cluster_threshold
+        threshold = COVERAGE_THRESHOLDS[self.model] if threshold is None else threshold
+        cluster_threshold = CLUSTER_THRESHOLDS[self.model] if cluster_threshold is None else cluster_threshold
         self.require(-1 <= threshold <= 1, f"threshold must be in [-1, 1], got {threshold}")
         self.require(-1 <= cluster_threshold <= 1, f"cluster_threshold must be in [-1, 1], got {cluster_threshold}")
         self.threshold = threshold
