@@ -41,6 +41,15 @@ import pandas as pd
 from playbook_lib import settings
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments.tasks import ProbeScore, TextTask, probe_score, stratified_sample
+from playbook_lib.experiments.verdict import (
+    Interval,
+    Side,
+    Verdict,
+    combine,
+    difference_interval,
+    judge,
+    mean_interval,
+)
 from playbook_lib.io.outputs import write_atomic
 
 if TYPE_CHECKING:
@@ -433,6 +442,111 @@ def examples_to_reach(frame: pd.DataFrame, target: float, metric: str = "accurac
             }
         )
     return pd.DataFrame(rows)
+
+
+#: Seeds per size the book asks for before a verdict is read as evidence (fewer are judged, and the page says so).
+SEEDS_WANTED = 5
+
+
+@dataclass(frozen=True)
+class MethodComparison:
+    """Method ``a`` minus method ``b`` on ``metric``, per training-set size, over the seeds both ran (paired):
+    one interval and one verdict per size, and :attr:`verdict` for the claim that it holds at every size."""
+
+    a: str
+    b: str
+    metric: str
+    threshold: float
+    side: Side
+    intervals: dict[int, Interval]
+
+    @property
+    def verdicts(self) -> dict[int, Verdict]:
+        """The verdict at each size (:func:`~playbook_lib.experiments.verdict.judge`)."""
+        return {size: judge(iv, self.threshold, self.side) for size, iv in self.intervals.items()}
+
+    @property
+    def verdict(self) -> Verdict:
+        """The claim at every size: :func:`~playbook_lib.experiments.verdict.combine` of :attr:`verdicts`."""
+        return combine(list(self.verdicts.values()))
+
+    def frame(self) -> pd.DataFrame:
+        """One row per size: ``size_per_class``, ``seeds``, ``difference``, ``low``, ``high``, ``verdict``."""
+        verdicts = self.verdicts
+        return pd.DataFrame(
+            [
+                {
+                    "size_per_class": size,
+                    "seeds": iv.n,
+                    "difference": iv.estimate,
+                    "low": iv.low,
+                    "high": iv.high,
+                    "verdict": verdicts[size].value,
+                }
+                for size, iv in self.intervals.items()
+            ]
+        )
+
+
+def compare_methods(
+    frame: pd.DataFrame,
+    a: str,
+    b: str,
+    metric: str = "accuracy",
+    threshold: float = 0.0,
+    side: Side = "above",
+    sizes: Sequence[int] | None = None,
+) -> MethodComparison:
+    """Judge the claim that ``metric`` of method ``a`` minus that of ``b`` lies ``side`` of ``threshold`` at each
+    size (default: every size both ran), from :func:`~playbook_lib.experiments.verdict.difference_interval` on
+    the seeds both methods ran at that size (paired: the same training sample). A method or size with no shared
+    seed is a :class:`~playbook_lib.errors.UsageError`."""
+    if metric not in frame.columns:
+        raise UsageError(f"no column {metric!r} in the results")
+    both = frame[frame.method.isin([a, b])].pivot_table(
+        index=["size_per_class", "seed"], columns="method", values=metric, aggfunc="mean"
+    )
+    if a not in both.columns or b not in both.columns:
+        raise UsageError(f"the results need both methods {a!r} and {b!r}")
+    both = both[[a, b]].dropna()
+    available = sorted(int(s) for s in both.index.get_level_values("size_per_class").unique())
+    chosen = available if sizes is None else [int(s) for s in sizes]
+    intervals: dict[int, Interval] = {}
+    for size in chosen:
+        if size not in available:
+            raise UsageError(f"no seed at size {size} was run by both {a!r} and {b!r}")
+        pairs = both.xs(size, level="size_per_class").sort_index()
+        intervals[size] = difference_interval(pairs[a].to_numpy(), pairs[b].to_numpy(), paired=True)
+    return MethodComparison(a, b, metric, float(threshold), side, intervals)
+
+
+@dataclass(frozen=True)
+class CostVerdict:
+    """Method ``a`` costs less than ``b``: ``share`` is its trainable parameters as a share of ``b``'s (over the
+    paired runs), ``seconds`` and ``memory`` the per-size comparisons of seconds per epoch and peak memory."""
+
+    verdict: Verdict
+    share: Interval
+    max_share: float
+    seconds: MethodComparison
+    memory: MethodComparison
+
+
+def judge_costs(frame: pd.DataFrame, a: str = "lora", b: str = "full", max_share: float = 0.01) -> CostVerdict:
+    """Judge the claim that ``a`` trains under ``max_share`` of ``b``'s parameters and, at every size, takes less
+    time per epoch (``seconds_per_epoch``) and less peak memory (``peak_rss_mb``) than ``b``, each judged on its
+    paired interval (:func:`compare_methods` with ``side="below"``); held only when all three hold."""
+    both = frame[frame.method.isin([a, b])].pivot_table(
+        index=["size_per_class", "seed"], columns="method", values="trainable", aggfunc="mean"
+    )
+    if a not in both.columns or b not in both.columns:
+        raise UsageError(f"the results need both methods {a!r} and {b!r}")
+    pairs = both[[a, b]].dropna()
+    share = mean_interval((pairs[a] / pairs[b]).to_numpy())
+    seconds = compare_methods(frame, a, b, "seconds_per_epoch", side="below")
+    memory = compare_methods(frame, a, b, "peak_rss_mb", side="below")
+    verdict = combine([judge(share, max_share, "below"), seconds.verdict, memory.verdict])
+    return CostVerdict(verdict, share, float(max_share), seconds, memory)
 
 
 def plot_finetune_curves(frame: pd.DataFrame, metric: str = "accuracy", title: str = "", ax: Any = None) -> Figure:

@@ -175,3 +175,88 @@ def test_complete_runs_keeps_only_pairs_every_method_ran() -> None:
     assert len(kept) == 10 and sorted(set(kept.size_per_class)) == [8, 16, 32]
     assert kept[kept.size_per_class == 32].seed.tolist() == [0, 0]
     assert len(complete_runs(frame.iloc[:8])) == 8
+
+
+def comparison_table(lora: dict[int, list[float]], full: dict[int, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"method": method, "size_per_class": size, "seed": seed, "accuracy": value}
+        for method, table in (("lora", lora), ("full", full))
+        for size, values in table.items()
+        for seed, value in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_compare_methods_pairs_seeds_and_judges_each_size() -> None:
+    from playbook_lib.experiments.finetune import compare_methods
+    from playbook_lib.experiments.verdict import Verdict
+
+    frame = comparison_table(
+        {8: [0.70, 0.75, 0.62], 16: [0.80, 0.81, 0.79], 32: [0.80, 0.90, 0.85]},
+        {8: [0.60, 0.66, 0.51], 16: [0.90, 0.92, 0.88], 32: [0.85, 0.80, 0.90]},
+    )
+    result = compare_methods(frame, "lora", "full")
+    # paired: lora is ahead by 0.09-0.11 on every seed at 8/class despite the seed spread
+    assert result.verdicts == {8: Verdict.HELD, 16: Verdict.DID_NOT_HOLD, 32: Verdict.INCONCLUSIVE}
+    assert result.verdict is Verdict.DID_NOT_HOLD
+    table = result.frame()
+    assert list(table.seeds) == [3, 3, 3]
+    assert table.difference.iloc[1] == pytest.approx(-0.1)
+    assert compare_methods(frame, "lora", "full", sizes=[8]).verdict is Verdict.HELD
+    assert compare_methods(frame, "lora", "full", sizes=[8, 32]).verdict is Verdict.INCONCLUSIVE
+    # "below": full minus lora at 8/class is wholly below zero
+    assert compare_methods(frame, "full", "lora", side="below", sizes=[8]).verdict is Verdict.HELD
+
+
+def test_compare_methods_uses_only_seeds_both_ran_and_rejects_missing() -> None:
+    from playbook_lib.experiments.finetune import compare_methods
+
+    frame = comparison_table({8: [0.7, 0.8, 0.9]}, {8: [0.6, 0.7]})
+    assert compare_methods(frame, "lora", "full").intervals[8].n == 2
+    with pytest.raises(UsageError):
+        compare_methods(frame, "lora", "probe")
+    with pytest.raises(UsageError):
+        compare_methods(frame, "lora", "full", sizes=[64])
+    with pytest.raises(UsageError):
+        compare_methods(frame, "lora", "full", metric="macro_f1")
+
+
+def cost_table(lora_seconds: list[float], trainable: int = 1_000) -> pd.DataFrame:
+    rows = []
+    for seed, seconds in enumerate(lora_seconds):
+        rows.append(
+            dict(
+                method="lora",
+                size_per_class=8,
+                seed=seed,
+                accuracy=0.8,
+                trainable=trainable,
+                seconds_per_epoch=seconds,
+                peak_rss_mb=500.0 + seed,
+            )
+        )
+        rows.append(
+            dict(
+                method="full",
+                size_per_class=8,
+                seed=seed,
+                accuracy=0.8,
+                trainable=1_000_000,
+                seconds_per_epoch=10.0 + seed,
+                peak_rss_mb=900.0 + 2 * seed,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def test_judge_costs_held_did_not_hold_and_inconclusive() -> None:
+    from playbook_lib.experiments.finetune import judge_costs
+    from playbook_lib.experiments.verdict import Verdict
+
+    held = judge_costs(cost_table([5.0, 6.1, 6.9]))
+    assert held.verdict is Verdict.HELD and held.share.estimate == pytest.approx(0.001)
+    assert judge_costs(cost_table([5.0, 6.1, 6.9], trainable=50_000)).verdict is Verdict.DID_NOT_HOLD
+    # seconds per epoch: faster on one seed, slower on another, so the paired interval straddles zero
+    noisy = judge_costs(cost_table([4.0, 13.0, 8.0]))
+    assert noisy.seconds.verdict is Verdict.INCONCLUSIVE and noisy.verdict is Verdict.INCONCLUSIVE
+    assert judge_costs(cost_table([15.0, 16.1, 16.9])).verdict is Verdict.DID_NOT_HOLD
