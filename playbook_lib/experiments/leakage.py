@@ -8,7 +8,7 @@ Taught in the book's *Duplicates and contamination inflate evaluation* page
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,15 @@ import pandas as pd
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.tasks import TextTask
+from playbook_lib.experiments.verdict import (
+    Interval,
+    Verdict,
+    combine,
+    difference_interval,
+    judge,
+    mean_interval,
+    proportion_interval,
+)
 
 #: Cross-split checks scored by default: label -> (registered check name, constructor arguments).
 DEFAULT_CHECKS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -106,3 +115,45 @@ def score_checks(
             row[f"recall {group}"] = detection(flags & mask, mask).recall
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class InflationVerdict:
+    """Claim (a) of the page: contamination raises a memorising model's test score, by more than a smoother
+    model's. ``memorise`` is the memorising model's inflation (contaminated minus clean score) over seeds,
+    ``gap`` its paired difference from the other model's inflation."""
+
+    verdict: Verdict
+    memorise: Interval
+    gap: Interval
+
+
+def judge_inflation(memorise: Sequence[float] | np.ndarray, other: Sequence[float] | np.ndarray) -> InflationVerdict:
+    """Judge claim (a) from per-seed inflations (seed ``i`` of both models on the same split and plants): held
+    when the memorising model's mean inflation and its paired excess over ``other``'s are both wholly above zero
+    (:func:`~playbook_lib.experiments.verdict.combine` of two
+    :func:`~playbook_lib.experiments.verdict.judge` calls)."""
+    inflation = mean_interval(memorise)
+    gap = difference_interval(memorise, other, paired=True)
+    return InflationVerdict(combine([judge(inflation, 0.0), judge(gap, 0.0)]), inflation, gap)
+
+
+@dataclass(frozen=True)
+class DetectionVerdict:
+    """Claim (b) of the page for one check: its recall and precision on the planted rows, with Wilson
+    intervals, against the bars fixed before the run."""
+
+    verdict: Verdict
+    recall: Interval
+    precision: Interval
+    min_recall: float
+    min_precision: float
+
+
+def judge_detection(found: Detection, min_recall: float = 0.9, min_precision: float = 0.8) -> DetectionVerdict:
+    """Judge claim (b): held when the 95 % Wilson intervals of recall and precision lie wholly above
+    ``min_recall`` and ``min_precision``, did not hold when either lies wholly below, else inconclusive."""
+    recall = proportion_interval(found.true_positives, found.planted)
+    precision = proportion_interval(found.true_positives, found.flagged)
+    verdict = combine([judge(recall, min_recall), judge(precision, min_precision)])
+    return DetectionVerdict(verdict, recall, precision, min_recall, min_precision)

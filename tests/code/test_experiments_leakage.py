@@ -56,3 +56,34 @@ def test_near_copies_need_a_looser_check_and_groups_split_recall() -> None:
     table = score_checks(planted.task, TEST, truth, checks, groups={"all": truth}).set_index("check")
     assert table.loc["exact", "recall"] == 0.0
     assert table.loc["words", "recall"] == 1.0 and table.loc["words", "recall all"] == 1.0
+
+
+def test_judge_inflation_held_did_not_hold_and_inconclusive() -> None:
+    from playbook_lib.experiments.leakage import judge_inflation
+    from playbook_lib.experiments.verdict import Verdict
+
+    held = judge_inflation([0.30, 0.32, 0.29, 0.31, 0.30], [0.10, 0.12, 0.09, 0.11, 0.10])
+    assert held.verdict is Verdict.HELD
+    assert held.memorise.low > 0 and held.gap.estimate == pytest.approx(0.2)
+    # the memorising model inflates, but less than the probe: did not hold
+    less = judge_inflation([0.10, 0.12, 0.09, 0.11, 0.10], [0.30, 0.32, 0.29, 0.31, 0.30])
+    assert less.verdict is Verdict.DID_NOT_HOLD
+    # a tie with the probe is not "at least as much, shown": inconclusive
+    tie = judge_inflation([0.2, 0.3, 0.25, 0.2, 0.3], [0.2, 0.3, 0.25, 0.2, 0.3])
+    assert tie.verdict is Verdict.INCONCLUSIVE
+    noisy = judge_inflation([0.3, -0.2, 0.1, -0.1, 0.2], [0.0, 0.0, 0.0, 0.0, 0.0])
+    assert noisy.verdict is Verdict.INCONCLUSIVE
+
+
+def test_judge_detection_held_did_not_hold_and_inconclusive() -> None:
+    from playbook_lib.experiments.leakage import Detection, judge_detection
+    from playbook_lib.experiments.verdict import Verdict
+
+    assert judge_detection(Detection(flagged=300, planted=300, true_positives=300)).verdict is Verdict.HELD
+    low_recall = judge_detection(Detection(flagged=100, planted=300, true_positives=100))
+    assert low_recall.verdict is Verdict.DID_NOT_HOLD and low_recall.recall.high < 0.9
+    # perfect on a handful of rows: the Wilson interval still reaches below the bars
+    few = judge_detection(Detection(flagged=8, planted=8, true_positives=8))
+    assert few.verdict is Verdict.INCONCLUSIVE and few.recall.low < 0.9
+    imprecise = judge_detection(Detection(flagged=600, planted=300, true_positives=300))
+    assert imprecise.verdict is Verdict.DID_NOT_HOLD and imprecise.precision.high < 0.8
