@@ -47,9 +47,9 @@ def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -
     text = outputs_text(nb)
     assert "(30 of the 120 test requests planted)" in text
     assert "1-nearest-neighbour: the test score changed by" in text
-    assert re.search(r"\(a\) (held|did not hold): planting 30 test items", text)
+    assert re.search(r"\(a\) (held|did not hold|inconclusive)\*\*: planting 30 test items", text)
     assert re.search(
-        r"\(b\) (held|did not hold|inconclusive): the default check, contamination \(13-grams, default\), caught "
+        r"\(b\) (held|did not hold|inconclusive)\*\*: the default check, contamination \(13-grams, default\), caught "
         r"\d+ of 30 planted rows: recall \+[01]\.\d{3} \[.+\] \(95%, n=30\) \(bar 0\.9\).+ widest net .+ "
         r"\(caught \d+ of 30, precision [01]\.\d\d\)",
         text,
