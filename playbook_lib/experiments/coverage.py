@@ -6,15 +6,26 @@ Taught in the book's *Coverage* page (``notebooks/exp_05_coverage.ipynb``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from playbook_lib.checks import Check, CheckContext, CheckResult, get_check
 from playbook_lib.errors import UsageError
-from playbook_lib.experiments.runs import VectorTable
-from playbook_lib.experiments.tasks import TextTask, evaluate_probe, stratified_sample, train_probe
+from playbook_lib.experiments.runs import VectorTable, score
+from playbook_lib.experiments.tasks import TextTask, evaluate_probe, split_task, stratified_sample, train_probe
+from playbook_lib.experiments.verdict import (
+    Claim,
+    Interval,
+    Verdict,
+    combine,
+    difference_interval,
+    judge,
+    mean_interval,
+    proportion_interval,
+)
 
 
 def under_covered(pool: TextTask, slice_name: str, per_class: int, keep: int, seed: int = 0) -> TextTask:
@@ -79,3 +90,120 @@ def coverage_check(train: TextTask, traffic: TextTask, **options: object) -> Che
     coverage: Callable[..., Check] = get_check("coverage")  # takes the coverage check's own options
     check = coverage(**options)
     return check.run(train.to_records(), CheckContext(traffic=traffic.to_records()))
+
+
+def traffic_shares(label_names: Sequence[str], slice_name: str, slice_share: float) -> dict[str, float]:
+    """Traffic shares: ``slice_share`` for ``slice_name``, the rest split equally among the other labels."""
+    if slice_name not in label_names:
+        raise UsageError(f"unknown slice {slice_name!r}; valid: {', '.join(label_names)}")
+    if not 0.0 < slice_share < 1.0:
+        raise UsageError(f"the slice's traffic share must be in (0, 1), got {slice_share}")
+    others = [n for n in label_names if n != slice_name]
+    return {slice_name: slice_share, **{n: (1 - slice_share) / len(others) for n in others}}
+
+
+def flags_slice(result: CheckResult, slice_name: str) -> bool:
+    """Whether a ``coverage`` check result names ``slice_name`` as under-covered or missing."""
+    return slice_name in list(result.summary["under_covered"]) + list(result.summary["missing_slices"])
+
+
+def coverage_seed(
+    task: TextTask,
+    table: VectorTable,
+    slice_name: str,
+    per_class: int,
+    keep: int,
+    test_per_class: int,
+    shares: Mapping[str, float],
+    traffic_rows: int,
+    seed: int = 0,
+) -> dict[str, float | int | bool]:
+    """One seed of the coverage experiment: split ``task``, train a balanced and an under-covered set (the same
+    seed, so the arms differ only by the slice's rows), and measure the paired effects of the page's claims.
+
+    Returns ``slice_drop`` (balanced minus under-covered accuracy on the slice's test rows), ``other_drop`` (the
+    same, averaged over the other slices), ``excess_drop`` (their difference), ``production_drop`` and
+    ``balanced_test_drop`` (accuracy on a production-like traffic sample and on the balanced test set), and whether
+    the ``coverage`` check flags the slice in the under-covered (``flagged``) and balanced (``balanced_flagged``)
+    training sets.
+    """
+    pool, test = split_task(task, test_per_class, seed=seed)
+    balanced = stratified_sample(pool, per_class, seed=seed)
+    skewed = under_covered(pool, slice_name, per_class, keep, seed=seed)
+    traffic = production_sample(test, shares, traffic_rows, seed=seed)
+    acc = {
+        name: slice_accuracy(data, test, table, seed=seed).set_index("slice")["accuracy"]
+        for name, data in (("balanced", balanced), ("skewed", skewed))
+    }
+    drops = acc["balanced"] - acc["skewed"]
+    slice_drop = float(drops[slice_name])
+    other_drop = float(drops.drop(index=slice_name).mean())
+    return {
+        "seed": seed,
+        "slice_drop": slice_drop,
+        "other_drop": other_drop,
+        "excess_drop": slice_drop - other_drop,
+        "production_drop": score(balanced, traffic, table, seed=seed).accuracy
+        - score(skewed, traffic, table, seed=seed).accuracy,
+        "balanced_test_drop": score(balanced, test, table, seed=seed).accuracy
+        - score(skewed, test, table, seed=seed).accuracy,
+        "flagged": flags_slice(coverage_check(skewed, traffic), slice_name),
+        "balanced_flagged": flags_slice(coverage_check(balanced, traffic), slice_name),
+    }
+
+
+#: The page's claim (a), part by part: each effect is a per-seed paired difference that the claim puts above 0.
+CLAIM_A = (
+    Claim("slice accuracy drop (balanced - under-covered)"),
+    Claim("slice drop - mean drop on the other slices"),
+    Claim("production-traffic accuracy drop"),
+)
+#: Not part of (a), but what its prose says: the balanced test set understates the production-traffic loss.
+CLAIM_UNDERSTATED = Claim("production-traffic drop - balanced-test-set drop")
+#: The page's claim (b): the check flags the slice in more than half of the seeds.
+CLAIM_B = Claim("share of seeds in which the coverage check flags the slice", threshold=0.5)
+
+
+@dataclass(frozen=True)
+class CoverageVerdict:
+    """The verdicts of the coverage page: (a) the slice loses and production traffic shows it, (b) the check
+    flags the slice before training; with the intervals they were judged on."""
+
+    effects: tuple[Interval, Interval, Interval]
+    understated: Interval
+    flagged: Interval
+    balanced_flagged: Interval
+    a: Verdict
+    b: Verdict
+
+    def lines(self) -> list[str]:
+        """Markdown bullet lines: each verdict with the parts and intervals it rests on."""
+        parts = [f"  - {c.sentence(i)}" for c, i in zip(CLAIM_A, self.effects, strict=True)]
+        k, n = round(self.flagged.estimate * self.flagged.n), self.flagged.n
+        kb = round(self.balanced_flagged.estimate * self.balanced_flagged.n)
+        return [
+            f"- **(a) {self.a.value}** (all three parts must hold, over {self.effects[0].n} seeds):",
+            *parts,
+            f"- Beside (a): {CLAIM_UNDERSTATED.sentence(self.understated)}",
+            f"- **(b) {self.b.value}**: the check flagged the slice in {k} of {n} seeds; "
+            f"{CLAIM_B.sentence(self.flagged)}. For comparison it flagged the slice in the balanced set in "
+            f"{kb} of {n} seeds.",
+        ]
+
+
+def coverage_verdict(runs: pd.DataFrame) -> CoverageVerdict:
+    """Judge the page's claims from one row per seed of :func:`coverage_seed`: t intervals of the paired per-seed
+    effects for (a), a Wilson interval on the share of seeds flagged for (b); ``understated`` pairs the
+    production-traffic drop with the balanced-test-set drop."""
+    if len(runs) == 0:
+        raise UsageError("no seeds to judge")
+    effects = (
+        mean_interval(runs["slice_drop"]),
+        mean_interval(runs["excess_drop"]),
+        mean_interval(runs["production_drop"]),
+    )
+    understated = difference_interval(runs["production_drop"], runs["balanced_test_drop"])
+    flagged = proportion_interval(int(runs["flagged"].sum()), len(runs))
+    balanced = proportion_interval(int(runs["balanced_flagged"].sum()), len(runs))
+    a = combine([c.judge(i) for c, i in zip(CLAIM_A, effects, strict=True)])
+    return CoverageVerdict(effects, understated, flagged, balanced, a, judge(flagged, CLAIM_B.threshold, CLAIM_B.side))

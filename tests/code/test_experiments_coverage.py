@@ -10,13 +10,17 @@ from playbook_lib.checks import Outcome
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.coverage import (
     coverage_check,
+    coverage_seed,
+    coverage_verdict,
     production_sample,
     slice_accuracy,
+    traffic_shares,
     under_covered,
     weighted_accuracy,
 )
 from playbook_lib.experiments.runs import VectorTable
 from playbook_lib.experiments.tasks import TextTask
+from playbook_lib.experiments.verdict import Verdict
 
 
 def blobs(n_per_class: int = 30, classes: int = 3, seed: int = 0) -> tuple[TextTask, VectorTable]:
@@ -72,3 +76,54 @@ def test_coverage_check_flags_the_under_covered_slice_only() -> None:
     assert balanced.summary["under_covered"] == [] and balanced.outcome == Outcome.PASS
     missing = coverage_check(under_covered(task, "b", 20, 0), traffic)
     assert missing.summary["missing_slices"] == ["b"] and missing.outcome == Outcome.FAIL
+
+
+def runs_frame(slice_drop: list[float], other: float, production: list[float], flagged: list[bool]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "slice_drop": slice_drop,
+            "excess_drop": [d - other for d in slice_drop],
+            "production_drop": production,
+            "balanced_test_drop": [p / 2 for p in production],
+            "flagged": flagged,
+            "balanced_flagged": [False] * len(flagged),
+        }
+    )
+
+
+def test_coverage_verdict_held() -> None:
+    runs = runs_frame([0.5, 0.6, 0.55, 0.45, 0.5], 0.02, [0.1, 0.12, 0.09, 0.11, 0.1], [True] * 5)
+    verdict = coverage_verdict(runs)
+    assert verdict.a is Verdict.HELD and verdict.b is Verdict.HELD
+    assert verdict.effects[0].n == 5 and verdict.effects[1].estimate == pytest.approx(0.5)
+    text = "\n".join(verdict.lines())
+    assert verdict.understated.estimate == pytest.approx(0.052) and verdict.understated.low > 0
+    assert "(a) held" in text and "5 of 5 seeds" in text and "0 of 5" in text
+
+
+def test_coverage_verdict_did_not_hold() -> None:
+    # the slice loses nothing (the drop is below the other slices'), and the check never flags it
+    runs = runs_frame([-0.1, -0.12, -0.09, -0.11, -0.1], 0.0, [0.1, 0.12, 0.09, 0.11, 0.1], [False] * 5)
+    verdict = coverage_verdict(runs)
+    assert verdict.a is Verdict.DID_NOT_HOLD and verdict.b is Verdict.DID_NOT_HOLD
+
+
+def test_coverage_verdict_inconclusive() -> None:
+    # a production drop that straddles zero makes (a) inconclusive; 3 of 5 seeds flagged cannot tell (b)
+    runs = runs_frame([0.5, 0.6, 0.55, 0.45, 0.5], 0.0, [0.1, -0.1, 0.05, -0.05, 0.01], [True] * 3 + [False] * 2)
+    verdict = coverage_verdict(runs)
+    assert verdict.a is Verdict.INCONCLUSIVE and verdict.b is Verdict.INCONCLUSIVE
+    with pytest.raises(UsageError):
+        coverage_verdict(runs.iloc[:0])
+
+
+def test_coverage_seed_measures_a_starved_slice() -> None:
+    task, table = blobs(n_per_class=40)
+    shares = traffic_shares(task.label_names, "b", 0.5)
+    assert shares == pytest.approx({"b": 0.5, "a": 0.25, "c": 0.25})
+    row = coverage_seed(task, table, "b", per_class=20, keep=0, test_per_class=10, shares=shares, traffic_rows=200)
+    assert row["slice_drop"] == pytest.approx(1.0, abs=0.1) and row["production_drop"] > 0.3
+    assert row["flagged"] and not row["balanced_flagged"]
+    assert row["excess_drop"] == pytest.approx(row["slice_drop"] - row["other_drop"])
+    with pytest.raises(UsageError):
+        traffic_shares(task.label_names, "b", 1.0)
