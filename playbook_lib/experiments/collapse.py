@@ -30,6 +30,15 @@ from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.data import load_records, records_from_rows
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.lexical import distinct_n, entropy_bits, kl_divergence, take_tokens, tokenize
+from playbook_lib.experiments.verdict import (
+    Claim,
+    Interval,
+    Verdict,
+    combine,
+    difference_interval,
+    mean_interval,
+    within,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -448,3 +457,138 @@ def plot_rank_frequency(real_counts: Counter[str], others: dict[str, Counter[str
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def last_generation(frame: pd.DataFrame, metric: str, fraction: float) -> np.ndarray:
+    """``metric`` of the last generation's training set, one value per seed (in seed order), for ``fraction``."""
+    rows = frame[(frame["real_fraction"] == fraction) & (frame["generation"] == frame["generation"].max())]
+    if rows.empty:
+        raise UsageError(f"no runs with real_fraction {fraction}")
+    return rows.sort_values("seed")[metric].to_numpy(dtype=float)
+
+
+def first_generation(frame: pd.DataFrame, metric: str, fraction: float) -> np.ndarray:
+    """``metric`` of generation 0, one value per seed (in seed order), for ``fraction``."""
+    rows = frame[(frame["real_fraction"] == fraction) & (frame["generation"] == 0)]
+    if rows.empty:
+        raise UsageError(f"no runs with real_fraction {fraction}")
+    return rows.sort_values("seed")[metric].to_numpy(dtype=float)
+
+
+#: Collapse under recursion, part by part: (metric, claim on its per-seed change from generation 0 to the last).
+COLLAPSE_CLAIMS: tuple[tuple[str, Claim], ...] = (
+    ("rare_types_kept", Claim("rare words kept, generation 0 - last")),
+    ("distinct_2", Claim("distinct-2, generation 0 - last")),
+    ("vocab_size", Claim("vocabulary, generation 0 - last (words)")),
+    ("heldout_perplexity", Claim("held-out perplexity, last / generation 0", threshold=1.0)),
+)
+#: Anchoring, part by part: (metric, claim on the per-seed last-generation difference, mixed vs pure recursion).
+ANCHOR_CLAIMS: tuple[tuple[str, Claim], ...] = (
+    ("rare_types_kept", Claim("rare words kept at the last generation, mixed - pure")),
+    ("distinct_2", Claim("distinct-2 at the last generation, mixed - pure")),
+    ("heldout_perplexity", Claim("held-out perplexity at the last generation, pure - mixed")),
+)
+#: What the page says of the token share of the tail: it barely moves (within this margin) under pure recursion.
+TAIL_MASS_MARGIN = 0.02
+
+
+@dataclass(frozen=True)
+class ClaimPart:
+    """One part of a claim with the interval it was judged on."""
+
+    claim: Claim
+    interval: Interval
+
+    @property
+    def verdict(self) -> Verdict:
+        """The part's verdict."""
+        return self.claim.judge(self.interval)
+
+
+@dataclass(frozen=True)
+class CollapseVerdict:
+    """The verdicts of the collapse page: collapse under pure recursion (``base`` real share), anchoring by each
+    larger real share, and whether the tail's token share stays within :data:`TAIL_MASS_MARGIN`."""
+
+    base: float
+    seeds: int
+    collapse: tuple[ClaimPart, ...]
+    anchoring: dict[float, tuple[ClaimPart, ...]]
+    tail_mass: Interval
+
+    @property
+    def collapsed(self) -> Verdict:
+        """Collapse: every part must hold."""
+        return combine([p.verdict for p in self.collapse])
+
+    def anchored(self, fraction: float) -> Verdict:
+        """Anchoring by ``fraction`` real rows: every part must hold."""
+        return combine([p.verdict for p in self.anchoring[fraction]])
+
+    @property
+    def tail_mass_small(self) -> Verdict:
+        """The tail's token share changes by less than :data:`TAIL_MASS_MARGIN` (:func:`within`)."""
+        return within(self.tail_mass, TAIL_MASS_MARGIN)
+
+    @property
+    def overall(self) -> Verdict:
+        """The page's claim: collapse, and every larger real share anchors it."""
+        return combine([self.collapsed, *(self.anchored(f) for f in self.anchoring)])
+
+    def lines(self) -> list[str]:
+        """Markdown bullet lines: each verdict with the parts and intervals it rests on."""
+        out = [
+            f"- **Claim {self.overall.value}** over {self.seeds} seeds (every part below must hold).",
+            f"- **Collapse with {self.base:.0%} real data: {self.collapsed.value}**",
+            *(f"  - {p.claim.sentence(p.interval)}" for p in self.collapse),
+        ]
+        for fraction, parts in self.anchoring.items():
+            out.append(f"- **Anchoring with {fraction:.0%} real data: {self.anchored(fraction).value}**")
+            out += [f"  - {p.claim.sentence(p.interval)}" for p in parts]
+        out.append(
+            f"- Tail mass (token share of the real tail), last - generation 0 with {self.base:.0%} real data: "
+            f"{self.tail_mass}; within ±{TAIL_MASS_MARGIN:g}: {self.tail_mass_small.value}."
+        )
+        return out
+
+
+def collapse_verdict(frame: pd.DataFrame) -> CollapseVerdict:
+    """Judge the page's claims from :func:`collapse_experiment`'s frame: per-seed effects (a seed's change over the
+    generations, or its paired difference from pure recursion at the last generation) and their 95 % t intervals.
+    The smallest real fraction is the base (pure recursion when it is 0)."""
+    fractions = sorted(float(f) for f in frame["real_fraction"].unique())
+    if not fractions:
+        raise UsageError("no runs to judge")
+    base = fractions[0]
+    collapse = []
+    for metric, claim in COLLAPSE_CLAIMS:
+        first, last = first_generation(frame, metric, base), last_generation(frame, metric, base)
+        effect = last / first if metric == "heldout_perplexity" else first - last
+        collapse.append(ClaimPart(claim, mean_interval(effect)))
+    anchoring = {}
+    for fraction in fractions[1:]:
+        parts = []
+        for metric, claim in ANCHOR_CLAIMS:
+            mixed, pure = last_generation(frame, metric, fraction), last_generation(frame, metric, base)
+            a, b = (pure, mixed) if metric == "heldout_perplexity" else (mixed, pure)
+            parts.append(ClaimPart(claim, difference_interval(a, b)))
+        anchoring[fraction] = tuple(parts)
+    tail = last_generation(frame, "tail_mass", base) - first_generation(frame, "tail_mass", base)
+    seeds = int(frame["seed"].nunique())
+    return CollapseVerdict(base, seeds, tuple(collapse), anchoring, mean_interval(tail))
+
+
+def real_rows_alone(
+    real: Sequence[Sequence[str]], fraction: float, rare: set[str], draws: int = 5, seed: int = 0
+) -> float:
+    """The share of ``rare`` words that a random ``fraction`` of the real rows holds (mean of ``draws`` draws):
+    what an anchored set's real rows alone would keep, the scale to read its ``rare_types_kept`` against."""
+    n = round(fraction * len(real))
+    if not n or not rare:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    kept = []
+    for _ in range(draws):
+        words = {w for i in rng.choice(len(real), n, replace=False) for w in real[int(i)]}
+        kept.append(len(rare & words) / len(rare))
+    return float(np.mean(kept))

@@ -7,19 +7,24 @@ import math
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from playbook_lib.checks import Outcome
+from playbook_lib.errors import UsageError
 from playbook_lib.experiments.collapse import (
     EOS,
     UNK,
     NGramModel,
+    collapse_verdict,
     corpus_metrics,
     provenance_of,
     rare_words,
+    real_rows_alone,
     recursive_training,
     summarise,
 )
+from playbook_lib.experiments.verdict import Verdict
 
 
 def toy_corpus() -> list[list[str]]:
@@ -189,3 +194,68 @@ def test_collapse_plots_draw() -> None:
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["0% real", "50% real"]
     fig = plot_rank_frequency(Counter({"a": 3, "b": 1}), {"later": Counter({"a": 4})})
     assert len(fig.axes[0].get_lines()) == 2
+
+
+def collapse_frame(pure_last: dict[str, list[float]], mixed_last: dict[str, list[float]]) -> pd.DataFrame:
+    """A constructed collapse_experiment frame: 5 seeds, generation 0 alike for every run, then the given last
+    generation for pure recursion (0.0) and a 0.5 mix."""
+    first = {"rare_types_kept": 1.0, "distinct_2": 0.6, "vocab_size": 2000.0, "heldout_perplexity": 300.0}
+    first["tail_mass"] = 0.05
+    rows = []
+    for fraction, last in ((0.0, pure_last), (0.5, mixed_last)):
+        for seed in range(5):
+            rows.append({"real_fraction": fraction, "seed": seed, "generation": 0, **first})
+            rows.append(
+                {"real_fraction": fraction, "seed": seed, "generation": 3, **{m: v[seed] for m, v in last.items()}}
+            )
+    return pd.DataFrame(rows)
+
+
+def last_metrics(rare: float, d2: float, vocab: float, ppl: float, tail: float, spread: float) -> dict[str, list]:
+    jitter = [0.0, 1.0, -1.0, 0.5, -0.5]
+    return {
+        "rare_types_kept": [rare + spread * j for j in jitter],
+        "distinct_2": [d2 + spread * j for j in jitter],
+        "vocab_size": [vocab + 100 * spread * j for j in jitter],
+        "heldout_perplexity": [ppl + 100 * spread * j for j in jitter],
+        "tail_mass": [tail + spread * j for j in jitter],
+    }
+
+
+def test_collapse_verdict_held() -> None:
+    frame = collapse_frame(last_metrics(0.2, 0.4, 800, 900, 0.05, 0.01), last_metrics(0.7, 0.55, 1600, 400, 0.05, 0.01))
+    verdict = collapse_verdict(frame)
+    assert verdict.base == 0.0 and verdict.seeds == 5 and list(verdict.anchoring) == [0.5]
+    assert verdict.collapsed is Verdict.HELD and verdict.anchored(0.5) is Verdict.HELD
+    assert verdict.overall is Verdict.HELD and verdict.tail_mass_small is Verdict.HELD
+    assert verdict.collapse[0].interval.estimate == pytest.approx(0.8)
+    assert verdict.collapse[3].interval.estimate == pytest.approx(3.0)  # a ratio, judged against 1
+    assert verdict.anchoring[0.5][2].interval.estimate == pytest.approx(500)  # pure - mixed perplexity
+    text = "\n".join(verdict.lines())
+    assert "**Claim held** over 5 seeds" in text and "Anchoring with 50% real data: held" in text
+
+
+def test_collapse_verdict_did_not_hold_when_mixing_hurts() -> None:
+    # recursion collapses, but the mixed runs end up worse than the pure ones: anchoring did not hold
+    frame = collapse_frame(last_metrics(0.5, 0.5, 1500, 500, 0.2, 0.01), last_metrics(0.2, 0.4, 800, 900, 0.05, 0.01))
+    verdict = collapse_verdict(frame)
+    assert verdict.collapsed is Verdict.HELD
+    assert verdict.anchored(0.5) is Verdict.DID_NOT_HOLD and verdict.overall is Verdict.DID_NOT_HOLD
+    assert verdict.tail_mass_small is Verdict.DID_NOT_HOLD  # the tail's token share moved by +0.15
+
+
+def test_collapse_verdict_inconclusive_when_seeds_disagree() -> None:
+    # no change on average and a spread wider than the effect: nothing can be told
+    frame = collapse_frame(last_metrics(1.0, 0.6, 2000, 300, 0.05, 0.2), last_metrics(1.0, 0.6, 2000, 300, 0.05, 0.2))
+    verdict = collapse_verdict(frame)
+    assert verdict.collapsed is Verdict.INCONCLUSIVE and verdict.anchored(0.5) is Verdict.INCONCLUSIVE
+    assert verdict.overall is Verdict.INCONCLUSIVE
+    with pytest.raises(UsageError):
+        collapse_verdict(frame.iloc[:0])
+
+
+def test_real_rows_alone() -> None:
+    real = [["a", "b"], ["c"], ["d"], ["e"]]
+    assert real_rows_alone(real, 1.0, {"a", "c"}) == 1.0
+    assert real_rows_alone(real, 0.0, {"a", "c"}) == 0.0
+    assert 0.0 < real_rows_alone(real, 0.5, {"a", "c", "d", "e"}, draws=20) == pytest.approx(0.5)
