@@ -56,7 +56,8 @@ def ann_sweep(
 ) -> pd.DataFrame:
     """Build exact, IVF and HNSW indexes over ``vectors`` and measure each setting on ``queries``.
 
-    Returns one row per (index, setting): ``recall@k`` against exact search, ``ms/query`` (best of ``repeats``
+    Returns one row per (index, setting): ``recall@k`` against exact search (``hits`` of the exact top-``k``
+    found, out of ``trials`` = ``k`` times the queries, for an interval), ``ms/query`` (best of ``repeats``
     batched runs) and ``speedup`` over exact search measured in the same run. ``nlist`` defaults to about
     ``4 * sqrt(n)``, capped at ``n / 39`` (FAISS wants 39 training points per list); ``nprobe`` values
     above ``nlist`` are dropped.
@@ -74,6 +75,8 @@ def ann_sweep(
             "knob": "-",
             "value": 0,
             f"recall@{k}": 1.0,
+            "hits": k * len(queries),
+            "trials": k * len(queries),
             "ms/query": exact_ms,
             "speedup": 1.0,
             "build s": 0.0,
@@ -88,12 +91,15 @@ def ann_sweep(
         for value in values:
             setattr(index, attr, value)
             ms = _ms_per_query(index, queries, k, repeats)
+            recall = recall_against_exact(index, exact, queries, k)
             rows.append(
                 {
                     "index": label,
                     "knob": knob,
                     "value": value,
-                    f"recall@{k}": recall_against_exact(index, exact, queries, k),
+                    f"recall@{k}": recall,
+                    "hits": int(round(recall * k * len(queries))),
+                    "trials": k * len(queries),
                     "ms/query": ms,
                     "speedup": exact_ms / ms,
                     "build s": build,

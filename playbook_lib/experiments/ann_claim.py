@@ -1,0 +1,73 @@
+"""The claim of the approximate-search experiment, judged: an approximate index finds at least 95 % of the exact
+top-``k`` and answers faster than exact search.
+
+Taught in the book's *Design principles* page (``notebooks/ops_08_design_principles.ipynb``, section 4), on the
+frame :func:`playbook_lib.rag.ann.ann_sweep` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from playbook_lib.experiments.verdict import Claim, Interval, Verdict, combine, proportion_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class AnnVerdict:
+    """One approximate index at its chosen setting: recall with its interval, speed-up and the verdict."""
+
+    index: str
+    knob: str
+    value: int
+    recall: Interval
+    speedup: float
+    reached: bool  # whether any setting's measured recall reached the target
+    verdict: Verdict
+    target: float
+
+    def markdown(self) -> str:
+        """One Markdown list item for the page."""
+        how = "cheapest setting whose measured recall reached" if self.reached else "no setting reached"
+        return (
+            f"- **{self.index}**, {self.knob}={self.value} ({how} {self.target:g}): recall@k "
+            f"{self.recall.estimate:.3f} [{self.recall.low:.3f}, {self.recall.high:.3f}] "
+            f"({self.recall.confidence:.0%}, {self.recall.n:,} neighbours), "
+            f"{self.speedup:.1f}x the speed of exact search: **{self.verdict.value}**"
+        )
+
+
+def ann_recall_verdicts(sweep: pd.DataFrame, target: float = 0.95) -> list[AnnVerdict]:
+    """Judge each approximate index of an :func:`~playbook_lib.rag.ann.ann_sweep` frame.
+
+    The setting judged is the fastest (lowest ``ms/query``) whose measured recall reached ``target``, or, when
+    none did, the one with the highest recall. Recall is the share of exact top-``k`` neighbours found (``hits``
+    out of ``trials``) with its Wilson interval; it must lie wholly above ``target`` (:class:`Claim`). The index
+    must also be faster than exact search (``speedup`` > 1; measured once, so a plain comparison). The verdict
+    combines both (:func:`combine`): held only if both hold, did not hold if either fails.
+    """
+    recall_col = next(c for c in sweep.columns if c.startswith("recall@"))
+    claim = Claim(f"{recall_col} against exact search", threshold=target, side="above")
+    out = []
+    for name, group in sweep[sweep["knob"] != "-"].groupby("index", sort=False):
+        good = group[group[recall_col] >= target]
+        reached = not good.empty
+        row = good.sort_values("ms/query").iloc[0] if reached else group.sort_values(recall_col).iloc[-1]
+        interval = proportion_interval(int(row["hits"]), int(row["trials"]))
+        speed = Verdict.HELD if float(row["speedup"]) > 1.0 else Verdict.DID_NOT_HOLD
+        out.append(
+            AnnVerdict(
+                index=str(name),
+                knob=str(row["knob"]),
+                value=int(row["value"]),
+                recall=interval,
+                speedup=float(row["speedup"]),
+                reached=reached,
+                verdict=combine([claim.judge(interval), speed]),
+                target=target,
+            )
+        )
+    return out
