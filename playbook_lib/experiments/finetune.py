@@ -24,7 +24,6 @@ data-models-playbook[experiments]``); it is imported only when a LoRA model is b
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import threading
@@ -39,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib import settings
-from playbook_lib.errors import DataError, UsageError
+from playbook_lib.errors import UsageError
+from playbook_lib.experiments.tables import read_table, write_table
 from playbook_lib.experiments.tasks import ProbeScore, TextTask, probe_score, stratified_sample
 from playbook_lib.experiments.verdict import (
     Interval,
@@ -50,7 +50,6 @@ from playbook_lib.experiments.verdict import (
     judge,
     mean_interval,
 )
-from playbook_lib.io.outputs import write_atomic
 
 if TYPE_CHECKING:
     import torch
@@ -570,40 +569,17 @@ def plot_finetune_curves(frame: pd.DataFrame, metric: str = "accuracy", title: s
     return fig
 
 
+RESULT_COLUMNS = ("method", "size_per_class", "seed", "accuracy", "macro_f1")
+
+
 def write_results(frame: pd.DataFrame, path: str | Path, meta: dict[str, str]) -> None:
     """Write a measured table as CSV, preceded by ``# key: value`` lines (command, date, machine, versions...),
-    atomically."""
-    buffer = io.StringIO()
-    for key, value in meta.items():
-        buffer.write(f"# {key}: {' '.join(str(value).split())}\n")
-    frame.to_csv(buffer, index=False)
-    write_atomic(path, buffer.getvalue())
+    atomically (:func:`~playbook_lib.experiments.tables.write_table`)."""
+    write_table(frame, path, meta)
 
 
 def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Read a table written by :func:`write_results`: ``(frame, meta)``. A missing or unreadable file is a
-    :class:`~playbook_lib.errors.DataError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: results file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8") from None
-    meta: dict[str, str] = {}
-    lines = text.splitlines()
-    body_start = 0
-    for number, line in enumerate(lines):
-        body_start = number
-        if not line.startswith("#"):
-            break
-        key, _, value = line[1:].partition(":")
-        meta[key.strip()] = value.strip()
-    try:
-        frame = pd.read_csv(io.StringIO("\n".join(lines[body_start:])))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: unreadable CSV ({exc})") from None
-    missing = {"method", "size_per_class", "seed", "accuracy", "macro_f1"} - set(frame.columns)
-    if missing:
-        raise DataError(f"{path}: missing columns {sorted(missing)}")
-    return frame, meta
+    """Read a table written by :func:`write_results`: ``(frame, meta)``. A missing or unreadable file, or one
+    without the columns of :data:`RESULT_COLUMNS`, is a :class:`~playbook_lib.errors.DataError`
+    (:func:`~playbook_lib.experiments.tables.read_table`)."""
+    return read_table(path, required=RESULT_COLUMNS)
