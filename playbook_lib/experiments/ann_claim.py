@@ -36,7 +36,7 @@ class AnnVerdict:
             f"- **{self.index}**, {self.knob}={self.value} ({how} {self.target:g}): recall@k "
             f"{self.recall.estimate:.3f} [{self.recall.low:.3f}, {self.recall.high:.3f}] "
             f"({self.recall.confidence:.0%}, {self.recall.n:,} neighbours), "
-            f"{self.speedup:.1f}x the speed of exact search: **{self.verdict.value}**"
+            f"{self.speedup:.2f}x the speed of exact search: **{self.verdict.value}**"
         )
 
 
