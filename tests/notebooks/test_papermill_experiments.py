@@ -64,8 +64,13 @@ def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
     )
     text = outputs_text(nb)
     assert re.search(r"under-covered: (PASS|WARN|FAIL)", text)
-    assert re.search(r"\(a\) (held|did not hold): with 1 training rows instead of 20, 'weather' accuracy", text)
-    assert re.search(r"\(b\) (held|did not hold): the coverage check", text)
+    assert re.search(
+        r"\*\*\(a\) (held|did not hold|inconclusive)\*\* \(all three parts must hold, over 5 seeds\)", text
+    )
+    assert re.search(r"slice accuracy drop \(balanced - under-covered\) = [+-]\d\.\d{3} \[", text)
+    assert re.search(
+        r"\*\*\(b\) (held|did not hold|inconclusive)\*\*: the check flagged the slice in \d of 5 seeds", text
+    )
 
 
 def test_formatting_errors_at_a_higher_rate(tmp_path: Path, shared_data: Path) -> None:
