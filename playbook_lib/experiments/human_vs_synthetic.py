@@ -6,6 +6,11 @@ Every source is sampled to the same number of rows and every size-dependent meas
 budget. Sources differ in task as well as in provenance (GSM8K is arithmetic, GPTeacher codegen is code), so a
 difference between the groups means something only where it survives a like-with-like comparison
 (:data:`LIKE_WITH_LIKE`) and is larger than the spread inside each group (:func:`group_separation`).
+
+The page's claims are judged over disjoint folds of the sample (:func:`split_folds`), with rules fixed here before
+the numbers: a like-with-like difference counts when its interval lies wholly beyond :data:`MARGINS`
+(:func:`differs`) against every human source in the same direction (:func:`consistent_difference`); a measure
+separates the groups when the gap between their ranges (:func:`separation_gap`) is above zero.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.data import load_records, records_from_rows
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments.lexical import distinct_n, msttr, mtld, take_tokens, tokenize
+from playbook_lib.experiments.verdict import Interval, Verdict, combine, mean_interval, within
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,6 +71,14 @@ STYLE_MARKERS: dict[str, str] = {
     "first_person": r"\b(?:i|i'm|i've|my|me)\b",
 }
 _MARKERS = {name: re.compile(p, re.IGNORECASE | re.MULTILINE) for name, p in STYLE_MARKERS.items()}
+
+
+#: Smallest like-with-like difference (synthetic minus human) that counts, per measure of :func:`fold_differences`:
+#: 10 tokens of median length, 5 points of a style marker's share. Fixed before any run.
+MARGINS: dict[str, float] = {"median_tokens": 10.0, **{f"share_{m}": 0.05 for m in STYLE_MARKERS}}
+
+#: Largest error of the ``provenance`` check's synthetic share (tagged rows) and untagged share (stripped tags).
+CHECK_MARGIN = 0.01
 
 
 def locate_sft_data(path: str | Path = "") -> Path:
@@ -393,3 +407,110 @@ def plot_profile(profile: pd.DataFrame, metrics: Sequence[str]) -> Figure:
     fig.suptitle("Blue: human-written, orange: model-generated")
     fig.tight_layout()
     return fig
+
+
+def split_folds(frame: pd.DataFrame, k: int = 5) -> list[pd.DataFrame]:
+    """``k`` disjoint folds of ``frame`` with equally many rows of each source: row ``i`` of a source goes to fold
+    ``i % k``; a source's last ``len % k`` rows are dropped. The sample is already seed-shuffled
+    (:func:`load_source`), so the folds are independent draws and an effect's spread across them is honest."""
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
+
+    if k < 2:
+        raise ValueError(f"k must be at least 2, got {k}")
+    parts: list[list[pd.DataFrame]] = [[] for _ in range(k)]
+    for _, group in frame.groupby("source", sort=False):
+        size = len(group) // k
+        if size == 0:
+            raise ValueError(f"source {group['source'].iloc[0]!r} has fewer than {k} rows")
+        for fold in range(k):
+            parts[fold].append(group.iloc[fold::k].iloc[:size])
+    return [pd.concat(p, ignore_index=True) for p in parts]
+
+
+def fold_differences(
+    folds: Sequence[pd.DataFrame], human: str, synthetic: str, count_tokens: Callable[[str], int] | None = None
+) -> pd.DataFrame:
+    """Per fold, synthetic minus human: median response length and each style marker's share (the measures of
+    :data:`MARGINS`); one row per measure, one column per fold."""
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
+
+    count = count_tokens or (lambda t: len(tokenize(t)))
+    columns = {}
+    for i, fold in enumerate(folds):
+        texts = {s: fold.loc[fold["source"] == s, "output"].tolist() for s in (human, synthetic)}
+        if not texts[human] or not texts[synthetic]:
+            raise ValueError(f"fold {i} lacks {human!r} or {synthetic!r}")
+        diff = {"median_tokens": float(np.median([count(t) for t in texts[synthetic]]))}
+        diff["median_tokens"] -= float(np.median([count(t) for t in texts[human]]))
+        for m in STYLE_MARKERS:
+            diff[f"share_{m}"] = float(marker_flags(texts[synthetic], m).mean() - marker_flags(texts[human], m).mean())
+        columns[f"fold_{i}"] = diff
+    return pd.DataFrame(columns)
+
+
+def differs(interval: Interval, margin: float) -> Verdict:
+    """The verdict on a claim that an effect differs from zero by more than ``margin``, either way: held when the
+    whole interval lies beyond ``±margin``, did not hold when it lies wholly inside, else inconclusive (the mirror
+    of :func:`~playbook_lib.experiments.verdict.within`)."""
+    flipped = {Verdict.HELD: Verdict.DID_NOT_HOLD, Verdict.DID_NOT_HOLD: Verdict.HELD}
+    return flipped.get(within(interval, margin), Verdict.INCONCLUSIVE)
+
+
+def consistent_difference(intervals: Sequence[Interval], margin: float) -> Verdict:
+    """The verdict on a claim that a measure differs beyond ``margin`` against every human source *in the same
+    direction* (a provenance effect, not a source effect): held when :func:`differs` held in each and the signs
+    agree; did not hold when one did not hold or the held ones point both ways; else inconclusive."""
+    verdicts = [differs(i, margin) for i in intervals]
+    signs = {i.estimate > 0 for i, v in zip(intervals, verdicts) if v is Verdict.HELD}
+    if len(signs) > 1:
+        return Verdict.DID_NOT_HOLD
+    return combine(verdicts)
+
+
+def judge_differences(per_pair: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """From :func:`fold_differences` per (human, synthetic) pair: per measure and pair the mean difference with its
+    95 % interval across folds and its :func:`differs` verdict, and per measure the :func:`consistent_difference`
+    verdict over the pairs (column ``provenance effect``)."""
+    import pandas as pd  # lazy: pandas (~0.3 s) only where a frame is built
+
+    rows = []
+    for measure, margin in MARGINS.items():
+        intervals = [mean_interval(t.loc[measure].to_numpy()) for t in per_pair.values()]
+        row: dict[str, Any] = {"measure": measure, "margin": margin}
+        for (human, synthetic), interval in zip(per_pair, intervals):
+            row[f"{synthetic} - {human}"] = str(interval)
+            row[f"vs {human}"] = differs(interval, margin).value
+        row["provenance effect"] = consistent_difference(intervals, margin).value
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("measure")
+
+
+def separation_gap(profile: pd.DataFrame, metric: str) -> float:
+    """The gap between the human and synthetic ranges of ``metric`` in a :func:`profile_sources` table: positive
+    (by how much) when one group lies wholly above the other, negative (the overlap) when they overlap."""
+    g = group_separation(profile, metric)
+    return max(g["synthetic_min"] - g["human_max"], g["human_min"] - g["synthetic_max"])
+
+
+def check_errors(frame: pd.DataFrame, untagged: Sequence[str]) -> dict[str, float]:
+    """How far the ``provenance`` check is off on ``frame``: ``tagged_share_error``, its synthetic share minus the
+    true one with every row tagged; ``untagged_share_error``, the share of rows it flags as untagged minus the
+    share of rows of the ``untagged`` sources after their tags are stripped (:func:`provenance_report`)."""
+    truth = float((frame["provenance"] == "synthetic").mean())
+    stripped = float(frame["source"].isin(list(untagged)).mean())
+    tagged = provenance_report(frame).summary
+    bare = provenance_report(frame, untagged=untagged).summary
+    return {
+        "tagged_share_error": float(tagged["synthetic_share"]) - truth,
+        "untagged_share_error": bare["untagged"] / bare["rows"] - stripped,
+    }
+
+
+def any_holds(verdicts: Sequence[Verdict]) -> Verdict:
+    """The verdict on a claim that at least one of several measures shows an effect: held when any part held, did
+    not hold when every part did not (and for no parts), else inconclusive."""
+    if any(v is Verdict.HELD for v in verdicts):
+        return Verdict.HELD
+    if all(v is Verdict.DID_NOT_HOLD for v in verdicts):
+        return Verdict.DID_NOT_HOLD
+    return Verdict.INCONCLUSIVE

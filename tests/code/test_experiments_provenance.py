@@ -9,20 +9,30 @@ import pytest
 from playbook_lib.checks import Outcome
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.human_vs_synthetic import (
+    MARGINS,
     STYLE_MARKERS,
+    any_holds,
     bootstrap_difference,
+    check_errors,
     common_budget,
     compare_pair,
+    consistent_difference,
+    differs,
     duplicate_rates,
+    fold_differences,
     group_separation,
+    judge_differences,
     lexical_diversity,
     load_source,
     mean_pairwise_cosine,
     profile_sources,
     provenance_report,
+    separation_gap,
+    split_folds,
     style_markers,
     truncate_words,
 )
+from playbook_lib.experiments.verdict import Interval, Verdict
 
 
 def frame_of(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
@@ -179,3 +189,67 @@ def test_plots_draw(tmp_path) -> None:
     profile = profile_sources(frame, budget=2, progress=False)
     fig = plot_profile(profile, ["median_tokens", "distinct_1"])
     assert [ax.get_title() for ax in fig.axes[:2]] == ["median_tokens", "distinct_1"]
+
+
+def test_split_folds_are_disjoint_and_balanced() -> None:
+    frame = frame_of([("h", "human", f"h{i}") for i in range(12)] + [("s", "synthetic", f"s{i}") for i in range(7)])
+    folds = split_folds(frame, 3)
+    assert [len(f) for f in folds] == [6, 6, 6]
+    assert all((f["source"] == "h").sum() == 4 and (f["source"] == "s").sum() == 2 for f in folds)
+    outputs = [o for f in folds for o in f["output"]]
+    assert len(outputs) == len(set(outputs))
+    with pytest.raises(ValueError):
+        split_folds(frame_of([("h", "human", "a")] * 2), 3)
+
+
+def test_fold_differences_by_hand() -> None:
+    frame = frame_of(
+        [("h", "human", "one two three four")] * 10 + [("s", "synthetic", "Sure, one two three four five six")] * 10
+    )
+    table = fold_differences(split_folds(frame, 5), "h", "s")
+    assert list(table.index) == list(MARGINS) and table.shape == (len(MARGINS), 5)
+    assert (table.loc["median_tokens"] == 3.0).all() and (table.loc["share_stock_opener"] == 1.0).all()
+    assert (table.loc["share_hedging"] == 0.0).all()
+
+
+def test_differs_and_consistent_difference_on_constructed_intervals() -> None:
+    up, down = Interval(0.3, 0.2, 0.4, 5), Interval(-0.3, -0.4, -0.2, 5)
+    small, straddle = Interval(0.0, -0.02, 0.02, 5), Interval(0.05, -0.01, 0.11, 5)
+    assert differs(up, 0.05) is Verdict.HELD and differs(down, 0.05) is Verdict.HELD
+    assert differs(small, 0.05) is Verdict.DID_NOT_HOLD and differs(straddle, 0.05) is Verdict.INCONCLUSIVE
+    assert consistent_difference([up, up], 0.05) is Verdict.HELD
+    assert consistent_difference([up, down], 0.05) is Verdict.DID_NOT_HOLD  # both clear, opposite ways
+    assert consistent_difference([up, small], 0.05) is Verdict.DID_NOT_HOLD
+    assert consistent_difference([up, straddle], 0.05) is Verdict.INCONCLUSIVE
+    assert any_holds([Verdict.DID_NOT_HOLD, Verdict.HELD]) is Verdict.HELD
+    assert any_holds([Verdict.DID_NOT_HOLD, Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
+    assert any_holds([Verdict.DID_NOT_HOLD] * 2) is Verdict.DID_NOT_HOLD
+
+
+def test_judge_differences_on_constructed_folds() -> None:
+    rng = np.random.default_rng(0)
+    base = pd.DataFrame({f"fold_{i}": {m: 0.0 for m in MARGINS} for i in range(5)})
+    a, b = base.copy(), base.copy()
+    a.loc["share_first_person"] = b.loc["share_first_person"] = 0.3 + rng.normal(0, 0.01, 5)  # held
+    a.loc["median_tokens"], b.loc["median_tokens"] = 50.0 + rng.normal(0, 1, 5), -50.0 + rng.normal(0, 1, 5)
+    a.loc["share_hedging"] = b.loc["share_hedging"] = rng.normal(0.05, 0.2, 5)  # noisy: inconclusive
+    judged = judge_differences({("h1", "s"): a, ("h2", "s"): b})
+    effect = judged["provenance effect"]
+    assert effect["share_first_person"] == "held" and effect["median_tokens"] == "did not hold"
+    assert effect["share_hedging"] == "inconclusive" and effect["share_stock_opener"] == "did not hold"
+    assert judged.loc["median_tokens", "vs h1"] == "held" and judged.loc["median_tokens", "vs h2"] == "held"
+
+
+def test_separation_gap_signs() -> None:
+    profile = pd.DataFrame(
+        {"provenance": ["human", "human", "synthetic", "synthetic"], "m": [1.0, 2.0, 3.0, 4.0], "k": [1, 5, 3, 4]},
+        index=["h1", "h2", "s1", "s2"],
+    )
+    assert separation_gap(profile, "m") == 1.0 and separation_gap(profile, "k") == -2.0
+
+
+def test_check_errors_are_zero_when_the_check_counts_right() -> None:
+    frame = frame_of([("h", "human", "a")] * 6 + [("s", "synthetic", "b")] * 4)
+    errors = check_errors(frame, ["s"])
+    assert errors == {"tagged_share_error": 0.0, "untagged_share_error": 0.0}
+    assert check_errors(frame, [])["untagged_share_error"] == 0.0
