@@ -6,7 +6,10 @@ Taught in the book's *Formatting errors* page (``notebooks/exp_08_formatting_err
 A task row becomes one JSONL line ``{"messages": [{"role": "user", "content": TEXT}, {"role": "assistant",
 "content": LABEL}]}``. :func:`corrupt_lines` breaks a share of the lines in one of four ways (:data:`CORRUPTIONS`)
 and says which. :func:`naive_load` is the loader people write in five minutes; comparing its output with the truth
-shows rows silently dropped, labels shifted and garbage labels created.
+shows rows silently dropped, labels shifted and garbage labels created. :func:`check_file` runs the project's
+loader and the ``formatting`` and ``sft_pairs`` checks on the same file; :func:`run_seeds` repeats the whole
+experiment over seeds and :func:`judge_format_faults` turns the runs into the page's two verdicts, with rules and
+thresholds (:data:`MIN_DROP`, :data:`MIN_RECALL`, :data:`MIN_PRECISION`, :data:`MAX_LOSS`) fixed here before any run.
 """
 
 from __future__ import annotations
@@ -17,9 +20,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from playbook_lib.checks import CheckContext, CheckResult, get_check
+from playbook_lib.data import load_records
+from playbook_lib.embeddings.model import Embedder
 from playbook_lib.errors import UsageError
-from playbook_lib.experiments.tasks import TextTask
+from playbook_lib.experiments.runs import VectorTable
+from playbook_lib.experiments.tasks import (
+    TextTask,
+    evaluate_probe,
+    split_task,
+    stratified_sample,
+    train_probe,
+)
+from playbook_lib.experiments.verdict import (
+    Claim,
+    Interval,
+    Verdict,
+    combine,
+    difference_interval,
+    proportion_interval,
+)
 from playbook_lib.io.outputs import write_atomic
 
 CORRUPTIONS = ("empty_output", "wrong_role", "truncated_json", "mojibake")
@@ -134,3 +156,226 @@ def label_ids(labels: Sequence[str], label_names: Sequence[str]) -> np.ndarray:
             extra[label] = len(known) + len(extra)
         out.append(known.get(label, extra.get(label)))
     return np.asarray(out, dtype=int)
+
+
+#: The registered checks the page runs on chat data, in order.
+CHECKS = ("formatting", "sft_pairs")
+
+#: The four training sets the page compares, each as a loader returned it (the keys of :attr:`FaultRun.accuracy`).
+VARIANTS = (
+    "clean file (no faults)",
+    "lenient loader, labels in the file",
+    "lenient loader, separate labels file",
+    "project loader + format checks",
+)
+
+#: Claim (a): clean accuracy minus the accuracy after the lenient loader with a separate labels file is above this.
+MIN_DROP = 0.05
+#: Claim (b): the loader plus both checks find more than this share of the planted faults ...
+MIN_RECALL = 0.9
+#: ... more than this share of what they flag was planted ...
+MIN_PRECISION = 0.9
+#: ... and training on the rows they keep loses less than this much accuracy against the clean file.
+MAX_LOSS = 0.03
+
+
+@dataclass
+class CheckedFile:
+    """What the project's loader and the :data:`CHECKS` report on one file: the loaded ``records``, each check's
+    result, the 1-based lines the loader could not read, per check (and ``"either"``) the lines it flagged or the
+    loader could not read, and the rows left after dropping every flagged row (``kept``)."""
+
+    records: pd.DataFrame
+    results: dict[str, CheckResult]
+    unreadable: set[int]
+    flagged: dict[str, set[int]]
+    kept: pd.DataFrame
+
+
+def check_file(path: str | Path, checks: Sequence[str] = CHECKS) -> CheckedFile:
+    """Load ``path`` with :func:`~playbook_lib.data.load_records` and run the registered ``checks`` on it."""
+    records = load_records(path)
+    prefix = len(records.attrs["path"]) + 1
+    unreadable = {int(s[prefix:].split(":", 1)[0]) for s in records.attrs["skipped"]}
+    results = {name: get_check(name)().run(records, CheckContext()) for name in checks}
+    lines = records["line"].astype(int).to_numpy()
+    flagged = {name: set(lines[res.flags].tolist()) | unreadable for name, res in results.items()}
+    flagged["either"] = set().union(unreadable, *flagged.values())
+    drop = np.zeros(len(records), dtype=bool)
+    for res in results.values():
+        drop |= res.flags
+    kept = records[~drop].reset_index(drop=True)
+    return CheckedFile(records, results, unreadable, flagged, kept)
+
+
+def caught_by_fault(applied: np.ndarray, flagged: set[int]) -> dict[str, int]:
+    """Per corruption, how many of the lines it was applied to (``applied`` as :func:`corrupt_lines` returns it)
+    are among the 1-based ``flagged`` lines."""
+    return {k: sum(int(i) + 1 in flagged for i in np.flatnonzero(applied == k)) for k in CORRUPTIONS}
+
+
+@dataclass(frozen=True)
+class FaultRun:
+    """One seed of the page's experiment: per corruption how many lines were ``planted`` and how many each check
+    (and ``"either"``, with the loader's unreadable lines) ``caught``; how many lines were flagged in all and how
+    many of those were clean (``false_flags``); whether the strict loader crashed; how many lines the lenient loader
+    dropped silently and how many labels it shifted; and the test accuracy of a probe trained on each of
+    :data:`VARIANTS`."""
+
+    seed: int
+    planted: dict[str, int]
+    caught: dict[str, dict[str, int]]
+    flagged: int
+    false_flags: int
+    crashed: bool
+    dropped_silently: int
+    shifted_labels: int
+    accuracy: dict[str, float]
+
+
+@dataclass
+class _Prepared:
+    seed: int
+    test: TextTask
+    applied: np.ndarray
+    checked: CheckedFile
+    crashed: bool
+    dropped: int
+    shifted: int
+    variants: dict[str, tuple[list[str], list[str]]]
+
+
+def _prepare(task: TextTask, seed: int, rate: float, per_class: int, test_per_class: int, folder: Path) -> _Prepared:
+    pool, test = split_task(task, test_per_class, seed=seed)
+    train = stratified_sample(pool, per_class, seed=seed)
+    lines, applied = corrupt_lines(train, rate, seed=seed)
+    truth = [train.label_names[y] for y in train.labels]
+    data_file = write_lines(lines, folder / f"train-{seed}.jsonl")
+    try:
+        naive_load(data_file, on_error="raise")
+        crashed = False
+    except json.JSONDecodeError:
+        crashed = True
+    lenient = naive_load(data_file)
+    by_position = naive_load(data_file, labels=truth)
+    true_of = dict(zip(train.texts, truth))
+    shifted = sum(t in true_of and true_of[t] != y for t, y in zip(by_position.texts, by_position.labels))
+    checked = check_file(data_file)
+    variants = {
+        VARIANTS[0]: (list(train.texts), truth),
+        VARIANTS[1]: (lenient.texts, lenient.labels),
+        VARIANTS[2]: (by_position.texts, by_position.labels),
+        VARIANTS[3]: (checked.kept["instruction"].tolist(), checked.kept["output"].tolist()),
+    }
+    return _Prepared(seed, test, applied, checked, crashed, len(lenient.skipped_lines), shifted, variants)
+
+
+def run_seeds(
+    task: TextTask,
+    seeds: Sequence[int],
+    rate: float,
+    per_class: int,
+    test_per_class: int,
+    folder: str | Path,
+    embedder: Embedder | None = None,
+    cache_dir: str | Path | None = None,
+) -> list[FaultRun]:
+    """The page's experiment once per seed: split ``task`` (``test_per_class`` test rows per label), sample
+    ``per_class`` training rows per label, break a share ``rate`` of their lines (:func:`corrupt_lines`), write
+    them under ``folder``, load them with the strict, lenient and by-position loaders and with the project's loader
+    and checks, and score a linear probe trained on each of :data:`VARIANTS` on the clean test rows. Every text is
+    embedded once, in one batch (cached on disk in ``cache_dir``)."""
+    if not seeds:
+        raise UsageError("run_seeds needs at least one seed")
+    folder = Path(folder)
+    prepared = [_prepare(task, s, rate, per_class, test_per_class, folder) for s in seeds]
+    texts = [t for p in prepared for t in p.test.texts] + [
+        t for p in prepared for texts, _ in p.variants.values() for t in texts
+    ]
+    table = VectorTable.embed(texts, embedder=embedder, cache_dir=cache_dir)
+    runs = []
+    for p in prepared:
+        accuracy = {}
+        for name, (texts_v, labels_v) in p.variants.items():
+            model = train_probe(table.matrix(texts_v), label_ids(labels_v, task.label_names), seed=p.seed)
+            accuracy[name] = evaluate_probe(model, table.matrix(p.test.texts), p.test.labels).accuracy
+        either = p.checked.flagged["either"]
+        runs.append(
+            FaultRun(
+                seed=p.seed,
+                planted={k: int((p.applied == k).sum()) for k in CORRUPTIONS},
+                caught={name: caught_by_fault(p.applied, lines) for name, lines in p.checked.flagged.items()},
+                flagged=len(either),
+                false_flags=sum(p.applied[line - 1] == "ok" for line in either),
+                crashed=p.crashed,
+                dropped_silently=p.dropped,
+                shifted_labels=p.shifted,
+                accuracy=accuracy,
+            )
+        )
+    return runs
+
+
+@dataclass(frozen=True)
+class FormatVerdicts:
+    """The page's two claims judged over seeds. (a) ``drop``: clean accuracy minus the lenient loader's with a
+    separate labels file, paired by seed, against :data:`MIN_DROP`. (b) ``recall`` and ``precision`` of the loader
+    plus both checks on the planted faults, pooled over seeds (Wilson intervals), against :data:`MIN_RECALL` and
+    :data:`MIN_PRECISION`, and ``loss``: the checked rows' accuracy minus the clean file's, paired by seed, against
+    ``-MAX_LOSS``; ``b`` combines the three."""
+
+    a: Verdict
+    drop: Interval
+    b: Verdict
+    recall: Interval
+    precision: Interval
+    loss: Interval
+    seeds: int
+
+    def lines(self) -> list[str]:
+        """One Markdown bullet per judged quantity, with its rule."""
+        return [
+            "- **(a)** " + CLAIM_DROP.sentence(self.drop),
+            f"- **(b)** {self.b.value} (all three parts below must hold):",
+            "  - " + CLAIM_RECALL.sentence(self.recall),
+            "  - " + CLAIM_PRECISION.sentence(self.precision),
+            "  - " + CLAIM_LOSS.sentence(self.loss),
+        ]
+
+
+CLAIM_DROP = Claim("clean minus shifted-labels accuracy", MIN_DROP, "above")
+CLAIM_RECALL = Claim("share of planted faults the loader and checks found (recall)", MIN_RECALL, "above")
+CLAIM_PRECISION = Claim("share of flagged lines that were planted (precision)", MIN_PRECISION, "above")
+CLAIM_LOSS = Claim("checked-rows minus clean-file accuracy", -MAX_LOSS, "above")
+
+
+def judge_format_faults(runs: Sequence[FaultRun]) -> FormatVerdicts:
+    """Judge the page's claims from :func:`run_seeds` (see :class:`FormatVerdicts`). With fewer than two runs the
+    accuracy intervals are infinite, so (a) and (b) are inconclusive."""
+    if not runs:
+        raise UsageError("no runs to judge")
+    clean = [r.accuracy[VARIANTS[0]] for r in runs]
+    drop = difference_interval(clean, [r.accuracy[VARIANTS[2]] for r in runs], paired=True)
+    loss = difference_interval([r.accuracy[VARIANTS[3]] for r in runs], clean, paired=True)
+    planted = sum(sum(r.planted.values()) for r in runs)
+    caught = sum(sum(r.caught["either"].values()) for r in runs)
+    flagged = sum(r.flagged for r in runs)
+    recall = proportion_interval(caught, planted)
+    precision = proportion_interval(flagged - sum(r.false_flags for r in runs), flagged)
+    b = combine([CLAIM_RECALL.judge(recall), CLAIM_PRECISION.judge(precision), CLAIM_LOSS.judge(loss)])
+    return FormatVerdicts(CLAIM_DROP.judge(drop), drop, b, recall, precision, loss, len(runs))
+
+
+def recall_table(runs: Sequence[FaultRun]) -> pd.DataFrame:
+    """Per corruption (rows) and per check (columns, with ``"either"``), the planted lines caught over all
+    ``runs``, as ``"caught/planted [low, high]"`` with the 95 % Wilson interval of the recall."""
+    rows = {}
+    for kind in CORRUPTIONS:
+        planted = sum(r.planted[kind] for r in runs)
+        row: dict[str, int | str] = {"planted": planted}
+        for name in runs[0].caught:
+            found = sum(r.caught[name][kind] for r in runs)
+            iv = proportion_interval(found, planted)
+            row[name] = f"{found}/{planted} [{iv.low:.2f}, {iv.high:.2f}]"
+        rows[kind] = row
+    return pd.DataFrame(rows).T
