@@ -23,7 +23,6 @@ from enum import Enum
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from playbook_lib.checks.statistics import wilson_interval
 
@@ -63,6 +62,8 @@ def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95
     mean = float(x.mean())
     if x.size < 2:
         return Interval(mean, -math.inf, math.inf, int(x.size), confidence)
+    from scipy import stats  # lazy: scipy (~0.5 s) only once an interval is computed, not when pages import verdicts
+
     half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return Interval(mean, mean - half, mean + half, int(x.size), confidence)
 
@@ -85,6 +86,8 @@ def difference_interval(
     if se == 0:
         return Interval(diff, diff, diff, int(min(x.size, y.size)), confidence)
     dof = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    from scipy import stats  # lazy: scipy (~0.5 s) only once an interval is computed, not when pages import verdicts
+
     half = float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
     return Interval(diff, diff - half, diff + half, int(min(x.size, y.size)), confidence)
 
@@ -92,6 +95,8 @@ def difference_interval(
 def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -> Interval:
     """A share of ``successes`` in ``trials`` (a recall, a precision) with its Wilson score interval
     (:func:`~playbook_lib.checks.statistics.wilson_interval`); ``[0, 1]`` for no trials."""
+    from scipy import stats  # lazy: scipy (~0.5 s) only once an interval is computed, not when pages import verdicts
+
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     low, high = wilson_interval(int(successes), int(trials), z)
     return Interval(successes / trials if trials else 0.0, low, high, int(trials), confidence)

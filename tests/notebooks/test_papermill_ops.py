@@ -154,9 +154,19 @@ def test_design_principles_on_scifact_real_vectors(tmp_path: Path, shared_data: 
     nb = run_notebook(
         tmp_path,
         "ops_08_design_principles",
-        {"corpus": str(shared_data / "scifact"), "n_queries": 5, "n_distractors": 60, "min_real_vectors": 50, "k": 5},
+        {
+            "corpus": str(shared_data / "scifact"),
+            "n_queries": 5,
+            "n_distractors": 60,
+            "k": 5,
+            "data_dir": str(shared_data),
+            "ann_documents": 120,
+            "ann_queries": 20,
+        },
     )
     text = outputs_text(nb)
-    assert "real embeddings of scifact (BEIR subset), 5 real questions" in text
+    assert "scifact (BEIR subset): 67 documents, 5 judged questions" in text
+    # the approximate-search sweep runs on real MiniLM vectors of SciFact abstracts, judged against exact search
+    assert "120 SciFact abstracts (MiniLM), 20 SciFact questions" in text
     assert "recall@5" in text and "IVF (nlist=" in text and "HNSW (M=16)" in text
     assert "document changed" in text and "chunker changed" in text and "document missing" in text
