@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -50,19 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from playbook_lib.experiments import embedders as E  # noqa: E402
-
-
-def cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                flags = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("flags"))
-                simd = [f for f in ("avx2", "avx512f", "avx512_vnni", "amx_int8") if f" {f}" in flags]
-                return f"{name} ({os.cpu_count()} cores; {', '.join(simd)})"
-    except (OSError, StopIteration):
-        pass
-    return platform.processor()
+from playbook_lib.experiments.tables import machine  # noqa: E402
 
 
 def main() -> None:
@@ -72,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     shared = ROOT.parent / "shared" / "data"
     shared = shared if shared.is_dir() else None
-    print(f"CPU: {cpu()}")
+    print(f"CPU: {machine()}")
     rows = []
     thresholds = {}
     for model in ("static", "minilm"):
@@ -114,7 +100,7 @@ def main() -> None:
     args.json.write_text(
         json.dumps(
             {
-                "cpu": cpu(),
+                "cpu": machine(),
                 "date": time.strftime("%Y-%m-%d"),
                 "thresholds": thresholds,
                 "results": rows,

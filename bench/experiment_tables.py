@@ -25,19 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from playbook_lib.experiments.quality import run_curve, run_quality  # noqa: E402
-from playbook_lib.experiments.tables import write_table  # noqa: E402
+from playbook_lib.experiments.tables import machine, write_table  # noqa: E402
 
 OUT = ROOT / "notebooks" / "results"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def meta(command: str, seconds: float) -> dict[str, str]:
@@ -47,7 +37,7 @@ def meta(command: str, seconds: float) -> dict[str, str]:
     return {
         "command": command,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{cpu_model()}, {os.cpu_count()} CPUs",
+        "machine": machine(),
         "versions": f"python {platform.python_version()}, torch {torch.__version__}, scikit-learn {sklearn.__version__}",
         "profile": "full",
         "seconds": f"{seconds:.0f}",
@@ -61,18 +51,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     command = "python bench/experiment_tables.py --pages " + " ".join(args.pages)
-    if "exp_01" in args.pages:
+    runs = {
+        "exp_01": (lambda: run_quality(args.data, "full", seed=args.seed), "exp_01_quality_vs_quantity.csv"),
+        "exp_02": (lambda: run_curve(args.data, "full", seed=args.seed), "exp_02_learning_curve.csv"),
+    }
+    for page in args.pages:
+        run, name = runs[page]
         start = time.perf_counter()
-        run = run_quality(args.data, "full", seed=args.seed)
-        path = OUT / "exp_01_quality_vs_quantity.csv"
-        write_table(run.rows(), path, meta(command, time.perf_counter() - start))
-        print(f"{path.name}: {len(run.rows())} runs in {time.perf_counter() - start:.0f} s")
-    if "exp_02" in args.pages:
-        start = time.perf_counter()
-        curve = run_curve(args.data, "full", seed=args.seed)
-        path = OUT / "exp_02_learning_curve.csv"
-        write_table(curve.rows(), path, meta(command, time.perf_counter() - start))
-        print(f"{path.name}: {len(curve.rows())} runs in {time.perf_counter() - start:.0f} s")
+        rows = run().rows()
+        write_table(rows, OUT / name, meta(command, time.perf_counter() - start))
+        print(f"{name}: {len(rows)} runs in {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
+from playbook_lib.experiments.tables import machine  # noqa: E402
 from playbook_lib.io.outputs import write_atomic  # noqa: E402
 from playbook_lib.ops.refresh import EmbeddingCache, RefreshingIndex  # noqa: E402
 from playbook_lib.ops.versioning import content_hash, settings_hash  # noqa: E402
@@ -423,18 +424,10 @@ def write_table(path: Path, reports: list[Any], qrels: Any, threads: int) -> Non
         {r.method: [round(ndcg_at_k(r.run.get(q, []), qrels[q], 10), 4) for q in scored] for r in reports},
         index=pd.Index(scored, name="query_id"),
     )
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
     header = [
         "# command: python " + " ".join(sys.argv),
         f"# date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-        f"# machine: {cpu}, {os.cpu_count()} CPUs, {threads} torch threads",
+        f"# machine: {machine()}, {threads} torch threads",
         f"# versions: python {platform.python_version()}, torch {torch.__version__}",
         f"# nDCG@10 per judged query ({len(scored)}) and method; the mean of a column is the method's nDCG@10",
     ]

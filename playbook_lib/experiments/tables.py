@@ -9,6 +9,8 @@ written by ``bench/experiment_tables.py``).
 from __future__ import annotations
 
 import io
+import os
+import platform
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,3 +56,21 @@ def read_table(path: str | Path, required: Iterable[str] = ()) -> tuple[pd.DataF
     if missing:
         raise DataError(f"{path}: missing columns {sorted(missing)}")
     return frame, meta
+
+
+SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "amx_int8")
+
+
+def machine() -> str:
+    """The CPU a table was measured on, for its ``machine`` header line: model name, core count and which of
+    :data:`SIMD_FLAGS` it has (timings differ between AVX2 and AVX-512/AMX machines); ``platform.processor()``
+    where ``/proc/cpuinfo`` is absent."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    name = next((x.split(":", 1)[1].strip() for x in lines if x.startswith("model name")), "")
+    if not name:
+        return f"{platform.processor() or 'unknown CPU'} ({os.cpu_count()} cores)"
+    flags = next((x for x in lines if x.startswith("flags")), "").split()
+    return f"{name} ({os.cpu_count()} cores; {', '.join(f for f in SIMD_FLAGS if f in flags) or 'no AVX2'})"

@@ -139,3 +139,22 @@ def test_committed_tables_round_trip_and_refuse_bad_files(tmp_path) -> None:
     (tmp_path / "only.csv").write_text("# command: x\n", encoding="utf-8")
     with pytest.raises(DataError, match="unreadable"):
         read_table(tmp_path / "only.csv")
+
+
+def test_machine_names_the_cpu_and_its_simd_flags(monkeypatch, tmp_path) -> None:
+    from pathlib import Path
+
+    from playbook_lib.experiments import tables
+
+    real = Path.read_text
+    fake = "model name\t: Test CPU 9000\nflags\t\t: fpu sse avx2 avx512f amx_int8\n"
+    monkeypatch.setattr(
+        Path, "read_text", lambda self, **kw: fake if str(self) == "/proc/cpuinfo" else real(self, **kw)
+    )
+    assert tables.machine().startswith("Test CPU 9000 (") and tables.machine().endswith("; avx2, avx512f, amx_int8)")
+
+    def missing(self, **kw):
+        raise OSError("no /proc")
+
+    monkeypatch.setattr(Path, "read_text", missing)
+    assert "cores)" in tables.machine()
