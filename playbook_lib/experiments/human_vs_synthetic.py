@@ -28,7 +28,7 @@ from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.data import load_records, records_from_rows
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments.lexical import distinct_n, msttr, mtld, take_tokens, tokenize
-from playbook_lib.experiments.verdict import Interval, Verdict, combine, mean_interval, within
+from playbook_lib.experiments.verdict import Interval, Verdict, combine, differs, mean_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -446,14 +446,6 @@ def fold_differences(
             diff[f"share_{m}"] = float(marker_flags(texts[synthetic], m).mean() - marker_flags(texts[human], m).mean())
         columns[f"fold_{i}"] = diff
     return pd.DataFrame(columns)
-
-
-def differs(interval: Interval, margin: float) -> Verdict:
-    """The verdict on a claim that an effect differs from zero by more than ``margin``, either way: held when the
-    whole interval lies beyond ``±margin``, did not hold when it lies wholly inside, else inconclusive (the mirror
-    of :func:`~playbook_lib.experiments.verdict.within`)."""
-    flipped = {Verdict.HELD: Verdict.DID_NOT_HOLD, Verdict.DID_NOT_HOLD: Verdict.HELD}
-    return flipped.get(within(interval, margin), Verdict.INCONCLUSIVE)
 
 
 def consistent_difference(intervals: Sequence[Interval], margin: float) -> Verdict:

@@ -8,8 +8,8 @@ the effect over seeds; :func:`judge` turns the effect's 95 % interval into a :cl
 - **did not hold**: the whole interval lies on the other side;
 - **inconclusive**: the interval straddles the threshold (a tie included) or there are too few runs to draw one.
 
-:func:`within` judges a claim that an effect is small (inside ``±margin``) the same way, and :func:`combine` a claim
-made of parts that must all hold.
+:func:`within` judges a claim that an effect is small (inside ``±margin``) the same way, :func:`differs` one that
+it is large (beyond ``±margin`` either way), and :func:`combine` a claim made of parts that must all hold.
 
 So a tie is never "held", and an effect smaller than the run-to-run noise says so instead of picking a side.
 """
@@ -126,6 +126,14 @@ def within(interval: Interval, margin: float) -> Verdict:
     if interval.low > margin or interval.high < -margin:
         return Verdict.DID_NOT_HOLD
     return Verdict.INCONCLUSIVE
+
+
+def differs(interval: Interval, margin: float) -> Verdict:
+    """The verdict on a claim that an effect differs from zero by more than ``margin``, either way (the mirror of
+    :func:`within`): held when the whole interval lies beyond ``±margin``, did not hold when it lies wholly inside,
+    else inconclusive."""
+    flipped = {Verdict.HELD: Verdict.DID_NOT_HOLD, Verdict.DID_NOT_HOLD: Verdict.HELD}
+    return flipped.get(within(interval, margin), Verdict.INCONCLUSIVE)
 
 
 def combine(verdicts: Sequence[Verdict]) -> Verdict:

@@ -17,7 +17,6 @@ from playbook_lib.experiments.human_vs_synthetic import (
     common_budget,
     compare_pair,
     consistent_difference,
-    differs,
     duplicate_rates,
     fold_differences,
     group_separation,
@@ -32,7 +31,7 @@ from playbook_lib.experiments.human_vs_synthetic import (
     style_markers,
     truncate_words,
 )
-from playbook_lib.experiments.verdict import Interval, Verdict
+from playbook_lib.experiments.verdict import Interval, Verdict, differs
 
 
 def frame_of(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
