@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from playbook_lib.errors import PlaybookError  # noqa: E402
 from playbook_lib.experiments.quality import run_curve, run_quality  # noqa: E402
 from playbook_lib.experiments.tables import machine, write_table  # noqa: E402
 
@@ -64,4 +65,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except PlaybookError as exc:  # a missing data folder or an unwritable results file: one line, its exit code
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(int(exc.exit_code))
