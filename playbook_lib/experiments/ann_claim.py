@@ -7,10 +7,11 @@ frame :func:`playbook_lib.rag.ann.ann_sweep` returns.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from playbook_lib.experiments.verdict import Claim, Interval, Verdict, combine, proportion_interval
+from playbook_lib.experiments.verdict import Claim, Interval, Verdict, combine, moments_interval, proportion_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,7 +25,7 @@ class AnnVerdict:
     knob: str
     value: int
     recall: Interval
-    speedup: float
+    speedup: Interval  # geometric-mean speed-up over exact search with its interval (paired timing rounds)
     reached: bool  # whether any setting's measured recall reached the target
     verdict: Verdict
     target: float
@@ -36,7 +37,8 @@ class AnnVerdict:
             f"- **{self.index}**, {self.knob}={self.value} ({how} {self.target:g}): recall@k "
             f"{self.recall.estimate:.3f} [{self.recall.low:.3f}, {self.recall.high:.3f}] "
             f"({self.recall.confidence:.0%}, {self.recall.n:,} neighbours), "
-            f"{self.speedup:.2f}x the speed of exact search: **{self.verdict.value}**"
+            f"{self.speedup.estimate:.2f}x [{self.speedup.low:.2f}, {self.speedup.high:.2f}] the speed of exact "
+            f"search ({self.speedup.n} paired timing rounds): **{self.verdict.value}**"
         )
 
 
@@ -57,16 +59,28 @@ def ann_recall_verdicts(sweep: pd.DataFrame, target: float = 0.95) -> list[AnnVe
         reached = not good.empty
         row = good.sort_values("ms/query").iloc[0] if reached else group.sort_values(recall_col).iloc[-1]
         interval = proportion_interval(int(row["hits"]), int(row["trials"]))
-        speed = Verdict.HELD if float(row["speedup"]) > 1.0 else Verdict.DID_NOT_HOLD
+        log_speed = moments_interval(
+            math.log(float(row["speedup"])),
+            float(row.get("log_speedup_sd", math.nan)),
+            int(row.get("rounds", 1)),
+        )
+        speed_claim = Claim("speed-up over exact search (log)", threshold=0.0, side="above")
+        speedup = Interval(
+            math.exp(log_speed.estimate),
+            math.exp(log_speed.low) if math.isfinite(log_speed.low) else 0.0,
+            math.exp(log_speed.high) if math.isfinite(log_speed.high) else math.inf,
+            log_speed.n,
+            log_speed.confidence,
+        )
         out.append(
             AnnVerdict(
                 index=str(name),
                 knob=str(row["knob"]),
                 value=int(row["value"]),
                 recall=interval,
-                speedup=float(row["speedup"]),
+                speedup=speedup,
                 reached=reached,
-                verdict=combine([claim.judge(interval), speed]),
+                verdict=combine([claim.judge(interval), speed_claim.judge(log_speed)]),
                 target=target,
             )
         )

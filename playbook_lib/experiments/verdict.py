@@ -59,13 +59,18 @@ def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         raise ValueError("no values to summarise")
-    mean = float(x.mean())
-    if x.size < 2:
-        return Interval(mean, -math.inf, math.inf, int(x.size), confidence)
+    return moments_interval(float(x.mean()), float(x.std(ddof=1)) if x.size > 1 else math.nan, int(x.size), confidence)
+
+
+def moments_interval(mean: float, sd: float, n: int, confidence: float = 0.95) -> Interval:
+    """Student's t interval from summary statistics (mean, sample standard deviation, count), for tables that keep
+    those instead of every value; infinite bounds for fewer than two values or an unknown ``sd``."""
+    if n < 2 or not math.isfinite(sd):
+        return Interval(mean, -math.inf, math.inf, int(n), confidence)
     from scipy import stats  # lazy: scipy (~0.5 s) only once an interval is computed, not when pages import verdicts
 
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return Interval(mean, mean - half, mean + half, int(x.size), confidence)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
+    return Interval(mean, mean - half, mean + half, int(n), confidence)
 
 
 def difference_interval(

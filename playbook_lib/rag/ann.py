@@ -43,6 +43,21 @@ def _ms_per_query(index: FlatIndex, queries: np.ndarray, k: int, repeats: int) -
     return 1000 * best / len(queries)
 
 
+def _paired_rounds(exact: FlatIndex, index: FlatIndex, queries: np.ndarray, k: int, rounds: int) -> np.ndarray:
+    """``rounds`` paired timings, exact then approximate back to back (order alternating by round, so drift in the
+    machine's load hits both alike): one ``log(exact time / index time)`` per round."""
+    logs = []
+    for r in range(max(1, rounds)):
+        order = (exact, index) if r % 2 == 0 else (index, exact)
+        seconds = {}
+        for which in order:
+            start = time.perf_counter()
+            which.search(queries, k)
+            seconds[id(which)] = time.perf_counter() - start
+        logs.append(np.log(seconds[id(exact)] / max(seconds[id(index)], 1e-12)))
+    return np.asarray(logs)
+
+
 def ann_sweep(
     vectors: np.ndarray,
     queries: np.ndarray,
@@ -58,7 +73,9 @@ def ann_sweep(
 
     Returns one row per (index, setting): ``recall@k`` against exact search (``hits`` of the exact top-``k``
     found, out of ``trials`` = ``k`` times the queries, for an interval), ``ms/query`` (best of ``repeats``
-    batched runs) and ``speedup`` over exact search measured in the same run. ``nlist`` defaults to about
+    batched runs) and ``speedup`` over exact search: the geometric mean over ``repeats`` paired rounds (exact and
+    approximate timed back to back), with ``log_speedup_sd`` and ``rounds`` so that a verdict can put an interval
+    on it (:func:`playbook_lib.experiments.ann_claim.ann_recall_verdicts`). ``nlist`` defaults to about
     ``4 * sqrt(n)``, capped at ``n / 39`` (FAISS wants 39 training points per list); ``nprobe`` values
     above ``nlist`` are dropped.
     """
@@ -79,6 +96,8 @@ def ann_sweep(
             "trials": k * len(queries),
             "ms/query": exact_ms,
             "speedup": 1.0,
+            "log_speedup_sd": 0.0,
+            "rounds": repeats,
             "build s": 0.0,
         }
     ]
@@ -92,6 +111,7 @@ def ann_sweep(
             setattr(index, attr, value)
             ms = _ms_per_query(index, queries, k, repeats)
             recall = recall_against_exact(index, exact, queries, k)
+            logs = _paired_rounds(exact, index, queries, k, repeats)
             rows.append(
                 {
                     "index": label,
@@ -101,7 +121,9 @@ def ann_sweep(
                     "hits": int(round(recall * k * len(queries))),
                     "trials": k * len(queries),
                     "ms/query": ms,
-                    "speedup": exact_ms / ms,
+                    "speedup": float(np.exp(logs.mean())),
+                    "log_speedup_sd": float(logs.std(ddof=1)) if logs.size > 1 else float("nan"),
+                    "rounds": int(logs.size),
                     "build s": build,
                 }
             )
@@ -121,7 +143,7 @@ def ann_sweep(
         ef_searches,
     )
     frame = pd.DataFrame(rows)
-    return frame.round({f"recall@{k}": 4, "ms/query": 4, "speedup": 2, "build s": 2})
+    return frame.round({f"recall@{k}": 4, "ms/query": 4, "build s": 2})
 
 
 def plot_ann_sweep(frame: pd.DataFrame, title: str = "") -> Figure:

@@ -16,6 +16,7 @@ from playbook_lib.experiments.verdict import (
     difference_interval,
     judge,
     mean_interval,
+    moments_interval,
     proportion_interval,
     within,
 )
@@ -88,3 +89,12 @@ def test_a_recall_is_judged_by_its_wilson_interval() -> None:
     assert judge(proportion_interval(29, 30), 0.9) is Verdict.INCONCLUSIVE
     assert judge(proportion_interval(300, 300), 0.9) is Verdict.HELD
     assert proportion_interval(0, 0).low == 0.0 and proportion_interval(0, 0).high == 1.0
+
+
+def test_moments_interval_equals_the_interval_of_the_values_it_summarises() -> None:
+    values = np.array([0.3, 0.5, 0.4, 0.45, 0.35])
+    direct = mean_interval(values)
+    from_stats = moments_interval(float(values.mean()), float(values.std(ddof=1)), values.size)
+    assert (from_stats.low, from_stats.high) == pytest.approx((direct.low, direct.high))
+    assert moments_interval(0.4, 0.1, 1).low == -math.inf  # one value: no interval
+    assert moments_interval(0.4, math.nan, 5).high == math.inf  # unknown spread: no interval
