@@ -98,13 +98,17 @@ def gap_seed(
     test_per_class: int,
     n_synthetic: int,
     seed: int = 0,
+    control: TextTask | None = None,
 ) -> dict[str, float | int]:
     """One seed of (a): train on an under-covered set (``per_class`` real rows per label, only the slice's parent
     rows for the slice), on the same plus ``n_synthetic`` synthetic slice rows, and on a balanced real set.
 
     Returns per-seed ``slice_gain`` (slice accuracy with minus without the synthetic rows), ``macro_f1_gain``
     (the class-balance effect), ``overall_gain`` (accuracy on the whole test set), and ``real_gain`` (balanced real
-    minus under-covered slice accuracy: what collecting real rows would have given)."""
+    minus under-covered slice accuracy: what collecting real rows would have given). With a ``control`` task (texts
+    of no class, e.g. :func:`~playbook_lib.experiments.tasks.off_topic_texts`), ``n_synthetic`` of them labelled as
+    the slice make a fourth arm, and ``content_gain`` is slice accuracy with the synthetic rows minus with these:
+    what the rows' content adds beyond more rows carrying the slice's label (the classifier's class prior)."""
     y = rest.label_names.index(slice_name)
     pool, test = split_task(rest, test_per_class, seed=seed)
     skewed = concat_tasks(
@@ -116,11 +120,17 @@ def gap_seed(
     pick = np.random.default_rng(seed).choice(rows, size=n_synthetic, replace=False)
     filled = concat_tasks([skewed, synth.subset(pick)])
     balanced = stratified_sample(pool, per_class, seed=seed)
-    s = {name: score(d, test, table, seed=seed) for name, d in (("skewed", skewed), ("filled", filled))}
-    acc = {
-        name: _slice_acc(d, test, table, y, seed)
-        for name, d in (("skewed", skewed), ("filled", filled), ("balanced", balanced))
-    }
+    arms = [("skewed", skewed), ("filled", filled), ("balanced", balanced)]
+    if control is not None:
+        if len(control) < n_synthetic:
+            raise UsageError(f"the control has {len(control)} rows, fewer than n_synthetic={n_synthetic}")
+        chosen = control.subset(np.random.default_rng(seed + 1).choice(len(control), n_synthetic, replace=False))
+        relabelled = TextTask(
+            chosen.name, chosen.texts, np.full(n_synthetic, y), list(rest.label_names), chosen.sources
+        )
+        arms.append(("control", concat_tasks([skewed, relabelled])))
+    s = {name: score(d, test, table, seed=seed) for name, d in arms[:2]}
+    acc = {name: _slice_acc(d, test, table, y, seed) for name, d in arms}
     return {
         "seed": seed,
         "slice_under": acc["skewed"],
@@ -130,6 +140,7 @@ def gap_seed(
         "macro_f1_gain": s["filled"].macro_f1 - s["skewed"].macro_f1,
         "overall_gain": s["filled"].accuracy - s["skewed"].accuracy,
         "real_gain": acc["balanced"] - acc["skewed"],
+        **({"content_gain": acc["filled"] - acc["control"]} if control is not None else {}),
     }
 
 
@@ -188,6 +199,9 @@ def parent_overlaps(rows: Sequence[LedgerRow], parent_text: dict[str, str], n: i
 
 
 CLAIM_GAP = (Claim("slice accuracy gain from synthetic rows"), Claim("macro-F1 gain from synthetic rows"))
+#: Added after the first run showed (a) held with rows that are mostly assistant chatter: the gain must exceed
+#: that of as many off-topic rows carrying the slice's label.
+CLAIM_CONTENT = Claim("slice accuracy, synthetic rows - off-topic rows labelled as the slice")
 CLAIM_REPLACE = Claim("accuracy, all real - all synthetic")
 CLAIM_ANCHOR = Claim("accuracy, 25 % real - all synthetic")
 CLAIM_PRIVACY = Claim("share of synthetic rows that are near-copies of a parent", MAX_NEAR_COPY_SHARE, "below")
@@ -202,6 +216,7 @@ class SynthesisVerdict:
     anchor: Interval
     style: dict[str, Interval]
     near_copy: Interval
+    content: Interval | None
     a: Verdict
     b: Verdict
     c: Verdict
@@ -216,6 +231,14 @@ class SynthesisVerdict:
         return [
             f"- **(a) synthetic rows fill the gap: {self.a.value}** (both parts must hold, {self.gap[0].n} seeds):",
             *[f"  - {c.sentence(i)}" for c, i in zip(CLAIM_GAP, self.gap, strict=True)],
+            *(
+                [
+                    f"- **Beyond the class prior: {CLAIM_CONTENT.judge(self.content).value}**: "
+                    f"{CLAIM_CONTENT.sentence(self.content)}"
+                ]
+                if self.content is not None
+                else []
+            ),
             f"- **(b) synthetic rows do not replace real ones: {self.b.value}** (both parts must hold):",
             f"  - {CLAIM_REPLACE.sentence(self.replace)}",
             f"  - {CLAIM_ANCHOR.sentence(self.anchor)}",
@@ -232,7 +255,8 @@ def synthesis_verdict(
     """Judge the page's claims from the per-seed frames of :func:`gap_seed`, :func:`mix_seed` and
     :func:`style_seed` and the per-row :func:`parent_overlaps`: t intervals of per-seed (paired) effects; (c) holds
     when both style differences are within :data:`STYLE_MARGINS` and the all-real minus all-synthetic accuracy
-    is above 0; a Wilson interval on the near-copy share."""
+    is above 0; a Wilson interval on the near-copy share; with a ``content_gain`` column (a control arm), the
+    beyond-the-class-prior line."""
     if len(gap) == 0 or len(mix) == 0 or len(style) == 0:
         raise UsageError("no seeds to judge")
     gaps = (mean_interval(gap["slice_gain"]), mean_interval(gap["macro_f1_gain"]))
@@ -248,4 +272,5 @@ def synthesis_verdict(
     a = combine([c.judge(i) for c, i in zip(CLAIM_GAP, gaps, strict=True)])
     b = combine([CLAIM_REPLACE.judge(replace), CLAIM_ANCHOR.judge(anchor)])
     c = combine([*(within(i, STYLE_MARGINS[k]) for k, i in styles.items()), CLAIM_REPLACE.judge(replace)])
-    return SynthesisVerdict(gaps, replace, anchor, styles, near, a, b, c, CLAIM_PRIVACY.judge(near))
+    content = mean_interval(gap["content_gain"]) if "content_gain" in gap.columns else None
+    return SynthesisVerdict(gaps, replace, anchor, styles, near, content, a, b, c, CLAIM_PRIVACY.judge(near))
