@@ -9,7 +9,9 @@ Each (size, seed, method) is one job in its own process with one torch thread; `
 process, so they stay comparable as long as the machine has a free core per worker).
 
     .venv/bin/python bench/finetune.py [--data ../shared/data] [--sizes 8 16 32 64] [--seeds 0 1 2] [--workers 2]
-        [--out notebooks/results/exp_03_peft_vs_full.csv]
+        [--out notebooks/results/exp_03_peft_vs_full.csv] [--append]
+
+``--append`` adds new seeds to an existing table measured with the same settings (the header keeps both commands).
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from playbook_lib.experiments.finetune import FinetuneConfig, finetune_curve, write_results  # noqa: E402
+from playbook_lib.errors import DataError  # noqa: E402
+from playbook_lib.experiments.finetune import (  # noqa: E402
+    FinetuneConfig,
+    finetune_curve,
+    read_results,
+    write_results,
+)
 from playbook_lib.experiments.runs import VectorTable  # noqa: E402
 from playbook_lib.experiments.tasks import load_task, split_task  # noqa: E402
 
@@ -73,6 +81,11 @@ def main() -> None:
     parser.add_argument("--lora-lr", type=float, default=0.0, help="0: the library default (1e-3)")
     parser.add_argument("--full-lr", type=float, default=0.0, help="0: the library default (5e-5)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the rows already in --out (same settings, other seeds) and add this run's rows to them",
+    )
     parser.add_argument("--out", default=str(ROOT / "notebooks" / "results" / "exp_03_peft_vs_full.csv"))
     args = parser.parse_args()
 
@@ -90,6 +103,27 @@ def main() -> None:
         "settings": f"test {args.test_per_class}/class, epochs {args.epochs} (min {args.min_steps} steps), "
         f"batch {args.batch_size}, max_length {args.max_length}",
     }
+    earlier = pd.DataFrame()
+    if args.append and Path(args.out).exists():
+        try:
+            earlier, old = read_results(args.out)
+        except DataError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        if old.get("settings") != meta["settings"]:
+            raise SystemExit(
+                f"error: {args.out} was measured with other settings ({old.get('settings')}); not appended"
+            )
+        overlap = sorted(set(earlier["seed"]) & set(args.seeds))
+        if overlap:
+            raise SystemExit(f"error: {args.out} already has seeds {overlap}; append only new seeds")
+        meta = {
+            "command": f"{old.get('command', '?')} ; then (appended) {meta['command']}",
+            "date": f"{old.get('date', '?')} ; appended {meta['date']}",
+            "machine": f"{old.get('machine', '?')} ; appended run: {meta['machine']}",
+            "versions": f"{old.get('versions', '?')} ; appended run: {meta['versions']}",
+            "settings": meta["settings"],
+            **{k: v for k, v in old.items() if k.startswith("note")},
+        }
     # smallest sizes first, one job per (size, seed, method): an interrupted run still leaves whole sizes measured
     jobs = [(m, s, n) for n in sorted(args.sizes) for s in args.seeds for m in args.methods]
     frames: list[pd.DataFrame] = []
@@ -99,7 +133,7 @@ def main() -> None:
         for future in as_completed(futures):
             method, seed, size = futures[future]
             frames.append(future.result())
-            table = pd.concat(frames, ignore_index=True).sort_values(["method", "size_per_class", "seed"])
+            table = pd.concat([earlier, *frames], ignore_index=True).sort_values(["method", "size_per_class", "seed"])
             meta["wall_seconds"] = f"{time.perf_counter() - start:.0f} ({len(frames)} of {len(jobs)} jobs done)"
             write_results(table, args.out, meta)
             print(f"[{time.perf_counter() - start:6.0f} s] {method} {size}/class seed {seed} done", flush=True)
