@@ -29,6 +29,7 @@ from playbook_lib.data import load_records, records_from_rows
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments.lexical import distinct_n, msttr, mtld, take_tokens, tokenize
 from playbook_lib.experiments.verdict import Interval, Verdict, combine, differs, mean_interval
+from playbook_lib.experiments.verdict import any_holds as any_holds  # re-exported: exp_07 imports it from here
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -496,13 +497,3 @@ def check_errors(frame: pd.DataFrame, untagged: Sequence[str]) -> dict[str, floa
         "tagged_share_error": float(tagged["synthetic_share"]) - truth,
         "untagged_share_error": bare["untagged"] / bare["rows"] - stripped,
     }
-
-
-def any_holds(verdicts: Sequence[Verdict]) -> Verdict:
-    """The verdict on a claim that at least one of several measures shows an effect: held when any part held, did
-    not hold when every part did not (and for no parts), else inconclusive."""
-    if any(v is Verdict.HELD for v in verdicts):
-        return Verdict.HELD
-    if all(v is Verdict.DID_NOT_HOLD for v in verdicts):
-        return Verdict.DID_NOT_HOLD
-    return Verdict.INCONCLUSIVE

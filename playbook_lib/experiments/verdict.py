@@ -9,7 +9,14 @@ the effect over seeds; :func:`judge` turns the effect's 95 % interval into a :cl
 - **inconclusive**: the interval straddles the threshold (a tie included) or there are too few runs to draw one.
 
 :func:`within` judges a claim that an effect is small (inside ``±margin``) the same way, :func:`differs` one that
-it is large (beyond ``±margin`` either way), and :func:`combine` a claim made of parts that must all hold.
+it is large (beyond ``±margin`` either way), :func:`combine` a claim made of parts that must all hold and
+:func:`any_holds` one that at least one of several measures shows an effect.
+
+Some claims are rules, not estimates: a decision function returns the action the chapter prescribes, a hash changes
+when the content does, a checklist flags the planted problem. Those are judged by :func:`rules` over named
+:class:`Check` results: **held** when every check passed, **did not hold** when any check failed, **inconclusive**
+when none failed but one could not be measured (``passed=None``: the input it needs is missing) or there are no
+checks at all. :func:`rule_verdict` keeps the checks with the verdict for the page (:class:`RuleVerdict`).
 
 So a tie is never "held", and an effect smaller than the run-to-run noise says so instead of picking a side.
 """
@@ -17,7 +24,7 @@ So a tie is never "held", and an effect smaller than the run-to-run noise says s
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -168,3 +175,88 @@ class Claim:
         verdict = self.judge(interval)
         op = ">" if self.side == "above" else "<"
         return f"{verdict.value}: {self.effect} = {interval} (claim: {op} {self.threshold:+g})"
+
+
+def any_holds(verdicts: Sequence[Verdict]) -> Verdict:
+    """The verdict on a claim that at least one of several measures shows an effect: held when any part held, did
+    not hold when every part did not (and for no parts), else inconclusive."""
+    if any(v is Verdict.HELD for v in verdicts):
+        return Verdict.HELD
+    if all(v is Verdict.DID_NOT_HOLD for v in verdicts):
+        return Verdict.DID_NOT_HOLD
+    return Verdict.INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named, deterministic check of a rule claim: ``passed`` is ``True`` or ``False`` once measured, ``None``
+    when it could not be measured (the input it needs is missing); ``detail`` says what was measured."""
+
+    name: str
+    passed: bool | None
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.passed is None:
+            return
+        if not isinstance(self.passed, (bool, np.bool_)):  # a count or a score is not a pass: the caller must decide
+            raise TypeError(f"check {self.name!r}: passed must be a bool or None, not {self.passed!r}")
+        object.__setattr__(self, "passed", bool(self.passed))  # numpy's bool_ (from array comparisons) as a bool
+
+    @property
+    def status(self) -> str:
+        """``passed``, ``failed`` or ``not measured``."""
+        return {True: "passed", False: "failed", None: "not measured"}[self.passed]
+
+
+def _as_checks(checks: Mapping[str, bool | None] | Sequence[Check]) -> list[Check]:
+    if isinstance(checks, Mapping):
+        return [Check(str(name), passed) for name, passed in checks.items()]
+    out = list(checks)
+    if not all(isinstance(c, Check) for c in out):
+        raise TypeError("checks must be a mapping of name -> passed or a sequence of Check")
+    return out
+
+
+def rules(checks: Mapping[str, bool | None] | Sequence[Check]) -> Verdict:
+    """The verdict on a rule claim made of deterministic checks (module docstring): did not hold when any check
+    failed, held when every check passed, inconclusive when one could not be measured or there are none."""
+    items = _as_checks(checks)
+    if any(c.passed is False for c in items):
+        return Verdict.DID_NOT_HOLD
+    if items and all(c.passed is True for c in items):
+        return Verdict.HELD
+    return Verdict.INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    """A rule claim with its checks and the :func:`rules` verdict on them."""
+
+    claim: str
+    checks: tuple[Check, ...]
+    verdict: Verdict
+
+    @property
+    def failed(self) -> list[Check]:
+        """The checks that failed."""
+        return [c for c in self.checks if c.passed is False]
+
+    def markdown(self) -> str:
+        """A Markdown list item for the page: the claim, the verdict and how many checks passed, then one nested
+        item per check with its status and detail."""
+        passed = sum(c.passed is True for c in self.checks)
+        head = f"- **{self.claim}**: **{self.verdict.value}** ({passed} of {len(self.checks)} checks passed)"
+        lines = [head] + [f"  - {c.status}: {c.name}" + (f" ({c.detail})" if c.detail else "") for c in self.checks]
+        return "\n".join(lines)
+
+
+def rule_verdict(claim: str, checks: Mapping[str, bool | None] | Sequence[Check]) -> RuleVerdict:
+    """:func:`rules` on ``checks``, kept with the claim and the checks for the page (:meth:`RuleVerdict.markdown`)."""
+    items = tuple(_as_checks(checks))
+    return RuleVerdict(claim, items, rules(items))
+
+
+def rules_markdown(verdicts: Sequence[RuleVerdict]) -> str:
+    """Several rule verdicts as one Markdown list."""
+    return "\n".join(v.markdown() for v in verdicts)

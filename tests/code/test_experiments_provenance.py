@@ -11,7 +11,6 @@ from playbook_lib.errors import UsageError
 from playbook_lib.experiments.human_vs_synthetic import (
     MARGINS,
     STYLE_MARKERS,
-    any_holds,
     bootstrap_difference,
     check_errors,
     common_budget,
@@ -31,7 +30,7 @@ from playbook_lib.experiments.human_vs_synthetic import (
     style_markers,
     truncate_words,
 )
-from playbook_lib.experiments.verdict import Interval, Verdict, differs
+from playbook_lib.experiments.verdict import Interval, Verdict, any_holds, differs
 
 
 def frame_of(rows: list[tuple[str, str, str]]) -> pd.DataFrame:

@@ -9,15 +9,20 @@ import numpy as np
 import pytest
 
 from playbook_lib.experiments.verdict import (
+    Check,
     Claim,
     Interval,
     Verdict,
+    any_holds,
     combine,
     difference_interval,
     judge,
     mean_interval,
     moments_interval,
     proportion_interval,
+    rule_verdict,
+    rules,
+    rules_markdown,
     within,
 )
 
@@ -98,3 +103,50 @@ def test_moments_interval_equals_the_interval_of_the_values_it_summarises() -> N
     assert (from_stats.low, from_stats.high) == pytest.approx((direct.low, direct.high))
     assert moments_interval(0.4, 0.1, 1).low == -math.inf  # one value: no interval
     assert moments_interval(0.4, math.nan, 5).high == math.inf  # unknown spread: no interval
+
+
+def test_any_holds_needs_one_part_held_and_fails_only_when_every_part_failed() -> None:
+    assert any_holds([Verdict.DID_NOT_HOLD, Verdict.HELD]) is Verdict.HELD
+    assert any_holds([Verdict.DID_NOT_HOLD, Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
+    assert any_holds([Verdict.DID_NOT_HOLD] * 2) is Verdict.DID_NOT_HOLD
+    assert any_holds([]) is Verdict.DID_NOT_HOLD
+
+
+def test_a_rule_claim_holds_when_every_check_passed() -> None:
+    checks = [Check("hash changed on every edit", True, "36 of 36"), Check("unchanged hash kept", True)]
+    assert rules(checks) is Verdict.HELD
+    assert rules({"a": True, "b": np.bool_(True)}) is Verdict.HELD  # numpy booleans from array comparisons
+
+
+def test_one_failed_check_means_did_not_hold_even_beside_unmeasured_ones() -> None:
+    assert rules({"a": True, "b": False}) is Verdict.DID_NOT_HOLD
+    assert rules({"a": None, "b": False, "c": True}) is Verdict.DID_NOT_HOLD
+
+
+def test_an_unmeasured_check_or_no_check_at_all_is_inconclusive_never_held() -> None:
+    assert rules({"a": True, "b": None}) is Verdict.INCONCLUSIVE
+    assert rules({}) is Verdict.INCONCLUSIVE
+    assert rules([]) is Verdict.INCONCLUSIVE
+
+
+def test_a_check_refuses_a_count_or_score_for_passed() -> None:
+    with pytest.raises(TypeError):
+        Check("share", 0.97)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Check("rows", 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        rules(["not a check"])  # type: ignore[list-item]
+    assert Check("x", np.bool_(False)).passed is False
+
+
+def test_rule_verdict_renders_the_verdict_and_each_check() -> None:
+    v = rule_verdict("the ladder", [Check("knowledge -> RAG", True, "3 scenarios"), Check("no evals -> evals", False)])
+    assert v.verdict is Verdict.DID_NOT_HOLD
+    assert [c.name for c in v.failed] == ["no evals -> evals"]
+    text = v.markdown()
+    assert text.splitlines()[0] == "- **the ladder**: **did not hold** (1 of 2 checks passed)"
+    assert "  - passed: knowledge -> RAG (3 scenarios)" in text
+    assert "  - failed: no evals -> evals" in text
+    unmeasured = rule_verdict("c", {"needs traffic": None})
+    assert unmeasured.verdict is Verdict.INCONCLUSIVE and "not measured: needs traffic" in unmeasured.markdown()
+    assert rules_markdown([v, unmeasured]).count("\n- **") == 1

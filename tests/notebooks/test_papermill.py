@@ -129,6 +129,10 @@ def test_ladder_with_other_thresholds_and_budget(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(rows) == 5 and rows[0]["action"] == "build_evals"
     assert all(r["evidence"]["counts"] is not None for r in rows)
+    # every claim prints its rule verdict from the library, with the page's own threshold
+    assert "the decision flips to PEFT at 100 curated examples**: **held**" in text
+    assert "the ladder's rule on the scenario table**: **" in text
+    assert "a step-and-cost budget stops a runaway agent and lets a workflow finish**: **held**" in text
 
 
 def write_small_dataset(tmp_path: Path) -> tuple[Path, Path, str]:
