@@ -60,6 +60,14 @@ class Detection:
         return self.true_positives / self.planted if self.planted else 1.0
 
 
+def pool_detections(found: Sequence[Detection]) -> Detection:
+    """One :class:`Detection` summed over runs (seeds): flags, plants and hits added, so that a verdict's interval
+    rests on every planted row of every run rather than on one run's."""
+    if not found:
+        raise UsageError("pool_detections needs at least one run")
+    return Detection(sum(f.flagged for f in found), sum(f.planted for f in found), sum(f.true_positives for f in found))
+
+
 def detection(flags: np.ndarray, truth: np.ndarray) -> Detection:
     """Compare boolean ``flags`` with the boolean ``truth`` mask of planted rows."""
     flags = np.asarray(flags, dtype=bool)

@@ -87,3 +87,19 @@ def test_judge_detection_held_did_not_hold_and_inconclusive() -> None:
     assert few.verdict is Verdict.INCONCLUSIVE and few.recall.low < 0.9
     imprecise = judge_detection(Detection(flagged=600, planted=300, true_positives=300))
     assert imprecise.verdict is Verdict.DID_NOT_HOLD and imprecise.precision.high < 0.8
+
+
+def test_pool_detections_sums_runs_and_narrows_the_verdict() -> None:
+    from playbook_lib.experiments.leakage import Detection, judge_detection, pool_detections
+    from playbook_lib.experiments.verdict import Verdict
+
+    runs = [Detection(flagged=8, planted=8, true_positives=8)] * 5
+    pooled = pool_detections(runs)
+    assert pooled == Detection(flagged=40, planted=40, true_positives=40)
+    # one run of 8 is too few to clear the 0.9 bar; five pooled runs of 8 clear it
+    assert judge_detection(runs[0]).verdict is Verdict.INCONCLUSIVE
+    assert judge_detection(pooled).verdict is Verdict.HELD
+    mixed = pool_detections([Detection(10, 20, 10), Detection(30, 20, 15)])
+    assert (mixed.flagged, mixed.planted, mixed.true_positives) == (40, 40, 25)
+    with pytest.raises(UsageError):
+        pool_detections([])

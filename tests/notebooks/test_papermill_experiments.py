@@ -50,7 +50,8 @@ def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -
     assert re.search(r"\(a\) (held|did not hold|inconclusive)\*\*: planting 30 test items", text)
     assert re.search(
         r"\(b\) (held|did not hold|inconclusive)\*\*: the default check, contamination \(13-grams, default\), caught "
-        r"\d+ of 30 planted rows: recall \+[01]\.\d{3} \[.+\] \(95%, n=30\) \(bar 0\.9\).+ widest net .+ "
+        r"\d+ of 150 planted rows over 5 seeds \(and flagged \d+ rows? nobody planted\): recall \+[01]\.\d{3} "
+        r"\[.+\] \(95%, n=150\) \(bar 0\.9\).+ widest net .+ "
         r"\(caught \d+ of 30, precision [01]\.\d\d\)",
         text,
     )
