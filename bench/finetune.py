@@ -12,6 +12,12 @@ process, so they stay comparable as long as the machine has a free core per work
         [--out notebooks/results/exp_03_peft_vs_full.csv] [--append]
 
 ``--append`` adds new seeds to an existing table measured with the same settings (the header keeps both commands).
+
+Measured 2026-12-04 (the committed table), ``--sizes 8 16 32 64 --seeds 0 1 2 3 4 --test-per-class 20 --workers 1``:
+60 jobs in 850 s on 2 cores, Intel Xeon (AVX2, AVX-512, AMX). Mean test accuracy (160 requests) at 8/16/32/64 examples per tool: full
+0.754/0.790/0.839/0.850, LoRA 0.715/0.732/0.846/0.846, probe 0.744/0.779/0.816/0.838. LoRA trains 0.34 % of the
+parameters, its epoch takes 0.49-0.50x full fine-tuning's time and its process peaks about 400 MB lower; paired over
+the five seeds LoRA is below full fine-tuning at 8 and 16 per tool and within noise at 32 and 64.
 """
 
 from __future__ import annotations
