@@ -366,6 +366,39 @@ def judge_format_faults(runs: Sequence[FaultRun]) -> FormatVerdicts:
     return FormatVerdicts(CLAIM_DROP.judge(drop), drop, b, recall, precision, loss, len(runs))
 
 
+def seeds_record(runs: Sequence[FaultRun]) -> list[str]:
+    """Markdown bullet lines saying what happened over ``runs``, counted from them (for the page's reading of its
+    verdicts, so no outcome is written by hand): in how many seeds the strict loader crashed, the lenient one dropped
+    lines silently and the separate labels file shifted labels; in how many the loader plus the checks found every
+    planted line and how many clean lines they flagged; which faults a check found none of; and the best lower
+    bound the recall interval can reach with this many planted lines."""
+    if not runs:
+        raise UsageError("no runs to summarise")
+    n = len(runs)
+    planted = {k: sum(r.planted[k] for r in runs) for k in CORRUPTIONS}
+    all_found = sum(all(r.caught["either"][k] >= r.planted[k] for k in CORRUPTIONS) for r in runs)
+    missed = [
+        f"`{name}` found none of the {planted[k]} {k} lines"
+        for name in runs[0].caught
+        if name != "either"
+        for k in CORRUPTIONS
+        if planted[k] and not sum(r.caught[name][k] for r in runs)
+    ]
+    total = sum(planted.values())
+    best = proportion_interval(total, total)
+    return [
+        f"- The strict loader crashed in {sum(r.crashed for r in runs)} of {n} seeds; the lenient loader dropped "
+        f"lines without a message in {sum(r.dropped_silently > 0 for r in runs)} of {n} "
+        f"({sum(r.dropped_silently for r in runs)} lines in all), and the separate labels file shifted labels in "
+        f"{sum(r.shifted_labels > 0 for r in runs)} of {n} ({sum(r.shifted_labels for r in runs)} rows in all).",
+        f"- The loader plus the checks found every planted line in {all_found} of {n} seeds and flagged "
+        f"{sum(r.false_flags for r in runs)} clean lines over all seeds.",
+        "- A check alone: " + ("; ".join(missed) if missed else "each check found some lines of every fault") + ".",
+        f"- Recall is judged on {total} planted lines: even with every one found, the lower end of its 95 % Wilson "
+        f"interval is {best.low:.3f}.",
+    ]
+
+
 def recall_table(runs: Sequence[FaultRun]) -> pd.DataFrame:
     """Per corruption (rows) and per check (columns, with ``"either"``), the planted lines caught over all
     ``runs``, as ``"caught/planted [low, high]"`` with the 95 % Wilson interval of the recall."""

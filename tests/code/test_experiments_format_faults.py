@@ -31,6 +31,7 @@ from playbook_lib.experiments.format_faults import (
     naive_load,
     recall_table,
     run_seeds,
+    seeds_record,
     write_lines,
 )
 from playbook_lib.experiments.tasks import TextTask
@@ -186,3 +187,17 @@ def test_run_seeds_and_recall_table(tmp_path) -> None:
     assert list(table.index) == list(CORRUPTIONS) and "either" in table.columns
     with pytest.raises(UsageError):
         run_seeds(task, [], 0.2, 10, 5, tmp_path)
+
+
+def test_seeds_record_counts_what_happened() -> None:
+    runs = [_run(s, 0.8, 0.3, 0.8, caught=4 if s else 3, false_flags=s % 2) for s in range(4)]
+    for r in runs:  # a second check that never finds mojibake
+        r.caught["sft_pairs"] = {k: 0 if k == "mojibake" else 4 for k in CORRUPTIONS}
+    lines = seeds_record(runs)
+    assert lines[0].startswith("- The strict loader crashed in 4 of 4 seeds")
+    assert "without a message in 4 of 4 (16 lines in all)" in lines[0] and "400 rows in all" in lines[0]
+    assert "every planted line in 3 of 4 seeds and flagged 2 clean lines" in lines[1]  # seed 0 missed one per fault
+    assert lines[2] == "- A check alone: `sft_pairs` found none of the 16 mojibake lines."
+    assert "judged on 64 planted lines" in lines[3] and "is 0.94" in lines[3]
+    with pytest.raises(UsageError):
+        seeds_record([])
