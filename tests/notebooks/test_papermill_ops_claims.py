@@ -1,0 +1,18 @@
+"""The Model–Data Operations pages print each claim's verdict from the library (``playbook_lib.scenarios.ops_claims``)
+with non-default parameters: the deterministic claims must hold, and the measured or timed ones must print a verdict
+whatever it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.notebooks.test_papermill import outputs_text, run_notebook
+
+
+def test_pipeline_overview_prints_its_stage_and_time_verdicts(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "ops_01_pipeline_overview", {"chunk_size": 64, "max_tokens": 24})
+    text = outputs_text(nb)
+    assert "every stage is a separate step that leaves an output to inspect**: **held** (3 of 3" in text
+    assert "passed: every stage of the chain ran (10 of 10)" in text
+    assert "the time is concentrated in one or two stages**: **" in text  # timings: any verdict, but printed
+
