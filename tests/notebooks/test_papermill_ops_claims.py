@@ -16,3 +16,12 @@ def test_pipeline_overview_prints_its_stage_and_time_verdicts(tmp_path: Path) ->
     assert "passed: every stage of the chain ran (10 of 10)" in text
     assert "the time is concentrated in one or two stages**: **" in text  # timings: any verdict, but printed
 
+
+def test_why_ops_matter_prints_a_verdict_per_operation(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "ops_02_why_ops_matter", {"duplicate_share": 0.5, "k": 2})
+    text = outputs_text(nb)
+    assert "deduplication improves at least one measure**: **held**" in text  # copies removed: fewer tokens
+    assert "chunking improves at least one measure**: **" in text
+    assert "refresh improves at least one measure**: **held**" in text
+    assert "a refresh re-embeds only the changed documents**: **held** (3 of 3" in text
+    assert "Each operation improves at least one measure: " in text
