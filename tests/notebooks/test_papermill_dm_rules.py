@@ -22,3 +22,26 @@ def test_default_recommendation_prints_its_rule_verdicts(tmp_path: Path) -> None
     assert "example counts [450, 3000]" in text
     assert "the closed model's platform is configuration the library reads**: **held**" in text
     assert "my.model-v2, eu-west-1" in text
+
+
+def test_production_checklists_print_their_rule_verdicts(tmp_path: Path) -> None:
+    from playbook_lib import sample_data
+
+    plan = tmp_path / "plan.yaml"
+    text = sample_data.path("model_plan.yaml").read_text(encoding="utf-8")
+    plan.write_text(text.replace("audit_log: false", "audit_log: true"), encoding="utf-8")
+    nb = run_notebook(
+        tmp_path, "dm_09_production_checklists", {"widget_item": "quality.compliance.pii", "plan_path": str(plan)}
+    )
+    text = outputs_text(nb)
+    # the bundled data: every evaluated planted item is flagged; the golden-set item cannot run without --golden
+    assert "every item with a problem planted in the sample warns or fails**: **" in text
+    assert "not measured: golden warns or fails" in text
+    assert "planted items flagged: 11 of 11" in text
+    # the widget's item, graded again: pii_rate 0.05 against the file's warn 0.0 / fail 0.01
+    assert "quality.compliance.pii: the outcome moves with the thresholds**: **held**" in text
+    assert "with warn > 0, fail > 0.01: fail" in text
+    assert text.count("the command line reaches the library's verdict**: **held**") == 2
+    # another plan: no planted ground truth, so that claim is inconclusive, never held
+    assert "every item with a problem planted in the model plan warns or fails**: **inconclusive** (0 of 0" in text
+    assert "a routing threshold trades cost for success**: **held**" in text
