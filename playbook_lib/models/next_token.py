@@ -11,11 +11,15 @@ its logits kept, so repeated samples of one prompt only pay for the generated to
 
 :func:`extraction_tasks` reads short field-extraction tasks (a business record, a question about one field, the
 value) from the bundled sample data; :func:`measure_consistency` samples each task repeatedly at each setting and
-reports distinct outputs, entropy, agreement and accuracy.
+reports distinct outputs, entropy, agreement and accuracy. A :class:`Setting` with ``retries`` puts a workflow
+constraint around the sampler: :func:`grounded_value` (every word of the answer is in the record or frames it) checks each
+draw, a failed draw is drawn again, and when every retry fails the greedy answer is used, so the output the workflow
+returns is constrained whatever the temperature.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,11 +172,13 @@ class NextTokenModel:
 
 @dataclass(frozen=True)
 class ExtractionTask:
-    """A prompt whose correct answer contains ``answer`` (case-insensitive)."""
+    """A prompt whose correct answer contains ``answer`` (case-insensitive); ``context`` is the record the prompt
+    quotes (what a validator may check an answer against; it never sees ``answer``)."""
 
     id: str
     prompt: str
     answer: str
+    context: str = ""
 
     def correct(self, output: str) -> bool:
         """Whether ``output`` contains the expected value."""
@@ -197,27 +203,65 @@ def extraction_tasks(n: int | None = None, path: str | None = None) -> list[Extr
         ):
             raise DataError(f"{source}:{line}: expected context, question and answer strings")
         tasks.append(
-            ExtractionTask(str(row.get("id", line)), f"{row['context']}\n\nQuestion: {row['question']}", row["answer"])
+            ExtractionTask(
+                str(row.get("id", line)),
+                f"{row['context']}\n\nQuestion: {row['question']}",
+                row["answer"],
+                row["context"],
+            )
         )
     return tasks[:n] if n is not None else tasks
 
 
+#: Words an answer may use without the record containing them: the frame of a one-sentence answer ("The amount is
+#: ...", "It was shipped to ..."), never a value.
+FRAME_WORDS = frozenset(
+    "a an the is are was were be been it its this that of to for in on at by from with and or as "
+    "answer value text record exact named called".split()
+)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w][\w.,:/-]*[\w]|[\w]", text.casefold())
+
+
+def grounded_value(output: str, context: str, max_words: int = 12) -> bool:
+    """The extraction validator: ``output`` is non-empty, at most ``max_words`` words, and every word of it is in
+    ``context`` or is one of :data:`FRAME_WORDS` (case ignored; the question's own words count as unsupported, as
+    the validator sees only the record). It knows the record, never the expected answer: a constraint any
+    extraction workflow can apply, and one that rejects an answer adding a city, a date or a number the record
+    does not hold."""
+    words = _words(output)
+    if not words or len(words) > max_words:
+        return False
+    known = set(_words(context)) | {w.strip(".,:") for w in _words(context)}
+    return all(w in FRAME_WORDS or w in known or w.strip(".,:") in known for w in words)
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One sampling configuration."""
+    """One sampling configuration; ``retries`` > 0 adds the validator loop (module docstring): up to ``retries``
+    more draws while :func:`grounded_value` rejects the answer, then the greedy answer."""
 
     temperature: float
     top_k: int | None = None
     top_p: float | None = None
+    retries: int = 0
+
+    def __post_init__(self) -> None:
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {self.retries}")
 
     @property
     def label(self) -> str:
-        """A short label, e.g. ``T=0.7 k=40 p=0.9``."""
+        """A short label, e.g. ``T=0.7 k=40 p=0.9`` or ``T=0.7 +validator(3)``."""
         parts = [f"T={self.temperature:g}"]
         if self.top_k is not None:
             parts.append(f"k={self.top_k}")
         if self.top_p is not None:
             parts.append(f"p={self.top_p:g}")
+        if self.retries:
+            parts.append(f"+validator({self.retries})")
         return " ".join(parts)
 
 
@@ -230,14 +274,16 @@ def measure_consistency(
     seed: int = 0,
     system: str = EXTRACTION_SYSTEM,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    first_index: int = 0,
 ) -> pd.DataFrame:
     """Sample every task ``n_samples`` times under every setting; one row per (setting, task).
 
-    Columns: setting, temperature, top_k, top_p, task, n, n_distinct, entropy_bits, agreement, accuracy (share of
-    samples containing the answer), mode (the most frequent output), mode_correct. Seeds are derived from ``seed``,
-    the setting's values and the task's position, so a run is reproducible. Temperature 0 is sampled once (it is
-    deterministic) and
-    counted ``n_samples`` times.
+    Columns: setting, temperature, top_k, top_p, retries, task, n, n_distinct, entropy_bits, agreement, accuracy
+    (share of samples containing the answer), grounded (share passing :func:`grounded_value`), draws (model calls
+    per returned answer: 1 without a validator), mode (the most frequent output), mode_correct. Seeds are derived
+    from ``seed``, the setting's values and the task's position (``first_index`` is the position of ``tasks[0]`` in
+    the whole list, so a run split into parts draws the same samples), so a run is reproducible. Temperature 0 is sampled
+    ``n_samples`` times too: that it repeats itself is measured, not assumed.
     """
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
@@ -249,13 +295,14 @@ def measure_consistency(
         tokens = model.chat_tokens(task.prompt, system)
         # the seed depends on the setting's values and the task, not on list positions: a setting gives the same
         # samples whichever other settings are measured beside it
-        rng = np.random.default_rng([seed, ti, round(s.temperature * 1000), s.top_k or 0, round((s.top_p or 0) * 1000)])
-        if s.temperature == 0:
-            outputs = [model.generate(tokens, 0.0, max_tokens=max_tokens).text] * n_samples
-        else:
-            outputs = [
-                model.generate(tokens, s.temperature, s.top_k, s.top_p, max_tokens, rng).text for _ in range(n_samples)
-            ]
+        rng = np.random.default_rng(
+            [seed, first_index + ti, round(s.temperature * 1000), s.top_k or 0, round((s.top_p or 0) * 1000)]
+        )
+        outputs, draws = [], []
+        for _ in range(n_samples):
+            text, used = _draw(model, tokens, s, max_tokens, rng, task.context)
+            outputs.append(text)
+            draws.append(used)
         c = consistency(outputs)
         rows.append(
             {
@@ -263,12 +310,15 @@ def measure_consistency(
                 "temperature": s.temperature,
                 "top_k": s.top_k,
                 "top_p": s.top_p,
+                "retries": s.retries,
                 "task": task.id,
                 "n": c.n,
                 "n_distinct": c.n_distinct,
                 "entropy_bits": c.entropy_bits,
                 "agreement": c.agreement,
                 "accuracy": float(np.mean([task.correct(o) for o in outputs])),
+                "grounded": float(np.mean([grounded_value(o, task.context) for o in outputs])),
+                "draws": float(np.mean(draws)),
                 "mode": c.mode,
                 "mode_correct": task.correct(str(c.mode)),
             }
@@ -277,6 +327,25 @@ def measure_consistency(
     frame = pd.DataFrame(rows)
     frame["_order"] = [order[id(s)] for s, _, _ in pairs]
     return frame.sort_values(["_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def _draw(
+    model: NextTokenModel,
+    tokens: Sequence[int],
+    s: Setting,
+    max_tokens: int,
+    rng: np.random.Generator,
+    context: str,
+) -> tuple[str, int]:
+    """One answer under setting ``s`` and the number of model calls it took (the validator loop of :class:`Setting`)."""
+    text = model.generate(tokens, s.temperature, s.top_k, s.top_p, max_tokens, rng).text
+    for attempt in range(s.retries):
+        if grounded_value(text, context):
+            return text, attempt + 1
+        text = model.generate(tokens, s.temperature, s.top_k, s.top_p, max_tokens, rng).text
+    if s.retries and not grounded_value(text, context):
+        return model.generate(tokens, 0.0, max_tokens=max_tokens).text, s.retries + 2  # the greedy fallback
+    return text, s.retries + 1
 
 
 def distribution_grid(

@@ -163,4 +163,5 @@ def consistency(outputs: Sequence[Hashable]) -> Consistency:
     freqs = np.array(list(counts.values()), dtype=np.float64) / n
     entropy = float(-(freqs * np.log2(freqs)).sum())
     mode, top = counts.most_common(1)[0]
-    return Consistency(n=n, n_distinct=len(counts), entropy_bits=max(entropy, 0.0), agreement=top / n, mode=mode)
+    entropy = max(entropy, 0.0) + 0.0  # never -0.0 (one output: -(1 * log2 1))
+    return Consistency(n=n, n_distinct=len(counts), entropy_bits=entropy, agreement=top / n, mode=mode)

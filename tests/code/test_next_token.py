@@ -11,6 +11,7 @@ from playbook_lib.models.next_token import (
     Setting,
     distribution_grid,
     extraction_tasks,
+    grounded_value,
     measure_consistency,
 )
 from playbook_lib.models.sampling import sampling_distribution, top_k_filter
@@ -87,4 +88,49 @@ def test_extraction_tasks_bad_file(tmp_path) -> None:  # type: ignore[no-untyped
     bad.write_text('{"context": "x", "question": "y"}\n', encoding="utf-8")
     with pytest.raises(DataError, match=":1: expected context"):
         extraction_tasks(path=str(bad))
-    assert len(extraction_tasks()) == 8 and all(t.correct(t.answer) for t in extraction_tasks())
+    tasks = extraction_tasks()
+    assert len(tasks) == 40 and len({t.id for t in tasks}) == 40
+    assert all(t.correct(t.answer) and grounded_value(t.answer, t.context) for t in tasks)
+
+
+def test_the_validator_rejects_words_the_record_does_not_hold() -> None:
+    record = "Invoice 7731. Customer: Tromsø Water Board. Amount: 1,890 EUR. Due: 30 days."
+    assert grounded_value("1,890", record) and grounded_value("The amount is 1,890 EUR.", record)
+    assert grounded_value('"Tromsø Water Board"', record)
+    assert not grounded_value("The amount is 1,980 EUR.", record)  # a changed number
+    assert not grounded_value("It is due in 30 days, in Oslo.", record)  # an added place
+    assert not grounded_value("", record) and not grounded_value("   ", record)
+    assert not grounded_value("Amount " * 13, record)  # too long to be a value
+
+
+class Scripted:
+    """A stand-in model that returns scripted answers in order (greedy always returns ``greedy``)."""
+
+    def __init__(self, answers: list[str], greedy: str) -> None:
+        self.answers, self.greedy, self.calls = list(answers), greedy, 0
+
+    def chat_tokens(self, user: str, system: str | None = None) -> list[int]:
+        return [1]
+
+    def generate(self, tokens, temperature=1.0, top_k=None, top_p=None, max_tokens=16, rng=None):  # type: ignore[no-untyped-def]
+        from playbook_lib.models.next_token import Sampled
+
+        self.calls += 1
+        text = self.greedy if temperature == 0 else self.answers.pop(0)
+        return Sampled(text, [], [], True)
+
+
+def test_the_validator_loop_redraws_then_falls_back_to_greedy() -> None:
+    task = extraction_tasks(1)[0]  # Lyon
+    setting = Setting(0.7, retries=2)
+    assert setting.label == "T=0.7 +validator(2)"
+    with pytest.raises(ValueError):
+        Setting(0.7, retries=-1)
+    # sample 1: bad, then good (2 calls); sample 2: bad x3, then the greedy fallback (4 calls)
+    model = Scripted(["Paris", "Lyon", "Paris", "Rome", "Oslo"], greedy="Lyon")
+    frame = measure_consistency(model, [task], [setting], n_samples=2)  # type: ignore[arg-type]
+    row = frame.iloc[0]
+    assert model.calls == 6 and row["draws"] == 3.0
+    assert row["accuracy"] == 1.0 and row["agreement"] == 1.0 and row["grounded"] == 1.0
+    raw = measure_consistency(Scripted(["Paris", "Lyon"], "Lyon"), [task], [Setting(0.7)], n_samples=2)  # type: ignore[arg-type]
+    assert raw.iloc[0]["accuracy"] == 0.5 and raw.iloc[0]["draws"] == 1.0
