@@ -106,7 +106,7 @@ def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None
     text = outputs_text(nb)
     assert "my_corpus: 20 documents, 5 synthetic known-item questions" in text
     assert "after 60 s of silence: 0 turns" in text
-    assert "real (judged)" not in text  # no real questions to compare with
+    assert "0 human, 5 synthetic questions" in text  # no human questions to compare with
     rows = [json.loads(line) for line in (tmp_path / "fb" / "feedback.jsonl").read_text().splitlines()]
     rated = [r for r in rows if r["relevant_ids"] is None]
     reviews = [r for r in rows if r["relevant_ids"] is not None]

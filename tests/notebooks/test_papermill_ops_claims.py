@@ -25,3 +25,19 @@ def test_why_ops_matter_prints_a_verdict_per_operation(tmp_path: Path) -> None:
     assert "refresh improves at least one measure**: **held**" in text
     assert "a refresh re-embeds only the changed documents**: **held** (3 of 3" in text
     assert "Each operation improves at least one measure: " in text
+
+
+def test_data_types_prints_a_verdict_per_data_type(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "ops_04_data_types", {"session_ttl_s": 60, "k": 2})
+    text = outputs_text(nb)
+    for claim in (
+        "a version changes exactly when the content changes",
+        "the refreshing index follows the corpus snapshot by snapshot",
+        "session data is bounded, expires and can be erased",
+        "feedback is logged, then promoted into a golden set",
+    ):
+        assert f"{claim}**: **held**" in text
+    assert "session memory makes follow-up questions answerable**: **" in text
+    assert "synthetic questions are easier than human ones**: **" in text and "(95%, n=12)" in text
+    assert "real (judged)" not in text and "human " in text  # the human-written rows are labelled human
+
