@@ -128,7 +128,7 @@ def dominant_check(name: str, seconds: Mapping[str, float], stage: str, among: S
         return Check(name, None, f"{stage} did not run")
     top = _slowest(seconds, among)
     total = sum(seconds[s] for s in among if s in seconds) or 1.0
-    return Check(name, top == stage, f"slowest: {top} ({seconds[top or stage] / total:.0%} of these stages)")
+    return Check(name, top == stage, f"slowest: {top} ({seconds[top or stage] / total:.0%} of their total)")
 
 
 def judge_time(seconds: Mapping[str, float], offline: Sequence[str], online: Sequence[str]) -> RuleVerdict:

@@ -41,3 +41,11 @@ def test_data_types_prints_a_verdict_per_data_type(tmp_path: Path) -> None:
     assert "synthetic questions are easier than human ones**: **" in text and "(95%, n=12)" in text
     assert "real (judged)" not in text and "human " in text  # the human-written rows are labelled human
 
+
+def test_rag_workflow_prints_its_trace_grounding_and_time_verdicts(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "ops_05_rag_workflow", {"k": 2, "max_tokens": 32})
+    text = outputs_text(nb)
+    assert "the prompt and the answer's citations can be traced back to the search**: **held**" in text
+    assert "every sentence of the answer is supported by the prompt**: **" in text  # this answer: either way
+    assert "generation dominates the time of a request**: **" in text
+
