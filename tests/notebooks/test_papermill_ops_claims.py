@@ -49,3 +49,11 @@ def test_rag_workflow_prints_its_trace_grounding_and_time_verdicts(tmp_path: Pat
     assert "every sentence of the answer is supported by the prompt**: **" in text  # this answer: either way
     assert "generation dominates the time of a request**: **" in text
 
+
+def test_minimal_rag_prints_its_ranking_and_retrieval_verdicts(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "ops_06_minimal_rag", {"query": "What does error E22 mean?", "k": 3})
+    text = outputs_text(nb)
+    assert "inner product, cosine and L2 give the same ranking on unit vectors**: **held** (2 of 2" in text
+    assert "dense retrieval puts the answering document first for most questions**: **" in text
+    assert "of 12 questions; share" in text  # the Wilson interval over the 12 judged questions
+
