@@ -223,15 +223,12 @@ def run_freshness(
         for qid, new in updates.items():
             text = answer_question(queries[qid], live, llm, embedder, k=k, max_tokens=max_tokens).generation.text
             old = facts[qid]
-            rows.append(
-                {"qid": qid, "question": queries[qid], "index": index, "old": old, "new": new, "answer": text}
-                | {"states_new": is_correct(text, new), "states_old": is_correct(text, old)}
-            )
+            rows.append({"qid": qid, "question": queries[qid], "index": index, "old": old, "new": new, "answer": text})
         return rows
 
     stale = ask("stale")
     report = live.refresh(updated)
-    return pd.DataFrame(stale + ask("refreshed")), report
+    return score_freshness(pd.DataFrame(stale + ask("refreshed"))), report
 
 
 def refresh_meta(report: RefreshReport) -> dict[str, str]:
@@ -329,14 +326,22 @@ def results_frame(impact: pd.DataFrame, freshness: pd.DataFrame) -> pd.DataFrame
     return pd.concat([impact.assign(part="impact"), freshness.assign(part="freshness")], ignore_index=True)
 
 
-def split_results(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(impact, freshness)`` from a :func:`results_frame` table read back from CSV (booleans restored)."""
+def score_freshness(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (one row per updated fact and index, with ``answer``, ``old`` and ``new``) with ``states_new``
+    and ``states_old`` recomputed by :func:`~playbook_lib.rag.answer_scoring.is_correct`."""
+    out = frame.copy()
+    answers = out["answer"].fillna("").astype(str)
+    out["states_new"] = [is_correct(a, f) for a, f in zip(answers, out["new"].astype(str))]
+    out["states_old"] = [is_correct(a, f) for a, f in zip(answers, out["old"].astype(str))]
+    return out
+
+
+def split_results(frame: pd.DataFrame, facts: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(impact, freshness)`` from a :func:`results_frame` table read back from CSV. The scores are recomputed
+    from the stored answers (:func:`score_answers` with ``facts``, :func:`score_freshness`), so the committed
+    answers are always judged by the current scoring; ``grounded`` is kept as measured."""
     impact = frame[frame["part"] == "impact"].dropna(axis=1, how="all").copy()
     freshness = frame[frame["part"] == "freshness"].dropna(axis=1, how="all").copy()
-    for part, cols in ((impact, ("correct", "states_fact", "contradicts")), (freshness, ("states_new", "states_old"))):
-        for col in cols:
-            if col in part:
-                part[col] = part[col].map(lambda v: str(v).strip().lower() == "true")
-    if "grounded" in impact:
-        impact["grounded"] = impact["grounded"].astype(float)
-    return impact.reset_index(drop=True), freshness.reset_index(drop=True)
+    impact["answer"] = impact["answer"].fillna("").astype(str)
+    impact["grounded"] = impact["grounded"].astype(float)
+    return score_answers(impact, facts).reset_index(drop=True), score_freshness(freshness).reset_index(drop=True)

@@ -19,7 +19,8 @@ Unit families (:data:`UNIT_FAMILIES`, each unit with its factor to the family's 
 - **duration**: second, minute, hour, day, working day (a day), week, month (30 days), year (365 days);
 - **money**: euro (also written ``€`` or ``EUR``);
 - **percentage**: percent (also ``%`` and "per cent");
-- **mass**: gram, kilogram; **length**: millimetre, centimetre, metre, kilometre;
+- **mass**: gram, kilogram; **length**: millimetre, centimetre, metre, kilometre (also spelt "meter", so a
+  number of the instruments, "two meters", reads as a length: none of the bundled facts counts meters);
 - **temperature**: degree (Celsius);
 - **clock time**: a time of day written ``hh:mm``;
 - any other word right after a number is a **count of that named unit** ("84 people", "600 requests"): another
@@ -87,6 +88,8 @@ _UNIT_SPELLINGS = {
     "centimeters": "centimetre",
     "cm": "centimetre",
     "metres": "metre",
+    "meters": "metre",
+    "meter": "metre",
     "km": "kilometre",
     "kilometres": "kilometre",
     "kilometers": "kilometre",

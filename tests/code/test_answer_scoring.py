@@ -21,6 +21,7 @@ from playbook_lib.rag.pipeline import contains_fact
         ("Around 20% off.", "20 percent"),
         ("Ingrid  AASHEIM is the CEO.", "Ingrid Aasheim"),
         ("Firmware 5.3.", "5.3"),
+        ("It is rated IP68 to 3 meters.", "3 metres"),
     ],
 )
 def test_states_fact_after_normalising(answer: str, fact: str) -> None:

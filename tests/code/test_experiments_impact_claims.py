@@ -105,3 +105,33 @@ def test_updated_documents_edits_in_memory_only() -> None:
     assert sample_data.path("heronsgate_kb.jsonl").read_bytes() == before
     with pytest.raises(DataError):
         ic.updated_documents([Document("d", "nothing here")], {"q": "14 days"}, {"q": ["d"]}, {"q": "21 days"})
+
+
+def test_a_committed_table_is_rescored_from_its_answers(tmp_path) -> None:
+    from playbook_lib.experiments.tables import read_table, write_table
+
+    impact = pd.DataFrame(
+        [
+            {"qid": "q1", "mode": ic.WITHOUT, "answer": "Every 4 days.", "grounded": 0.0, "correct": True},
+            {
+                "qid": "q1",
+                "mode": ic.with_k(1),
+                "answer": "Every 14 days or 90 days.",
+                "grounded": 1.0,
+                "correct": True,
+            },
+            {"qid": "q2", "mode": ic.with_k(1), "answer": "It costs 1,890 euros.", "grounded": 1.0, "correct": False},
+        ]
+    )
+    fresh = pd.DataFrame(
+        [
+            {"qid": "q2", "index": "stale", "old": "1,890 euros", "new": "2,040 euros", "answer": "1,890 euros"},
+            {"qid": "q2", "index": "refreshed", "old": "1,890 euros", "new": "2,040 euros", "answer": "2040 euros"},
+        ]
+    )
+    write_table(ic.results_frame(impact, ic.score_freshness(fresh)), tmp_path / "t.csv", {"k": "v"})
+    frame, _ = read_table(tmp_path / "t.csv")
+    a, b = ic.split_results(frame, {"q1": "14 days", "q2": "1,890 euros"})
+    assert a["correct"].tolist() == [False, False, True]  # the stored "correct" column is not trusted
+    assert a["contradicts"].tolist() == [True, True, False] and a["grounded"].tolist() == [0.0, 1.0, 1.0]
+    assert b["states_new"].tolist() == [False, True] and b["states_old"].tolist() == [True, False]
