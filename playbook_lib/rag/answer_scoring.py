@@ -105,7 +105,7 @@ _QUANTITY_RE = re.compile(
 
 def normalise(text: str) -> str:
     """Lower case, one space between words, no thousands separators ("2,950" -> "2950"), number words as digits
-    ("three" -> "3"), "minus 10" as "-10", hyphens inside words as spaces ("three-year" -> "3 year"), ``%``/"per
+    ("three" -> "3"), "minus 10" as "-10" but "plus or minus 0.01" as "±0.01", hyphens inside words as spaces ("three-year" -> "3 year"), ``%``/"per
     cent" as "percent", ``€2,950`` as "2950 euro", and unit plurals and abbreviations as the singular word of
     :data:`UNIT_FAMILIES` ("hours" -> "hour")."""
     s = text.lower().replace("\u2212", "-")
@@ -115,6 +115,7 @@ def normalise(text: str) -> str:
     s = s.replace("%", " percent").replace("per cent", "percent")
     s = re.sub(r"€\s*(" + _NUMBER + ")", r"\1 euro", s)
     s = _WORD_RE.sub(lambda m: str(_WORD_VALUE[m.group(1)]), s)
+    s = re.sub(r"\b(?:plus or minus|plus/minus|\+/-) ?(?=\d)", "±", s)  # a tolerance, not a negative number
     s = re.sub(r"\bminus (?=\d)", "-", s)
     s = _SPELLING_RE.sub(lambda m: _UNIT_SPELLINGS[m.group(1)], s)
     return " ".join(s.split())

@@ -22,6 +22,7 @@ from playbook_lib.rag.pipeline import contains_fact
         ("Ingrid  AASHEIM is the CEO.", "Ingrid Aasheim"),
         ("Firmware 5.3.", "5.3"),
         ("It is rated IP68 to 3 meters.", "3 metres"),
+        ("Accurate to plus or minus 0.01 pH after calibration.", "0.01 pH"),
     ],
 )
 def test_states_fact_after_normalising(answer: str, fact: str) -> None:
