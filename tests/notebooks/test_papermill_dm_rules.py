@@ -45,3 +45,17 @@ def test_production_checklists_print_their_rule_verdicts(tmp_path: Path) -> None
     # another plan: no planted ground truth, so that claim is inconclusive, never held
     assert "every item with a problem planted in the model plan warns or fails**: **inconclusive** (0 of 0" in text
     assert "a routing threshold trades cost for success**: **held**" in text
+
+
+def test_scaling_prints_its_rule_verdicts(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "dm_04_scaling", {"layer": 4, "head": 7, "compute_budget": 1e21, "ssm_repeats": 2})
+    text = outputs_text(nb)
+    # another head: the formula still reproduces the model's weights
+    assert "the textbook formula reproduces the model's attention**: **held** (6 of 6 checks passed)" in text
+    # Table 3 is the paper's: the 67B row trains 22.4 tokens per parameter, beyond ±10 % of 20
+    assert "reproduce Table 3 within ±10 %**: **did not hold** (2 of 3 checks passed)" in text
+    assert "failed: 20·N gives the paper's tokens" in text
+    # the budget's closed form, found again by the grid, and the rule against the fit at this budget too
+    assert "the fitted loss is lowest at the closed form**: **held**" in text
+    assert "the rule's loss is within 1 % of the fit's while the fit trains on more tokens**: **held**" in text
+    assert "1e+21: 50 vs 20" in text
