@@ -57,3 +57,12 @@ def test_minimal_rag_prints_its_ranking_and_retrieval_verdicts(tmp_path: Path) -
     assert "dense retrieval puts the answering document first for most questions**: **" in text
     assert "of 12 questions; share" in text  # the Wilson interval over the 12 judged questions
 
+
+def test_operation_types_prints_a_verdict_per_type(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "ops_07_operation_types", {"batch_sizes": [1, 8], "n_texts": 16, "n_corrections": 2})
+    text = outputs_text(nb)
+    assert "training-time operations: stable shards, equal vectors, faster batches**: **" in text
+    assert "passed: no existing item moved shard (0 moved)" in text
+    assert "passed: the request log reproduces what was served (12 of 12 rows)" in text
+    assert "passed: the refresh re-embedded exactly the changed documents" in text
+    assert "a reviewer's correction fixes its question and leaves the others alone**: **" in text
