@@ -200,8 +200,8 @@ def plan_routing(
 
 
 def plan_routing_from_evals(
-    cheap_confidence: Sequence[float],
-    cheap_success: Sequence[bool],
+    cheap_confidence: Sequence[float] | np.ndarray,
+    cheap_success: Sequence[bool] | np.ndarray,
     cheap_cost: float,
     strong: PathStats,
     threshold: float,

@@ -4,6 +4,7 @@ description, a z-score cut-off and a coverage threshold. Real all-MiniLM-L6-v2, 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.notebooks.test_papermill import outputs_text, run_notebook
@@ -55,3 +56,11 @@ def test_dataset_engineering_embedding_checks_on_own_files(tmp_path: Path) -> No
     assert "traffic queries have no training example within 0.45" in text
     assert "groups by neighbours" in text  # the traffic has no category: uncovered queries are clustered
     assert "planted off-topic rows flagged" not in text  # the bundled sample's truth is not applied to user data
+
+
+def test_dataset_engineering_grades_the_bundled_sample_against_its_planted_rows(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path, "dm_02_dataset_engineering", {"shared_data": str(tmp_path / "absent")})
+    text = outputs_text(nb)
+    assert re.search(r"\*\*the checks find the planted problems\*\*: \*\*(held|did not hold|inconclusive)\*\*", text)
+    assert "exact_duplicates: every planted row flagged (6 of 6)" in text
+    assert "pooled over these checks: recall" in text and "(Wilson, 95 %)" in text
