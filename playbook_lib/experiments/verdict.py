@@ -15,8 +15,8 @@ it is large (beyond ``±margin`` either way), :func:`combine` a claim made of pa
 Some claims are rules, not estimates: a decision function returns the action the chapter prescribes, a hash changes
 when the content does, a checklist flags the planted problem. Those are judged by :func:`rules` over named
 :class:`Check` results: **held** when every check passed, **did not hold** when any check failed, **inconclusive**
-when none failed but one could not be measured (``passed=None``: the input it needs is missing) or there are no
-checks at all. :func:`rule_verdict` keeps the checks with the verdict for the page (:class:`RuleVerdict`).
+when none failed but one is undecided (``passed=None``: the input it needs is missing, or its interval straddles
+the threshold) or there are no checks at all. :func:`rule_verdict` keeps the checks with the verdict for the page (:class:`RuleVerdict`).
 
 So a tie is never "held", and an effect smaller than the run-to-run noise says so instead of picking a side.
 """
@@ -190,7 +190,8 @@ def any_holds(verdicts: Sequence[Verdict]) -> Verdict:
 @dataclass(frozen=True)
 class Check:
     """One named, deterministic check of a rule claim: ``passed`` is ``True`` or ``False`` once measured, ``None``
-    when it could not be measured (the input it needs is missing); ``detail`` says what was measured."""
+    when it is undecided (the input it needs is missing, or a measured interval straddles its threshold);
+    ``detail`` says what was measured."""
 
     name: str
     passed: bool | None
@@ -205,8 +206,8 @@ class Check:
 
     @property
     def status(self) -> str:
-        """``passed``, ``failed`` or ``not measured``."""
-        return {True: "passed", False: "failed", None: "not measured"}[self.passed]
+        """``passed``, ``failed`` or ``undecided``."""
+        return {True: "passed", False: "failed", None: "undecided"}[self.passed]
 
 
 def _as_checks(checks: Mapping[str, bool | None] | Sequence[Check]) -> list[Check]:
@@ -220,7 +221,7 @@ def _as_checks(checks: Mapping[str, bool | None] | Sequence[Check]) -> list[Chec
 
 def rules(checks: Mapping[str, bool | None] | Sequence[Check]) -> Verdict:
     """The verdict on a rule claim made of deterministic checks (module docstring): did not hold when any check
-    failed, held when every check passed, inconclusive when one could not be measured or there are none."""
+    failed, held when every check passed, inconclusive when one is undecided or there are none."""
     items = _as_checks(checks)
     if any(c.passed is False for c in items):
         return Verdict.DID_NOT_HOLD

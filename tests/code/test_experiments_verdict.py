@@ -148,5 +148,5 @@ def test_rule_verdict_renders_the_verdict_and_each_check() -> None:
     assert "  - passed: knowledge -> RAG (3 scenarios)" in text
     assert "  - failed: no evals -> evals" in text
     unmeasured = rule_verdict("c", {"needs traffic": None})
-    assert unmeasured.verdict is Verdict.INCONCLUSIVE and "not measured: needs traffic" in unmeasured.markdown()
+    assert unmeasured.verdict is Verdict.INCONCLUSIVE and "undecided: needs traffic" in unmeasured.markdown()
     assert rules_markdown([v, unmeasured]).count("\n- **") == 1

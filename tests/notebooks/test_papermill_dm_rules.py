@@ -36,7 +36,7 @@ def test_production_checklists_print_their_rule_verdicts(tmp_path: Path) -> None
     text = outputs_text(nb)
     # the bundled data: every evaluated planted item is flagged; the golden-set item cannot run without --golden
     assert "every item with a problem planted in the sample warns or fails**: **" in text
-    assert "not measured: golden warns or fails" in text
+    assert "undecided: golden warns or fails" in text
     assert "planted items flagged: 11 of 11" in text
     # the widget's item, graded again: pii_rate 0.05 against the file's warn 0.0 / fail 0.01
     assert "quality.compliance.pii: the outcome moves with the thresholds**: **held**" in text
