@@ -1,10 +1,18 @@
-"""The cost and routing claims of the model-selection page, simulated over seeds and judged with intervals.
+"""The claims of the model-selection page: reasons and flips as rules, cost and routing simulated over seeds.
 
 Taught in the book's *Model selection* page (``notebooks/dm_07_model_selection.ipynb``). Its sections 4 and 5 run
 on first-attempt success rates that are *assumptions* (the page says so: they stand in for a team's eval
 results); what is measured is what the arithmetic of retries and routing does with them, and how much one
 simulated eval run of ``n_tasks`` tasks can be trusted. Each claim is therefore judged over several seeds (each seed
-a fresh simulated eval run), with rules fixed here:
+a fresh simulated eval run), with rules fixed here. Claims 1 and 2 are rules over the selection itself
+(:func:`judge_reasons`, :func:`judge_flips`):
+
+- **reasons** (claim 1): every excluded model names at least one violated constraint and no excluded model is
+  ranked; every ranked model carries at least one reason for its score; the ranking is by score, best first, ties
+  to the cheaper model.
+- **flips** (claim 2): some single-field change of the profile moves the top model or the eligible set (else the
+  flip table shows nothing to compute), relaxing a hard constraint never removes an eligible model and tightening
+  one never adds one.
 
 - **premium** (claim 3): cost per successful task exceeds the price per call for every model (the retry and
   failure premium, cost per success / price per call, has a 95 % interval wholly above 1 for each), and it is
@@ -27,14 +35,89 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.decide.cost import PathStats, cost_table, plan_routing_from_evals
+from playbook_lib.decide.select import Selection
 from playbook_lib.errors import UsageError
-from playbook_lib.experiments.verdict import Interval, Verdict, combine, judge, mean_interval
+from playbook_lib.experiments.verdict import (
+    Check,
+    Interval,
+    RuleVerdict,
+    Verdict,
+    combine,
+    judge,
+    mean_interval,
+    rule_verdict,
+)
 
 #: "Keeps most of the strong model's success": within this many points (as a share) of strong-only success.
 SUCCESS_MARGIN = 0.02
 #: The thresholds a routing sweep tries.
 THRESHOLDS = tuple(float(t) for t in np.linspace(0, 1, 41))
 MAX_ATTEMPTS = 3
+
+
+def judge_reasons(selection: Selection) -> RuleVerdict:
+    """Claim 1 on one selection (module docstring)."""
+    ranked, excluded = selection.ranked, selection.excluded
+    unexplained = [c.model.name for c in excluded if not c.excluded_because]
+    both = sorted({c.model.name for c in ranked} & {c.model.name for c in excluded})
+    bare = [c.model.name for c in ranked if not c.reasons]
+    order = [(-c.score, c.cost_per_1k_requests) for c in ranked]
+    return rule_verdict(
+        "every exclusion and every point of score has a stated reason",
+        [
+            Check(
+                "every excluded model names the constraint it breaks",
+                not unexplained if excluded else None,
+                f"{len(excluded) - len(unexplained)} of {len(excluded)} excluded"
+                + (f"; without a reason: {', '.join(unexplained)}" if unexplained else ""),
+            ),
+            Check("no excluded model is ranked", not both, ", ".join(both) or f"{len(ranked)} ranked, all eligible"),
+            Check(
+                "every ranked model carries reasons for its score",
+                not bare if ranked else None,
+                f"{len(ranked) - len(bare)} of {len(ranked)} ranked" + (f"; bare: {', '.join(bare)}" if bare else ""),
+            ),
+            Check(
+                "ranked by score, ties to the cheaper model",
+                order == sorted(order) if len(ranked) > 1 else None,
+                f"{len(ranked)} ranked",
+            ),
+        ],
+    )
+
+
+def judge_flips(
+    base_eligible: set[str],
+    flips: Mapping[str, tuple[str | None, set[str]]],
+    relaxing: Sequence[str] = (),
+    tightening: Sequence[str] = (),
+    base_top: str | None = None,
+) -> RuleVerdict:
+    """Claim 2 over a flip table: ``flips`` maps a change's label to (its top model, its eligible set);
+    ``relaxing`` / ``tightening`` name the changes that drop / add a hard constraint (module docstring)."""
+    moved = [k for k, (top, eligible) in flips.items() if top != base_top or eligible != base_eligible]
+    lost = {k: sorted(base_eligible - flips[k][1]) for k in relaxing if k in flips}
+    gained = {k: sorted(flips[k][1] - base_eligible) for k in tightening if k in flips}
+    return rule_verdict(
+        "one requirement changes the ranking, in the direction of the constraint",
+        [
+            Check(
+                "some single-field change moves the top model or the eligible set",
+                bool(moved) if flips else None,
+                f"{len(moved)} of {len(flips)} changes: {', '.join(moved) or 'none'}",
+            ),
+            Check(
+                "relaxing a hard constraint removes no eligible model",
+                not any(lost.values()) if lost else None,
+                "; ".join(f"{k}: {', '.join(v) or 'none lost'}" for k, v in lost.items()) or "no relaxing change",
+            ),
+            Check(
+                "tightening a hard constraint adds no eligible model",
+                not any(gained.values()) if gained else None,
+                "; ".join(f"{k}: {', '.join(v) or 'none added'}" for k, v in gained.items()) or "no tightening change",
+            ),
+        ],
+    )
 
 
 def simulate_attempts(

@@ -80,3 +80,42 @@ def test_the_threshold_is_chosen_on_one_run_and_guarded() -> None:
         judge_selection({"strong": 0.9, "cheap": 0.6}, PRICE, "strong", "cheap", 100, [0])
     with pytest.raises(UsageError):
         judge_selection({"strong": 0.9}, PRICE, "strong", "cheap", 100, SEEDS)
+
+
+def bundled_selection():  # type: ignore[no-untyped-def]
+    from playbook_lib import sample_data
+    from playbook_lib.decide.select import load_catalog, load_requirements, select_models
+
+    catalog = load_catalog(sample_data.path("model_catalog.yaml"))
+    return select_models(catalog, load_requirements(sample_data.path("requirements_profile.yaml")))
+
+
+def test_reasons_hold_on_the_real_selection_and_fail_on_a_tampered_one() -> None:
+    import dataclasses
+
+    from playbook_lib.experiments.selection_claims import judge_reasons
+
+    sel = bundled_selection()
+    assert judge_reasons(sel).verdict is Verdict.HELD
+    bare = dataclasses.replace(sel.excluded[0], excluded_because=[])
+    tampered = dataclasses.replace(sel, excluded=[bare, *sel.excluded[1:]])
+    v = judge_reasons(tampered)
+    assert v.verdict is Verdict.DID_NOT_HOLD and "without a reason" in v.markdown()
+    swapped = dataclasses.replace(sel, ranked=list(reversed(sel.ranked)))
+    assert judge_reasons(swapped).verdict is Verdict.DID_NOT_HOLD  # not ranked by score
+    empty = dataclasses.replace(sel, ranked=[], excluded=[])
+    assert judge_reasons(empty).verdict is Verdict.INCONCLUSIVE
+
+
+def test_flips_need_a_move_and_the_constraints_direction() -> None:
+    from playbook_lib.experiments.selection_claims import judge_flips
+
+    base = {"a", "b"}
+    ok = {"relaxed": ("c", {"a", "b", "c"}), "tightened": ("a", {"a"})}
+    assert judge_flips(base, ok, ["relaxed"], ["tightened"], base_top="a").verdict is Verdict.HELD
+    wrong = {"relaxed": ("a", {"a"}), "tightened": ("a", {"a"})}
+    assert judge_flips(base, wrong, ["relaxed"], ["tightened"], base_top="a").verdict is Verdict.DID_NOT_HOLD
+    still = {"x": ("a", {"a", "b"})}
+    v = judge_flips(base, still, base_top="a")
+    assert v.verdict is Verdict.DID_NOT_HOLD  # nothing moved: there is nothing to compute
+    assert judge_flips(base, {"x": ("b", {"a", "b"})}, base_top="a").verdict is Verdict.INCONCLUSIVE  # no direction

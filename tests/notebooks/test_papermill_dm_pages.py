@@ -81,4 +81,11 @@ def test_model_selection_judges_cost_and_routing_over_six_seeds(tmp_path: Path) 
     )
     assert re.search(r"\(4\) routing keeps most of the strong model's success .+\*\*: " + verdict, text)
     assert "over 6 seeds" in text and "on 5 held-out runs" in text
+    assert re.search(
+        r"\*\*\(1\)\*\* \*\*every exclusion and every point of score has a stated reason\*\*: " + verdict, text
+    )
+    assert re.search(
+        r"\*\*\(2\)\*\* \*\*one requirement changes the ranking, in the direction of the constraint\*\*: " + verdict,
+        text,
+    )
     assert "(95%, n=6)" in text and "(95%, n=5)" in text
