@@ -234,7 +234,8 @@ def grounded_value(output: str, context: str, max_words: int = 12) -> bool:
     words = _words(output)
     if not words or len(words) > max_words:
         return False
-    known = set(_words(context)) | {w.strip(".,:") for w in _words(context)}
+    record = _words(context)
+    known = set(record) | {w.strip(".,:") for w in record}
     return all(w in FRAME_WORDS or w in known or w.strip(".,:") in known for w in words)
 
 
@@ -298,11 +299,8 @@ def measure_consistency(
         rng = np.random.default_rng(
             [seed, first_index + ti, round(s.temperature * 1000), s.top_k or 0, round((s.top_p or 0) * 1000)]
         )
-        outputs, draws = [], []
-        for _ in range(n_samples):
-            text, used = _draw(model, tokens, s, max_tokens, rng, task.context)
-            outputs.append(text)
-            draws.append(used)
+        drawn = [_draw(model, tokens, s, max_tokens, rng, task.context) for _ in range(n_samples)]
+        outputs = [text for text, _, _ in drawn]
         c = consistency(outputs)
         rows.append(
             {
@@ -317,8 +315,8 @@ def measure_consistency(
                 "entropy_bits": c.entropy_bits,
                 "agreement": c.agreement,
                 "accuracy": float(np.mean([task.correct(o) for o in outputs])),
-                "grounded": float(np.mean([grounded_value(o, task.context) for o in outputs])),
-                "draws": float(np.mean(draws)),
+                "grounded": float(np.mean([ok for _, _, ok in drawn])),
+                "draws": float(np.mean([calls for _, calls, _ in drawn])),
                 "mode": c.mode,
                 "mode_correct": task.correct(str(c.mode)),
             }
@@ -336,16 +334,20 @@ def _draw(
     max_tokens: int,
     rng: np.random.Generator,
     context: str,
-) -> tuple[str, int]:
-    """One answer under setting ``s`` and the number of model calls it took (the validator loop of :class:`Setting`)."""
+) -> tuple[str, int, bool]:
+    """One answer under setting ``s``, the number of model calls it took (the validator loop of :class:`Setting`)
+    and whether it passes :func:`grounded_value`, each draw checked once."""
     text = model.generate(tokens, s.temperature, s.top_k, s.top_p, max_tokens, rng).text
+    ok = grounded_value(text, context)
     for attempt in range(s.retries):
-        if grounded_value(text, context):
-            return text, attempt + 1
+        if ok:
+            return text, attempt + 1, ok
         text = model.generate(tokens, s.temperature, s.top_k, s.top_p, max_tokens, rng).text
-    if s.retries and not grounded_value(text, context):
-        return model.generate(tokens, 0.0, max_tokens=max_tokens).text, s.retries + 2  # the greedy fallback
-    return text, s.retries + 1
+        ok = grounded_value(text, context)
+    if s.retries and not ok:
+        text = model.generate(tokens, 0.0, max_tokens=max_tokens).text  # the greedy fallback
+        return text, s.retries + 2, grounded_value(text, context)
+    return text, s.retries + 1, ok
 
 
 def distribution_grid(

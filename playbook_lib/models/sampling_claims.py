@@ -141,11 +141,6 @@ class SamplingVerdicts:
         )
 
 
-def _plain(frame: pd.DataFrame) -> pd.Series:
-    retries = frame["retries"] if "retries" in frame else pd.Series(0, index=frame.index)
-    return frame["top_k"].isna() & frame["top_p"].isna() & (retries.fillna(0) == 0)
-
-
 def _paired(frame: pd.DataFrame, a: pd.Series, b: pd.Series, column: str, label: str) -> Effect:
     left = frame.loc[a, ["task", column]].groupby("task")[column].mean()
     right = frame.loc[b, ["task", column]].groupby("task")[column].mean()
@@ -164,9 +159,11 @@ def judge_sampling(frame: pd.DataFrame) -> SamplingVerdicts:
         raise UsageError(f"judge_sampling: the frame lacks {', '.join(missing)}")
     if frame.empty:
         raise UsageError("judge_sampling: no rows to judge")
-    plain = _plain(frame)
+    retries = frame["retries"].fillna(0) if "retries" in frame else pd.Series(0, index=frame.index)
+    plain = frame["top_k"].isna() & frame["top_p"].isna() & (retries == 0)
     temps = frame["temperature"].astype(float)
-    greedy_rows = frame[plain & (temps == 0)]
+    is_greedy = plain & (temps == 0)
+    greedy_rows = frame[is_greedy]
     hottest = float(temps[plain].max()) if plain.any() else math.nan
 
     if greedy_rows.empty:
@@ -188,7 +185,7 @@ def judge_sampling(frame: pd.DataFrame) -> SamplingVerdicts:
         ]
     greedy = rule_verdict("greedy decoding (T=0) repeats itself", checks)
 
-    is_greedy, is_hot = plain & (temps == 0), plain & (temps == hottest)
+    is_hot = plain & (temps == hottest)
     hot = "no plain temperature above 0" if not hottest > 0 else f"T={hottest:g}"
     spread = _paired(frame, is_hot, is_greedy, "entropy_bits", f"entropy of the outputs (bits), {hot} minus T=0")
     accuracy = _paired(frame, is_greedy, is_hot, "accuracy", f"accuracy, T=0 minus {hot}")
@@ -196,7 +193,6 @@ def judge_sampling(frame: pd.DataFrame) -> SamplingVerdicts:
         spread = Effect(spread.label, NO_RUNS, Verdict.INCONCLUSIVE)
         accuracy = Effect(accuracy.label, NO_RUNS, Verdict.INCONCLUSIVE)
 
-    retries = frame["retries"].fillna(0) if "retries" in frame else pd.Series(0, index=frame.index)
     filtered = (frame["top_k"].notna() | frame["top_p"].notna()) & (retries == 0) & (temps == hottest)
     filters = []
     for label, rows in frame[filtered].groupby("setting" if "setting" in frame else "top_p", sort=False):

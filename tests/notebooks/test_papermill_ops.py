@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from playbook_lib.scenarios.ops_claims import PIPELINE_STAGES
 from tests.notebooks.test_papermill import outputs_text, run_notebook
 
 SMALL_SCIFACT = {"n_queries": 3, "n_distractors": 20}
@@ -27,18 +28,7 @@ def test_pipeline_overview_on_scifact(tmp_path: Path, shared_data: Path) -> None
     )
     text = outputs_text(nb)
     assert "scifact (BEIR subset): " in text and "3 judged questions" in text
-    for stage in (
-        "ingest",
-        "preprocess / curate",
-        "chunk",
-        "embed",
-        "index",
-        "retrieve",
-        "context",
-        "generate",
-        "post-process",
-        "feedback",
-    ):
+    for stage in PIPELINE_STAGES:  # the chapter's ten stages, in the order the page runs them
         assert stage in text
     assert "nDCG@10" in text and "slowest stage:" in text
     rows = [json.loads(line) for line in log.read_text().splitlines()]
