@@ -108,6 +108,15 @@ class NextTokenModel:
         """Each token id as its own string, for plots and tables."""
         return [self.llm.detokenize([int(i)], special=True).decode("utf-8", "replace") for i in ids]
 
+    def _fits(self, n: int, what: str) -> None:
+        """A prompt longer than the context window is bad input (a long record in a user's tasks file), not a
+        llama.cpp crash: one clear :class:`~playbook_lib.errors.DataError` before anything is evaluated."""
+        if n > self._generator.n_ctx:
+            raise DataError(
+                f"{what}: {n} tokens, more than the model's context window of {self._generator.n_ctx}; "
+                "shorten the record or pass a larger n_ctx"
+            )
+
     def _eval(self, tokens: Sequence[int]) -> np.ndarray:
         import llama_cpp  # lazy: llama-cpp loads a native library; only the local generator needs it
 
@@ -119,6 +128,7 @@ class NextTokenModel:
         """Next-token logits after ``tokens`` (float64, length :attr:`n_vocab`); the prompt is evaluated afresh."""
         if len(tokens) == 0:
             raise ValueError("tokens must not be empty")
+        self._fits(len(tokens), "the prompt")
         key = tuple(int(t) for t in tokens)
         if key not in self._prompt_cache:
             self.llm.reset()
@@ -142,6 +152,7 @@ class NextTokenModel:
         """
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+        self._fits(len(tokens) + max_tokens, f"the prompt and {max_tokens} generated tokens")
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         logits = self.logits(tokens)
         self.llm.n_tokens = len(tokens)  # rewind: drop the previous generation from the KV cache
@@ -210,6 +221,8 @@ def extraction_tasks(n: int | None = None, path: str | None = None) -> list[Extr
                 row["context"],
             )
         )
+    if not tasks:
+        raise DataError(f"{source}: no extraction tasks in the file")
     return tasks[:n] if n is not None else tasks
 
 

@@ -73,6 +73,18 @@ def test_measure_consistency_greedy_is_perfectly_consistent(model: NextTokenMode
     assert again["mode"].tolist() == frame[frame["temperature"] == 1.5]["mode"].tolist()
 
 
+def test_a_record_longer_than_the_context_is_a_data_error_not_a_crash(model: NextTokenModel) -> None:
+    from playbook_lib.errors import DataError
+
+    long = model.chat_tokens("word " * 3000 + "\n\nQuestion: which word?", EXTRACTION_SYSTEM)
+    with pytest.raises(DataError, match="more than the model's context window of 1024"):
+        model.logits(long)
+    short = model.chat_tokens("Colour: teal.\n\nQuestion: colour?", EXTRACTION_SYSTEM)
+    with pytest.raises(DataError, match="generated tokens: "):
+        model.generate(short, 0.0, max_tokens=2000)
+    assert model.generate(short, 0.0, max_tokens=3).token_ids  # the model still works after the refusal
+
+
 def test_distribution_grid_monotone_in_knobs(model: NextTokenModel, prompt: list[int]) -> None:
     grid = distribution_grid(model.logits(prompt), [0.0, 0.5, 1.0, 2.0], [None, 5], [None, 0.9])
     assert (grid[grid["temperature"] == 0]["candidates"] == 1).all()
@@ -88,6 +100,10 @@ def test_extraction_tasks_bad_file(tmp_path) -> None:  # type: ignore[no-untyped
     bad.write_text('{"context": "x", "question": "y"}\n', encoding="utf-8")
     with pytest.raises(DataError, match=":1: expected context"):
         extraction_tasks(path=str(bad))
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no extraction tasks"):
+        extraction_tasks(path=str(empty))
     tasks = extraction_tasks()
     assert len(tasks) == 40 and len({t.id for t in tasks}) == 40
     assert all(t.correct(t.answer) and grounded_value(t.answer, t.context) for t in tasks)
