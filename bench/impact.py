@@ -47,6 +47,7 @@ from playbook_lib.embeddings.model import MiniLMEmbedder  # noqa: E402
 from playbook_lib.errors import PlaybookError  # noqa: E402
 from playbook_lib.experiments import impact_claims as ic  # noqa: E402
 from playbook_lib.experiments.tables import machine, write_table  # noqa: E402
+from playbook_lib.io.outputs import check_outputs  # noqa: E402
 from playbook_lib.rag.corpus import load_corpus, load_labelled_queries, load_reference_answers  # noqa: E402
 from playbook_lib.rag.generate import LocalLlamaGenerator  # noqa: E402
 from playbook_lib.rag.retrieve import DenseRetriever  # noqa: E402
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
+    check_outputs({}, {"--out": args.out})  # a bad path fails now, not after the whole run
     import llama_cpp  # lazy: version string for the header only
 
     docs = load_corpus(sample_data.path("heronsgate_kb.jsonl"))

@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from playbook_lib.errors import PlaybookError  # noqa: E402
 from playbook_lib.experiments.tables import machine, write_table  # noqa: E402
+from playbook_lib.io.outputs import check_outputs  # noqa: E402
 from playbook_lib.models.next_token import NextTokenModel, extraction_tasks, measure_consistency  # noqa: E402
 from playbook_lib.models.sampling_claims import PROFILES, judge_sampling  # noqa: E402
 from playbook_lib.settings import quiet_model_loading  # noqa: E402
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
+    check_outputs({}, {"--out": args.out})  # a bad path fails now, not after the whole run
     import llama_cpp  # lazy: version string for the header only
 
     profile = PROFILES[args.profile]
