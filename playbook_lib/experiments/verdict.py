@@ -104,6 +104,26 @@ def difference_interval(
     return Interval(diff, diff - half, diff + half, int(min(x.size, y.size)), confidence)
 
 
+def ratio_interval(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, confidence: float = 0.95
+) -> Interval:
+    """The geometric-mean ratio ``a / b`` of paired positive measurements (e.g. the seconds of a slow and a fast arm
+    timed alternately in one loop, so both share each repeat's machine load) with its interval: Student's t interval
+    of the per-pair log ratios, exponentiated. The estimate and bounds are ratios, to judge against a threshold such
+    as ``2.0`` ("at least twice as fast"); infinite bounds for fewer than two pairs."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"paired runs must match: {x.size} and {y.size} values")
+    if x.size == 0:
+        raise ValueError("no values to summarise")
+    if not (np.all(x > 0) and np.all(y > 0)):
+        raise ValueError("a ratio interval needs positive values")
+    logs = mean_interval(np.log(x) - np.log(y), confidence)
+    if not math.isfinite(logs.low):
+        return Interval(math.exp(logs.estimate), -math.inf, math.inf, logs.n, confidence)
+    return Interval(math.exp(logs.estimate), math.exp(logs.low), math.exp(logs.high), logs.n, confidence)
+
+
 def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -> Interval:
     """A share of ``successes`` in ``trials`` (a recall, a precision) with its Wilson score interval
     (:func:`~playbook_lib.checks.statistics.wilson_interval`); ``[0, 1]`` for no trials."""
