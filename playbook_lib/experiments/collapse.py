@@ -48,6 +48,16 @@ if TYPE_CHECKING:
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 
+#: The page's two profiles: ``small`` (the book build and CI) and ``full`` (``bench/experiment_tables.py --pages
+#: exp_06``, committed as ``notebooks/results/exp_06_model_collapse.csv``): training rows per generation, held-out
+#: real rows, generations after generation 0 and seeds. Fixed before the full profile was first run.
+COLLAPSE_PROFILES: dict[str, dict[str, Any]] = {
+    "small": {"n_docs": 400, "heldout": 150, "generations": 5, "seeds": (0, 1, 2, 3, 4)},
+    "full": {"n_docs": 4000, "heldout": 1000, "generations": 20, "seeds": tuple(range(10))},
+}
+#: The shares of real rows mixed into every generation by default (0: pure recursion, the base of the verdicts).
+REAL_FRACTIONS: tuple[float, ...] = (0.0, 0.1, 0.5)
+
 #: The metrics :func:`corpus_metrics` and :func:`recursive_training` report, with what each means.
 METRICS: dict[str, str] = {
     "vocab_size": "distinct words in the training set",
@@ -535,6 +545,17 @@ class CollapseVerdict:
         """The page's claim: collapse, and every larger real share anchors it."""
         return combine([self.collapsed, *(self.anchored(f) for f in self.anchoring)])
 
+    def parts(self) -> dict[str, Verdict]:
+        """Every verdict by name, the claim first, then each claim and its parts: for a table that sets two runs
+        (the build's and the committed full profile) side by side."""
+        out = {"claim": self.overall, f"collapse with {self.base:.0%} real": self.collapsed}
+        out.update({f"  {p.claim.effect}": p.verdict for p in self.collapse})
+        for fraction, parts in self.anchoring.items():
+            out[f"anchoring with {fraction:.0%} real"] = self.anchored(fraction)
+            out.update({f"  {p.claim.effect} ({fraction:.0%} real)": p.verdict for p in parts})
+        out[f"tail mass within ±{TAIL_MASS_MARGIN:g}"] = self.tail_mass_small
+        return out
+
     def lines(self) -> list[str]:
         """Markdown bullet lines: each verdict with the parts and intervals it rests on."""
         out = [
@@ -576,6 +597,41 @@ def collapse_verdict(frame: pd.DataFrame) -> CollapseVerdict:
     tail = last_generation(frame, "tail_mass", base) - first_generation(frame, "tail_mass", base)
     seeds = int(frame["seed"].nunique())
     return CollapseVerdict(base, seeds, tuple(collapse), anchoring, mean_interval(tail))
+
+
+#: The columns a committed full-profile table must have for :func:`collapse_verdict` and :func:`plot_collapse`.
+TABLE_COLUMNS: tuple[str, ...] = ("real_fraction", "seed", "generation", "tail_mass", *METRICS)
+
+
+def run_profile(
+    path: str | Path,
+    profile: str = "small",
+    field: str = "instruction",
+    real_fractions: Sequence[float] = REAL_FRACTIONS,
+    progress: bool = False,
+    **options: Any,
+) -> pd.DataFrame:
+    """The page's experiment for one of :data:`COLLAPSE_PROFILES` on the texts of ``field`` in ``path``: the real
+    and held-out documents drawn with seed 0 (:func:`load_documents`), then :func:`collapse_experiment` over the
+    profile's seeds; its metrics frame, one row per real fraction, seed and generation. ``bench/experiment_tables.py``
+    writes the ``full`` profile's frame to the committed table. ``options`` go to :func:`recursive_training`."""
+    if profile not in COLLAPSE_PROFILES:
+        raise UsageError(f"unknown profile {profile!r}; use one of {', '.join(COLLAPSE_PROFILES)}")
+    cfg = COLLAPSE_PROFILES[profile]
+    real, heldout = load_documents(path, field=field, limit=cfg["n_docs"], heldout=cfg["heldout"], seed=0)
+    frame, _ = collapse_experiment(
+        real, heldout, cfg["generations"], real_fractions, cfg["seeds"], progress=progress, **options
+    )
+    return frame
+
+
+def read_collapse_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A committed :func:`run_profile` frame and its ``# key: value`` header lines
+    (:func:`~playbook_lib.experiments.tables.read_table`); a missing or incomplete file is a
+    :class:`~playbook_lib.errors.DataError`."""
+    from playbook_lib.experiments.tables import read_table  # lazy: pandas only where a table is read
+
+    return read_table(path, required=TABLE_COLUMNS)
 
 
 def real_rows_alone(

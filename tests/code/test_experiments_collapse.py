@@ -259,3 +259,57 @@ def test_real_rows_alone() -> None:
     assert real_rows_alone(real, 1.0, {"a", "c"}) == 1.0
     assert real_rows_alone(real, 0.0, {"a", "c"}) == 0.0
     assert 0.0 < real_rows_alone(real, 0.5, {"a", "c", "d", "e"}, draws=20) == pytest.approx(0.5)
+
+
+def test_run_profile_round_trips_through_a_table(tmp_path) -> None:
+    import json
+
+    from playbook_lib.experiments.collapse import COLLAPSE_PROFILES, read_collapse_table, run_profile
+    from playbook_lib.experiments.tables import write_table
+
+    path = tmp_path / "texts.jsonl"
+    path.write_text("\n".join(json.dumps({"instruction": " ".join(doc)}) for doc in toy_corpus() * 20))
+    cfg = COLLAPSE_PROFILES["small"]
+    frame = run_profile(path, "small", real_fractions=(0.0, 0.5))
+    assert len(frame) == 2 * len(cfg["seeds"]) * (cfg["generations"] + 1)
+    assert sorted(frame["seed"].unique()) == list(cfg["seeds"])
+    write_table(frame, tmp_path / "t.csv", {"profile": "small"})
+    back, meta = read_collapse_table(tmp_path / "t.csv")
+    assert meta == {"profile": "small"}
+    assert collapse_verdict(back).lines() == collapse_verdict(frame).lines()
+    with pytest.raises(UsageError):
+        run_profile(path, "medium")
+    from playbook_lib.errors import DataError
+
+    (tmp_path / "bad.csv").write_text("seed,generation\n0,0\n")
+    with pytest.raises(DataError, match="missing columns"):
+        read_collapse_table(tmp_path / "bad.csv")
+
+
+def test_committed_full_profile_table() -> None:
+    from pathlib import Path
+
+    from playbook_lib.experiments.collapse import COLLAPSE_PROFILES, REAL_FRACTIONS, read_collapse_table
+
+    table = Path(__file__).resolve().parents[2] / "notebooks" / "results" / "exp_06_model_collapse.csv"
+    frame, meta = read_collapse_table(table)
+    cfg = COLLAPSE_PROFILES["full"]
+    assert meta["profile"] == "full" and "exp_06" in meta["command"]
+    assert sorted(frame["seed"].unique()) == list(cfg["seeds"])
+    assert sorted(frame["real_fraction"].unique()) == list(REAL_FRACTIONS)
+    assert int(frame["generation"].max()) == cfg["generations"]
+    assert (frame.loc[frame["generation"] == 0, "docs"] == cfg["n_docs"]).all()
+    verdict = collapse_verdict(frame)
+    assert verdict.seeds == len(cfg["seeds"]) and list(verdict.anchoring) == list(REAL_FRACTIONS[1:])
+    assert all(p.interval.n == len(cfg["seeds"]) for p in verdict.collapse)
+
+
+def test_collapse_verdict_parts_name_every_verdict() -> None:
+    frame = collapse_frame(last_metrics(0.2, 0.4, 800, 900, 0.05, 0.01), last_metrics(0.7, 0.55, 1600, 400, 0.05, 0.01))
+    parts = collapse_verdict(frame).parts()
+    assert list(parts)[:2] == ["claim", "collapse with 0% real"]
+    assert parts["anchoring with 50% real"] is Verdict.HELD and len(parts) == 2 + 4 + 1 + 3 + 1
+    hurt = collapse_verdict(
+        collapse_frame(last_metrics(0.5, 0.5, 1500, 500, 0.2, 0.01), last_metrics(0.2, 0.4, 800, 900, 0.05, 0.01))
+    ).parts()
+    assert hurt["claim"] is Verdict.DID_NOT_HOLD and hurt["anchoring with 50% real"] is Verdict.DID_NOT_HOLD
