@@ -64,3 +64,23 @@ def test_dataset_engineering_grades_the_bundled_sample_against_its_planted_rows(
     assert re.search(r"\*\*the checks find the planted problems\*\*: \*\*(held|did not hold|inconclusive)\*\*", text)
     assert "exact_duplicates: every planted row flagged (6 of 6)" in text
     assert "pooled over these checks: recall" in text and "(Wilson, 95 %)" in text
+    # no public data: nothing to plant near copies into, so that claim is not measured, never held
+    assert "no public data folder, so nothing to plant into" in text
+    assert re.search(r"flags nothing else\*\* \(recall and precision > 0.9\): \*\*inconclusive\*\*", text)
+
+
+def test_dataset_engineering_grades_near_copies_planted_into_gsm8k(tmp_path: Path, shared_data: Path) -> None:
+    from playbook_lib.experiments.dataset_claims import gsm8k_rows, judge_near, run_near_plants
+
+    nb = run_notebook(
+        tmp_path,
+        "dm_02_dataset_engineering",
+        {"shared_data": str(shared_data), "near_threshold": 0.9, "compare_rows": 100},
+    )
+    text = outputs_text(nb)
+    # the page's verdict is the library's on the same seeds, at the page's threshold (0.9 here, not the default)
+    expected = judge_near(run_near_plants(gsm8k_rows(shared_data), seeds=range(5), threshold=0.9))
+    assert f"**{expected.verdict.value}**" in text and f"recall {expected.recall}" in text
+    assert f"precision {expected.precision}" in text and "pooled over 5 seeds" in text
+    assert "edit rate" in text  # the recall-by-rate table
+    assert f"- near copies planted into GSM8K: {expected.verdict.value}" in text
