@@ -16,11 +16,21 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from execute_notebooks import toc_notebooks  # noqa: E402
 
+#: The pages the browser tests open and need executed: tests/site/test_site.py's minimal-RAG page and every page
+#: with controls (tests/site/test_controls.py's CONTROL_PAGES, which fails on a listed page left unexecuted).
+EXECUTE = (
+    "ops_06_minimal_rag",
+    "dm_04_scaling",
+    "dm_06_probabilistic_outputs",
+    "dm_07_model_selection",
+    "ops_03_core_components",
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="where to write the config")
-    parser.add_argument("--execute", nargs="+", default=["ops_06_minimal_rag"], help="notebook stems to execute")
+    parser.add_argument("--execute", nargs="+", default=list(EXECUTE), help="notebook stems to execute")
     args = parser.parse_args(argv)
     config = yaml.safe_load(Path("_config.yml").read_text(encoding="utf-8"))
     skip = [f"**/{p.name}" for p in toc_notebooks(Path("_toc.yml")) if p.stem not in args.execute]

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import html
+import json
 from typing import TYPE_CHECKING
 
 from playbook_lib.checks import Outcome, get_check
+from playbook_lib.errors import UsageError
+from playbook_lib.widgets.explorer import Explorer, slider
 
 if TYPE_CHECKING:
-    import ipywidgets
-
     from playbook_lib.checklist.run import ItemResult
 
 
@@ -19,51 +21,63 @@ def regrade(item: ItemResult, warn: float | None, fail: float | None) -> Outcome
     return check.grade(item.result.summary.get(check.metric))
 
 
-def threshold_explorer(item: ItemResult, max_value: float = 0.5, step: float = 0.005) -> ipywidgets.VBox:
-    """Two sliders (warn, fail) for one checklist item; on every change the item is graded again.
+def threshold_grid(top: float, points: int = 21) -> list[float]:
+    """``points`` evenly spaced thresholds from 0 to ``top``, rounded to 4 decimals (the sliders' grid)."""
+    return [round(top * i / (points - 1), 4) for i in range(points)]
 
-    The verdict is an ``HTML`` widget, not an ``Output`` widget: its content lives in the widget state, so a static
-    render embeds it and headless execution never waits on output capture.
+
+def threshold_explorer(item: ItemResult, max_value: float = 0.5, points: int = 21) -> Explorer:
+    """Two sliders (warn, fail) for one checklist item; every setting on their grid is graded by the check.
+
+    The grid runs from 0 to ``max_value`` (or the item's own larger thresholds) in ``points`` steps, and includes
+    the item's configured ``warn`` and ``fail``, which the sliders start at. On the static site the browser shows
+    the grade the library computed for the chosen pair; :meth:`Explorer.live` grades any pair in a kernel.
     """
-    import ipywidgets as w  # lazy: ipywidgets only in a notebook
-
     cls = get_check(item.item.check)
     metric = cls.metric
-    op = ">" if cls.direction == "above" else "<"
-    esc = "&gt;" if op == ">" else "&lt;"
+    esc = "&gt;" if cls.direction == "above" else "&lt;"
     value = item.result.summary.get(metric)
     params = item.item.params
-    top = max(max_value, float(params.get("fail") or 0.0), float(params.get("warn") or 0.0))
-    warn = w.FloatSlider(
-        value=float(params.get("warn") or 0.0),
-        min=0.0,
-        max=top,
-        step=step,
-        description=f"warn {op}",
-        readout_format=".3f",
-        continuous_update=False,
-    )
-    fail = w.FloatSlider(
-        value=float(params.get("fail") or 0.0),
-        min=0.0,
-        max=top,
-        step=step,
-        description=f"fail {op}",
-        readout_format=".3f",
-        continuous_update=False,
-    )
-    out = w.HTML()
+    warn0 = float(params.get("warn") or 0.0)
+    fail0 = float(params.get("fail") or 0.0)
+    top = max(max_value, fail0, warn0)
+    grid = sorted({*threshold_grid(top, points), warn0, fail0})
     colours = {"pass": "#2e7d32", "warn": "#ef6c00", "fail": "#c62828", "not_evaluated": "#616161"}
+    shown = "n/a" if not isinstance(value, int | float) else f"{value:.4g}"
 
-    def redraw(*_: object) -> None:
-        outcome = regrade(item, warn.value, fail.value).value
-        shown = "n/a" if value is None else f"{value:.4g}"
-        out.value = (
-            f"<p><code>{item.item.id}</code>: {metric} = <b>{shown}</b> with warn {esc} {warn.value:.3f}, "
-            f"fail {esc} {fail.value:.3f} &rarr; <b style='color:{colours[outcome]}'>{outcome.upper()}</b></p>"
+    def render(warn: float, fail: float) -> str:
+        try:
+            outcome = regrade(item, warn, fail).value
+        except UsageError as err:  # e.g. warn above fail: the check refuses the pair, and says why
+            return (
+                f"<p data-pb-outcome='refused'><code>{html.escape(item.item.id)}</code>: "
+                f"<b style='color:#616161'>not a valid pair</b>: {html.escape(str(err))}</p>"
+            )
+        return (
+            f"<p data-pb-outcome='{outcome}'><code>{html.escape(item.item.id)}</code>: {metric} = <b>{shown}</b> "
+            f"with warn {esc} {warn:.3f}, fail {esc} {fail:.3f} &rarr; "
+            f"<b style='color:{colours[outcome]}'>{outcome.upper()}</b></p>"
         )
 
-    warn.observe(redraw, names="value")
-    fail.observe(redraw, names="value")
-    redraw()
-    return w.VBox([w.HBox([warn, fail]), out])
+    return Explorer(
+        render,
+        [
+            slider("warn", grid, warn0, label=f"warn {esc}", fmt="{:.3f}"),
+            slider("fail", grid, fail0, label=f"fail {esc}", fmt="{:.3f}"),
+        ],
+        kind="checklist-threshold",
+        caption=f"Move the thresholds of {item.item.id}: the grade of its measured {metric}, by the check itself.",
+        inputs={"check": item.item.check, "params": _plain(params), "metric": metric, "value": value},
+    )
+
+
+def _plain(params: dict[str, object]) -> dict[str, object]:
+    """The item's parameters that JSON can carry (the rest are not needed to grade it)."""
+    out: dict[str, object] = {}
+    for key, val in params.items():
+        try:
+            json.dumps(val)
+        except TypeError:
+            continue
+        out[key] = val
+    return out

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from playbook_lib.decide.cost import PathStats, RoutingPlan, plan_routing_from_evals
 from playbook_lib.decide.select import SUPERPOWERS, select_models
 from playbook_lib.models.sampling import sampling_distribution, softmax
 from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule, parametric_loss
+from playbook_lib.widgets.explorer import Explorer, choice, slider
 
 if TYPE_CHECKING:
-    import ipywidgets
-
     from playbook_lib.decide.select import ModelSpec, Requirements
 
 
@@ -39,29 +41,21 @@ def budget_html(flops: float) -> str:
     )
 
 
-def budget_explorer(flops: float) -> ipywidgets.VBox:
-    """A log-scale compute-budget slider (FLOPs); on every change, the optimal model size and token count."""
-    import ipywidgets as w  # lazy: ipywidgets only in a notebook
+def budget_grid(flops: float, low: int = 18, high: int = 27, per_decade: int = 4) -> list[float]:
+    """Compute budgets from ``1e{low}`` to ``1e{high}`` FLOPs, ``per_decade`` per factor of ten, plus ``flops``."""
+    low, high = min(low, math.floor(math.log10(flops))), max(high, math.ceil(math.log10(flops)))
+    steps = (high - low) * per_decade
+    return sorted({*(10 ** (low + i / per_decade) for i in range(steps + 1)), flops})
 
-    exponent = math.log10(flops)
-    slider = w.FloatLogSlider(
-        value=flops,
-        base=10,
-        min=min(18, math.floor(exponent)),
-        step=0.05,
-        max=max(27, math.ceil(exponent)),
-        description="FLOPs",
-        readout_format=".2e",
-        continuous_update=False,
-        layout=w.Layout(width="70%"),
+
+def budget_explorer(flops: float) -> Explorer:
+    """A log-scale compute-budget slider (FLOPs); for each budget, the optimal model size and token count."""
+    return Explorer(
+        budget_html,
+        [slider("flops", budget_grid(flops), flops, label="compute budget (FLOPs)", fmt="{:.2e}")],
+        kind="compute-budget",
+        caption="Move the budget: parameters and tokens by the 20-tokens rule and by the loss fit.",
     )
-    out = w.HTML(budget_html(flops))
-
-    def redraw(*_: object) -> None:
-        out.value = budget_html(slider.value)
-
-    slider.observe(redraw, names="value")
-    return w.VBox([slider, out])
 
 
 def selection_html(catalog: list[ModelSpec], requirements: Requirements) -> str:
@@ -83,36 +77,61 @@ def selection_html(catalog: list[ModelSpec], requirements: Requirements) -> str:
     )
 
 
-def requirements_explorer(catalog: list[ModelSpec], requirements: Requirements) -> ipywidgets.VBox:
-    """Toggles for the superpower, reasoning, data residency and open weights; the ranking is recomputed live."""
-    import ipywidgets as w  # lazy: ipywidgets only in a notebook
+def requirements_explorer(catalog: list[ModelSpec], requirements: Requirements) -> Explorer:
+    """Controls for the superpower, reasoning, data residency and open weights; each combination is ranked by
+    ``select_models``. Residency offers "anywhere", each region alone, and the profile's own list."""
+    regions = sorted({r for m in catalog for r in m.regions})
+    residency: dict[str, str] = {"anywhere": ""}
+    own = ",".join(requirements.data_residency)
+    if own:
+        residency[f"profile: {own}"] = own
+    residency.update({r: r for r in regions if r != own})
 
-    regions = sorted({r for m in catalog for r in m.regions} | set(requirements.data_residency))
-    superpower = w.Dropdown(options=list(SUPERPOWERS), value=requirements.superpower, description="superpower")
-    reasoning = w.Checkbox(value=requirements.reasoning, description="needs reasoning")
-    open_w = w.Checkbox(value=requirements.require_open_weights, description="open weights required")
-    residency = w.SelectMultiple(
-        options=regions, value=tuple(requirements.data_residency), description="residency", rows=min(4, len(regions))
-    )
-    out = w.HTML()
-
-    def redraw(*_: object) -> None:
+    def render(superpower: str, reasoning: str, open_weights: str, residency: str) -> str:
         req = dataclasses.replace(
             requirements,
-            superpower=superpower.value,
-            reasoning=reasoning.value,
-            require_open_weights=open_w.value,
-            data_residency=list(residency.value),
+            superpower=superpower,
+            reasoning=reasoning == "yes",
+            require_open_weights=open_weights == "yes",
+            data_residency=[r for r in residency.split(",") if r],
         )
-        out.value = selection_html(catalog, req)
+        return selection_html(catalog, req)
 
-    for control in (superpower, reasoning, open_w, residency):
-        control.observe(redraw, names="value")
-    redraw()
-    return w.VBox([w.HBox([superpower, residency]), w.HBox([reasoning, open_w]), out])
+    yes_no = ["no", "yes"]
+    return Explorer(
+        render,
+        [
+            choice("superpower", list(SUPERPOWERS), requirements.superpower),
+            choice("reasoning", yes_no, yes_no[requirements.reasoning], label="needs reasoning"),
+            choice("open_weights", yes_no, yes_no[requirements.require_open_weights], label="open weights required"),
+            choice("residency", residency, own, label="data residency"),
+        ],
+        kind="model-selection",
+        caption="Change the requirements: the catalog is ranked again by select_models.",
+        # dates as ISO text: what a test needs to rebuild the catalog and rank it again
+        inputs=json.loads(
+            json.dumps(
+                {"catalog": [dataclasses.asdict(m) for m in catalog], "requirements": dataclasses.asdict(requirements)},
+                default=str,
+            )
+        ),
+    )
 
 
-__all__ = ["budget_explorer", "budget_html", "requirements_explorer", "selection_html"]
+__all__ = [
+    "TEMPERATURES",
+    "TOP_KS",
+    "TOP_PS",
+    "budget_explorer",
+    "budget_grid",
+    "budget_html",
+    "requirements_explorer",
+    "routing_explorer",
+    "routing_html",
+    "sampling_explorer",
+    "sampling_html",
+    "selection_html",
+]
 
 
 def sampling_html(
@@ -145,23 +164,111 @@ def sampling_html(
     )
 
 
-def sampling_explorer(
-    logits: np.ndarray, tokens: list[str], temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0
-) -> ipywidgets.VBox:
-    """Temperature, top-k (0 = off) and top-p (1 = off) sliders over one real next-token logits vector."""
-    import ipywidgets as w  # lazy: ipywidgets only in a notebook
+#: The routing explorer's thresholds: 0 to 1 in steps of 0.05.
+ROUTING_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(21))
 
-    t = w.FloatSlider(
-        value=temperature, min=0.0, max=3.0, step=0.05, description="temperature", continuous_update=False
+
+def routing_html(plan: RoutingPlan) -> str:
+    """An HTML table of one routing plan beside its two baselines: escalation, cost, success, cost per success."""
+
+    def row(name: str, escalated: str, cost: float, success: float, per: float) -> str:
+        per_text = "n/a" if math.isinf(per) else f"{per:.4g}"
+        return (
+            f"<tr><td>{html.escape(name)}</td><td>{escalated}</td><td>{cost:.4g}</td><td>{success:.1%}</td>"
+            f"<td>{per_text}</td></tr>"
+        )
+
+    rows = [
+        row(
+            f"{plan.cheap.name} -> {plan.strong.name}",
+            f"{plan.escalation_rate:.1%}",
+            plan.expected_cost,
+            plan.expected_success,
+            plan.cost_per_success,
+        )
+    ]
+    for name, b in plan.baselines.items():
+        rows.append(row(name, "", b["expected_cost"], b["expected_success"], b["cost_per_success"]))
+    return (
+        "<table class='dataframe'><thead><tr><th>path</th><th>escalated</th><th>cost per task</th>"
+        "<th>success</th><th>cost per success</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
-    k = w.IntSlider(value=top_k, min=0, max=100, description="top-k (0=off)", continuous_update=False)
-    p = w.FloatSlider(value=top_p, min=0.05, max=1.0, step=0.05, description="top-p", continuous_update=False)
-    out = w.HTML()
 
-    def update(_: object = None) -> None:
-        out.value = sampling_html(logits, tokens, t.value, k.value or None, p.value if p.value < 1 else None)
 
-    for control in (t, k, p):
-        control.observe(update, names="value")
-    update()
-    return w.VBox([t, k, p, out])
+def routing_explorer(
+    confidence: np.ndarray,
+    ok: np.ndarray,
+    cheap_cost: float,
+    strong: PathStats,
+    threshold: float = 0.5,
+    cheap_name: str = "cheap",
+    thresholds: Sequence[float] = ROUTING_THRESHOLDS,
+) -> Explorer:
+    """A confidence-threshold slider and a "validator catches failures" switch over one eval run of the cheap
+    path: each setting's routing plan by ``plan_routing_from_evals``, beside cheap-only and strong-only."""
+    conf = np.asarray(confidence, dtype=np.float64)
+    right = np.asarray(ok, dtype=bool)
+
+    def render(threshold: float, validator: str) -> str:
+        plan = plan_routing_from_evals(
+            conf, right, cheap_cost, strong, threshold, failures_detectable=validator == "yes", cheap_name=cheap_name
+        )
+        return routing_html(plan)
+
+    grid = sorted({*thresholds, threshold})
+    return Explorer(
+        render,
+        [
+            slider("threshold", grid, threshold, label="escalate below confidence", fmt="{:.2f}"),
+            choice("validator", ["no", "yes"], label="a validator catches every cheap failure"),
+        ],
+        kind="routing",
+        caption="Move the threshold: how much escalates, what it costs and how often the answer is right.",
+        inputs={
+            "confidence": conf.tolist(),
+            "ok": right.tolist(),
+            "cheap_cost": cheap_cost,
+            "cheap_name": cheap_name,
+            "strong": dataclasses.asdict(strong),
+        },
+    )
+
+
+#: The sampling explorer's grid: 8 temperatures x 6 top-k x 6 top-p = 288 settings.
+TEMPERATURES = (0.0, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
+TOP_KS = (0, 1, 3, 5, 20, 100)
+TOP_PS = (0.3, 0.5, 0.7, 0.9, 0.95, 1.0)
+
+
+def sampling_explorer(
+    logits: np.ndarray,
+    tokens: list[str],
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    prompt: str | None = None,
+) -> Explorer:
+    """Temperature, top-k (0 = off) and top-p (1 = off) over one real next-token logits vector.
+
+    The starting values are added to the grids (:data:`TEMPERATURES`, :data:`TOP_KS`, :data:`TOP_PS`) when they
+    are not on them. ``prompt`` (the text the logits were computed for) travels with the page, so a test can
+    compute the logits again and check what the page shows.
+    """
+
+    def grid(values: tuple[float, ...], start: float) -> list[float]:
+        return sorted({*values, start})
+
+    def render(temperature: float, top_k: int, top_p: float) -> str:
+        return sampling_html(logits, tokens, temperature, int(top_k) or None, top_p if top_p < 1 else None)
+
+    return Explorer(
+        render,
+        [
+            slider("temperature", grid(TEMPERATURES, temperature), temperature, fmt="{:.2f}"),
+            slider("top_k", [int(k) for k in grid(TOP_KS, top_k)], top_k, label="top-k (0 = off)", fmt="{:d}"),
+            slider("top_p", grid(TOP_PS, top_p), top_p, label="top-p (1 = off)", fmt="{:.2f}"),
+        ],
+        kind="sampling",
+        caption="Move the knobs: the next-token distribution the sampler would draw from, by the library.",
+        inputs={"prompt": prompt, "vocab": len(tokens)},
+    )

@@ -37,11 +37,31 @@ def test_regrade_moves_with_the_thresholds_only() -> None:
     assert regrade(qty, 20, 5) == Outcome.WARN and regrade(qty, 5, 2) == Outcome.PASS  # "below" direction
 
 
-def test_explorer_renders_the_verdict_in_an_html_widget() -> None:
+def test_explorer_grades_every_setting_on_its_grid() -> None:
+    dup = report().items[0]  # duplicate_rate 0.1, warn > 0.0, fail > 0.5
+    explorer = threshold_explorer(dup)
+    assert explorer.initial() == {"warn": 0.0, "fail": 0.5}
+    assert "WARN" in explorer.output(warn=0.0, fail=0.5)
+    assert "PASS" in explorer.output(warn=0.2, fail=0.5)
+    assert "FAIL" in explorer.output(warn=0.0, fail=0.05)
+    assert len(explorer) == len(explorer.controls[0].values) ** 2
+    assert "warn must be &lt;= fail" in explorer.output(warn=0.2, fail=0.05)
+    for warn in explorer.controls[0].values:
+        for fail in explorer.controls[1].values:
+            if warn > fail:
+                assert "not a valid pair" in explorer.output(warn=warn, fail=fail)
+                continue
+            expected = regrade(dup, float(warn), float(fail)).value.upper()
+            assert f">{expected}</b>" in explorer.output(warn=warn, fail=fail)
+    page = explorer._repr_html_()
+    assert "data-pb-kind='checklist-threshold'" in page and "exact_duplicates" in page
+
+
+def test_live_explorer_regrades_on_slider_change() -> None:
     import ipywidgets
 
     dup = report().items[0]
-    box = threshold_explorer(dup)
+    box = threshold_explorer(dup).live()
     sliders, html = box.children
     assert isinstance(html, ipywidgets.HTML) and "WARN" in html.value
     sliders.children[0].value = 0.2

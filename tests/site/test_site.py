@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import ROOT, need
-from tests.site.serving import HEADLESS_FLAGS, SITE, QuietHandler, chromium_executable, serve
+from tests.site.serving import HEADLESS_FLAGS, SITE, chromium_executable, serve
 
 PAGE = "notebooks/ops_06_minimal_rag.html"
 FLAGS = HEADLESS_FLAGS
@@ -53,7 +53,7 @@ def test_static_html_loads_nothing_from_a_cdn() -> None:
     assert (SITE / "widgets-js" / "require.js").is_file()
 
 
-def test_minimal_rag_page_renders_table_plot_and_widget(server: str, chromium: str) -> None:
+def test_minimal_rag_page_renders_table_plot_and_explorer(server: str, chromium: str) -> None:
     dom = browse(chromium, f"{server}/{PAGE}", "--dump-dom").stdout
     assert "A minimal RAG pipeline" in dom
     # the ranked-hits table (a pandas DataFrame) with the bundled corpus' best hit for the default query
@@ -61,12 +61,11 @@ def test_minimal_rag_page_renders_table_plot_and_widget(server: str, chromium: s
     # the plot, as an image the build produced
     images = re.findall(r'<img[^>]+src="(\.\./_images/[^"]+\.png)"', dom)
     assert images and all((SITE / "notebooks" / src).resolve().is_file() for src in images)
-    # the widget snapshot rendered from the embedded state by the locally served html-manager
-    assert "widget-text" in dom and "widget-slider" in dom
-    # the snapshot holds the hits table, rendered inside the HTML widget
-    rendered = re.search(r'<div class="[^"]*\bwidget-html\b[^"]*">', dom)
-    assert rendered is not None and "kb-004" in dom[rendered.end() : rendered.end() + 20000]
-    assert any(p.startswith("/widgets-js/html-manager/embed-amd.js") for p in QuietHandler.requested)
+    # the retrieval explorer: its controls and, before any move, the hits of the page's query at its k
+    box = re.search(r'<div class="pb-explorer"[^>]*data-pb-kind="retrieval"', dom)
+    assert box is not None and 'type="range"' in dom[box.end() :] and "<select" in dom[box.end() :]
+    output = dom.index('class="pb-explorer-output"', box.end())
+    assert "kb-004" in dom[output : output + 20000]
 
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,278 @@
+"""Every control on the built site works without a kernel, and what it shows agrees with the library.
+
+Opens each page that has explorers (:mod:`playbook_lib.widgets.explorer`) in headless Chromium and, for every
+control of every explorer, moves it to its last, first and middle position (the others at their start) the way a
+reader does (the input's value, then its ``input``/``change`` event). After each move it checks that
+
+- the readout shows the control's new value, and the output is the one the page carries for that setting;
+- each control changes the output for at least one of its moves (a control that never does is a frozen widget);
+- the output agrees with the library's own value for that setting, recomputed here from the explorer's exported
+  inputs (an oracle per explorer kind: the check's grade, the compute-optimal split, the sampler's distribution
+  for the page's prompt, the model ranking, the retriever's hits).
+
+Needs the built site (``make book``, or ``$PLAYBOOK_SITE``: the quick build ``make test`` makes, which executes the
+pages in :data:`CONTROL_PAGES`) and Debian's ``chromium``; skips with the reason when either is missing, except
+under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, need
+from tests.site.cdp import Browser
+from tests.site.serving import SITE, chromium_executable, serve
+
+#: Pages with controls, and the explorer kinds each must show. ``book/_tools/site_check_config.py`` executes these
+#: pages in the quick build ``make test`` makes; a page listed here that was not executed fails the test.
+CONTROL_PAGES: dict[str, set[str]] = {
+    "notebooks/dm_04_scaling.html": {"compute-budget"},
+    "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
+    "notebooks/dm_07_model_selection.html": {"model-selection", "routing"},
+    "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
+    "notebooks/ops_06_minimal_rag.html": {"retrieval"},
+}
+
+EXPLORERS_JS = """JSON.stringify([...document.querySelectorAll('.pb-explorer')].map(box => ({
+  kind: box.dataset.pbKind,
+  inputs: JSON.parse(box.dataset.pbInputs),
+  data: JSON.parse(box.querySelector('script.pb-explorer-data').textContent),
+  positions: [...box.querySelectorAll('[data-pb-control]')].map(c => parseInt(c.value, 10)),
+})))"""
+
+#: Move control ``c`` of explorer ``b`` to position ``p`` as a reader would; report what the explorer then shows.
+MOVE_JS = """((b, c, p) => {
+  const box = document.querySelectorAll('.pb-explorer')[b];
+  const control = box.querySelectorAll('[data-pb-control]')[c];
+  control.value = String(p);
+  control.dispatchEvent(new Event(control.tagName === 'SELECT' ? 'change' : 'input', {bubbles: true}));
+  return JSON.stringify({
+    output: box.querySelector('.pb-explorer-output').innerHTML,
+    readout: control.tagName === 'SELECT' ? control.selectedOptions[0].textContent
+                                          : control.parentNode.querySelector('output').textContent,
+    positions: [...box.querySelectorAll('[data-pb-control]')].map(x => parseInt(x.value, 10)),
+  });
+})"""
+
+Oracle = Callable[[dict[str, Any], dict[str, Any], str], None]
+
+
+def _normal(fragment: str) -> str:
+    """HTML as the DOM serialises it (attribute quotes, entities), for comparing with the page's JSON."""
+    fragment = re.sub(r"(\w[\w-]*)='([^']*)'", lambda m: f'{m.group(1)}="{m.group(2)}"', fragment)
+    return re.sub(r"\s+", " ", html.unescape(fragment)).strip()
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+# -- oracles: the library's value for a setting, from the explorer's exported inputs ------------------------------
+
+
+def _threshold(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.checks import get_check
+    from playbook_lib.errors import UsageError
+
+    try:
+        check = get_check(inputs["check"])(**{**inputs["params"], "warn": setting["warn"], "fail": setting["fail"]})
+        expected = check.grade(inputs["value"]).value
+    except UsageError:
+        expected = "refused"
+    assert f'data-pb-outcome="{expected}"' in output
+    if expected != "refused":
+        assert expected.upper() in _text(output)
+        assert f"warn > {setting['warn']:.3f}" in _text(output) or f"warn < {setting['warn']:.3f}" in _text(output)
+
+
+def _budget(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.models.scaling import optimal_by_loss, optimal_by_rule
+
+    text = _text(output)
+    for allocation in (optimal_by_rule(setting["flops"]), optimal_by_loss(setting["flops"])):
+        assert f"{allocation.params / 1e9:,.2f} B" in text and f"{allocation.tokens / 1e9:,.1f} B" in text
+
+
+@functools.cache
+def _next_token_model() -> Any:
+    from playbook_lib.models.next_token import NextTokenModel
+
+    return NextTokenModel(threads=1)
+
+
+def _sampling(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    import numpy as np
+
+    from playbook_lib.models.next_token import EXTRACTION_SYSTEM
+    from playbook_lib.models.sampling import sampling_distribution
+
+    assert inputs["prompt"], "the sampling explorer carries no prompt to check it against"
+    model = _next_token_model()
+    logits = model.logits(model.chat_tokens(inputs["prompt"], EXTRACTION_SYSTEM))
+    top_k, top_p = int(setting["top_k"]) or None, setting["top_p"] if setting["top_p"] < 1 else None
+    dist = sampling_distribution(logits, setting["temperature"], top_k, top_p)
+    found = re.search(r"([\d,]+) drawable token\(s\) of ([\d,]+); entropy ([\d.]+) bits; top token ([\d.]+)%", output)
+    assert found is not None, output[:300]
+    drawable, vocab, _, top = found.groups()
+    assert int(vocab.replace(",", "")) == logits.size
+    assert abs(int(drawable.replace(",", "")) - int(np.count_nonzero(dist))) <= 1  # a tie at the cut-off
+    assert abs(float(top) / 100 - float(dist.max())) < 0.002
+
+
+def _selection(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.decide.select import ModelSpec, Requirements
+    from playbook_lib.widgets.models import selection_html
+
+    catalog = [ModelSpec(**{**m, "priced_on": dt.date.fromisoformat(m["priced_on"])}) for m in inputs["catalog"]]
+    req = dataclasses.replace(
+        Requirements(**inputs["requirements"]),
+        superpower=setting["superpower"],
+        reasoning=setting["reasoning"] == "yes",
+        require_open_weights=setting["open_weights"] == "yes",
+        data_residency=[r for r in setting["residency"].split(",") if r],
+    )
+    assert _normal(output) == _normal(selection_html(catalog, req))
+
+
+def _routing(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.decide.cost import PathStats, plan_routing_from_evals
+    from playbook_lib.widgets.models import routing_html
+
+    plan = plan_routing_from_evals(
+        inputs["confidence"],
+        inputs["ok"],
+        inputs["cheap_cost"],
+        PathStats(**inputs["strong"]),
+        setting["threshold"],
+        failures_detectable=setting["validator"] == "yes",
+        cheap_name=inputs["cheap_name"],
+    )
+    assert _normal(output) == _normal(routing_html(plan))
+    assert f"{plan.escalation_rate:.1%}" in _text(output)
+
+
+def _fusion(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.rag.hybrid import HybridRetriever
+    from playbook_lib.widgets.ops import fusion_html
+
+    assert inputs["corpus"] == "bundled, curated", "the fusion oracle knows the bundled corpus only"
+    dense, bm25 = _bundled_dense(True), _bundled_bm25(bool(inputs["keyword"]["stem"]))
+    fused = HybridRetriever([dense, bm25], method="weighted", weights=[setting["weight"], 1 - setting["weight"]])
+    run = {qid: [h.doc_id for h in fused.retrieve(text, 10)] for qid, text in inputs["queries"].items()}
+    assert _normal(output) == _normal(fusion_html(run, inputs["qrels"], setting["weight"]))
+
+
+@functools.cache
+def _bundled_bm25(stem: bool) -> Any:
+    from playbook_lib import sample_data
+    from playbook_lib.ops.curate import curate
+    from playbook_lib.rag.corpus import load_corpus
+    from playbook_lib.rag.keyword import BM25Retriever
+
+    documents = curate(load_corpus(sample_data.path("heronsgate_kb.jsonl"))).kept
+    return BM25Retriever.from_documents(documents, stem=stem)
+
+
+@functools.cache
+def _bundled_dense(curated: bool) -> Any:
+    from playbook_lib import sample_data
+    from playbook_lib.embeddings.model import MiniLMEmbedder
+    from playbook_lib.ops.curate import curate
+    from playbook_lib.rag.corpus import load_corpus
+    from playbook_lib.rag.retrieve import DenseRetriever
+
+    documents = load_corpus(sample_data.path("heronsgate_kb.jsonl"))
+    return DenseRetriever.from_documents(curate(documents).kept if curated else documents, MiniLMEmbedder(threads=1))
+
+
+def _retrieval(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    ids = re.findall(r"<th>(\d+)</th>\s*<td>([^<]+)</td>\s*<td>([-\d.e]+)</td>", output)
+    k = int(setting["k"])
+    assert [int(rank) for rank, _, _ in ids] == list(range(1, k + 1)), output[:300]
+    scores = [float(s) for _, _, s in ids]
+    assert scores == sorted(scores, reverse=True) or setting.get("method", "").startswith("hybrid")
+    method = inputs.get("method") or inputs.get("methods", {}).get(setting.get("method"))
+    if method == "DenseRetriever" and inputs["corpus"] in ("bundled", "bundled, curated"):
+        dense = _bundled_dense(inputs["corpus"] == "bundled, curated")
+        assert [doc for _, doc, _ in ids] == [h.doc_id for h in dense.retrieve(setting["query"], k)]
+
+
+def _table(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    import importlib
+
+    from playbook_lib.experiments.tables import read_table
+
+    module, _, name = inputs["summary"].partition(":")
+    assert module.startswith("playbook_lib."), f"the summary {inputs['summary']} is not a library function"
+    summary = getattr(importlib.import_module(module), name)
+    frame, _ = read_table(ROOT / "notebooks" / inputs["table"])
+    assert _normal(output) == _normal(summary(frame, **setting))
+
+
+ORACLES: dict[str, Oracle] = {
+    "checklist-threshold": _threshold,
+    "compute-budget": _budget,
+    "sampling": _sampling,
+    "model-selection": _selection,
+    "routing": _routing,
+    "fusion": _fusion,
+    "table": _table,
+    "retrieval": _retrieval,
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[tuple[Browser, str]]:
+    need((SITE / "notebooks").is_dir(), f"the book is not built ({SITE / 'notebooks'} missing): run `make book`")
+    with serve(SITE) as url, Browser(chromium_executable(), width=1200) as b:
+        yield b, url
+
+
+def _setting(data: dict[str, Any], positions: list[int]) -> tuple[dict[str, Any], int]:
+    at = sum(p * s for p, s in zip(positions, data["stride"], strict=True))
+    return {n: data["values"][i][p] for i, (n, p) in enumerate(zip(data["names"], positions, strict=True))}, at
+
+
+@pytest.mark.parametrize("page", sorted(CONTROL_PAGES))
+def test_every_control_changes_the_page_and_agrees_with_the_library(browser: tuple[Browser, str], page: str) -> None:
+    b, url = browser
+    need((SITE / page).is_file(), f"{page} is not in the built site")
+    b.visit(f"{url}/{page}", settle=0.5)
+    explorers = json.loads(b.evaluate(EXPLORERS_JS))
+    assert "cell_output" in (SITE / page).read_text(), f"{page} was not executed in this build"
+    assert {e["kind"] for e in explorers} >= CONTROL_PAGES[page], f"{page}: explorers {[e['kind'] for e in explorers]}"
+    for n, explorer in enumerate(explorers):
+        data, oracle = explorer["data"], ORACLES.get(explorer["kind"])
+        assert oracle is not None, f"no oracle for explorer kind {explorer['kind']!r}"
+        start = list(explorer["positions"])
+        for c, labels in enumerate(data["labels"]):
+            shown: set[str] = set()
+            for p in dict.fromkeys([len(labels) - 1, 0, len(labels) // 2, start[c]]):
+                moved = json.loads(b.evaluate(f"{MOVE_JS}({n}, {c}, {p})"))
+                positions = start[:c] + [p] + start[c + 1 :]
+                assert moved["positions"] == positions
+                setting, at = _setting(data, positions)
+                assert moved["readout"] == labels[p], f"{page} explorer {n}: readout {moved['readout']!r}"
+                assert _normal(moved["output"]) == _normal(data["outputs"][data["index"][at]])
+                oracle(explorer["inputs"], setting, moved["output"])
+                shown.add(_normal(moved["output"]))
+            assert len(labels) == 1 or len(shown) > 1, f"{page} explorer {n}: control {data['names'][c]} is frozen"
+
+
+def test_no_built_page_has_an_explorer_without_an_oracle(browser: tuple[Browser, str]) -> None:
+    kinds = {
+        (page.relative_to(SITE).as_posix(), kind)
+        for page in SITE.glob("notebooks/*.html")
+        for kind in re.findall(r"data-pb-kind=['\"]([^'\"]+)", page.read_text(encoding="utf-8"))
+    }
+    assert {kind for _, kind in kinds} <= set(ORACLES), kinds
+    assert {page for page, _ in kinds} <= set(CONTROL_PAGES), "a page with controls is missing from CONTROL_PAGES"
