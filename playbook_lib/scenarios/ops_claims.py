@@ -7,7 +7,7 @@ re-embeds only what changed, session memory makes follow-ups answerable, ...), r
 *measured outputs* (counts, versions, ranks, per-question scores) to a judge here. A judge tests the chapter's
 sentence on those outputs, not the code path that produced them, so it can fail.
 
-Two kinds of claim, both through :mod:`playbook_lib.experiments.verdict`:
+Three kinds of claim, all through :mod:`playbook_lib.experiments.verdict`:
 
 - **rules** (a deterministic statement about this run): named :class:`~playbook_lib.experiments.verdict.Check`
   results and the :func:`~playbook_lib.experiments.verdict.rules` verdict (held when every check passed, did not
@@ -17,14 +17,20 @@ Two kinds of claim, both through :mod:`playbook_lib.experiments.verdict`:
   when the interval lies wholly on the claimed side, fails when it lies wholly on the other, and is *not
   measured* (so the claim is inconclusive) when it straddles the threshold.
 
-Timings are single measurements on whatever machine built the page; a timing check says what this build
-measured, not a benchmark.
+- **timed** (a step is slower or faster than another): each step timed once per repeat, the steps of a repeat
+  one after another (:mod:`playbook_lib.scenarios.ops_timing`), so that the ratio of two steps' seconds within a
+  repeat cancels the machine load both shared; the geometric-mean ratio over the repeats and its 95 % interval
+  (:func:`~playbook_lib.experiments.verdict.ratio_interval`) against a "times faster" threshold fixed below. With
+  fewer than :data:`MIN_REPEATS` repeats, or an interval that straddles the threshold, the check is undecided.
+
+Timings come from whatever machine built the page: the verdict says what this build measured, with its noise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -38,6 +44,7 @@ from playbook_lib.experiments.verdict import (
     judge,
     mean_interval,
     proportion_interval,
+    ratio_interval,
     rule_verdict,
     within,
 )
@@ -63,6 +70,17 @@ MOST = 0.5
 FRESH_MIN = 0.5
 #: Corrections leave the other questions alone: their mean nDCG@10 change lies within this margin.
 UNDISTURBED_MARGIN = 0.05
+#: A timing claim rests on at least this many paired repeats; with fewer it is not measured.
+MIN_REPEATS = 5
+#: "Step A is slower than step B": the ratio of their seconds in the same repeat lies above this.
+SLOWER = 1.0
+#: "Generation dominates a request": it takes longer than every other step of the request together, this many
+#: times over.
+DOMINATES = 1.0
+#: "A larger batch is faster": each batch size above 1 embeds the same texts faster than batch 1 (time ratio).
+BATCH_SPEEDUP = 1.0
+#: "An incremental refresh costs a fraction of a rebuild": a full rebuild takes at least this many times as long.
+REFRESH_SPEEDUP = 2.0
 
 
 def interval_check(name: str, interval: Interval, threshold: float, side: Side = "above") -> Check:
@@ -72,6 +90,32 @@ def interval_check(name: str, interval: Interval, threshold: float, side: Side =
     passed = {Verdict.HELD: True, Verdict.DID_NOT_HOLD: False}.get(verdict)
     op = ">" if side == "above" else "<"
     return Check(name, passed, f"{interval}, claim {op} {threshold:g}: {verdict.value}")
+
+
+def ratio_text(interval: Interval) -> str:
+    """A ratio interval for the page: ``2.41x [2.10, 2.77] (95%, n=5)``."""
+    if interval.high == float("inf") or interval.low == float("-inf"):
+        return f"{interval.estimate:.2f}x (n={interval.n}: too few repeats for an interval)"
+    return (
+        f"{interval.estimate:.2f}x [{interval.low:.2f}, {interval.high:.2f}] "
+        f"({interval.confidence:.0%}, n={interval.n})"
+    )
+
+
+def ratio_check(
+    name: str, slow: Sequence[float], fast: Sequence[float], threshold: float, what: str = "slower / faster"
+) -> Check:
+    """A timed claim from paired repeats (``slow[i]`` and ``fast[i]`` timed in the same repeat ``i``): passed when
+    the geometric-mean ratio ``slow / fast``'s 95 % interval lies wholly above ``threshold``, failed when wholly
+    below, not measured when it straddles it or with fewer than :data:`MIN_REPEATS` repeats."""
+    if len(slow) != len(fast):
+        raise ValueError(f"paired repeats must match: {len(slow)} and {len(fast)}")
+    if len(slow) < MIN_REPEATS:
+        return Check(name, None, f"{len(slow)} repeats, fewer than {MIN_REPEATS}: not measured")
+    interval = ratio_interval(slow, fast)
+    verdict = judge(interval, threshold)
+    passed = {Verdict.HELD: True, Verdict.DID_NOT_HOLD: False}.get(verdict)
+    return Check(name, passed, f"{what} {ratio_text(interval)}, claim > {threshold:g}x: {verdict.value}")
 
 
 def _share_check(name: str, flags: Sequence[bool], threshold: float, what: str) -> Check:
@@ -117,35 +161,63 @@ def judge_stages(
     )
 
 
-def _slowest(seconds: Mapping[str, float], among: Sequence[str]) -> str | None:
-    present = [s for s in among if s in seconds]
-    return max(present, key=lambda s: seconds[s]) if present else None
+def _columns(seconds: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
+    out = {name: np.asarray(values, dtype=float) for name, values in seconds.items()}
+    if len({v.size for v in out.values()}) > 1:
+        raise ValueError(f"every step needs one time per repeat: {[v.size for v in out.values()]}")
+    return out
 
 
-def dominant_check(name: str, seconds: Mapping[str, float], stage: str, among: Sequence[str]) -> Check:
-    """``stage`` took the most time of the stages ``among`` (not measured when it did not run)."""
-    if stage not in seconds:
-        return Check(name, None, f"{stage} did not run")
-    top = _slowest(seconds, among)
-    total = sum(seconds[s] for s in among if s in seconds) or 1.0
-    return Check(name, top == stage, f"slowest: {top} ({seconds[top or stage] / total:.0%} of their total)")
+def dominant_check(
+    name: str,
+    seconds: Mapping[str, Sequence[float]],
+    stage: str,
+    among: Sequence[str],
+    over: Literal["max", "sum"] = "max",
+) -> Check:
+    """``stage`` took longer than the other stages ``among``, repeat by repeat (``seconds``: stage -> one time per
+    repeat): the ratio of its seconds to the slowest other's (``over="max"``) or to all the others' together
+    (``over="sum"``, :data:`DOMINATES`) in the same repeat, by :func:`ratio_check` against :data:`SLOWER`. Not
+    measured when it did not run or has nothing to compare with."""
+    if over not in ("max", "sum"):
+        raise ValueError(f"over must be 'max' or 'sum', not {over!r}")
+    times = _columns(seconds)
+    others = [s for s in among if s in times and s != stage]
+    if stage not in times or not others:
+        return Check(name, None, f"{stage} did not run" if stage not in times else "no other stage to compare")
+    stacked = np.stack([times[s] for s in others])
+    rest = stacked.max(axis=0) if over == "max" else stacked.sum(axis=0)
+    what = f"{stage} / slowest other ({_most_often(stacked, others)})" if over == "max" else f"{stage} / the rest"
+    return ratio_check(name, list(times[stage]), list(rest), SLOWER if over == "max" else DOMINATES, what)
 
 
-def judge_time(seconds: Mapping[str, float], offline: Sequence[str], online: Sequence[str]) -> RuleVerdict:
-    """Time is not spread evenly: the slowest stage takes at least :data:`CONCENTRATION` times an even share;
-    generation is the slowest online stage and embedding the slowest offline one (the page's prose)."""
-    total = sum(seconds.values())
-    top = max(seconds, key=lambda s: seconds[s]) if seconds else None
-    even = 1 / len(seconds) if seconds else 0.0
-    share = seconds[top] / total if top is not None and total > 0 else 0.0
+def _most_often(stacked: np.ndarray, names: Sequence[str]) -> str:
+    counts = np.bincount(stacked.argmax(axis=0), minlength=len(names))
+    return names[int(counts.argmax())]
+
+
+def judge_time(seconds: Mapping[str, Sequence[float]], offline: Sequence[str], online: Sequence[str]) -> RuleVerdict:
+    """Time is not spread evenly: the slowest stage of each repeat takes at least :data:`CONCENTRATION` times an
+    even share of that repeat's total; generation is the slowest online stage and embedding the slowest offline one
+    (the page's prose). ``seconds``: stage -> one time per repeat (paired: the stages of a repeat timed together)."""
+    times = _columns(seconds)
+    names = list(times)
+    if names:
+        stacked = np.stack([times[s] for s in names])
+        top, even = list(stacked.max(axis=0)), list(stacked.sum(axis=0) / len(names))
+        concentrated = ratio_check(
+            f"the slowest stage takes >= {CONCENTRATION:g}x an even share",
+            top,
+            even,
+            CONCENTRATION,
+            f"slowest ({_most_often(stacked, names)}) / even share",
+        )
+    else:
+        concentrated = Check(f"the slowest stage takes >= {CONCENTRATION:g}x an even share", None, "no stages")
     return rule_verdict(
         "the time is concentrated in one or two stages",
         [
-            Check(
-                f"the slowest stage takes >= {CONCENTRATION:g}x an even share",
-                None if top is None or total <= 0 else share >= CONCENTRATION * even,
-                f"{top}: {share:.0%} of {total:.2f} s (even share {even:.0%})",
-            ),
+            concentrated,
             dominant_check("generation is the slowest online stage", seconds, "generate", online),
             dominant_check("embedding is the slowest offline stage", seconds, "embed", offline),
         ],
@@ -402,9 +474,13 @@ def judge_traceable(
     )
 
 
-def judge_slowest(claim: str, seconds: Mapping[str, float], stage: str) -> RuleVerdict:
-    """``stage`` took the most time of all the steps timed in ``seconds`` (this build's single timings)."""
-    return rule_verdict(claim, [dominant_check(f"{stage} is the slowest step", seconds, stage, list(seconds))])
+def judge_dominates(claim: str, seconds: Mapping[str, Sequence[float]], stage: str) -> RuleVerdict:
+    """``stage`` takes longer than all the other steps timed in ``seconds`` together (step -> one time per repeat,
+    paired), :data:`DOMINATES` times over, by :func:`dominant_check`."""
+    return rule_verdict(
+        claim,
+        [dominant_check(f"{stage} takes longer than the other steps together", seconds, stage, list(seconds), "sum")],
+    )
 
 
 def judge_grounded(sentences: Sequence[str], supported: Sequence[bool]) -> RuleVerdict:
@@ -451,22 +527,32 @@ def judge_same_ranking(index_ids: Sequence[str], by_inner_product: Sequence[str]
 # ---- ops_07: operation types ---------------------------------------------------------------------------------------
 
 
-def judge_training_time(moved: int, same_vectors: bool, throughput: Mapping[int, float]) -> RuleVerdict:
-    """Hash sharding moves no existing item when the data grows; sharded encoding equals one pass; some batch size
-    above 1 embeds more texts per second than batch 1 (``throughput``: batch size -> texts/s, this build's
-    timings). The batching check is not measured without a batch of 1 and a larger one."""
-    big = {b: r for b, r in throughput.items() if b > 1}
-    faster: bool | None = None if 1 not in throughput or not big else max(big.values()) > throughput[1]
+def judge_training_time(moved: int, same_vectors: bool, batch_seconds: Mapping[int, Sequence[float]]) -> RuleVerdict:
+    """Hash sharding moves no existing item when the data grows; sharded encoding equals one pass; every batch size
+    above 1 embeds the same texts faster than batch 1 (``batch_seconds``: batch size -> seconds per repeat, paired;
+    :func:`ratio_check` of batch 1's time to its, against :data:`BATCH_SPEEDUP`). The batching check is not
+    measured without a batch of 1 and a larger one."""
+    base = batch_seconds.get(1)
+    sizes = sorted(b for b in batch_seconds if b > 1)
+    if base is None or not sizes:
+        batching = [Check("a larger batch is faster than batch 1", None, "needs batch 1 and a larger one")]
+    else:
+        batching = [
+            ratio_check(
+                f"batch {b} is faster than batch 1",
+                base,
+                batch_seconds[b],
+                BATCH_SPEEDUP,
+                f"batch 1 time / batch {b} time",
+            )
+            for b in sizes
+        ]
     return rule_verdict(
         "training-time operations: stable shards, equal vectors, faster batches",
         [
             Check("no existing item moved shard", moved == 0, f"{moved} moved"),
             Check("sharded encoding equals one pass", bool(same_vectors), ""),
-            Check(
-                "a larger batch is faster than batch 1",
-                faster,
-                ", ".join(f"batch {b}: {r:g}/s" for b, r in sorted(throughput.items())),
-            ),
+            *batching,
         ],
     )
 
@@ -480,12 +566,13 @@ def judge_offline(
     n_documents: int,
     same_version: bool,
     same_rankings: bool,
-    incremental_s: float,
-    rebuild_s: float,
+    incremental_s: Sequence[float],
+    rebuild_s: Sequence[float],
 ) -> RuleVerdict:
     """Online logs feed offline work, and an incremental refresh equals a rebuild at a fraction of its cost: the log
-    read back equals what was served; the refresh re-embedded exactly the ``n_changed`` documents, gave the rebuild's
-    version and rankings, in less time (this build's timings)."""
+    read back equals what was served; the refresh re-embedded exactly the ``n_changed`` documents and gave the
+    rebuild's version and rankings; a full rebuild takes at least :data:`REFRESH_SPEEDUP` times as long
+    (``incremental_s``, ``rebuild_s``: seconds per repeat, paired; :func:`ratio_check`)."""
     return rule_verdict(
         "online logs and an incremental refresh do the offline work",
         [
@@ -501,8 +588,12 @@ def judge_offline(
             ),
             Check("same version as a full rebuild", bool(same_version), ""),
             Check("same top-10 for every question", bool(same_rankings), ""),
-            Check(
-                "faster than a full rebuild", incremental_s < rebuild_s, f"{incremental_s:.2f} s vs {rebuild_s:.2f} s"
+            ratio_check(
+                f"a full rebuild takes >= {REFRESH_SPEEDUP:g}x as long",
+                rebuild_s,
+                incremental_s,
+                REFRESH_SPEEDUP,
+                "rebuild time / incremental time",
             ),
         ],
     )

@@ -4,12 +4,18 @@ straddles the threshold."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from playbook_lib.experiments.verdict import Verdict
 from playbook_lib.scenarios.ops_claims import (
+    MIN_REPEATS,
     MOST,
+    REFRESH_SPEEDUP,
     Measure,
     Snapshot,
     judge_corrections,
+    judge_dominates,
     judge_feedback,
     judge_first_hit,
     judge_grounded,
@@ -19,7 +25,6 @@ from playbook_lib.scenarios.ops_claims import (
     judge_refresh,
     judge_same_ranking,
     judge_session_lifecycle,
-    judge_slowest,
     judge_snapshots,
     judge_stages,
     judge_synthetic_easier,
@@ -27,11 +32,32 @@ from playbook_lib.scenarios.ops_claims import (
     judge_traceable,
     judge_training_time,
     judge_versions,
+    ratio_check,
 )
 
 H, N, INC = Verdict.HELD, Verdict.DID_NOT_HOLD, Verdict.INCONCLUSIVE
 STAGES = ["ingest", "embed", "retrieve", "generate"]
 OFFLINE, ONLINE = ["ingest", "embed"], ["retrieve", "generate"]
+#: A shared machine: repeat r runs every step LOAD[r] times slower (the pairing must cancel it), plus 3% jitter.
+LOAD = np.array([1.0, 2.5, 0.7, 1.8, 1.2, 3.0])
+JITTER = np.exp(np.random.default_rng(0).normal(0.0, 0.03, size=(8, LOAD.size)))
+
+
+def timed(base: dict[str, float]) -> dict[str, list[float]]:
+    """Per-repeat seconds: each step's ``base`` time under the repeat's load, with its own jitter."""
+    return {name: list(t * LOAD * JITTER[i]) for i, (name, t) in enumerate(base.items())}
+
+
+def test_a_ratio_check_needs_enough_repeats_and_an_interval_clear_of_the_threshold() -> None:
+    fast = list(LOAD)
+    assert ratio_check("x", [3 * t for t in fast], fast, 2.0).passed is True
+    assert ratio_check("x", [1.5 * t for t in fast], fast, 2.0).passed is False
+    straddles = [t * r for t, r in zip(fast, [1.0, 4.0, 1.5, 3.0, 1.2, 3.5])]  # ratios either side of 2
+    assert ratio_check("x", straddles, fast, 2.0).passed is None
+    few = ratio_check("x", [30.0] * (MIN_REPEATS - 1), [1.0] * (MIN_REPEATS - 1), 2.0)
+    assert few.passed is None and "fewer than" in few.detail  # one timing, however clear, is not a claim
+    with pytest.raises(ValueError, match="paired"):
+        ratio_check("x", [1.0] * 5, [1.0] * 6, 2.0)
 
 
 def test_stages_hold_when_each_ran_produced_and_the_log_carries_the_versions() -> None:
@@ -44,13 +70,20 @@ def test_stages_hold_when_each_ran_produced_and_the_log_carries_the_versions() -
 
 
 def test_time_is_concentrated_and_in_the_stages_the_page_names() -> None:
-    seconds = {"ingest": 0.1, "embed": 1.0, "retrieve": 0.05, "generate": 3.0}
-    assert judge_time(seconds, OFFLINE, ONLINE).verdict is H
-    even = dict.fromkeys(STAGES, 1.0)
-    v = judge_time(even, OFFLINE, ONLINE)
+    base = {"ingest": 0.1, "embed": 1.0, "retrieve": 0.05, "generate": 3.0}
+    assert judge_time(timed(base), OFFLINE, ONLINE).verdict is H
+    v = judge_time(timed(dict.fromkeys(STAGES, 1.0)), OFFLINE, ONLINE)
     assert v.verdict is N and v.failed[0].name.startswith("the slowest stage")
-    assert judge_time({**seconds, "retrieve": 5.0}, OFFLINE, ONLINE).verdict is N  # retrieval, not generation
-    assert judge_time({k: s for k, s in seconds.items() if k != "generate"}, OFFLINE, ONLINE).verdict is INC
+    assert judge_time(timed({**base, "retrieve": 5.0}), OFFLINE, ONLINE).verdict is N  # retrieval, not generation
+    no_generation = {k: s for k, s in timed(base).items() if k != "generate"}
+    assert judge_time(no_generation, OFFLINE, ONLINE).verdict is INC
+    # generation about as slow as retrieval: the ratio interval straddles 1, so that part cannot be told
+    many = timed({**base, "chunk": 0.01, "index": 0.01, "context": 0.01})  # small stages: a small even share
+    close = {**many, "retrieve": [g * r for g, r in zip(many["generate"], [0.8, 1.3, 0.9, 1.2, 0.85, 1.25])]}
+    v = judge_time(close, OFFLINE, ONLINE)
+    assert v.verdict is INC and [c.passed for c in v.checks] == [True, None, True]
+    one_run = {k: [t] for k, t in base.items()}
+    assert judge_time(one_run, OFFLINE, ONLINE).verdict is INC  # a single timing decides nothing
 
 
 def test_an_operation_improves_a_total_or_a_paired_mean() -> None:
@@ -142,10 +175,15 @@ def test_traceable_and_grounded() -> None:
     assert judge_grounded([], []).verdict is INC
 
 
-def test_slowest_step() -> None:
-    assert judge_slowest("generation dominates", {"embed": 0.01, "generation": 2.0}, "generation").verdict is H
-    assert judge_slowest("generation dominates", {"embed": 3.0, "generation": 2.0}, "generation").verdict is N
-    assert judge_slowest("generation dominates", {"embed": 3.0}, "generation").verdict is INC
+def test_generation_dominates_when_it_outlasts_the_other_steps_together() -> None:
+    steps = {"embed": 0.01, "search": 0.005, "prompt": 0.001, "generation": 2.0}
+    assert judge_dominates("generation dominates", timed(steps), "generation").verdict is H
+    # slower than each other step but not than all of them together: did not hold
+    spread = {"embed": 0.8, "search": 0.7, "prompt": 0.6, "generation": 1.0}
+    assert judge_dominates("generation dominates", timed(spread), "generation").verdict is N
+    even = {"embed": 1.0, "generation": 1.0}  # a tie with the rest
+    assert judge_dominates("generation dominates", timed(even), "generation").verdict is INC
+    assert judge_dominates("generation dominates", timed({"embed": 3.0}), "generation").verdict is INC
 
 
 def test_first_hit_share() -> None:
@@ -161,10 +199,14 @@ def test_same_ranking() -> None:
 
 
 def test_training_time() -> None:
-    assert judge_training_time(0, True, {1: 10.0, 8: 40.0}).verdict is H
-    assert judge_training_time(3, True, {1: 10.0, 8: 40.0}).verdict is N
-    assert judge_training_time(0, True, {1: 10.0, 8: 9.0}).verdict is N
-    assert judge_training_time(0, True, {4: 10.0, 8: 9.0}).verdict is INC
+    fast = {k: v for k, v in zip((1, 8, 32), timed({"1": 4.0, "8": 1.0, "32": 1.2}).values())}
+    assert judge_training_time(0, True, fast).verdict is H
+    assert judge_training_time(3, True, fast).verdict is N
+    slower = {k: v for k, v in zip((1, 8), timed({"1": 1.0, "8": 1.3}).values())}
+    assert judge_training_time(0, True, slower).verdict is N
+    assert judge_training_time(0, True, {4: fast[8], 8: fast[32]}).verdict is INC  # no batch of 1
+    same = {k: v for k, v in zip((1, 8), timed({"1": 1.0, "8": 1.0}).values())}
+    assert judge_training_time(0, True, same).verdict is INC  # batching made no measurable difference
 
 
 def test_offline() -> None:
@@ -177,10 +219,14 @@ def test_offline() -> None:
         n_documents=20,
         same_version=True,
         same_rankings=True,
-        incremental_s=0.1,
-        rebuild_s=1.0,
+        incremental_s=list(0.1 * LOAD),
+        rebuild_s=list(1.0 * LOAD * JITTER[0]),
     )
     assert judge_offline(**ok).verdict is H
+    barely = [t * REFRESH_SPEEDUP * 0.6 for t in ok["incremental_s"]]  # faster, but not REFRESH_SPEEDUP times
+    assert judge_offline(**{**ok, "rebuild_s": barely}).verdict is N
+    around = [t * REFRESH_SPEEDUP * r for t, r in zip(ok["incremental_s"], [0.5, 2.0, 0.7, 1.6, 0.6, 1.8])]
+    assert judge_offline(**{**ok, "rebuild_s": around}).verdict is INC
     assert judge_offline(**{**ok, "embedded": 20}).verdict is N
     assert judge_offline(**{**ok, "same_rankings": False}).verdict is N
     assert judge_offline(**{**ok, "n_read_back": 2}).verdict is N

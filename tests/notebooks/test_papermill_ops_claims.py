@@ -15,6 +15,9 @@ def test_pipeline_overview_prints_its_stage_and_time_verdicts(tmp_path: Path) ->
     assert "every stage is a separate step that leaves an output to inspect**: **held** (3 of 3" in text
     assert "passed: every stage of the chain ran (10 of 10)" in text
     assert "the time is concentrated in one or two stages**: **" in text  # timings: any verdict, but printed
+    # ... from 5 repeats of the pipeline, each claim a ratio with its interval against the fixed threshold
+    assert "slowest (" in text and "/ even share" in text and "claim > 2x" in text and "(95%, n=5)" in text
+    assert "generate / slowest other (" in text and "embed / slowest other (" in text
 
 
 def test_why_ops_matter_prints_a_verdict_per_operation(tmp_path: Path) -> None:
@@ -48,6 +51,7 @@ def test_rag_workflow_prints_its_trace_grounding_and_time_verdicts(tmp_path: Pat
     assert "the prompt and the answer's citations can be traced back to the search**: **held**" in text
     assert "every sentence of the answer is supported by the prompt**: **" in text  # this answer: either way
     assert "generation dominates the time of a request**: **" in text
+    assert "generation / the rest" in text and "(95%, n=5)" in text and "5 requests timed, 5 distinct" in text
 
 
 def test_minimal_rag_prints_its_ranking_and_retrieval_verdicts(tmp_path: Path) -> None:
@@ -65,4 +69,8 @@ def test_operation_types_prints_a_verdict_per_type(tmp_path: Path) -> None:
     assert "passed: no existing item moved shard (0 moved)" in text
     assert "passed: the request log reproduces what was served (12 of 12 rows)" in text
     assert "passed: the refresh re-embedded exactly the changed documents" in text
+    assert "batch 1 time / batch 8 time" in text and "a full rebuild takes >= 2x as long" in text
+    assert "rebuild time / incremental time" in text and "(95%, n=5), claim > 2x" in text
+    assert "The largest speed-up here was at batch" in text and "the largest batch tested, 8, gave" in text
+    assert "Over 5 paired repeats a full rebuild took" in text and "ms** per question (95% interval" in text
     assert "a reviewer's correction fixes its question and leaves the others alone**: **" in text
