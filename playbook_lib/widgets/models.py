@@ -234,10 +234,10 @@ def routing_explorer(
     )
 
 
-#: The sampling explorer's grid: 8 temperatures x 6 top-k x 6 top-p = 288 settings.
+#: The sampling explorer's grid: 8 temperatures x 4 top-k x 4 top-p = 128 settings (each carries its table).
 TEMPERATURES = (0.0, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
-TOP_KS = (0, 1, 3, 5, 20, 100)
-TOP_PS = (0.3, 0.5, 0.7, 0.9, 0.95, 1.0)
+TOP_KS = (0, 1, 5, 50)
+TOP_PS = (0.5, 0.7, 0.9, 1.0)
 
 
 def sampling_explorer(
@@ -259,7 +259,7 @@ def sampling_explorer(
         return sorted({*values, start})
 
     def render(temperature: float, top_k: int, top_p: float) -> str:
-        return sampling_html(logits, tokens, temperature, int(top_k) or None, top_p if top_p < 1 else None)
+        return sampling_html(logits, tokens, temperature, int(top_k) or None, top_p if top_p < 1 else None, n_show=10)
 
     return Explorer(
         render,
