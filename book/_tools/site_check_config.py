@@ -23,6 +23,7 @@ EXECUTE = (
     "dm_04_scaling",
     "dm_06_probabilistic_outputs",
     "dm_07_model_selection",
+    "dm_09_production_checklists",
     "ops_03_core_components",
 )
 

@@ -38,6 +38,7 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/dm_04_scaling.html": {"compute-budget"},
     "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
     "notebooks/dm_07_model_selection.html": {"model-selection", "routing"},
+    "notebooks/dm_09_production_checklists.html": {"checklist-threshold"},
     "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
 }
