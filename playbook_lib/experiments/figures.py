@@ -124,7 +124,8 @@ def plot_grouped_bars(
     import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
     table = frame.pivot(index=index, columns=columns, values=values)
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(table) + 2.5), 4.2))
+    # at most 8 inches wide: a book page is about 800 px, and a wider figure is shrunk until its labels blur
+    fig, ax = plt.subplots(figsize=(min(8.0, max(5.0, 1.2 * len(table) + 2.5)), 4.2))
     width = 0.8 / max(1, len(table.columns))
     x = np.arange(len(table))
     for k, (colour, column) in enumerate(zip(_COLOURS, table.columns)):
@@ -136,12 +137,12 @@ def plot_grouped_bars(
                 f"{value:.2f}",
                 ha="center",
                 va="bottom",
-                fontsize=7,
+                fontsize=8,
             )
 
     names = [textwrap.fill(str(i), 18) for i in table.index]
     tilt = len(table) > 4 and max(len(n) for n in names) <= 18
-    ax.set_xticks(x, names, rotation=30 if tilt else 0, ha="right" if tilt else "center", fontsize=8)
+    ax.set_xticks(x, names, rotation=30 if tilt else 0, ha="right" if tilt else "center", fontsize=9)
     marked = {textwrap.fill(str(h), 18) for h in highlight}
     for label in ax.get_xticklabels():
         if label.get_text() in marked:
@@ -149,8 +150,9 @@ def plot_grouped_bars(
             label.set_fontweight("bold")
     ax.set_ylabel(ylabel or values)
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
-    ax.set_ylim(0, max(1.0, float(np.nanmax(table.to_numpy())) * 1.12))
+    # the legend in one row above the tallest bars and their value labels
+    ax.legend(fontsize=9, loc="upper right", framealpha=0.9, ncol=len(table.columns))
+    ax.set_ylim(0, max(1.0, float(np.nanmax(table.to_numpy()))) * 1.22)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
