@@ -171,7 +171,7 @@ def test_import_loads_nothing_heavy() -> None:
     heavy = ["torch", "sentence_transformers", "transformers", "matplotlib", "datasketch"]
     code = (
         "import sys, playbook_lib.experiments.collapse, playbook_lib.experiments.human_vs_synthetic, "
-        "playbook_lib.experiments.lexical\n"
+        "playbook_lib.experiments.lexical, playbook_lib.experiments.provenance_claim\n"
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
