@@ -357,6 +357,7 @@ def judge_checklist_plants(
                 "flagged": len(flagged),
                 "precision": precision.estimate,
                 "precision 95 %": f"[{precision.low:.2f}, {precision.high:.2f}]",
+                "missed lines": ", ".join(str(plant.records["line"].iloc[i]) for i in truth[~caught].tolist()),
             }
         )
         side = judge(recall, MIN_ITEM_RECALL)

@@ -128,7 +128,8 @@ def test_near_claim_held_did_not_hold_and_inconclusive() -> None:
 def problem_plant() -> ProblemPlant:
     # 400 rows; 40 PII rows (0-39), 40 exact copies (100-139) of rows 200-239
     rows = {"personal_data": np.arange(40), "exact_duplicate": np.arange(100, 140)}
-    return ProblemPlant(pd.DataFrame(), pd.DataFrame(), rows, {100 + k: 200 + k for k in range(40)})
+    records = pd.DataFrame({"line": range(1, 401)})
+    return ProblemPlant(records, pd.DataFrame(), rows, {100 + k: 200 + k for k in range(40)})
 
 
 ITEMS = {"pii": ("personal_data",), "exact": ("exact_duplicate",)}
@@ -167,5 +168,6 @@ def test_checklist_plants_inconclusive_when_recall_straddles_or_an_item_did_not_
     assert straddle.rule.verdict is Verdict.INCONCLUSIVE
     row = straddle.table.set_index("item").loc["pii"]
     assert row["caught"] == 35 and float(row["recall 95 %"][1:5]) < MIN_ITEM_RECALL
+    assert row["missed lines"] == "36, 37, 38, 39, 40"  # rows 35-39, by their line
     skipped = judge_checklist_plants(results(40, pii_outcome="not_evaluated"), problem_plant(), ITEMS)
     assert skipped.rule.verdict is Verdict.INCONCLUSIVE and "pii" not in set(skipped.table["item"])

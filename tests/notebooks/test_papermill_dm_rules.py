@@ -3,6 +3,7 @@ claim prints its verdict from the library (``playbook_lib.experiments.*_claim``)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.notebooks.test_papermill import outputs_text, run_notebook
@@ -24,20 +25,31 @@ def test_default_recommendation_prints_its_rule_verdicts(tmp_path: Path) -> None
     assert "my.model-v2, eu-west-1" in text
 
 
-def test_production_checklists_print_their_rule_verdicts(tmp_path: Path) -> None:
+def test_production_checklists_print_their_rule_verdicts(tmp_path: Path, shared_data: Path) -> None:
     from playbook_lib import sample_data
 
     plan = tmp_path / "plan.yaml"
     text = sample_data.path("model_plan.yaml").read_text(encoding="utf-8")
     plan.write_text(text.replace("audit_log: false", "audit_log: true"), encoding="utf-8")
     nb = run_notebook(
-        tmp_path, "dm_09_production_checklists", {"widget_item": "quality.compliance.pii", "plan_path": str(plan)}
+        tmp_path,
+        "dm_09_production_checklists",
+        {"widget_item": "quality.compliance.pii", "plan_path": str(plan), "shared_data": str(shared_data)},
     )
     text = outputs_text(nb)
     # the bundled data: every evaluated planted item is flagged; the golden-set item cannot run without --golden
     assert "every item with a problem planted in the sample warns or fails**: **" in text
     assert "undecided: golden warns or fails" in text
     assert "planted items flagged: 11 of 11" in text
+    # the same checklist on GSM8K rows with 40 rows of each problem planted: a verdict per item, golden included
+    assert "GSM8K with planted problems: 760 training rows, 200 eval rows, a golden set of 10" in text
+    assert re.search(
+        r"every checklist item finds the problems planted into real rows\*\*: \*\*(held|did not hold|inconclusive)",
+        text,
+    )
+    assert "split.contamination: warns or fails, recall > 0.8 (fail; caught 40 of 40" in text
+    assert "golden: warns or fails (10-row golden set: warn)" in text
+    assert "planted addresses the pii item did not count, by domain:" in text
     # the widget's item, graded again: pii_rate 0.05 against the file's warn 0.0 / fail 0.01
     assert "quality.compliance.pii: the outcome moves with the thresholds**: **held**" in text
     assert "with warn > 0, fail > 0.01: fail" in text
