@@ -156,7 +156,7 @@ def sampling_html(
         for i in order
     )
     nz = after[after > 0]
-    entropy = float(-(nz * np.log2(nz)).sum())
+    entropy = float(-(nz * np.log2(nz)).sum()) + 0.0  # + 0.0: one drawable token reads 0.00, not -0.00
     return (
         f"<p>{int(nz.size):,} drawable token(s) of {logits.size:,}; entropy {entropy:.2f} bits; "
         f"top token {after.max():.1%}</p><table class='dataframe'><thead><tr><th>token</th>"

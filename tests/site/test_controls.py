@@ -103,11 +103,16 @@ def _budget(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> Non
         assert f"{allocation.params / 1e9:,.2f} B" in text and f"{allocation.tokens / 1e9:,.1f} B" in text
 
 
-@functools.cache
-def _next_token_model() -> Any:
-    from playbook_lib.models.next_token import NextTokenModel
+_MODELS: list[Any] = []
 
-    return NextTokenModel(threads=1)
+
+def _next_token_model() -> Any:
+    """SmolLM2, loaded once for the module and closed after it (see the ``browser`` fixture)."""
+    if not _MODELS:
+        from playbook_lib.models.next_token import NextTokenModel
+
+        _MODELS.append(NextTokenModel(threads=1))
+    return _MODELS[0]
 
 
 def _sampling(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
@@ -121,7 +126,7 @@ def _sampling(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> N
     logits = model.logits(model.chat_tokens(inputs["prompt"], EXTRACTION_SYSTEM))
     top_k, top_p = int(setting["top_k"]) or None, setting["top_p"] if setting["top_p"] < 1 else None
     dist = sampling_distribution(logits, setting["temperature"], top_k, top_p)
-    found = re.search(r"([\d,]+) drawable token\(s\) of ([\d,]+); entropy ([\d.]+) bits; top token ([\d.]+)%", output)
+    found = re.search(r"([\d,]+) drawable token\(s\) of ([\d,]+); entropy (-?[\d.]+) bits; top token ([\d.]+)%", output)
     assert found is not None, output[:300]
     drawable, vocab, _, top = found.groups()
     assert int(vocab.replace(",", "")) == logits.size
@@ -236,6 +241,9 @@ def browser() -> Iterator[tuple[Browser, str]]:
     need((SITE / "notebooks").is_dir(), f"the book is not built ({SITE / 'notebooks'} missing): run `make book`")
     with serve(SITE) as url, Browser(chromium_executable(), width=1200) as b:
         yield b, url
+    for model in _MODELS:  # llama.cpp frees its model now, not in a finaliser at interpreter exit
+        model.llm.close()
+    _MODELS.clear()
 
 
 def _setting(data: dict[str, Any], positions: list[int]) -> tuple[dict[str, Any], int]:
@@ -257,7 +265,8 @@ def test_every_control_changes_the_page_and_agrees_with_the_library(browser: tup
         start = list(explorer["positions"])
         for c, labels in enumerate(data["labels"]):
             shown: set[str] = set()
-            for p in dict.fromkeys([len(labels) - 1, 0, len(labels) // 2, start[c]]):
+            # last, first, middle, then back to the start (so the next control moves from the initial setting)
+            for p in [*dict.fromkeys([len(labels) - 1, 0, len(labels) // 2]), start[c]]:
                 moved = json.loads(b.evaluate(f"{MOVE_JS}({n}, {c}, {p})"))
                 positions = start[:c] + [p] + start[c + 1 :]
                 assert moved["positions"] == positions
