@@ -13,7 +13,7 @@ DEPS   := pyproject.toml constraints.txt
 JSDEPS := _build/jsdeps/widgets-js/.complete
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 LIB_SRC   := $(shell find playbook_lib checklists -name '*.py' -o -name '*.jsonl' -o -name '*.yaml' -o -name '*.json')
-BOOK_SRC  := _config.yml _toc.yml $(wildcard book/*.md book/_ext/*.py book/_static/*) $(NOTEBOOKS)
+BOOK_SRC  := _config.yml _toc.yml $(wildcard book/*.md book/_ext/*.py book/_ext/static/* book/_static/*) $(NOTEBOOKS)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
@@ -60,7 +60,18 @@ _build/html/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.li
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going -q
 	touch $@
 
-book: _build/html/index.html  ## execute every notebook and build the site into _build/html
+# The whole book as one PDF, inside the site (the landing page links it): the single-page HTML build reads the
+# notebooks' outputs from the same execution cache, and headless Chromium prints it (book/_tools/build_pdf.py).
+# Without Chromium that step says so in one line and the site is built all the same (`make chromium` installs it).
+PDF := _build/html/playbook.pdf
+_build/singlehtml/index.html: _build/html/index.html
+	$(BIN)/jupyter-book build . --path-output . --builder singlehtml -W --keep-going -q
+	touch $@
+
+$(PDF): _build/singlehtml/index.html book/_tools/build_pdf.py
+	$(PY) book/_tools/build_pdf.py _build/singlehtml $(PDF)
+
+book: _build/html/index.html $(PDF)  ## execute every notebook, build the site, its API reference and its PDF into _build/html
 	@echo "Book built: $(abspath _build/html/index.html)"
 
 # The site test opens the book in headless Chromium; install it when missing and we can (root with apt-get).

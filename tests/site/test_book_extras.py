@@ -1,0 +1,208 @@
+"""What a reader can take away from the built book: the API reference, the glossary, the index and the PDF.
+
+- The library's docstring back-links (````notebooks/NAME.ipynb````) name pages of the table of contents (no build
+  needed), and on the built API pages every one of them is a link to a page that exists.
+- The API pages (``book/api*.md``, generated from the docstrings by ``book/_ext/playbook_api.py``) document every
+  public module of ``playbook_lib``, found here from the files on disk, and the ``playbook`` CLI's help.
+- The glossary defines 20 to 40 terms, and the index (``genindex.html``) leads to them and to the API.
+- ``playbook.pdf`` (``make book``, ``book/_tools/build_pdf.py``) is a PDF of the whole book, with its chapters in
+  the PDF's outline; without Chromium the PDF step says so in one line and exits 0.
+
+The built-site tests need ``_build/html`` (``make book``) or ``$PLAYBOOK_SITE`` (the quick site check of ``make
+test``, which builds the API pages and the glossary but no PDF) and skip with the reason when it is missing (they
+fail under ``CI=true``). The PDF test needs the ``make book`` site and Chromium.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, need
+from tests.site.serving import SITE
+
+#: What the brief of the API reference names, at the least.
+REQUIRED_MODULES = [
+    "playbook_lib.checks",
+    "playbook_lib.checklist",
+    "playbook_lib.rag",
+    "playbook_lib.data",
+    "playbook_lib.experiments.verdict",
+    "playbook_lib.embeddings",
+    "playbook_lib.io",
+    "playbook_lib.errors",
+    "playbook_lib.cli",
+]
+#: Terms the glossary must define (as Sphinx writes their anchors: ``term-`` and the term, spaces as dashes).
+REQUIRED_TERMS = ["MinHash", "Locality-sensitive-hashing", "Contamination", "nDCG", "Reciprocal-rank-fusion", "LoRA"]
+REQUIRED_TERMS += ["PEFT", "SFT", "Top-p", "Top-k", "Temperature", "Wilson-interval", "Verdict", "RAG"]
+BACKLINK = re.compile(r"``notebooks/([A-Za-z0-9_]+)\.ipynb``")
+#: A PDF of the whole book has at least this many pages (the first full build printed 715, US Letter).
+MIN_PDF_PAGES = 400
+
+
+def toc_files() -> set[str]:
+    files: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    files.add(value.removesuffix(".ipynb").removesuffix(".md"))
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8")))
+    return files
+
+
+def public_modules() -> list[str]:
+    """Every module of ``playbook_lib`` on disk with no part of its dotted name starting with ``_``."""
+    found = []
+    for path in (ROOT / "playbook_lib").rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if not any(part.startswith("_") for part in parts):
+            found.append(".".join(parts))
+    return sorted(found)
+
+
+def built(page: str) -> str:
+    path = SITE / page
+    need(path.is_file(), f"the book is not built ({path} missing): run `make book`")
+    return path.read_text(encoding="utf-8")
+
+
+def api_pages() -> dict[str, str]:
+    built("book/api.html")
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted((SITE / "book").glob("api*.html"))}
+
+
+def article(page: str) -> str:
+    """The page's main text (the sidebars and the navigation dropped)."""
+    match = re.search(r'<article class="bd-article"[^>]*>(.*?)</article>', page, re.S)
+    assert match is not None, "no <article> on the page"
+    return match[1]
+
+
+def test_docstring_back_links_name_pages_of_the_toc() -> None:
+    pages = toc_files()
+    named: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "playbook_lib").rglob("*.py")):
+        for stem in BACKLINK.findall(path.read_text(encoding="utf-8")):
+            named.setdefault(stem, []).append(str(path.relative_to(ROOT)))
+    assert len(named) >= 20, f"only {len(named)} pages named by docstrings: the pattern no longer matches"
+    missing = {stem: where for stem, where in named.items() if f"notebooks/{stem}" not in pages}
+    assert missing == {}, f"docstrings name pages that are not in _toc.yml: {missing}"
+
+
+def test_api_pages_document_every_public_module() -> None:
+    documented: dict[str, str] = {}
+    for name, page in api_pages().items():
+        for module in re.findall(r'id="module-(playbook_lib[\w.]*)"', page):
+            documented.setdefault(module, name)
+    modules = public_modules()
+    assert set(REQUIRED_MODULES) <= set(modules)
+    missing = [m for m in modules if m not in documented]
+    assert missing == [], f"public modules missing from the API reference: {missing}"
+    unknown = sorted(set(documented) - set(modules))
+    assert unknown == [], f"the API reference documents modules that are not on disk: {unknown}"
+    # the docstrings made it: the verdict rules with their own words
+    verdicts = api_pages()["api_experiments.html"]
+    assert 'id="playbook_lib.experiments.verdict.within"' in verdicts
+    assert "inconclusive" in html.unescape(verdicts)
+
+
+def test_api_back_links_resolve_to_built_pages() -> None:
+    linked = 0
+    for name, page in api_pages().items():
+        text = article(page)
+        for target in re.findall(r'<a class="reference internal" href="\.\./notebooks/([\w]+)\.html[#"]', text):
+            assert (SITE / "notebooks" / f"{target}.html").is_file(), f"{name} links a missing page: {target}"
+            linked += 1
+        # outside links and literal blocks (a docstring shown as written, followed by its links: playbook_api.py)
+        prose = re.sub(r"<a\b.*?</a>|<pre\b.*?</pre>", "", text, flags=re.S)
+        unlinked = re.findall(r"notebooks/\w+\.ipynb", prose)
+        assert unlinked == [], f"{name}: page names left as text, not links: {sorted(set(unlinked))}"
+    assert linked >= 50, f"only {linked} links from the API reference to the book's pages"
+
+
+def test_api_reference_shows_the_cli_help() -> None:
+    text = html.unescape(article(api_pages()["api_checks.html"]))
+    for command in ("playbook check", "playbook rag query", "playbook decide model", "playbook rag feedback promote"):
+        assert f"Usage: {command} [OPTIONS]" in text, f"no --help of `{command}` on the API page"
+
+
+def test_glossary_defines_the_terms_and_the_index_leads_there() -> None:
+    glossary = built("book/glossary.html")
+    terms = re.findall(r'<dt id="term-([^"]+)"', glossary)
+    assert 20 <= len(terms) <= 40, f"{len(terms)} glossary terms"
+    missing = [t for t in REQUIRED_TERMS if t not in terms]
+    assert missing == [], f"glossary terms missing: {missing}"
+    index = built("genindex.html")
+    leads = set(re.findall(r'href="book/glossary\.html#(term-[^"]+)"', index))
+    assert {f"term-{t}" for t in terms} <= leads, "a glossary term is not in the index"
+    for group in ("retrieval metrics", "data quality", "sampling"):
+        assert group in index, f"index group {group!r} missing"
+    assert 'href="book/api_experiments.html#module-playbook_lib.experiments.verdict"' in index
+    landing = article(built("book/index.html"))
+    for href in ("glossary.html", "api.html", "../genindex.html", "../playbook.pdf"):
+        assert f'href="{href}"' in landing, f"the landing page does not link {href}"
+
+
+def _outline_titles(pdf: bytes) -> list[str]:
+    titles = []
+    for literal, hexa in re.findall(rb"/Title\s*(?:\(((?:[^()\\]|\\.)*)\)|<([0-9A-Fa-f]+)>)", pdf):
+        if hexa:
+            titles.append(bytes.fromhex(hexa.decode()).decode("utf-16", errors="replace"))
+        else:
+            titles.append(re.sub(rb"\\(.)", rb"\1", literal).decode("latin-1"))
+    return titles
+
+
+def test_pdf_of_the_whole_book() -> None:
+    if "PLAYBOOK_SITE" in os.environ:
+        pytest.skip("the quick site check of `make test` builds no PDF; `make book` does")
+    built("book/index.html")
+    sys.path.insert(0, str(ROOT / "book" / "_tools"))
+    from build_pdf import chromium, page_count
+
+    pdf_path = SITE / "playbook.pdf"
+    if chromium() is None:
+        pytest.skip("no chromium: `make book` built the site without its PDF (`make chromium` installs it)")
+    assert pdf_path.is_file(), f"{pdf_path} missing although chromium is installed: run `make book`"
+    pdf = pdf_path.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    pages = page_count(pdf)
+    counts = [int(c) for c in re.findall(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", pdf)]
+    assert counts and pages == max(counts), f"{pages} page objects, page tree says {counts}"
+    assert pages >= MIN_PDF_PAGES, f"only {pages} pages"
+    titles = _outline_titles(pdf)
+    for heading in ("The Data + Models Playbook", "Glossary", "API reference", "Minimal RAG"):
+        assert any(heading.lower() in t.lower() for t in titles), f"{heading!r} not in the PDF's outline"
+    assert pdf_path.stat().st_mtime >= (SITE / "book" / "index.html").stat().st_mtime - 1, "the PDF is older"
+
+
+def test_pdf_step_without_chromium_says_why_and_succeeds(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path), "CHROMIUM": ""}
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "book" / "_tools" / "build_pdf.py"), str(tmp_path), str(tmp_path / "book.pdf")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) == 1 and "book.pdf not built" in lines[0] and "chromium" in lines[0], run.stdout
+    assert not (tmp_path / "book.pdf").exists()
