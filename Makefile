@@ -88,6 +88,15 @@ $(SITE_CHECK)/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.
 	$(BIN)/jupyter-book build . --path-output _build/site-check --config _build/site-check/_config.yml -W --keep-going -q
 	touch $@
 
+# and its PDF, printed the way `make book` prints the book's (tests/site/test_book_extras.py reads it)
+_build/site-check/_build/singlehtml/index.html: $(SITE_CHECK)/index.html
+	$(BIN)/jupyter-book build . --path-output _build/site-check --config _build/site-check/_config.yml \
+	  --builder singlehtml -W --keep-going -q
+	touch $@
+
+$(SITE_CHECK)/playbook.pdf: _build/site-check/_build/singlehtml/index.html book/_tools/build_pdf.py
+	$(PY) book/_tools/build_pdf.py _build/site-check/_build/singlehtml $@
+
 # Lint: ruff (lint rules and the formatter's check), mypy on the library, and import-linter's contracts (the core's
 # layers, chapter code above the core, no import cycles at any depth: pyproject.toml [tool.importlinter]).
 lint: $(VENV)/.installed-test  ## ruff, ruff format --check, mypy and import-linter (part of `make test`)
@@ -96,7 +105,7 @@ lint: $(VENV)/.installed-test  ## ruff, ruff format --check, mypy and import-lin
 	$(BIN)/mypy --no-incremental
 	$(BIN)/lint-imports --no-cache
 
-test: $(VENV)/.installed-test lint chromium $(SITE_CHECK)/index.html  ## install test extras, lint, run the whole suite
+test: $(VENV)/.installed-test lint chromium $(SITE_CHECK)/index.html $(SITE_CHECK)/playbook.pdf  ## install test extras, lint, run the whole suite
 	@# one worker per core, each notebook or test file on one worker (nbval runs a notebook's cells in order)
 	PLAYBOOK_SITE=$(SITE_CHECK) PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} \
 	  $(BIN)/pytest -n $(NPROC) --dist loadfile

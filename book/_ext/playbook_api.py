@@ -132,13 +132,22 @@ def cli_commands() -> list[list[str]]:
 
 
 def cli_help(path: list[str]) -> str:
-    """``playbook PATH --help`` as a terminal 88 columns wide prints it, without colour."""
+    """``playbook PATH --help`` as click's plain formatter writes it, 64 columns wide (a code block on the page holds
+    about 66). Typer's rich help (``TYPER_USE_RICH``, read when typer is imported) is switched off for the call: its
+    boxes need box-drawing glyphs the page's monospace font lacks, and it cuts long words in narrow columns."""
+    import typer.core
     from typer.testing import CliRunner
 
     from playbook_lib.cli import app
 
-    env = {"COLUMNS": "88", "NO_COLOR": "1", "TERM": "dumb"}
-    result = CliRunner().invoke(app, [*path, "--help"], env=env, prog_name="playbook")
+    rich = typer.core.HAS_RICH
+    typer.core.HAS_RICH = False
+    try:
+        result = CliRunner().invoke(
+            app, [*path, "--help"], prog_name="playbook", terminal_width=64, max_content_width=64
+        )
+    finally:
+        typer.core.HAS_RICH = rich
     if result.exit_code != 0:
         raise RuntimeError(f"playbook {' '.join(path)} --help exited {result.exit_code}: {result.output[-300:]}")
     return "\n".join(line.rstrip() for line in result.output.strip("\n").splitlines())
@@ -256,4 +265,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", _outdated)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
+    # env_version: bump it when this file changes, so that the next build reads the API pages again with the change
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
