@@ -162,7 +162,7 @@ class PlaybookCli(SphinxDirective):
         lines: list[str] = []
         for path in cli_commands():
             title = f"``playbook {' '.join(path)}``".replace(" ``", "``")
-            lines += [title, "~" * len(title), "", "::", ""]
+            lines += [title, "~" * len(title), "", ".. code-block:: text", ""]
             lines += [f"   {line}" if line else "" for line in cli_help(path).splitlines()] + [""]
         content = StringList(lines, source=self.get_source_info()[0] or "<playbook-cli>")
         holder = nodes.section()
@@ -235,7 +235,7 @@ def _process_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any
     if problems:
         logger.info("playbook_api: %s's docstring shown as written (%s)", name, problems[0])
         pages = list(dict.fromkeys(NOTEBOOK_LINK.findall("\n".join(original))))
-        lines[:] = ["::", ""] + [f"   {line}" if line else "" for line in original] + [""]
+        lines[:] = [".. code-block:: text", ""] + [f"   {line}" if line else "" for line in original] + [""]
         linked = [f"``notebooks/{stem}.ipynb``" for stem in pages]
         _link_notebooks(app, linked)
         if linked:
