@@ -201,3 +201,8 @@ def test_the_checklist_points_at_a_bad_pattern() -> None:
         parse_checklist_text(text, "x.yaml")
     spec = parse_checklist_text(text.replace("re:(oops", "re:.*@heronsgate\\\\.com"), "x.yaml")
     assert spec.items[0].params["allow"] == ["support@heronsgate.com", "re:.*@heronsgate\\.com"]
+
+
+def test_a_real_provider_whose_name_is_a_common_word_is_not_a_placeholder() -> None:
+    for text, reason in (("jana.schmidt@web.de", None), ("someone@yourwebsite.com", "placeholder")):
+        assert benign_reason("email", text, 0, len(text)) == reason

@@ -49,7 +49,9 @@ def test_production_checklists_print_their_rule_verdicts(tmp_path: Path, shared_
     )
     assert "split.contamination: warns or fails, recall > 0.8 (fail; caught 40 of 40" in text
     assert "golden: warns or fails (10-row golden set: warn)" in text
-    assert "planted addresses the pii item did not count, by domain:" in text
+    # every planted address counted, web.de's too (the allowlist once took "web" for a placeholder word)
+    assert "quality.compliance.pii: warns or fails, recall > 0.8 (fail; caught 40 of 40" in text
+    assert "planted addresses the pii item did not count, by domain: {}" in text
     # the widget's item, graded again: pii_rate 0.05 against the file's warn 0.0 / fail 0.01
     assert "quality.compliance.pii: the outcome moves with the thresholds**: **held**" in text
     assert "with warn > 0, fail > 0.01: fail" in text
