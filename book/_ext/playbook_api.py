@@ -23,10 +23,13 @@ it) is resolved in the module that wrote it, before Sphinx would search every mo
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import pkgutil
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes, utils
@@ -242,6 +245,20 @@ def _process_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any
             lines += ["Pages: " + ", ".join(linked), ""]
 
 
+@functools.cache
+def _imported_names(module: str) -> dict[str, str]:
+    """Every ``from playbook_lib.x import Name`` in ``module``'s source, the ones under ``if TYPE_CHECKING:`` too."""
+    file = getattr(sys.modules.get(module), "__file__", None)
+    if not file:
+        return {}
+    names: dict[str, str] = {}
+    for node in ast.walk(ast.parse(Path(file).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("playbook_lib"):
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
 def _qualify_annotations(app: Sphinx, doctree: nodes.document) -> None:
     """A bare name in a signature (``Sequence[Document]``, left as text when an annotation cannot be evaluated) means
     what that name is in the module that wrote it; Sphinx would search every module, and warn when two define it."""
@@ -250,6 +267,12 @@ def _qualify_annotations(app: Sphinx, doctree: nodes.document) -> None:
         if node.get("refdomain") != "py" or not module or not target.isidentifier():
             continue
         found = getattr(sys.modules.get(module), target, None)
+        if found is None and target in _imported_names(module):  # imported under ``if TYPE_CHECKING:`` only
+            source, _, attribute = _imported_names(module)[target].rpartition(".")
+            try:
+                found = getattr(importlib.import_module(source), attribute, None)
+            except ImportError:
+                found = None
         owner, name = getattr(found, "__module__", None), getattr(found, "__qualname__", None)
         if isinstance(owner, str) and owner.startswith("playbook_lib") and isinstance(name, str):
             node["reftarget"] = f"{owner}.{name}"
