@@ -4,21 +4,21 @@ Taught in the book's *Dataset engineering* page (``notebooks/dm_02_dataset_engin
 
 Record model: one row per example with these columns (``None`` where the source has nothing):
 
-=============  =====================================================================================
-column         meaning
-=============  =====================================================================================
-``line``       the record's key: its 1-based line (JSONL), the line where it ends (CSV) or its 1-based index
-               (JSON array, Parquet); unique within a file
-``start_line`` the 1-based physical line where the record starts (JSONL, CSV, JSON); 0 for Parquet (no lines)
-``instruction`` the instruction / question / prompt (chat: the user turns joined by blank lines)
-``input``      optional extra input for the instruction
-``output``     the target output / response / answer (chat: the last assistant turn; preference: ``chosen``)
-``messages``   the chat turns as a list of ``{"role", "content"}`` dicts (chat data only)
-``chosen``     the preferred answer (preference data only)
-``rejected``   the dispreferred answer (preference data only)
-``source`` ``provenance`` ``split`` ``label`` ``annotator`` ``category`` ``licence``   metadata, as strings
-``raw``        the source object itself, unchanged (for type checks)
-=============  =====================================================================================
+================  ==================================================================================================
+column            meaning
+================  ==================================================================================================
+``line``          the record's key: its 1-based line (JSONL), the line where it ends (CSV) or its 1-based index
+                  (JSON array, Parquet); unique within a file
+``start_line``    the 1-based physical line where the record starts (JSONL, CSV, JSON); 0 for Parquet (no lines)
+``instruction``   the instruction / question / prompt (chat: the user turns joined by blank lines)
+``input``         optional extra input for the instruction
+``output``        the target output / response / answer (chat: the last assistant turn; preference: ``chosen``)
+``messages``      the chat turns as a list of ``{"role", "content"}`` dicts (chat data only)
+``chosen``        the preferred answer (preference data only)
+``rejected``      the dispreferred answer (preference data only)
+metadata          ``source``, ``provenance``, ``split``, ``label``, ``annotator``, ``category``, ``licence``, as strings
+``raw``           the source object itself, unchanged (for type checks)
+================  ==================================================================================================
 
 The frame's ``attrs`` carry ``path`` (str), ``format`` and ``skipped`` (a list of ``"file:line: reason"`` for rows
 that could not be read and were left out). Input files are only ever opened for reading.

@@ -56,15 +56,17 @@ def time_steps(steps: Mapping[str, Callable[[], object]], repeats: int, warmup: 
 
 
 class StepTimer:
-    """Seconds per named step per repeat, for a loop that runs a chain of dependent steps once per repeat::
+    """Seconds per named step per repeat, for a loop that runs a chain of dependent steps once per repeat.
 
-    timer = StepTimer()
-    for question in questions:
-        timer.new_repeat()
-        with timer.step("embed"):
-            vector = embedder.embed_query(question)
-        ...
-    timer.frame()  # one row per repeat, one column per step
+    For example::
+
+        timer = StepTimer()
+        for question in questions:
+            timer.new_repeat()
+            with timer.step("embed"):
+                vector = embedder.embed_query(question)
+            ...
+        timer.frame()  # one row per repeat, one column per step
     """
 
     def __init__(self) -> None:
