@@ -14,11 +14,18 @@ Three fixes, each for a message a reader's browser console showed on the built s
 - The widget manager typesets labels with MathJax 2's ``MathJax.Hub.Queue``; the site serves MathJax 3, which has
   no ``Hub`` ("Cannot read properties of undefined (reading 'Queue')"). Pages with MathJax get
   ``mathjax2-compat.js``, which maps that one call to MathJax 3's ``typesetPromise``.
+
+And one for what a reader takes away: the page's download button offers ``_sources/<page>.ipynb``, which Sphinx
+copies from the source notebook, committed without outputs. Once the build has finished, each of those files is
+replaced by the executed notebook myst-nb wrote (``jupyter_execute/<page>.ipynb``), so the download has the outputs
+the page shows.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -64,8 +71,20 @@ def _page_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[s
     scripts[:] = unique
 
 
+def _executed_downloads(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute"
+    sources = Path(app.outdir) / "_sources"
+    for notebook in executed.rglob("*.ipynb"):
+        target = sources / notebook.relative_to(executed)
+        if target.is_file():  # only pages Sphinx published; never a file the site does not link
+            shutil.copyfile(notebook, target)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # after myst-nb (widget scripts) and sphinx.ext.mathjax (MathJax) have added this page's scripts
     app.connect("html-page-context", _page_scripts, priority=900)
+    app.connect("build-finished", _executed_downloads)
     # env_version: bump it when this file changes, so that the next build rewrites every page with the change
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

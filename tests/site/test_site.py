@@ -80,3 +80,15 @@ def test_landing_page_links_both_chapters(server: str, chromium: str) -> None:
     assert "The Data + Models Playbook" in dom
     assert "data_models.html" in dom and "model_data_ops.html" in dom
     assert "Who it is for" in dom and "How to run it" in dom
+
+
+def test_download_button_gives_the_executed_notebook_and_no_dead_launch_buttons() -> None:
+    import json
+
+    need((SITE / PAGE).is_file(), "the book is not built: run `make book`")
+    html = (SITE / PAGE).read_text(encoding="utf-8")
+    assert 'href="../_sources/notebooks/ops_06_minimal_rag.ipynb"' in html
+    assert "mybinder.org" not in html and "colab.research.google.com" not in html
+    notebook = json.loads((SITE / "_sources" / "notebooks" / "ops_06_minimal_rag.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for cell in notebook["cells"] for o in cell.get("outputs", [])]
+    assert len(outputs) >= 5 and any("pb-explorer" in "".join(o.get("data", {}).get("text/html", "")) for o in outputs)
