@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import html
 import math
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -428,10 +430,11 @@ def plot_collapse(
     Used on the *Model collapse* page (``notebooks/exp_06_model_collapse.ipynb``).
     """
     import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
+    from matplotlib.ticker import MaxNLocator
 
-    cols = 3
+    cols = 2  # two panels across: legible when the page scales the figure to its width (~800 px)
     rows = math.ceil(len(metrics) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.2 * rows), squeeze=False)
     fractions = sorted(frame["real_fraction"].unique())
     colors = plt.cm.viridis(np.linspace(0.05, 0.85, len(fractions)))
     for ax, metric in zip(axes.flat, metrics):
@@ -440,11 +443,12 @@ def plot_collapse(
             mean, lo, hi = g.mean(), g.min(), g.max()
             ax.plot(mean.index, mean.values, "o-", color=color, markersize=3, label=f"{fraction:.0%} real")
             ax.fill_between(mean.index, lo.values, hi.values, color=color, alpha=0.2)
-        ax.set_title(METRICS.get(metric, metric), fontsize=9)
-        ax.set_xlabel("generation")
+        ax.set_title(textwrap.fill(METRICS.get(metric, metric), 48), fontsize=10)
+        ax.set_xlabel("generation", fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
+    axes.flat[0].legend(fontsize=9)
     fig.suptitle(f"Recursive training, {frame['seed'].nunique()} seeds (band: min to max over seeds)")
     fig.tight_layout()
     return fig
@@ -556,6 +560,20 @@ class CollapseVerdict:
         out[f"tail mass within ±{TAIL_MASS_MARGIN:g}"] = self.tail_mass_small
         return out
 
+    def part_lines(self, fraction: float) -> tuple[str, list[str]]:
+        """The verdict of the part that ``fraction`` real rows are judged on (collapse for :attr:`base`, anchoring
+        for a larger share) as a heading and the lines of its parts, in the words of :meth:`lines`."""
+        if fraction == self.base:
+            return f"Collapse with {self.base:.0%} real data: {self.collapsed.value}", [
+                p.claim.sentence(p.interval) for p in self.collapse
+            ]
+        found = next((f for f in self.anchoring if f == fraction), None)
+        if found is None:
+            raise UsageError(f"no runs with real_fraction {fraction}")
+        return f"Anchoring with {found:.0%} real data: {self.anchored(found).value}", [
+            p.claim.sentence(p.interval) for p in self.anchoring[found]
+        ]
+
     def lines(self) -> list[str]:
         """Markdown bullet lines: each verdict with the parts and intervals it rests on."""
         out = [
@@ -632,6 +650,49 @@ def read_collapse_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]
     from playbook_lib.experiments.tables import read_table  # lazy: pandas only where a table is read
 
     return read_table(path, required=TABLE_COLUMNS)
+
+
+#: The measures :func:`generation_summary` shows at a generation, with how many decimals.
+GENERATION_METRICS: dict[str, int] = {
+    "rare_types_kept": 3,
+    "distinct_2": 3,
+    "vocab_size": 0,
+    "heldout_perplexity": 1,
+}
+
+
+def _interval_cell(interval: Interval, digits: int) -> str:
+    if not math.isfinite(interval.low):
+        return f"{interval.estimate:,.{digits}f} (n={interval.n}: no interval)"
+    return f"{interval.estimate:,.{digits}f} [{interval.low:,.{digits}f}, {interval.high:,.{digits}f}]"
+
+
+def generation_summary(frame: pd.DataFrame, real_fraction: float, generation: int) -> str:
+    """HTML for one setting of the collapse page's explorer: the :data:`GENERATION_METRICS` of the training set of
+    ``generation`` with ``real_fraction`` real rows, each the mean over seeds with its 95 % t interval
+    (:func:`~playbook_lib.experiments.verdict.mean_interval`), and, at the last generation, the verdict of the part
+    that share is judged on (:meth:`CollapseVerdict.part_lines` of :func:`collapse_verdict`)."""
+    rows = frame[(frame["real_fraction"] == real_fraction) & (frame["generation"] == generation)]
+    if rows.empty:
+        raise UsageError(f"no runs with real_fraction {real_fraction} at generation {generation}")
+    rows = rows.sort_values("seed")
+    seeds = int(rows["seed"].nunique())
+    cells = "".join(
+        f"<tr><td>{html.escape(METRICS[m])}</td>"
+        f"<td>{_interval_cell(mean_interval(rows[m].to_numpy(dtype=float)), digits)}</td></tr>"
+        for m, digits in GENERATION_METRICS.items()
+    )
+    head = (
+        f"<p data-pb-generation='{int(generation)}'>Generation {int(generation)} with {real_fraction:.0%} real "
+        f"data: mean over {seeds} seeds [95 % interval]</p>"
+    )
+    table = f"<table><thead><tr><th>measure</th><th>value</th></tr></thead><tbody>{cells}</tbody></table>"
+    last = int(frame["generation"].max())
+    if int(generation) != last:
+        return head + table + f"<p>The verdicts are judged at the last generation ({last}).</p>"
+    title, parts = collapse_verdict(frame).part_lines(real_fraction)
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in parts)
+    return head + table + f"<p><strong>{html.escape(title)}</strong></p><ul>{items}</ul>"
 
 
 def real_rows_alone(

@@ -395,18 +395,18 @@ def plot_profile(profile: pd.DataFrame, metrics: Sequence[str]) -> Figure:
     """
     import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
 
-    cols = min(3, len(metrics))
+    cols = min(2, len(metrics))  # two panels across: legible when the page scales the figure to ~800 px
     rows = -(-len(metrics) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 0.3 * len(profile) * rows + 1.6 * rows), squeeze=False)
+    size = (4.5 * cols, 0.3 * len(profile) * rows + 1.4 * rows)
+    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False, layout="constrained")  # room for the suptitle
     colors = [_COLORS.get(p, "#999999") for p in profile["provenance"]]
     for ax, metric in zip(axes.flat, metrics):
         ax.barh(profile.index[::-1], profile[metric].to_numpy()[::-1], color=colors[::-1])
-        ax.set_title(metric, fontsize=9)
-        ax.tick_params(labelsize=8)
+        ax.set_title(metric, fontsize=10)
+        ax.tick_params(labelsize=9)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
     fig.suptitle("Blue: human-written, orange: model-generated")
-    fig.tight_layout()
     return fig
 
 

@@ -19,6 +19,7 @@ per-seed values (:func:`judge_table`), with the rules of :mod:`playbook_lib.expe
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ from playbook_lib.experiments.human_vs_synthetic import (
     profile_sources,
     separation_gap,
 )
-from playbook_lib.experiments.verdict import Claim, Interval, Verdict, any_holds, mean_interval, within
+from playbook_lib.experiments.verdict import Claim, Interval, Verdict, any_holds, differs, mean_interval, within
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -313,3 +314,75 @@ def profile_means(table: pd.DataFrame) -> pd.DataFrame:
     means = rows.pivot_table(index="group", columns="measure", values="value", aggfunc="mean", sort=False)
     means.index.name = "source"
     return means
+
+
+#: The measures :func:`comparison_summary` can show: the style markers by name, length and the diversity, duplicate
+#: and spread measures (a like-with-like pair compares length and the markers, :data:`MARGINS`; the separation
+#: gap every :data:`GAP_METRICS` measure).
+COMPARED_MEASURES: tuple[str, ...] = (
+    "median_tokens",
+    "first_person",
+    "stock_opener",
+    "list_or_markdown",
+    "hedging",
+    "closing_summary",
+    "distinct_2",
+    "mtld",
+    "near_duplicate_rate",
+    "mean_pairwise_cosine",
+)
+#: The group of the separation gap in a :func:`run_seeds` table: every human source against every synthetic one.
+GAP_GROUP = "human vs synthetic"
+
+
+def comparisons(table: pd.DataFrame) -> dict[str, str]:
+    """The comparisons a :func:`run_seeds` table holds, ``{label: group}``: each like-with-like pair
+    (``"synthetic - human"``) and, when measured, the separation gap of the human and synthetic groups."""
+    groups = dict.fromkeys(table.loc[table["kind"] == "difference", "group"].astype(str))
+    out = {f"{g.partition(' - ')[0]} vs {g.partition(' - ')[2]} (like with like)": g for g in groups}
+    if (table["kind"] == "gap").any():
+        out[f"{GAP_GROUP} (across tasks)"] = GAP_GROUP
+    return out
+
+
+def _difference_measure(measure: str) -> str:
+    return measure if measure == "median_tokens" else f"share_{measure}"
+
+
+def comparison_summary(table: pd.DataFrame, group: str, measure: str) -> str:
+    """HTML for one setting of the provenance page's explorer: for a like-with-like ``group``
+    (``"synthetic - human"``) the per-seed difference of ``measure`` with its 95 % t interval, its
+    :func:`~playbook_lib.experiments.verdict.differs` verdict against that human source and the measure's
+    provenance-effect verdict over every pair (:func:`judge_table`); for :data:`GAP_GROUP` the separation gap with
+    its interval and verdict. A measure the comparison does not take says so."""
+    verdicts = judge_table(table)
+    seeds = int(table["seed"].nunique())
+    if group == GAP_GROUP:
+        values = _per_seed(table, "gap", GAP_GROUP, measure)
+        if not values:
+            return f"<p>No separation gap of {html.escape(measure)} in this table.</p>"
+        sentence = ProvenanceVerdicts.gap_claim(measure).sentence(mean_interval(values))
+        return (
+            f"<p>Separation gap of {html.escape(measure)}, human vs synthetic sources, over {seeds} seeds "
+            "(the distance between the groups' ranges; negative when they overlap):</p>"
+            f"<p><strong>{html.escape(sentence)}</strong></p>"
+        )
+    synthetic, _, human = group.partition(" - ")
+    name = _difference_measure(measure)
+    values = _per_seed(table, "difference", group, name)
+    if not human or name not in MARGINS:
+        return (
+            f"<p>{html.escape(measure)} is not compared like with like: the pairs compare median length and the "
+            "style markers' shares; see the separation gap.</p>"
+        )
+    if not values:
+        raise UsageError(f"no like-with-like pair {group!r} in this table")
+    interval, margin = mean_interval(values), MARGINS[name]
+    effect = verdicts.like_with_like[name].value
+    return (
+        f"<p>{html.escape(name)}, {html.escape(synthetic)} minus {html.escape(human)}, mean over {seeds} seeds: "
+        f"{html.escape(str(interval))}</p>"
+        f"<p>Differs beyond ±{margin:g} against {html.escape(human)}: {differs(interval, margin).value}</p>"
+        f"<p><strong>Provenance effect of {html.escape(name)} (beyond ±{margin:g} against every human source, "
+        f"in the same direction): {effect}</strong></p>"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 from collections import Counter
@@ -18,13 +19,14 @@ from playbook_lib.experiments.collapse import (
     NGramModel,
     collapse_verdict,
     corpus_metrics,
+    generation_summary,
     provenance_of,
     rare_words,
     real_rows_alone,
     recursive_training,
     summarise,
 )
-from playbook_lib.experiments.verdict import Verdict
+from playbook_lib.experiments.verdict import Verdict, mean_interval
 
 
 def toy_corpus() -> list[list[str]]:
@@ -313,3 +315,31 @@ def test_collapse_verdict_parts_name_every_verdict() -> None:
         collapse_frame(last_metrics(0.5, 0.5, 1500, 500, 0.2, 0.01), last_metrics(0.2, 0.4, 800, 900, 0.05, 0.01))
     ).parts()
     assert hurt["claim"] is Verdict.DID_NOT_HOLD and hurt["anchoring with 50% real"] is Verdict.DID_NOT_HOLD
+
+
+def test_generation_summary_shows_intervals_and_the_parts_verdict_at_the_last_generation() -> None:
+    held = collapse_frame(last_metrics(0.2, 0.4, 800, 900, 0.05, 0.01), last_metrics(0.7, 0.55, 1600, 400, 0.05, 0.01))
+    first = generation_summary(held, 0.0, 0)
+    assert "Generation 0 with 0% real data: mean over 5 seeds" in first
+    assert "<td>1.000 [1.000, 1.000]</td>" in first and "<td>2,000 [2,000, 2,000]</td>" in first  # no spread
+    assert "judged at the last generation (3)" in first and "<strong>" not in first
+    last = generation_summary(held, 0.0, 3)
+    rare = mean_interval([0.2 + 0.01 * j for j in (0.0, 1.0, -1.0, 0.5, -0.5)])
+    assert f"<td>0.200 [{rare.low:.3f}, {rare.high:.3f}]</td>" in last and rare.high - rare.low > 0.01
+    verdict = collapse_verdict(held)
+    assert "<strong>Collapse with 0% real data: held</strong>" in last
+    assert all(html.escape(p.claim.sentence(p.interval)) in last for p in verdict.collapse)
+    mixed = generation_summary(held, 0.5, 3)
+    assert "<strong>Anchoring with 50% real data: held</strong>" in mixed
+    assert all(html.escape(p.claim.sentence(p.interval)) in mixed for p in verdict.anchoring[0.5])
+    assert generation_summary(held, 0, 3) == last  # an integer share from the page's JSON is the same setting
+    hurt = collapse_frame(last_metrics(0.5, 0.5, 1500, 500, 0.2, 0.01), last_metrics(0.2, 0.4, 800, 900, 0.05, 0.01))
+    assert "<strong>Anchoring with 50% real data: did not hold</strong>" in generation_summary(hurt, 0.5, 3)
+    noisy = collapse_frame(last_metrics(1.0, 0.6, 2000, 300, 0.05, 0.2), last_metrics(1.0, 0.6, 2000, 300, 0.05, 0.2))
+    assert "Collapse with 0% real data: inconclusive" in generation_summary(noisy, 0.0, 3)
+    one_seed = held[held["seed"] == 0]
+    assert "(n=1: no interval)" in generation_summary(one_seed, 0.0, 3)
+    with pytest.raises(UsageError):
+        generation_summary(held, 0.25, 3)
+    with pytest.raises(UsageError):
+        generation_summary(held, 0.0, 7)

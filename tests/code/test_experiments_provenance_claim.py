@@ -13,8 +13,11 @@ import pytest
 from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments.human_vs_synthetic import MARGINS
 from playbook_lib.experiments.provenance_claim import (
+    GAP_GROUP,
     PROVENANCE_PROFILES,
     TABLE_COLUMNS,
+    comparison_summary,
+    comparisons,
     judge_table,
     measure_seed,
     profile_means,
@@ -178,3 +181,34 @@ def test_parts_name_every_verdict() -> None:
     assert parts["like with like: median_tokens"] is Verdict.DID_NOT_HOLD
     assert parts["separates: mtld"] is Verdict.HELD and parts["check: tagged_share_error"] is Verdict.HELD
     assert len(parts) == 2 + len(MARGINS) + 1 + 1
+
+
+def test_comparison_summary_shows_each_pair_and_measure_with_the_librarys_verdict() -> None:
+    jitter = [0.0, 0.01, -0.01, 0.005, -0.005]
+    table = constructed([5 + j for j in jitter], ([0.3 + j for j in jitter], [0.25 + j for j in jitter]), [0.0] * 5)
+    assert comparisons(table) == {
+        "gpteacher_roleplay vs lima (like with like)": "gpteacher_roleplay - lima",
+        "gpteacher_roleplay vs alpaca_seeds (like with like)": "gpteacher_roleplay - alpaca_seeds",
+        "human vs synthetic (across tasks)": GAP_GROUP,
+    }
+    lima = comparison_summary(table, "gpteacher_roleplay - lima", "first_person")
+    assert "share_first_person, gpteacher_roleplay minus lima, mean over 5 seeds: +0.300 [" in lima
+    assert "against lima: held" in lima and "in the same direction): held</strong>" in lima
+    length = comparison_summary(table, "gpteacher_roleplay - alpaca_seeds", "median_tokens")
+    assert "+0.000 [+0.000, +0.000]" in length and "against alpaca_seeds: did not hold" in length
+    assert "in the same direction): did not hold</strong>" in length  # inside the ±10-token margin
+    gap = comparison_summary(table, GAP_GROUP, "mtld")
+    assert "<strong>held: separation gap of mtld = +5.000 [" in gap
+    assert "No separation gap of hedging" in comparison_summary(table, GAP_GROUP, "hedging")
+    assert "not compared like with like" in comparison_summary(table, "gpteacher_roleplay - lima", "mtld")
+    opposite = constructed([-3 + j for j in jitter], ([0.3 + j for j in jitter], [-0.3 + j for j in jitter]), [0.0] * 5)
+    shown = comparison_summary(opposite, "gpteacher_roleplay - alpaca_seeds", "first_person")
+    assert "against alpaca_seeds: held" in shown and "direction): did not hold</strong>" in shown  # opposite signs
+    assert "<strong>did not hold: separation gap of mtld" in comparison_summary(opposite, GAP_GROUP, "mtld")
+    noisy = [0.3, -0.2, 0.5, -0.1, 0.4]
+    unsure = constructed([1.0, -1.0, 2.0, -1.5, 0.5], (noisy, noisy), [0.0] * 5)
+    assert "direction): inconclusive</strong>" in comparison_summary(
+        unsure, "gpteacher_roleplay - lima", "first_person"
+    )
+    with pytest.raises(UsageError):
+        comparison_summary(table, "gpteacher_codegen - gsm8k", "first_person")
