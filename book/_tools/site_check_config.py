@@ -25,6 +25,8 @@ EXECUTE = (
     "dm_07_model_selection",
     "dm_09_production_checklists",
     "ops_03_core_components",
+    "exp_06_model_collapse",
+    "exp_07_provenance",
 )
 
 

@@ -39,6 +39,8 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
     "notebooks/dm_07_model_selection.html": {"model-selection", "routing"},
     "notebooks/dm_09_production_checklists.html": {"checklist-threshold"},
+    "notebooks/exp_06_model_collapse.html": {"table"},
+    "notebooks/exp_07_provenance.html": {"table"},
     "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
 }
