@@ -27,6 +27,8 @@ EXECUTE = (
     "ops_03_core_components",
     "exp_06_model_collapse",
     "exp_07_provenance",
+    "ops_05_rag_workflow",
+    "ops_01_pipeline_overview",
 )
 
 

@@ -8,7 +8,7 @@ reader does (the input's value, then its ``input``/``change`` event). After each
 - each control changes the output for at least one of its moves (a control that never does is a frozen widget);
 - the output agrees with the library's own value for that setting, recomputed here from the explorer's exported
   inputs (an oracle per explorer kind: the check's grade, the compute-optimal split, the sampler's distribution
-  for the page's prompt, the model ranking, the retriever's hits).
+  for the page's prompt, the model ranking, the retriever's hits, the chunker's chunks, the assembled prompt).
 
 Needs the built site (``make book``, or ``$PLAYBOOK_SITE``: the quick build ``make test`` makes, which executes the
 pages in :data:`CONTROL_PAGES`) and Debian's ``chromium``; skips with the reason when either is missing, except
@@ -36,12 +36,14 @@ from tests.site.serving import SITE, chromium_executable, serve
 #: pages in the quick build ``make test`` makes; a page listed here that was not executed fails the test.
 CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/dm_04_scaling.html": {"compute-budget"},
+    "notebooks/ops_01_pipeline_overview.html": {"prompt"},
     "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
     "notebooks/dm_07_model_selection.html": {"model-selection", "routing"},
     "notebooks/dm_09_production_checklists.html": {"checklist-threshold"},
     "notebooks/exp_06_model_collapse.html": {"table"},
     "notebooks/exp_07_provenance.html": {"table"},
     "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
+    "notebooks/ops_05_rag_workflow.html": {"chunking"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
 }
 
@@ -214,6 +216,55 @@ def _retrieval(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> 
         assert [doc for _, doc, _ in ids] == [h.doc_id for h in dense.retrieve(setting["query"], k)]
 
 
+def _chunking(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
+    from playbook_lib.rag.corpus import Document
+    from playbook_lib.widgets.rag import chunks_html
+
+    assert inputs["tokenizer"] == "MiniLMEmbedder", "the chunking oracle knows the MiniLM tokenizer only"
+    spec = ChunkSpec(setting["strategy"], int(setting["size"]), int(setting["overlap"]))
+    chunks = chunk_documents([Document(inputs["doc_id"], inputs["text"])], _minilm().count_tokens, spec)
+    assert _normal(output) == _normal(chunks_html(chunks, int(inputs["show"])))
+    assert f"{len(chunks)} chunk(s)" in _text(output)
+
+
+@functools.cache
+def _minilm() -> Any:
+    from playbook_lib.embeddings.model import MiniLMEmbedder
+
+    return MiniLMEmbedder(threads=1, show_progress=False)
+
+
+def _prompt(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.rag.corpus import Document
+    from playbook_lib.rag.generate import LocalLlamaGenerator
+
+    chunks = [Document(c["id"], c["text"], c["title"]) for c in inputs["chunks"]][: int(setting["k"])]
+    if inputs["tokenizer"] == "MiniLMEmbedder":
+        _check_prompt(inputs["question"], chunks, _minilm().count_tokens, int(setting["budget"]), output)
+        return
+    llm = LocalLlamaGenerator(threads=1)  # loaded per call (a fraction of a second) and closed, not at exit
+    assert llm.name == inputs["tokenizer"], f"the page counted with {inputs['tokenizer']}, here {llm.name}"
+    try:
+        _check_prompt(inputs["question"], chunks, llm.count_tokens, int(setting["budget"]), output)
+    finally:
+        llm.llm.close()
+
+
+def _check_prompt(question: str, chunks: list[Any], count: Callable[[str], int], budget: int, output: str) -> None:
+    from playbook_lib.rag.context import build_prompt
+    from playbook_lib.widgets.rag import prompt_html
+
+    assert _normal(output) == _normal(prompt_html(question, chunks, count, budget))
+    try:
+        prompt = build_prompt(question, chunks, count, budget=budget)
+    except ValueError:
+        assert 'data-pb-outcome="refused"' in _normal(output)
+        return
+    assert f"{prompt.n_tokens} of {budget} tokens" in _text(output)
+    assert f"used {', '.join(prompt.used_ids) or 'none'};" in _text(output)
+
+
 def _table(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
     import importlib
 
@@ -235,6 +286,8 @@ ORACLES: dict[str, Oracle] = {
     "fusion": _fusion,
     "table": _table,
     "retrieval": _retrieval,
+    "chunking": _chunking,
+    "prompt": _prompt,
 }
 
 
