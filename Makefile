@@ -50,7 +50,8 @@ $(JSDEPS): book/_tools/fetch_widget_js.py | $(PY)
 # Jupyter Book caches a notebook's outputs by the notebook's own content; when the library or its data change, the
 # cached outputs are stale, so the cache is dropped and every notebook runs again.
 _build/.library-stamp: $(LIB_SRC)
-	rm -rf _build/.jupyter_cache _build/jupyter_execute
+	rm -rf _build/.jupyter_cache _build/jupyter_execute _build/site-check/_build/.jupyter_cache \
+	  _build/site-check/_build/jupyter_execute
 	mkdir -p _build && touch $@
 
 # Notebooks run first in parallel (one kernel per core, one torch thread each) into the build's execution cache;
@@ -85,6 +86,9 @@ chromium:
 SITE_CHECK := _build/site-check/_build/html
 $(SITE_CHECK)/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.library-stamp book/_tools/site_check_config.py
 	$(PY) book/_tools/site_check_config.py _build/site-check/_config.yml
+	@# the pages it executes run first, in parallel (one kernel per core), into the quick build's own cache
+	PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} $(PY) book/_tools/execute_notebooks.py \
+	  --cache _build/site-check/_build/.jupyter_cache --only $$($(PY) book/_tools/site_check_config.py --list)
 	$(BIN)/jupyter-book build . --path-output _build/site-check --config _build/site-check/_config.yml -W --keep-going -q
 	touch $@
 

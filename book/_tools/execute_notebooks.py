@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--toc", type=Path, default=Path("_toc.yml"))
     parser.add_argument("--cache", type=Path, default=Path("_build/.jupyter_cache"))
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
+    parser.add_argument("--only", nargs="*", default=None, metavar="STEM", help="execute only these notebooks")
     args = parser.parse_args(argv)
 
     from jupyter_cache import get_cache
@@ -51,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
 
     cache = get_cache(str(args.cache))
     notebooks = toc_notebooks(args.toc)
+    if args.only is not None:
+        unknown = set(args.only) - {p.stem for p in notebooks}
+        if unknown:
+            print(f"execute_notebooks: not in {args.toc}: {sorted(unknown)}", file=sys.stderr)
+            return 2
+        notebooks = [p for p in notebooks if p.stem in args.only]
     for path in notebooks:
         cache.add_nb_to_project(str(path))
     uris = [str(p) for p in notebooks]

@@ -34,9 +34,15 @@ EXECUTE = (
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path, help="where to write the config")
+    parser.add_argument("out", type=Path, nargs="?", help="where to write the config")
+    parser.add_argument("--list", action="store_true", help="print the stems it executes, one line, and exit")
     parser.add_argument("--execute", nargs="+", default=list(EXECUTE), help="notebook stems to execute")
     args = parser.parse_args(argv)
+    if args.list:
+        print(" ".join(args.execute))
+        return 0
+    if args.out is None:
+        parser.error("the config's path is required")
     config = yaml.safe_load(Path("_config.yml").read_text(encoding="utf-8"))
     skip = [f"**/{p.name}" for p in toc_notebooks(Path("_toc.yml")) if p.stem not in args.execute]
     config.setdefault("execute", {})["exclude_patterns"] = skip
