@@ -101,7 +101,7 @@ class NGramModel:
 
     P(w | h) = lam(h) P_ML(w | h) + (1 - lam(h)) P(w | h minus its first word), with lam(h) = c(h) / (c(h) + T(h))
     (c: events after h, T: distinct words after h) and lam = 0 for an unseen context. The unigram level is add-``k``:
-    (c(w) + k) / (N + k |V|), so every word of the vocabulary, ``</s>`` and ``<unk>`` have some probability and each
+    ``(c(w) + k) / (N + k |V|)``, so every word of the vocabulary, ``</s>`` and ``<unk>`` have some probability and each
     conditional distribution sums to 1. Sampling draws from this mixture exactly, one level at a time.
     """
 
