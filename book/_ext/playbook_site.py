@@ -17,14 +17,13 @@ Three fixes, each for a message a reader's browser console showed on the built s
 
 And one for what a reader takes away: the page's download button offers ``_sources/<page>.ipynb``, which Sphinx
 copies from the source notebook, committed without outputs. Once the build has finished, each of those files is
-replaced by the executed notebook myst-nb wrote (``jupyter_execute/<page>.ipynb``), so the download has the outputs
-the page shows.
+replaced by the notebook merged with its outputs from the execution cache the build read (jupyter-cache), so the
+download has the outputs the page shows.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +73,24 @@ def _page_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[s
 def _executed_downloads(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    executed = Path(app.outdir).parent / "jupyter_execute"
+    import nbformat  # lazy: only once a build has finished
+    from jupyter_cache import get_cache
+
+    config = getattr(app.env, "mystnb_config", None)
+    cache_path = getattr(config, "execution_cache_path", "") or Path(app.outdir).parent / ".jupyter_cache"
+    if not Path(cache_path).is_dir():
+        return
+    cache = get_cache(str(cache_path))
     sources = Path(app.outdir) / "_sources"
-    for notebook in executed.rglob("*.ipynb"):
-        target = sources / notebook.relative_to(executed)
-        if target.is_file():  # only pages Sphinx published; never a file the site does not link
-            shutil.copyfile(notebook, target)
+    for target in sources.rglob("*.ipynb"):  # only pages Sphinx published; never a file the site does not link
+        source = Path(app.srcdir) / target.relative_to(sources)
+        if not source.is_file():
+            continue
+        try:  # the outputs the page shows, from the execution cache the build read them from
+            _, executed = cache.merge_match_into_notebook(nbformat.read(source, as_version=4))
+        except KeyError:  # not executed in this build (the quick site build executes a few pages only)
+            continue
+        nbformat.write(executed, target)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -87,4 +98,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _page_scripts, priority=900)
     app.connect("build-finished", _executed_downloads)
     # env_version: bump it when this file changes, so that the next build rewrites every page with the change
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 3}
