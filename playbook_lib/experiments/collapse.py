@@ -430,7 +430,7 @@ def plot_collapse(
     Used on the *Model collapse* page (``notebooks/exp_06_model_collapse.ipynb``).
     """
     import matplotlib.pyplot as plt  # lazy: matplotlib (~0.5 s) only when a figure is drawn
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # lazy: as matplotlib above
 
     cols = 2  # two panels across: legible when the page scales the figure to its width (~800 px)
     rows = math.ceil(len(metrics) / cols)

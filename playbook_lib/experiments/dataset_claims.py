@@ -195,9 +195,9 @@ def run_near_plants(
     """Per seed: ``base_rows`` rows of ``base`` drawn at random, ``near`` copies edited at ``rate`` and ``far`` at
     :data:`FAR_EDIT_RATE` (both with :data:`COSMETIC_RATE`) planted, the ``near_duplicates`` check run at
     ``threshold`` and graded (:func:`grade_near`)."""
-    from playbook_lib.checks import CheckContext
-    from playbook_lib.checks.uniqueness import NearDuplicatesCheck
-    from playbook_lib.experiments.planting import plant_near_duplicates
+    from playbook_lib.checks import CheckContext  # lazy: the checks' registry only when a grading runs
+    from playbook_lib.checks.uniqueness import NearDuplicatesCheck  # lazy: as above
+    from playbook_lib.experiments.planting import plant_near_duplicates  # lazy: planting only when a grading runs
 
     runs = []
     for seed in seeds:
@@ -299,7 +299,7 @@ def checklist_plant(
     (:func:`~playbook_lib.experiments.planting.plant_problems`): the eval set ``eval_rows`` GSM8K test rows (some
     copied into training), the off-topic rows from LIMA (general chat, human-written, CC BY-NC-SA), and a golden set
     of :data:`GOLDEN_ROWS` other GSM8K test rows. Every row tagged with its dataset's licence and provenance."""
-    from playbook_lib.experiments.planting import plant_problems
+    from playbook_lib.experiments.planting import plant_problems  # lazy: planting only when a grading runs
 
     test = _sample_rows(gsm8k_rows(shared, "test"), eval_rows + GOLDEN_ROWS, seed + 2)
     lima = load_records(shared / "sft" / "lima_llamafactory.json")

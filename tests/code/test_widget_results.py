@@ -7,7 +7,7 @@ import pytest
 
 from playbook_lib.experiments.tables import write_table
 from playbook_lib.widgets.explorer import slider
-from playbook_lib.widgets.tables import table_explorer
+from playbook_lib.widgets.results import table_explorer
 
 
 def mean_at(frame: pd.DataFrame, noise: float) -> str:
