@@ -182,26 +182,29 @@ def _fusion(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> Non
 
 
 @functools.cache
-def _bundled_bm25(stem: bool) -> Any:
+def _bundled_documents(curated: bool) -> Any:
+    """The bundled Heronsgate corpus, as the pages load it (ops_03 curates it first)."""
     from playbook_lib import sample_data
     from playbook_lib.ops.curate import curate
     from playbook_lib.rag.corpus import load_corpus
+
+    documents = load_corpus(sample_data.path("heronsgate_kb.jsonl"))
+    return curate(documents).kept if curated else documents
+
+
+@functools.cache
+def _bundled_bm25(stem: bool) -> Any:
     from playbook_lib.rag.keyword import BM25Retriever
 
-    documents = curate(load_corpus(sample_data.path("heronsgate_kb.jsonl"))).kept
-    return BM25Retriever.from_documents(documents, stem=stem)
+    return BM25Retriever.from_documents(_bundled_documents(True), stem=stem)
 
 
 @functools.cache
 def _bundled_dense(curated: bool) -> Any:
-    from playbook_lib import sample_data
     from playbook_lib.embeddings.model import MiniLMEmbedder
-    from playbook_lib.ops.curate import curate
-    from playbook_lib.rag.corpus import load_corpus
     from playbook_lib.rag.retrieve import DenseRetriever
 
-    documents = load_corpus(sample_data.path("heronsgate_kb.jsonl"))
-    return DenseRetriever.from_documents(curate(documents).kept if curated else documents, MiniLMEmbedder(threads=1))
+    return DenseRetriever.from_documents(_bundled_documents(curated), MiniLMEmbedder(threads=1))
 
 
 def _retrieval(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
