@@ -50,8 +50,7 @@ $(JSDEPS): book/_tools/fetch_widget_js.py | $(PY)
 # Jupyter Book caches a notebook's outputs by the notebook's own content; when the library or its data change, the
 # cached outputs are stale, so the cache is dropped and every notebook runs again.
 _build/.library-stamp: $(LIB_SRC)
-	rm -rf _build/.jupyter_cache _build/jupyter_execute _build/site-check/_build/.jupyter_cache \
-	  _build/site-check/_build/jupyter_execute
+	rm -rf _build/.jupyter_cache _build/jupyter_execute
 	mkdir -p _build && touch $@
 
 # Notebooks run first in parallel (one kernel per core, one torch thread each) into the build's execution cache;
@@ -81,26 +80,6 @@ chromium:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium not installed: the site test will say why it skips"; }
 
-# The site as `make test` checks it: every page built with the real config under -W, but only the pages the browser
-# test opens are executed (the suite executes every notebook itself, with nbval and papermill).
-SITE_CHECK := _build/site-check/_build/html
-$(SITE_CHECK)/index.html: $(BOOK_SRC) $(JSDEPS) $(VENV)/.installed-book _build/.library-stamp book/_tools/site_check_config.py
-	$(PY) book/_tools/site_check_config.py _build/site-check/_config.yml
-	@# the pages it executes run first, in parallel (one kernel per core), into the quick build's own cache
-	PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} $(PY) book/_tools/execute_notebooks.py \
-	  --cache _build/site-check/_build/.jupyter_cache --only $$($(PY) book/_tools/site_check_config.py --list)
-	$(BIN)/jupyter-book build . --path-output _build/site-check --config _build/site-check/_config.yml -W --keep-going -q
-	touch $@
-
-# and its PDF, printed the way `make book` prints the book's (tests/site/test_book_extras.py reads it)
-_build/site-check/_build/singlehtml/index.html: $(SITE_CHECK)/index.html
-	$(BIN)/jupyter-book build . --path-output _build/site-check --config _build/site-check/_config.yml \
-	  --builder singlehtml -W --keep-going -q
-	touch $@
-
-$(SITE_CHECK)/playbook.pdf: _build/site-check/_build/singlehtml/index.html book/_tools/build_pdf.py
-	$(PY) book/_tools/build_pdf.py _build/site-check/_build/singlehtml $@
-
 # Lint: ruff (lint rules and the formatter's check), mypy on the library, and import-linter's contracts (the core's
 # layers, chapter code above the core, no import cycles at any depth: pyproject.toml [tool.importlinter]).
 lint: $(VENV)/.installed-test  ## ruff, ruff format --check, mypy and import-linter (part of `make test`)
@@ -109,9 +88,12 @@ lint: $(VENV)/.installed-test  ## ruff, ruff format --check, mypy and import-lin
 	$(BIN)/mypy --no-incremental
 	$(BIN)/lint-imports --no-cache
 
-test: $(VENV)/.installed-test lint chromium $(SITE_CHECK)/index.html $(SITE_CHECK)/playbook.pdf  ## install test extras, lint, run the whole suite
-	@# one worker per core, each notebook or test file on one worker (nbval runs a notebook's cells in order)
-	PLAYBOOK_SITE=$(SITE_CHECK) PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} \
+# The suite checks the book as `make book` builds it: building it executes every notebook once with its default
+# parameters (a failing cell fails the build), so pytest does not execute them again; the papermill tests run them
+# with other parameters. Chromium comes first, so that the book gets its PDF.
+test: $(VENV)/.installed-test lint chromium book  ## install test extras, lint, build the book, run the whole suite
+	@# one worker per core, each test file on one worker
+	PLAYBOOK_SITE=_build/html PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} \
 	  $(BIN)/pytest -n $(NPROC) --dist loadfile
 
 schema: $(VENV)/.installed-test  ## regenerate checklists/schema.json from the registered checks

@@ -88,7 +88,7 @@ def _executed_downloads(app: Sphinx, exception: Exception | None) -> None:
             continue
         try:  # the outputs the page shows, from the execution cache the build read them from
             _, executed = cache.merge_match_into_notebook(nbformat.read(source, as_version=4))
-        except KeyError:  # not executed in this build (the quick site build executes a few pages only)
+        except KeyError:  # not executed in this build (a partial build: book/_tools/site_check_config.py)
             continue
         nbformat.write(executed, target)
 

@@ -20,7 +20,7 @@ copied into the project:
 
 Embeddings come from :class:`~playbook_lib.embeddings.model.MiniLMEmbedder` through an on-disk
 :class:`~playbook_lib.embeddings.cache.EmbeddingCache` keyed by content hash, so a notebook run a second time (the book
-build, nbval and papermill each run it) embeds nothing.
+build and papermill each run it) embeds nothing.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Every notebook runs headless with papermill and overridden parameters, as a practitioner would on their data.
 
-``pytest --nbval-lax notebooks/`` (part of ``make test``) runs them again with their default parameters.
+The book build (``make book``, part of ``make test``) runs each of them once with its default parameters and fails
+on any cell that raises; ``pytest --nbval-lax notebooks/`` does the same by hand.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the site tests share: the built site's folder, a local server for it, and the headless Chromium to open it.
 
-``SITE`` is ``_build/html`` (``make book``), or ``$PLAYBOOK_SITE`` (the quick build ``make test`` makes; an
-absolute path works too).
+``SITE`` is ``_build/html`` (``make book``, which ``make test`` runs), or ``$PLAYBOOK_SITE`` (another build, e.g. a
+partial one from ``book/_tools/site_check_config.py``; an absolute path works too).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT, need
 
-#: The built site: ``_build/html`` (``make book``), or the quick build ``make test`` makes (``PLAYBOOK_SITE``).
+#: The built site: ``_build/html`` (``make book``), or ``$PLAYBOOK_SITE``.
 SITE = ROOT / os.environ.get("PLAYBOOK_SITE", "_build/html")
 
 #: What a command-line Chromium needs to run headless in a container without talking to Google.

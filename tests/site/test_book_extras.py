@@ -8,9 +8,9 @@
 - ``playbook.pdf`` (``make book``, ``book/_tools/build_pdf.py``) is a PDF of the whole book, with its chapters in
   the PDF's outline; without Chromium the PDF step says so in one line and exits 0.
 
-The built-site tests need ``_build/html`` (``make book``) or ``$PLAYBOOK_SITE`` (the quick site check of ``make
-test``, which prints its PDF the same way, most notebooks unexecuted) and skip with the reason when it is missing,
-or Chromium is (they fail under ``CI=true``).
+The built-site tests need ``_build/html`` (``make book``, which ``make test`` runs) or ``$PLAYBOOK_SITE`` (another
+build that printed its PDF the same way) and skip with the reason when it is missing, or Chromium is (they fail
+under ``CI=true``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ REQUIRED_MODULES = [
 REQUIRED_TERMS = ["MinHash", "Locality-sensitive-hashing", "Contamination", "nDCG", "Reciprocal-rank-fusion", "LoRA"]
 REQUIRED_TERMS += ["PEFT", "SFT", "Top-p", "Top-k", "Temperature", "Wilson-interval", "Verdict", "RAG"]
 BACKLINK = re.compile(r"``notebooks/([A-Za-z0-9_]+)\.ipynb``")
-#: A PDF of the whole book has at least this many pages (US Letter: 713 from `make book`, 596 from the quick site).
+#: A PDF of the whole book has at least this many pages (713 from `make book` on US Letter).
 MIN_PDF_PAGES = 400
 
 

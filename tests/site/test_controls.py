@@ -10,8 +10,8 @@ reader does (the input's value, then its ``input``/``change`` event). After each
   inputs (an oracle per explorer kind: the check's grade, the compute-optimal split, the sampler's distribution
   for the page's prompt, the model ranking, the retriever's hits, the chunker's chunks, the assembled prompt).
 
-Needs the built site (``make book``, or ``$PLAYBOOK_SITE``: the quick build ``make test`` makes, which executes the
-pages in :data:`CONTROL_PAGES`) and Debian's ``chromium``; skips with the reason when either is missing, except
+Needs the built site (``make book``, which ``make test`` runs, or ``$PLAYBOOK_SITE``: a partial build that executes
+at least the pages in :data:`CONTROL_PAGES`) and Debian's ``chromium``; skips with the reason when either is missing, except
 under ``CI=true``.
 """
 
@@ -32,8 +32,8 @@ from tests.conftest import ROOT, need
 from tests.site.cdp import Browser
 from tests.site.serving import SITE, chromium_executable, serve
 
-#: Pages with controls, and the explorer kinds each must show. ``book/_tools/site_check_config.py`` executes these
-#: pages in the quick build ``make test`` makes; a page listed here that was not executed fails the test.
+#: Pages with controls, and the explorer kinds each must show; a page listed here that the build did not execute
+#: fails the test.
 CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/dm_04_scaling.html": {"compute-budget"},
     "notebooks/ops_01_pipeline_overview.html": {"prompt"},

@@ -1,7 +1,7 @@
 """The built book as a reader sees it: headless Chromium renders the minimal-RAG page from a local server.
 
-Needs the built site: ``_build/html`` (``make book``), or ``$PLAYBOOK_SITE`` (``make test`` builds one quickly,
-executing only the page opened here) and Debian's ``chromium`` (``make test`` installs
+Needs the built site: ``_build/html`` (``make book``), which ``make test`` runs, or ``$PLAYBOOK_SITE`` (another
+build that executed the page opened here) and Debian's ``chromium`` (``make test`` installs
 it when it can). Skips with the reason when either is missing, except under ``CI=true``, where that is a failure.
 A screenshot is saved to ``_build/screenshots/minimal_rag.png``.
 """

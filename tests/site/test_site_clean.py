@@ -9,9 +9,8 @@ Opens the top-level pages (the landing page, search, index), those under ``book/
 - any code block, in a cell, a code listing or a printed output, that scrolls sideways (``scrollWidth`` more than
   2 px over ``clientWidth``) or runs past the page's column: a reader would see a cut-off line.
 
-Needs the built site (``_build/html`` from ``make book``, or ``$PLAYBOOK_SITE``: the quick build ``make test`` makes,
-where most notebooks are not executed, and every check still applies to what is there) and Debian's
-``chromium``. Skips with the reason when either is missing, except under ``CI=true``, where that is a failure.
+Needs the built site (``_build/html`` from ``make book``, which ``make test`` runs, or ``$PLAYBOOK_SITE``: another
+build, where every check applies to what is there) and Debian's ``chromium``. Skips with the reason when either is missing, except under ``CI=true``, where that is a failure.
 """
 
 from __future__ import annotations
