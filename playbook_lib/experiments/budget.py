@@ -122,8 +122,29 @@ def run_budget(
     """One row per seed: accuracy of the cheap model on messy labels, the model-centric arm (better embeddings,
     same labels), the data-centric arm (cheap embeddings, ``budget.reviews`` rows reviewed), and how many flipped
     labels the reviews fixed. ``cheap`` and ``better`` are the embeddings of ``task.texts`` (row-aligned)."""
+    curve = review_curve(task, cheap, better, [budget.reviews], test_per_class, noise_rate, seeds)
+    return curve.drop(columns="reviews_bought")
+
+
+def review_curve(
+    task: TextTask,
+    cheap: np.ndarray,
+    better: np.ndarray,
+    reviews: Sequence[int],
+    test_per_class: int,
+    noise_rate: float,
+    seeds: Sequence[int],
+) -> pd.DataFrame:
+    """:func:`run_budget` at several review counts at once: one row per seed and count in ``reviews``
+    (``reviews_bought``), with the same splits, flipped labels and review queue per seed, so each count's rows
+    are what :func:`run_budget` returns for a budget buying that many reviews. ``reviews`` is the count reviewed
+    (capped at the training rows); the baseline and model-centric arms do not depend on it and are trained once
+    per seed, and counts that cap to the same number share one data-centric fit."""
     if len(cheap) != len(task) or len(better) != len(task):
         raise UsageError("embeddings must be row-aligned with the task")
+    counts = sorted({int(r) for r in reviews})
+    if not counts or counts[0] < 0:
+        raise UsageError(f"review counts must be >= 0, got {list(reviews)}")
     index = pd.Series(range(len(task)), index=pd.Index(task.sources))
     rows = []
     for seed in seeds:
@@ -133,18 +154,27 @@ def run_budget(
         noisy = flip_labels(train, noise_rate, seed=seed)
         y_noisy = noisy.task.labels
         order = suspect_order(cheap[tr], y_noisy, seed=seed)
-        y_fixed = review(y_noisy, train.labels, order, budget.reviews)
-        rows.append(
-            {
-                "seed": seed,
-                "baseline": probe_score(cheap[tr], y_noisy, cheap[te], test.labels, seed=seed).accuracy,
-                "model_centric": probe_score(better[tr], y_noisy, better[te], test.labels, seed=seed).accuracy,
-                "data_centric": probe_score(cheap[tr], y_fixed, cheap[te], test.labels, seed=seed).accuracy,
-                "flipped": noisy.count("flipped"),
-                "fixed": int((y_noisy != y_fixed).sum()),
-                "reviews": min(budget.reviews, len(tr)),
-            }
-        )
+        baseline = probe_score(cheap[tr], y_noisy, cheap[te], test.labels, seed=seed).accuracy
+        model_centric = probe_score(better[tr], y_noisy, better[te], test.labels, seed=seed).accuracy
+        fits: dict[int, tuple[float, int]] = {}
+        for bought in counts:
+            done = min(bought, len(tr))
+            if done not in fits:
+                y_fixed = review(y_noisy, train.labels, order, done)
+                accuracy = probe_score(cheap[tr], y_fixed, cheap[te], test.labels, seed=seed).accuracy
+                fits[done] = (accuracy, int((y_noisy != y_fixed).sum()))
+            rows.append(
+                {
+                    "seed": seed,
+                    "reviews_bought": bought,
+                    "baseline": baseline,
+                    "model_centric": model_centric,
+                    "data_centric": fits[done][0],
+                    "flipped": noisy.count("flipped"),
+                    "fixed": fits[done][1],
+                    "reviews": done,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -13,6 +13,7 @@ from playbook_lib.experiments.budget import (
     budget_interval,
     budget_verdict,
     review,
+    review_curve,
     run_budget,
     suspect_order,
     upgrade_cost_per_1m,
@@ -89,3 +90,20 @@ def test_run_budget_rows_and_reviews_fix_flips() -> None:
     assert (runs["model_centric"] == runs["baseline"]).all()
     with pytest.raises(UsageError):
         run_budget(task, x[:5], x, Budget(1, 1, 1), 10, 0.2, [0])
+
+
+def test_review_curve_rows_are_run_budget_at_each_count() -> None:
+    x, y = _blobs(40)
+    task = TextTask("blobs", [f"t{i}" for i in range(len(y))], y, ["a", "b", "c"], [f"f:{i}" for i in range(len(y))])
+    rng = np.random.default_rng(1)
+    better = x + rng.normal(0, 0.5, size=x.shape)  # another embedding: the model-centric arm differs from baseline
+    curve = review_curve(task, x, better, [30, 0, 5, 500], test_per_class=10, noise_rate=0.3, seeds=[0, 1])
+    assert sorted(set(curve["reviews_bought"])) == [0, 5, 30, 500]
+    assert (curve.loc[curve["reviews_bought"] == 500, "reviews"] == 90).all()  # capped at the 90 training rows
+    for bought in (0, 5, 30, 500):
+        runs = run_budget(task, x, better, Budget(bought, 1.0, 1.0), 10, 0.3, [0, 1])
+        rows = curve[curve["reviews_bought"] == bought].drop(columns="reviews_bought").reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, runs)
+    assert (curve.loc[curve["reviews_bought"] == 0, "fixed"] == 0).all()
+    with pytest.raises(UsageError):
+        review_curve(task, x, better, [-1], 10, 0.3, [0])
