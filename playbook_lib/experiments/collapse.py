@@ -661,12 +661,6 @@ GENERATION_METRICS: dict[str, int] = {
 }
 
 
-def _interval_cell(interval: Interval, digits: int) -> str:
-    if not math.isfinite(interval.low):
-        return f"{interval.estimate:,.{digits}f} (n={interval.n}: no interval)"
-    return f"{interval.estimate:,.{digits}f} [{interval.low:,.{digits}f}, {interval.high:,.{digits}f}]"
-
-
 def generation_summary(frame: pd.DataFrame, real_fraction: float, generation: int) -> str:
     """HTML for one setting of the collapse page's explorer: the :data:`GENERATION_METRICS` of the training set of
     ``generation`` with ``real_fraction`` real rows, each the mean over seeds with its 95 % t interval
@@ -679,7 +673,7 @@ def generation_summary(frame: pd.DataFrame, real_fraction: float, generation: in
     seeds = int(rows["seed"].nunique())
     cells = "".join(
         f"<tr><td>{html.escape(METRICS[m])}</td>"
-        f"<td>{_interval_cell(mean_interval(rows[m].to_numpy(dtype=float)), digits)}</td></tr>"
+        f"<td>{mean_interval(rows[m].to_numpy(dtype=float)).text(digits)}</td></tr>"
         for m, digits in GENERATION_METRICS.items()
     )
     head = (

@@ -59,6 +59,13 @@ class Interval:
             return f"{self.estimate:+.3f} (n={self.n}: too few runs for an interval)"
         return f"{self.estimate:+.3f} [{self.low:+.3f}, {self.high:+.3f}] ({self.confidence:.0%}, n={self.n})"
 
+    def text(self, digits: int = 3) -> str:
+        """The estimate and its bounds for a table cell, no forced sign, thousands separated: ``0.803 [0.799,
+        0.807]``; ``0.803 (n=1: no interval)`` with fewer than two runs."""
+        if not math.isfinite(self.low):
+            return f"{self.estimate:,.{digits}f} (n={self.n}: no interval)"
+        return f"{self.estimate:,.{digits}f} [{self.low:,.{digits}f}, {self.high:,.{digits}f}]"
+
 
 def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
     """The mean of ``values`` (one per seed) with Student's t interval; infinite bounds for fewer than two values,

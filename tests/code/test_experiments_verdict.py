@@ -48,6 +48,13 @@ def test_one_run_has_no_interval() -> None:
     assert "too few runs" in str(single)
 
 
+def test_interval_text_for_a_table_cell() -> None:
+    assert Interval(0.8034, 0.7991, 0.8077, 5).text() == "0.803 [0.799, 0.808]"
+    assert Interval(1304.2, 1260.0, 1356.9, 5).text(0) == "1,304 [1,260, 1,357]"
+    assert Interval(-0.25, -0.5, 0.0, 3).text(2) == "-0.25 [-0.50, 0.00]"
+    assert mean_interval([0.2]).text() == "0.200 (n=1: no interval)"
+
+
 def test_interval_matches_the_t_distribution() -> None:
     iv = mean_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(0.975, 2) = 4.303
     assert iv.estimate == 2.0 and iv.high - 2.0 == pytest.approx(4.3027 / math.sqrt(3), rel=1e-4)
