@@ -9,6 +9,7 @@ their own small run. The rules are fixed here, before any numbers, and use :mod:
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,15 @@ from playbook_lib.experiments.tasks import (
     split_task,
     stratified_sample,
 )
-from playbook_lib.experiments.verdict import Claim, Interval, Verdict, combine, difference_interval, within
+from playbook_lib.experiments.verdict import (
+    Claim,
+    Interval,
+    Verdict,
+    combine,
+    difference_interval,
+    mean_interval,
+    within,
+)
 
 # Five seeds at least in every profile: the intervals of the verdicts are across seeds.
 QUALITY_PROFILES: dict[str, dict[str, Any]] = {
@@ -335,3 +344,121 @@ def curve_verdicts(run: CurveRun, fit_max_rows: int) -> CurveVerdicts:
         ],
     )
     return CurveVerdicts(fit, budget, gain, GAIN_CLAIM.judge(gain), forecast, combine(verdicts))
+
+
+def _row(cells: list[str], head: bool = False) -> str:
+    tag = "th" if head else "td"
+    return "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    body = "".join(_row(r) for r in rows)
+    return f"<table><thead>{_row(header, head=True)}</thead><tbody>{body}</tbody></table>"
+
+
+def noise_summary(frame: pd.DataFrame, label_noise: float) -> str:
+    """HTML for one setting of the quality page's explorer over a committed table (:meth:`QualityRun.rows`): at
+    ``label_noise``, every noisy set's accuracy and macro-F1 and the curated arm's, each the mean over seeds with
+    its 95 % t interval (:func:`~playbook_lib.experiments.verdict.mean_interval`), then what the page's rule
+    (:func:`quality_verdicts`) says at that noise level; at zero noise the rule does not judge."""
+    run = QualityRun.from_rows(frame)
+    level = float(label_noise)
+    grid = run.grid[run.grid.label_noise == level]
+    if grid.empty:
+        raise UsageError(f"no noisy runs at label_noise {label_noise} (levels: {run.noise})")
+    rows = []
+    for size, group in grid.sort_values("seed").groupby("size_per_class"):
+        rows.append(
+            [
+                f"noisy, {int(size)} per tool",
+                f"{round(group.train_rows.mean()):,}",
+                mean_interval(group.accuracy.to_numpy(dtype=float)).text(),
+                mean_interval(group.macro_f1.to_numpy(dtype=float)).text(),
+                str(group.seed.nunique()),
+            ]
+        )
+    cur = run.curated.sort_values("seed")
+    rows.append(
+        [
+            "curated (clean)",
+            f"{round(cur.train_rows.mean()):,}",
+            mean_interval(cur.accuracy.to_numpy(dtype=float)).text(),
+            mean_interval(cur.macro_f1.to_numpy(dtype=float)).text(),
+            str(cur.seed.nunique()),
+        ]
+    )
+    head = (
+        f"<p data-pb-noise='{level:g}'>{level:.0%} label noise: accuracy and macro-F1, mean over seeds "
+        "[95 % interval]</p>"
+    )
+    table = _table(["training set", "rows", "accuracy", "macro-F1", "seeds"], rows)
+    if level <= 0:
+        return (
+            head + table + "<p>At 0% noise the noisy arm is clean too: the rule judges the noise levels above zero.</p>"
+        )
+    verdicts = quality_verdicts(run)
+    row = verdicts[verdicts.label_noise == level].iloc[0]
+    interval = Interval(float(row.difference), float(row.low), float(row.high), int(row.seeds))
+    held = int((verdicts.verdict == Verdict.HELD.value).sum())
+    rule = (
+        f"curated ({int(row.curated_rows):,} rows) minus the largest noisy set ({int(row.noisy_rows):,} rows), "
+        f"paired over {int(row.seeds)} seeds: {QUALITY_CLAIM.effect} = {interval} (claim: > 0)"
+    )
+    return (
+        head
+        + table
+        + f"<p><strong>Quality over quantity at {level:.0%} noise: {html.escape(str(row.verdict))}</strong></p>"
+        + f"<p>{html.escape(rule)}. Over the {len(verdicts)} noise levels above zero the claim held at {held}.</p>"
+    )
+
+
+def curve_summary(frame: pd.DataFrame, size_per_class: int, fit_max_rows: int) -> str:
+    """HTML for one setting of the learning-curve page's explorer over a committed table (:meth:`CurveRun.rows`):
+    the probe's accuracy (and macro-F1) at ``size_per_class`` examples per tool, the mean over seeds with its 95 %
+    t interval, beside the zero-shot baseline; the power law :func:`curve_verdicts` fits on the sizes up to
+    ``fit_max_rows`` rows and its forecast at this size; and what the page's rules say there: claim (a) at the
+    largest fitted size, claim (b) at a size beyond the fitted range (its forecast verdict, and the claim over
+    every larger size)."""
+    run = CurveRun.from_rows(frame)
+    points = run.curve[run.curve.size_per_class == int(size_per_class)].sort_values("seed")
+    if points.empty:
+        raise UsageError(f"no probe runs at {size_per_class} examples per tool")
+    n_rows = int(points.train_rows.iloc[0])
+    result = curve_verdicts(run, int(fit_max_rows))
+    fit = result.fit
+    cells = [["probe accuracy", mean_interval(points.accuracy.to_numpy(dtype=float)).text()]]
+    if "macro_f1" in points:
+        cells.append(["probe macro-F1", mean_interval(points.macro_f1.to_numpy(dtype=float)).text()])
+    cells.append(["zero-shot accuracy (no training)", f"{run.baseline:.3f}"])
+    cells.append([f"forecast from the fit on ≤ {int(fit_max_rows):,} rows", f"{float(fit.predict(n_rows)):.3f}"])
+    head = (
+        f"<p data-pb-rows='{n_rows}'>{int(size_per_class)} examples per tool ({n_rows:,} training rows): mean over "
+        f"{points.seed.nunique()} seeds [95 % interval]</p>"
+    )
+    formula = (
+        f"Fitted on the sizes up to {result.budget_rows:,} rows: accuracy(n) = {fit.ceiling:.3f} - "
+        f"{fit.scale:.3f} · n^-{fit.exponent:.3f}."
+    )
+    body = head + _table(["measure", "value"], cells) + f"<p>{html.escape(formula)}</p>"
+    gain = f"probe minus zero-shot accuracy = {result.gain} (claim: > 0)"
+    if n_rows <= int(fit_max_rows):
+        at = "this size" if n_rows == result.budget_rows else f"{result.budget_rows:,} rows, the largest fitted size"
+        later = (
+            "(b) not evaluated: no measured size beyond the fitted range."
+            if result.forecast.empty
+            else "(b) is judged at the sizes beyond the fitted range."
+        )
+        return body + (
+            f"<p><strong>(a) {html.escape(result.claim_a.value)}</strong>, judged at {at}: {html.escape(gain)}.</p>"
+            f"<p>{later}</p>"
+        )
+    row = result.forecast[result.forecast.train_rows == n_rows].iloc[0]
+    miss = (
+        f"measured minus forecast = {row.measured_minus_forecast:+.3f} [{row.low:+.3f}, {row.high:+.3f}] "
+        f"(claim: within ±{FORECAST_MARGIN})"
+    )
+    return body + (
+        f"<p><strong>Forecast at {n_rows:,} rows: {html.escape(str(row.verdict))}</strong>: {html.escape(miss)}.</p>"
+        f"<p>(b), at every size beyond the fitted range: <strong>{html.escape(result.claim_b.value)}</strong>.</p>"
+        f"<p>(a), judged at {result.budget_rows:,} rows: {html.escape(result.claim_a.value)}: {html.escape(gain)}.</p>"
+    )

@@ -12,11 +12,13 @@ from playbook_lib.experiments.quality import (
     FORECAST_MARGIN,
     CurveRun,
     QualityRun,
+    curve_summary,
     curve_verdicts,
+    noise_summary,
     quality_summary,
     quality_verdicts,
 )
-from playbook_lib.experiments.verdict import Verdict
+from playbook_lib.experiments.verdict import Verdict, mean_interval
 
 
 def quality_run(curated: list[float], noisy: dict[float, list[float]]) -> QualityRun:
@@ -158,3 +160,51 @@ def test_machine_names_the_cpu_and_its_simd_flags(monkeypatch, tmp_path) -> None
 
     monkeypatch.setattr(Path, "read_text", missing)
     assert "cores)" in tables.machine()
+
+
+def test_noise_summary_shows_each_arm_at_a_noise_level_and_the_rules_verdict_there() -> None:
+    curated = [0.80, 0.82, 0.81, 0.79, 0.80]
+    noisy = {0.0: [0.9] * 5, 0.2: [0.85, 0.86, 0.84, 0.85, 0.86], 0.6: [0.60, 0.62, 0.61, 0.59, 0.63]}
+    frame = quality_run(curated, noisy).rows()
+    low, high, clean = noise_summary(frame, 0.2), noise_summary(frame, 0.6), noise_summary(frame, 0.0)
+    assert len({low, high, clean}) == 3  # the setting changes what is shown
+    assert "20% label noise" in low and "60% label noise" in high
+    big = mean_interval(noisy[0.6])
+    assert f"<td>noisy, 40 per tool</td><td>320</td><td>{big.text()}</td>" in high and big.high - big.low > 0.01
+    assert "<td>noisy, 10 per tool</td><td>80</td><td>0.000 [0.000, 0.000]</td>" in high  # the small set is shown
+    assert f"<td>curated (clean)</td><td>64</td><td>{mean_interval(curated).text()}</td>" in high
+    verdicts = quality_verdicts(quality_run(curated, noisy)).set_index("label_noise")
+    assert verdicts.loc[0.6, "verdict"] == "held" and verdicts.loc[0.2, "verdict"] == "did not hold"
+    assert "<strong>Quality over quantity at 60% noise: held</strong>" in high
+    assert "<strong>Quality over quantity at 20% noise: did not hold</strong>" in low
+    assert f"= {verdicts.loc[0.6, 'difference']:+.3f} [{verdicts.loc[0.6, 'low']:+.3f}," in high
+    assert "held at 1." in high and "<strong>" not in clean and "judges the noise levels above zero" in clean
+    assert noise_summary(frame, 0) == clean  # an integer level from the page's JSON is the same setting
+    with pytest.raises(UsageError, match="label_noise"):
+        noise_summary(frame, 0.4)
+
+
+def test_curve_summary_shows_a_size_its_forecast_and_the_claim_judged_there() -> None:
+    frame = curve_run(0.9, -4 * FORECAST_MARGIN).rows()  # the curve bends beyond 100 rows: (b) did not hold
+    result = curve_verdicts(CurveRun.from_rows(frame), 100)
+    budget, inside, beyond = (
+        curve_summary(frame, 100 // 8, 100),
+        curve_summary(frame, 4, 100),
+        curve_summary(frame, 50, 100),
+    )
+    assert len({budget, inside, beyond}) == 3
+    values = frame[(frame.arm == "probe") & (frame.train_rows == 400)].accuracy
+    assert f"<td>probe accuracy</td><td>{mean_interval(values.to_numpy()).text()}</td>" in beyond
+    assert "50 examples per tool (400 training rows): mean over 5 seeds" in beyond
+    assert "<td>zero-shot accuracy (no training)</td><td>0.300</td>" in beyond
+    row = result.forecast.set_index("train_rows").loc[400]
+    assert f"<td>{row.predicted:.3f}</td>" in beyond and f"{row.measured_minus_forecast:+.3f}" in beyond
+    assert "<strong>Forecast at 400 rows: did not hold</strong>" in beyond
+    assert "(b), at every size beyond the fitted range: <strong>did not hold</strong>" in beyond
+    assert "<strong>(a) held</strong>, judged at this size" in budget and str(result.gain) in budget
+    assert "judged at 100 rows, the largest fitted size" in inside and "Forecast" not in inside
+    # the fit range is a setting too: fitted on every size, nothing is left to forecast
+    everything = curve_summary(frame, 50, 400)
+    assert everything != beyond and "(b) not evaluated" in everything and "up to 400 rows" in everything
+    with pytest.raises(UsageError, match="examples per tool"):
+        curve_summary(frame, 3, 100)
