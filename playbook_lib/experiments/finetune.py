@@ -24,6 +24,7 @@ data-models-playbook[experiments]``); it is imported only when a LoRA model is b
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import threading
@@ -583,3 +584,84 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     without the columns of :data:`RESULT_COLUMNS`, is a :class:`~playbook_lib.errors.DataError`
     (:func:`~playbook_lib.experiments.tables.read_table`)."""
     return read_table(path, required=RESULT_COLUMNS)
+
+
+#: The measures :func:`size_summary` shows for each method at a size, with their labels and decimals.
+SIZE_MEASURES: dict[str, tuple[str, int]] = {
+    "accuracy": ("accuracy", 3),
+    "macro_f1": ("macro-F1", 3),
+    "seconds_per_epoch": ("seconds per epoch", 2),
+    "peak_rss_mb": ("peak memory (MB)", 0),
+}
+
+
+def _measure_cell(values: pd.Series, digits: int) -> str:
+    x = values.dropna().to_numpy(dtype=float)
+    return mean_interval(x).text(digits) if x.size else "not measured"
+
+
+def size_summary(frame: pd.DataFrame, size_per_class: int) -> str:
+    """HTML for one setting of the PEFT page's explorer over a committed table (:func:`read_results`): at
+    ``size_per_class`` examples per tool, each method's :data:`SIZE_MEASURES` (the mean over seeds with its 95 % t
+    interval, :func:`~playbook_lib.experiments.verdict.mean_interval`) and trainable parameters, on the (size, seed)
+    pairs every method ran (:func:`complete_runs`, as the page judges them), then what the page's rules say at that
+    size: (a) LoRA minus full fine-tuning accuracy (:func:`compare_methods`), (b) LoRA's seconds per epoch and peak
+    memory against full fine-tuning's (:func:`judge_costs`), (c) LoRA minus the probe, judged at the largest size."""
+    runs = complete_runs(frame)
+    size = int(size_per_class)
+    at = runs[runs.size_per_class == size].sort_values(["method", "seed"])
+    if at.empty:
+        raise UsageError(f"no complete runs at {size_per_class} examples per tool")
+    present = set(runs.method)
+    methods = [m for m in ("lora", "full", "probe") if m in present] + sorted(present - {"lora", "full", "probe"})
+    header = "".join(f"<th>{html.escape(m)}</th>" for m in methods)
+    cells = []
+    for column, (label, digits) in SIZE_MEASURES.items():
+        if column in at:
+            values = "".join(f"<td>{_measure_cell(at[at.method == m][column], digits)}</td>" for m in methods)
+            cells.append(f"<tr><td>{html.escape(label)}</td>{values}</tr>")
+    if "trainable" in at:
+        counts = "".join(f"<td>{int(at[at.method == m].trainable.max()):,}</td>" for m in methods)
+        cells.append(f"<tr><td>trainable parameters</td>{counts}</tr>")
+    seeds = int(at.seed.nunique())
+    rows = int(at.train_rows.iloc[0]) if "train_rows" in at else size
+    head = (
+        f"<p data-pb-size='{size}'>{size} examples per tool ({rows:,} training rows): mean over {seeds} "
+        f"seed{'s' if seeds != 1 else ''} [95 % interval]</p>"
+    )
+    table = f"<table><thead><tr><th>measure</th>{header}</tr></thead><tbody>{''.join(cells)}</tbody></table>"
+    note = (
+        f"<p>Only {seeds} seed{'s' if seeds != 1 else ''} at this size, fewer than the {SEEDS_WANTED} the book asks "
+        "for: the intervals are wide and the verdicts provisional.</p>"
+        if seeds < SEEDS_WANTED
+        else ""
+    )
+    items: list[tuple[str, str]] = []
+    if {"lora", "full"} <= present:
+        a = compare_methods(runs, "lora", "full", "accuracy")
+        items.append(
+            (
+                f"(a) no more examples than full fine-tuning: {a.verdict.value}",
+                f"judged at every size; here LoRA minus full fine-tuning accuracy is {a.intervals[size]}, "
+                f"{a.verdicts[size].value}",
+            )
+        )
+        b = judge_costs(runs, "lora", "full")
+        items.append(
+            (
+                f"(b) cheaper than full fine-tuning: {b.verdict.value}",
+                f"LoRA trains {b.share.estimate:.2%} of full fine-tuning's parameters (bar {b.max_share:.0%}); here "
+                f"LoRA minus full seconds per epoch {b.seconds.intervals[size]}, {b.seconds.verdicts[size].value}; "
+                f"peak memory (MB) {b.memory.intervals[size]}, {b.memory.verdicts[size].value}",
+            )
+        )
+    if {"lora", "probe"} <= present:
+        largest = int(runs.size_per_class.max())
+        c = compare_methods(runs, "lora", "probe", "accuracy", sizes=[largest])
+        judged = f"judged at {largest} examples per tool: LoRA minus probe accuracy {c.intervals[largest]}"
+        if size != largest:
+            others = compare_methods(runs, "lora", "probe", "accuracy")
+            judged += f"; here (context) {others.intervals[size]}, {others.verdicts[size].value}"
+        items.append((f"(c) beats the probe: {c.verdict.value}", judged))
+    verdicts = "".join(f"<li><strong>{html.escape(t)}</strong>: {html.escape(x)}</li>" for t, x in items)
+    return head + table + note + (f"<ul>{verdicts}</ul>" if items else "")
