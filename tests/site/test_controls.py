@@ -35,11 +35,14 @@ from tests.site.serving import SITE, chromium_executable, serve
 #: Pages with controls, and the explorer kinds each must show; a page listed here that the build did not execute
 #: fails the test.
 CONTROL_PAGES: dict[str, set[str]] = {
+    "notebooks/dm_01_data_centric.html": {"budget-split"},
     "notebooks/dm_04_scaling.html": {"compute-budget"},
     "notebooks/ops_01_pipeline_overview.html": {"prompt"},
     "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
     "notebooks/dm_07_model_selection.html": {"model-selection", "routing"},
+    "notebooks/dm_08_prompt_rag_finetune.html": {"ladder"},
     "notebooks/dm_09_production_checklists.html": {"checklist-threshold"},
+    "notebooks/dm_10_default_recommendation.html": {"default-path"},
     "notebooks/exp_06_model_collapse.html": {"table"},
     "notebooks/exp_07_provenance.html": {"table"},
     "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
@@ -105,6 +108,77 @@ def _budget(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> Non
     text = _text(output)
     for allocation in (optimal_by_rule(setting["flops"]), optimal_by_loss(setting["flops"])):
         assert f"{allocation.params / 1e9:,.2f} B" in text and f"{allocation.tokens / 1e9:,.1f} B" in text
+
+
+def _budget_split(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    import pandas as pd
+
+    from playbook_lib.experiments.budget import Budget, budget_verdict, upgrade_cost_per_1m
+    from playbook_lib.widgets.decisions import budget_split_html
+
+    curve = pd.DataFrame(inputs["curve"])
+    assert _normal(output) == _normal(
+        budget_split_html(curve, inputs["cheap_per_s"], inputs["better_per_s"], **setting)
+    )
+    per_1m = upgrade_cost_per_1m(inputs["cheap_per_s"], inputs["better_per_s"], setting["eur_per_cpu_hour"])
+    b = Budget(setting["budget_eur"], setting["label_cost_eur"], per_1m)
+    text = _text(output)
+    assert f"{b.reviews:,} reviewed rows" in text
+    assert f"{b.months_covered(setting['requests_per_month']):,.1f} months" in text
+    rows = curve[curve["reviews_bought"] == b.reviews]
+    assert f'data-pb-outcome="{budget_verdict(rows).value}"' in output
+    assert f"{rows['data_centric'].mean():.3f}" in text
+
+
+def _ladder(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.decide.ladder import LadderState, recommend
+    from playbook_lib.widgets.decisions import ladder_html
+
+    scenarios = [(s["name"], s["failures"], LadderState(**s["state"])) for s in inputs["scenarios"]]
+    tolerance, examples = setting["tolerance"], int(setting["min_finetune_examples"])
+    baseline = (inputs["baseline"][0], int(inputs["baseline"][1]))
+    assert _normal(output) == _normal(ladder_html(scenarios, tolerance, examples, baseline=baseline))
+    actions = re.findall(r'data-pb-action="([a-z_]+)"', output)
+    assert actions == [
+        recommend(f, s, tolerance=tolerance, min_finetune_examples=examples).action for _, f, s in scenarios
+    ]
+
+
+def _default_path(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from playbook_lib.decide.evals import load_eval_results
+    from playbook_lib.decide.recommend import DatasetFacts, default_path
+    from playbook_lib.decide.select import ModelSpec, Requirements
+    from playbook_lib.widgets.decisions import steps_html
+
+    catalog = [ModelSpec(**{**m, "priced_on": dt.date.fromisoformat(m["priced_on"])}) for m in inputs["catalog"]]
+    evals = None
+    if inputs["evals"] is not None:
+        with tempfile.TemporaryDirectory() as folder:  # through the library's own loader, as the page read them
+            path = Path(folder) / "evals.jsonl"
+            path.write_text("".join(json.dumps(row) + "\n" for row in inputs["evals"]), encoding="utf-8")
+            evals = load_eval_results(path)
+    facts = DatasetFacts(
+        **{
+            **inputs["facts"],
+            "curated_examples": int(setting["curated_examples"]),
+            "tried_prompt_constraints": setting["tried"] == "yes",
+        }
+    )
+    steps = default_path(
+        Requirements(**inputs["requirements"]),
+        catalog,
+        evals,
+        facts,
+        model=inputs["model"],
+        tolerance=setting["tolerance"],
+        min_examples=int(setting["min_examples"]),
+        min_repeats=int(setting["min_repeats"]),
+    )
+    assert _normal(output) == _normal(steps_html(steps))
+    assert re.findall(r'data-pb-taken="(true|false)"', output) == [str(s.taken).lower() for s in steps]
 
 
 _MODELS: list[Any] = []
@@ -283,6 +357,9 @@ def _table(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None
 ORACLES: dict[str, Oracle] = {
     "checklist-threshold": _threshold,
     "compute-budget": _budget,
+    "budget-split": _budget_split,
+    "ladder": _ladder,
+    "default-path": _default_path,
     "sampling": _sampling,
     "model-selection": _selection,
     "routing": _routing,
