@@ -207,3 +207,67 @@ def coverage_verdict(runs: pd.DataFrame) -> CoverageVerdict:
     balanced = proportion_interval(int(runs["balanced_flagged"].sum()), len(runs))
     a = combine([c.judge(i) for c, i in zip(CLAIM_A, effects, strict=True)])
     return CoverageVerdict(effects, understated, flagged, balanced, a, judge(flagged, CLAIM_B.threshold, CLAIM_B.side))
+
+
+def nearest_similarity(train: TextTask, queries: TextTask, table: VectorTable, same_label: bool = False) -> np.ndarray:
+    """Per query, the cosine similarity of its most similar training row, from the vectors in ``table``
+    (L2-normalised, so an inner product; exact, every pair): the number the ``embedding_coverage`` check compares
+    with its ``threshold``. ``same_label=True`` searches only the training rows with the query's own label (a
+    per-slice search, which the check does not do), -1.0 for a query whose label has no training row."""
+    if not len(train) or not len(queries):
+        raise UsageError("nearest_similarity needs at least one training row and one query")
+    sims = table.matrix(queries.texts) @ table.matrix(train.texts).T
+    if same_label:
+        sims = np.where(queries.labels[:, None] == train.labels[None, :], sims, -1.0)
+    return np.asarray(sims.max(axis=1), dtype=float)
+
+
+@dataclass(frozen=True)
+class SliceUncovered:
+    """Traffic with no training example within ``threshold``, per slice: ``table`` has one row per slice with
+    traffic (``slice``, ``queries``, ``uncovered``, ``share``); ``target`` is the slice's uncovered share and
+    ``others`` that of the other slices' traffic pooled, each with its 95 % Wilson interval. ``stands_out`` when
+    the target's interval lies wholly above the others' (a plain, pre-set rule: no tuning per page)."""
+
+    threshold: float
+    slice_name: str
+    table: pd.DataFrame
+    target: Interval
+    others: Interval
+    stands_out: bool
+
+    @property
+    def uncovered_share(self) -> float:
+        """Uncovered share of all the traffic (the ``embedding_coverage`` check's metric)."""
+        return float(self.table["uncovered"].sum() / max(int(self.table["queries"].sum()), 1))
+
+
+def uncovered_by_slice(
+    similarity: Sequence[float] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    label_names: Sequence[str],
+    slice_name: str,
+    threshold: float,
+) -> SliceUncovered:
+    """Per slice, the traffic queries whose nearest training similarity (:func:`nearest_similarity`) is below
+    ``threshold`` (uncovered, as the ``embedding_coverage`` check counts them), and whether ``slice_name`` stands
+    out (see :class:`SliceUncovered`). ``labels[i]`` indexes ``label_names``; a query repeated in the traffic
+    counts each time, as production repeats it."""
+    sims = np.asarray(similarity, dtype=float)
+    ids = np.asarray(labels, dtype=np.int64)
+    if sims.shape != ids.shape:
+        raise UsageError(f"{sims.size} similarities for {ids.size} labels")
+    if slice_name not in label_names:
+        raise UsageError(f"unknown slice {slice_name!r}; valid: {', '.join(label_names)}")
+    uncovered = sims < threshold
+    rows = []
+    for y, name in enumerate(label_names):
+        mask = ids == y
+        if mask.any():
+            k = int(uncovered[mask].sum())
+            rows.append({"slice": name, "queries": int(mask.sum()), "uncovered": k, "share": k / int(mask.sum())})
+    target = ids == list(label_names).index(slice_name)
+    inside = proportion_interval(int(uncovered[target].sum()), int(target.sum()))
+    outside = proportion_interval(int(uncovered[~target].sum()), int((~target).sum()))
+    stands_out = bool(target.any() and (~target).any() and inside.low > outside.high)
+    return SliceUncovered(float(threshold), slice_name, pd.DataFrame(rows), inside, outside, stands_out)

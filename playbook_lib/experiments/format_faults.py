@@ -15,6 +15,7 @@ thresholds (:data:`MIN_DROP`, :data:`MIN_RECALL`, :data:`MIN_PRECISION`, :data:`
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,24 +234,39 @@ class FaultRun:
     accuracy: dict[str, float]
 
 
-@dataclass
-class _Prepared:
-    seed: int
-    test: TextTask
-    applied: np.ndarray
-    checked: CheckedFile
+@dataclass(frozen=True)
+class FaultReport:
+    """What the loaders and the :data:`CHECKS` make of one training file with a share ``rate`` of its ``lines``
+    broken, no model trained: per corruption the lines ``planted`` and, per check (and ``"either"``, with the
+    loader's ``unreadable`` lines), those ``caught``; the lines ``flagged`` in all and how many of them were clean
+    (``false_flags``); whether the strict loader crashed; the lines the lenient loader dropped silently and the
+    labels a separate labels file then shifted; each check's grade of the file (``outcomes``, e.g. ``"fail"``)."""
+
+    rate: float
+    lines: int
+    planted: dict[str, int]
+    caught: dict[str, dict[str, int]]
+    unreadable: int
+    flagged: int
+    false_flags: int
     crashed: bool
-    dropped: int
-    shifted: int
+    dropped_silently: int
+    shifted_labels: int
+    outcomes: dict[str, str]
+
+
+@dataclass
+class _Loaded:
+    report: FaultReport
+    checked: CheckedFile
     variants: dict[str, tuple[list[str], list[str]]]
 
 
-def _prepare(task: TextTask, seed: int, rate: float, per_class: int, test_per_class: int, folder: Path) -> _Prepared:
-    pool, test = split_task(task, test_per_class, seed=seed)
-    train = stratified_sample(pool, per_class, seed=seed)
+def _load(train: TextTask, rate: float, seed: int, path: Path) -> _Loaded:
+    """Break ``rate`` of ``train``'s lines, write them to ``path``, and read them with every loader and check."""
     lines, applied = corrupt_lines(train, rate, seed=seed)
     truth = [train.label_names[y] for y in train.labels]
-    data_file = write_lines(lines, folder / f"train-{seed}.jsonl")
+    data_file = write_lines(lines, path)
     try:
         naive_load(data_file, on_error="raise")
         crashed = False
@@ -261,13 +277,51 @@ def _prepare(task: TextTask, seed: int, rate: float, per_class: int, test_per_cl
     true_of = dict(zip(train.texts, truth))
     shifted = sum(t in true_of and true_of[t] != y for t, y in zip(by_position.texts, by_position.labels))
     checked = check_file(data_file)
+    either = checked.flagged["either"]
+    report = FaultReport(
+        rate=float(rate),
+        lines=len(lines),
+        planted={k: int((applied == k).sum()) for k in CORRUPTIONS},
+        caught={name: caught_by_fault(applied, flagged) for name, flagged in checked.flagged.items()},
+        unreadable=len(checked.unreadable),
+        flagged=len(either),
+        false_flags=int(sum(applied[line - 1] == "ok" for line in either)),
+        crashed=crashed,
+        dropped_silently=len(lenient.skipped_lines),
+        shifted_labels=int(shifted),
+        outcomes={name: res.outcome.value for name, res in checked.results.items()},
+    )
     variants = {
         VARIANTS[0]: (list(train.texts), truth),
         VARIANTS[1]: (lenient.texts, lenient.labels),
         VARIANTS[2]: (by_position.texts, by_position.labels),
         VARIANTS[3]: (checked.kept["instruction"].tolist(), checked.kept["output"].tolist()),
     }
-    return _Prepared(seed, test, applied, checked, crashed, len(lenient.skipped_lines), shifted, variants)
+    return _Loaded(report, checked, variants)
+
+
+def fault_report(train: TextTask, rate: float, seed: int = 0, folder: str | Path | None = None) -> FaultReport:
+    """Break a share ``rate`` of ``train``'s lines as :func:`corrupt_lines` does (same ``seed``, same lines), write
+    the file (under ``folder``, or a temporary folder removed after) and report what the strict, lenient and
+    by-position loaders and the project's loader and checks make of it. No model: cheap enough to compute at
+    every ``rate`` of a grid (the page's corrupt-rate control)."""
+    if folder is not None:
+        return _load(train, rate, seed, Path(folder) / f"train-{seed}-{rate:g}.jsonl").report
+    with tempfile.TemporaryDirectory(prefix="formatting-") as tmp:
+        return _load(train, rate, seed, Path(tmp) / "train.jsonl").report
+
+
+@dataclass
+class _Prepared:
+    seed: int
+    test: TextTask
+    loaded: _Loaded
+
+
+def _prepare(task: TextTask, seed: int, rate: float, per_class: int, test_per_class: int, folder: Path) -> _Prepared:
+    pool, test = split_task(task, test_per_class, seed=seed)
+    train = stratified_sample(pool, per_class, seed=seed)
+    return _Prepared(seed, test, _load(train, rate, seed, folder / f"train-{seed}.jsonl"))
 
 
 def run_seeds(
@@ -290,26 +344,26 @@ def run_seeds(
     folder = Path(folder)
     prepared = [_prepare(task, s, rate, per_class, test_per_class, folder) for s in seeds]
     texts = [t for p in prepared for t in p.test.texts] + [
-        t for p in prepared for texts, _ in p.variants.values() for t in texts
+        t for p in prepared for texts, _ in p.loaded.variants.values() for t in texts
     ]
     table = VectorTable.embed(texts, embedder=embedder, cache_dir=cache_dir)
     runs = []
     for p in prepared:
         accuracy = {}
-        for name, (texts_v, labels_v) in p.variants.items():
+        for name, (texts_v, labels_v) in p.loaded.variants.items():
             model = train_probe(table.matrix(texts_v), label_ids(labels_v, task.label_names), seed=p.seed)
             accuracy[name] = evaluate_probe(model, table.matrix(p.test.texts), p.test.labels).accuracy
-        either = p.checked.flagged["either"]
+        r = p.loaded.report
         runs.append(
             FaultRun(
                 seed=p.seed,
-                planted={k: int((p.applied == k).sum()) for k in CORRUPTIONS},
-                caught={name: caught_by_fault(p.applied, lines) for name, lines in p.checked.flagged.items()},
-                flagged=len(either),
-                false_flags=sum(p.applied[line - 1] == "ok" for line in either),
-                crashed=p.crashed,
-                dropped_silently=p.dropped,
-                shifted_labels=p.shifted,
+                planted=r.planted,
+                caught=r.caught,
+                flagged=r.flagged,
+                false_flags=r.false_flags,
+                crashed=r.crashed,
+                dropped_silently=r.dropped_silently,
+                shifted_labels=r.shifted_labels,
                 accuracy=accuracy,
             )
         )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks import CheckContext, get_check
+from playbook_lib.checks.contamination import ContaminationCheck, overlap
 from playbook_lib.errors import UsageError
 from playbook_lib.experiments.tasks import TextTask
 from playbook_lib.experiments.verdict import (
@@ -165,3 +166,31 @@ def judge_detection(found: Detection, min_recall: float = 0.9, min_precision: fl
     precision = proportion_interval(found.true_positives, found.flagged)
     verdict = combine([judge(recall, min_recall), judge(precision, min_precision)])
     return DetectionVerdict(verdict, recall, precision, min_recall, min_precision)
+
+
+def containment_scores(train: TextTask, test: TextTask, ngram: int = 13) -> np.ndarray:
+    """Per training row, the largest share of one test request's counted word ``ngram``-grams it holds: the number
+    the ``contamination`` check compares with ``min_prompt_containment`` for the request field (``fields:
+    [instruction]``, its other options at their defaults, boilerplate n-grams not counted).
+
+    1.0 for an exact copy (after normalisation), 0.0 for a row that shares no counted n-gram with any test request.
+    :func:`flags_at` turns the scores into the check's flags at any threshold, so a page can show every setting of
+    the knob without running the check again (``tests/code/test_widget_dataset_faults.py`` holds them equal).
+    """
+    limit = ContaminationCheck(ngram=ngram, fields=["instruction"]).row_limit(len(train))
+    found = overlap(list(train.texts), list(test.texts), ngram, exact=True, pairs=True, max_rows=limit)
+    assert found.pairs is not None and found.eval_distinct is not None and found.eval_boilerplate is not None
+    rows, evals, shared = found.pairs
+    counted = found.eval_distinct - found.eval_boilerplate
+    scores = np.zeros(len(train))
+    np.maximum.at(scores, rows, shared / np.maximum(counted[evals], 1))
+    scores[found.exact >= 0] = 1.0
+    return scores
+
+
+def flags_at(scores: Sequence[float] | np.ndarray, threshold: float) -> np.ndarray:
+    """The rows the ``contamination`` check flags at ``min_prompt_containment = threshold``, from
+    :func:`containment_scores`: a shared counted n-gram (score above 0) holding at least ``threshold`` of a test
+    request's n-grams."""
+    values = np.asarray(scores, dtype=float)
+    return (values > 0) & (values >= threshold)
