@@ -6,7 +6,8 @@ port, the page at the root where its relative links point, and has Chromium prin
 
     python book/_tools/build_pdf.py _build/singlehtml _build/html/playbook.pdf
 
-The PDF lands inside the site, where the landing page links it. Chromium's paper size is US Letter.
+The PDF lands inside the site, where the landing page links it. The paper is A4: the book's stylesheet
+(``book/_static/playbook.css``) sets ``@page { size: A4 }``, which Chromium honours (its own default is US Letter).
 
 Chromium is Debian's ``chromium`` (``make chromium`` installs it), or ``$CHROMIUM``. When there is none, the script
 prints one line saying so and exits 0: the site is built without its PDF. When Chromium runs but writes no PDF,

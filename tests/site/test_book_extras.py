@@ -43,8 +43,10 @@ REQUIRED_MODULES = [
 REQUIRED_TERMS = ["MinHash", "Locality-sensitive-hashing", "Contamination", "nDCG", "Reciprocal-rank-fusion", "LoRA"]
 REQUIRED_TERMS += ["PEFT", "SFT", "Top-p", "Top-k", "Temperature", "Wilson-interval", "Verdict", "RAG"]
 BACKLINK = re.compile(r"``notebooks/([A-Za-z0-9_]+)\.ipynb``")
-#: A PDF of the whole book has at least this many pages (713 from `make book` on US Letter).
+#: A PDF of the whole book has at least this many pages (713 from `make book` on US Letter, before it chose A4).
 MIN_PDF_PAGES = 400
+#: A4 in PDF points, rounded (Chromium writes 594.96 x 841.92); its own default, US Letter, is 612 x 792.
+A4_POINTS = (595, 842)
 
 
 def toc_files() -> set[str]:
@@ -169,6 +171,12 @@ def _outline_titles(pdf: bytes) -> list[str]:
     return titles
 
 
+def _page_sizes(pdf: bytes) -> set[tuple[int, int]]:
+    """The distinct ``/MediaBox`` sizes of a PDF's pages, in points, rounded."""
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    return {(round(float(w)), round(float(h))) for w, h in boxes}
+
+
 def test_pdf_of_the_whole_book() -> None:
     built("book/index.html")
     chromium_executable()  # skips (fails under CI=true) without Chromium, as `make book` then builds no PDF
@@ -183,6 +191,7 @@ def test_pdf_of_the_whole_book() -> None:
     counts = [int(c) for c in re.findall(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", pdf)]
     assert counts and pages == max(counts), f"{pages} page objects, page tree says {counts}"
     assert pages >= MIN_PDF_PAGES, f"only {pages} pages"
+    assert _page_sizes(pdf) == {A4_POINTS}, f"page sizes {_page_sizes(pdf)}: the book prints on A4 (playbook.css)"
     titles = _outline_titles(pdf)
     for heading in ("The Data + Models Playbook", "Glossary", "API reference", "Minimal RAG", "playbook_lib.cli"):
         assert any(heading.lower() in t.lower() for t in titles), f"{heading!r} not in the PDF's outline"
@@ -202,3 +211,29 @@ def test_pdf_step_without_chromium_says_why_and_succeeds(tmp_path: Path) -> None
     lines = run.stdout.strip().splitlines()
     assert len(lines) == 1 and "book.pdf not built" in lines[0] and "chromium" in lines[0], run.stdout
     assert not (tmp_path / "book.pdf").exists()
+
+
+def test_pdf_step_prints_on_a4_with_the_books_stylesheet(tmp_path: Path) -> None:
+    """A page that links the book's stylesheet, as every built page does, is printed by ``build_pdf.py`` on A4 (not
+    Chromium's US Letter), its heading a bookmark of the PDF's outline."""
+    chromium_executable()  # skips (fails under CI=true) without Chromium
+    site = tmp_path / "site"
+    (site / "_static").mkdir(parents=True)
+    (site / "_static" / "playbook.css").write_bytes((ROOT / "book" / "_static" / "playbook.css").read_bytes())
+    (site / "index.html").write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Sample</title>'
+        '<link rel="stylesheet" href="_static/playbook.css"></head><body>'
+        '<section id="one"><h1>A chapter</h1><p>Some text.</p></section></body></html>',
+        encoding="utf-8",
+    )
+    out = tmp_path / "sample.pdf"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "book" / "_tools" / "build_pdf.py"), str(site), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    pdf = out.read_bytes()
+    assert _page_sizes(pdf) == {A4_POINTS}, _page_sizes(pdf)
+    assert "A chapter" in _outline_titles(pdf)
