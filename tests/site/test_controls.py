@@ -43,8 +43,11 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/dm_08_prompt_rag_finetune.html": {"ladder"},
     "notebooks/dm_09_production_checklists.html": {"checklist-threshold"},
     "notebooks/dm_10_default_recommendation.html": {"default-path"},
+    "notebooks/exp_04_contamination.html": {"contamination"},
+    "notebooks/exp_05_coverage.html": {"coverage"},
     "notebooks/exp_06_model_collapse.html": {"table"},
     "notebooks/exp_07_provenance.html": {"table"},
+    "notebooks/exp_08_formatting_errors.html": {"format-faults"},
     "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
     "notebooks/ops_05_rag_workflow.html": {"chunking"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
@@ -354,6 +357,65 @@ def _table(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None
     assert _normal(output) == _normal(summary(frame, **setting))
 
 
+def _contamination(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    import numpy as np
+
+    from playbook_lib.experiments.leakage import detection, flags_at
+    from playbook_lib.widgets.data_checks import contamination_html
+
+    ngram, threshold = int(setting["ngram"]), float(setting["threshold"])
+    scores = inputs["scores"][str(ngram)]
+    assert _normal(output) == _normal(contamination_html(scores, inputs["truth"], inputs["modes"], ngram, threshold))
+    found = detection(flags_at(scores, threshold), np.array(inputs["truth"], dtype=bool))
+    shown = f"flags {found.flagged} of {len(scores)} training rows, {found.true_positives} of the {found.planted}"
+    assert shown + " planted" in _text(output), _text(output)[:300]
+
+
+def _coverage(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    import numpy as np
+
+    from playbook_lib.widgets.data_checks import coverage_html
+
+    sims = inputs["similarity"][f"{setting['training']}/{setting['search']}"]
+    expected = coverage_html(
+        sims,
+        inputs["labels"],
+        inputs["label_names"],
+        inputs["slice"],
+        setting["threshold"],
+        setting["training"],
+        setting["search"],
+    )
+    assert _normal(output) == _normal(expected)
+    uncovered = int((np.array(sims) < setting["threshold"]).sum())
+    assert f": {uncovered} of {len(sims)} traffic queries" in _text(output), _text(output)[:300]
+
+
+@functools.cache
+def _fault_training_set(inputs_json: str) -> Any:
+    """The exp_08 page's training set, drawn again from the shared data as the page drew it (data_dir is relative
+    to notebooks/, the page's folder)."""
+    from playbook_lib.experiments.tasks import load_task, split_task, stratified_sample
+
+    inputs = json.loads(inputs_json)
+    data = ROOT / "notebooks" / inputs["data_dir"]
+    need((data / "sft").is_dir(), f"the shared data the formatting page read ({data}) is not here")
+    task = load_task(data, n_per_class=inputs["n_per_class"], seed=inputs["seed"])
+    pool, _ = split_task(task, inputs["test_per_class"], seed=inputs["seed"])
+    return stratified_sample(pool, inputs["per_class"], seed=inputs["seed"])
+
+
+def _format_faults(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.experiments.format_faults import fault_report
+    from playbook_lib.widgets.data_checks import faults_html
+
+    train = _fault_training_set(json.dumps(inputs, sort_keys=True))
+    report = fault_report(train, setting["corrupt_rate"], seed=inputs["seed"])
+    assert _normal(output) == _normal(faults_html(report))
+    assert sum(report.planted.values()) == round(setting["corrupt_rate"] * len(train))
+    assert f"with the checks it flags {report.flagged} lines" in _text(output), _text(output)[:300]
+
+
 ORACLES: dict[str, Oracle] = {
     "checklist-threshold": _threshold,
     "compute-budget": _budget,
@@ -368,6 +430,9 @@ ORACLES: dict[str, Oracle] = {
     "retrieval": _retrieval,
     "chunking": _chunking,
     "prompt": _prompt,
+    "contamination": _contamination,
+    "coverage": _coverage,
+    "format-faults": _format_faults,
 }
 
 
