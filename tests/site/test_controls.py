@@ -8,7 +8,8 @@ reader does (the input's value, then its ``input``/``change`` event). After each
 - each control changes the output for at least one of its moves (a control that never does is a frozen widget);
 - the output agrees with the library's own value for that setting, recomputed here from the explorer's exported
   inputs (an oracle per explorer kind: the check's grade, the compute-optimal split, the sampler's distribution
-  for the page's prompt, the model ranking, the retriever's hits, the chunker's chunks, the assembled prompt).
+  for the page's prompt, the model ranking, the retriever's hits, the chunker's chunks, the assembled prompt, the
+  approximate index's recall and vectors compared at the knob's setting).
 
 Needs the built site (``make book``, which ``make test`` runs, or ``$PLAYBOOK_SITE``: a partial build that executes
 at least the pages in :data:`CONTROL_PAGES`) and Debian's ``chromium``; skips with the reason when either is missing, except
@@ -51,6 +52,7 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
     "notebooks/ops_05_rag_workflow.html": {"chunking"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
+    "notebooks/ops_08_design_principles.html": {"ann"},
 }
 
 EXPLORERS_JS = """JSON.stringify([...document.querySelectorAll('.pb-explorer')].map(box => ({
@@ -357,6 +359,51 @@ def _table(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None
     assert _normal(output) == _normal(summary(frame, **setting))
 
 
+@functools.cache
+def _ann_bench(inputs_json: str) -> Any:
+    """The page's ANN indexes, rebuilt from the explorer's inputs: the BEIR corpus and questions its source names
+    (a path relative to notebooks/, the page's folder), embedded by MiniLM through the page's embedding cache."""
+    from playbook_lib.embeddings.cache import embed_cached
+    from playbook_lib.rag.ann import AnnBench, vectors_fingerprint
+    from playbook_lib.rag.corpus import load_corpus, load_queries
+    from playbook_lib.settings import cache_dir
+
+    inputs = json.loads(inputs_json)
+    source = inputs["source"]
+    assert source.get("embedder") == "MiniLMEmbedder", "the ann oracle knows MiniLM vectors of a BEIR corpus only"
+    folder = ROOT / "notebooks" / source["corpus"]
+    texts = [d.full_text for d in load_corpus(folder / "corpus.jsonl")][: source["documents"]]
+    questions = list(load_queries(folder / "queries.jsonl").values())[: source["questions"]]
+    file = cache_dir() / source["cache"]
+    vectors = embed_cached(texts, _minilm(), file=file, on_write_error="warn")
+    queries = embed_cached(questions, _minilm(), file=file, on_write_error="warn")
+    assert vectors_fingerprint(vectors, queries) == inputs["fingerprint"], "not the vectors the page searched"
+    params = {name: inputs[name] for name in ("k", "nlist", "hnsw_m", "ef_construction")}
+    return AnnBench(vectors, queries, **params)
+
+
+def _ann(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    bench = _ann_bench(json.dumps(inputs, sort_keys=True))
+    points = {
+        "exact": bench.exact_point(repeats=1),
+        "ivf": bench.ivf_point(int(setting["nprobe"]), repeats=1),
+        "hnsw": bench.hnsw_point(int(setting["ef_search"]), repeats=1),
+    }
+    shown = _normal(output)
+    for key, point in points.items():
+        row = re.search(rf'<tr data-pb-row="{key}">(.*?)</tr>', shown)
+        assert row is not None, f"no {key} row in {shown[:300]}"
+        cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
+        # every cell but the time per query, which is the build machine's
+        assert cells[1:5] == [
+            "all vectors" if key == "exact" else f"{point.knob}={point.value}",
+            f"{point.recall:.4f}",
+            f"{point.hits:,} of {point.trials:,}",
+            f"{point.distances:,.1f} ({point.distances / bench.n:.1%})",
+        ], f"{key} at {setting}: page {cells}"
+    assert "measured on the machine that built this page" in _text(output)
+
+
 def _contamination(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
     import numpy as np
 
@@ -433,6 +480,7 @@ ORACLES: dict[str, Oracle] = {
     "contamination": _contamination,
     "coverage": _coverage,
     "format-faults": _format_faults,
+    "ann": _ann,
 }
 
 
