@@ -55,6 +55,10 @@ def test_contamination_with_a_smaller_plant(tmp_path: Path, shared_data: Path) -
         r"\(caught \d+ of 30, precision [01]\.\d\d\)",
         text,
     )
+    # the kernel-free control over the check's knobs, on this run's 30 planted rows, starting at the check's defaults
+    assert "<Explorer contamination: 99 settings; ngram=13, threshold=0.0>" in text
+    assert re.search(r"with 13-grams, <code>min_prompt_containment</code> 0\.0: flags <b>\d+</b> of 190 training", text)
+    assert re.search(r"<b>\d+</b> of the 30 planted", text)
 
 
 def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
@@ -72,6 +76,9 @@ def test_coverage_with_another_slice(tmp_path: Path, shared_data: Path) -> None:
     assert re.search(
         r"\*\*\(b\) (held|did not hold|inconclusive)\*\*: the check flagged the slice in \d of 5 seeds", text
     )
+    # the kernel-free threshold control, on the slice this run starved
+    assert "<Explorer coverage: 100 settings; threshold=0.500, training=balanced" in text
+    assert re.search(r"<b>weather</b> uncovered [01]\.\d\d \[", text)
 
 
 def test_formatting_errors_at_a_higher_rate(tmp_path: Path, shared_data: Path) -> None:
@@ -89,3 +96,6 @@ def test_formatting_errors_at_a_higher_rate(tmp_path: Path, shared_data: Path) -
     assert re.search(rf"\*\*\(b\)\*\* {verdict} \(all three parts below must hold\)", text)
     assert re.search(rf"{verdict}: share of planted faults .* \(recall\) = {interval}160\)", text)
     assert re.search(rf"{verdict}: checked-rows minus clean-file accuracy = {interval}5\)", text)
+    # the kernel-free control over the share of broken lines starts at this run's file
+    assert "<Explorer format-faults: 9 settings; corrupt_rate=20%>" in text
+    assert "20% of 160 lines broken: <b>32</b>" in text
