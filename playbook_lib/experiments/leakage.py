@@ -170,12 +170,12 @@ def judge_detection(found: Detection, min_recall: float = 0.9, min_precision: fl
 
 def containment_scores(train: TextTask, test: TextTask, ngram: int = 13) -> np.ndarray:
     """Per training row, the largest share of one test request's counted word ``ngram``-grams it holds: the number
-    the ``contamination`` check compares with ``min_prompt_containment`` for the request field (``fields:
-    [instruction]``, its other options at their defaults, boilerplate n-grams not counted).
+    the ``contamination`` check compares with ``min_prompt_containment`` for the request field
+    (``fields=["instruction"]``, its other options at their defaults, boilerplate n-grams not counted).
 
     1.0 for an exact copy (after normalisation), 0.0 for a row that shares no counted n-gram with any test request.
     :func:`flags_at` turns the scores into the check's flags at any threshold, so a page can show every setting of
-    the knob without running the check again (``tests/code/test_widget_dataset_faults.py`` holds them equal).
+    the knob without running the check again (``tests/code/test_widget_data_checks.py`` holds them equal).
     """
     limit = ContaminationCheck(ngram=ngram, fields=["instruction"]).row_limit(len(train))
     found = overlap(list(train.texts), list(test.texts), ngram, exact=True, pairs=True, max_rows=limit)
