@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from playbook_lib.rag.corpus import BeirDataset, Document
 from playbook_lib.rag.evaluate import run_queries as run_queries  # re-exported: the operations pages use it here
-from playbook_lib.rag.retrieve import Hit
+from playbook_lib.rag.retrieve import Hit, Retriever
 
 _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*")
 
@@ -166,3 +166,21 @@ def bury_past_window(
     return BeirDataset(
         corpus=documents, queries={q: dataset.queries[q] for q in qids}, qrels={q: {f"long-{q}": 1} for q in qids}
     )
+
+
+def answer_ranks(retriever: Retriever, dataset: BeirDataset) -> list[int]:
+    """Where ``retriever`` puts the answer: for each judged query of ``dataset`` (in ``qrels`` order), the 1-based
+    rank of its first relevant document (grade above 0) when the whole corpus is ranked.
+
+    Made for the small datasets of :func:`bury_past_window` (each query ranks every document). Raises ``ValueError``
+    when a query's relevant documents are not in the ranking at all.
+    """
+    ranks = []
+    for qid, judged in dataset.qrels.items():
+        relevant = {d for d, g in judged.items() if g > 0}
+        hits = retriever.retrieve(dataset.queries[qid], len(dataset.corpus))
+        rank = next((h.rank for h in hits if h.doc_id in relevant), None)
+        if rank is None:
+            raise ValueError(f"query {qid!r}: none of its relevant documents was retrieved")
+        ranks.append(rank)
+    return ranks

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
+from playbook_lib.rag.corpus import BeirDataset, Document
+from playbook_lib.rag.keyword import BM25Retriever
 from playbook_lib.rag.retrieve import Hit
 from playbook_lib.scenarios.operations import (
     add_noisy_duplicates,
+    answer_ranks,
     context_recall,
     document_ranking,
     edit_share,
@@ -77,3 +82,27 @@ def test_pages_of_copies_count_as_their_originals(sample_docs) -> None:
     noisy = add_noisy_duplicates(sample_docs[:4], 0.5, seed=0)
     page = merge_into_pages(noisy, 6)[0]
     assert set(page.metadata["members"]) == {d.id for d in sample_docs[:4]}
+
+
+def test_answer_ranks_are_the_first_relevant_documents_rank() -> None:
+    docs = [
+        Document("a", "lighthouse keepers log the weather"),
+        Document("b", "the lighthouse lamp turns at night"),
+        Document("c", "bakers start before dawn"),
+    ]
+    data = BeirDataset(
+        corpus=docs,
+        queries={"q1": "lighthouse lamp at night", "q2": "bakers before dawn"},
+        qrels={"q1": {"b": 0, "a": 1}, "q2": {"c": 1}},
+    )
+    retriever = BM25Retriever.from_documents(docs)
+    ranking = [h.doc_id for h in retriever.retrieve("lighthouse lamp at night", 3)]
+    assert ranking[:2] == ["b", "a"]  # b shares the most words, but is judged 0: a is q1's answer
+    assert answer_ranks(retriever, data) == [2, 1]
+
+
+def test_answer_ranks_refuse_an_answer_that_is_not_ranked() -> None:
+    docs = [Document("a", "lighthouse keepers"), Document("b", "bakers at dawn")]
+    data = BeirDataset(corpus=docs, queries={"q": "lighthouse"}, qrels={"q": {"missing": 1}})
+    with pytest.raises(ValueError, match="'q'"):
+        answer_ranks(BM25Retriever.from_documents(docs), data)
