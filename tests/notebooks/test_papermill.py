@@ -78,13 +78,6 @@ def test_minimal_rag_on_a_beir_folder(tmp_path: Path, shared_data: Path) -> None
     assert "nDCG@10" in text
 
 
-def test_practical_impact_small(tmp_path: Path) -> None:
-    params = {"n_questions": 2, "ks": [1], "n_updates": 5, "max_tokens": 24}
-    text = outputs_text(run_notebook(tmp_path, "ops_09_practical_impact", params))
-    assert "this build: 2 questions; modes: with retrieval, k=1, without retrieval" in text
-    assert "re-embedded 5 of 36 documents" in text
-
-
 def test_scaling_with_another_text_head_and_budget(tmp_path: Path) -> None:
     from playbook_lib.models.scaling import optimal_by_rule
 
@@ -178,14 +171,19 @@ def write_small_dataset(tmp_path: Path) -> tuple[Path, Path, str]:
     return data, evals, email
 
 
-def test_production_checklists_on_a_small_file(tmp_path: Path) -> None:
+def test_production_checklists_on_a_small_file_and_another_plan(tmp_path: Path) -> None:
     data, evals, email = write_small_dataset(tmp_path)
-    nb = run_notebook(
-        tmp_path,
-        "dm_09_production_checklists",
-        {"data_path": str(data), "eval_path": str(evals), "widget_item": "quality.uniqueness.exact"},
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "name: no-routing\nsuperpower: accuracy\nmodel: open-weights-70b\n"
+        "cost_model: {target_cost_per_success: 0.01}\n",
+        encoding="utf-8",
     )
+    params = {"data_path": str(data), "eval_path": str(evals), "widget_item": "quality.uniqueness.exact"}
+    nb = run_notebook(tmp_path, "dm_09_production_checklists", {**params, "plan_path": str(plan)})
     text = outputs_text(nb)
+    # the model plan: no routing section, so its checklist fails
+    assert "plan 'no-routing'" in text and "no routing plan" in text and "overall fail: exit code 2" in text
     assert "mini_train.jsonl: 12 rows" in text and "mini_eval.jsonl: 3 rows" in text
     assert "sft_sample" not in text and "sft_traffic" not in text  # the bundled samples were not used
     assert "1 removable rows in 1 clusters" in text  # the planted duplicate pair
@@ -197,7 +195,10 @@ def test_production_checklists_on_a_small_file(tmp_path: Path) -> None:
 
 def test_dataset_engineering_on_a_small_file(tmp_path: Path) -> None:
     data, evals, email = write_small_dataset(tmp_path)
-    nb = run_notebook(tmp_path, "dm_02_dataset_engineering", {"data_path": str(data), "eval_path": str(evals)})
+    # no public data folder: the embedder comparison on real data and the GSM8K plants are left out (the GSM8K
+    # test in test_papermill_dataset_embedding_checks.py and the book build run them)
+    params = {"data_path": str(data), "eval_path": str(evals), "shared_data": str(tmp_path / "absent")}
+    nb = run_notebook(tmp_path, "dm_02_dataset_engineering", params)
     text = outputs_text(nb)
     assert "mini_train.jsonl: 12 rows" in text
     assert "exact_duplicates: FAIL" in text and "1 removable rows in 1 clusters" in text

@@ -45,6 +45,7 @@ def test_dataset_engineering_embedding_checks_on_own_files(tmp_path: Path) -> No
             "traffic_path": str(traffic),
             "relevance_z": 2.5,
             "coverage_threshold": 0.45,
+            "shared_data": str(tmp_path / "absent"),  # real-data comparison: the GSM8K test's
             "task_description": "Support for water-quality meters: calibration, cleaning, storage, batteries, firmware.",
         },
     )

@@ -58,20 +58,6 @@ def test_probabilistic_outputs_on_own_tasks(tmp_path: Path) -> None:
     assert "**Committed full run.** On 40 tasks, 20 samples per task and setting" in text
 
 
-def test_production_checklists_with_another_plan(tmp_path: Path) -> None:
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(
-        "name: no-routing\nsuperpower: accuracy\nmodel: open-weights-70b\n"
-        "cost_model: {target_cost_per_success: 0.01}\n",
-        encoding="utf-8",
-    )
-    nb = run_notebook(tmp_path, "dm_09_production_checklists", {"plan_path": str(plan)})
-    text = outputs_text(nb)
-    assert "plan 'no-routing'" in text
-    assert "no routing plan" in text
-    assert "overall fail: exit code 2" in text
-
-
 def test_model_selection_judges_cost_and_routing_over_six_seeds(tmp_path: Path) -> None:
     nb = run_notebook(tmp_path, "dm_07_model_selection", {"n_tasks": 60, "seed": 5})
     text = outputs_text(nb)

@@ -16,6 +16,8 @@ VERDICTS = ("**held**", "**did not hold**", "**inconclusive**")
 def test_practical_impact_prints_verdicts_for_the_build_and_the_committed_run(tmp_path: Path) -> None:
     params = {"n_questions": 3, "ks": [1, 3], "n_updates": 5, "max_tokens": 32}
     text = outputs_text(run_notebook(tmp_path, "ops_09_practical_impact", params))
+    assert "this build: 3 questions; modes: with retrieval, k=1, with retrieval, k=3, without retrieval" in text
+    assert "re-embedded 5 of 36 documents" in text
     build, _, committed = text.partition("**Committed full run**")
     assert "**This build** (3 questions, 5 updated facts)" in build
     for name in ("A1", "A2", "A3", "B2"):

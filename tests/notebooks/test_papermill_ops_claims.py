@@ -10,8 +10,14 @@ from tests.notebooks.test_papermill import outputs_text, run_notebook
 
 
 def test_pipeline_overview_prints_its_stage_and_time_verdicts(tmp_path: Path) -> None:
-    nb = run_notebook(tmp_path, "ops_01_pipeline_overview", {"chunk_size": 64, "max_tokens": 24})
-    text = outputs_text(nb)
+    """Other chunks, a short answer and the calibration question on the bundled knowledge base: whatever the
+    generator says, the answer the page shows states the reference fact (14 days), and the page says whether the
+    generated text was kept or replaced; and the page's claims print their verdicts."""
+    question = "How often do I need to calibrate the pH probe?"
+    params = {"chunk_size": 64, "max_tokens": 24, "question": question}
+    text = outputs_text(run_notebook(tmp_path, "ops_01_pipeline_overview", params))
+    assert "correctness: the answer states the reference fact '14 days'" in text
+    assert "CHECK: kept" in text or "CHECK: replaced by the evidence" in text
     assert "every stage is a separate step that leaves an output to inspect**: **held** (3 of 3" in text
     assert "passed: every stage of the chain ran (10 of 10)" in text
     assert "the time is concentrated in one or two stages**: **" in text  # timings: any verdict, but printed
