@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ from playbook_lib.experiments.verdict import (
     proportion_interval,
     rule_verdict,
 )
+
+if TYPE_CHECKING:
+    from playbook_lib.experiments.planting import NearPlant
 
 #: Lines of ``sft_sample.jsonl`` with a planted problem, per check (the later copy of each duplicate pair).
 PLANTED_LINES: dict[str, tuple[int, ...]] = {
@@ -197,15 +200,29 @@ def run_near_plants(
     ``threshold`` and graded (:func:`grade_near`)."""
     from playbook_lib.checks import CheckContext  # lazy: the checks' registry only when a grading runs
     from playbook_lib.checks.uniqueness import NearDuplicatesCheck  # lazy: as above
-    from playbook_lib.experiments.planting import plant_near_duplicates  # lazy: planting only when a grading runs
 
     runs = []
     for seed in seeds:
-        rows = _sample_rows(base, base_rows, 1000 + seed)
-        plant = plant_near_duplicates(rows, near, far, rate, FAR_EDIT_RATE, COSMETIC_RATE, seed)
+        plant = near_plant(base, seed, base_rows, near, far, rate)
         result = NearDuplicatesCheck(threshold=threshold).run(plant.records, CheckContext())
         runs.append(grade_near(result.flags, result.details, plant, seed))
     return runs
+
+
+def near_plant(
+    base: pd.DataFrame,
+    seed: int = 0,
+    base_rows: int = 1000,
+    near: int = 100,
+    far: int = 50,
+    rate: float = NEAR_EDIT_RATE,
+) -> NearPlant:
+    """The rows one seed of :func:`run_near_plants` checks: ``base_rows`` rows of ``base`` drawn at random with
+    ``near`` copies edited at ``rate`` and ``far`` at :data:`FAR_EDIT_RATE` (both with :data:`COSMETIC_RATE`)."""
+    from playbook_lib.experiments.planting import plant_near_duplicates  # lazy: planting only when a grading runs
+
+    rows = _sample_rows(base, base_rows, 1000 + seed)
+    return plant_near_duplicates(rows, near, far, rate, FAR_EDIT_RATE, COSMETIC_RATE, seed)
 
 
 @dataclass(frozen=True)
