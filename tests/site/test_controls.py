@@ -37,6 +37,8 @@ from tests.site.serving import SITE, chromium_executable, serve
 #: fails the test.
 CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/dm_01_data_centric.html": {"budget-split"},
+    "notebooks/dm_02_dataset_engineering.html": {"near-threshold"},
+    "notebooks/dm_03_data_synthesis.html": {"mix-ratio"},
     "notebooks/dm_04_scaling.html": {"compute-budget"},
     "notebooks/ops_01_pipeline_overview.html": {"prompt"},
     "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
@@ -466,6 +468,83 @@ def _format_faults(inputs: dict[str, Any], setting: dict[str, Any], output: str)
     assert f"with the checks it flags {report.flagged} lines" in _text(output), _text(output)[:300]
 
 
+@functools.cache
+def _gsm8k_rows(shared: str) -> Any:
+    from playbook_lib.experiments.dataset_claims import gsm8k_rows
+
+    folder = ROOT / "notebooks" / shared
+    need(folder.is_dir(), f"{folder}: the public data folder the page planted copies into is missing")
+    return gsm8k_rows(folder)
+
+
+def _near_threshold(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib import sample_data
+    from playbook_lib.checks import CheckContext
+    from playbook_lib.checks.uniqueness import NearDuplicatesCheck
+    from playbook_lib.data import load_records
+    from playbook_lib.experiments.dataset_claims import judge_near, near_plant, run_near_plants
+    from playbook_lib.widgets.dedup import near_threshold_html
+
+    assert inputs["data"] == "bundled", "the near-threshold oracle knows the bundled sample only"
+    records = load_records(sample_data.path("sft_sample.jsonl"))
+    threshold, planted = setting["threshold"], inputs["planted"]
+    plants = [near_plant(_gsm8k_rows(planted["shared"]), s) for s in planted["seeds"]] if planted else []
+    expected = near_threshold_html(records, threshold, plants, int(inputs["show"]), "The bundled sample")
+    assert _normal(output) == _normal(expected)
+    result = NearDuplicatesCheck(threshold=threshold).run(records, CheckContext())
+    text = _text(output)
+    assert f"{result.summary['removable']} removable rows in {result.summary['clusters']} clusters" in text
+    if planted:
+        runs = run_near_plants(_gsm8k_rows(planted["shared"]), seeds=planted["seeds"], threshold=threshold)
+        verdict = judge_near(runs)
+        assert f"recall of the near pairs {verdict.recall.text()} , precision" in text, text[-600:]
+        assert f"precision of the flags {verdict.precision.text()} (Wilson" in text
+        assert f"each interval wholly): {verdict.verdict.value} ." in text
+
+
+@functools.cache
+def _mix_rows(source_json: str) -> Any:
+    """The page's real rows and ledger rows, drawn as the page draws them from the explorer's source, and their
+    MiniLM vectors (through the page's embedding cache)."""
+    from playbook_lib.experiments import synthesis_mix as sm
+    from playbook_lib.experiments.runs import VectorTable
+    from playbook_lib.experiments.tasks import load_task, stratified_sample
+    from playbook_lib.ops import synthesis
+
+    source, folder = json.loads(source_json), ROOT / "notebooks"
+    need((folder / source["data_dir"]).is_dir(), f"{folder / source['data_dir']}: the page's data folder is missing")
+    _, rest_all = sm.reserve_parents(load_task(folder / source["data_dir"], seed=0), source["parents"], seed=0)
+    rest = stratified_sample(rest_all, source["n_per_class"], seed=source["seed"])
+    synth = sm.synthetic_task(synthesis.read_ledger(folder / source["ledger"]), rest.label_names)
+    return rest, synth, VectorTable.embed(rest.texts + synth.texts, cache_dir=source["cache_dir"] or None)
+
+
+def _mix_ratio(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    import pandas as pd
+
+    from playbook_lib.experiments.synthesis_mix import mix_seed
+    from playbook_lib.experiments.verdict import mean_interval
+    from playbook_lib.widgets.mixing import mix_html
+
+    rest, synth, table = _mix_rows(json.dumps(inputs["source"], sort_keys=True))
+    ratio, per_class = setting["ratio"], int(inputs["per_class"])
+    ratios = sorted({0.0, ratio, 1.0})
+    frame = pd.DataFrame(
+        [
+            r
+            for s in inputs["seeds"]
+            for r in mix_seed(rest, synth, table, per_class, inputs["test_per_class"], ratios, s)
+        ]
+    )
+    assert _normal(output) == _normal(mix_html(frame, ratio, per_class, len(rest.label_names)))
+    here = frame[frame["ratio"] == ratio]
+    text = _text(output)
+    assert f"accuracy {mean_interval(here['accuracy']).text()}" in text, text[:400]
+    assert f"macro-F1 {mean_interval(here['macro_f1']).text()}" in text
+    k = round(ratio * per_class)
+    assert f"per label {per_class - k} real + {k} synthetic" in text
+
+
 ORACLES: dict[str, Oracle] = {
     "checklist-threshold": _threshold,
     "compute-budget": _budget,
@@ -484,6 +563,8 @@ ORACLES: dict[str, Oracle] = {
     "coverage": _coverage,
     "format-faults": _format_faults,
     "ann": _ann,
+    "near-threshold": _near_threshold,
+    "mix-ratio": _mix_ratio,
 }
 
 
