@@ -24,6 +24,7 @@ from playbook_lib.checks.embedding import COVERAGE_THRESHOLDS, EmbeddingCoverage
 from playbook_lib.experiments.coverage import nearest_similarity, uncovered_by_slice
 from playbook_lib.experiments.format_faults import CORRUPTIONS, FaultReport, fault_report
 from playbook_lib.experiments.leakage import containment_scores, detection, flags_at
+from playbook_lib.experiments.noise import PERTURBATIONS
 from playbook_lib.experiments.runs import VectorTable
 from playbook_lib.experiments.tasks import TextTask, load_task, split_task, stratified_sample
 from playbook_lib.widgets.explorer import Explorer, choice, slider
@@ -62,13 +63,15 @@ def contamination_html(
 ) -> str:
     """What the ``contamination`` check (``ngram``, ``min_prompt_containment = threshold``, on the request field)
     flags among the training rows, from their :func:`~playbook_lib.experiments.leakage.containment_scores`, graded
-    against the planted ``truth``; ``modes[i]`` is how row ``i`` was planted (``""`` for a row nobody planted)."""
+    against the planted ``truth``; ``modes[i]`` is how row ``i`` was planted (``""`` for a row nobody planted), the
+    kinds of copy listed in the order of :data:`~playbook_lib.experiments.noise.PERTURBATIONS`."""
     flags = flags_at(scores, threshold)
     planted = np.asarray(truth, dtype=bool)
     kinds = np.asarray(modes, dtype=object)
     found = detection(flags, planted)
     rows = []
-    for kind in dict.fromkeys(k for k in kinds.tolist() if k):
+    present = [k for k in dict.fromkeys(kinds.tolist()) if k]
+    for kind in [k for k in PERTURBATIONS if k in present] + [k for k in present if k not in PERTURBATIONS]:
         mask = planted & (kinds == kind)
         caught = int((flags & mask).sum())
         rows.append((kind, int(mask.sum()), caught, f"{caught / max(int(mask.sum()), 1):.0%}"))

@@ -103,11 +103,12 @@ def test_contamination_explorer_shows_the_checks_flags_at_every_setting(contamin
 
 def test_contamination_html_counts_per_kind() -> None:
     shown = contamination_html(
-        [1.0, 0.5, 0.2, 0.0, 0.6], [True, True, True, False, False], ["none", "drop_word", "drop_word", "", ""], 5, 0.5
+        [0.5, 1.0, 0.2, 0.0, 0.6], [True, True, True, False, False], ["drop_word", "none", "drop_word", "", ""], 5, 0.5
     )
     assert "flags <b>3</b> of 5 training rows, <b>2</b> of the 3 planted" in shown
     assert "recall <b>0.67</b>, precision <b>0.67</b>; 1 flag on rows nobody planted" in shown
     assert "<td>drop_word</td><td>2</td><td>1</td><td>50%</td>" in shown
+    assert shown.index("<td>none</td>") < shown.index("<td>drop_word</td>")  # PERTURBATIONS' order
 
 
 def _vectors() -> tuple[VectorTable, TextTask, TextTask]:
