@@ -243,7 +243,7 @@ def ladder_explorer(
 PATH_TOLERANCES = (0.0, 0.05, 0.1, 0.15, 0.2)
 PATH_MIN_EXAMPLES = (100, 300, 1000)
 PATH_CURATED = (0, 120, 300, 1000)
-PATH_REPEATS = (1, 3, 5)
+PATH_REPEATS = (1, 3, 6)
 
 
 def steps_html(steps: Sequence[Step]) -> str:

@@ -101,6 +101,12 @@ def test_default_path_explorer_shows_default_path_at_each_setting(dm10_inputs, t
     assert "PEFT fine-tune</td><td data-pb-taken='true'>" in explorer.output(
         tolerance=0.05, min_examples=300, min_repeats=3, curated_examples=300, tried="yes"
     )
+    # every knob moves the page's own setting: the sample's behaviour gap spans 5 tasks, so 6 repeats block PEFT
+    start = explorer.output(**explorer.initial())
+    for name in ("tolerance", "min_examples", "min_repeats", "curated_examples", "tried"):
+        control = next(c for c in explorer.controls if c.name == name)
+        moved = {explorer.output(**{**explorer.initial(), name: v}) for v in control.values}
+        assert moved - {start}, f"{name} never changes the path from the page's setting"
     # the exported eval rows, written back as JSONL, load into the same decisions
     path = tmp_path / "evals.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in explorer.inputs["evals"]))
