@@ -205,3 +205,6 @@ def test_dataset_engineering_on_a_small_file(tmp_path: Path) -> None:
     assert "[EMAIL]" in text and email not in text
     assert "contamination: PASS" in text  # the eval rows share nothing with training
     assert "coverage: NOT_EVALUATED" in text  # no traffic file given
+    # the threshold explorer runs the check on the user's rows at every threshold; no GSM8K plantings without the data
+    assert "data-pb-kind='near-threshold'" in text and "The training set (12 rows), Jaccard &ge; 0.80" in text
+    assert "Copies planted into real rows" not in text

@@ -85,3 +85,6 @@ def test_dataset_engineering_grades_near_copies_planted_into_gsm8k(tmp_path: Pat
     assert f"precision {expected.precision}" in text and "pooled over 5 seeds" in text
     assert "edit rate" in text  # the recall-by-rate table
     assert f"- near copies planted into GSM8K: {expected.verdict.value}" in text
+    # the threshold explorer starts at the page's threshold and shows the same plantings' recall there
+    assert "data-pb-kind='near-threshold'" in text
+    assert f"recall of the near pairs <b>{expected.recall.text()}</b>" in text

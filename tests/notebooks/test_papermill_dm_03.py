@@ -17,3 +17,4 @@ def test_data_synthesis_on_another_slice(tmp_path: Path) -> None:
     for part in ("(a) synthetic rows fill the gap", "(b) synthetic rows do not replace", "(c) superficial"):
         assert re.search(re.escape(part) + r"[^*]*: (held|did not hold|inconclusive)\*\*", text), part
     assert "of 160 ledger rows are near-copies" in text
+    assert "data-pb-kind='mix-ratio'" in text and "Training mix with <b>75% synthetic rows</b>" in text
