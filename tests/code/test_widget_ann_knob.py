@@ -113,10 +113,11 @@ def test_the_same_vectors_give_the_same_numbers_and_the_inputs_say_which(data, e
 
 
 def test_settings_outside_the_index_are_refused(data) -> None:
-    bench = AnnBench(*data, k=5, nlist=16)
+    vectors, queries = data
+    bench = AnnBench(vectors, queries, k=5, nlist=16)
     with pytest.raises(ValueError, match="nprobe=17"):
         bench.ivf_point(17)
     with pytest.raises(ValueError, match="efSearch=0"):
         bench.hnsw_point(0)
     with pytest.raises(ValueError, match="k=2000"):
-        AnnBench(*data, k=2000)
+        AnnBench(vectors, queries, k=2000)
