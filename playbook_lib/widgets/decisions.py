@@ -1,10 +1,10 @@
 """Controls for the decision pages: the budget split, the escalation ladder and the default recommendation.
 
 Used on ``notebooks/dm_01_data_centric.ipynb`` (:func:`budget_split_explorer`),
-``notebooks/dm_08_prompt_rag_finetune.ipynb`` (:func:`ladder_explorer`) and
+``notebooks/dm_08_prompt_rag_finetune.ipynb`` (:func:`ladder_explorer`, :func:`guard_explorer`) and
 ``notebooks/dm_10_default_recommendation.ipynb`` (:func:`default_path_explorer`). Controls only: the decisions are
-:mod:`playbook_lib.experiments.budget`, :func:`playbook_lib.decide.ladder.recommend` and
-:func:`playbook_lib.decide.recommend.default_path`, called for every setting on the grid when the explorer is made,
+:mod:`playbook_lib.experiments.budget`, :func:`playbook_lib.decide.ladder.recommend` (and its ``AgentBudget``)
+and :func:`playbook_lib.decide.recommend.default_path`, called for every setting on the grid when the explorer is made,
 so the published page shows the library's answer for each setting without a kernel
 (:mod:`playbook_lib.widgets.explorer`). Each explorer exports the inputs a test needs to call the library again.
 """
@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from playbook_lib.decide.ladder import DEFAULT_TOLERANCE, MIN_FINETUNE_EXAMPLES, LadderState, recommend
+from playbook_lib.decide.ladder import (
+    DEFAULT_TOLERANCE,
+    MIN_FINETUNE_EXAMPLES,
+    AgentBudget,
+    BudgetExceeded,
+    LadderState,
+    recommend,
+)
 from playbook_lib.decide.recommend import MIN_REPEATS, DatasetFacts, Step, default_path
 from playbook_lib.experiments.budget import Budget, budget_interval, budget_verdict, upgrade_cost_per_1m
 from playbook_lib.widgets.explorer import Explorer, choice, slider
@@ -237,6 +244,59 @@ def ladder_explorer(
     )
 
 
+#: The agent-guard explorer's grids (the page's own values are added): most steps, most spend.
+AGENT_MAX_STEPS = (2, 4, 8, 12, 16, 24)
+AGENT_MAX_COSTS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def guard_run(step_costs: Sequence[float], max_steps: int, max_cost: float) -> tuple[AgentBudget, str | None]:
+    """An :class:`~playbook_lib.decide.ladder.AgentBudget` stepped through ``step_costs`` (one cost per step) until
+    it raises; the guard after the run and the message it stopped with (``None``: every step ran)."""
+    budget = AgentBudget(max_steps=max_steps, max_cost=max_cost)
+    for cost in step_costs:
+        try:
+            budget.step(cost)
+        except BudgetExceeded as stop:
+            return budget, str(stop)
+    return budget, None
+
+
+def guard_html(step_costs: Sequence[float], max_steps: int, max_cost: float) -> str:
+    """Where :func:`guard_run` stops an agent whose steps cost ``step_costs``: the step, the spend and the limit."""
+    budget, stop = guard_run(step_costs, max_steps, max_cost)
+    spent = f"steps taken: {budget.steps}, spent ${budget.spent:.2f} (limits: {max_steps} steps, ${max_cost:.2f})"
+    if stop is None:
+        return f"<p data-pb-outcome='finished'>all {len(step_costs)} steps ran: {spent}</p>"
+    limit = "step" if "max_steps" in stop else "cost"
+    return f"<p data-pb-outcome='stopped-{limit}'>{html.escape(stop)}<br>{spent}; the {limit} limit fired first</p>"
+
+
+def guard_explorer(step_costs: Sequence[float], max_steps: int, max_cost: float) -> Explorer:
+    """Sliders for an agent budget's step and cost limits over one agent's step costs; each setting's
+    :func:`guard_html` (where the guard stops it, and which limit fired)."""
+    costs = [float(c) for c in step_costs]
+    if not costs:
+        raise ValueError("guard_explorer needs the agent's step costs")
+
+    def render(max_steps: int, max_cost: float) -> str:
+        return guard_html(costs, int(max_steps), max_cost)
+
+    return Explorer(
+        render,
+        [
+            slider(
+                "max_steps", sorted({*AGENT_MAX_STEPS, int(max_steps)}), int(max_steps), label="most steps", fmt="{:d}"
+            ),
+            slider(
+                "max_cost", _grid(AGENT_MAX_COSTS, max_cost), float(max_cost), label="most spend (USD)", fmt="{:.2f}"
+            ),
+        ],
+        kind="agent-guard",
+        caption="Move the agent's budget: the step at which the guard stops the runaway loop, and why.",
+        inputs={"step_costs": costs},
+    )
+
+
 # -- dm_10: the default path at other thresholds -------------------------------------------------------------
 
 #: The default-path explorer's grids (the page's own values are added).
@@ -346,6 +406,8 @@ def default_path_explorer(
 
 
 __all__ = [
+    "AGENT_MAX_COSTS",
+    "AGENT_MAX_STEPS",
     "BUDGETS_EUR",
     "CPU_HOUR_EUR",
     "FINETUNE_EXAMPLES",
@@ -359,6 +421,9 @@ __all__ = [
     "budget_split_explorer",
     "budget_split_html",
     "default_path_explorer",
+    "guard_explorer",
+    "guard_html",
+    "guard_run",
     "ladder_explorer",
     "ladder_html",
     "reviews_on_grid",

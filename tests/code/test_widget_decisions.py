@@ -11,7 +11,7 @@ import pytest
 
 from playbook_lib.decide import recommend as rec
 from playbook_lib.decide.evals import load_eval_results
-from playbook_lib.decide.ladder import LadderState, Rung, recommend
+from playbook_lib.decide.ladder import AgentBudget, BudgetExceeded, LadderState, Rung, recommend
 from playbook_lib.decide.select import load_catalog, load_requirements
 from playbook_lib.experiments.budget import Budget, budget_verdict, review_curve, upgrade_cost_per_1m
 from playbook_lib.experiments.tasks import TextTask
@@ -20,6 +20,8 @@ from playbook_lib.widgets.decisions import (
     budget_split_explorer,
     budget_split_html,
     default_path_explorer,
+    guard_explorer,
+    guard_html,
     ladder_explorer,
     ladder_html,
     reviews_on_grid,
@@ -157,3 +159,21 @@ def test_budget_split_explorer_shows_budget_and_arms_at_each_setting() -> None:
     assert {r["reviews_bought"] for r in explorer.inputs["curve"]} == set(counts)
     with pytest.raises(ValueError, match="lacks the review counts"):
         budget_split_explorer(curve[curve["reviews_bought"] != 120], 10_000.0, 400.0, 60.0, 0.5, 0.05, 1e7)
+
+
+def test_guard_explorer_stops_where_agent_budget_does() -> None:
+    costs = [0.02 + 0.01 * n for n in range(1, 101)]  # dm_08's runaway agent: each step dearer
+    explorer = guard_explorer(costs, max_steps=8, max_cost=0.5)
+    assert explorer.initial() == {"max_steps": 8, "max_cost": 0.5}
+    for steps, cap in ((8, 0.5), (4, 0.5), (24, 4.0), (2, 0.1)):
+        budget = AgentBudget(max_steps=steps, max_cost=cap)
+        with pytest.raises(BudgetExceeded) as stop:
+            for cost in costs:
+                budget.step(cost)
+        shown = explorer.output(max_steps=steps, max_cost=cap)
+        assert shown == guard_html(costs, steps, cap)
+        assert f"steps taken: {budget.steps}, spent ${budget.spent:.2f}" in shown
+        assert str(stop.value) in shown
+    assert "the cost limit fired first" in explorer.output(max_steps=8, max_cost=0.5)  # 0.52 after step 8
+    assert "the step limit fired first" in explorer.output(max_steps=4, max_cost=0.5)
+    assert "all 3 steps ran" in guard_html([0.001, 0.03, 0.002], 3, 0.5)  # the page's workflow finishes
