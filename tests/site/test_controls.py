@@ -43,7 +43,7 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/ops_01_pipeline_overview.html": {"prompt"},
     "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
     "notebooks/dm_07_model_selection.html": {"model-selection", "routing"},
-    "notebooks/dm_08_prompt_rag_finetune.html": {"ladder"},
+    "notebooks/dm_08_prompt_rag_finetune.html": {"ladder", "agent-guard"},
     "notebooks/dm_09_production_checklists.html": {"checklist-threshold"},
     "notebooks/dm_10_default_recommendation.html": {"default-path"},
     "notebooks/exp_01_quality_vs_quantity.html": {"table"},
@@ -152,6 +152,23 @@ def _ladder(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> Non
     assert actions == [
         recommend(f, s, tolerance=tolerance, min_finetune_examples=examples).action for _, f, s in scenarios
     ]
+
+
+def _agent_guard(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.decide.ladder import AgentBudget, BudgetExceeded
+    from playbook_lib.widgets.decisions import guard_html
+
+    costs, steps, cap = inputs["step_costs"], int(setting["max_steps"]), setting["max_cost"]
+    assert _normal(output) == _normal(guard_html(costs, steps, cap))
+    budget, stop = AgentBudget(max_steps=steps, max_cost=cap), None
+    try:
+        for cost in costs:
+            budget.step(cost)
+    except BudgetExceeded as err:
+        stop = str(err)
+    text = _text(output)
+    assert f"steps taken: {budget.steps}, spent ${budget.spent:.2f}" in text
+    assert stop is None or stop in text, f"the guard stopped with {stop!r}"
 
 
 def _default_path(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
@@ -550,6 +567,7 @@ ORACLES: dict[str, Oracle] = {
     "compute-budget": _budget,
     "budget-split": _budget_split,
     "ladder": _ladder,
+    "agent-guard": _agent_guard,
     "default-path": _default_path,
     "sampling": _sampling,
     "model-selection": _selection,
