@@ -7,13 +7,14 @@ reader does (the input's value, then its ``input``/``change`` event). After each
 - the readout shows the control's new value, and the output is the one the page carries for that setting;
 - each control changes the output for at least one of its moves (a control that never does is a frozen widget);
 - the output agrees with the library's own value for that setting, recomputed here from the explorer's exported
-  inputs (an oracle per explorer kind: the check's grade, the compute-optimal split, the sampler's distribution
-  for the page's prompt, the model ranking, the retriever's hits, the chunker's chunks, the assembled prompt, the
-  approximate index's recall and vectors compared at the knob's setting).
+  inputs by the oracle of the explorer's kind (:data:`ORACLES`: the check's grade, the compute-optimal split, the
+  sampler's distribution for the page's prompt, the model ranking, the retriever's hits, the chunker's chunks, the
+  assembled prompt, the approximate index's recall, the committed table's summary, ...); a kind without an oracle
+  fails.
 
 Needs the built site (``make book``, which ``make test`` runs, or ``$PLAYBOOK_SITE``: a partial build that executes
-at least the pages in :data:`CONTROL_PAGES`) and Debian's ``chromium``; skips with the reason when either is missing, except
-under ``CI=true``.
+at least the pages in :data:`CONTROL_PAGES`) and Debian's ``chromium``; skips with the reason when either is
+missing, except under ``CI=true``.
 """
 
 from __future__ import annotations
