@@ -25,10 +25,12 @@ The rules and :data:`K_MARGIN` were fixed in code before the first full run (``b
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from playbook_lib import sample_data
 from playbook_lib.embeddings.model import Embedder
 from playbook_lib.errors import DataError
 from playbook_lib.experiments.verdict import (
@@ -39,12 +41,13 @@ from playbook_lib.experiments.verdict import (
     Verdict,
     difference_interval,
     differs,
+    mean_interval,
     proportion_interval,
     rule_verdict,
 )
 from playbook_lib.ops.refresh import RefreshingIndex, RefreshReport
 from playbook_lib.rag.answer_scoring import contradicts, is_correct, states_fact
-from playbook_lib.rag.corpus import Document
+from playbook_lib.rag.corpus import Document, load_reference_answers
 from playbook_lib.rag.generate import Generator
 from playbook_lib.rag.pipeline import answer_question, compare_grounding
 from playbook_lib.rag.retrieve import Retriever
@@ -345,3 +348,49 @@ def split_results(frame: pd.DataFrame, facts: Mapping[str, str]) -> tuple[pd.Dat
     impact["answer"] = impact["answer"].fillna("").astype(str)
     impact["grounded"] = impact["grounded"].astype(float)
     return score_answers(impact, facts).reset_index(drop=True), score_freshness(freshness).reset_index(drop=True)
+
+
+#: The bundled questions whose reference facts score a committed table (:func:`k_summary`).
+QUESTIONS_FILE = "heronsgate_impact_questions.jsonl"
+
+
+def k_summary(frame: pd.DataFrame, k: int) -> str:
+    """HTML for one setting of the page's explorer over a committed :func:`results_frame` table: the answers with
+    ``k`` passages (``k=0``: without retrieval), rescored from their text against the bundled reference facts
+    (:func:`split_results`), as shares with their 95 % Wilson intervals (correct, states the fact, contradicts it;
+    :func:`~playbook_lib.experiments.verdict.proportion_interval`) and the mean groundedness with its 95 % t
+    interval (:func:`~playbook_lib.experiments.verdict.mean_interval`); for ``k > 0`` the rule of A1 and A2
+    (:func:`judge_retrieval`) applied at that ``k``, and A3 (:func:`judge_more_context`) at ``k=3``."""
+    facts = load_reference_answers(sample_data.path(QUESTIONS_FILE))
+    impact, _ = split_results(frame, facts)
+    mode = WITHOUT if int(k) == 0 else with_k(int(k))
+    rows = impact[impact["mode"] == mode]
+    if rows.empty:
+        raise DataError(f"the table has no answers {mode!r} (modes: {sorted(set(impact['mode']))})")
+    n = len(rows)
+    cells = [
+        (f"share {label}", proportion_interval(int(rows[col].astype(bool).sum()), n).text())
+        for label, col in (
+            ("correct", "correct"),
+            ("stating the fact", "states_fact"),
+            ("with a rival value", "contradicts"),
+        )
+    ]
+    cells.append(("mean groundedness", mean_interval(rows["grounded"].to_numpy(dtype=float)).text()))
+    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td></tr>" for a, b in cells)
+    head = (
+        f"<p data-pb-k='{int(k)}'>{html.escape(mode)}: {n} questions of the committed run, "
+        "each share or mean [95 % interval]</p>"
+    )
+    table = f"<table><thead><tr><th>measure</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
+    if int(k) == 0:
+        return head + table + "<p>The baseline: each k is judged against these answers, question by question.</p>"
+    verdicts = judge_retrieval(impact, int(k))
+    if int(k) == 3 and with_k(1) in set(impact["mode"]):
+        verdicts.append(judge_more_context(impact))
+    items = "".join(
+        f"<li><strong>{html.escape(v.name)}</strong> {html.escape(v.claim)}: <strong>{v.verdict.value}</strong>, "
+        f"{html.escape(str(v.interval))} ({html.escape(v.rule)})</li>"
+        for v in verdicts
+    )
+    return head + table + f"<ul>{items}</ul>"

@@ -135,3 +135,27 @@ def test_a_committed_table_is_rescored_from_its_answers(tmp_path) -> None:
     assert a["correct"].tolist() == [False, False, True]  # the stored "correct" column is not trusted
     assert a["contradicts"].tolist() == [True, True, False] and a["grounded"].tolist() == [0.0, 1.0, 1.0]
     assert b["states_new"].tolist() == [False, True] and b["states_old"].tolist() == [True, False]
+
+
+def test_k_summary_shows_the_committed_runs_measures_at_each_k() -> None:
+    from playbook_lib.experiments.tables import read_table
+    from playbook_lib.experiments.verdict import mean_interval, proportion_interval
+    from tests.conftest import ROOT
+
+    table, _ = read_table(ROOT / "notebooks" / "results" / "ops_09_practical_impact.csv")
+    facts = load_reference_answers(sample_data.path(ic.QUESTIONS_FILE))
+    impact, _ = ic.split_results(table, facts)
+    shown = {k: ic.k_summary(table, k) for k in (0, 1, 3)}
+    assert len(set(shown.values())) == 3  # the output moves with k
+    for k, text in shown.items():
+        rows = impact[impact["mode"] == (ic.WITHOUT if k == 0 else ic.with_k(k))]
+        assert f"data-pb-k='{k}'" in text and f"{len(rows)} questions" in text
+        assert proportion_interval(int(rows["correct"].sum()), len(rows)).text() in text
+        assert mean_interval(rows["grounded"].to_numpy(dtype=float)).text() in text
+    assert "A1" not in shown[0] and "A3" not in shown[1] and "A3" in shown[3]
+    for k in (1, 3):
+        a1, a2 = ic.judge_retrieval(impact, k)
+        assert str(a1.interval) in shown[k] and f"<strong>{a2.verdict.value}</strong>" in shown[k]
+    assert str(ic.judge_more_context(impact).interval) in shown[3]
+    with pytest.raises(DataError):
+        ic.k_summary(table, 5)
