@@ -59,6 +59,7 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/ops_05_rag_workflow.html": {"chunking"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
     "notebooks/ops_08_design_principles.html": {"ann"},
+    "notebooks/ops_09_practical_impact.html": {"table"},
 }
 
 EXPLORERS_JS = """JSON.stringify([...document.querySelectorAll('.pb-explorer')].map(box => ({
