@@ -55,7 +55,9 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/exp_06_model_collapse.html": {"table"},
     "notebooks/exp_07_provenance.html": {"table"},
     "notebooks/exp_08_formatting_errors.html": {"format-faults"},
+    "notebooks/ops_02_why_ops_matter.html": {"duplicates"},
     "notebooks/ops_03_core_components.html": {"retrieval", "fusion"},
+    "notebooks/ops_04_data_types.html": {"session-ttl"},
     "notebooks/ops_05_rag_workflow.html": {"chunking"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
     "notebooks/ops_08_design_principles.html": {"ann"},
@@ -564,6 +566,32 @@ def _mix_ratio(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> 
     assert f"per label {per_class - k} real + {k} synthetic" in text
 
 
+def _duplicates(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.scenarios.operations import add_noisy_duplicates
+    from playbook_lib.widgets.duplicates_knob import duplicate_runs, duplicates_html
+
+    assert inputs["corpus"] == "bundled", "the duplicates oracle knows the bundled corpus only"
+    documents, share, k = _bundled_documents(False), setting["duplicate_share"], int(setting["k"])
+    # indexed afresh and asked at this k (the page cut its rankings from the largest k, with shared vectors)
+    careless, curated, removed = duplicate_runs(documents, inputs["queries"], _minilm(), share, k)
+    assert _normal(output) == _normal(duplicates_html(careless, curated, inputs["qrels"], removed, share, k))
+    copies = len(add_noisy_duplicates(documents, share)) - len(documents)
+    assert f"indexes {len(documents) + copies} passages, {copies} of them second exports" in _text(output)
+
+
+def _session_ttl(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.widgets.session_knob import Conversation, session_html
+
+    assert inputs["corpus"] == "bundled" and inputs["method"] == "DenseRetriever", "bundled dense retrieval only"
+    dense, follow_up = _bundled_dense(False), inputs["follow_up"]
+    talks = [Conversation(**c) for c in inputs["conversations"]]
+    ttl, k = float(setting["session_ttl_s"]), int(setting["k"])
+    ranked = {q: dense.retrieve(q, k) for q in [follow_up, *(f"{t.question} {follow_up}" for t in talks)]}
+    assert _normal(output) == _normal(session_html(ranked, talks, inputs["qrels"], follow_up, ttl, k))
+    held = sum(t.silence_s <= ttl for t in talks)  # SessionMemory forgets after more than ttl s of silence
+    assert f"held the conversation in {held} of {len(talks)} conversations" in _text(output)
+
+
 ORACLES: dict[str, Oracle] = {
     "checklist-threshold": _threshold,
     "compute-budget": _budget,
@@ -585,6 +613,8 @@ ORACLES: dict[str, Oracle] = {
     "ann": _ann,
     "near-threshold": _near_threshold,
     "mix-ratio": _mix_ratio,
+    "duplicates": _duplicates,
+    "session-ttl": _session_ttl,
 }
 
 
