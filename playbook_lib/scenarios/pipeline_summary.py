@@ -18,6 +18,7 @@ All three are judged with :mod:`playbook_lib.experiments.verdict` on paired inte
 
 from __future__ import annotations
 
+import html
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,7 @@ from playbook_lib.rag.chunk import ChunkSpec, chunk_documents
 from playbook_lib.rag.context import TokenCounter
 from playbook_lib.rag.corpus import Document
 from playbook_lib.rag.pipeline import contains_fact
-from playbook_lib.rag.retrieve import Hit
+from playbook_lib.rag.retrieve import Hit, embed_queries, hits_from_search
 from playbook_lib.scenarios.operations import revise_facts, revise_number
 
 if TYPE_CHECKING:
@@ -186,6 +187,13 @@ def run_summary(
     return SummaryRun(pd.DataFrame(rows), pd.DataFrame(timing), *first)
 
 
+#: The two retrieval-level claims of :func:`judge_summary` (the third, *slow*, is a timing).
+CONTEXT_CLAIMS: dict[str, Claim] = {
+    "unreliable": Claim("share with the current fact in context, refreshed - stale"),
+    "outdated": Claim("share of changed questions answered from the old fact, stale - refreshed"),
+}
+
+
 @dataclass(frozen=True)
 class SummaryVerdicts:
     """The three claims of the chapter's summary, each with its interval and verdict."""
@@ -213,14 +221,106 @@ def judge_summary(run: SummaryRun) -> SummaryVerdicts:
         "outdated": difference_interval(changed["stale_old"].astype(float), changed["fresh_old"].astype(float)),
         "slow": difference_interval(t["rebuild_s"], t["refresh_s"]),
     }
-    claims = {
-        "unreliable": Claim("share with the current fact in context, refreshed - stale"),
-        "outdated": Claim("share of changed questions answered from the old fact, stale - refreshed"),
-        "slow": Claim("seconds, full rebuild - incremental refresh"),
-    }
+    claims = {**CONTEXT_CLAIMS, "slow": Claim("seconds, full rebuild - incremental refresh")}
     return SummaryVerdicts(
         intervals=intervals,
         claims=claims,
         verdicts={name: claims[name].judge(iv) for name, iv in intervals.items()},
         embedded_share=float(t["refresh_embedded"].sum() / t["rebuild_embedded"].sum()),
     )
+
+
+def context_grid(
+    documents: Sequence[Document],
+    queries: Mapping[str, str],
+    qrels: Mapping[str, Mapping[str, int]],
+    facts: Mapping[str, str],
+    embedder: Embedder,
+    count_tokens: TokenCounter,
+    embedder_settings: Mapping[str, Any] | None = None,
+    spec: ChunkSpec = DEFAULT_SPEC,
+    shares: Sequence[float] = (0.05, 0.1, 0.2, 0.35, 0.5),
+    ks: Sequence[int] = (1, 3, 5, 10),
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+) -> pd.DataFrame:
+    """The retrieval-level rows of :func:`run_summary` (``stale_current, fresh_current, stale_old, fresh_old``,
+    no timings) at every ``change_share`` in ``shares`` and ``k`` in ``ks``: one row per ``change_share, k, seed,
+    qid``. The same facts change for a share and seed as in :func:`run_summary`, and the ranking is the same exact
+    search; one embedding cache serves every setting (so only the changed chunks are embedded again), and each
+    question is embedded once."""
+    import pandas as pd  # lazy: pandas (~0.3 s) only where the grid's table is built
+
+    if not seeds or not shares or not ks:
+        raise ValueError("need at least one seed, one share and one k")
+    settings = dict(embedder_settings or {"embedder": type(embedder).__name__})
+    qids = [q for q in sorted(queries) if q in facts]
+    vectors = embed_queries(embedder, [queries[q] for q in qids])
+    chunks = [c.as_document() for c in chunk_documents(documents, count_tokens, spec)]
+    live = RefreshingIndex(embedder, settings)
+    live.refresh(chunks)
+
+    def search(index: RefreshingIndex) -> dict[int, list[list[Hit]]]:
+        if index.index is None:  # unreachable: refreshed with a non-empty corpus above
+            raise ValueError("the index is empty")
+        return {int(k): hits_from_search(index.index.search(vectors, int(k)), index.documents) for k in ks}
+
+    stale = search(live)
+    rows: list[dict[str, Any]] = []
+    for share in shares:
+        for seed in seeds:
+            changed_docs, new_facts = _changed_facts(documents, facts, qrels, float(share), seed)
+            fresh_index = RefreshingIndex(embedder, settings, cache=live.cache)
+            fresh_index.refresh([c.as_document() for c in chunk_documents(changed_docs, count_tokens, spec)])
+            fresh = search(fresh_index)
+            for i, q in enumerate(qids):
+                fact, changed = new_facts.get(q, facts[q]), q in new_facts
+                for k in ks:
+                    s_text, f_text = _context(stale[int(k)][i]), _context(fresh[int(k)][i])
+                    rows.append(
+                        {
+                            "change_share": float(share),
+                            "k": int(k),
+                            "seed": seed,
+                            "qid": q,
+                            "changed": changed,
+                            "stale_current": contains_fact(s_text, fact),
+                            "fresh_current": contains_fact(f_text, fact),
+                            "stale_old": changed and contains_fact(s_text, facts[q]),
+                            "fresh_old": changed and contains_fact(f_text, facts[q]),
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def context_html(grid: pd.DataFrame, change_share: float, k: int) -> str:
+    """HTML for one setting of the page's explorer over a :func:`context_grid`: the shares of (seed, question)
+    pairs whose top-``k`` context states the current fact and, on the changed questions, the old fact, stale and
+    refreshed, then the *unreliable* and *outdated* claims of :func:`judge_summary` (:data:`CONTEXT_CLAIMS`) on
+    their paired 95 % intervals at that setting."""
+    q = grid[(grid["change_share"] == float(change_share)) & (grid["k"] == int(k))]
+    if q.empty:
+        raise ValueError(f"the grid has no rows at change_share {change_share} and k {k}")
+    changed = q[q["changed"]]
+    intervals = {
+        "unreliable": difference_interval(q["fresh_current"].astype(float), q["stale_current"].astype(float)),
+        "outdated": difference_interval(changed["stale_old"].astype(float), changed["fresh_old"].astype(float)),
+    }
+    cells = [
+        ("current fact in context (all pairs)", q["stale_current"].mean(), q["fresh_current"].mean()),
+        ("old fact in context (changed pairs)", changed["stale_old"].mean(), changed["fresh_old"].mean()),
+    ]
+    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{b:.3f}</td><td>{c:.3f}</td></tr>" for a, b, c in cells)
+    head = (
+        f"<p data-pb-setting-share='{float(change_share):g}'>{float(change_share):.0%} of the documents changed, "
+        f"k={int(k)} passages retrieved: {len(q)} (seed, question) pairs over {q['seed'].nunique()} seeds, "
+        f"{len(changed)} of them changed</p>"
+    )
+    table = (
+        "<table><thead><tr><th>share of pairs</th><th>stale index</th><th>refreshed index</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+    items = "".join(
+        f"<li><strong>{name}</strong>: {html.escape(claim.sentence(intervals[name]))}</li>"
+        for name, claim in CONTEXT_CLAIMS.items()
+    )
+    return head + table + f"<ul>{items}</ul>"

@@ -80,3 +80,33 @@ def test_needs_a_seed_and_a_changeable_fact() -> None:
         _run(seeds=())
     with pytest.raises(ValueError):
         run_summary(DOCS, QUERIES, QRELS, {q: "no number" for q in FACTS}, WordsEmbedder(), lambda t: len(t.split()))
+
+
+def test_context_grid_agrees_with_run_summary_and_the_explorer_moves_with_its_settings() -> None:
+    import html
+
+    from playbook_lib.experiments.verdict import difference_interval
+    from playbook_lib.scenarios.pipeline_summary import CONTEXT_CLAIMS, context_grid, context_html
+
+    spec, count = ChunkSpec("recursive", 32, 4), lambda t: len(t.split())
+    embedder = WordsEmbedder()
+    grid = context_grid(
+        DOCS, QUERIES, QRELS, FACTS, embedder, count, spec=spec, shares=(0.1, 0.3), ks=(1, 2), seeds=(0, 1)
+    )
+    assert len(grid) == 2 * 2 * 2 * len(TOPICS)
+    # queries and corpus once, then at most the changed chunks of each share and seed (a repeat is cached)
+    assert 2 * len(TOPICS) < embedder.calls <= 2 * len(TOPICS) + (1 + 3) * 2
+    cols = ["seed", "qid", "changed", "stale_current", "fresh_current", "stale_old", "fresh_old"]
+    for share in (0.1, 0.3):
+        for k in (1, 2):
+            run = _run(change_share=share, k=k, seeds=(0, 1))
+            here = grid[(grid["change_share"] == share) & (grid["k"] == k)]
+            assert here[cols].to_dict("records") == run.questions[cols].to_dict("records")
+    shown = {(s, k): context_html(grid, s, k) for s in (0.1, 0.3) for k in (1, 2)}
+    assert len(set(shown.values())) == 4  # both knobs move the output
+    q = grid[(grid["change_share"] == 0.3) & (grid["k"] == 2)]
+    unreliable = difference_interval(q["fresh_current"].astype(float), q["stale_current"].astype(float))
+    assert html.escape(CONTEXT_CLAIMS["unreliable"].sentence(unreliable)) in shown[(0.3, 2)]
+    assert "6 of them changed" in shown[(0.3, 2)] and "2 of them changed" in shown[(0.1, 1)]
+    with pytest.raises(ValueError):
+        context_html(grid, 0.2, 1)
