@@ -62,6 +62,7 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
     "notebooks/ops_08_design_principles.html": {"ann"},
     "notebooks/ops_09_practical_impact.html": {"table"},
+    "notebooks/ops_10_intuition_summary.html": {"context-share"},
 }
 
 EXPLORERS_JS = """JSON.stringify([...document.querySelectorAll('.pb-explorer')].map(box => ({
@@ -592,6 +593,42 @@ def _session_ttl(inputs: dict[str, Any], setting: dict[str, Any], output: str) -
     assert f"held the conversation in {held} of {len(talks)} conversations" in _text(output)
 
 
+@functools.cache
+def _context_grid(inputs_json: str) -> Any:
+    """The intuition-summary page's grid, recomputed from the explorer's inputs on the bundled knowledge base."""
+    from playbook_lib.rag.chunk import ChunkSpec
+    from playbook_lib.scenarios.pipeline_summary import context_grid
+    from playbook_lib.scenarios.workload import load_workload
+
+    inputs = json.loads(inputs_json)
+    work, embedder = load_workload(""), _minilm()
+    return context_grid(
+        work.documents,
+        work.queries,
+        work.qrels,
+        work.facts,
+        embedder,
+        embedder.count_tokens,
+        embedder_settings=inputs["settings"],
+        spec=ChunkSpec(**inputs["spec"]),
+        shares=inputs["shares"],
+        ks=inputs["ks"],
+        seeds=range(int(inputs["seeds"])),
+    )
+
+
+def _context_share(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    from playbook_lib.experiments.verdict import difference_interval
+    from playbook_lib.scenarios.pipeline_summary import CONTEXT_CLAIMS, context_html
+
+    grid = _context_grid(json.dumps(inputs, sort_keys=True))
+    assert _normal(output) == _normal(context_html(grid, setting["change_share"], setting["k"]))
+    here = grid[(grid["change_share"] == setting["change_share"]) & (grid["k"] == setting["k"])]
+    unreliable = difference_interval(here["fresh_current"].astype(float), here["stale_current"].astype(float))
+    assert CONTEXT_CLAIMS["unreliable"].sentence(unreliable) in _text(output)
+    assert f"{here['fresh_current'].mean():.3f}" in _text(output)
+
+
 ORACLES: dict[str, Oracle] = {
     "checklist-threshold": _threshold,
     "compute-budget": _budget,
@@ -615,6 +652,7 @@ ORACLES: dict[str, Oracle] = {
     "mix-ratio": _mix_ratio,
     "duplicates": _duplicates,
     "session-ttl": _session_ttl,
+    "context-share": _context_share,
 }
 
 
