@@ -191,3 +191,31 @@ def ratio_table(seconds: pd.DataFrame, baseline: object) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("step")
+
+
+def batch_html(seconds: pd.DataFrame, n_texts: int, batch_size: int) -> str:
+    """HTML for one setting of the operation-types page's batch-size explorer over the page's own
+    :func:`batch_timings` (``seconds``: repeats x batch sizes, measured on the machine that ran the page): at
+    ``batch_size``, the median seconds to embed the ``n_texts`` texts, the texts per second that median gives, and
+    the speed-up over the smallest batch size with its 95 % interval (a row of :func:`ratio_table`)."""
+    import html  # lazy: only where a setting is rendered
+
+    if batch_size not in seconds.columns:
+        raise ValueError(f"batch size {batch_size} was not timed (timed: {list(seconds.columns)})")
+    baseline = min(seconds.columns)
+    row = ratio_table(seconds, baseline).loc[batch_size]
+    median = float(row["median s"])
+    cells = [
+        ("median seconds for the texts", f"{median:.4f}"),
+        ("texts per second (at the median)", f"{n_texts / median:,.1f}" if median > 0 else "n/a"),
+        (
+            f"times faster than batch {baseline} [95 % interval]",
+            f"{row[f'x faster than {baseline}']:.2f} [{row['95% low']:.2f}, {row['95% high']:.2f}]",
+        ),
+    ]
+    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>" for a, b in cells)
+    return (
+        f"<p data-pb-batch='{int(batch_size)}'>Batch size {int(batch_size)}: {int(n_texts)} texts embedded, "
+        f"{len(seconds)} paired repeats, timed on the machine that ran this page</p>"
+        f"<table><thead><tr><th>measure</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
+    )

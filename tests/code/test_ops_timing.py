@@ -92,3 +92,22 @@ def test_a_step_timer_keeps_one_row_per_repeat_and_refuses_unpaired_ones() -> No
         pass
     with pytest.raises(ValueError, match="did not time every step"):
         timer.frame()
+
+
+def test_batch_html_shows_the_measured_throughput_at_each_batch_size() -> None:
+    import pandas as pd
+
+    from playbook_lib.experiments.verdict import ratio_interval
+    from playbook_lib.scenarios.ops_timing import batch_html
+
+    seconds = pd.DataFrame(
+        {1: [0.8, 1.0, 0.9, 1.1, 1.0], 4: [0.4, 0.5, 0.45, 0.5, 0.5], 16: [0.2, 0.25, 0.2, 0.3, 0.2]}
+    )
+    shown = {b: batch_html(seconds, 32, b) for b in (1, 4, 16)}
+    assert len(set(shown.values())) == 3  # the output moves with the batch size
+    assert "32.0" in shown[1] and f"{32 / 0.5:,.1f}" in shown[4] and f"{32 / 0.2:,.1f}" in shown[16]
+    ratio = ratio_interval(seconds[1], seconds[16])
+    assert f"{ratio.estimate:.2f} [{ratio.low:.2f}, {ratio.high:.2f}]" in shown[16]
+    assert "1.00 [1.00, 1.00]" in shown[1] and "5 paired repeats" in shown[4]
+    with pytest.raises(ValueError):
+        batch_html(seconds, 32, 8)
