@@ -60,6 +60,7 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/ops_04_data_types.html": {"session-ttl"},
     "notebooks/ops_05_rag_workflow.html": {"chunking"},
     "notebooks/ops_06_minimal_rag.html": {"retrieval"},
+    "notebooks/ops_07_operation_types.html": {"batch-throughput"},
     "notebooks/ops_08_design_principles.html": {"ann"},
     "notebooks/ops_09_practical_impact.html": {"table"},
     "notebooks/ops_10_intuition_summary.html": {"context-share"},
@@ -629,6 +630,22 @@ def _context_share(inputs: dict[str, Any], setting: dict[str, Any], output: str)
     assert f"{here['fresh_current'].mean():.3f}" in _text(output)
 
 
+def _batch_throughput(inputs: dict[str, Any], setting: dict[str, Any], output: str) -> None:
+    """Only the deterministic part: the page's own timings (the build machine's) travel in its inputs."""
+    import pandas as pd
+
+    from playbook_lib.experiments.verdict import ratio_interval
+    from playbook_lib.scenarios.ops_timing import batch_html
+
+    seconds = pd.DataFrame({int(b): s for b, s in inputs["seconds"].items()})
+    size, n = int(setting["batch_size"]), int(inputs["n_texts"])
+    assert _normal(output) == _normal(batch_html(seconds, n, size))
+    assert f"Batch size {size}: {n} texts embedded" in _text(output)
+    assert f"{n / round(float(seconds[size].median()), 4):,.1f}" in _text(output)
+    ratio = ratio_interval(seconds[min(seconds.columns)], seconds[size])
+    assert f"{round(ratio.estimate, 2):.2f} [" in _text(output)
+
+
 ORACLES: dict[str, Oracle] = {
     "checklist-threshold": _threshold,
     "compute-budget": _budget,
@@ -653,6 +670,7 @@ ORACLES: dict[str, Oracle] = {
     "duplicates": _duplicates,
     "session-ttl": _session_ttl,
     "context-share": _context_share,
+    "batch-throughput": _batch_throughput,
 }
 
 
