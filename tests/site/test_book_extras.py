@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
@@ -195,6 +196,8 @@ def test_pdf_of_the_whole_book() -> None:
     titles = _outline_titles(pdf)
     for heading in ("The Data + Models Playbook", "Glossary", "API reference", "Minimal RAG", "playbook_lib.cli"):
         assert any(heading.lower() in t.lower() for t in titles), f"{heading!r} not in the PDF's outline"
+    doubled = [t for t in titles if re.match(r"(.{4,})\1", t)]
+    assert doubled == [], f"bookmark titles written twice (build_pdf.repair_outline): {doubled[:5]}"
     assert pdf_path.stat().st_mtime >= (SITE / "book" / "index.html").stat().st_mtime - 1, "the PDF is older"
 
 
@@ -237,3 +240,77 @@ def test_pdf_step_prints_on_a4_with_the_books_stylesheet(tmp_path: Path) -> None
     pdf = out.read_bytes()
     assert _page_sizes(pdf) == {A4_POINTS}, _page_sizes(pdf)
     assert "A chapter" in _outline_titles(pdf)
+
+
+def _build_pdf_module() -> ModuleType:
+    """``book/_tools/build_pdf.py``, imported as the whole-book test imports it."""
+    sys.path.insert(0, str(ROOT / "book" / "_tools"))
+    import build_pdf
+
+    return build_pdf
+
+
+def test_bookmark_titles_are_repaired_from_the_pages_headings() -> None:
+    """Chromium's outline writes some headings' first line twice and joins wrapped lines without a space; the
+    heading the title matches, whitespace aside, gives it back (no Chromium needed)."""
+    build_pdf = _build_pdf_module()
+    page = (
+        '<h1>Model-centric vs data-centric: the same budget<a class="headerlink" href="#a">#</a></h1>'
+        "<h2>Who it <em>is</em> for</h2><h2>Exercises</h2><h2>The <code>playbook</code> command line</h2>"
+    )
+    headings = build_pdf.heading_texts(page)
+    assert sorted(headings.values()) == [
+        "Exercises",
+        "Model-centric vs data-centric: the same budget",
+        "The playbook command line",
+        "Who it is for",
+    ]
+    fixed = build_pdf.repaired_title
+    assert fixed("Who it is forWho it is for", headings) == "Who it is for"
+    assert fixed("ExercisesExercises", headings) == "Exercises"
+    assert (
+        fixed("Model-centric vs data-centric: the samebudget", headings)
+        == "Model-centric vs data-centric: the same budget"
+    )
+    assert fixed("The The playbook command line command line", headings) == "The playbook command line"
+    assert fixed("Something else", headings) == "Something else"
+
+
+def test_outline_repair_keeps_the_cross_reference_table_valid() -> None:
+    """The repaired titles change the PDF's length before later objects: every offset of the cross-reference table
+    still points at its object, and startxref at the table."""
+    build_pdf = _build_pdf_module()
+    objects = [
+        b"<</Type /Catalog /Outlines 2 0 R>>",
+        b"<</Type /Outlines /First 3 0 R /Last 4 0 R /Count 2>>",
+        b"<</Title (Who it is forWho it is for) /Parent 2 0 R /Next 4 0 R>>",
+        b"<</Title (Exercises) /Parent 2 0 R /Prev 3 0 R>>",
+        b"<</Title <%s> /Parent 2 0 R>>" % "\ufeffA beta beta".encode("utf-16-be").hex().upper().encode(),
+    ]
+    body, offsets = b"%PDF-1.4\n", []
+    for n, obj in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
+    xref = b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(
+        b"%010d 00000 n \n" % o for o in offsets
+    )
+    pdf = (
+        body[:-1]
+        + b"\n"
+        + xref
+        + b"trailer\n<</Size %d /Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n"
+        % (
+            len(objects) + 1,
+            len(body),
+        )
+    )
+    headings = {"Whoitisfor": "Who it is for", "Exercises": "Exercises", "Abeta": "A beta"}
+    out, changed = build_pdf.repair_outline(pdf, headings)
+    assert changed == 2
+    assert _outline_titles(out) == ["Who it is for", "Exercises", "A beta"]
+    table = re.search(rb"\nxref\n0 (\d+)\n", out)
+    assert table and int(re.search(rb"startxref\n(\d+)\n%%EOF\n$", out)[1]) == table.start() + 1
+    entries = out[table.end() :].split(b"\n")[1 : len(objects) + 1]
+    for n, entry in enumerate(entries, 1):
+        offset = int(entry[:10])
+        assert out[offset:].startswith(b"%d 0 obj" % n), (n, out[offset : offset + 20])
