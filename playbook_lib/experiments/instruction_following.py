@@ -27,6 +27,7 @@ post-training data checks (planted problems caught, length bias, real curated da
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -408,6 +409,81 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     for column in ("complies", "first_line_complies"):
         frame[column] = frame[column].astype(bool)
     return frame, meta
+
+
+#: What each kind of format asks for, as the page's explorer names it.
+KIND_LABELS = {
+    "choice": "one letter from a list",
+    "yes_no": "yes or no",
+    "number": "a number only",
+    "json_key": "a JSON object with a given key",
+    "one_word": "one word",
+    "comma_list": "a comma-separated list of n items",
+}
+
+
+def _cells(cells: list[str], tag: str = "td") -> str:
+    return "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
+
+
+def kind_summary(frame: pd.DataFrame, kind: str) -> str:
+    """HTML for one setting of the post-training page's explorer over the committed table (:func:`read_results`
+    or :func:`~playbook_lib.experiments.tables.read_table` of it): for the instructions of format ``kind`` (one of
+    :data:`KINDS`, or ``"all"``), each condition's compliance with its 95 % Wilson interval over samples (as in
+    :func:`compliance_table`), the first-line-only share, mean attempts and tokens; then what the page's rule (:func:`judge_instruction_following`) says on those
+    instructions: for one kind a subgroup of the page's verdict, for ``"all"`` the page's verdict itself, with the
+    count of kinds on which the heuristic held."""
+    _require(frame)
+    if kind != "all" and kind not in KINDS:
+        raise UsageError(f"unknown format kind {kind!r}; valid: all, {', '.join(KINDS)}")
+    part = frame if kind == "all" else frame[frame["kind"] == kind]
+    if part.empty:
+        raise UsageError(f"the table has no instructions of kind {kind!r}")
+    rows = []
+    for condition in CONDITIONS:
+        samples = part[part["condition"] == condition]
+        if samples.empty:
+            continue
+        rows.append(
+            [
+                str(condition),
+                f"{len(samples):,}",
+                proportion_interval(int(samples["complies"].sum()), len(samples)).text(2),
+                f"{samples['first_line_complies'].astype(float).mean():.2f}",
+                f"{samples['attempts'].mean():.2f}",
+                f"{samples['tokens'].mean():.1f}" if "tokens" in samples else "n/a",
+            ]
+        )
+    header = ["condition", "samples", "compliance", "first line only", "attempts", "tokens"]
+    table = f"<table><thead>{_cells(header, 'th')}</thead><tbody>{''.join(_cells(r) for r in rows)}</tbody></table>"
+    what = "all formats" if kind == "all" else f"{kind} ({KIND_LABELS[kind]})"
+    verdicts = judge_instruction_following(part)
+    head = (
+        f"<p data-pb-format='{html.escape(kind)}'>{html.escape(what)}: {verdicts.prompts} instructions x "
+        f"{verdicts.seeds} seeds; compliance is the share of samples in the asked format [95 % Wilson interval; "
+        "the verdict below pairs the conditions per instruction instead]</p>"
+    )
+    claims = (("stack", CLAIM_STACK), ("template", CLAIM_TEMPLATE), ("validator", CLAIM_VALIDATOR))
+    names = {"stack": "the heuristic", "template": "part: the template alone", "validator": "part: the validator"}
+    items = "".join(f"<li>{names[k]}: {html.escape(c.sentence(verdicts.intervals[k]))}</li>" for k, c in claims)
+    if kind == "all":
+        held = sum(
+            judge_instruction_following(frame[frame["kind"] == k]).stack is Verdict.HELD
+            for k in KINDS
+            if (frame["kind"] == k).any()
+        )
+        scope = f"The page's verdict, over every instruction; judged kind by kind, the heuristic held for {held}."
+    else:
+        scope = (
+            f"Judged on this kind's {verdicts.prompts} instructions only: a subgroup of the page's verdict, "
+            "which is the one over every instruction."
+        )
+    return (
+        head
+        + table
+        + f"<p><strong>The heuristic on {html.escape(what)}: {verdicts.stack.value}</strong></p>"
+        + f"<ul>{items}</ul><p>{html.escape(scope)}</p>"
+    )
 
 
 # --- the post-training data validators' verdicts -------------------------------------------------------------------

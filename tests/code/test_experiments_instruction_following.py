@@ -17,7 +17,7 @@ from playbook_lib.errors import DataError, UsageError
 from playbook_lib.experiments import instruction_following as inf
 from playbook_lib.experiments.instruction_following import FormatInstruction, complies
 from playbook_lib.experiments.tables import write_table
-from playbook_lib.experiments.verdict import Verdict
+from playbook_lib.experiments.verdict import Verdict, proportion_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "notebooks" / "results" / "dm_05_post_training.csv"
@@ -237,6 +237,43 @@ def test_the_committed_full_table_is_complete_and_judged() -> None:
     assert all(complies(by_id[r.id], r.output) == r.complies for r in frame.itertuples())
     verdicts = inf.judge_instruction_following(frame)
     assert verdicts.prompts == len(items) and verdicts.stack in set(Verdict)
+
+
+def test_kind_summary_shows_a_kinds_compliance_and_the_rule_judged_on_it() -> None:
+    n = 8  # yes_no: the template and validator bring compliance (held); number: nothing changes (did not hold)
+    yes = frame_of({"raw text": [0.0] * n, "chat template": [0.6, 0.8] * 4, "chat + validator": [0.8, 1.0] * 4})
+    num = frame_of({c: [0.4, 0.6] * 4 for c in inf.CONDITIONS}).assign(kind="number")
+    num["id"] = "n" + num["id"]
+    frame = pd.concat([yes, num], ignore_index=True).assign(tokens=3)
+    frame.loc[frame["kind"] == "number", "attempts"] = 2
+    a, b, both = inf.kind_summary(frame, "yes_no"), inf.kind_summary(frame, "number"), inf.kind_summary(frame, "all")
+    assert len({a, b, both}) == 3  # the setting changes what is shown
+    assert "yes_no (yes or no): 8 instructions x 5 seeds" in a and "16 instructions x 5 seeds" in both
+    raw_yes = proportion_interval(0, 40).text(2)
+    chat_yes = proportion_interval(28, 40).text(2)  # 0.6 and 0.8 of 5 seeds: 3 + 4 per pair of instructions
+    assert f"<td>raw text</td><td>40</td><td>{raw_yes}</td><td>0.00</td><td>1.00</td><td>3.0</td>" in a
+    assert f"<td>chat template</td><td>40</td><td>{chat_yes}</td><td>0.70</td>" in a
+    chat_num = proportion_interval(20, 40).text(2)
+    assert f"<td>chat template</td><td>40</td><td>{chat_num}</td><td>0.50</td><td>2.00</td>" in b
+    assert "<strong>The heuristic on yes_no (yes or no): held</strong>" in a
+    assert "<strong>The heuristic on number (a number only): did not hold</strong>" in b
+    judged = inf.judge_instruction_following(frame)
+    assert f"<strong>The heuristic on all formats: {judged.stack.value}</strong>" in both
+    assert f"= {judged.intervals['stack']}" in both and "held for 1." in both
+    assert "subgroup" in a and "subgroup" not in both
+    with pytest.raises(UsageError, match="unknown format kind"):
+        inf.kind_summary(frame, "haiku")
+    with pytest.raises(UsageError, match="no instructions of kind"):
+        inf.kind_summary(frame, "choice")
+
+
+def test_kind_summary_reads_the_committed_table_the_same_from_either_reader() -> None:
+    from playbook_lib.experiments.tables import read_table  # lazy: only this test reads the table both ways
+
+    plain, _ = read_table(TABLE)
+    results, _ = inf.read_results(TABLE)
+    for kind in ("all", *inf.KINDS):  # the page passes read_results' frame, the site's oracle read_table's
+        assert inf.kind_summary(plain, kind) == inf.kind_summary(results, kind)
 
 
 def test_the_real_model_runs_all_three_conditions_on_one_instruction() -> None:
