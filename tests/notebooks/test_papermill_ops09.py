@@ -35,3 +35,5 @@ def test_practical_impact_prints_verdicts_for_the_build_and_the_committed_run(tm
     assert full["qid"].nunique() >= 40 and len(edited) >= 5
     for line in expected.splitlines():
         assert line in committed, line
+    # the kernel-free control over k starts at k=1 and shows the library's summary of the committed table there
+    assert "data-pb-kind='table'" in committed and ic.k_summary(frame, 1) in committed

@@ -78,5 +78,6 @@ def test_operation_types_prints_a_verdict_per_type(tmp_path: Path) -> None:
     assert "batch 1 time / batch 8 time" in text and "a full rebuild takes >= 2x as long" in text
     assert "rebuild time / incremental time" in text and "(95%, n=5), claim > 2x" in text
     assert "The largest speed-up here was at batch" in text and "the largest batch tested, 8, gave" in text
+    assert "data-pb-kind='batch-throughput'" in text and "Batch size 8: 16 texts embedded, 5 paired repeats" in text
     assert "Over 5 paired repeats a full rebuild took" in text and "ms** per question (95% interval" in text
     assert "a reviewer's correction fixes its question and leaves the others alone**: **" in text
