@@ -41,7 +41,7 @@ CONTROL_PAGES: dict[str, set[str]] = {
     "notebooks/dm_02_dataset_engineering.html": {"near-threshold"},
     "notebooks/dm_03_data_synthesis.html": {"mix-ratio"},
     "notebooks/dm_04_scaling.html": {"compute-budget"},
-    "notebooks/dm_05_post_training.html": {"table"},
+    "notebooks/dm_05_post_training.html": {"table", "checklist-threshold"},
     "notebooks/ops_01_pipeline_overview.html": {"prompt"},
     "notebooks/dm_06_probabilistic_outputs.html": {"sampling"},
     "notebooks/dm_07_model_selection.html": {"model-selection", "routing"},
