@@ -439,21 +439,17 @@ def kind_summary(frame: pd.DataFrame, kind: str) -> str:
     part = frame if kind == "all" else frame[frame["kind"] == kind]
     if part.empty:
         raise UsageError(f"the table has no instructions of kind {kind!r}")
-    rows = []
-    for condition in CONDITIONS:
-        samples = part[part["condition"] == condition]
-        if samples.empty:
-            continue
-        rows.append(
-            [
-                str(condition),
-                f"{len(samples):,}",
-                proportion_interval(int(samples["complies"].sum()), len(samples)).text(2),
-                f"{samples['first_line_complies'].astype(float).mean():.2f}",
-                f"{samples['attempts'].mean():.2f}",
-                f"{samples['tokens'].mean():.1f}" if "tokens" in samples else "n/a",
-            ]
-        )
+    rows = [
+        [
+            str(condition),
+            f"{int(r['samples']):,}",
+            f"{r['compliance']:.2f} {r['95% interval']}",
+            f"{r['first line only']:.2f}",
+            f"{r['attempts']:.2f}",
+            f"{r['tokens']:.1f}" if "tokens" in part else "n/a",
+        ]
+        for condition, r in compliance_table(part).iterrows()
+    ]
     header = ["condition", "samples", "compliance", "first line only", "attempts", "tokens"]
     table = f"<table><thead>{_cells(header, 'th')}</thead><tbody>{''.join(_cells(r) for r in rows)}</tbody></table>"
     what = "all formats" if kind == "all" else f"{kind} ({KIND_LABELS[kind]})"
