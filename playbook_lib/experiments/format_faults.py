@@ -258,7 +258,6 @@ class FaultReport:
 @dataclass
 class _Loaded:
     report: FaultReport
-    checked: CheckedFile
     variants: dict[str, tuple[list[str], list[str]]]
 
 
@@ -297,7 +296,7 @@ def _load(train: TextTask, rate: float, seed: int, path: Path) -> _Loaded:
         VARIANTS[2]: (by_position.texts, by_position.labels),
         VARIANTS[3]: (checked.kept["instruction"].tolist(), checked.kept["output"].tolist()),
     }
-    return _Loaded(report, checked, variants)
+    return _Loaded(report, variants)
 
 
 def fault_report(train: TextTask, rate: float, seed: int = 0, folder: str | Path | None = None) -> FaultReport:
