@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -44,8 +44,9 @@ CPU_HOUR_EUR = (0.01, 0.05, 0.2)
 REQUESTS_PER_MONTH = (1e6, 1e7, 1e8)
 
 
-def _grid(values: Sequence[float], own: float) -> list[float]:
-    return sorted({*(float(v) for v in values), float(own)})
+def _grid(values: Sequence[float], own: float, cast: Callable[[float], Any] = float) -> list[Any]:
+    """A control's grid: ``values`` with the page's own value, each as ``cast`` (``float``, or ``int`` for counts)."""
+    return sorted({*(cast(v) for v in values), cast(own)})
 
 
 def reviews_on_grid(
@@ -223,7 +224,7 @@ def ladder_explorer(
     def render(tolerance: float, min_finetune_examples: int) -> str:
         return ladder_html(scenarios, tolerance, int(min_finetune_examples), baseline=own)
 
-    examples = sorted({*FINETUNE_EXAMPLES, own[1]})
+    examples = _grid(FINETUNE_EXAMPLES, own[1], int)
     return Explorer(
         render,
         [
@@ -267,7 +268,7 @@ def guard_html(step_costs: Sequence[float], max_steps: int, max_cost: float) -> 
     spent = f"steps taken: {budget.steps}, spent ${budget.spent:.2f} (limits: {max_steps} steps, ${max_cost:.2f})"
     if stop is None:
         return f"<p data-pb-outcome='finished'>all {len(step_costs)} steps ran: {spent}</p>"
-    limit = "step" if "max_steps" in stop else "cost"
+    limit = "step" if budget.steps > max_steps else "cost"  # AgentBudget.step tests the step limit first
     return f"<p data-pb-outcome='stopped-{limit}'>{html.escape(stop)}<br>{spent}; the {limit} limit fired first</p>"
 
 
@@ -284,9 +285,7 @@ def guard_explorer(step_costs: Sequence[float], max_steps: int, max_cost: float)
     return Explorer(
         render,
         [
-            slider(
-                "max_steps", sorted({*AGENT_MAX_STEPS, int(max_steps)}), int(max_steps), label="most steps", fmt="{:d}"
-            ),
+            slider("max_steps", _grid(AGENT_MAX_STEPS, max_steps, int), int(max_steps), label="most steps", fmt="{:d}"),
             slider(
                 "max_cost", _grid(AGENT_MAX_COSTS, max_cost), float(max_cost), label="most spend (USD)", fmt="{:.2f}"
             ),
@@ -348,9 +347,6 @@ def default_path_explorer(
         )
         return steps_html(steps)
 
-    def ints(values: Sequence[int], own: int) -> list[int]:
-        return sorted({*values, int(own)})
-
     rows = [] if evals is None else evals.drop(columns=["line"], errors="ignore").to_dict("records")
     return Explorer(
         render,
@@ -364,21 +360,21 @@ def default_path_explorer(
             ),
             slider(
                 "min_examples",
-                ints(PATH_MIN_EXAMPLES, min_examples),
+                _grid(PATH_MIN_EXAMPLES, min_examples, int),
                 int(min_examples),
                 label="examples needed for PEFT",
                 fmt="{:d}",
             ),
             slider(
                 "min_repeats",
-                ints(PATH_REPEATS, min_repeats),
+                _grid(PATH_REPEATS, min_repeats, int),
                 int(min_repeats),
                 label="tasks for a repeatable gap",
                 fmt="{:d}",
             ),
             slider(
                 "curated_examples",
-                ints(PATH_CURATED, facts.curated_examples),
+                _grid(PATH_CURATED, facts.curated_examples, int),
                 int(facts.curated_examples),
                 label="curated examples in hand",
                 fmt="{:d}",
