@@ -18,7 +18,7 @@ from playbook_lib.errors import UsageError
 from playbook_lib.experiments.runs import VectorTable
 from playbook_lib.experiments.synthesis_mix import mix_seed
 from playbook_lib.experiments.tasks import TextTask
-from playbook_lib.experiments.verdict import Interval, mean_interval
+from playbook_lib.experiments.verdict import Interval, Verdict, judge, mean_interval
 from playbook_lib.widgets.explorer import Explorer, slider
 
 #: The explorer's ratios: 0 (all real) to 1 (all synthetic) in steps of 0.05 (with 20 rows per label, one row a step).
@@ -43,11 +43,7 @@ def mix_runs(
 
 
 def _side(interval: Interval) -> str:
-    if interval.low > 0:
-        return "higher"
-    if interval.high < 0:
-        return "lower"
-    return "not told apart"
+    return {Verdict.HELD: "higher", Verdict.DID_NOT_HOLD: "lower"}.get(judge(interval), "not told apart")
 
 
 def mix_html(frame: pd.DataFrame, ratio: float, per_class: int, labels: int) -> str:
