@@ -164,10 +164,7 @@ def run_summary(
                     "changed": q in new_facts,
                     "old_fact": facts[q],
                     "fact": fact,
-                    "stale_current": contains_fact(_context(stale[q]), fact),
-                    "fresh_current": contains_fact(_context(fresh), fact),
-                    "stale_old": q in new_facts and contains_fact(_context(stale[q]), facts[q]),
-                    "fresh_old": q in new_facts and contains_fact(_context(fresh), facts[q]),
+                    **_fact_columns(_context(stale[q]), _context(fresh), fact, facts[q], q in new_facts),
                     "stale_verified": _verified(stale[q], records, now, spec, count_tokens),
                     "fresh_verified": _verified(fresh, new_records, now, spec, count_tokens),
                 }
@@ -185,6 +182,17 @@ def run_summary(
     if first is None:  # unreachable: seeds is not empty and every seed changes at least one fact
         raise ValueError("need at least one seed")
     return SummaryRun(pd.DataFrame(rows), pd.DataFrame(timing), *first)
+
+
+def _fact_columns(stale: str, fresh: str, fact: str, old: str, changed: bool) -> dict[str, bool]:
+    """Whether the stale and the refreshed contexts state the current ``fact`` and, for a changed question, the
+    ``old`` one: the retrieval-level columns of :func:`run_summary` and :func:`context_grid`."""
+    return {
+        "stale_current": contains_fact(stale, fact),
+        "fresh_current": contains_fact(fresh, fact),
+        "stale_old": changed and contains_fact(stale, old),
+        "fresh_old": changed and contains_fact(fresh, old),
+    }
 
 
 #: The two retrieval-level claims of :func:`judge_summary` (the third, *slow*, is a timing).
@@ -210,17 +218,23 @@ class SummaryVerdicts:
         return "\n".join(lines)
 
 
+def _context_intervals(questions: pd.DataFrame) -> dict[str, Interval]:
+    """The paired intervals of :data:`CONTEXT_CLAIMS` over (seed, question) rows: *unreliable* on all of them,
+    *outdated* on the changed ones."""
+    changed = questions[questions["changed"]]
+    return {
+        "unreliable": difference_interval(
+            questions["fresh_current"].astype(float), questions["stale_current"].astype(float)
+        ),
+        "outdated": difference_interval(changed["stale_old"].astype(float), changed["fresh_old"].astype(float)),
+    }
+
+
 def judge_summary(run: SummaryRun) -> SummaryVerdicts:
     """Verdicts on a :class:`SummaryRun` (module docstring): paired intervals over (seed, question) rows for
     *unreliable* (all questions) and *outdated* (changed questions), over repeats for *slow*; all claimed above 0."""
-    q = run.questions
-    changed = q[q["changed"]]
     t = run.timings
-    intervals = {
-        "unreliable": difference_interval(q["fresh_current"].astype(float), q["stale_current"].astype(float)),
-        "outdated": difference_interval(changed["stale_old"].astype(float), changed["fresh_old"].astype(float)),
-        "slow": difference_interval(t["rebuild_s"], t["refresh_s"]),
-    }
+    intervals = {**_context_intervals(run.questions), "slow": difference_interval(t["rebuild_s"], t["refresh_s"])}
     claims = {**CONTEXT_CLAIMS, "slow": Claim("seconds, full rebuild - incremental refresh")}
     return SummaryVerdicts(
         intervals=intervals,
@@ -275,7 +289,7 @@ def context_grid(
             for i, q in enumerate(qids):
                 fact, changed = new_facts.get(q, facts[q]), q in new_facts
                 for k in ks:
-                    s_text, f_text = _context(stale[int(k)][i]), _context(fresh[int(k)][i])
+                    contexts = _context(stale[int(k)][i]), _context(fresh[int(k)][i])
                     rows.append(
                         {
                             "change_share": float(share),
@@ -283,10 +297,7 @@ def context_grid(
                             "seed": seed,
                             "qid": q,
                             "changed": changed,
-                            "stale_current": contains_fact(s_text, fact),
-                            "fresh_current": contains_fact(f_text, fact),
-                            "stale_old": changed and contains_fact(s_text, facts[q]),
-                            "fresh_old": changed and contains_fact(f_text, facts[q]),
+                            **_fact_columns(*contexts, fact, facts[q], changed),
                         }
                     )
     return pd.DataFrame(rows)
@@ -301,10 +312,7 @@ def context_html(grid: pd.DataFrame, change_share: float, k: int) -> str:
     if q.empty:
         raise ValueError(f"the grid has no rows at change_share {change_share} and k {k}")
     changed = q[q["changed"]]
-    intervals = {
-        "unreliable": difference_interval(q["fresh_current"].astype(float), q["stale_current"].astype(float)),
-        "outdated": difference_interval(changed["stale_old"].astype(float), changed["fresh_old"].astype(float)),
-    }
+    intervals = _context_intervals(q)
     cells = [
         ("current fact in context (all pairs)", q["stale_current"].mean(), q["fresh_current"].mean()),
         ("old fact in context (changed pairs)", changed["stale_old"].mean(), changed["fresh_old"].mean()),
