@@ -198,12 +198,17 @@ def run_near_plants(
     """Per seed: ``base_rows`` rows of ``base`` drawn at random, ``near`` copies edited at ``rate`` and ``far`` at
     :data:`FAR_EDIT_RATE` (both with :data:`COSMETIC_RATE`) planted, the ``near_duplicates`` check run at
     ``threshold`` and graded (:func:`grade_near`)."""
+    return check_plants([near_plant(base, s, base_rows, near, far, rate) for s in seeds], threshold, seeds)
+
+
+def check_plants(plants: Sequence[NearPlant], threshold: float, seeds: Sequence[int]) -> list[NearRun]:
+    """The ``near_duplicates`` check at ``threshold`` on each of ``plants`` (from :func:`near_plant`), graded
+    (:func:`grade_near`); ``seeds[i]`` labels the run of ``plants[i]``."""
     from playbook_lib.checks import CheckContext  # lazy: the checks' registry only when a grading runs
     from playbook_lib.checks.uniqueness import NearDuplicatesCheck  # lazy: as above
 
     runs = []
-    for seed in seeds:
-        plant = near_plant(base, seed, base_rows, near, far, rate)
+    for seed, plant in zip(seeds, plants, strict=True):
         result = NearDuplicatesCheck(threshold=threshold).run(plant.records, CheckContext())
         runs.append(grade_near(result.flags, result.details, plant, seed))
     return runs

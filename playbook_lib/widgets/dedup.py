@@ -27,7 +27,7 @@ from playbook_lib.experiments.dataset_claims import (
     MIN_NEAR_PRECISION,
     MIN_NEAR_RECALL,
     NEAR_EDIT_RATE,
-    grade_near,
+    check_plants,
     judge_near,
     near_plant,
 )
@@ -88,11 +88,7 @@ def near_threshold_html(
             f"<table class='dataframe'><thead><tr>{heads}</tr></thead><tbody>{body}</tbody></table>"
         )
     if plants:
-        runs = []
-        for seed, plant in enumerate(plants):
-            graded = NearDuplicatesCheck(threshold=threshold).run(plant.records, CheckContext())
-            runs.append(grade_near(graded.flags, graded.details, plant, seed))
-        verdict = judge_near(runs)
+        verdict = judge_near(check_plants(plants, threshold, range(len(plants))))
         table = verdict.table
         rows, near = int(table["rows"].iloc[0]), int(table["near"].iloc[0])
         far = int(np.sum(plants[0].kind == "far"))
