@@ -6,10 +6,14 @@ compliance".
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.registry import register
 from playbook_lib.errors import UsageError
 from playbook_lib.text.normal import snippet
@@ -33,7 +37,7 @@ def _texts(values: tuple[object, ...]) -> list[str]:
 
 
 @register
-class PiiCheck(Check):
+class PiiCheck(BatchCheck):
     """Rows holding personal data or secrets: email, phone, credit card (Luhn), IBAN (mod 97), IPv4/IPv6, US SSN,
     API keys and private keys. Examples are always masked. The metric ``pii_rate`` is the share of rows with any.
 
@@ -45,6 +49,7 @@ class PiiCheck(Check):
 
     name = "pii"
     metric = "pii_rate"
+    tables = ("hits", "kinds", "shown", "ignored")
 
     def __init__(
         self,
@@ -64,15 +69,10 @@ class PiiCheck(Check):
             raise UsageError(f"pii: allow must be a list of values or re:PATTERN strings, got {allow!r}")
         self.allow = Allowlist(allow or [])
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """The rows holding personal data (row, line, score), each kind's matches per row, the first
+        :attr:`max_examples` rows' masked texts, and the values not counted (by reason)."""
         n = len(records)
-        flags = np.zeros(n, bool)
-        scores = np.zeros(n)
-        rows_by_kind: dict[str, int] = {}
-        matches_by_kind: dict[str, int] = {}
-        ignored: dict[str, int] = {}
-        examples: list[dict[str, object]] = []
-        details: dict[int, dict[str, object]] = {}  # row -> the kinds found and their match counts (--flags)
         columns = [records[f].tolist() for f in self.fields if f in records.columns]
         # Only rows where the cheap combined prefilter matches can hold PII: one regex pass per chunk of a column.
         maybe = np.zeros(n, dtype=bool)
@@ -83,8 +83,12 @@ class PiiCheck(Check):
                 maybe[nested] |= rows_matching(
                     MAYBE_PII, ["\n".join(_texts((column[i],))) for i in nested], ignorecase=MAYBE_SECRET
                 )
-        lines = records["line"].to_numpy()
+        numbers, lines = row_numbers(records), records["line"].to_numpy(dtype=np.int64)
         allow = self.allow if self.allow else None
+        hits: dict[str, list[Any]] = {"row": [], "line": [], "score": []}
+        kinds: dict[str, list[Any]] = {"row": [], "kind": [], "matches": []}
+        shown: dict[str, list[Any]] = {"row": [], "text": []}
+        ignored: dict[str, int] = {}
         for i in np.flatnonzero(maybe).tolist():
             values = _texts(tuple(column[i] for column in columns))
             found: list[str] = []
@@ -95,21 +99,51 @@ class PiiCheck(Check):
                     ignored[reason] = ignored.get(reason, 0) + 1
             if not found:
                 continue
-            flags[i] = True
-            scores[i] = min(1.0, len(found) / 3)
-            for k in found:
-                matches_by_kind[k] = matches_by_kind.get(k, 0) + 1
-            for k in set(found):
+            hits["row"].append(int(numbers[i]))
+            hits["line"].append(int(lines[i]))
+            hits["score"].append(min(1.0, len(found) / 3))
+            for k in sorted(set(found)):
+                kinds["row"].append(int(numbers[i]))
+                kinds["kind"].append(k)
+                kinds["matches"].append(found.count(k))
+            if len(shown["row"]) < self.max_examples:
+                shown["row"].append(int(numbers[i]))
+                shown["text"].append(snippet("\n".join(values), 160))
+        return {
+            "hits": pa.table(hits, schema=_HITS),
+            "kinds": pa.table(kinds, schema=_KINDS),
+            "shown": pa.table(shown, schema=_SHOWN),
+            "ignored": pa.table({"reason": list(ignored), "values": list(ignored.values())}, schema=_IGNORED),
+        }
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        hits = store.query(f'SELECT row, line, score FROM "{self.table("hits")}" ORDER BY row')
+        found = store.query(f'SELECT row, kind, matches FROM "{self.table("kinds")}" ORDER BY row, kind')
+        shown = store.query(f'SELECT row, text FROM "{self.table("shown")}" ORDER BY row LIMIT {self.max_examples}')
+        left_out = store.query(
+            f'SELECT reason, sum("values")::BIGINT AS "values" FROM "{self.table("ignored")}" GROUP BY reason'
+        )
+        flags, scores = np.zeros(n, bool), np.zeros(n)
+        flags[hits["row"]], scores[hits["row"]] = True, hits["score"]
+        matches: dict[int, dict[str, int]] = {}
+        for row, kind, count in zip(found["row"].tolist(), found["kind"].tolist(), found["matches"].tolist()):
+            matches.setdefault(row, {})[kind] = count
+        rows_by_kind: dict[str, int] = {}
+        matches_by_kind: dict[str, int] = {}
+        for per_row in matches.values():
+            for k, count in per_row.items():
                 rows_by_kind[k] = rows_by_kind.get(k, 0) + 1
-            details[i] = {
-                "reason": ", ".join(sorted(set(found))),
-                "matches": {k: found.count(k) for k in sorted(set(found))},
-            }
-            if len(examples) < self.max_examples:
-                text = "\n".join(values)
-                examples.append(
-                    {"line": int(lines[i]), "reason": ", ".join(sorted(set(found))), "text": snippet(text, 160)}
-                )
+                matches_by_kind[k] = matches_by_kind.get(k, 0) + count
+        details: dict[int, dict[str, object]] = {  # row -> the kinds found and their match counts (--flags)
+            row: {"reason": ", ".join(per_row), "matches": per_row} for row, per_row in matches.items()
+        }
+        line_of = dict(zip(hits["row"].tolist(), hits["line"].tolist()))
+        examples: list[dict[str, object]] = [
+            {"line": line_of[row], "reason": details[row]["reason"], "text": text}
+            for row, text in zip(shown["row"].tolist(), shown["text"].tolist())
+        ]
+        ignored = {str(r): int(c) for r, c in zip(left_out["reason"].tolist(), left_out["values"].tolist())}
         flagged = int(flags.sum())
         summary = {
             "rows": n,
@@ -133,6 +167,12 @@ class PiiCheck(Check):
                 + ")"
             )
         return self.result(flags, scores, summary, examples, detail, details=details)
+
+
+_HITS = pa.schema([("row", pa.int64()), ("line", pa.int64()), ("score", pa.float64())])
+_KINDS = pa.schema([("row", pa.int64()), ("kind", pa.string()), ("matches", pa.int64())])
+_SHOWN = pa.schema([("row", pa.int64()), ("text", pa.string())])
+_IGNORED = pa.schema([("reason", pa.string()), ("values", pa.int64())])
 
 
 @register

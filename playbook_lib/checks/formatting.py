@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.base import CheckContext, CheckResult
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.hashing import whitespace_tokens
 from playbook_lib.checks.registry import register
 from playbook_lib.data.load import DEFAULT_ALIASES, META_FIELDS
@@ -72,7 +74,7 @@ def _role_problem(messages: Any) -> str | None:
 
 
 @register
-class FormattingCheck(Check):
+class FormattingCheck(BatchCheck):
     """Flags rows with a formatting problem; the metric is the share of flagged rows (``flagged_rate``).
 
     ``required``: record fields that must hold non-empty text (chat rows need valid ``messages`` instead: a known
@@ -85,6 +87,7 @@ class FormattingCheck(Check):
 
     name = "formatting"
     metric = "flagged_rate"
+    tables = ("lengths", "problems")
 
     def __init__(
         self,
@@ -177,46 +180,66 @@ class FormattingCheck(Check):
             suspect |= records["category"].isin(list(self.json_categories)).to_numpy()
         return suspect
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Every row's token count, and the problems of the rows that have one other than being a length outlier
+        (which needs the whole data's median)."""
         n = len(records)
-        flags = np.zeros(n, bool)
-        scores = np.zeros(n)
-        reasons: dict[int, list[str]] = {}
-        counts: dict[str, int] = {}
         # whitespace tokens of the three fields joined by newlines: the sum of each field's (a newline never joins
         # two tokens)
         instruction, input_, output = (
             whitespace_tokens([v if isinstance(v, str) else "" for v in records[name].tolist()])
             for name in ("instruction", "input", "output")
         )
-        lengths = instruction + input_ + output
-        logs = np.log1p(lengths)
-        median = float(np.median(logs)) if n else 0.0
-        # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.
-        mad = max(float(np.median(np.abs(logs - median))) * 1.4826, self.min_spread) if n else self.min_spread
-        z = (logs - median) / mad
+        lengths = (instruction + input_ + output).astype(np.int64)
         too_long = lengths > self.max_tokens if self.max_tokens is not None else np.zeros(n, bool)
-        outlier = (lengths > 0) & (np.abs(z) > self.outlier_z)
         columns = {name: records[name].tolist() for name in records.columns}
-        for i in np.flatnonzero(self._suspects(records) | too_long | outlier).tolist():
-            row = {name: values[i] for name, values in columns.items()}
-            problems = self._row_problems(row)
+        numbers = row_numbers(records)
+        found: dict[str, list[Any]] = {"row": [], "problems": []}
+        for i in np.flatnonzero(self._suspects(records) | too_long).tolist():
+            problems = self._row_problems({name: values[i] for name, values in columns.items()})
             if too_long[i]:
                 problems.append(f"{lengths[i]} tokens > max_tokens {self.max_tokens}")
-            if outlier[i]:
-                problems.append(f"length outlier ({lengths[i]} tokens, robust z {z[i]:+.1f})")
+            if problems:
+                found["row"].append(int(numbers[i]))
+                found["problems"].append(problems)
+        lines = records["line"].to_numpy(dtype=np.int64)
+        return {
+            "lengths": pa.table({"row": numbers, "line": lines, "tokens": lengths, "logs": np.log1p(lengths)}),
+            "problems": pa.table(found, schema=_PROBLEMS),
+        }
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        lengths = self.table("lengths")
+        # the robust centre and spread of log token counts, in the store (exactly NumPy's medians)
+        median = store.median(lengths, "logs") if n else 0.0
+        # Robust spread of log lengths, floored so uniform (templated) data does not make every row an outlier.
+        mad = max(store.median(lengths, "abs(logs - ?)", [median]) * 1.4826, self.min_spread) if n else self.min_spread
+        far = store.query(
+            f'SELECT row, tokens, (logs - ?) / ? AS z FROM "{lengths}" '
+            f"WHERE tokens > 0 AND abs((logs - ?) / ?) > ? ORDER BY row",
+            [median, mad, median, mad, self.outlier_z],
+        )
+        found = store.query(f'SELECT row, problems FROM "{self.table("problems")}" ORDER BY row')
+        reasons: dict[int, list[str]] = {int(r): list(p) for r, p in zip(found["row"].tolist(), found["problems"])}
+        for row, tokens, z in zip(far["row"].tolist(), far["tokens"].tolist(), far["z"].tolist()):
+            reasons.setdefault(row, []).append(f"length outlier ({tokens} tokens, robust z {z:+.1f})")
+        reasons = dict(sorted(reasons.items()))
+        counts: dict[str, int] = {}
+        for problems in reasons.values():
             for p in problems:
                 kind = re.sub(
                     r" \(.*|\d+ tokens > max_tokens \d+", lambda m: "too long" if "max" in m.group() else "", p
                 )
                 kind = re.sub(r" '.*'", "", kind).strip()
                 counts[kind] = counts.get(kind, 0) + 1
-            if problems:
-                flags[i] = True
-                scores[i] = 1.0 - math.exp(-len(problems))
-                reasons[i] = problems
+        flags, scores = np.zeros(n, bool), np.zeros(n)
+        flagged_rows = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
+        flags[flagged_rows] = True
+        scores[flagged_rows] = [1.0 - math.exp(-len(p)) for p in reasons.values()]
         flagged = int(flags.sum())
-        skipped = len(records.attrs.get("skipped", []))
+        skipped_rows = rows.skipped
+        skipped = len(skipped_rows)
         if skipped:
             counts["unreadable row (skipped)"] = skipped
         # Rows the loader could not read count as flagged: a file with broken lines is not well formatted.
@@ -225,21 +248,21 @@ class FormattingCheck(Check):
             "flagged": flagged,
             "flagged_rate": (flagged + skipped) / (n + skipped) if n else 0.0,
             "problems": dict(sorted(counts.items())),
-            "median_tokens": float(np.median(lengths)) if n else 0.0,
+            "median_tokens": store.median(lengths, "tokens") if n else 0.0,
             "skipped_rows": skipped,
         }
-        examples = [
-            {"line": s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]} for s in records.attrs.get("skipped", [])[:2]
+        examples: list[dict[str, Any]] = [
+            {"line": s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]} for s in skipped_rows[:2]
         ]
+        shown = rows.take(flagged_rows[: self.max_examples])
         examples += [
-            {
-                "line": int(records["line"].iloc[i]),
-                "reason": "; ".join(reasons[int(i)]),
-                "instruction": snippet(records["instruction"].iloc[i]),
-            }
-            for i in np.flatnonzero(flags)[: self.max_examples]
+            {"line": int(line), "reason": "; ".join(reasons[int(i)]), "instruction": snippet(text)}
+            for i, line, text in zip(shown.index, shown["line"], shown["instruction"])
         ]
         top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         detail = f"{flagged + skipped} of {n + skipped} rows" + (f" ({top})" if top else "")
         details = {i: {"reason": "; ".join(problems)} for i, problems in reasons.items()}
         return self.result(flags, scores, summary, examples, detail, details=details)
+
+
+_PROBLEMS = pa.schema([("row", pa.int64()), ("problems", pa.list_(pa.string()))])

@@ -7,13 +7,16 @@ uniqueness".
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.hashing import (
     chunks,
     concat_ranges,
@@ -36,10 +39,25 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def _clusters_to_result(
     check: Check, records: pd.DataFrame, groups: list[list[int]], texts: list[str], scores: np.ndarray, detail: str
 ) -> CheckResult:
-    n = len(records)
+    lines = records["line"].to_numpy()
+    return clusters_result(check, len(records), groups, lambda i: int(lines[i]), lambda i: texts[i], scores, detail)
+
+
+def clusters_result(
+    check: Check,
+    n: int,
+    groups: list[list[int]],
+    line_of: Callable[[int], int],
+    text_of: Callable[[int], str],
+    scores: np.ndarray,
+    detail: str,
+) -> CheckResult:
+    """The result of a duplicate check over ``n`` rows from its ``groups`` (lists of rows, ascending): every row but
+    the first of a group is flagged; ``line_of`` and ``text_of`` are asked only for rows in groups."""
     flags = np.zeros(n, bool)
     details: dict[int, dict[str, Any]] = {}
-    for number, group in enumerate(sorted(groups, key=lambda g: (-len(g), g))):
+    ordered = sorted(groups, key=lambda g: (-len(g), g))
+    for number, group in enumerate(ordered):
         flags[group[1:]] = True  # keep the first row of each cluster
         for i in group[1:]:
             details[i] = {
@@ -49,8 +67,7 @@ def _clusters_to_result(
                 "kept_row": group[0],
                 "similarity": round(float(scores[i]), 4) if scores[i] else 1.0,
             }
-    lines = records["line"].to_numpy()
-    clusters = sorted(([int(lines[i]) for i in g] for g in groups), key=lambda g: (-len(g), g))
+    clusters = sorted(((([line_of(i) for i in g]), g) for g in groups), key=lambda c: (-len(c[0]), c[0]))
     removable = int(flags.sum())
     summary = {
         "rows": n,
@@ -58,11 +75,11 @@ def _clusters_to_result(
         "rows_in_clusters": int(sum(len(g) for g in groups)),
         "removable": removable,
         check.metric: removable / n if n else 0.0,
-        "largest_clusters": clusters[:10],
+        "largest_clusters": [c for c, _ in clusters[:10]],
     }
     examples = [
-        {"lines": c, "reason": f"cluster of {len(c)}", "text": snippet(texts[int(np.flatnonzero(lines == c[0])[0])])}
-        for c in clusters[: check.max_examples]
+        {"lines": c, "reason": f"cluster of {len(c)}", "text": snippet(text_of(g[0]))}
+        for c, g in clusters[: check.max_examples]
     ]
     return check.result(
         flags,
@@ -75,41 +92,55 @@ def _clusters_to_result(
 
 
 @register
-class ExactDuplicatesCheck(Check):
+class ExactDuplicatesCheck(BatchCheck):
     """Rows whose instruction, input and output are equal after lower-casing and collapsing whitespace.
 
     The metric ``duplicate_rate`` is the share of rows that could be removed (every copy but the first). Rows are
     grouped by a vectorised hash of their normal form (:func:`~playbook_lib.checks.hashing.normal_hashes`), and each
     group is confirmed by comparing the normalised texts themselves, so a hash collision cannot merge two rows.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores its rows' hashes and lines; the global step
+    groups the hashes in the feature store and reads back only the rows whose hash occurs more than once.
     """
 
     name = "exact_duplicates"
     metric = "duplicate_rate"
+    tables = ("hashes",)
 
     def __init__(self, fields: list[str] | None = None, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
         super().__init__(warn, fail)
         self.fields = tuple(fields or ("instruction", "input", "output"))
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        texts = record_text(records, self.fields)
-        groups = exact_groups(texts)
-        return _clusters_to_result(self, records, groups, texts, np.ones(len(records)), "")
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        hashes = normal_hashes(record_text(records, self.fields))
+        lines = records["line"].to_numpy(dtype=np.int64)
+        return {"hashes": pa.table({"row": row_numbers(records), "line": lines, "hash": hashes})}
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        table = self.table("hashes")
+        repeated = store.query(
+            f'SELECT row, line, hash FROM "{table}" WHERE hash IN '
+            f'(SELECT hash FROM "{table}" GROUP BY hash HAVING count(*) > 1) ORDER BY hash, row'
+        )
+        candidates = repeated["row"]
+        texts = dict(zip(np.sort(candidates).tolist(), record_text(rows.take(np.sort(candidates)), self.fields)))
+        groups = _confirm(repeated["hash"], candidates, texts)
+        lines = dict(zip(candidates.tolist(), repeated["line"].tolist()))
+        return clusters_result(self, rows.rows, groups, lines.__getitem__, texts.__getitem__, np.ones(rows.rows), "")
 
 
-def exact_groups(texts: list[str]) -> list[list[int]]:
-    """Groups (of two or more rows, ascending, ordered by first row) of texts with equal normal forms."""
-    hashes = normal_hashes(texts)
-    order = np.argsort(hashes, kind="stable")
-    ordered = hashes[order]
-    same = ordered[1:] == ordered[:-1]
-    if not same.any():
-        return []
-    starts = np.flatnonzero(np.r_[True, ~same])
-    sizes = np.diff(np.r_[starts, ordered.size])
+def _confirm(hashes: np.ndarray, rows: np.ndarray, texts: dict[int, str]) -> list[list[int]]:
+    """Groups (two or more rows, ascending, ordered by first row) of rows with equal hash *and* normal form;
+    ``hashes`` and ``rows`` are sorted by hash, then row."""
     groups: list[list[int]] = []
-    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+    if not rows.size:
+        return groups
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    ends = np.r_[starts[1:], rows.size]
+    repeated = ends - starts > 1
+    for lo, hi in zip(starts[repeated].tolist(), ends[repeated].tolist()):
         by_text: dict[str, list[int]] = {}
-        for i in order[start : start + size].tolist():
+        for i in rows[lo:hi].tolist():
             by_text.setdefault(normalise(texts[i]), []).append(i)
         groups.extend(sorted(g) for g in by_text.values() if len(g) > 1)
     return sorted(groups, key=lambda g: g[0])

@@ -1,0 +1,228 @@
+"""The batch contract: a check as a per-batch step over record batches and a global step over their features.
+
+Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
+
+A :class:`BatchCheck` never needs the whole dataset at once. Its :meth:`~BatchCheck.batch` step reads one batch of
+records (the record model of :mod:`playbook_lib.data`, indexed by the rows' global 0-based numbers) and returns
+compact per-row features as Arrow tables: a normal-form hash, the rows a regex matched, a token count. Batches are
+independent, so they can be computed in any order, in other processes or on other machines. The features of every
+batch are appended to a :class:`FeatureStore`, a DuckDB database in a temporary folder with a memory limit, which
+spills to disk instead of growing without bound. The :meth:`~BatchCheck.finish` step then runs once over the stored
+features (a group-by, a join, an aggregate, in SQL) and builds the check's :class:`~playbook_lib.checks.base.
+CheckResult`. What it needs of the rows themselves (the texts of candidate duplicates, the few rows shown as
+examples) it asks of a :class:`RowSource` by row number, so only those rows are ever read again.
+
+``BatchCheck.run(records, context)`` is the in-memory case of the same two steps (one batch, the frame as the row
+source), so the whole-frame API and the batched one give one result by construction; tests split real data into
+batches of several sizes and compare. ::
+
+    from playbook_lib.checks.batch import FeatureStore, FrameRows, run_batched
+    with FeatureStore(memory_limit="1GB") as store:
+        result = run_batched(check, batches, FrameRows(records), context, store)
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.errors import UsageError
+
+#: A DuckDB memory limit as ``playbook check --memory-limit`` takes it: a number and a unit.
+_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def parse_memory_limit(text: str) -> str:
+    """``text`` checked as a memory limit (``"4GB"``, ``"512 MiB"``) and returned in DuckDB's spelling.
+
+    Raises:
+        UsageError: anything else (a bare number, a negative or zero size, an unknown unit), in one line.
+    """
+    match = _LIMIT.match(str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"memory limit must be a size such as 4GB or 512MiB, got {text!r}")
+    return f"{match.group(1)}{match.group(2).upper().replace('I', 'i')}"
+
+
+class RowSource(Protocol):
+    """Rows by their global 0-based number, in the record model (what :meth:`BatchCheck.finish` reads again)."""
+
+    @property
+    def rows(self) -> int:
+        """How many rows the data has."""
+        ...
+
+    @property
+    def skipped(self) -> list[str]:
+        """The rows the reader could not read (``"file:line: reason"``), which have no row number."""
+        ...
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        """The records of ``rows`` (ascending, distinct), indexed by their row numbers."""
+        ...
+
+
+class FrameRows:
+    """A :class:`RowSource` over a loaded record frame."""
+
+    def __init__(self, records: pd.DataFrame) -> None:
+        self._records = records
+
+    @property
+    def rows(self) -> int:
+        return len(self._records)
+
+    @property
+    def skipped(self) -> list[str]:
+        return list(self._records.attrs.get("skipped", []))
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        positions = np.asarray(rows, dtype=np.int64)
+        part = self._records.iloc[positions]
+        part.index = pd.Index(positions)
+        return part
+
+
+class FeatureStore:
+    """The features of every batch, in DuckDB tables: in memory, or in a database file in a temporary folder
+    (``spill=True``, the default when a ``memory_limit`` is given) from which DuckDB evicts to disk when the
+    limit is reached. The folder is removed on :meth:`close`. Table names are given by the caller
+    (:meth:`BatchCheck.table` prefixes them per item)."""
+
+    def __init__(self, memory_limit: str | None = None, spill: bool | None = None, threads: int | None = None) -> None:
+        import duckdb  # lazy: DuckDB loads only when a check runs
+
+        spill = memory_limit is not None if spill is None else spill
+        self._folder = Path(tempfile.mkdtemp(prefix="playbook-features-")) if spill else None
+        database = str(self._folder / "features.duckdb") if self._folder is not None else ":memory:"
+        self._con = duckdb.connect(database)
+        if self._folder is not None:
+            self._con.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
+        else:  # never spill into the working directory (DuckDB's default is ./.tmp)
+            self._con.execute("SET temp_directory = ''")
+        if memory_limit is not None:
+            self._con.execute(f"SET memory_limit = '{parse_memory_limit(memory_limit)}'")
+        if threads is not None:
+            self._con.execute(f"SET threads = {int(threads)}")
+        self._con.execute("SET preserve_insertion_order = true")
+        self._tables: set[str] = set()
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database and remove its folder."""
+        self._con.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def append(self, table: str, data: pa.Table) -> None:
+        """Append ``data`` to ``table`` (created from ``data``'s schema on first use)."""
+        self._con.register("_incoming", data)
+        try:
+            if table in self._tables:
+                self._con.execute(f'INSERT INTO "{table}" SELECT * FROM _incoming')
+            else:
+                self._con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _incoming')
+                self._tables.add(table)
+        finally:
+            self._con.unregister("_incoming")
+
+    def has(self, table: str) -> bool:
+        """Whether any batch stored ``table``."""
+        return table in self._tables
+
+    def median(self, table: str, expression: str, params: Sequence[Any] = ()) -> float:
+        """The median of ``expression`` over ``table``'s rows, exactly as :func:`numpy.median` computes it (the
+        middle value, or the mean of the middle two), read from the store without loading the column: NaN when the
+        table is empty."""
+        count = int(self.query(f'SELECT count(*) AS n FROM "{table}"')["n"][0])
+        if not count:
+            return float("nan")
+        middle = self.query(
+            f'SELECT {expression} AS v FROM "{table}" ORDER BY v LIMIT {2 - count % 2} OFFSET {(count - 1) // 2}',
+            params,
+        )["v"]
+        return float(np.mean(middle.astype(np.float64)))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
+        """The result of ``sql`` as NumPy columns."""
+        out = self._con.execute(sql, list(params)).fetchnumpy()
+        return {name: np.asarray(values) for name, values in out.items()}
+
+
+class BatchCheck(Check):
+    """A check in two steps: :meth:`batch` per batch of records, :meth:`finish` once over the stored features."""
+
+    #: The feature tables :meth:`batch` returns (every batch returns each, possibly with no rows).
+    tables: ClassVar[tuple[str, ...]]
+    #: Set by :func:`run_batched` (the item's id in a checklist): keeps two items of one check apart in a store.
+    prefix: str = ""
+
+    @abstractmethod
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Per-row features of one batch (``records.index``: the rows' global numbers), one table per name in
+        :attr:`tables`."""
+
+    @abstractmethod
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        """The result over every batch's features; ``rows`` gives back any row by number."""
+
+    def table(self, name: str) -> str:
+        """The store's name of this check's feature table ``name``."""
+        return f"{self.prefix}{self.name}__{name}"
+
+    def store_batch(self, store: FeatureStore, records: pd.DataFrame) -> None:
+        """Run :meth:`batch` on ``records`` and append its tables to ``store``."""
+        out = self.batch(records)
+        if set(out) != set(self.tables):
+            raise RuntimeError(f"{self.name}: batch returned tables {sorted(out)}, declared {sorted(self.tables)}")
+        for name in self.tables:
+            store.append(self.table(name), out[name])
+
+    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+        """Both steps on a loaded frame: one batch, the frame as the row source."""
+        with FeatureStore() as store:
+            return run_batched(self, [_global_rows(records)], FrameRows(records), context, store)
+
+
+def _global_rows(records: pd.DataFrame) -> pd.DataFrame:
+    """``records`` indexed by row number (0..n-1), as a batch of the whole data."""
+    if isinstance(records.index, pd.RangeIndex) and records.index.start == 0 and records.index.step == 1:
+        return records
+    out = records.copy(deep=False)
+    out.index = pd.RangeIndex(len(records))
+    return out
+
+
+def run_batched(
+    check: BatchCheck,
+    batches: Iterable[pd.DataFrame],
+    rows: RowSource,
+    context: CheckContext,
+    store: FeatureStore,
+) -> CheckResult:
+    """Run ``check``'s per-batch step on each of ``batches`` (record frames indexed by global row, together every
+    row of ``rows`` once), then its global step; return its result."""
+    for records in batches:
+        check.store_batch(store, records)
+    return check.finish(store, rows, context)
+
+
+def row_numbers(records: pd.DataFrame) -> np.ndarray:
+    """The global row numbers of a batch (its index) as int64."""
+    return np.asarray(records.index, dtype=np.int64)
