@@ -27,7 +27,7 @@ import re
 import shutil
 import tempfile
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Protocol
@@ -72,6 +72,11 @@ class RowSource(Protocol):
         """The records of ``rows`` (ascending, distinct), indexed by their row numbers."""
         ...
 
+    def scan(self, batch_rows: int = 65_536) -> Iterator[pd.DataFrame]:
+        """Every row again, in batches indexed by row number (a global step that needs a second pass, e.g. to
+        count how many rows hold the n-grams its candidates share)."""
+        ...
+
 
 class FrameRows:
     """A :class:`RowSource` over a loaded record frame."""
@@ -92,6 +97,12 @@ class FrameRows:
         part = self._records.iloc[positions]
         part.index = pd.Index(positions)
         return part
+
+    def scan(self, batch_rows: int = 65_536) -> Iterator[pd.DataFrame]:
+        for lo in range(0, len(self._records), batch_rows):
+            part = self._records.iloc[lo : lo + batch_rows]
+            part.index = pd.RangeIndex(lo, lo + len(part))
+            yield part
 
 
 class FeatureStore:
