@@ -52,14 +52,25 @@ def row_shape(raw: Any, instruction: Any = None, output: Any = None) -> Shape:
     return Shape.UNKNOWN
 
 
+def shape_counts(records: pd.DataFrame) -> Counter[Shape]:
+    """How many rows of ``records`` have each shape (only the source keys are looked at: one pass, no copies)."""
+    n = len(records)
+    raw = records["raw"].tolist() if "raw" in records.columns else [None] * n
+    instruction = records["instruction"].tolist() if "instruction" in records.columns else [None] * n
+    output = records["output"].tolist() if "output" in records.columns else [None] * n
+    return Counter(row_shape(r, i, o) for r, i, o in zip(raw, instruction, output))
+
+
+def majority_shape(counts: Counter[Shape]) -> Shape:
+    """The shape most rows have (ties: the first in the module's table); ``unknown`` for no rows. Counts of
+    several batches add up (``Counter`` sums), so a streamed dataset gets the shape its whole gets."""
+    if not counts:
+        return Shape.UNKNOWN
+    order = list(Shape)
+    return max(counts, key=lambda s: (counts[s], -order.index(s)))
+
+
 def detect_shape(records: pd.DataFrame) -> Shape:
     """The shape most rows of ``records`` (the record model of :mod:`playbook_lib.data`) have; ``unknown`` for no
     rows. Only the source keys are looked at, so this is one pass without copying text."""
-    if not len(records):
-        return Shape.UNKNOWN
-    raw = records["raw"].tolist() if "raw" in records.columns else [None] * len(records)
-    instruction = records["instruction"].tolist() if "instruction" in records.columns else [None] * len(records)
-    output = records["output"].tolist() if "output" in records.columns else [None] * len(records)
-    counts = Counter(row_shape(r, i, o) for r, i, o in zip(raw, instruction, output))
-    order = list(Shape)
-    return max(counts, key=lambda s: (counts[s], -order.index(s)))
+    return majority_shape(shape_counts(records))
