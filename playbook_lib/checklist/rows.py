@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,32 +79,44 @@ class RowRefs:
         starts = self._starts[rows]
         return [int(x) for x in starts if x > 0]
 
+    def refs(self, rows: np.ndarray | list[int]) -> list[dict[str, Any]]:
+        """:meth:`ref` of each of ``rows``."""
+        return [self.ref(int(r)) for r in rows]
+
     def enrich(self, example: dict[str, Any]) -> dict[str, Any]:
         """An example as the reports show it: its record key ``line`` (or ``lines`` of a cluster) replaced by the
         row reference (``row``, the physical ``line``, ``id``). A key that names no record (a skipped row's
         ``file:line`` text) stays as it is."""
-        out = dict(example)
-        key = out.get("line")
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            row = self.row_of(int(key))
-            if row is not None:
-                del out["line"]
-                out.update(self.ref(row))
-        keys = out.get("lines")
-        if isinstance(keys, list) and all(isinstance(k, (int, np.integer)) for k in keys):
-            rows = [self.row_of(int(k)) for k in keys]
-            if all(r is not None for r in rows):
-                refs = [self.ref(int(r)) for r in rows if r is not None]
-                out["rows"] = [r["row"] for r in refs]
-                lines = [r["line"] for r in refs if "line" in r]
-                if lines:
-                    out["lines"] = lines
-                else:
-                    del out["lines"]
-                ids = [r["id"] for r in refs if "id" in r]
-                if ids:
-                    out["ids"] = ids
-        return out
+        return enrich_example(example, self.row_of, self.ref)
+
+
+def enrich_example(
+    example: dict[str, Any], row_of: Callable[[int], int | None], ref: Callable[[int], dict[str, Any]]
+) -> dict[str, Any]:
+    """:meth:`RowRefs.enrich` with the lookups given: ``row_of`` (record key to row) and ``ref`` (row to its
+    reference), so that references kept elsewhere (a streamed run's feature store) name rows the same way."""
+    out = dict(example)
+    key = out.get("line")
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        row = row_of(int(key))
+        if row is not None:
+            del out["line"]
+            out.update(ref(row))
+    keys = out.get("lines")
+    if isinstance(keys, list) and all(isinstance(k, (int, np.integer)) for k in keys):
+        rows = [row_of(int(k)) for k in keys]
+        if all(r is not None for r in rows):
+            refs = [ref(int(r)) for r in rows if r is not None]
+            out["rows"] = [r["row"] for r in refs]
+            lines = [r["line"] for r in refs if "line" in r]
+            if lines:
+                out["lines"] = lines
+            else:
+                del out["lines"]
+            ids = [r["id"] for r in refs if "id" in r]
+            if ids:
+                out["ids"] = ids
+    return out
 
 
 def explain(item: Any) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:
@@ -129,17 +141,19 @@ def explain(item: Any) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:
     return reasons, details
 
 
-def flag_rows(report: Any, records: pd.DataFrame) -> Iterator[dict[str, Any]]:
+def flag_rows(report: Any, records: pd.DataFrame | Any) -> Iterator[dict[str, Any]]:
     """Every flagged row of every item of ``report`` (a :class:`~playbook_lib.checklist.run.Report` of a run on
-    ``records``), in item then row order: ``item``, ``check``, ``row``, ``line``, ``id``, ``reason``, ``score`` and
-    ``detail``; masked."""
-    refs = RowRefs(records)
+    ``records``, or the row references of a batched run: :class:`~playbook_lib.checklist.stream.StoredRefs`), in
+    item then row order: ``item``, ``check``, ``row``, ``line``, ``id``, ``reason``, ``score`` and ``detail``;
+    masked."""
+    refs = RowRefs(records) if isinstance(records, pd.DataFrame) else records
     for r in report.items:
         result = r.result
         if not result.flags.any():
             continue
         reasons, details = explain(r)
-        for row in np.flatnonzero(result.flags).tolist():
+        flagged = np.flatnonzero(result.flags)
+        for row, ref in zip(flagged.tolist(), refs.refs(flagged)):
             detail = details.get(row, {})
             reason = reasons.get(row) or f"flagged by {result.check}"
             yield masked(
@@ -147,7 +161,7 @@ def flag_rows(report: Any, records: pd.DataFrame) -> Iterator[dict[str, Any]]:
                     "item": r.item.id,
                     "check": result.check,
                     **{"line": None, "id": None},
-                    **refs.ref(row),
+                    **ref,
                     "reason": reason,
                     "score": round(float(result.scores[row]), 6),
                     "detail": detail,
@@ -163,7 +177,7 @@ def flags_format(path: str | Path) -> str:
     return fmt
 
 
-def write_flags(report: Any, records: pd.DataFrame, path: str | Path) -> int:
+def write_flags(report: Any, records: pd.DataFrame | Any, path: str | Path) -> int:
     """Write :func:`flag_rows` to ``path`` (JSONL or Parquet by extension, atomically); the number of rows written.
 
     In Parquet, ``detail`` is a JSON string (its keys differ between checks) and ``id`` a string."""

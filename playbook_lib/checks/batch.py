@@ -170,10 +170,30 @@ class FeatureStore:
         )["v"]
         return float(np.mean(middle.astype(np.float64)))
 
+    def query_with(self, wanted: pa.Table, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
+        """:meth:`query` with ``wanted`` visible to ``sql`` as the table ``wanted`` (e.g. rows to look up)."""
+        self._con.register("wanted", wanted)
+        try:
+            return self.query(sql, params)
+        finally:
+            self._con.unregister("wanted")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
         """The result of ``sql`` as NumPy columns."""
         out = self._con.execute(sql, list(params)).fetchnumpy()
-        return {name: np.asarray(values) for name, values in out.items()}
+        return {name: _unmasked(values) for name, values in out.items()}
+
+
+def _unmasked(values: Any) -> np.ndarray:
+    """A fetched column as a plain array: SQL NULLs (a masked array's masked entries) become ``None`` in an object
+    array instead of whatever value the mask hid."""
+    if isinstance(values, np.ma.MaskedArray):
+        plain = np.asarray(values.data)
+        if np.ma.is_masked(values):
+            plain = plain.astype(object)
+            plain[np.ma.getmaskarray(values)] = None
+        return plain
+    return np.asarray(values)
 
 
 class BatchCheck(Check):
