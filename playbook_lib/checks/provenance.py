@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.base import CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.registry import register
 from playbook_lib.text.normal import snippet
 
@@ -17,10 +19,13 @@ VALUES = ("human", "synthetic", "mixed")
 
 
 @register
-class ProvenanceCheck(Check):
+class ProvenanceCheck(BatchCheck):
     """Warn or fail above a synthetic share (metric ``synthetic_share``, counting ``mixed`` as half); rows whose
     ``provenance`` is missing or not one of human/synthetic/mixed are flagged, and a missing share above
     ``max_untagged`` warns (above ``fail_untagged`` fails). Not evaluated when no row carries a tag.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores its count of each tag and its untagged rows;
+    the global step adds the counts up and reads back the first untagged rows for the examples.
     """
 
     name = "provenance"
@@ -34,12 +39,30 @@ class ProvenanceCheck(Check):
         self.max_untagged = max_untagged
         self.fail_untagged = fail_untagged
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
-        raw = [v if isinstance(v, str) else "" for v in records["provenance"].tolist()]
-        tags = [v.strip().lower() for v in raw]  # examples quote the raw value, masked before any lower-casing
-        counts = {v: tags.count(v) for v in VALUES}
-        flags = np.array([t not in VALUES for t in tags], bool)
+    tables = ("tags", "untagged")
+
+    @staticmethod
+    def _raw(records: pd.DataFrame) -> list[str]:
+        """The rows' provenance values as text (``""`` when missing or not text)."""
+        return [v if isinstance(v, str) else "" for v in records["provenance"].tolist()]
+
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """The batch's count of each tag, and its rows without one of them."""
+        tags = [v.strip().lower() for v in self._raw(records)]
+        untagged = np.array([t not in VALUES for t in tags], bool)
+        return {
+            "tags": pa.table({"tag": list(VALUES), "rows": [tags.count(v) for v in VALUES]}, schema=_TAGS),
+            "untagged": pa.table({"row": row_numbers(records)[untagged]}, schema=_UNTAGGED),
+        }
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        found = store.query(f'SELECT tag, sum("rows")::BIGINT AS n FROM "{self.table("tags")}" GROUP BY tag')
+        totals = dict(zip(found["tag"].tolist(), found["n"].tolist()))
+        counts = {v: int(totals.get(v, 0)) for v in VALUES}
+        untagged_rows = store.query(f'SELECT row FROM "{self.table("untagged")}" ORDER BY row')["row"]
+        flags = np.zeros(n, bool)
+        flags[untagged_rows] = True
         tagged = n - int(flags.sum())
         if tagged == 0:
             return self.not_evaluated(n, "no row has a provenance tag (human, synthetic or mixed)")
@@ -60,10 +83,11 @@ class ProvenanceCheck(Check):
             else Outcome.PASS
         )
         outcome = worst([self.grade(share), tag_outcome])
+        shown = rows.take(untagged_rows[:5])
         # masked: a provenance column can hold anything
         examples = [
-            {"line": int(records["line"].iloc[i]), "reason": f"provenance {snippet(raw[i], 80) or 'missing'!r}"}
-            for i in np.flatnonzero(flags)[:5]
+            {"line": int(line), "reason": f"provenance {snippet(raw, 80) or 'missing'!r}"}
+            for line, raw in zip(shown["line"].tolist(), self._raw(shown))
         ]
         return self.result(
             flags,
@@ -74,3 +98,7 @@ class ProvenanceCheck(Check):
             f"untagged {int(flags.sum())}",
             outcome=outcome,
         )
+
+
+_TAGS = pa.schema([("tag", pa.string()), ("rows", pa.int64())])
+_UNTAGGED = pa.schema([("row", pa.int64())])

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.base import CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.registry import register
 from playbook_lib.errors import UsageError
 
@@ -23,10 +25,13 @@ METHOD_MINIMUMS: dict[str, tuple[int, int]] = {
 
 
 @register
-class QuantityCheck(Check):
+class QuantityCheck(BatchCheck):
     """Counts examples against the minimum for ``method`` (``validation``, ``peft`` or ``full``); ``warn``/``fail``
     override the method's defaults. With ``by`` (e.g. ``category``), every slice needs ``min_per_slice`` rows:
     smaller slices are flagged and warn. The metric ``examples`` is the overall count (lower is worse).
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores its rows' slice keys; the global step counts
+    them per slice in the feature store and flags the rows of the small slices.
     """
 
     name = "quantity"
@@ -51,8 +56,19 @@ class QuantityCheck(Check):
         self.by = by
         self.min_per_slice = min_per_slice
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
+    tables = ("slices",)
+
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Every row's slice key (``by``'s value as text, ``(none)`` when missing); no rows without ``by``."""
+        if not self.by:
+            return {"slices": pa.table({"row": [], "key": []}, schema=_SLICES)}
+        if self.by not in records.columns:
+            raise UsageError(f"quantity: unknown slice field {self.by!r}")
+        keys = records[self.by].fillna("(none)").astype(str).tolist()
+        return {"slices": pa.table({"row": row_numbers(records), "key": keys}, schema=_SLICES)}
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
         flags = np.zeros(n, bool)
         summary: dict[str, object] = {
             "examples": n,
@@ -63,14 +79,17 @@ class QuantityCheck(Check):
         outcomes = [self.grade(n)]
         detail = f"{n} examples for {self.method}"
         if self.by:
-            if self.by not in records.columns:
-                raise UsageError(f"quantity: unknown slice field {self.by!r}")
-            keys = records[self.by].fillna("(none)").astype(str)
-            sizes = keys.value_counts().sort_index().to_dict()
+            table = self.table("slices")
+            counts = store.query(f'SELECT key, count(*) AS n FROM "{table}" GROUP BY key')
+            sizes = dict(sorted(zip(counts["key"].tolist(), counts["n"].tolist())))
             small = sorted(k for k, v in sizes.items() if v < self.min_per_slice)
-            flags = keys.isin(small).to_numpy()
+            if small:
+                flags[store.query(f'SELECT row FROM "{table}" WHERE list_contains(?, key)', [small])["row"]] = True
             summary.update({"slices": {str(k): int(v) for k, v in sizes.items()}, "small_slices": small})
             if small:
                 outcomes.append(Outcome.WARN)
                 detail += f"; {len(small)} slices under {self.min_per_slice}: {', '.join(small[:5])}"
         return self.result(flags, flags.astype(float), summary, [], detail, outcome=worst(outcomes))
+
+
+_SLICES = pa.schema([("row", pa.int64()), ("key", pa.string())])

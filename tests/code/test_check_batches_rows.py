@@ -1,0 +1,126 @@
+"""The batch contract for the per-row and aggregate checks: run in batches, each gives exactly its whole-frame result.
+
+Real rows (GSM8K train and test from ../shared/data) with metadata and planted problems each check finds: thin
+slices, untagged and disallowed provenance and licences, forbidden phrases and lengths out of bounds, conflicting
+labels from two annotators, broken SFT rows, preference pairs built from GSM8K answers (identical, empty, repeating
+the prompt, much longer chosen answers) and chats of GSM8K questions and answers (roles out of order, empty turns)
+rendered with a chat template. Cut into batches of 1 (a few hundred rows), 7, 333 and more than the data, with and
+without a spilling feature store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from batching import assert_same, run_in_batches
+
+from playbook_lib.checks import CheckContext, get_check
+from playbook_lib.checks.batch import BatchCheck
+from playbook_lib.data import load_records, records_from_rows
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SIZES = [7, 333, 5000]
+CATEGORIES = ("arithmetic", "money", "time", "geometry")
+
+
+def gsm8k(name: str, rows: int) -> pd.DataFrame:
+    path = SHARED / "sft" / name
+    if not path.is_file():
+        pytest.skip("needs ../shared/data (see its README)")
+    return load_records(path).iloc[:rows]
+
+
+@pytest.fixture(scope="module")
+def sft() -> pd.DataFrame:
+    """2,000 GSM8K rows with a category, licence, provenance, label and annotator each, plus planted problems: a
+    thin slice, missing and disallowed metadata, copies labelled differently by a second annotator, forbidden
+    phrases, empty and mistyped fields and answers that repeat the question; in a seeded order."""
+    base = gsm8k("gsm8k_train.jsonl", 2000)
+    rng = np.random.default_rng(5)
+    rows: list[dict[str, Any]] = []
+    for i, (q, a) in enumerate(zip(base["instruction"], base["output"])):
+        rows.append(
+            {
+                "instruction": q,
+                "output": a,
+                "category": CATEGORIES[int(rng.choice(4, p=[0.5, 0.3, 0.15, 0.05]))],
+                "licence": "MIT",
+                "provenance": "human" if i % 5 else "synthetic",
+                "label": "long" if len(a.split()) > 60 else "short",
+                "annotator": "ann1",
+            }
+        )
+    extra: list[dict[str, Any]] = []
+    for i in rng.choice(2000, 60, replace=False).tolist():  # a second annotator: agrees on 40, disagrees on 20
+        label = rows[i]["label"] if len(extra) < 40 else {"long": "short", "short": "long"}[rows[i]["label"]]
+        extra.append({**rows[i], "instruction": "  " + rows[i]["instruction"].upper(), "label": label})
+        extra[-1]["annotator"] = "ann2"
+    for j, i in enumerate(rng.choice(2000, 40, replace=False).tolist()):
+        row = dict(rows[i])
+        if j < 6:
+            row["category"] = "unit conversion"  # a thin slice
+        elif j < 12:
+            row.pop("licence")
+        elif j < 16:
+            row["licence"] = "proprietary" if j % 2 else "mailto ada.lovelace@heronsgate.org"
+        elif j < 22:
+            row["provenance"] = [None, " Mixed ", "scraped", "HUMAN", "", "synthetic"][j - 16]
+        elif j < 28:
+            row["output"] = row["output"] + " As an AI language model I cannot check this."
+        elif j < 31:
+            row["output"] = "42"  # too short for its category's bounds
+        elif j < 34:
+            row["output"] = row["instruction"] + " yes"  # repeats the question
+        elif j < 36:
+            row["output"] = ""
+        elif j < 38:
+            row["instruction"] = ["not", "text"]
+        else:
+            row.pop("label")
+        extra.append(row)
+    mixed = rows + extra
+    return records_from_rows([mixed[i] for i in rng.permutation(len(mixed))])
+
+
+def check(name: str, options: dict[str, Any]) -> BatchCheck:
+    made = get_check(name)(**options)
+    assert isinstance(made, BatchCheck)
+    return made
+
+
+def compare(name: str, options: dict[str, Any], records: pd.DataFrame, context: CheckContext) -> None:
+    whole = check(name, options).run(records, context)
+    # the planted problems are found, so the comparison compares something
+    assert whole.flags.any() or whole.examples or whole.outcome.value != "pass"
+    for size in SIZES:
+        assert_same(whole, run_in_batches(check(name, options), records, size, context))
+
+
+def one_row_batches(name: str, options: dict[str, Any], records: pd.DataFrame, context: CheckContext) -> None:
+    part = records.iloc[:300]
+    whole = check(name, options).run(part, context)
+    assert_same(whole, run_in_batches(check(name, options), part, 1, context, spill=True))
+
+
+SFT_CHECKS = [
+    ("quantity", {"method": "full"}),
+    ("quantity", {"method": "validation", "by": "category", "min_per_slice": 20}),
+    ("provenance", {}),
+    ("provenance", {"max_untagged": 0.5, "warn": 0.1, "fail": 0.3}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), SFT_CHECKS)
+def test_sft_checks_batched_equal_whole(sft: pd.DataFrame, name: str, options: dict[str, Any]) -> None:
+    compare(name, options, sft, CheckContext())
+
+
+@pytest.mark.parametrize(("name", "options"), SFT_CHECKS)
+def test_sft_checks_in_one_row_batches_and_a_spilling_store(
+    sft: pd.DataFrame, name: str, options: dict[str, Any]
+) -> None:
+    one_row_batches(name, options, sft, CheckContext())
