@@ -68,11 +68,16 @@ class RowRefs:
         return out
 
     def row_of(self, key: int) -> int | None:
-        """The 0-based row whose record key (the record model's ``line``) is ``key``; None when none is."""
+        """The first 0-based row whose record key (the record model's ``line``) is ``key``; None when none is (keys
+        repeat only across the files of sharded data, where checks name the row itself)."""
         if self._index is None:
             self._index = pd.Index(self._keys)
-        position = self._index.get_indexer([key])[0]
-        return int(position) if position >= 0 else None
+        if self._index.is_unique:
+            position = int(self._index.get_indexer([key])[0])
+        else:
+            found = np.flatnonzero(self._keys == key)
+            position = int(found[0]) if found.size else -1
+        return position if position >= 0 else None
 
     def lines(self, rows: np.ndarray) -> list[int]:
         """The physical start lines of ``rows`` (Parquet: none)."""
@@ -97,14 +102,19 @@ def enrich_example(
     reference), so that references kept elsewhere (a streamed run's feature store) name rows the same way."""
     out = dict(example)
     key = out.get("line")
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        row = row_of(int(key))
+    given = out.pop("row", None)  # a check that knows the row says so (record keys repeat across shards)
+    if _is_int(given) or _is_int(key):
+        row = int(given) if _is_int(given) else row_of(int(key))
         if row is not None:
-            del out["line"]
+            out.pop("line", None)
             out.update(ref(row))
     keys = out.get("lines")
-    if isinstance(keys, list) and all(isinstance(k, (int, np.integer)) for k in keys):
-        rows = [row_of(int(k)) for k in keys]
+    if isinstance(keys, list) and all(_is_int(k) for k in keys):
+        known = out.get("rows")
+        if isinstance(known, list) and len(known) == len(keys) and all(_is_int(r) for r in known):
+            rows: list[int | None] = [int(r) for r in known]
+        else:
+            rows = [row_of(int(k)) for k in keys]
         if all(r is not None for r in rows):
             refs = [ref(int(r)) for r in rows if r is not None]
             out["rows"] = [r["row"] for r in refs]
@@ -117,6 +127,10 @@ def enrich_example(
             if ids:
                 out["ids"] = ids
     return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def explain(item: Any) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:

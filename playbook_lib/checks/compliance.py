@@ -140,7 +140,7 @@ class PiiCheck(BatchCheck):
         }
         line_of = dict(zip(hits["row"].tolist(), hits["line"].tolist()))
         examples: list[dict[str, object]] = [
-            {"line": line_of[row], "reason": details[row]["reason"], "text": text}
+            {"line": line_of[row], "row": row, "reason": details[row]["reason"], "text": text}
             for row, text in zip(shown["row"].tolist(), shown["text"].tolist())
         ]
         ignored = {str(r): int(c) for r, c in zip(left_out["reason"].tolist(), left_out["values"].tolist())}

@@ -256,7 +256,7 @@ class FormattingCheck(BatchCheck):
         ]
         shown = rows.take(flagged_rows[: self.max_examples])
         examples += [
-            {"line": int(line), "reason": "; ".join(reasons[int(i)]), "instruction": snippet(text)}
+            {"line": int(line), "row": int(i), "reason": "; ".join(reasons[int(i)]), "instruction": snippet(text)}
             for i, line, text in zip(shown.index, shown["line"], shown["instruction"])
         ]
         top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])

@@ -78,7 +78,7 @@ def clusters_result(
         "largest_clusters": [c for c, _ in clusters[:10]],
     }
     examples = [
-        {"lines": c, "reason": f"cluster of {len(c)}", "text": snippet(text_of(g[0]))}
+        {"lines": c, "rows": list(g), "reason": f"cluster of {len(c)}", "text": snippet(text_of(g[0]))}
         for c, g in clusters[: check.max_examples]
     ]
     return check.result(
