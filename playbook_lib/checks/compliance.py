@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.base import CheckContext, CheckResult
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.registry import register
 from playbook_lib.errors import UsageError
@@ -173,10 +173,14 @@ _HITS = pa.schema([("row", pa.int64()), ("line", pa.int64()), ("score", pa.float
 _KINDS = pa.schema([("row", pa.int64()), ("kind", pa.string()), ("matches", pa.int64())])
 _SHOWN = pa.schema([("row", pa.int64()), ("text", pa.string())])
 _IGNORED = pa.schema([("reason", pa.string()), ("values", pa.int64())])
+_LICENCE_PROBLEMS = pa.schema(
+    [("row", pa.int64()), ("line", pa.int64()), ("rank", pa.int32()), ("field", pa.string()), ("key", pa.string())]
+)
+_PRESENT = pa.schema([("licences", pa.int64())])
 
 
 @register
-class LicenceCheck(Check):
+class LicenceCheck(BatchCheck):
     """Metadata fields that must be present with an allowed value, e.g. ``{"licence": ["CC-BY-4.0", "MIT"]}``.
 
     ``allowed`` maps a record field (``licence``, ``provenance``, ``source``...) to its allowed values; an empty list
@@ -185,10 +189,15 @@ class LicenceCheck(Check):
     (:attr:`CheckContext.licence`; the item's ``declared`` wins when both are given). Every row without its own
     ``licence`` value inherits it, and it is checked against ``allowed`` like a row's own; no other field inherits.
     With no licence in any row and none declared the item is not evaluated, with the line that says how to supply one.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores, per row and field, a missing value or a
+    disallowed one (as the report shows it, masked); the global step, which knows the declared licence, lets the
+    rows without a licence inherit it and reads back only the rows whose own licence may equal the declared one.
     """
 
     name = "licence"
     metric = "invalid_rate"
+    tables = ("problems", "present")
 
     def __init__(
         self,
@@ -207,50 +216,96 @@ class LicenceCheck(Check):
             self.require("licence" in self.allowed, "declared needs 'licence' among the fields of allowed")
         self.declared = declared.strip() if isinstance(declared, str) else None
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+    def _columns(self, records: pd.DataFrame) -> dict[str, list[object]]:
+        """Each checked field's values, ``None`` where absent (see :func:`_absent`)."""
         n = len(records)
-        if self.declared is not None:
-            declared, source = self.declared, "in this item"
-        elif context.licence is not None and context.licence.strip():
-            declared, source = context.licence.strip(), "with --licence"
-        else:
-            declared, source = None, ""
-        columns = {
+        return {
             name: [None if _absent(v) else v for v in records[name].tolist()] if name in records.columns else [None] * n
             for name in self.allowed
         }
-        if "licence" in self.allowed and declared is None and n and all(v is None for v in columns["licence"]):
-            return self.not_evaluated(
-                n,
-                "no licence: declare the dataset's licence with `playbook check --licence NAME` or `declared: NAME` "
-                "in this item, or add a licence column",
-            )
-        inherited = 0
-        if declared is not None:
-            inherited = sum(v is None for v in columns["licence"])
-            columns["licence"] = [declared if v is None else v for v in columns["licence"]]
-        flags = np.zeros(n, bool)
-        missing: dict[str, int] = {}
-        disallowed: dict[str, dict[str, int]] = {}
-        reasons: dict[int, tuple[str, object]] = {}  # row -> (field, disallowed value or None when missing)
+
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Per row and field (in sorted field order): a missing value (``key`` null) or a disallowed one (``key``:
+        its masked snippet); and how many rows hold a licence of their own."""
+        columns = self._columns(records)
+        numbers, lines = row_numbers(records), records["line"].to_numpy(dtype=np.int64)
+        found: dict[str, list[Any]] = {"row": [], "line": [], "rank": [], "field": [], "key": []}
         shown: dict[object, str] = {}  # a value as the report shows it: masked (a licence column can hold anything)
-        for name, values in sorted(self.allowed.items()):
+        for rank, (name, values) in enumerate(sorted(self.allowed.items())):
             ok = set(values)
             for i, v in enumerate(columns[name]):
                 if v is None:
-                    missing[name] = missing.get(name, 0) + 1
-                    flags[i] = True
-                    reasons.setdefault(i, (name, None))
+                    key = None
                 elif ok and v not in ok:
                     key = shown.get(v) if isinstance(v, str) else None
                     if key is None:
                         key = snippet(v, 80)
                         if isinstance(v, str):
                             shown[v] = key
-                    disallowed.setdefault(name, {})
-                    disallowed[name][key] = disallowed[name].get(key, 0) + 1
-                    flags[i] = True
-                    reasons.setdefault(i, (name, v))
+                else:
+                    continue
+                for column, value in zip(found.values(), (int(numbers[i]), int(lines[i]), rank, name, key)):
+                    column.append(value)
+        own = sum(v is not None for v in columns["licence"]) if "licence" in columns else 0
+        return {
+            "problems": pa.table(found, schema=_LICENCE_PROBLEMS),
+            "present": pa.table({"licences": [own]}, schema=_PRESENT),
+        }
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        if self.declared is not None:
+            declared, source = self.declared, "in this item"
+        elif context.licence is not None and context.licence.strip():
+            declared, source = context.licence.strip(), "with --licence"
+        else:
+            declared, source = None, ""
+        own = int(store.query(f'SELECT coalesce(sum(licences), 0)::BIGINT AS n FROM "{self.table("present")}"')["n"][0])
+        if "licence" in self.allowed and declared is None and n and own == 0:
+            return self.not_evaluated(
+                n,
+                "no licence: declare the dataset's licence with `playbook check --licence NAME` or `declared: NAME` "
+                "in this item, or add a licence column",
+            )
+        if "licence" not in self.allowed:
+            declared = None  # no licence to inherit: only a checked licence field inherits the declaration
+        found = store.query(f'SELECT row, line, rank, field, key FROM "{self.table("problems")}" ORDER BY row, rank')
+        keys: list[str | None] = found["key"].tolist()
+        fields: list[str] = found["field"].tolist()
+        inherits = np.array([k is None for k in keys], bool) & (found["field"] == "licence")
+        inherited = int(inherits.sum()) if declared is not None else 0
+        declared_key = snippet(declared, 80) if declared is not None else None
+        skip = np.zeros(len(keys), bool)  # rows that inherit an allowed declared licence: no problem
+        if declared is not None:
+            ok = set(self.allowed["licence"])
+            if ok and declared not in ok:
+                for i in np.flatnonzero(inherits).tolist():
+                    keys[i] = declared_key
+            else:
+                skip = inherits
+        is_declared = self._own_declared(rows, found["row"], keys, fields, inherits, declared, declared_key)
+        missing_by: dict[str, int] = {}
+        disallowed_by: dict[str, dict[str, int]] = {}
+        reasons: dict[int, str] = {}  # row -> why (its first field with a problem, in sorted field order)
+        lines: dict[int, int] = {}
+        for j, (row, line, name, key) in enumerate(zip(found["row"].tolist(), found["line"].tolist(), fields, keys)):
+            if skip[j]:
+                continue
+            if key is None:
+                missing_by[name] = missing_by.get(name, 0) + 1
+                reason = f"missing {name}"
+            else:
+                per = disallowed_by.setdefault(name, {})
+                per[key] = per.get(key, 0) + 1
+                own_text = "declared " if name == "licence" and (inherits[j] or is_declared[j]) else ""
+                reason = f"{own_text}{name} {key!r} not allowed"
+            reasons.setdefault(row, reason)
+            lines.setdefault(row, line)
+        flags = np.zeros(n, bool)
+        flags[np.fromiter(reasons, dtype=np.int64, count=len(reasons))] = True
+        order = sorted(self.allowed)
+        missing = {name: missing_by[name] for name in order if name in missing_by}
+        disallowed = {name: disallowed_by[name] for name in order if name in disallowed_by}
         flagged = int(flags.sum())
         summary: dict[str, object] = {
             "rows": n,
@@ -260,25 +315,43 @@ class LicenceCheck(Check):
             "disallowed": disallowed,
         }
         if declared is not None:
-            summary["declared"] = snippet(declared, 80)
+            summary["declared"] = declared_key
             summary["inherited"] = inherited
-
-        def reason(i: int) -> str:
-            name, v = reasons[i]
-            if v is None:
-                return f"missing {name}"
-            own = "declared " if name == "licence" and declared is not None and v == declared else ""
-            return f"{own}{name} {snippet(v, 80)!r} not allowed"
-
-        examples = [{"line": int(records["line"].iloc[i]), "reason": reason(i)} for i in np.flatnonzero(flags)[:5]]
+        examples = [{"line": lines[i], "reason": reasons[i]} for i in sorted(reasons)[:5]]
         detail = f"{flagged} rows with missing or disallowed {', '.join(sorted(self.allowed))}"
         if declared is not None:
-            detail += f"; licence {snippet(declared, 80)!r} declared {source}, inherited by {inherited} rows"
+            detail += f"; licence {declared_key!r} declared {source}, inherited by {inherited} rows"
             allowed_licences = self.allowed.get("licence") or []
             if allowed_licences and declared not in allowed_licences and inherited:
                 detail += f" (not allowed: {', '.join(map(str, allowed_licences))})"
-        details = {i: {"reason": reason(i)} for i in np.flatnonzero(flags).tolist()}
+        details = {i: {"reason": reasons[i]} for i in sorted(reasons)}
         return self.result(flags, flags.astype(float), summary, examples, detail, details=details)
+
+    @staticmethod
+    def _own_declared(
+        rows: RowSource,
+        numbers: np.ndarray,
+        keys: list[str | None],
+        fields: list[str],
+        inherits: np.ndarray,
+        declared: str | None,
+        declared_key: str | None,
+    ) -> np.ndarray:
+        """Which problems are a row's own disallowed licence equal to the declared one: the rows whose masked value
+        shows as the declared one are read back (in chunks) and compared exactly."""
+        out = np.zeros(len(keys), bool)
+        if declared is None:
+            return out
+        candidates = [
+            j
+            for j, (name, key) in enumerate(zip(fields, keys))
+            if name == "licence" and key == declared_key and not inherits[j]
+        ]
+        for lo in range(0, len(candidates), 65_536):
+            part = candidates[lo : lo + 65_536]
+            values = rows.take(numbers[part])["licence"].tolist()
+            out[part] = [isinstance(v, str) and v == declared for v in values]
+        return out
 
 
 def _absent(value: object) -> bool:

@@ -124,3 +124,27 @@ def test_sft_checks_in_one_row_batches_and_a_spilling_store(
     sft: pd.DataFrame, name: str, options: dict[str, Any]
 ) -> None:
     one_row_batches(name, options, sft, CheckContext())
+
+
+ALLOWED = {"licence": ["MIT", "CC-BY-4.0"], "provenance": ["human", "synthetic", "mixed"]}
+LICENCE_CASES = [
+    ({}, None),
+    ({"allowed": ALLOWED}, None),
+    ({"allowed": ALLOWED, "declared": "MIT"}, None),
+    ({"allowed": ALLOWED, "declared": "proprietary"}, None),  # inherited by the rows without one, and not allowed
+    ({"allowed": ALLOWED}, "proprietary"),  # declared with --licence
+    ({"allowed": {"licence": ["MIT"], "source": []}}, "CC-BY-4.0"),
+]
+
+
+@pytest.mark.parametrize(("options", "declared"), LICENCE_CASES)
+def test_licence_batched_equals_whole(sft: pd.DataFrame, options: dict[str, Any], declared: str | None) -> None:
+    compare("licence", options, sft, CheckContext(licence=declared))
+    one_row_batches("licence", options, sft, CheckContext(licence=declared))
+
+
+def test_licence_without_any_is_not_evaluated_in_batches_too(sft: pd.DataFrame) -> None:
+    bare = sft.assign(licence=None)
+    whole = check("licence", {}).run(bare, CheckContext())
+    assert whole.outcome.value == "not_evaluated"
+    assert_same(whole, run_in_batches(check("licence", {}), bare, 333))
