@@ -21,7 +21,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -104,7 +104,7 @@ def enrich_example(
     key = out.get("line")
     given = out.pop("row", None)  # a check that knows the row says so (record keys repeat across shards)
     if _is_int(given) or _is_int(key):
-        row = int(given) if _is_int(given) else row_of(int(key))
+        row = int(cast(int, given)) if _is_int(given) else row_of(int(cast(int, key)))
         if row is not None:
             out.pop("line", None)
             out.update(ref(row))
