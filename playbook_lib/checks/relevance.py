@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.base import CheckContext, CheckResult, Outcome, worst
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.hashing import whitespace_tokens
 from playbook_lib.checks.registry import register
 from playbook_lib.checks.slices import DERIVED, slice_values
@@ -23,14 +25,18 @@ from playbook_lib.text.normal import snippet
 
 
 @register
-class TaskRulesCheck(Check):
+class TaskRulesCheck(BatchCheck):
     """Rows that break the task's rules: an output containing a ``forbidden`` phrase (case-insensitive), or an
     output length in whitespace tokens outside ``length_bounds[category]`` (``[min, max]``; the ``"*"`` entry applies
     to every other category). The metric ``violation_rate`` is the share of rows breaking a rule.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores the rows breaking a rule, its count per rule
+    and its first :attr:`max_examples` examples; the global step adds them up.
     """
 
     name = "task_rules"
     metric = "violation_rate"
+    tables = ("violations", "rules", "shown")
 
     def __init__(
         self,
@@ -47,11 +53,12 @@ class TaskRulesCheck(Check):
             if len(bounds) != 2 or bounds[0] > bounds[1]:
                 raise UsageError(f"task_rules.length_bounds[{category!r}] must be [min, max], got {bounds}")
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
-        flags = np.zeros(n, bool)
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """The rows breaking a rule, the batch's count per rule, and its first :attr:`max_examples` examples."""
+        numbers, lines = row_numbers(records), records["line"].to_numpy(dtype=np.int64)
+        flagged: list[int] = []
         counts: dict[str, int] = {}
-        examples: list[dict[str, Any]] = []
+        shown: dict[str, list[Any]] = {"row": [], "line": [], "reason": [], "output": []}
         outputs = records["output"].tolist()
         lengths = whitespace_tokens([out if isinstance(out, str) else "" for out in outputs])
         for i, (out, cat) in enumerate(zip(outputs, records["category"].tolist())):
@@ -67,14 +74,34 @@ class TaskRulesCheck(Check):
                 if not bounds[0] <= length <= bounds[1]:
                     reasons.append(f"{length} tokens outside [{bounds[0]}, {bounds[1]}] for {cat or '*'}")
             if reasons:
-                flags[i] = True
+                flagged.append(int(numbers[i]))
                 for r in reasons:
                     key = r.split(" tokens")[0] if "tokens" not in r else "length out of bounds"
                     counts[key] = counts.get(key, 0) + 1
-                if len(examples) < self.max_examples:
-                    examples.append(
-                        {"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons), "output": snippet(out)}
-                    )
+                if len(shown["row"]) < self.max_examples:
+                    for column, value in zip(
+                        shown.values(), (int(numbers[i]), int(lines[i]), "; ".join(reasons), snippet(out))
+                    ):
+                        column.append(value)
+        return {
+            "violations": pa.table({"row": flagged}, schema=_ROWS),
+            "rules": pa.table({"rule": list(counts), "rows": list(counts.values())}, schema=_RULES),
+            "shown": pa.table(shown, schema=_SHOWN_RULES),
+        }
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        flags = np.zeros(n, bool)
+        flags[store.query(f'SELECT row FROM "{self.table("violations")}"')["row"]] = True
+        found = store.query(f'SELECT rule, sum("rows")::BIGINT AS n FROM "{self.table("rules")}" GROUP BY rule')
+        counts = {str(k): int(v) for k, v in zip(found["rule"].tolist(), found["n"].tolist())}
+        shown = store.query(
+            f'SELECT line, reason, output FROM "{self.table("shown")}" ORDER BY row LIMIT {self.max_examples}'
+        )
+        examples: list[dict[str, Any]] = [
+            {"line": int(line), "reason": reason, "output": output}
+            for line, reason, output in zip(shown["line"].tolist(), shown["reason"].tolist(), shown["output"].tolist())
+        ]
         flagged = int(flags.sum())
         summary = {
             "rows": n,
@@ -83,6 +110,13 @@ class TaskRulesCheck(Check):
             "by_rule": dict(sorted(counts.items())),
         }
         return self.result(flags, flags.astype(float), summary, examples, f"{flagged} rows break a task rule")
+
+
+_ROWS = pa.schema([("row", pa.int64())])
+_RULES = pa.schema([("rule", pa.string()), ("rows", pa.int64())])
+_SHOWN_RULES = pa.schema([("row", pa.int64()), ("line", pa.int64()), ("reason", pa.string()), ("output", pa.string())])
+_LABELS = pa.schema([("label", pa.string()), ("rows", pa.int64())])
+_ABSENT = pa.schema([("rows", pa.int64())])
 
 
 def js_divergence(p: dict[str, float], q: dict[str, float]) -> float:
@@ -100,17 +134,21 @@ def js_divergence(p: dict[str, float], q: dict[str, float]) -> float:
 
 
 @register
-class CoverageCheck(Check):
+class CoverageCheck(BatchCheck):
     """Training data covers what production asks: the share of each slice (``by``: a record field such as the default
     ``category``, or a style derived from the text, ``instruction_style``, ``input_style`` or ``instruction_length``,
     see :mod:`playbook_lib.checks.slices`) in the training data versus a traffic sample (``--traffic``). The metric
     ``js_divergence`` (0 = same mix, 1 = disjoint) is graded by the thresholds; a slice present in traffic but absent
     from training fails, and one whose training share is under ``min_ratio`` times its traffic share warns. Not
     evaluated without traffic or slice labels.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores its count of rows per slice label; the global
+    step adds them up (the traffic sample, small, is read whole).
     """
 
     name = "coverage"
     metric = "js_divergence"
+    tables = ("labels", "absent")
 
     def __init__(
         self, by: str = "category", min_ratio: float = 0.5, warn: float | None = 0.1, fail: float | None = 0.3
@@ -125,14 +163,36 @@ class CoverageCheck(Check):
         kept = [str(v) for v in values if v is not None and str(v).strip()]
         return {k: kept.count(k) / len(kept) for k in sorted(set(kept))} if kept else {}
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """The batch's count of rows per slice label (rows without one not counted); a row in ``absent`` when the
+        slice field is neither a column nor derived (an error once the global step knows there is traffic)."""
+        if self.by not in records.columns and self.by not in DERIVED:
+            return {
+                "labels": pa.table({"label": [], "rows": []}, schema=_LABELS),
+                "absent": pa.table({"rows": [len(records)]}, schema=_ABSENT),
+            }
+        counts: dict[str, int] = {}
+        for v in slice_values(records, self.by):
+            if v is not None:
+                text = str(v)
+                if text.strip():
+                    counts[text] = counts.get(text, 0) + 1
+        return {
+            "labels": pa.table({"label": list(counts), "rows": list(counts.values())}, schema=_LABELS),
+            "absent": pa.table({"rows": []}, schema=_ABSENT),
+        }
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
         if context.traffic is None:
             return self.not_evaluated(n, "no production traffic sample given (--traffic)")
-        if self.by not in records.columns and self.by not in DERIVED:
+        if int(store.query(f'SELECT count(*) AS n FROM "{self.table("absent")}"')["n"][0]):
             valid = ", ".join(sorted(DERIVED))
             raise UsageError(f"coverage: unknown slice field {self.by!r} (derived slices: {valid})")
-        train = self._shares(slice_values(records, self.by))
+        found = store.query(f'SELECT label, sum("rows")::BIGINT AS n FROM "{self.table("labels")}" GROUP BY label')
+        counts = dict(zip(found["label"].tolist(), found["n"].tolist()))
+        total = sum(counts.values())
+        train = {k: counts[k] / total for k in sorted(counts)} if total else {}
         traffic = self._shares(slice_values(context.traffic, self.by))
         if not train or not traffic:
             return self.not_evaluated(n, f"no {self.by!r} labels in the training data or the traffic sample")

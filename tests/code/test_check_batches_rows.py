@@ -21,6 +21,7 @@ from batching import assert_same, run_in_batches
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.checks.batch import BatchCheck
 from playbook_lib.data import load_records, records_from_rows
+from playbook_lib.errors import UsageError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SIZES = [7, 333, 5000]
@@ -108,6 +109,8 @@ def one_row_batches(name: str, options: dict[str, Any], records: pd.DataFrame, c
 
 SFT_CHECKS = [
     ("quantity", {"method": "full"}),
+    ("task_rules", {"forbidden": ["as an AI language model"]}),
+    ("task_rules", {"forbidden": ["as an ai"], "length_bounds": {"*": [5, 400], "money": [20, 300]}}),
     ("quantity", {"method": "validation", "by": "category", "min_per_slice": 20}),
     ("provenance", {}),
     ("provenance", {"max_untagged": 0.5, "warn": 0.1, "fail": 0.3}),
@@ -148,3 +151,43 @@ def test_licence_without_any_is_not_evaluated_in_batches_too(sft: pd.DataFrame) 
     whole = check("licence", {}).run(bare, CheckContext())
     assert whole.outcome.value == "not_evaluated"
     assert_same(whole, run_in_batches(check("licence", {}), bare, 333))
+
+
+@pytest.fixture(scope="module")
+def traffic() -> pd.DataFrame:
+    """300 GSM8K test questions as production traffic: another category mix, and a category the training data lacks."""
+    base = gsm8k("gsm8k_test.jsonl", 300)
+    rng = np.random.default_rng(9)
+    mix = (*CATEGORIES, "probability")
+    return records_from_rows(
+        [
+            {"instruction": q, "category": mix[int(rng.choice(5, p=[0.3, 0.2, 0.3, 0.1, 0.1]))]}
+            for q in base["instruction"]
+        ]
+    )
+
+
+COVERAGE = [
+    {},
+    {"by": "instruction_style", "warn": 0.0001},
+    {"by": "instruction_length", "warn": 0.0},
+    {"min_ratio": 0.9},
+]
+
+
+@pytest.mark.parametrize("options", COVERAGE)
+def test_coverage_batched_equals_whole(sft: pd.DataFrame, traffic: pd.DataFrame, options: dict[str, Any]) -> None:
+    compare("coverage", options, sft, CheckContext(traffic=traffic))
+    one_row_batches("coverage", options, sft, CheckContext(traffic=traffic))
+
+
+def test_coverage_without_traffic_or_with_an_unknown_field(sft: pd.DataFrame, traffic: pd.DataFrame) -> None:
+    whole = check("coverage", {"by": "nowhere"}).run(sft, CheckContext())
+    assert whole.outcome.value == "not_evaluated"
+    assert_same(whole, run_in_batches(check("coverage", {"by": "nowhere"}), sft, 333))
+    for run in (
+        lambda: check("coverage", {"by": "nowhere"}).run(sft, CheckContext(traffic=traffic)),
+        lambda: run_in_batches(check("coverage", {"by": "nowhere"}), sft, 333, CheckContext(traffic=traffic)),
+    ):
+        with pytest.raises(UsageError, match="unknown slice field 'nowhere'"):
+            run()
