@@ -33,6 +33,17 @@ says ``sampled: "n of N"`` and gives a 95 % Wilson interval for the share
 rows (or queries) they are compared with are all kept, so the estimate is unbiased and the interval holds the full
 run's share about 95 % of the time; ``corpus_sample`` / ``train_sample`` cap that side too, at the price of an
 estimate that leans high (said in the summary). ``sample: null`` scores every row.
+
+In batches (:mod:`playbook_lib.checks.batch`): how many rows are sampled depends on the row count, known only at
+the end, so the per-batch step stores one flag per row (whether it has text in ``fields``) and the global step
+draws the same sample as the whole run, reads back only the sampled rows (``RowSource.take``) and scores them as the
+whole run does. Where every row's vector is needed (``sample: null``; the rows a sampled row is compared with; the
+training side of the coverage check), the rows are read back :data:`READ_ROWS` at a time (``RowSource.scan``) and
+embedded one read at a time, so the texts in memory stay bounded, but the vectors of every row with text are kept in
+memory as float32 (``dim`` x 4 bytes a row: 1.5 KB with MiniLM, 1 KB with the static model; about 460 MB per
+300,000 rows with MiniLM). Up to :data:`READ_ROWS` rows this embeds exactly the texts the whole run embeds, in one
+call; beyond it, MiniLM's vectors can differ from one call over every text in the last float bits (its batches and
+dynamic quantization depend on the texts embedded together), while the static model's are the same.
 """
 
 from __future__ import annotations
@@ -44,8 +55,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.base import CheckContext, CheckResult
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, FrameRows, RowSource, row_numbers
 from playbook_lib.checks.neighbours import Search, neighbour_clusters, search
 from playbook_lib.checks.registry import register
 from playbook_lib.checks.statistics import robust_spread, sample_positions, wilson_interval
@@ -75,6 +88,10 @@ QUERY_FIELDS = ("instruction", "input")
 RECORD_FIELDS = ("instruction", "input", "output")
 #: Record fields that hold text and may be embedded.
 TEXT_FIELDS = ("instruction", "input", "output", "chosen", "rejected")
+#: Rows read back and embedded in one call by a global step that needs every row's vector (the texts in memory at
+#: once; the per-batch step of the streamed checklist reads as many, ``playbook_lib.checklist.stream.BATCH_ROWS``).
+READ_ROWS = 65_536
+_ROWS_SCHEMA = pa.schema([("row", pa.int64()), ("has_text", pa.bool_())])
 
 #: The embedders a check's ``model`` option names: ``minilm``, the packaged all-MiniLM-L6-v2 (or
 #: ``PLAYBOOK_EMBEDDING_MODEL``), and ``static``, the token-lookup model distilled from it
@@ -131,12 +148,19 @@ def _texts(records: pd.DataFrame, fields: Sequence[str]) -> list[str]:
     return record_text(records, tuple(fields))
 
 
-class _EmbeddingCheck(Check):
+def _with_text(records: pd.DataFrame, fields: Sequence[str]) -> np.ndarray:
+    """Whether each row of ``records`` has text (not only whitespace) in ``fields``."""
+    return np.array([bool(t.strip()) for t in _texts(records, fields)], dtype=bool)
+
+
+class _EmbeddingCheck(BatchCheck):
     """What the embedding checks share: the embedding ``model``, the text ``fields`` embedded, the optional ``.npz``
-    ``cache``, and the seeded ``sample`` of rows."""
+    ``cache``, and the seeded ``sample`` of rows; in batches, the per-batch step (whether each row has text) and
+    the reading back of the rows to embed."""
 
     model: str
     cache: str | None
+    tables = ("rows",)
 
     def _embedding_options(
         self,
@@ -162,6 +186,46 @@ class _EmbeddingCheck(Check):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """``texts`` embedded with this item's ``model`` (and ``cache`` file)."""
         return embed_texts(texts, self.cache, self.model)
+
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Per row: its number and whether it has text in ``fields``."""
+        table = pa.table(
+            {"row": row_numbers(records), "has_text": _with_text(records, self.fields)}, schema=_ROWS_SCHEMA
+        )
+        return {"rows": table}
+
+    def _has_text(self, store: FeatureStore) -> np.ndarray:
+        """Whether each row, by number, has text in ``fields`` (one byte a row; none when no batch was stored)."""
+        if not store.has(self.table("rows")):
+            return np.zeros(0, dtype=bool)
+        return store.query(f'SELECT has_text FROM "{self.table("rows")}" ORDER BY row')["has_text"].astype(bool)
+
+    def _embed_rows(self, rows: RowSource, positions: np.ndarray, every: bool) -> np.ndarray:
+        """The vectors of the rows numbered ``positions`` (ascending, each with text), read back and embedded
+        :data:`READ_ROWS` rows at a time: by a scan of every row when ``every`` (``positions`` is then every row
+        with text), else by taking just those rows. A ``(len(positions), dim)`` float32 array."""
+        reads = (
+            (part[_with_text(part, self.fields)] for part in rows.scan(READ_ROWS))
+            if every
+            else (rows.take(positions[lo : lo + READ_ROWS]) for lo in range(0, len(positions), READ_ROWS))
+        )
+        out: np.ndarray | None = None
+        done = 0
+        for part in reads:
+            if not len(part):
+                continue
+            vectors = self.embed(_texts(part, self.fields))
+            if out is None:
+                out = np.empty((len(positions), vectors.shape[1]), dtype=np.float32)
+            if done + len(vectors) > len(positions):
+                raise RuntimeError(f"{self.name}: the rows read back hold more rows with text than were stored")
+            out[done : done + len(vectors)] = vectors
+            done += len(vectors)
+        if out is None:
+            return self.embed([])
+        if done != len(positions):
+            raise RuntimeError(f"{self.name}: the rows read back hold fewer rows with text than were stored")
+        return out
 
 
 @register
@@ -201,6 +265,10 @@ class RelevanceCheck(_EmbeddingCheck):
     keeps it a one-time cost). ``corpus_sample`` caps the rows compared with (a seeded sample plus the scored rows):
     fewer neighbours only lower similarities, so the estimate then leans towards *more* off-topic rows and the
     summary says so (``compared_with``).
+
+    In batches (:mod:`~playbook_lib.checks.embedding`, "In batches") each batch stores whether its rows have text;
+    the global step reads back the sampled rows, and every row when every row is embedded (``sample: null``, or
+    compared with without ``corpus_sample``), whose vectors are then all in memory (float32, ``dim`` per row).
     """
 
     name = "relevance"
@@ -263,16 +331,22 @@ class RelevanceCheck(_EmbeddingCheck):
         median of the null distribution (random unrelated pairs; ``None`` for a task description alone), when
         ``corpus_sample`` capped the rows compared with, how many they were (else ``None``), and how the nearest
         rows or references were searched (:class:`~playbook_lib.checks.neighbours.Search`)."""
+        return self._score(FrameRows(records), _with_text(records, self.fields), picked)
+
+    def _score(
+        self, source: RowSource, has_text: np.ndarray, picked: np.ndarray | None
+    ) -> tuple[np.ndarray, float | None, int | None, Search]:
+        """:meth:`score` over the rows of ``source`` (``has_text``: whether each row has text in ``fields``),
+        reading back only the rows it embeds."""
         searched = Search("exact")
-        texts = _texts(records, self.fields)
-        has_text = np.array([bool(t.strip()) for t in texts], dtype=bool)
-        rows = np.arange(len(texts)) if picked is None else np.asarray(picked, dtype=np.int64)
+        rows = np.arange(len(has_text)) if picked is None else np.asarray(picked, dtype=np.int64)
         sims = np.full(len(rows), np.nan)
         scored = rows[has_text[rows]]
         if not scored.size:
             return sims, None, None, searched
         rng = np.random.default_rng(self.seed)
-        queries = self.embed([texts[i] for i in scored])
+        with_text = np.flatnonzero(has_text)
+        queries = self._embed_rows(source, scored, every=scored.size == with_text.size)
         parts, nulls, compared = [], [], None
         if self.task:
             parts.append(queries @ self.embed([self.task])[0])
@@ -286,14 +360,19 @@ class RelevanceCheck(_EmbeddingCheck):
             i, j = rng.integers(0, len(queries), NULL_PAIRS), rng.integers(0, len(refs), NULL_PAIRS)
             nulls.append(np.einsum("ij,ij->i", queries[i], refs[j]))
         if not parts:  # no task given: how close each row is to its k nearest other rows
-            corpus_pos = np.flatnonzero(has_text)
+            corpus_pos = with_text
             capped = sample_positions(len(corpus_pos), self.corpus_sample, self.seed + 1)
             if capped is not None:
                 corpus_pos = np.union1d(corpus_pos[capped], scored)
             if len(corpus_pos) < 2:
                 return sims, None, None, searched
             compared = None if capped is None else len(corpus_pos)
-            corpus = self.embed([texts[i] for i in corpus_pos])
+            # the scored rows are among those compared with: when they are all of them, their vectors are the same
+            corpus = (
+                queries
+                if corpus_pos.size == scored.size
+                else self._embed_rows(source, corpus_pos, every=corpus_pos.size == with_text.size)
+            )
             width = min(self.k + 1, len(corpus_pos))
             top, where, searched = search(corpus, queries, width, seed=self.seed)
             keep = corpus_pos[where] != scored[:, None]  # each row's own match is dropped, else the last one
@@ -323,12 +402,11 @@ class RelevanceCheck(_EmbeddingCheck):
             cuts.append(median - self.z_threshold * max(spread, MIN_SPREAD))
         return min(cuts) if cuts else None
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
         picked = sample_positions(n, self.sample, self.seed)
-        part = records if picked is None else records.iloc[picked]
-        m = len(part)
-        sims, null_median, compared, searched = self.score(records, picked)
+        m = n if picked is None else len(picked)
+        sims, null_median, compared, searched = self._score(rows, self._has_text(store), picked)
         has_text = ~np.isnan(sims)
         if not has_text.any():
             return self.not_evaluated(n, f"no row has text in {', '.join(self.fields)}")
@@ -358,20 +436,21 @@ class RelevanceCheck(_EmbeddingCheck):
             "search": searched.describe(),
         }
         order = np.argsort(np.where(flags, sims, np.inf), kind="stable")[:flagged]
-        lines = part["line"].to_numpy()
-        examples = [
-            {
-                "line": int(lines[i]),
-                "similarity": round(float(sims[i]), 4),
-                "reason": f"similarity {sims[i]:.2f} < cut-off {cutoff:.2f} (robust z {z[i]:.1f})",
-                "instruction": snippet(part["instruction"].iloc[i]),
-                "output": snippet(part["output"].iloc[i]),
-            }
-            for i in order[: self.max_examples]
-        ]
-        detail = f"{flagged} off-topic rows (similarity to the {self.reference})"
         # every flagged row, by its index in the whole data (for --flags)
         where = picked if picked is not None else np.arange(m)
+        shown = order[: self.max_examples]
+        part = rows.take(np.sort(where[shown])) if shown.size else pd.DataFrame()  # the rows shown, read back
+        examples = [
+            {
+                "line": int(part.at[row, "line"]),
+                "similarity": round(float(sims[i]), 4),
+                "reason": f"similarity {sims[i]:.2f} < cut-off {cutoff:.2f} (robust z {z[i]:.1f})",
+                "instruction": snippet(part.at[row, "instruction"]),
+                "output": snippet(part.at[row, "output"]),
+            }
+            for i, row in zip(shown.tolist(), where[shown].tolist())
+        ]
+        detail = f"{flagged} off-topic rows (similarity to the {self.reference})"
         details = {
             int(where[i]): {
                 "reason": f"similarity {sims[i]:.2f} < cut-off {cutoff:.2f} (robust z {z[i]:.1f})",
@@ -413,6 +492,10 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
     instead, which can only lower a query's nearest similarity, so the estimate leans towards *more* uncovered
     traffic; the interval is then one-sided, ``[0, upper]`` (the full share is at most the sample's), and the
     summary says ``train_sampled``.
+
+    In batches (:mod:`~playbook_lib.checks.embedding`, "In batches") each batch stores whether its rows have text;
+    the global step reads back the training rows searched (every row without ``train_sample``, whose vectors are
+    then all in memory, float32, ``dim`` per row) and the nearest training rows of the examples.
     """
 
     name = "embedding_coverage"
@@ -449,20 +532,24 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
     def max_similarity(self, records: pd.DataFrame, traffic: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """For each traffic row: the similarity of its nearest training row and that row's position in
         ``records`` (NaN and -1 for traffic rows without text, or when no training row has text)."""
-        sims, where, _ = self._nearest_training(records, traffic)
+        has_text = _with_text(records, self.fields)
+        sims, where, _ = self._nearest_training(FrameRows(records), has_text, np.arange(len(records)), traffic)
         return sims, where
 
-    def _nearest_training(self, records: pd.DataFrame, traffic: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, Search]:
-        """:meth:`max_similarity` and how the training rows were searched."""
+    def _nearest_training(
+        self, source: RowSource, has_text: np.ndarray, train: np.ndarray, traffic: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, Search]:
+        """:meth:`max_similarity` against the training rows numbered ``train`` (ascending) of ``source``
+        (``has_text``: whether each of its rows has text in ``fields``), the nearest row given by its number, and
+        how the training rows were searched."""
         searched = Search("exact")
-        train_texts = _texts(records, self.fields)
         query_texts = _texts(traffic, self.fields)
-        train_pos = np.array([i for i, t in enumerate(train_texts) if t.strip()], dtype=np.int64)
+        train_pos = train[has_text[train]]
         query_pos = np.array([i for i, t in enumerate(query_texts) if t.strip()], dtype=np.int64)
         sims = np.full(len(query_texts), np.nan)
         where = np.full(len(query_texts), -1, dtype=np.int64)
         if train_pos.size and query_pos.size:
-            corpus = self.embed([train_texts[i] for i in train_pos])
+            corpus = self._embed_rows(source, train_pos, every=train_pos.size == int(has_text.sum()))
             queries = self.embed([query_texts[i] for i in query_pos])
             top, positions, searched = search(corpus, queries, 1, seed=self.seed)
             sims[query_pos] = top[:, 0]
@@ -499,8 +586,8 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
             {"group": f"cluster {n + 1}", "members": [int(positions[i]) for i in c]} for n, c in enumerate(clusters)
         ]
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
         if context.traffic is None:
             return self.not_evaluated(n, "no production traffic sample given (--traffic)")
         train_picked = sample_positions(n, self.train_sample, self.seed + 1)
@@ -510,9 +597,9 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
             for p, total, what in ((train_picked, n, "training rows"), (query_picked, len(context.traffic), "queries"))
             if p is not None
         ]
-        train = records if train_picked is None else records.iloc[train_picked]
+        train = np.arange(n) if train_picked is None else train_picked
         traffic = context.traffic if query_picked is None else context.traffic.iloc[query_picked]
-        sims, where, searched = self._nearest_training(train, traffic)
+        sims, where, searched = self._nearest_training(rows, self._has_text(store), train, traffic)
         has_text = ~np.isnan(sims)
         if not has_text.any():
             return self.not_evaluated(n, f"no training and traffic rows with text in {', '.join(self.fields)}")
@@ -520,7 +607,6 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
         count = int(uncovered.sum())
         grouped_by, groups = self._groups(traffic, uncovered)
         traffic_lines = traffic["line"].to_numpy()
-        train_lines = train["line"].to_numpy()
         kept = sims[has_text]
         summary: dict[str, Any] = {
             "rows": n,
@@ -546,8 +632,14 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
             ],
         }
         examples = []
-        for g in groups[: self.max_examples]:
-            i = min(g["members"], key=lambda m: (sims[m], m))
+        least = [min(g["members"], key=lambda m: (sims[m], m)) for g in groups[: self.max_examples]]
+        train_lines: dict[int, int] = {}
+        train_texts: dict[int, str] = {}
+        if least:  # the nearest training rows of the queries shown, read back
+            taken = rows.take(np.unique(where[least]))
+            train_lines = dict(zip(taken.index.tolist(), taken["line"].tolist()))
+            train_texts = dict(zip(taken.index.tolist(), _texts(taken, self.fields)))
+        for g, i in zip(groups, least):
             j = int(where[i])
             examples.append(
                 {
@@ -557,7 +649,7 @@ class EmbeddingCoverageCheck(_EmbeddingCheck):
                     "reason": f"nearest training example {sims[i]:.2f} < {self.threshold:g}",
                     "query": snippet(_texts(traffic.iloc[[i]], self.fields)[0]),
                     "nearest_training_line": int(train_lines[j]),
-                    "nearest_training": snippet(_texts(train.iloc[[j]], self.fields)[0]),
+                    "nearest_training": snippet(train_texts[j]),
                 }
             )
         detail = f"{count} of {int(has_text.sum())} traffic queries have no training example within {self.threshold:g}"
