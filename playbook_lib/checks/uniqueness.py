@@ -7,7 +7,7 @@ uniqueness".
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -34,13 +34,6 @@ from playbook_lib.errors import UsageError
 from playbook_lib.text.normal import normalise, snippet
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def _clusters_to_result(
-    check: Check, records: pd.DataFrame, groups: list[list[int]], texts: list[str], scores: np.ndarray, detail: str
-) -> CheckResult:
-    lines = records["line"].to_numpy()
-    return clusters_result(check, len(records), groups, lambda i: int(lines[i]), lambda i: texts[i], scores, detail)
 
 
 def clusters_result(
@@ -232,7 +225,12 @@ def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return mix64(acc)
 
 
-def candidate_pairs(band_keys: np.ndarray, active: np.ndarray, all_pairs_up_to: int = 64) -> np.ndarray:
+#: A bucket of up to this many rows (in one band) gives all its pairs as candidates, a larger one a star and a chain
+#: (:func:`candidate_pairs`, and the band join of :class:`NearDuplicatesCheck` in the feature store).
+ALL_PAIRS_UP_TO = 64
+
+
+def candidate_pairs(band_keys: np.ndarray, active: np.ndarray, all_pairs_up_to: int = ALL_PAIRS_UP_TO) -> np.ndarray:
     """Pairs ``i < j`` (as ``i * n + j``) of active rows that share a bucket in some band.
 
     Per band the bucket keys are sorted together with the row index in their low bits (one ``np.sort``). A bucket of
@@ -325,8 +323,34 @@ def shingle_sets(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     return out, keys & np.uint64((1 << 40) - 1)
 
 
+#: The near-duplicate check's feature table: one row per (row with any n-gram, band) with that band's LSH key.
+_BANDS = pa.schema([("row", pa.int64()), ("band", pa.int16()), ("key", pa.uint64())])
+
+#: The band join in the feature store: the pairs of rows that share a bucket (a band key without its low ``bits``
+#: bits, as :func:`candidate_pairs` buckets them) in some band, ``a < b``, distinct, ordered by ``(a, b)``. Only the
+#: buckets of two or more rows are joined back; one of up to ``small`` rows gives every pair, a larger one the star
+#: (first member, member) and the chain (previous member, member).
+_PAIRS_SQL = """
+WITH keyed AS (SELECT row, band, key >> {bits} AS bucket FROM "{table}"),
+shared AS (SELECT band, bucket FROM keyed GROUP BY band, bucket HAVING count(*) > 1),
+members AS (
+    SELECT k.row, k.band, k.bucket, count(*) OVER w AS size, min(k.row) OVER w AS first,
+           lag(k.row) OVER (PARTITION BY k.band, k.bucket ORDER BY k.row) AS prev
+    FROM keyed k JOIN shared s ON k.band = s.band AND k.bucket = s.bucket
+    WINDOW w AS (PARTITION BY k.band, k.bucket)
+),
+pairs AS (
+    SELECT x.row AS a, y.row AS b FROM members x JOIN members y
+        ON x.band = y.band AND x.bucket = y.bucket AND x.row < y.row WHERE x.size <= {small}
+    UNION ALL SELECT first AS a, row AS b FROM members WHERE size > {small} AND row <> first
+    UNION ALL SELECT prev AS a, row AS b FROM members WHERE size > {small} AND prev IS NOT NULL
+)
+SELECT DISTINCT a, b FROM pairs ORDER BY a, b
+"""
+
+
 @register
-class NearDuplicatesCheck(Check):
+class NearDuplicatesCheck(BatchCheck):
     """Clusters of rows whose word-``ngram`` sets have Jaccard similarity >= ``threshold``.
 
     MinHash LSH finds candidate pairs; each candidate pair is then verified by the exact Jaccard similarity of the
@@ -344,11 +368,20 @@ class NearDuplicatesCheck(Check):
     bins) and LSH buckets vectorised (the hashing and signatures in compiled loops when Numba is installed,
     :mod:`playbook_lib.checks.native`); ``datasketch`` and ``rensa`` compute the signatures with those libraries
     (``rensa`` needs ``pip install rensa``) and use the same bucketing and verification.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores, for each of its rows with any n-gram, the
+    row's LSH band keys (one uint64 per band). Every backend batches: a row's signature is a function of its own
+    text, ``num_perm`` and ``seed`` only (datasketch's and rensa's seeded permutations as much as ours), so no
+    backend needs the whole frame. The global step joins, in the feature store, the rows that share a bucket in some
+    band (the candidate pairs), reads back only the rows of candidate pairs (:meth:`RowSource.take`) to verify each
+    pair on the exact n-gram sets, makes one more pass over the rows (:meth:`RowSource.scan`) to count how many rows
+    hold each of those rows' n-grams (the boilerplate rule), and joins the verified pairs into clusters.
     """
 
     name = "near_duplicates"
     metric = "near_duplicate_rate"
     backends = ("numpy", "datasketch", "rensa")
+    tables = ("bands",)
 
     def __init__(
         self,
@@ -385,6 +418,8 @@ class NearDuplicatesCheck(Check):
         bands, rows = bands_for(self.num_perm, self.threshold)
         keys = np.zeros((n, bands), dtype=np.uint64)
         active = np.zeros(n, dtype=bool)
+        if not n:
+            return keys, active
         if self.backend == "numpy":
             use_native(text_chars(texts))  # loads the compiled loops for a big input; the chunks then use them
             for lo, hi in chunks(texts):
@@ -419,26 +454,67 @@ class NearDuplicatesCheck(Check):
         value = self.max_ngram_rows * n if self.max_ngram_rows < 1 else self.max_ngram_rows
         return max(MIN_BOILERPLATE_ROWS, int(value))
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        texts = record_text(records, self.fields)
-        n = len(texts)
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        keys, active = self._signatures(record_text(records, self.fields))
+        numbers, keys = row_numbers(records)[active], keys[active]
+        bands = keys.shape[1]
+        table = {
+            "row": np.repeat(numbers, bands),
+            "band": np.tile(np.arange(bands, dtype=np.int16), numbers.size),
+            "key": keys.ravel(),
+        }
+        return {"bands": pa.table(table, schema=_BANDS)}
+
+    def candidates(self, store: FeatureStore, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate pairs ``(a, b)`` (``a < b``, ordered by ``a`` then ``b``) of the ``n`` rows whose band keys
+        are in ``store``: exactly :func:`candidate_pairs` of the stored keys, joined in the store."""
+        table = self.table("bands")
+        if not store.has(table):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        bits = max(1, int(n - 1).bit_length())  # the low bits candidate_pairs gives to the row number
+        pairs = store.query(_PAIRS_SQL.format(table=table, bits=bits, small=ALL_PAIRS_UP_TO))
+        return pairs["a"].astype(np.int64), pairs["b"].astype(np.int64)
+
+    def _shingles_of(
+        self, rows: RowSource, involved: np.ndarray, batch_rows: int = 65_536
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`shingle_sets` of the rows ``involved`` (ascending) and their lines, read back in batches (their
+        texts are not kept)."""
+        offsets, values, lines = [np.zeros(1, np.int64)], [np.zeros(0, np.uint64)], [np.zeros(0, np.int64)]
+        base = 0
+        for lo in range(0, involved.size, batch_rows):
+            part = rows.take(involved[lo : lo + batch_rows])
+            part_offsets, part_values = shingle_sets(record_text(part, self.fields), self.ngram)
+            offsets.append(part_offsets[1:] + base)
+            values.append(part_values)
+            lines.append(part["line"].to_numpy(dtype=np.int64))
+            base += part_values.size
+        return np.concatenate(offsets), np.concatenate(values), np.concatenate(lines)
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        a, b = self.candidates(store, n)
         boilerplate = 0  # n-grams left out as boilerplate when pairs were verified
-        keys, active = self._signatures(texts)
-        codes = candidate_pairs(keys, active)
-        del keys
-        a, b = codes // max(n, 1), codes % max(n, 1)
         scores = np.zeros(n)
         groups: list[list[int]] = []
-        if codes.size:
+        involved, lines = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if a.size:
             involved = unique_sorted(np.concatenate([a, b]))
-            offsets, values = shingle_sets([texts[i] for i in involved.tolist()], self.ngram)
+            offsets, values, lines = self._shingles_of(rows, involved)
             ia, ib = np.searchsorted(involved, a), np.searchsorted(involved, b)
             sim = pair_jaccard(offsets, values, ia, ib)
             ok = sim >= self.threshold - 1e-12
             a, b, sim, ia, ib = a[ok], b[ok], sim[ok], ia[ok], ib[ok]
             limit = self.boilerplate_limit(n)
-            if limit is not None and a.size:
-                common = _common_ngrams(texts, self.ngram, unique_sorted(values), limit)
+            if limit is not None and a.size and limit < n:  # no n-gram is in more than n rows
+                # The document frequency of the candidates' n-grams, by a second pass over the rows that counts
+                # only those n-grams, rather than a per-batch table of every n-gram's row count summed in the
+                # store: a row has about 94 distinct word 3-grams (GSM8K) and two thirds of all of them occur
+                # once, so at 10 M rows such a table holds ~700 M (hash, count) rows (~11 GB, grown with the data,
+                # against 21 band keys per row) and its group-by spills; the pass re-hashes the text (the cost
+                # of the batch step's hashing, once) in memory bounded by the candidates' n-grams.
+                parts = (record_text(part, self.fields) for part in rows.scan())
+                common = _common_ngrams(parts, self.ngram, unique_sorted(values), limit)
                 if common.size:
                     rest = _without(offsets, values, common)
                     residual = pair_jaccard(*rest, ia, ib)
@@ -452,15 +528,17 @@ class NearDuplicatesCheck(Check):
             np.maximum.at(scores, a, sim)
             np.maximum.at(scores, b, sim)
             groups = _components(n, a, b)
+
+        def line_of(i: int) -> int:
+            return int(lines[np.searchsorted(involved, i)])
+
+        # the texts of the clusters shown as examples (first row of each), in clusters_result's order
+        shown = sorted(groups, key=lambda g: (-len(g), [line_of(i) for i in g]))[: self.max_examples]
+        heads = np.unique(np.asarray([g[0] for g in shown], dtype=np.int64))
+        texts = dict(zip(heads.tolist(), record_text(rows.take(heads), self.fields))) if heads.size else {}
         discounted = f"; {boilerplate} boilerplate {self.ngram}-grams not counted" if boilerplate else ""
-        result = _clusters_to_result(
-            self,
-            records,
-            groups,
-            texts,
-            scores,
-            f" (Jaccard >= {self.threshold} on word {self.ngram}-grams{discounted})",
-        )
+        detail = f" (Jaccard >= {self.threshold} on word {self.ngram}-grams{discounted})"
+        result = clusters_result(self, n, groups, line_of, texts.__getitem__, scores, detail)
         result.summary["boilerplate_ngrams"] = boilerplate
         result.summary["boilerplate_limit"] = self.boilerplate_limit(n)
         return result
@@ -471,16 +549,18 @@ class NearDuplicatesCheck(Check):
 MIN_BOILERPLATE_ROWS = 50
 
 
-def _common_ngrams(texts: list[str], n: int, grams: np.ndarray, limit: int) -> np.ndarray:
+def _common_ngrams(parts: Iterable[list[str]], n: int, grams: np.ndarray, limit: int) -> np.ndarray:
     """The values of ``grams`` (sorted 40-bit n-gram hashes, as :func:`shingle_sets` gives) that occur in more than
-    ``limit`` of ``texts``: one pass over every text, in chunks, counting only those values (bounded memory)."""
+    ``limit`` of the texts of ``parts`` (every row's text, in batches): one pass, in chunks, counting only those
+    values (memory bounded by ``grams`` and a chunk)."""
     counts = np.zeros(grams.size, dtype=np.int64)
-    for lo, hi in chunks(texts):
-        _, values = shingle_sets(texts[lo:hi], n)  # unique per row: a count is a number of rows
-        where = np.searchsorted(grams, values)
-        where[where >= grams.size] = 0
-        hit = grams[where] == values
-        counts += np.bincount(where[hit], minlength=grams.size)
+    for texts in parts:
+        for lo, hi in chunks(texts):
+            _, values = shingle_sets(texts[lo:hi], n)  # unique per row: a count is a number of rows
+            where = np.searchsorted(grams, values)
+            where[where >= grams.size] = 0
+            hit = grams[where] == values
+            counts += np.bincount(where[hit], minlength=grams.size)
     return grams[counts > limit]
 
 
