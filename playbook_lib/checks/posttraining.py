@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.formatting import _role_problem, tokens
 from playbook_lib.checks.registry import register
 from playbook_lib.text.normal import normalise, snippet
@@ -72,43 +74,15 @@ def repeats_prompt(prompt: str | None, response: str | None, min_new_tokens: int
     return r == p or (r.startswith(p) and tokens(r[len(p) :]) < min_new_tokens)
 
 
-def _finish(
-    check: Check,
-    records: pd.DataFrame,
-    reasons: list[list[str]],
-    extra: dict[str, Any] | None = None,
-    field: str = "instruction",
-) -> CheckResult:
-    n = len(records)
-    flags = np.array([bool(r) for r in reasons], dtype=bool)
-    scores = np.array([1.0 - math.exp(-len(r)) for r in reasons]) if n else np.zeros(0)
-    counts: dict[str, int] = {}
-    for rs in reasons:
-        for r in rs:
-            counts[r] = counts.get(r, 0) + 1
-    flagged = int(flags.sum())
-    summary = {
-        "rows": n,
-        "flagged": flagged,
-        "flagged_rate": flagged / n if n else 0.0,
-        "problems": dict(sorted(counts.items())),
-        **(extra or {}),
-    }
-    examples = [
-        {"line": int(records["line"].iloc[i]), "reason": "; ".join(reasons[i]), field: snippet(records[field].iloc[i])}
-        for i in np.flatnonzero(flags)[: check.max_examples]
-    ]
-    top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
-    details = {i: {"reason": "; ".join(r)} for i, r in enumerate(reasons) if r}
-    return check.result(
-        flags, scores, summary, examples, f"{flagged} of {n} rows" + (f" ({top})" if top else ""), details=details
-    )
+class _RowProblemsCheck(BatchCheck):
+    """A check that lists each row's problems (:meth:`row_problems`); the metric is the share of rows with any.
 
-
-class _RowProblemsCheck(Check):
-    """A check that lists each row's problems (:meth:`row_problems`); the metric is the share of rows with any."""
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores the problems of its rows that have any; the
+    global step counts them and reads back the first flagged rows for the examples.
+    """
 
     metric = "flagged_rate"
+    tables = ("problems",)
 
     def __init__(self, min_new_tokens: int = 3, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
         super().__init__(warn, fail)
@@ -118,9 +92,48 @@ class _RowProblemsCheck(Check):
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         raise NotImplementedError
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        reasons = [self.row_problems(row) for row in records.to_dict("records")]
-        return _finish(self, records, reasons)
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """The problems of the batch's rows that have any."""
+        found: dict[str, list[Any]] = {"row": [], "problems": []}
+        for number, row in zip(row_numbers(records).tolist(), records.to_dict("records")):
+            problems = self.row_problems(row)
+            if problems:
+                found["row"].append(number)
+                found["problems"].append(problems)
+        return {"problems": pa.table(found, schema=_ROW_PROBLEMS)}
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        found = store.query(f'SELECT row, problems FROM "{self.table("problems")}" ORDER BY row')
+        reasons: dict[int, list[str]] = {int(r): list(p) for r, p in zip(found["row"].tolist(), found["problems"])}
+        flags, scores = np.zeros(n, bool), np.zeros(n)
+        flagged_rows = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
+        flags[flagged_rows] = True
+        scores[flagged_rows] = [1.0 - math.exp(-len(r)) for r in reasons.values()]
+        counts: dict[str, int] = {}
+        for rs in reasons.values():
+            for r in rs:
+                counts[r] = counts.get(r, 0) + 1
+        flagged = int(flags.sum())
+        summary = {
+            "rows": n,
+            "flagged": flagged,
+            "flagged_rate": flagged / n if n else 0.0,
+            "problems": dict(sorted(counts.items())),
+        }
+        shown = rows.take(flagged_rows[: self.max_examples])
+        examples = [
+            {"line": int(line), "reason": "; ".join(reasons[int(i)]), "instruction": snippet(text)}
+            for i, line, text in zip(shown.index, shown["line"], shown["instruction"])
+        ]
+        top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        details = {i: {"reason": "; ".join(r)} for i, r in reasons.items()}
+        return self.result(
+            flags, scores, summary, examples, f"{flagged} of {n} rows" + (f" ({top})" if top else ""), details=details
+        )
+
+
+_ROW_PROBLEMS = pa.schema([("row", pa.int64()), ("problems", pa.list_(pa.string()))])
 
 
 @register

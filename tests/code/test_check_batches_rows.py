@@ -110,6 +110,8 @@ def one_row_batches(name: str, options: dict[str, Any], records: pd.DataFrame, c
 SFT_CHECKS = [
     ("quantity", {"method": "full"}),
     ("task_rules", {"forbidden": ["as an AI language model"]}),
+    ("sft_pairs", {}),
+    ("sft_pairs", {"min_new_tokens": 5}),
     ("task_rules", {"forbidden": ["as an ai"], "length_bounds": {"*": [5, 400], "money": [20, 300]}}),
     ("quantity", {"method": "validation", "by": "category", "min_per_slice": 20}),
     ("provenance", {}),
@@ -191,3 +193,43 @@ def test_coverage_without_traffic_or_with_an_unknown_field(sft: pd.DataFrame, tr
     ):
         with pytest.raises(UsageError, match="unknown slice field 'nowhere'"):
             run()
+
+
+@pytest.fixture(scope="module")
+def preference() -> pd.DataFrame:
+    """1,000 preference pairs of GSM8K questions: the worked answer chosen over the final line alone, or over another
+    question's answer; planted: identical answers, empty and mistyped answers, chosen repeating the prompt, chats
+    continuing different conversations, and rows that are no pair at all."""
+    base = gsm8k("gsm8k_train.jsonl", 1000)
+    rng = np.random.default_rng(11)
+    questions, answers = base["instruction"].tolist(), base["output"].tolist()
+    rows: list[dict[str, Any]] = []
+    for i, (q, a) in enumerate(zip(questions, answers)):
+        rejected = a.split("\n")[-1] if i % 3 else answers[(i + 1) % len(answers)]
+        rows.append({"prompt": q, "chosen": a, "rejected": rejected})
+    for j, i in enumerate(rng.choice(1000, 30, replace=False).tolist()):
+        q, a = questions[i], answers[i]
+        planted: list[dict[str, Any]] = [
+            {"prompt": q, "chosen": a, "rejected": " " + a.upper()},
+            {"prompt": q, "chosen": a, "rejected": ""},
+            {"prompt": q, "chosen": 7, "rejected": a},
+            {"prompt": q, "chosen": q + " ok", "rejected": a},
+            {"prompt": "", "chosen": a, "rejected": a + " more"},
+            {
+                "prompt": q,
+                "chosen": [{"role": "user", "content": q}, {"role": "assistant", "content": a}],
+                "rejected": [{"role": "user", "content": "other"}, {"role": "assistant", "content": "no"}],
+            },
+            {"instruction": q, "output": a},
+        ]
+        rows.append(planted[j % len(planted)])
+    return records_from_rows([rows[i] for i in rng.permutation(len(rows))])
+
+
+PREFERENCE_CHECKS = [("preference_pairs", {}), ("preference_pairs", {"min_new_tokens": 1})]
+
+
+@pytest.mark.parametrize(("name", "options"), PREFERENCE_CHECKS)
+def test_preference_checks_batched_equal_whole(preference: pd.DataFrame, name: str, options: dict[str, Any]) -> None:
+    compare(name, options, preference, CheckContext())
+    one_row_batches(name, options, preference, CheckContext())
