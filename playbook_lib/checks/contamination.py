@@ -7,14 +7,16 @@ train/validation/test split".
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.base import CheckContext, CheckResult
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.hashing import (
     chunks,
     concat_ranges,
@@ -205,6 +207,78 @@ def _exact_copies(train: list[str], evals: list[str], out: Overlap) -> None:
                 out.hit_eval.add(j)
 
 
+class _EvalGrams:
+    """The word ``n``-grams of a list of eval texts, indexed for lookup by hash.
+
+    ``offsets``/``grams``: every text's n-gram hashes in text order (:func:`ngram_hashes`); ``order`` sorts them
+    (stably). An *entry* is a distinct (n-gram, eval text), in hash then text order: ``entry_gram`` (its hash),
+    ``entry_text`` (its text) and ``entry_id`` (the number of its n-gram in ``unique``, the distinct n-grams sorted,
+    each with its run of entries ``start[k]:start[k] + count[k]``). ``distinct[j]``: text ``j``'s distinct n-grams.
+    """
+
+    def __init__(self, evals: Sequence[str], n: int) -> None:
+        self.n = n
+        self.offsets, self.grams = ngram_hashes(evals, n)
+        rows = np.repeat(np.arange(len(evals)), np.diff(self.offsets))
+        self.order = np.argsort(self.grams, kind="stable")
+        e_sorted, rows = self.grams[self.order], rows[self.order]
+        # one entry per distinct (n-gram, eval row): a row repeating an n-gram owns it once
+        self.distinct_entry = np.r_[True, (e_sorted[1:] != e_sorted[:-1]) | (rows[1:] != rows[:-1])][: e_sorted.size]
+        self.entry_gram, self.entry_text = e_sorted[self.distinct_entry], rows[self.distinct_entry]
+        # the distinct eval n-grams, each with its run of entries (eval rows ascending)
+        new_gram = np.r_[True, self.entry_gram[1:] != self.entry_gram[:-1]][: self.entry_gram.size]
+        self.unique, self.start = self.entry_gram[new_gram], np.flatnonzero(new_gram)
+        self.count = np.diff(np.r_[self.start, self.entry_gram.size])
+        self.entry_id = np.repeat(np.arange(self.unique.size), self.count)
+        self.distinct = np.bincount(self.entry_text, minlength=len(evals)).astype(np.int64)
+        # a table of the eval n-grams' top bits (about 8 slots per n-gram): a cheap necessary condition, so the
+        # sorted search runs on the few train n-grams that pass it
+        bits = int(min(max(16, np.ceil(np.log2(max(self.entry_gram.size, 1) * 8))), 28))
+        self._shift = np.uint64(64 - bits)
+        self._seen = np.zeros(1 << bits, dtype=bool)
+        self._seen[(self.entry_gram >> self._shift).astype(np.int64)] = True
+
+    def hits(
+        self, train: Sequence[str], skip: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per chunk of ``train`` holding a hit: the texts with a hit (ascending; ``skip[i]`` leaves text ``i``
+        out), their distinct n-gram counts, and their distinct hits as two arrays (text, number of the eval n-gram
+        in :attr:`unique`), sorted by text then n-gram. Nothing when the eval texts have no n-gram."""
+        if not self.entry_gram.size:
+            return
+        e_sorted, shift, seen = self.entry_gram, self._shift, self._seen
+        for lo, hi in chunks(train):
+            offsets, grams = ngram_chunk(train[lo:hi], self.n)
+            hit = np.zeros(grams.size, dtype=bool)
+            maybe = np.flatnonzero(seen[(grams >> shift).astype(np.int64)])
+            if maybe.size:
+                pos = np.minimum(np.searchsorted(e_sorted, grams[maybe]), e_sorted.size - 1)
+                hit[maybe] = e_sorted[pos] == grams[maybe]
+            if not hit.any():
+                continue
+            rows = np.repeat(np.arange(hi - lo), np.diff(offsets))
+            if skip is not None:
+                hit &= ~skip[lo:hi][rows]
+            hit_rows = unique_sorted(rows[hit])
+            if not hit_rows.size:
+                continue
+            sel = np.isin(rows, hit_rows)
+            r, g, h = rows[sel], grams[sel], hit[sel]
+            order_rg = np.lexsort((g, r))
+            r, g, h = r[order_rg], g[order_rg], h[order_rg]
+            first = np.r_[True, (r[1:] != r[:-1]) | (g[1:] != g[:-1])]
+            distinct = np.bincount(r[first], minlength=hi - lo)[hit_rows]
+            keep = first & h
+            yield lo + hit_rows, distinct, lo + r[keep], np.searchsorted(self.unique, g[keep])
+
+    def clean(self, boilerplate: np.ndarray) -> np.ndarray:
+        """Per entry: whether one of its n-gram's occurrences in its text holds no word of a ``boilerplate``
+        n-gram (sorted hashes; see :func:`_clean_entries`). All true without boilerplate."""
+        if not boilerplate.size:
+            return np.ones(self.entry_gram.size, bool)
+        return _clean_entries(self.offsets, self.grams, self.order, self.distinct_entry, boilerplate, self.n)
+
+
 def _ngram_overlap(
     train: list[str],
     evals: list[str],
@@ -219,59 +293,21 @@ def _ngram_overlap(
     One pass over the training text collects, per chunk, the distinct (training text, eval n-gram) hits; the
     document frequency of each eval n-gram (distinct training rows, ``train_rows``) comes from those hits, and the
     shared counts, first eval rows and pairs from the hits of the n-grams that count."""
-    e_offsets, e_grams = ngram_hashes(evals, n)
-    e_rows = np.repeat(np.arange(len(evals)), np.diff(e_offsets))
-    order = np.argsort(e_grams, kind="stable")
-    e_sorted, e_rows = e_grams[order], e_rows[order]
-    # one entry per distinct (n-gram, eval row): a row repeating an n-gram owns it once
-    distinct_entry = np.r_[True, (e_sorted[1:] != e_sorted[:-1]) | (e_rows[1:] != e_rows[:-1])][: e_sorted.size]
-    e_sorted, e_rows = e_sorted[distinct_entry], e_rows[distinct_entry]
-    # the distinct eval n-grams, each with its run of entries e_sorted[start:stop] (eval rows ascending)
-    new_gram = np.r_[True, e_sorted[1:] != e_sorted[:-1]][: e_sorted.size]
-    u_grams, u_start = e_sorted[new_gram], np.flatnonzero(new_gram)
-    u_count = np.diff(np.r_[u_start, e_sorted.size])
+    index = _EvalGrams(evals, n)
+    e_rows, u_grams, u_start, u_count = index.entry_text, index.unique, index.start, index.count
     m_eval = max(len(evals), 1)
     if pairs:
         out.pairs = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-        out.eval_distinct = np.bincount(e_rows, minlength=len(evals)).astype(np.int64)
+        out.eval_distinct = index.distinct.copy()
         out.eval_boilerplate = np.zeros(len(evals), np.int64)
-    if not e_sorted.size:
+    if not index.entry_gram.size:
         return
-    # a table of the eval n-grams' top bits (about 8 slots per n-gram): a cheap necessary condition, so the sorted
-    # search runs on the few train n-grams that pass it
-    bits = int(min(max(16, np.ceil(np.log2(e_sorted.size * 8))), 28))
-    shift = np.uint64(64 - bits)
-    seen = np.zeros(1 << bits, dtype=bool)
-    seen[(e_sorted >> shift).astype(np.int64)] = True
-    # per chunk: the texts with a hit, their distinct n-gram counts, and their distinct hits (text, eval n-gram)
-    hits: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     use_native(text_chars(train))  # loads the compiled loops for a big input; the chunks then use them
-    for lo, hi in chunks(train):
-        offsets, grams = ngram_chunk(train[lo:hi], n)
-        hit = np.zeros(grams.size, dtype=bool)
-        maybe = np.flatnonzero(seen[(grams >> shift).astype(np.int64)])
-        if maybe.size:
-            pos = np.minimum(np.searchsorted(e_sorted, grams[maybe]), e_sorted.size - 1)
-            hit[maybe] = e_sorted[pos] == grams[maybe]
-        if not hit.any():
-            continue
-        rows = np.repeat(np.arange(hi - lo), np.diff(offsets))
-        exact = out.exact[lo:hi] >= 0
-        hit &= ~exact[rows]
-        hit_rows = unique_sorted(rows[hit])
-        if not hit_rows.size:
-            continue
-        sel = np.isin(rows, hit_rows)
-        r, g, h = rows[sel], grams[sel], hit[sel]
-        order_rg = np.lexsort((g, r))
-        r, g, h = r[order_rg], g[order_rg], h[order_rg]
-        first = np.r_[True, (r[1:] != r[:-1]) | (g[1:] != g[:-1])]
-        distinct = np.bincount(r[first], minlength=hi - lo)[hit_rows]
-        keep = first & h
-        hits.append((lo + hit_rows, distinct, lo + r[keep], np.searchsorted(u_grams, g[keep])))
+    # per chunk: the texts with a hit, their distinct n-gram counts, and their distinct hits (text, eval n-gram)
+    hits = list(index.hits(train, out.exact >= 0))
     if not hits:
         return
-    clean = np.ones(e_sorted.size, bool)  # per distinct (n-gram, eval row) entry: it counts for that row
+    clean = np.ones(index.entry_gram.size, bool)  # per distinct (n-gram, eval row) entry: it counts for that row
     boiler = np.zeros(u_grams.size, bool)
     if max_rows is not None:
         texts = np.concatenate([t for _, _, t, _ in hits])
@@ -285,7 +321,7 @@ def _ngram_overlap(
         out.boilerplate = dict(zip(u_grams[where].tolist(), frequency[where].tolist()))
         out.boilerplate_eval = dict(zip(u_grams[where].tolist(), e_rows[u_start[where]].tolist()))
         if where.size:
-            clean = _clean_entries(e_offsets, e_grams, order, distinct_entry, u_grams[where], n)
+            clean = index.clean(u_grams[where])
             if pairs:
                 out.eval_boilerplate = np.bincount(e_rows[~clean], minlength=len(evals)).astype(np.int64)
     hit_owners = []
@@ -386,7 +422,7 @@ def _joined(columns: list[list[str]], n: int) -> list[str]:
 
 
 @register
-class ContaminationCheck(Check):
+class ContaminationCheck(BatchCheck):
     """Eval examples that reappear in training data, exactly (normalised prompt) or sharing ``ngram``-word n-grams
     between any eval field and any training field.
 
@@ -427,12 +463,19 @@ class ContaminationCheck(Check):
     field pair (``by_fields``) and says what was discounted (``boilerplate``). The metric ``contaminated_rate`` is the share of
     eval rows that overlap training data; training rows that overlap are flagged, with score = the share of their
     text's n-grams found in the eval row they overlap most (1 for exact copies). Not evaluated without an eval set
-    (``--eval``). The n-grams are hashed vectorised (:func:`overlap`, one pass over the fields of all rows); the
-    result equals the plain-Python pass :func:`overlap_plain`.
+    (``--eval``). The n-grams are hashed vectorised (the lookup :func:`overlap` uses); the result equals the
+    plain-Python pass :func:`overlap_plain`.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores its rows' prompt hashes. The per-batch step is
+    not given the eval set, so the global step joins those with the eval prompts' hashes (exact copies, confirmed
+    on the rows read back), then reads the rows again in batches and stores each training text's distinct hits
+    among the eval n-grams; document frequencies, the shared count of every pair and each row's lead pair are
+    computed in the store, and only the rows shown as examples are read back.
     """
 
     name = "contamination"
     metric = "contaminated_rate"
+    tables = ("prompts",)
 
     def __init__(
         self,
@@ -487,130 +530,130 @@ class ContaminationCheck(Check):
             return float(self.max_ngram_rows)
         return max(self.max_ngram_rows * n, 1.0)
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Every row's normal-form hash of its prompt (``exact_fields`` joined), for the exact copies. The n-gram
+        hits need the eval set, which only :meth:`finish` is given: they are the second pass there."""
+        prompts = _joined([t for f in self.exact_fields if (t := field_texts(records, f)) is not None], len(records))
+        return {"prompts": pa.table({"row": row_numbers(records), "hash": normal_hashes(prompts)}, schema=_PROMPTS)}
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        """Exact copies by a join of the prompt hashes with the eval set's (confirmed on the strings of the rows
+        read back); then one pass over the rows stores each training text's hits among the eval set's n-grams
+        (:class:`_EvalGrams`), and the store counts each n-gram's training rows (boilerplate), joins the hits with
+        the eval texts' counted n-grams (the shared count of every pair) and keeps each row's lead pair."""
+        n = rows.rows
         if context.eval is None:
             return self.not_evaluated(n, "no eval set given (--eval)")
         m = len(context.eval)
         names = tuple(dict.fromkeys(self.fields + self.exact_fields))
-        train_f = {f: t for f in names if (t := field_texts(records, f)) is not None}
         eval_f = {f: t for f in names if (t := field_texts(context.eval, f)) is not None}
-        # exact copies of the prompt
-        train_p = _joined([train_f[f] for f in self.exact_fields if f in train_f], n)
         eval_p = _joined([eval_f[f] for f in self.exact_fields if f in eval_f], m)
-        found = _empty(n)
-        _exact_copies(train_p, eval_p, found)
-        copies = np.flatnonzero(found.exact >= 0)
-        # shared n-grams of every (train field, row) text with every (eval field, row) text, in one pass; the exact
-        # copies are left out, as in :func:`overlap`
-        t_names = [f for f in self.fields if f in train_f]
+        copies = self._copies(store, rows, eval_p)
+        # shared n-grams of every (train field, row) text with every (eval field, row) text; the exact copies are
+        # left out. Train fields are numbered by their place in ``fields`` (a field without text anywhere has no
+        # n-gram, so no pair), eval fields among those that hold text.
         e_names = [f for f in self.fields if f in eval_f]
-        docs: list[str] = []
-        for f in t_names:
-            texts = train_f[f]
-            if copies.size:
-                texts = list(texts)
-                for i in copies.tolist():
-                    texts[i] = ""
-            docs.extend(texts)
         e_docs = [t for f in e_names for t in eval_f[f]]
+        index = _EvalGrams(e_docs, self.ngram)
+        hits, docs = self._hits(store, rows, index, copies.rows)
         limit = self.row_limit(n)
-        owner = np.tile(np.arange(n, dtype=np.int64), len(t_names))  # the training row of each text, for the count
-        grams = overlap(docs, e_docs, self.ngram, exact=False, pairs=True, max_rows=limit, train_rows=owner)
-        assert grams.pairs is not None and grams.eval_distinct is not None and grams.distinct is not None
-        assert grams.eval_boilerplate is not None
-        p_doc, p_edoc, p_shared = grams.pairs
-        p_tf, p_row, p_ef, p_erow = p_doc // n, p_doc % n, p_edoc // m, p_edoc % m
-        prompt_t = np.array([f in PROMPT_FIELDS for f in t_names] + [False], bool)
-        prompt_e = np.array([f in PROMPT_FIELDS for f in e_names] + [False], bool)
-        e_counted = grams.eval_distinct - grams.eval_boilerplate
-        contained = p_shared / np.maximum(e_counted[p_edoc], 1)
-        both_prompt = prompt_t[p_tf] & prompt_e[p_ef]
-        keep = np.where(both_prompt, contained >= self.min_prompt_containment, contained >= self.min_containment)
-        p_doc, p_edoc, p_shared, p_tf, p_row, p_ef, p_erow, contained = (
-            a[keep] for a in (p_doc, p_edoc, p_shared, p_tf, p_row, p_ef, p_erow, contained)
-        )
-        # per training row, the pair sharing the most n-grams (the first eval row among equals)
-        best = np.lexsort((p_erow, -p_shared, p_row))
-        lead = best[np.r_[True, p_row[best][1:] != p_row[best][:-1]]] if best.size else best
-        rows = p_row[lead]
-        found.flags[rows] = True
-        found.shared[rows] = p_shared[lead]
-        found.first_eval[rows] = p_erow[lead]
-        found.scores[rows] = p_shared[lead] / np.maximum(grams.distinct[p_doc[lead]], 1)
-        found.hit_eval.update(np.unique(p_erow).tolist())
-        lead_of = dict(zip(rows.tolist(), lead.tolist()))
+        boiler_ids = np.zeros(0, np.int64)
+        boiler_rows = np.zeros(0, np.int64)
+        if limit is not None:  # document frequency: distinct training rows per eval n-gram hit
+            frequent = store.query(
+                f'SELECT gram, count(DISTINCT row) AS rows FROM "{hits}" GROUP BY gram '
+                "HAVING count(DISTINCT row) > ? ORDER BY gram",
+                [limit],
+            )
+            boiler_ids, boiler_rows = frequent["gram"].astype(np.int64), frequent["rows"].astype(np.int64)
+        boilerplate = dict(zip(index.unique[boiler_ids].tolist(), boiler_rows.tolist()))
+        first_text = dict(zip(index.unique[boiler_ids].tolist(), index.entry_text[index.start[boiler_ids]].tolist()))
+        clean = index.clean(index.unique[boiler_ids])
+        e_boiler = np.bincount(index.entry_text[~clean], minlength=len(e_docs)).astype(np.int64)
+        e_counted = index.distinct - e_boiler
+        lead, hit_eval = self._lead_pairs(store, hits, docs, index, clean, boiler_ids, e_counted, e_names, m)
+        flags, scores = np.zeros(n, bool), np.zeros(n)
+        flags[copies.rows], scores[copies.rows] = True, 1.0
+        flags[lead["row"]] = True
+        scores[lead["row"]] = lead["shared"] / np.maximum(lead["own"], 1)
+        contained = lead["shared"] / np.maximum(lead["counted"], 1)
+        lead_of = {int(i): k for k, i in enumerate(lead["row"].tolist())}
+        exact_of = dict(zip(copies.rows.tolist(), copies.eval.tolist()))
         # training rows per field pair (eval field -> train field); exact copies pair each non-empty prompt field
         # with itself
-        pairs: dict[str, np.ndarray] = {}
-        for f in self.exact_fields:
-            if f in train_f and copies.size:
-                texts = train_f[f]
-                with_text = copies[np.array([bool(texts[i]) for i in copies.tolist()], bool)]
-                if with_text.size:
-                    pairs[f"{f}->{f}"] = with_text
-        combo = np.unique((p_ef * len(t_names) + p_tf) * n + p_row)
-        for key_id in np.unique(combo // n).tolist():
-            ef, tf = divmod(key_id, len(t_names))
-            key, rows_of_pair = f"{e_names[ef]}->{t_names[tf]}", combo[combo // n == key_id] % n
-            pairs[key] = np.union1d(pairs[key], rows_of_pair) if key in pairs else rows_of_pair
-        by_fields = {key: int(r.size) for key, r in pairs.items()}
-        lines = records["line"].to_numpy()
+        by_fields: dict[str, int] = {}
+        for f, texted in copies.texted.items():
+            if texted.any():
+                by_fields[f"{f}->{f}"] = int(texted.sum())
+        width = len(self.fields)
+        combos = lead["combos"]
+        for bit in range(len(e_names) * width):
+            holders = int(((combos >> np.int64(bit)) & 1).sum()) if combos.size else 0
+            if holders:
+                key = f"{e_names[bit // width]}->{self.fields[bit % width]}"
+                by_fields[key] = by_fields.get(key, 0) + holders
         eval_lines = context.eval["line"].to_numpy()
+        shown = np.flatnonzero(flags)[: self.max_examples]
+        taken = rows.take(shown)
+        taken_prompts = _joined([t for f in self.exact_fields if (t := field_texts(taken, f)) is not None], len(taken))
         examples = []
-        for i in np.flatnonzero(found.flags)[: self.max_examples].tolist():
-            row_pairs = [key for key, r in pairs.items() if _has(r, i)]
-            if found.exact[i] >= 0:
-                j, reason, text = int(found.exact[i]), "exact copy", train_p[i]
+        for at, (i, line) in enumerate(zip(shown.tolist(), taken["line"].tolist())):
+            if i in exact_of:
+                j, reason, text = exact_of[i], "exact copy", taken_prompts[at]
+                keys = {f"{f}->{f}" for f, texted in copies.texted.items() if texted[copies.at(i)]}
                 total = len(ngrams(eval_p[j], self.ngram))
                 numbers: dict[str, Any] = {"shared_ngrams": total, "eval_ngrams": total, "containment": 1.0}
                 numbers |= {"boilerplate_ngrams": 0, "boilerplate": []}
             else:
                 k = lead_of[i]
-                j, tf, ef = int(p_erow[k]), int(p_tf[k]), int(p_ef[k])
-                reason = f"{int(p_shared[k])} shared {self.ngram}-grams"
-                text = train_f[t_names[tf]][i]
-                e_text = eval_f[e_names[ef]][j]
+                j, tf, ef = int(lead["erow"][k]), int(lead["tf"][k]), int(lead["ef"][k])
+                reason = f"{int(lead['shared'][k])} shared {self.ngram}-grams"
+                text = (field_texts(taken, self.fields[tf]) or [""] * len(taken))[at]
+                keys = {
+                    f"{e_names[b // width]}->{self.fields[b % width]}"
+                    for b in range(len(e_names) * width)
+                    if (int(combos[k]) >> b) & 1
+                }
                 numbers = {
-                    "pair": f"{e_names[ef]}->{t_names[tf]}",
-                    "shared_ngrams": int(p_shared[k]),
-                    "eval_ngrams": int(e_counted[p_edoc[k]]),
+                    "pair": f"{e_names[ef]}->{self.fields[tf]}",
+                    "shared_ngrams": int(lead["shared"][k]),
+                    "eval_ngrams": int(lead["counted"][k]),
                     "containment": round(float(contained[k]), 4),
-                    **_boilerplate_shared(e_text, text, self.ngram, grams.boilerplate),
+                    **_boilerplate_shared(eval_f[e_names[ef]][j], text, self.ngram, boilerplate),
                 }
             examples.append(
                 {
-                    "line": int(lines[i]),
+                    "line": int(line),
                     "eval_line": int(eval_lines[j]),
                     "reason": reason,
-                    "fields": ", ".join(row_pairs),
+                    "fields": ", ".join(key for key in by_fields if key in keys),
                     **numbers,
                     "text": snippet(text),
                 }
             )
         # every flagged row, for --flags: the eval row it overlaps and the pair's numbers (no text)
         details: dict[int, dict[str, Any]] = {}
-        for i in np.flatnonzero(found.flags).tolist():
-            if found.exact[i] >= 0:
-                j = int(found.exact[i])
+        for i in np.flatnonzero(flags).tolist():
+            if i in exact_of:
+                j = exact_of[i]
                 details[i] = {"reason": f"exact copy of eval row {j}", "eval_row": j, "containment": 1.0}
             else:
                 k = lead_of[i]
-                j = int(p_erow[k])
+                j = int(lead["erow"][k])
                 details[i] = {
-                    "reason": f"{int(p_shared[k])} shared {self.ngram}-grams with eval row {j}",
+                    "reason": f"{int(lead['shared'][k])} shared {self.ngram}-grams with eval row {j}",
                     "eval_row": j,
-                    "pair": f"{e_names[int(p_ef[k])]}->{t_names[int(p_tf[k])]}",
-                    "shared_ngrams": int(p_shared[k]),
-                    "eval_ngrams": int(e_counted[p_edoc[k]]),
+                    "pair": f"{e_names[int(lead['ef'][k])]}->{self.fields[int(lead['tf'][k])]}",
+                    "shared_ngrams": int(lead["shared"][k]),
+                    "eval_ngrams": int(lead["counted"][k]),
                     "containment": round(float(contained[k]), 4),
                 }
-        exact = int(copies.size)
-        flagged = int(found.flags.sum())
-        hit_rows = len(found.hit_eval)
+        exact = int(copies.rows.size)
+        flagged = int(flags.sum())
+        hit_rows = len(set(copies.eval.tolist()) | set(hit_eval.tolist()))
         eval_with_boiler = np.zeros(m, bool)
-        eval_with_boiler[np.flatnonzero(grams.eval_boilerplate) % max(m, 1)] = True
-        common = sorted(grams.boilerplate.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        eval_with_boiler[np.flatnonzero(e_boiler) % max(m, 1)] = True
+        common = sorted(boilerplate.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         summary = {
             "train_rows": n,
             "eval_rows": m,
@@ -622,10 +665,10 @@ class ContaminationCheck(Check):
             "by_fields": by_fields,
             "boilerplate": {
                 "max_ngram_rows": limit,
-                "ngrams": len(grams.boilerplate),
+                "ngrams": len(boilerplate),
                 "eval_rows_with_boilerplate": int(eval_with_boiler.sum()),
                 "most_common": [
-                    {"text": _gram_text(e_docs[grams.boilerplate_eval[h]], h, self.ngram), "train_rows": rows_}
+                    {"text": _gram_text(e_docs[first_text[h]], h, self.ngram), "train_rows": rows_}
                     for h, rows_ in common
                 ],
             },
@@ -633,12 +676,169 @@ class ContaminationCheck(Check):
         detail = f"{hit_rows} of {m} eval rows overlap {flagged} train rows ({exact} exact)"
         if by_fields:
             detail += "; fields " + ", ".join(f"{key} {count}" for key, count in by_fields.items())
-        if grams.boilerplate:
+        if boilerplate:
             detail += (
-                f"; {len(grams.boilerplate)} boilerplate {self.ngram}-grams (in over {limit:g} training rows) "
+                f"; {len(boilerplate)} boilerplate {self.ngram}-grams (in over {limit:g} training rows) "
                 f"not counted, held by {int(eval_with_boiler.sum())} eval rows"
             )
-        return self.result(found.flags, found.scores, summary, examples, detail, details=details)
+        return self.result(flags, scores, summary, examples, detail, details=details)
+
+    def _scratch(self, store: FeatureStore, name: str) -> str:
+        """A new table name for what :meth:`finish` stores (a second finish on one store gets its own tables)."""
+        k = 0
+        while store.has(self.table(f"{name}_{k}")):
+            k += 1
+        return self.table(f"{name}_{k}")
+
+    def _copies(self, store: FeatureStore, rows: RowSource, eval_p: list[str]) -> _Copies:
+        """The exact copies of an eval prompt: the rows whose prompt hash is an eval prompt's (a semi-join in the
+        store), read back in batches and confirmed on the normalised strings by :func:`_exact_copies`."""
+        blank = np.array([not t.strip() for t in eval_p], dtype=bool)
+        keys = self._scratch(store, "eval_prompts")
+        store.append(keys, pa.table({"hash": unique_sorted(normal_hashes(eval_p)[~blank])}, schema=_KEYS))
+        prompts = self.table("prompts")
+        candidates = (
+            store.query(f'SELECT row FROM "{prompts}" WHERE hash IN (SELECT hash FROM "{keys}") ORDER BY row')["row"]
+            if store.has(prompts)
+            else np.zeros(0, np.int64)
+        )
+        found: list[np.ndarray] = [np.zeros(0, np.int64)]
+        copied: list[np.ndarray] = [np.zeros(0, np.int64)]
+        texted: dict[str, list[np.ndarray]] = {f: [np.zeros(0, bool)] for f in self.exact_fields}
+        for lo in range(0, candidates.size, _TAKE_ROWS):
+            part = rows.take(candidates[lo : lo + _TAKE_ROWS])
+            columns = {f: t for f in self.exact_fields if (t := field_texts(part, f)) is not None}
+            out = _empty(len(part))
+            _exact_copies(_joined([columns[f] for f in self.exact_fields if f in columns], len(part)), eval_p, out)
+            hit = np.flatnonzero(out.exact >= 0)
+            found.append(row_numbers(part)[hit])
+            copied.append(out.exact[hit].astype(np.int64))
+            for f in self.exact_fields:
+                values = columns.get(f)
+                texted[f].append(np.array([bool(values[i]) for i in hit.tolist()] if values else [False] * hit.size))
+        return _Copies(np.concatenate(found), np.concatenate(copied), {f: np.concatenate(v) for f, v in texted.items()})
+
+    def _hits(self, store: FeatureStore, rows: RowSource, index: _EvalGrams, copies: np.ndarray) -> tuple[str, str]:
+        """The second pass: every training text's distinct hits among the eval n-grams (``hits``: row, field,
+        gram) and its distinct n-gram count (``docs``: row, field, ngrams, for the texts with a hit), stored; the
+        rows in ``copies`` (sorted) count as empty. Returns the two tables' names."""
+        hits, docs = self._scratch(store, "hits"), self._scratch(store, "docs")
+        store.append(hits, _HITS.empty_table())
+        store.append(docs, _DOCS.empty_table())
+        if not index.entry_gram.size:
+            return hits, docs
+        for part in rows.scan():
+            size = len(part)
+            numbers = row_numbers(part)
+            blank = np.flatnonzero(np.isin(numbers, copies)).tolist()
+            texts: list[str] = []
+            for f in self.fields:
+                column = field_texts(part, f) or [""] * size
+                if blank:
+                    column = list(column)
+                    for i in blank:
+                        column[i] = ""
+                texts.extend(column)
+            # the compiled loops pay off on a big input: judged on the whole data's estimated size, as one pass
+            use_native(text_chars(texts) * (rows.rows // max(size, 1)))
+            found = list(index.hits(texts))
+            if not found:
+                continue
+            ids, distinct, text, gram = (np.concatenate(parts) for parts in zip(*found))
+            store.append(
+                docs,
+                pa.table({"row": numbers[ids % size], "field": ids // size, "ngrams": distinct}, schema=_DOCS),
+            )
+            store.append(
+                hits, pa.table({"row": numbers[text % size], "field": text // size, "gram": gram}, schema=_HITS)
+            )
+        return hits, docs
+
+    def _lead_pairs(
+        self,
+        store: FeatureStore,
+        hits: str,
+        docs: str,
+        index: _EvalGrams,
+        clean: np.ndarray,
+        boiler_ids: np.ndarray,
+        e_counted: np.ndarray,
+        e_names: list[str],
+        m: int,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per training row with a pair that counts, its lead pair (the most shared n-grams, then the first eval
+        row, train field, eval field) and the field pairs it has (``combos``, bit ``ef * len(fields) + tf``); and
+        the eval rows of every pair that counts.
+
+        A pair (training text, eval text) shares the distinct hit n-grams of the text that count for the eval
+        text (its clean entries); it counts when that is ``min_prompt_containment`` (two prompt fields) or
+        ``min_containment`` of the eval text's counted n-grams. The lead's ``own`` is its training text's distinct
+        n-grams less the boilerplate ones it hit."""
+        entries, boiler = self._scratch(store, "eval_entries"), self._scratch(store, "boilerplate")
+        counts = clean & ~np.isin(index.entry_id, boiler_ids)
+        texts = index.entry_text[counts]
+        store.append(
+            entries,
+            pa.table(
+                {
+                    "gram": index.entry_id[counts],
+                    "ef": texts // max(m, 1),
+                    "erow": texts % max(m, 1),
+                    "counted": e_counted[texts],
+                },
+                schema=_ENTRIES,
+            ),
+        )
+        store.append(boiler, pa.table({"gram": boiler_ids}, schema=_GRAMS))
+        prompt_t = [k for k, f in enumerate(self.fields) if f in PROMPT_FIELDS] or [-1]
+        prompt_e = [k for k, f in enumerate(e_names) if f in PROMPT_FIELDS] or [-1]
+        kept = (
+            "WITH pairs AS ("
+            f" SELECT h.row, h.field AS tf, e.ef, e.erow, count(*) AS shared, any_value(e.counted) AS counted"
+            f' FROM "{hits}" h JOIN "{entries}" e ON h.gram = e.gram GROUP BY h.row, h.field, e.ef, e.erow'
+            "), kept AS (SELECT * FROM pairs WHERE CAST(shared AS DOUBLE) / CAST(greatest(counted, 1) AS DOUBLE) >= "
+            f"CASE WHEN tf IN ({', '.join(map(str, prompt_t))}) AND ef IN ({', '.join(map(str, prompt_e))}) "
+            "THEN ? ELSE ? END)"
+        )
+        thresholds = [self.min_prompt_containment, self.min_containment]
+        lead = store.query(
+            kept + ", ranked AS (SELECT *, row_number() OVER (PARTITION BY row ORDER BY shared DESC, erow, tf, ef) "
+            f"AS rank, bit_or(CAST(1 AS BIGINT) << (ef * {len(self.fields)} + tf)) OVER (PARTITION BY row) AS combos"
+            " FROM kept) "
+            "SELECT r.row, r.tf, r.ef, r.erow, r.shared, r.counted, r.combos, d.ngrams - coalesce(b.lose, 0) AS own"
+            f' FROM ranked r JOIN "{docs}" d ON d.row = r.row AND d.field = r.tf'
+            f' LEFT JOIN (SELECT row, field, count(*) AS lose FROM "{hits}"'
+            f' WHERE gram IN (SELECT gram FROM "{boiler}") GROUP BY row, field) b'
+            " ON b.row = r.row AND b.field = r.tf WHERE r.rank = 1 ORDER BY r.row",
+            thresholds,
+        )
+        hit_eval = store.query(kept + " SELECT DISTINCT erow FROM kept ORDER BY erow", thresholds)["erow"]
+        out = {name: np.asarray(values, np.int64) for name, values in lead.items()}
+        return out, np.asarray(hit_eval, np.int64)
+
+
+@dataclass
+class _Copies:
+    """The exact copies: the training ``rows`` (ascending), the ``eval`` row each copies, and per exact field
+    whether each copy holds text in it (``texted``)."""
+
+    rows: np.ndarray
+    eval: np.ndarray
+    texted: dict[str, np.ndarray]
+
+    def at(self, row: int) -> int:
+        """The position of training row ``row`` in :attr:`rows`."""
+        return int(np.searchsorted(self.rows, row))
+
+
+#: Rows read back at once to confirm exact copies.
+_TAKE_ROWS = 65_536
+_PROMPTS = pa.schema([("row", pa.int64()), ("hash", pa.int64())])
+_KEYS = pa.schema([("hash", pa.int64())])
+_HITS = pa.schema([("row", pa.int64()), ("field", pa.int16()), ("gram", pa.int32())])
+_DOCS = pa.schema([("row", pa.int64()), ("field", pa.int16()), ("ngrams", pa.int64())])
+_ENTRIES = pa.schema([("gram", pa.int32()), ("ef", pa.int16()), ("erow", pa.int64()), ("counted", pa.int64())])
+_GRAMS = pa.schema([("gram", pa.int32())])
 
 
 def _positions(text: str, n: int) -> tuple[list[str], np.ndarray]:
@@ -676,9 +876,3 @@ def _gram_text(text: str, gram: int, n: int) -> str:
     words, hashes = _positions(text, n)
     k = int(np.flatnonzero(hashes == np.uint64(gram))[0])
     return snippet(" ".join(words[k : k + n]))
-
-
-def _has(sorted_rows: np.ndarray, i: int) -> bool:
-    """Whether the sorted array ``sorted_rows`` holds ``i``."""
-    k = int(np.searchsorted(sorted_rows, i))
-    return k < sorted_rows.size and int(sorted_rows[k]) == i

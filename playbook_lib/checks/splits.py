@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult, Outcome
+from playbook_lib.checks.base import CheckContext, CheckResult, Outcome
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.hashing import normal_hashes
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
@@ -48,7 +50,7 @@ def _split_names(values: pd.Series) -> list[str]:
 
 
 @register
-class SplitsCheck(Check):
+class SplitsCheck(BatchCheck):
     """Every split in ``required`` is present, and no prompt appears in two splits.
 
     Splits come from the ``split`` column (``val``/``dev`` count as validation); rows without one are ``train``,
@@ -60,6 +62,7 @@ class SplitsCheck(Check):
 
     name = "splits"
     metric = "overlap_rate"
+    tables = ("splits",)
 
     def __init__(
         self,
@@ -72,10 +75,16 @@ class SplitsCheck(Check):
         self.required = [_ALIASES.get(r, r) for r in (required or ["train", "validation", "test"])]
         self.fields = tuple(fields or ("instruction", "input"))
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
-        splits = _split_names(records["split"])
-        raw = record_text(records, self.fields)
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Every row's split and the normal-form hash of its prompt (``fields``)."""
+        table = {"row": row_numbers(records), "split": _split_names(records["split"])}
+        return {"splits": pa.table(table | {"hash": normal_hashes(record_text(records, self.fields))}, schema=_SPLITS)}
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        """Split sizes by a group-by; the rows whose hash the store finds in two splits (with the split files') are
+        read back and confirmed on their normalised strings (a hash collision cannot flag a row)."""
+        n = rows.rows
+        table = self.table("splits")
         # the split files given beside the data: --eval is the test split, --validation the validation split
         extra: list[tuple[str, list[str]]] = [
             (name, record_text(frame, self.fields))
@@ -84,25 +93,37 @@ class SplitsCheck(Check):
         ]
         other_names = [name for name, texts in extra for _ in texts]
         other_texts = [t for _, texts in extra for t in texts]
+        other_hashes = normal_hashes(other_texts)
+        others = self.table("files")
+        k = 0
+        while store.has(f"{others}_{k}"):  # a table of its own for each finish on one store
+            k += 1
+        others = f"{others}_{k}"
+        store.append(
+            others,
+            pa.table({"row": np.arange(len(other_texts)), "split": other_names, "hash": other_hashes}, schema=_SPLITS),
+        )
         # Only rows whose normal-form hash occurs in two splits can be in two splits; the normalised strings of
-        # those rows alone decide it (a hash collision cannot flag a row).
-        names = {name: k for k, name in enumerate(sorted(set(splits) | set(other_names)))}
-        code = np.array([names[s] for s in splits + other_names], dtype=np.int64)
-        hashes = np.concatenate([normal_hashes(raw), normal_hashes(other_texts)])
-        order = np.argsort(hashes, kind="stable")
-        starts = np.flatnonzero(np.r_[True, hashes[order][1:] != hashes[order][:-1]]) if hashes.size else order
-        several = np.zeros(hashes.size, dtype=bool)
-        if order.size:
-            mixed = np.minimum.reduceat(code[order], starts) != np.maximum.reduceat(code[order], starts)
-            several[order] = np.repeat(mixed, np.diff(np.r_[starts, order.size]))
+        # those rows alone decide it.
+        mixed = (
+            f'SELECT hash FROM (SELECT hash, split FROM "{table}" UNION ALL SELECT hash, split FROM "{others}") '
+            "GROUP BY hash HAVING count(DISTINCT split) > 1"
+        )
+        candidates = store.query(f'SELECT row, split FROM "{table}" WHERE hash IN ({mixed}) ORDER BY row')
+        several = store.query(f'SELECT row FROM "{others}" WHERE hash IN ({mixed}) ORDER BY row')["row"]
         where: dict[str, set[str]] = {}
         texts: dict[int, str] = {}
-        for i in np.flatnonzero(several).tolist():
-            t = normalise(raw[i]) if i < n else normalise(other_texts[i - n])
-            where.setdefault(t, set()).add(splits[i] if i < n else other_names[i - n])
-            if i < n:
-                texts[i] = t
-        sizes = {s: splits.count(s) for s in sorted(set(splits))}
+        lines: dict[int, int] = {}
+        split_of = dict(zip(candidates["row"].tolist(), candidates["split"].tolist()))
+        for lo in range(0, candidates["row"].size, _TAKE_ROWS):
+            part = rows.take(candidates["row"][lo : lo + _TAKE_ROWS])
+            for i, line, text in zip(part.index.tolist(), part["line"].tolist(), record_text(part, self.fields)):
+                texts[i], lines[i] = normalise(text), int(line)
+                where.setdefault(texts[i], set()).add(split_of[i])
+        for i in several.tolist():
+            where.setdefault(normalise(other_texts[i]), set()).add(other_names[i])
+        counted = store.query(f'SELECT split, count(*) AS rows FROM "{table}" GROUP BY split')
+        sizes = dict(sorted(zip(counted["split"].tolist(), counted["rows"].astype(int).tolist())))
         for name in other_names:
             sizes[name] = sizes.get(name, 0) + 1
         sizes = dict(sorted(sizes.items()))
@@ -123,16 +144,18 @@ class SplitsCheck(Check):
         # there already overlap: that is a failure whatever else is missing.
         outcome = Outcome.NOT_EVALUATED if missing and graded is Outcome.PASS else graded
         examples = [
-            {
-                "line": int(records["line"].iloc[i]),
-                "reason": f"also in {', '.join(sorted(where[texts[int(i)]] - {splits[i]}))}",
-            }
-            for i in np.flatnonzero(flags)[:5]
+            {"line": lines[i], "reason": f"also in {', '.join(sorted(where[texts[i]] - {split_of[i]}))}"}
+            for i in np.flatnonzero(flags)[:5].tolist()
         ]
         detail = f"sizes {', '.join(f'{k} {v}' for k, v in sizes.items())}"
         if missing:
             detail += f"; missing {', '.join(missing)}: " + "; ".join(_HOW[m] for m in missing if m in _HOW)
         return self.result(flags, flags.astype(float), summary, examples, detail, outcome=outcome)
+
+
+#: Rows read back at once to confirm the ones in two splits.
+_TAKE_ROWS = 65_536
+_SPLITS = pa.schema([("row", pa.int64()), ("split", pa.string()), ("hash", pa.int64())])
 
 
 #: How to supply each split, for the report of a run where it is missing.
@@ -144,7 +167,7 @@ _HOW = {
 
 
 @register
-class GoldenSetCheck(Check):
+class GoldenSetCheck(BatchCheck):
     """A golden set of real failure cases exists and is large enough (metric ``golden_examples``, lower is worse).
 
     The golden set is the ``--golden`` file, or rows whose ``split`` or ``category`` is ``golden``; with neither,
@@ -155,17 +178,23 @@ class GoldenSetCheck(Check):
     metric = "golden_examples"
     direction = "below"
     metric_range = (0.0, float("inf"))  # a count of rows
+    tables = ("tagged",)
 
     def __init__(self, warn: float | None = 50, fail: float | None = 1) -> None:
         super().__init__(warn, fail)
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """How many rows of the batch are tagged golden (split or category)."""
         in_records = [
             (s or "").lower() == "golden" or (c or "").lower() == "golden"
             for s, c in zip(records["split"], records["category"])
         ]
-        count = len(context.golden) if context.golden is not None else int(sum(in_records))
+        return {"tagged": pa.table({"rows": [int(sum(in_records))]}, schema=_TAGGED)}
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        tagged = int(store.query(f'SELECT coalesce(sum(rows), 0)::BIGINT AS n FROM "{self.table("tagged")}"')["n"][0])
+        count = len(context.golden) if context.golden is not None else tagged
         if context.golden is None and not count:
             return self.not_evaluated(
                 n,
@@ -175,3 +204,6 @@ class GoldenSetCheck(Check):
         where = "--golden file" if context.golden is not None else "rows tagged golden"
         summary = {"golden_examples": count, "source": where}
         return self.result(np.zeros(n, bool), np.zeros(n), summary, [], f"{count} examples from {where}")
+
+
+_TAGGED = pa.schema([("rows", pa.int64())])
