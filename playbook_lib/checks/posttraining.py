@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.base import CheckContext, CheckResult
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.formatting import _role_problem, tokens
 from playbook_lib.checks.registry import register
@@ -213,13 +213,18 @@ class PreferencePairsCheck(_RowProblemsCheck):
 
 
 @register
-class LengthBiasCheck(Check):
+class LengthBiasCheck(BatchCheck):
     """Whether "chosen" mostly means "longer". The metric ``longer_chosen_rate`` is the share of pairs (with two
     non-empty answers) whose chosen answer has more whitespace tokens than the rejected one, a pair of equal length
     counting one half; about 0.5 means length does not predict the label. Rows whose chosen answer is more than
-    ``ratio`` times longer are flagged. Fewer than ``min_pairs`` pairs with two answers: not evaluated."""
+    ``ratio`` times longer are flagged. Fewer than ``min_pairs`` pairs with two answers: not evaluated.
+
+    In batches (:mod:`playbook_lib.checks.batch`): each batch stores the token counts and log length ratio (computed
+    in NumPy) of its pairs with two answers, and its much-longer rows; the global step counts them and takes the
+    median in the store."""
 
     name = "length_bias"
+    tables = ("pairs", "much_longer")
     metric = "longer_chosen_rate"
     shapes = ("preference",)
 
@@ -232,7 +237,8 @@ class LengthBiasCheck(Check):
         self.ratio = ratio
         self.min_pairs = min_pairs
 
-    def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Per pair with two non-empty answers: both token counts and the log length ratio; the flagged rows."""
         n = len(records)
         c_len = np.zeros(n)
         r_len = np.zeros(n)
@@ -242,34 +248,77 @@ class LengthBiasCheck(Check):
             c_len[i] = tokens(c) if c else 0
             r_len[i] = tokens(r) if r else 0
         comparable = (c_len > 0) & (r_len > 0)
-        m = int(comparable.sum())
-        if m < self.min_pairs:
-            return self.not_evaluated(n, f"only {m} pairs with two non-empty answers (< min_pairs {self.min_pairs})")
         log_ratio = np.log(np.where(comparable, c_len, 1) / np.where(comparable, r_len, 1))
-        chosen, rejected = c_len[comparable], r_len[comparable]
-        longer, ties = int((chosen > rejected).sum()), int((chosen == rejected).sum())
-        rate = (longer + 0.5 * ties) / m
         flags = comparable & (log_ratio > math.log(self.ratio))
         scores = np.clip(log_ratio / math.log(self.ratio) / 2, 0, 1) * flags
+        numbers, lines = row_numbers(records), records["line"].to_numpy(dtype=np.int64)
+        return {
+            "pairs": pa.table(
+                {
+                    "row": numbers[comparable],
+                    "chosen": c_len[comparable].astype(np.int64),
+                    "rejected": r_len[comparable].astype(np.int64),
+                    "log_ratio": log_ratio[comparable],
+                },
+                schema=_PAIRS,
+            ),
+            "much_longer": pa.table(
+                {
+                    "row": numbers[flags],
+                    "line": lines[flags],
+                    "score": scores[flags],
+                    "chosen": c_len[flags].astype(np.int64),
+                    "rejected": r_len[flags].astype(np.int64),
+                },
+                schema=_MUCH_LONGER,
+            ),
+        }
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
+        pairs = self.table("pairs")
+        counts = store.query(
+            "SELECT count(*) AS m, count(*) FILTER (WHERE chosen > rejected) AS longer, "
+            "count(*) FILTER (WHERE chosen = rejected) AS ties, coalesce(sum(chosen), 0)::BIGINT AS c, "
+            f'coalesce(sum(rejected), 0)::BIGINT AS r FROM "{pairs}"'
+        )
+        m, longer, ties = (int(counts[k][0]) for k in ("m", "longer", "ties"))
+        if m < self.min_pairs:
+            return self.not_evaluated(n, f"only {m} pairs with two non-empty answers (< min_pairs {self.min_pairs})")
+        rate = (longer + 0.5 * ties) / m
+        found = store.query(
+            f'SELECT row, line, score, chosen, rejected FROM "{self.table("much_longer")}" ORDER BY row'
+        )
+        flags, scores = np.zeros(n, bool), np.zeros(n)
+        flags[found["row"]], scores[found["row"]] = True, found["score"]
         summary = {
             "longer_chosen_rate": rate,
             "pairs": m,
             "chosen_longer": longer,
             "equal_length": ties,
-            "median_log_length_ratio": float(np.median(log_ratio[comparable])),
-            "chosen_mean_tokens": float(chosen.mean()),
-            "rejected_mean_tokens": float(rejected.mean()),
+            "median_log_length_ratio": store.median(pairs, "log_ratio"),
+            "chosen_mean_tokens": float(np.float64(int(counts["c"][0])) / m),
+            "rejected_mean_tokens": float(np.float64(int(counts["r"][0])) / m),
             "much_longer": int(flags.sum()),
         }
         examples = [
-            {
-                "line": int(records["line"].iloc[i]),
-                "reason": f"chosen {int(c_len[i])} tokens vs rejected {int(r_len[i])}",
-            }
-            for i in np.flatnonzero(flags)[: self.max_examples]
+            {"line": int(line), "reason": f"chosen {int(c)} tokens vs rejected {int(r)}"}
+            for line, c, r in list(zip(found["line"], found["chosen"], found["rejected"]))[: self.max_examples]
         ]
         detail = (
             f"chosen is longer in {longer} and as long in {ties} of {m} pairs (mean {summary['chosen_mean_tokens']:.0f}"
             f" vs {summary['rejected_mean_tokens']:.0f} tokens)"
         )
         return self.result(flags, scores, summary, examples, detail)
+
+
+_PAIRS = pa.schema([("row", pa.int64()), ("chosen", pa.int64()), ("rejected", pa.int64()), ("log_ratio", pa.float64())])
+_MUCH_LONGER = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("line", pa.int64()),
+        ("score", pa.float64()),
+        ("chosen", pa.int64()),
+        ("rejected", pa.int64()),
+    ]
+)

@@ -226,7 +226,19 @@ def preference() -> pd.DataFrame:
     return records_from_rows([rows[i] for i in rng.permutation(len(rows))])
 
 
-PREFERENCE_CHECKS = [("preference_pairs", {}), ("preference_pairs", {"min_new_tokens": 1})]
+PREFERENCE_CHECKS = [
+    ("preference_pairs", {}),
+    ("preference_pairs", {"min_new_tokens": 1}),
+    ("length_bias", {}),
+    ("length_bias", {"ratio": 4.0, "min_pairs": 50, "warn": 0.6, "fail": 0.7}),
+]
+
+
+def test_length_bias_with_too_few_pairs_is_not_evaluated_in_batches_too(preference: pd.DataFrame) -> None:
+    options = {"min_pairs": 5000}
+    whole = check("length_bias", options).run(preference, CheckContext())
+    assert whole.outcome.value == "not_evaluated"
+    assert_same(whole, run_in_batches(check("length_bias", options), preference, 333))
 
 
 @pytest.mark.parametrize(("name", "options"), PREFERENCE_CHECKS)
