@@ -207,7 +207,8 @@ class BatchCheck(Check):
     @abstractmethod
     def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
         """Per-row features of one batch (``records.index``: the rows' global numbers), one table per name in
-        :attr:`tables`."""
+        :attr:`tables`. A column that holds row numbers is named ``row`` and no other column does: an engine that
+        numbers each partition's rows from 0 (:mod:`playbook_lib.checklist.ray_engine`) shifts exactly those."""
 
     @abstractmethod
     def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
@@ -217,13 +218,17 @@ class BatchCheck(Check):
         """The store's name of this check's feature table ``name``."""
         return f"{self.prefix}{self.name}__{name}"
 
-    def store_batch(self, store: FeatureStore, records: pd.DataFrame) -> None:
-        """Run :meth:`batch` on ``records`` and append its tables to ``store``."""
+    def batch_tables(self, records: pd.DataFrame) -> list[tuple[str, pa.Table]]:
+        """:meth:`batch` on ``records``, each table under its store name, checked against :attr:`tables`."""
         out = self.batch(records)
         if set(out) != set(self.tables):
             raise RuntimeError(f"{self.name}: batch returned tables {sorted(out)}, declared {sorted(self.tables)}")
-        for name in self.tables:
-            store.append(self.table(name), out[name])
+        return [(self.table(name), out[name]) for name in self.tables]
+
+    def store_batch(self, store: FeatureStore, records: pd.DataFrame) -> None:
+        """Run :meth:`batch` on ``records`` and append its tables to ``store``."""
+        for name, table in self.batch_tables(records):
+            store.append(name, table)
 
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
         """Both steps on a loaded frame: one batch, the frame as the row source."""
