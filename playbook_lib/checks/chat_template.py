@@ -56,9 +56,11 @@ from typing import Any, BinaryIO
 import jinja2
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from playbook_lib.checks.base import Check, CheckContext, CheckResult
+from playbook_lib.checks.base import CheckContext, CheckResult
+from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.formatting import _role_problem
 from playbook_lib.checks.registry import register
 from playbook_lib.errors import UsageError
@@ -426,10 +428,12 @@ def _shape_ok(messages: Any) -> bool:
 
 
 _NUMBER = re.compile(r"\d+")
+_CHATS = pa.schema([("row", pa.int64()), ("problems", pa.list_(pa.string()))])
+_TOKENS = pa.schema([("row", pa.int64()), ("tokens", pa.int64())])
 
 
 @register
-class ChatTemplateCheck(Check):
+class ChatTemplateCheck(BatchCheck):
     """Flags chat rows the target model's chat template rejects, mis-renders or renders too long; the metric is the
     share of chat rows flagged (see the module docstring).
 
@@ -438,11 +442,18 @@ class ChatTemplateCheck(Check):
     (default: the one beside the config). ``max_tokens``: flag longer training texts. ``add_generation_prompt``:
     check the inference prompt against the training text. ``max_render_ratio`` and ``timeout_s``: the guards on a
     hostile template.
+
+    In batches (:mod:`playbook_lib.checks.batch`): the template (and tokenizer) is loaded once per run; each batch
+    renders its chat rows and stores their problems and token counts; the global step counts them, takes the
+    median token count in the store and reads back the first flagged rows for the examples.
     """
 
     name = "chat_template"
     metric = "flagged_rate"
     shapes = ("chat", "sharegpt")
+    tables = ("chats", "tokens")
+    #: The loaded template, compiled template, tokenizer path and counter of the run in progress.
+    _cache: tuple[ChatTemplate, jinja2.Template, Path | None, Counter | None] | None = None
 
     def __init__(
         self,
@@ -536,47 +547,82 @@ class ChatTemplateCheck(Check):
             return ["no end-of-turn token after the assistant's answer (the model does not learn to stop)"]
         return []
 
+    def _loaded(self) -> tuple[ChatTemplate, jinja2.Template, Path | None, Counter | None]:
+        """The template, compiled, the tokenizer's path and counter: loaded on first use in a run, then kept
+        (:meth:`finish` and :meth:`run` let the next run load them again)."""
+        cached = self._cache
+        if cached is None:
+            template = load_chat_template(str(self.tokenizer_config), self.template_name)
+            compiled = template.compile()
+            tokenizer_path = Path(self.tokenizer) if self.tokenizer else template.tokenizer
+            if tokenizer_path is not None and not tokenizer_path.is_file():
+                raise UsageError(f"{tokenizer_path}: tokenizer not found (a tokenizer.json or a .gguf)")
+            tokenizer = _load_tokenizer(tokenizer_path) if tokenizer_path is not None else None
+            cached = (template, compiled, tokenizer_path, tokenizer)
+            self._cache = cached
+        return cached
+
     def run(self, records: pd.DataFrame, context: CheckContext) -> CheckResult:
-        n = len(records)
+        self._cache = None
+        return super().run(records, context)
+
+    def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
+        """Each chat row's problems (rendered with the template), and the token counts of the rendered rows."""
+        chats: dict[str, list[Any]] = {"row": [], "problems": []}
+        counted: dict[str, list[Any]] = {"row": [], "tokens": []}
+        if self.tokenizer_config:
+            template, compiled, _, tokenizer = self._loaded()
+            rows = records.to_dict("records")
+            numbers = row_numbers(records).tolist()
+            texts: dict[int, str] = {}
+            reasons: dict[int, list[str]] = {}
+            for i, row in enumerate(rows):
+                messages = _messages(row)
+                if messages is None:
+                    continue
+                problems, text = self._row(compiled, template, messages)
+                reasons[i] = problems
+                if text is not None:
+                    texts[i] = text
+            if tokenizer is not None and texts:
+                order = list(texts)
+                for i, count in zip(order, tokenizer([texts[i] for i in order])):
+                    counted["row"].append(numbers[i])
+                    counted["tokens"].append(count)
+                    if self.max_tokens is not None and count > self.max_tokens:
+                        reasons[i].append(f"{count} tokens > max_tokens {self.max_tokens}")
+            for i, problems in reasons.items():
+                chats["row"].append(numbers[i])
+                chats["problems"].append(problems)
+        return {"chats": pa.table(chats, schema=_CHATS), "tokens": pa.table(counted, schema=_TOKENS)}
+
+    def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
+        n = rows.rows
         if not self.tokenizer_config:
             return self.not_evaluated(n, _HINT)
-        template = load_chat_template(self.tokenizer_config, self.template_name)
-        compiled = template.compile()
-        tokenizer_path = Path(self.tokenizer) if self.tokenizer else template.tokenizer
-        if tokenizer_path is not None and not tokenizer_path.is_file():
-            raise UsageError(f"{tokenizer_path}: tokenizer not found (a tokenizer.json or a .gguf)")
-        tokenizer = _load_tokenizer(tokenizer_path) if tokenizer_path is not None else None
-        rows = records.to_dict("records")
-        chat = [i for i, row in enumerate(rows) if _messages(row) is not None]
-        if not chat:
+        try:
+            template, _, tokenizer_path, _ = self._loaded()
+        finally:
+            self._cache = None
+        found = store.query(f'SELECT row, problems FROM "{self.table("chats")}" ORDER BY row')
+        if not len(found["row"]):
             return self.not_evaluated(n, "no chat rows (messages)")
-        reasons: dict[int, list[str]] = {}
-        texts: dict[int, str] = {}
-        for i in chat:
-            problems, text = self._row(compiled, template, _messages(rows[i]))
-            reasons[i] = problems
-            if text is not None:
-                texts[i] = text
-        token_counts: dict[int, int] = {}
-        if tokenizer is not None and texts:
-            order = list(texts)
-            token_counts = dict(zip(order, tokenizer([texts[i] for i in order])))
-            if self.max_tokens is not None:
-                for i, count in token_counts.items():
-                    if count > self.max_tokens:
-                        reasons[i].append(f"{count} tokens > max_tokens {self.max_tokens}")
-        return self._finish(records, chat, reasons, token_counts, template, tokenizer_path)
+        reasons = {int(r): list(p) for r, p in zip(found["row"].tolist(), found["problems"])}
+        tokens = self.table("tokens")
+        stats = store.query(f'SELECT count(*) AS k, max(tokens) AS top FROM "{tokens}"')
+        lengths = (int(stats["k"][0]), store.median(tokens, "tokens"), stats["top"][0])
+        return self._finish(rows, n, reasons, lengths, template, tokenizer_path)
 
     def _finish(
         self,
-        records: pd.DataFrame,
-        chat: list[int],
+        rows: RowSource,
+        n: int,
         reasons: dict[int, list[str]],
-        token_counts: dict[int, int],
+        lengths: tuple[int, float, Any],
         template: ChatTemplate,
         tokenizer_path: Path | None,
     ) -> CheckResult:
-        n = len(records)
+        chat = reasons
         flags = np.zeros(n, bool)
         scores = np.zeros(n)
         counts: dict[str, int] = {}
@@ -588,7 +634,6 @@ class ChatTemplateCheck(Check):
                 kind = "too long" if "> max_tokens" in p else _NUMBER.sub("N", p)
                 counts[kind] = counts.get(kind, 0) + 1
         flagged = int(flags.sum())
-        lengths = np.array(list(token_counts.values()), dtype=float)
         if tokenizer_path is None:
             token_note = "not evaluated: no tokenizer.json beside the config (set tokenizer)"
             if template.origin.lower().endswith(".gguf"):
@@ -604,17 +649,13 @@ class ChatTemplateCheck(Check):
             "template": template.origin,
             "tokens": token_note,
         }
-        if len(lengths):
-            summary["median_tokens"] = float(np.median(lengths))
-            summary["max_tokens_seen"] = int(lengths.max())
+        if lengths[0]:
+            summary["median_tokens"] = lengths[1]
+            summary["max_tokens_seen"] = int(lengths[2])
+        shown = rows.take(np.flatnonzero(flags)[: self.max_examples])
         examples = [
-            {
-                "row": int(i),
-                "line": int(records["line"].iloc[i]),
-                "reason": "; ".join(reasons[int(i)]),
-                "instruction": snippet(records["instruction"].iloc[i]),
-            }
-            for i in np.flatnonzero(flags)[: self.max_examples]
+            {"row": int(i), "line": int(line), "reason": "; ".join(reasons[int(i)]), "instruction": snippet(text)}
+            for i, line, text in zip(shown.index, shown["line"], shown["instruction"])
         ]
         top = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         detail = f"{flagged} of {len(chat)} chat rows" + (f" ({top})" if top else "")

