@@ -113,6 +113,8 @@ SFT_CHECKS = [
     ("quantity", {"method": "full"}),
     ("task_rules", {"forbidden": ["as an AI language model"]}),
     ("sft_pairs", {}),
+    ("consistency", {}),
+    ("consistency", {"fields": ["instruction", "output"], "min_alpha": 0.95}),
     ("sft_pairs", {"min_new_tokens": 5}),
     ("task_rules", {"forbidden": ["as an ai"], "length_bounds": {"*": [5, 400], "money": [20, 300]}}),
     ("quantity", {"method": "validation", "by": "category", "min_per_slice": 20}),
@@ -300,3 +302,13 @@ def test_chat_template_batched_equals_whole(chats: pd.DataFrame, tmp_path: Path,
     compare("chat_template", options, chats, CheckContext())
     one_row_batches("chat_template", options, chats, CheckContext())
     assert check("chat_template", {}).run(chats, CheckContext()).outcome.value == "not_evaluated"
+
+
+def test_consistency_with_three_annotators_and_without_labels(sft: pd.DataFrame) -> None:
+    third = sft.copy()
+    third.loc[third.index[::7], "annotator"] = "ann3"
+    compare("consistency", {}, third, CheckContext())
+    bare = sft.assign(label=None)
+    whole = check("consistency", {}).run(bare, CheckContext())
+    assert whole.outcome.value == "not_evaluated"
+    assert_same(whole, run_in_batches(check("consistency", {}), bare, 333))
