@@ -9,6 +9,7 @@ printed as one line on stderr, never as a traceback; so is an internal error (ex
 from __future__ import annotations
 
 import errno
+import fnmatch
 import json
 import os
 import sys
@@ -23,7 +24,9 @@ import typer
 from playbook_lib import __version__, settings
 from playbook_lib.decide.ladder import LadderState, Rung, recommend
 from playbook_lib.errors import ExitCode, PlaybookError, UsageError, final_code
+from playbook_lib.io.jsonl import check_data_file
 from playbook_lib.io.outputs import check_outputs, readable_inputs, write_atomic
+from playbook_lib.io.sources import compression_of, data_sources, is_pattern, is_sharded
 from playbook_lib.ops.feedback import FeedbackLog, promote, write_golden
 from playbook_lib.rag.corpus import load_beir, load_corpus, subsample_beir
 from playbook_lib.text.masking import masked, plain
@@ -80,19 +83,56 @@ def _version(value: bool) -> None:
 
 
 def _guard(
-    inputs: dict[str, Path | None], outputs: dict[str, Path | None] | None = None, data: tuple[str, ...] = ()
+    inputs: dict[str, Path | None],
+    outputs: dict[str, Path | None] | None = None,
+    data: tuple[str, ...] = (),
+    shards: tuple[str, ...] = (),
+    files: tuple[str, ...] = (),
 ) -> None:
     """Before any work: refuse outputs that cannot be written or that would replace an input of the run, and inputs
     that cannot be read as files (labels in ``data`` are data files: exit code 4; the rest configuration: 3). When
-    both are wrong, the higher code wins, as everywhere (:func:`~playbook_lib.errors.final_code`)."""
+    both are wrong, the higher code wins, as everywhere (:func:`~playbook_lib.errors.final_code`).
+
+    Labels in ``shards`` (``playbook check --data``) may name a folder or glob pattern of data files
+    (:func:`~playbook_lib.io.sources.data_sources`): every file it names is an input (no output may be one; an input
+    folder protects everything below it), an output the pattern would match is refused, and a folder or pattern
+    with no data file, or with files of two formats, is a data error. Labels in ``files`` must name one data file
+    (a folder is a data error, and so is a pattern: it is a missing file)."""
     errors: list[PlaybookError] = []
-    for step in (lambda: check_outputs(inputs, outputs or {}), lambda: readable_inputs(inputs, data=data)):
+    matching: list[PlaybookError] = []  # after the clashes with a shard itself, which name both paths
+    pairs: list[tuple[str, Path | None]] = []
+    for label, path in inputs.items():
+        pairs.append((label, path))
+        if label in shards and path is not None and is_sharded(path):
+            try:
+                pairs.extend((label, file) for file in data_sources(path))
+            except PlaybookError as exc:
+                errors.append(exc)
+            if is_pattern(path):
+                matching.extend(_matching_outputs(label, path, outputs or {}))
+        elif label in files and path is not None and (os.path.isdir(path) or is_pattern(path)):
+            try:
+                check_data_file(path)  # "is a folder, expected a data file"; a pattern: "file not found"
+            except PlaybookError as exc:
+                errors.append(exc)
+    for step in (lambda: check_outputs(pairs, outputs or {}), lambda: readable_inputs(pairs, data=data)):
         try:
             step()
         except PlaybookError as exc:
             errors.append(exc)
+    errors.extend(matching)
     if errors:
         raise max(errors, key=lambda e: int(e.exit_code))
+
+
+def _matching_outputs(label: str, pattern: Path, outputs: dict[str, Path | None]) -> list[PlaybookError]:
+    """An output that the glob ``pattern`` of an input matches would be read as one of its shards by the next run."""
+    full = os.path.abspath(pattern)
+    return [
+        UsageError(f"{out_label} {out}: matches {label} {pattern}; an output never lands among the shards it reads")
+        for out_label, out in outputs.items()
+        if out is not None and fnmatch.fnmatchcase(os.path.abspath(out), full)
+    ]
 
 
 QUIET_PROGRESS_HELP = "No progress bars (they are drawn only when stderr is a terminal anyway)."
@@ -290,7 +330,13 @@ def check(
     checklist: Annotated[Path, typer.Argument(help="A checklist YAML file, e.g. checklists/dataset_readiness.yaml.")],
     data: Annotated[
         Path | None,
-        typer.Option("--data", "-d", help="The training data: JSONL, JSON array, CSV or Parquet (dataset checklists)."),
+        typer.Option(
+            "--data",
+            "-d",
+            help="The training data (dataset checklists): a JSONL, JSON array, CSV or Parquet file, a folder of "
+            "such shards or a quoted glob pattern ('data/train-*.jsonl.gz'); JSONL, JSON and CSV may be gzip "
+            "(.gz) or zstd (.zst) compressed.",
+        ),
     ] = None,
     plan: Annotated[
         Path | None,
@@ -400,11 +446,16 @@ def check(
             "--write-clean": clean_out,
         },
         data=("--data", "--eval", "--traffic", "--golden", "--validation", "--evals"),
+        shards=("--data",),
+        files=("--eval", "--traffic", "--golden", "--validation"),
     )
     if flags_out is not None:
         flags_format(flags_out)
     if clean_out is not None and data is None:
         raise UsageError("--write-clean needs --data (the dataset to copy)")
+    if clean_out is not None and data is not None and (is_sharded(data) or compression_of(data)):
+        what = "a folder of shards" if data.is_dir() else "a glob pattern" if is_pattern(data) else "compressed"
+        raise UsageError(f"--write-clean needs --data to be one uncompressed file; {data} is {what}")
     spec = parse_checklist(checklist)
     inputs = assemble(
         spec,

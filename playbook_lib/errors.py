@@ -71,3 +71,19 @@ class DataError(PlaybookError):
 
 class EmptyDataError(DataError):
     """The data file exists and parses but holds no usable record."""
+
+
+class StreamError(DataError):
+    """A compressed data file that cannot be decompressed: corrupt, truncated, or not the codec its name says.
+
+    ``line`` is the last line read whole before the failure (0: none); :meth:`at_line` names another, for a reader
+    that knows better where it stopped than the decompressor does."""
+
+    def __init__(self, path: object, codec: str, reason: str, line: int = 0) -> None:
+        self.path, self.codec, self.reason, self.line = path, codec, reason, line
+        where = f" after line {line}" if line > 0 else " before its first line"
+        super().__init__(f"{path}: corrupt or truncated {codec} file{where} ({reason})")
+
+    def at_line(self, line: int) -> StreamError:
+        """The same error naming ``line`` as the last line read whole."""
+        return StreamError(self.path, self.codec, self.reason, line)

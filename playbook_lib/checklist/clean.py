@@ -33,6 +33,7 @@ from playbook_lib.data.load import json_value_end
 from playbook_lib.errors import UsageError
 from playbook_lib.io.jsonl import read_bytes
 from playbook_lib.io.outputs import write_atomic
+from playbook_lib.io.sources import compression_of
 from playbook_lib.text.pii import mask_pii
 
 #: Checks whose flagged rows are removed from the cleaned copy; rows flagged by MASKED have their PII masked.
@@ -182,13 +183,15 @@ def write_clean(report: Any, records: pd.DataFrame, out: str | Path) -> CleanSum
     ``records.attrs["format"]``) to ``out``, atomically; the input is only read.
 
     Raises:
-        UsageError: for records not loaded from a file, a JSON file that is not an array, or ``out`` naming the
-            input itself.
+        UsageError: for records not loaded from one uncompressed file (shards or a ``.gz``/``.zst`` file), a JSON
+            file that is not an array, or ``out`` naming the input itself.
     """
     source = Path(str(records.attrs.get("path", "")))
     fmt = records.attrs.get("format")
     if fmt not in ("jsonl", "csv", "json", "parquet") or not source.is_file():
         raise UsageError("--write-clean needs data loaded from a JSONL, CSV, JSON or Parquet file")
+    if compression_of(source) is not None:  # the copy is written byte for byte from the source's own bytes
+        raise UsageError(f"--write-clean needs one uncompressed data file; {source} is compressed")
     if Path(out).resolve() == source.resolve():
         raise UsageError(f"{out}: --write-clean would overwrite the input; choose another path")
     n = len(records)

@@ -8,7 +8,9 @@ Every report names a row the same way:
   not be read is listed under the data's ``skipped`` rows and has no index);
 - ``line``: the 1-based physical line where the record starts, for JSONL, CSV (a quoted field may hold line breaks:
   the record's first line) and JSON arrays; absent for Parquet, which has no lines;
-- ``id``: the record's own ``id`` (or ``_id``) field, when it has one.
+- ``id``: the record's own ``id`` (or ``_id``) field, when it has one;
+- ``file``: the file the record was read from, when the data is more than one file (a folder or glob pattern of
+  shards, :func:`~playbook_lib.data.load_records`): ``row`` counts over all shards, ``line`` within ``file``.
 
 ``playbook check --flags FILE`` writes every flagged row of every item (:func:`flag_rows`, :func:`write_flags`):
 item, check, row, line, id, reason, score and what the check knows of the row (``detail``: the PII kinds, the
@@ -55,10 +57,20 @@ class RowRefs:
             records["start_line"].to_numpy() if "start_line" in records.columns else self._keys
         )  # a frame built before start_line existed: the key is the line
         self._index: pd.Index | None = None
+        self._files: list[str] = []
+        self._ends = np.zeros(0, np.int64)
+        files = records.attrs.get("files")
+        if isinstance(files, list) and len(files) > 1:
+            counts = [int(f.get("rows", 0)) for f in files if isinstance(f, dict)]
+            if len(counts) == len(files) and sum(counts) == len(records):  # not a slice that kept the attrs
+                self._files = [str(f.get("path", "")) for f in files]
+                self._ends = np.cumsum(counts)
 
     def ref(self, row: int) -> dict[str, Any]:
-        """``{"row", "line"?, "id"?}`` of the 0-based ``row``."""
+        """``{"row", "file"?, "line"?, "id"?}`` of the 0-based ``row`` (``file`` when the data is several files)."""
         out: dict[str, Any] = {"row": int(row)}
+        if self._files:
+            out["file"] = self._files[int(np.searchsorted(self._ends, row, side="right"))]
         line = int(self._starts[row])
         if line > 0:
             out["line"] = line

@@ -33,20 +33,24 @@ a FIFO or device, unreadable, empty, not UTF-8, not the format its name says (:c
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import io
+import itertools
 import json
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from playbook_lib.errors import DataError, EmptyDataError, UsageError
-from playbook_lib.io.jsonl import check_data_file, iter_jsonl, json_type, read_bytes, replace_surrogates
+from playbook_lib.errors import DataError, EmptyDataError, StreamError, UsageError
+from playbook_lib.io.jsonl import check_data_file, iter_jsonl_stream, json_type, replace_surrogates
+from playbook_lib.io.sources import COMPRESSIBLE, DATA_SUFFIXES, compression_of, data_sources, format_of, open_binary
 
 TEXT_FIELDS = ("instruction", "input", "output", "messages", "chosen", "rejected")
 META_FIELDS = ("source", "provenance", "split", "label", "annotator", "category", "licence")
@@ -69,7 +73,9 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "licence": ("licence", "license"),
 }
 FORMATS = ("jsonl", "json", "csv", "parquet")
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+_EXTENSIONS = DATA_SUFFIXES
+#: Rows per batch of :func:`iter_record_batches` (and of the frames :func:`load_records` concatenates).
+BATCH_ROWS = 65_536
 
 
 def _check_file(path: Path) -> None:
@@ -83,6 +89,44 @@ def _decode(path: Path, data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of ``path``, decompressed when its name says so (a JSON array is parsed whole)."""
+    with open_binary(path) as handle:
+        return handle.read()
+
+
+#: Bytes decoded per step when looking for the first byte that is not UTF-8.
+_SCAN = 1 << 20
+_BOM = codecs.BOM_UTF8
+
+
+def _not_utf8(path: Path) -> DataError | None:
+    """Where ``path`` (decompressed) first stops being UTF-8, as :func:`_decode` says it (``file:line``, the byte
+    offset after a byte-order mark), found by reading it again in steps; ``None`` when it is UTF-8. Only a
+    streaming reader that met a decoding error calls it, so the normal path never reads a file twice."""
+    newline = b"\n"
+    offset = lines = 0
+    pending = b""
+    first = True
+    with open_binary(path) as handle:
+        while True:
+            chunk = handle.read(_SCAN)
+            data = pending + chunk
+            if first:
+                data, first = (data[len(_BOM) :] if data.startswith(_BOM) else data), False
+            final = not chunk
+            try:
+                _, used = codecs.utf_8_decode(data, "strict", final)
+            except UnicodeDecodeError as exc:
+                line = lines + data.count(newline, 0, exc.start) + 1
+                return DataError(f"{path}:{line}: not UTF-8 ({exc.reason} at byte {offset + exc.start})")
+            lines += data.count(newline, 0, used)
+            offset += used
+            pending = data[used:]
+            if final:
+                return None
 
 
 _JSON_WS = re.compile(r"[ \t\n\r]*")
@@ -173,7 +217,7 @@ def _iter_json_array(path: Path, text: str, skipped: list[str]) -> Iterator[tupl
 
 
 def _iter_json(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any, int]]:
-    text = _decode(path, read_bytes(path))
+    text = _decode(path, _read(path))
     if not text.strip():
         return
     if text.lstrip().startswith("["):
@@ -207,15 +251,17 @@ CSV_FIELD_LIMIT = 1 << 28
 
 
 def _iter_csv(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any, int]]:
-    """``(end line, row, start line)`` of each row of a CSV file with a header. NUL bytes are kept (the formatting check flags them as control characters);
-    a row the csv module cannot read is skipped and listed. The field-size limit is raised for this read only."""
-    text = _decode(path, read_bytes(path))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    previous = csv.field_size_limit()
-    csv.field_size_limit(max(previous, min(len(text) + 1, CSV_FIELD_LIMIT)))
-    try:
+    """``(end line, row, start line)`` of each row of a CSV file with a header, read as a stream (``csv.reader``
+    over the decoded text, one record at a time). NUL bytes are kept (the formatting check flags them as control
+    characters); a row the csv module cannot read is skipped and listed. The field-size limit is raised to the
+    file's size (a compressed file: :data:`CSV_FIELD_LIMIT`) only while a row is read, and is as it was in between."""
+    cap = CSV_FIELD_LIMIT if compression_of(path) else min(os.stat(path).st_size + 1, CSV_FIELD_LIMIT)
+    with open_binary(path) as handle:
+        reader = csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
         while True:
             start = reader.line_num + 1
+            previous = csv.field_size_limit()
+            csv.field_size_limit(max(previous, cap))
             try:
                 obj = next(reader)
             except StopIteration:
@@ -223,12 +269,16 @@ def _iter_csv(path: Path, skipped: list[str]) -> Iterator[tuple[int, Any, int]]:
             except csv.Error as exc:
                 skipped.append(f"{path}:{start}: unreadable CSV row ({exc})")
                 continue
+            except UnicodeDecodeError:
+                raise _not_utf8(path) or DataError(f"{path}: not UTF-8") from None
+            except StreamError as exc:
+                raise exc.at_line(start - 1) from None
+            finally:
+                csv.field_size_limit(previous)
             row = {k: v for k, v in obj.items() if k is not None}
             # the line the record starts on: its end less the line breaks inside its (quoted) fields
             breaks = sum(_line_breaks(v) for v in row.values() if isinstance(v, str) and ("\n" in v or "\r" in v))
             yield reader.line_num, row, reader.line_num - breaks
-    finally:
-        csv.field_size_limit(previous)
 
 
 _BREAK = re.compile(r"\r\n|\r|\n")
@@ -239,16 +289,38 @@ def _line_breaks(value: str) -> int:
     return len(_BREAK.findall(value))
 
 
-def _iter_parquet(path: Path) -> Iterator[tuple[int, Any, int]]:
+def _iter_parquet(path: Path, batch_rows: int) -> Iterator[tuple[int, Any, int]]:
+    """The rows of a Parquet file, read ``batch_rows`` at a time (``ParquetFile.iter_batches``), each batch
+    converted as ``pandas.read_parquet`` converts the whole file (pandas metadata applied)."""
     try:
-        frame = pd.read_parquet(path)
+        import pyarrow as pa  # lazy: pyarrow only where a Parquet file is read
+        import pyarrow.parquet as pq  # lazy: pyarrow only where a Parquet file is read
     except ImportError as exc:
         raise UsageError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
-    except Exception as exc:  # pyarrow raises its own types for corrupt files
+
+    def unreadable(exc: Exception) -> DataError:
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        raise DataError(f"{path}: not a readable Parquet file ({reason})") from None
-    for number, obj in enumerate(frame.to_dict(orient="records"), start=1):
-        yield number, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in obj.items()}, 0
+        return DataError(f"{path}: not a readable Parquet file ({reason})")
+
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        batches = parquet.iter_batches(batch_size=batch_rows)
+    except Exception as exc:  # pyarrow raises its own types for corrupt files
+        raise unreadable(exc) from None
+    number = 0
+    with parquet:
+        while True:
+            try:
+                batch = next(batches, None)
+                if batch is None:
+                    return
+                frame = pa.Table.from_batches([batch], schema=schema).to_pandas()
+            except Exception as exc:  # a corrupt page or row group further in
+                raise unreadable(exc) from None
+            for obj in frame.to_dict(orient="records"):
+                number += 1
+                yield number, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in obj.items()}, 0
 
 
 def _first(obj: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
@@ -330,75 +402,197 @@ def _to_row(number: int, obj: dict[str, Any], layout: tuple[str | None, ...], st
     return [number, *values, obj, start]
 
 
-def _frame(rows: list[list[Any]]) -> pd.DataFrame:
-    """The record-model frame from rows in ``RECORD_COLUMNS`` order; missing values stay ``None`` (object columns:
-    pandas would otherwise infer strings and turn ``None`` into NaN)."""
+def _frame(rows: list[list[Any]], start: int = 0) -> pd.DataFrame:
+    """The record-model frame from rows in ``RECORD_COLUMNS`` order, its index a RangeIndex from ``start``; missing
+    values stay ``None`` (object columns: pandas would otherwise infer strings and turn ``None`` into NaN)."""
     columns = list(zip(*rows))
     data = {"line": np.asarray(columns[0], dtype=np.int64)}
     for name, values in zip(RECORD_COLUMNS[1:-1], columns[1:-1]):
         data[name] = pd.Series(values, dtype=object)
     data["start_line"] = np.asarray(columns[-1], dtype=np.int64)
-    return pd.DataFrame(data, columns=list(RECORD_COLUMNS))
+    frame = pd.DataFrame(data, columns=list(RECORD_COLUMNS))
+    if start:
+        frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
 
 
-def load_records(path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Load a dataset file into the record model described in this module's docstring.
-
-    ``format`` is one of ``jsonl``, ``json``, ``csv``, ``parquet`` (default: from the file extension).
-    ``columns`` maps a record field to the source key that holds it, e.g. ``{"output": "completion_text"}``.
-
-    Unreadable JSONL lines and non-object rows are skipped and listed, with file:line, in ``frame.attrs["skipped"]``.
-    Raises :class:`~playbook_lib.errors.DataError` for a missing file, non-UTF-8 bytes or a malformed JSON/Parquet
-    file, :class:`~playbook_lib.errors.EmptyDataError` when no usable row remains, and
-    :class:`~playbook_lib.errors.UsageError` for an unknown format or field name.
-    """
-    path = Path(path)
-    _check_file(path)
-    fmt = format or _EXTENSIONS.get(path.suffix.lower())
-    if fmt not in FORMATS:
-        raise UsageError(f"{path}: unknown data format {fmt or path.suffix!r}; use one of {', '.join(FORMATS)}")
+def _aliases(columns: Mapping[str, str] | None) -> dict[str, tuple[str, ...]]:
     aliases = dict(DEFAULT_ALIASES)
     for field_name, key in (columns or {}).items():
         if field_name not in aliases:
             raise UsageError(f"unknown record field {field_name!r}; valid: {', '.join(sorted(aliases))}")
         aliases[field_name] = (key,)
-    _check_file(path)
-    skipped: list[str] = []
-    rows: Iterator[tuple[int, Any, int]]
+    return aliases
+
+
+def _source(path: Path, format: str | None) -> tuple[list[Path], str]:
+    """The files ``path`` names (:func:`~playbook_lib.io.sources.data_sources`), each a readable regular file, and
+    their format."""
+    files = data_sources(path)
+    for file in files:
+        _check_file(file)
+    first = files[0]
+    fmt = format or format_of(first)
+    if fmt not in FORMATS:
+        ending = "".join(first.suffixes[-2:]) if compression_of(first) else first.suffix
+        raise UsageError(f"{path}: unknown data format {fmt or ending!r}; use one of {', '.join(FORMATS)}")
+    compressed = next((f for f in files if compression_of(f)), None)
+    if compressed is not None and fmt not in COMPRESSIBLE:
+        raise UsageError(
+            f"{compressed}: a {fmt} file cannot be read compressed (Parquet compresses its own pages); "
+            f"compressed files hold {', '.join(COMPRESSIBLE)}"
+        )
+    return files, fmt
+
+
+def _rows(file: Path, fmt: str, skipped: list[str], batch_rows: int) -> Generator[tuple[int, Any, int], None, None]:
+    """``(record key, source object, start line)`` of every row of one file."""
     if fmt == "jsonl":
-        rows = ((number, obj, number) for number, obj in iter_jsonl(path, skipped))
+        with open_binary(file) as handle:
+            for number, obj in iter_jsonl_stream(handle, file, skipped):
+                yield number, obj, number
     elif fmt == "json":
-        rows = _iter_json(path, skipped)
+        yield from _iter_json(file, skipped)
     elif fmt == "csv":
-        rows = _iter_csv(path, skipped)
+        yield from _iter_csv(file, skipped)
     else:
-        rows = _iter_parquet(path)
-    records = []
+        yield from _iter_parquet(file, batch_rows)
+
+
+def _records(
+    files: list[Path],
+    fmt: str,
+    aliases: dict[str, tuple[str, ...]],
+    skipped: list[str],
+    listed: list[dict[str, Any]],
+    batch_rows: int,
+) -> Generator[list[Any], None, None]:
+    """The record-model rows of every file in turn; each file is appended to ``listed`` (``path``, ``rows``) once
+    it has been read to its end."""
     layouts: dict[tuple[str, ...], tuple[str | None, ...]] = {}  # the rows of one file nearly always share keys
-    # Millions of new containers would trigger the cyclic garbage collector again and again (each pass walks every
-    # live object, a quarter of the loading time at 100k rows); none of them forms a cycle, so it waits until the
-    # frame is built.
-    collecting = gc.isenabled()
-    gc.disable()
+    for file in files:
+        count = 0
+        rows = _rows(file, fmt, skipped, batch_rows)
+        try:
+            for number, obj, start in rows:
+                if type(obj) is not dict and not isinstance(obj, dict):
+                    skipped.append(f"{file}:{number}: expected a JSON object, got {json_type(obj)}")
+                    continue
+                keys = tuple(obj)
+                layout = layouts.get(keys)
+                if layout is None:
+                    layout = layouts[keys] = _layout(keys, aliases)
+                count += 1
+                yield _to_row(number, obj, layout, start)
+        finally:
+            rows.close()  # an early stop closes the file
+        listed.append({"path": str(file), "rows": count})
+
+
+def iter_record_batches(
+    path: str | Path,
+    format: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    batch_rows: int = BATCH_ROWS,
+    skipped: list[str] | None = None,
+    files: list[dict[str, Any]] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The dataset at ``path`` in the record model, as frames of at most ``batch_rows`` rows, never the whole
+    dataset in memory.
+
+    ``path`` is a file, a folder of shards or a glob pattern, plain or gzip/zstd-compressed
+    (:mod:`playbook_lib.io.sources`); ``format`` and ``columns`` are those of :func:`load_records`. Each frame
+    has exactly the columns and dtypes :func:`load_records` gives, and a RangeIndex starting at its first row's
+    0-based position in the whole dataset (over all shards), so batch *k* continues where batch *k-1* stopped; a
+    batch may span two shards. ``line`` and ``start_line`` are those of the row's own file.
+
+    JSONL and CSV are read line by line from the (decompressing) stream, Parquet one ``iter_batches`` batch at a
+    time; a JSON array file is parsed whole (it has no line structure to stream by), its batches cut from it.
+
+    Unreadable rows are appended to ``skipped`` (when given) as :func:`load_records` lists them; each file read
+    to its end is appended to ``files`` as ``{"path", "rows"}`` (``rows``: records read from it), so both are
+    complete when the iteration is. Everything that can be checked before reading (the format, the field names,
+    a folder or pattern with no data file, a missing file) is checked when this is called.
+
+    Raises:
+        UsageError: an unknown format or field name, or ``batch_rows`` below 1 (when called).
+        DataError: a missing or unreadable file, a folder or pattern with no data file (when called); a file
+            that is not UTF-8, not its format, or a corrupt compressed file (while iterating).
+        EmptyDataError: when the iteration ends without a single record.
+    """
+    path = Path(path)
+    if batch_rows < 1:
+        raise UsageError(f"batch_rows must be at least 1, got {batch_rows}")
+    sources, fmt = _source(path, format)
+    aliases = _aliases(columns)
+    return _batches(path, sources, fmt, aliases, batch_rows, [] if skipped is None else skipped, files)
+
+
+def _batches(
+    path: Path,
+    sources: list[Path],
+    fmt: str,
+    aliases: dict[str, tuple[str, ...]],
+    batch_rows: int,
+    skipped: list[str],
+    files: list[dict[str, Any]] | None,
+) -> Iterator[pd.DataFrame]:
+    records = _records(sources, fmt, aliases, skipped, [] if files is None else files, batch_rows)
+    done = 0
     try:
-        for number, obj, start in rows:
-            if type(obj) is not dict and not isinstance(obj, dict):
-                skipped.append(f"{path}:{number}: expected a JSON object, got {json_type(obj)}")
-                continue
-            keys = tuple(obj)
-            layout = layouts.get(keys)
-            if layout is None:
-                layout = layouts[keys] = _layout(keys, aliases)
-            records.append(_to_row(number, obj, layout, start))
-        if not records:
-            detail = f" ({len(skipped)} unreadable rows, first: {skipped[0]})" if skipped else ""
-            raise EmptyDataError(f"{path}: no records found{detail}")
-        frame = _frame(records)
-        del records
+        while True:
+            # Tens of thousands of new containers per batch would trigger the cyclic garbage collector again and
+            # again (each pass walks every live object, a quarter of the loading time at 100k rows); none of them
+            # forms a cycle, so it waits while a batch is built, and is as it was whenever a batch is handed out.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                rows = list(itertools.islice(records, batch_rows))
+                frame = _frame(rows, done) if rows else None
+                del rows
+            finally:
+                if collecting:
+                    gc.enable()
+            if frame is None:
+                break
+            done += len(frame)
+            yield frame
+    finally:
+        records.close()
+    if not done:
+        detail = f" ({len(skipped)} unreadable rows, first: {skipped[0]})" if skipped else ""
+        raise EmptyDataError(f"{path}: no records found{detail}")
+
+
+def load_records(path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Load a dataset into the record model described in this module's docstring: the batches of
+    :func:`iter_record_batches` concatenated (so a file, a folder or glob pattern of shards, gzip or zstd).
+
+    ``format`` is one of ``jsonl``, ``json``, ``csv``, ``parquet`` (default: from the file extension).
+    ``columns`` maps a record field to the source key that holds it, e.g. ``{"output": "completion_text"}``.
+
+    Unreadable JSONL lines and non-object rows are skipped and listed, with file:line, in ``frame.attrs["skipped"]``;
+    ``frame.attrs["files"]`` lists the files read, in order, as ``{"path", "rows"}``.
+    Raises :class:`~playbook_lib.errors.DataError` for a missing file, non-UTF-8 bytes, a malformed JSON/Parquet
+    file, a corrupt compressed file or a folder/pattern with no data file,
+    :class:`~playbook_lib.errors.EmptyDataError` when no usable row remains, and
+    :class:`~playbook_lib.errors.UsageError` for an unknown format or field name.
+    """
+    path = Path(path)
+    skipped: list[str] = []
+    files: list[dict[str, Any]] = []
+    sources, fmt = _source(path, format)
+    batches = _batches(path, sources, fmt, _aliases(columns), BATCH_ROWS, skipped, files)
+    collecting = gc.isenabled()
+    gc.disable()  # as in _batches: nothing here forms a cycle, so the collector waits until the frame is built
+    try:
+        parts = list(batches)
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        del parts
     finally:
         if collecting:
             gc.enable()
-    frame.attrs.update({"path": str(path), "format": fmt, "skipped": skipped})
+    frame.attrs.update({"path": str(path), "format": fmt, "skipped": skipped, "files": files})
     return frame
 
 

@@ -18,9 +18,9 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from playbook_lib.errors import DataError
+from playbook_lib.errors import DataError, StreamError
 
 #: ``json.loads`` without its per-call argument handling (same values, same errors).
 _decode = json.JSONDecoder().decode
@@ -129,6 +129,16 @@ def iter_jsonl(path: Path, skipped: list[str] | None = None) -> Iterator[tuple[i
     except OSError as exc:
         raise DataError(f"{path}: cannot read the JSONL file ({exc.strerror or exc})") from None
     with handle:
+        yield from iter_jsonl_stream(handle, path, skipped)
+
+
+def iter_jsonl_stream(handle: BinaryIO, path: Path, skipped: list[str] | None = None) -> Iterator[tuple[int, Any]]:
+    """:func:`iter_jsonl` over an open binary stream (a file, a decompressing stream), read line by line: never
+    more than one line in memory. ``path`` names the stream in messages. A
+    :class:`~playbook_lib.errors.StreamError` from the stream (a corrupt or truncated compressed file) is raised
+    naming the last line read whole."""
+    number = 0
+    try:
         for number, raw in enumerate(handle, start=1):
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -147,3 +157,5 @@ def iter_jsonl(path: Path, skipped: list[str] | None = None) -> Iterator[tuple[i
                 skipped.append(message)
                 continue
             yield number, value
+    except StreamError as exc:
+        raise exc.at_line(number) from None

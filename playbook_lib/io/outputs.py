@@ -28,8 +28,14 @@ from pathlib import Path
 
 from playbook_lib.errors import DataError, UsageError
 
-#: Inputs and outputs are given as ``{label: path}``, the label being the option a user typed (``--data``).
+#: Inputs and outputs are given as ``{label: path}``, the label being the option a user typed (``--data``); inputs
+#: may also be ``(label, path)`` pairs, for an option that names several files (the shards of ``--data``).
 Paths = Mapping[str, "str | os.PathLike[str] | None"]
+InputPaths = Paths | Iterable[tuple[str, "str | os.PathLike[str] | None"]]
+
+
+def _pairs(inputs: InputPaths) -> list[tuple[str, str | os.PathLike[str] | None]]:
+    return list(inputs.items()) if isinstance(inputs, Mapping) else list(inputs)
 
 
 def _reason(exc: OSError | ValueError) -> str:
@@ -80,7 +86,7 @@ def _check_one(label: str, path: str) -> tuple[str, os.stat_result | None]:
         return real, None
 
 
-def check_outputs(inputs: Paths, outputs: Paths) -> None:
+def check_outputs(inputs: InputPaths, outputs: Paths) -> None:
     """Refuse, before any work, every output that cannot be written or that would overwrite an input of the run.
 
     ``inputs`` and ``outputs`` map the option a user typed (``--data``, ``--json``) to a path (``None``: not given).
@@ -91,7 +97,7 @@ def check_outputs(inputs: Paths, outputs: Paths) -> None:
     Raises:
         UsageError: one line naming the output and, for a clash, the input (exit code 3).
     """
-    given_inputs = [(label, os.fspath(p)) for label, p in inputs.items() if p is not None]
+    given_inputs = [(label, os.fspath(p)) for label, p in _pairs(inputs) if p is not None]
     resolved_inputs = []
     for label, p in given_inputs:
         try:
@@ -249,14 +255,14 @@ def append_text(path: str | os.PathLike[str], text: str, *, what: str = "the log
         raise UsageError(f"{path}: cannot append to {what} ({_reason(exc)})") from None
 
 
-def readable_inputs(inputs: Paths, *, data: Iterable[str] = ()) -> None:
+def readable_inputs(inputs: InputPaths, *, data: Iterable[str] = ()) -> None:
     """Refuse inputs that cannot be read as files, before any work: a FIFO, device or socket (reading one could block
     forever or never end), a symlink loop, a permission error. Missing paths and folders are left to the loaders,
     which name them. Labels in ``data`` are data files (:class:`~playbook_lib.errors.DataError`, exit code 4); the
     others are configuration (:class:`UsageError`, exit code 3).
     """
     data_labels = set(data)
-    for label, value in inputs.items():
+    for label, value in _pairs(inputs):
         if value is None:
             continue
         path = os.fspath(value)

@@ -164,7 +164,10 @@ def test_bad_data_is_a_data_error(small: Path, tmp_path: Path, name: str, conten
 def test_missing_data_and_eval_files(small: Path, tmp_path: Path) -> None:
     data = write_rows(tmp_path / "d.jsonl", ["a"])
     assert_one_line_error(run(small, "--data", tmp_path / "missing.jsonl"), ExitCode.DATA, "file not found")
-    assert_one_line_error(run(small, "--data", tmp_path), ExitCode.DATA, "is a folder")
+    empty = tmp_path / "empty"
+    empty.mkdir()  # a folder of shards with none in it (tmp_path itself holds d.jsonl: a valid folder of shards)
+    assert_one_line_error(run(small, "--data", empty), ExitCode.DATA, "is a folder with no data file")
+    assert_one_line_error(run(small, "--data", data, "--eval", tmp_path), ExitCode.DATA, "is a folder, expected a")
     assert_one_line_error(
         run(small, "--data", data, "--eval", tmp_path / "no_eval.jsonl"), ExitCode.DATA, "no_eval.jsonl: file not found"
     )
