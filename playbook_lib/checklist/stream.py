@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,10 @@ from playbook_lib.checklist.run import ItemResult, Report, _other_shape, describ
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.checks.base import Check
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
+from playbook_lib.data.load import iter_record_batches
 from playbook_lib.data.shape import Shape, majority_shape, shape_counts
 from playbook_lib.errors import UsageError
+from playbook_lib.io.sources import data_sources, format_of
 
 #: Rows per batch of the pass: large enough that the checks' vectorised loops amortise, small enough that a batch
 #: of long rows stays in tens of megabytes.
@@ -59,10 +62,14 @@ def _refs_table(records: pd.DataFrame) -> pa.Table:
 
 class StoredRefs:
     """:class:`~playbook_lib.checklist.rows.RowRefs` for streamed data: the references kept in the feature store
-    during the pass, looked up for the rows a report names (flagged rows, examples)."""
+    during the pass, looked up for the rows a report names (flagged rows, examples). ``files`` (``{"path",
+    "rows"}`` in order, as :func:`~playbook_lib.data.iter_record_batches` lists them) adds each row's ``file`` when
+    the data is more than one file."""
 
-    def __init__(self, store: FeatureStore) -> None:
+    def __init__(self, store: FeatureStore, files: Sequence[dict[str, Any]] = ()) -> None:
         self._store = store
+        self._files = [str(f["path"]) for f in files] if len(files) > 1 else []
+        self._ends = np.cumsum([int(f["rows"]) for f in files]) if len(files) > 1 else np.zeros(0, np.int64)
 
     def _lookup(self, column: str, values: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
         wanted = pa.table({"v": np.asarray(values, dtype=np.int64)})
@@ -80,6 +87,8 @@ class StoredRefs:
             found["row"].tolist(), found["start"].tolist(), found["id_text"].tolist(), found["id_int"].tolist()
         ):
             ref: dict[str, Any] = {"row": int(row)}
+            if self._files:
+                ref["file"] = self._files[int(np.searchsorted(self._ends, row, side="right"))]
             if start > 0:
                 ref["line"] = int(start)
             rid = text if isinstance(text, str) else (None if _missing(number) else int(number))
@@ -121,9 +130,12 @@ def run_checklist_batched(
     on_batch: Callable[[int], None] | None = None,
     on_item: Callable[[ItemSpec], None] | None = None,
     on_done: Callable[[ItemResult], None] | None = None,
+    feature_pass: FeaturePass | None = None,
 ) -> tuple[Report, StoredRefs, FeatureStore]:
     """Run every item of the dataset checklist ``spec`` over ``data`` in batches of ``batch_rows``: one pass
     (``on_batch(rows)`` after each batch), then each item's global step (``on_item`` before, ``on_done`` after).
+    ``feature_pass`` does the pass another way (on a Ray cluster: :mod:`playbook_lib.checklist.ray_engine`); the
+    global steps then read ``data`` for the rows they ask for.
 
     Returns the report, the stored row references (for :func:`~playbook_lib.checklist.rows.write_flags`) and the
     feature store, which the caller closes when it has written its reports. ``describe_data`` describes the data
@@ -145,19 +157,12 @@ def run_checklist_batched(
         check.prefix = f"item{number}__"
     store = FeatureStore(memory_limit=memory_limit)
     try:
-        seconds = [0.0] * len(batched)
-        shapes: Counter[Shape] = Counter()
-        for records in data.scan(batch_rows):
-            shapes.update(shape_counts(records))
-            store.append(_REFS, _refs_table(records))
-            for number, check in enumerate(batched):
-                start = time.perf_counter()
-                check.store_batch(store, records)
-                seconds[number] += time.perf_counter() - start
-            if on_batch is not None:
-                on_batch(len(records))
+        if feature_pass is None:
+            shapes, seconds = local_pass(data, batched, store, batch_rows, on_batch)
+        else:
+            shapes, seconds = feature_pass(batched, store)
         shape = majority_shape(shapes)
-        refs = StoredRefs(store)
+        refs = StoredRefs(store, getattr(data, "files", ()))
         results = []
         for number, (item, check) in enumerate(checks):
             if on_item is not None:
@@ -192,9 +197,141 @@ def run_checklist_batched(
     return Report(spec, results, {k: v for k, v in described.items() if v is not None}), refs, store
 
 
+#: A pass over the data: every batch's features of every check appended to the store; returns the rows' shape
+#: counts and each check's seconds in its per-batch step.
+FeaturePass = Callable[[list[BatchCheck], FeatureStore], tuple[Counter[Shape], list[float]]]
+
+
+def local_pass(
+    data: RowSource,
+    checks: Sequence[BatchCheck],
+    store: FeatureStore,
+    batch_rows: int = BATCH_ROWS,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[Counter[Shape], list[float]]:
+    """The pass in this process: ``data`` scanned once in batches, every batch's features stored.
+
+    A check that applies to other data shapes (post-training pair checks on instruction data) skips its per-batch
+    step when the first batch's shape says it will not be evaluated; should the whole data's shape turn out
+    different (a first batch unlike the rest), the skipped checks get a second pass of their own."""
+    seconds = [0.0] * len(checks)
+    shapes: Counter[Shape] = Counter()
+    active: list[int] | None = None
+    for records in data.scan(batch_rows):
+        counts = shape_counts(records)
+        if active is None:
+            active = [i for i, check in enumerate(checks) if _applies(check, majority_shape(counts))]
+        store.append(_REFS, _refs_table(records))
+        _store_batch([checks[i] for i in active], records, store, seconds, active)
+        shapes.update(counts)
+        if on_batch is not None:
+            on_batch(len(records))
+    shape = majority_shape(shapes)
+    late = [i for i, check in enumerate(checks) if i not in (active or []) and _applies(check, shape)]
+    if late:
+        for records in data.scan(batch_rows):
+            _store_batch([checks[i] for i in late], records, store, seconds, late)
+    return shapes, seconds
+
+
+def _applies(check: BatchCheck, shape: Shape) -> bool:
+    return check.shapes is None or shape.value in check.shapes
+
+
+def _store_batch(
+    checks: Sequence[BatchCheck], records: pd.DataFrame, store: FeatureStore, seconds: list[float], which: list[int]
+) -> None:
+    for number, check in zip(which, checks):
+        start = time.perf_counter()
+        for name, table in check.batch_tables(records):
+            store.append(name, table)
+        seconds[number] += time.perf_counter() - start
+
+
 def _described(data: RowSource) -> dict[str, Any]:
     skipped = list(data.skipped)
     return {"path": "", "format": "", "rows": data.rows, "skipped_rows": len(skipped), "skipped": skipped[:20]}
+
+
+class FileRows:
+    """A :class:`~playbook_lib.checks.batch.RowSource` over a dataset on disk: a file, a folder of shards or a glob
+    pattern, plain or compressed, read in batches by :func:`~playbook_lib.data.iter_record_batches` (never whole).
+
+    ``rows``, ``skipped`` and ``files`` are known once a :meth:`scan` has read to the end (the pass of
+    :func:`run_checklist_batched` does). :meth:`take` reads the data again up to the last row it is asked for.
+    """
+
+    def __init__(self, path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self.format = format
+        self.columns = dict(columns) if columns else None
+        self._rows: int | None = None
+        self._skipped: list[str] = []
+        self.files: list[dict[str, Any]] = []
+        _close(iter_record_batches(self.path, format, self.columns))  # a wrong format or path fails here, at once
+
+    @property
+    def rows(self) -> int:
+        if self._rows is None:
+            raise RuntimeError(f"{self.path}: the number of rows is known after the first pass")
+        return self._rows
+
+    @property
+    def skipped(self) -> list[str]:
+        return list(self._skipped)
+
+    def scan(self, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+        skipped: list[str] = []
+        files: list[dict[str, Any]] = []
+        count = 0
+        for batch in iter_record_batches(self.path, self.format, self.columns, batch_rows, skipped, files):
+            count += len(batch)
+            yield batch
+        self._rows, self._skipped, self.files = count, skipped, files
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        asked = np.asarray(rows, dtype=np.int64)
+        wanted = np.unique(asked)
+        parts: list[pd.DataFrame] = []
+        batches = iter_record_batches(self.path, self.format, self.columns, BATCH_ROWS)
+        try:
+            for batch in batches:
+                if not parts and not wanted.size:
+                    parts.append(batch.iloc[0:0])
+                    break
+                lo, hi = batch.index[0] if len(batch) else 0, batch.index[0] + len(batch) if len(batch) else 0
+                inside = wanted[(wanted >= lo) & (wanted < hi)]
+                if inside.size:
+                    parts.append(batch.loc[inside])
+                if not wanted.size or hi > wanted[-1]:
+                    break
+        finally:
+            _close(batches)
+        found = pd.concat(parts) if len(parts) > 1 else parts[0]
+        if len(found) != wanted.size:
+            raise RuntimeError(f"{self.path}: asked for rows up to {wanted[-1]}, the data has fewer")
+        return found.loc[asked]
+
+    def describe(self) -> dict[str, Any]:
+        """The data as the report describes it (path as given, format, rows, skipped rows, shards)."""
+        fmt = self.format or format_of(data_sources(self.path)[0]) or ""
+        out: dict[str, Any] = {
+            "path": str(self.path),
+            "format": fmt,
+            "rows": self.rows,
+            "skipped_rows": len(self._skipped),
+            "skipped": self._skipped[:20],
+        }
+        if len(self.files) > 1:
+            out["files"] = len(self.files)
+        return out
+
+
+def _close(batches: Iterator[pd.DataFrame]) -> None:
+    """Close a batch generator stopped early (its file is closed at once, not when it is collected)."""
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()
 
 
 def scan_frames(frames: Sequence[pd.DataFrame]) -> Iterator[pd.DataFrame]:

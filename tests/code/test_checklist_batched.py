@@ -102,3 +102,71 @@ def test_an_item_that_reads_something_else_is_named() -> None:
     records = records_from_rows([{"instruction": "a", "output": "b"}])
     with pytest.raises(UsageError, match="items s cannot run on batched data"):
         run_checklist_batched(spec, FrameRows(records))
+
+
+def _write_jsonl(path: Path, frame: pd.DataFrame) -> None:
+    path.write_text("".join(json.dumps(raw) + "\n" for raw in frame["raw"]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("layout", ["file", "gzip", "shards"])
+def test_a_file_streamed_gives_the_report_of_the_file_loaded(
+    planted: pd.DataFrame, layout: str, tmp_path: Path
+) -> None:
+    import gzip
+
+    from playbook_lib.checklist.stream import FileRows
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if layout == "file":
+        path = folder / "train.jsonl"
+        _write_jsonl(path, planted)
+        path.write_text(path.read_text() + "{broken\n", encoding="utf-8")
+    elif layout == "gzip":
+        plain = tmp_path / "train.jsonl"
+        _write_jsonl(plain, planted)
+        path = folder / "train.jsonl.gz"
+        path.write_bytes(gzip.compress(plain.read_bytes()))
+    else:
+        _write_jsonl(folder / "part-0.jsonl", planted.iloc[:700])
+        _write_jsonl(folder / "part-1.jsonl", planted.iloc[700:])
+        path = folder
+    spec = parse_checklist_text(CHECKLIST)
+    loaded = load_records(path)
+    whole = run_checklist(spec, loaded, CheckContext())
+    source = FileRows(path)
+    report, refs, store = run_checklist_batched(
+        spec, source, CheckContext(), batch_rows=256, describe_data=source.describe
+    )
+    try:
+        expected, got = json.loads(to_json(whole)), json.loads(to_json(report))
+        if layout == "shards":
+            assert got["data"]["train"].pop("files") == 2
+            flagged = [e for item in got["items"] for e in item["examples"] if "row" in e]
+            assert flagged and all(e["file"].endswith(("part-0.jsonl", "part-1.jsonl")) for e in flagged)
+        assert got == expected
+        write_flags(whole, loaded, tmp_path / "whole.jsonl")
+        write_flags(report, refs, tmp_path / "batched.jsonl")
+        assert (tmp_path / "batched.jsonl").read_text() == (tmp_path / "whole.jsonl").read_text()
+    finally:
+        store.close()
+    assert source.take([5, 2, 1400]).index.tolist() == [5, 2, 1400]
+    assert source.take([3])["instruction"].iloc[0] == loaded["instruction"].iloc[3]
+
+
+def test_a_first_batch_of_another_shape_gets_the_skipped_checks_a_second_pass() -> None:
+    sft = [{"instruction": f"Question {i}?", "output": f"Answer {i}."} for i in range(20)]
+    pairs = [
+        {"prompt": f"Pick {i}", "chosen": f"good {i}", "rejected": f"good {i}" if i % 7 == 0 else f"bad {i}"}
+        for i in range(60)
+    ]
+    records = records_from_rows(sft + pairs)
+    spec = parse_checklist_text(
+        "name: x\nitems:\n  - {id: p, title: P, check: preference_pairs}\n  - {id: s, title: S, check: sft_pairs}\n"
+    )
+    whole = run_checklist(spec, records, CheckContext())
+    assert [r.result.outcome.value for r in whole.items] == ["fail", "not_evaluated"]  # preference data
+    report, _, store = run_checklist_batched(spec, FrameRows(records), batch_rows=20)  # first batch: SFT rows
+    store.close()
+    assert json.loads(to_json(report)) == json.loads(to_json(whole)) | {"data": json.loads(to_json(report))["data"]}
+    assert report.data["shape"] == "preference"
