@@ -13,11 +13,12 @@ import fnmatch
 import json
 import os
 import sys
+import time
 import traceback
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -69,6 +70,11 @@ rag_app.add_typer(feedback_app, name="feedback")
 class FailOn(str, Enum):
     warn = "warn"
     fail = "fail"
+
+
+class Engine(str, Enum):
+    memory = "memory"
+    local = "local"
 
 
 class OutputFormat(str, Enum):
@@ -409,6 +415,24 @@ def check(
             "Also `strict: true` in the checklist.",
         ),
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="memory: load --data whole, then run each item (the default). local: read --data in batches and "
+            "keep compact per-row features in an on-disk store, so memory does not grow with the rows (dataset "
+            "checklists; the same reports).",
+        ),
+    ] = Engine.memory,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            metavar="SIZE",
+            help="With --engine local: the feature store's memory cap (e.g. 4GB, 512MiB); past it, it spills to a "
+            "temporary folder.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> int:
     """Run a checklist; print a summary and write JSON / JUnit / HTML reports.
@@ -456,6 +480,17 @@ def check(
     if clean_out is not None and data is not None and (is_sharded(data) or compression_of(data)):
         what = "a folder of shards" if data.is_dir() else "a glob pattern" if is_pattern(data) else "compressed"
         raise UsageError(f"--write-clean needs --data to be one uncompressed file; {data} is {what}")
+    streamed = engine is Engine.local
+    if memory_limit is not None:
+        if not streamed:
+            raise UsageError("--memory-limit applies to --engine local (the feature store of a batched run)")
+        from playbook_lib.checks.batch import parse_memory_limit  # lazy: pandas and pyarrow, through the checks
+
+        memory_limit = parse_memory_limit(memory_limit)
+    if streamed and clean_out is not None:
+        raise UsageError("--write-clean needs --engine memory (it copies the loaded records)")
+    if streamed and data is None:
+        raise UsageError("--engine local runs dataset checklists: give --data")
     spec = parse_checklist(checklist)
     inputs = assemble(
         spec,
@@ -468,8 +503,25 @@ def check(
         validation=validation,
         licence=licence,
         data_format=data_format,
+        load_data=not streamed,
     )
     records, context = inputs.records, inputs.context
+    if streamed:
+        assert data is not None  # checked above
+        return _check_streamed(
+            spec,
+            data,
+            data_format,
+            context,
+            memory_limit,
+            quiet,
+            flags_out,
+            json_out,
+            junit_out,
+            html_out,
+            fail_on.value,
+            strict,
+        )
     if quiet or not settings.progress_bars():
         with settings.quiet_progress(quiet):
             report = run_checklist(spec, records, context)
@@ -510,6 +562,87 @@ def check(
 
         print_terminal(report, Console(width=160))
     return int(exit_code(report, fail_on.value, strict=strict))
+
+
+def _check_streamed(
+    spec: Any,
+    data: Path,
+    data_format: str | None,
+    context: Any,
+    memory_limit: str | None,
+    quiet: bool,
+    flags_out: Path | None,
+    json_out: Path | None,
+    junit_out: Path | None,
+    html_out: Path | None,
+    fail_on: str,
+    strict: bool,
+) -> int:
+    """``playbook check --engine local``: the checklist over --data read in batches, then the same reports."""
+    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit  # lazy: pandas
+    from playbook_lib.checklist.rows import write_flags  # lazy: pandas
+    from playbook_lib.checklist.run import exit_code  # lazy: pandas
+    from playbook_lib.checklist.stream import FileRows, run_checklist_batched  # lazy: pandas, DuckDB
+
+    source = FileRows(data, format=data_format)
+    if quiet or not settings.progress_bars():
+        with settings.quiet_progress(quiet):
+            report, refs, store = run_checklist_batched(
+                spec, source, context, memory_limit=memory_limit, describe_data=source.describe
+            )
+    else:  # rows read (with rows/s), then the items' global steps, on an interactive terminal only
+        from rich.console import Console  # lazy: rich loads only to draw a progress bar
+        from rich.progress import (  # lazy: rich loads only to draw a progress bar
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            reading = progress.add_task("rows read", total=None, rate="")
+            steps = progress.add_task("global steps", total=len(spec.items), rate="", visible=False)
+            started = time.perf_counter()
+
+            def batch(rows: int) -> None:
+                progress.advance(reading, rows)
+                done = progress.tasks[reading].completed
+                progress.update(reading, rate=f"{done / max(time.perf_counter() - started, 1e-9):,.0f} rows/s")
+
+            report, refs, store = run_checklist_batched(
+                spec,
+                source,
+                context,
+                memory_limit=memory_limit,
+                describe_data=source.describe,
+                on_batch=batch,
+                on_item=lambda item: progress.update(steps, description=f"global step: {item.id}", visible=True),
+                on_done=lambda _: progress.advance(steps),
+            )
+    try:
+        if flags_out is not None:
+            write_flags(report, refs, flags_out)
+            report.data["flags_file"] = str(flags_out)
+        if json_out is not None:
+            write_atomic(json_out, to_json(report))
+        if junit_out is not None:
+            write_atomic(junit_out, to_junit(report))
+        if html_out is not None:
+            write_atomic(html_out, to_html(report))
+    finally:
+        store.close()
+    if not quiet:
+        from rich.console import Console  # lazy: rich loads only to print the summary
+
+        print_terminal(report, Console(width=160))
+    return int(exit_code(report, fail_on, strict=strict))
 
 
 @decide_app.command("model")

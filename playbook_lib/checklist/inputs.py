@@ -68,12 +68,14 @@ def load_inputs(
     validation: str | Path | None = None,
     licence: str | None = None,
     data_format: str | None = None,
+    load_data: bool = True,
 ) -> CheckInputs:
     """Load the files given, in this order: the records (``data`` with :func:`~playbook_lib.data.load_records` in
     ``data_format``, else ``evals`` with :func:`~playbook_lib.decide.evals.load_eval_results`, else no rows), then
     ``eval``, ``traffic``, ``golden`` and ``validation`` (:func:`~playbook_lib.data.load_records`) and ``plan``
     (:func:`~playbook_lib.decide.plan.load_plan`) into the context, with ``licence`` (a licence declared for every
-    row that has none of its own).
+    row that has none of its own). With ``load_data`` false ``data`` is left on disk (no rows: the caller reads
+    it in batches, :func:`~playbook_lib.checklist.stream.run_checklist_batched`).
 
     Raises:
         DataError: for an unreadable data, eval, traffic, golden or evals file (one line, naming the file).
@@ -82,9 +84,9 @@ def load_inputs(
     """
     if licence is not None and (not licence.strip() or len(licence) > 200 or not licence.isprintable()):
         raise UsageError("--licence must be a licence name of 1-200 printable characters, e.g. CC-BY-4.0")
-    if data is not None:
+    if data is not None and load_data:
         records = load_records(data, format=data_format)
-    elif evals is not None:
+    elif evals is not None and data is None:
         records = load_eval_results(evals)
     else:
         records = pd.DataFrame({"line": []})
@@ -111,6 +113,7 @@ def assemble(
     validation: str | Path | None = None,
     licence: str | None = None,
     data_format: str | None = None,
+    load_data: bool = True,
 ) -> CheckInputs:
     """The inputs of a run of ``spec``: :func:`check_inputs_given`, then :func:`load_inputs`.
 
@@ -130,4 +133,5 @@ def assemble(
         validation=validation,
         licence=licence,
         data_format=data_format,
+        load_data=load_data,
     )
