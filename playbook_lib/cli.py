@@ -447,7 +447,7 @@ def check(
     from playbook_lib.checklist.clean import write_clean  # lazy: pandas
     from playbook_lib.checklist.inputs import assemble  # lazy: pandas
     from playbook_lib.checklist.parse import parse_checklist  # lazy: pandas and yaml, through the checks
-    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit  # lazy: pandas
+    from playbook_lib.checklist.report import print_terminal  # lazy: pandas
     from playbook_lib.checklist.rows import flags_format, write_flags  # lazy: pandas
     from playbook_lib.checklist.run import exit_code, run_checklist  # lazy: pandas
 
@@ -551,17 +551,21 @@ def check(
         report.data["flags_file"] = str(flags_out)
     if clean_out is not None:
         report.data["clean"] = write_clean(report, records, clean_out).as_dict()
-    if json_out is not None:
-        write_atomic(json_out, to_json(report))
-    if junit_out is not None:
-        write_atomic(junit_out, to_junit(report))
-    if html_out is not None:
-        write_atomic(html_out, to_html(report))
+    _write_reports(report, json_out, junit_out, html_out)
     if not quiet:
         from rich.console import Console  # lazy: rich loads only to print the summary
 
         print_terminal(report, Console(width=160))
     return int(exit_code(report, fail_on.value, strict=strict))
+
+
+def _write_reports(report: Any, json_out: Path | None, junit_out: Path | None, html_out: Path | None) -> None:
+    """Write the JSON, JUnit and HTML reports asked for (atomically), after the flags and clean files."""
+    from playbook_lib.checklist.report import to_html, to_json, to_junit  # lazy: pandas
+
+    for path, render in ((json_out, to_json), (junit_out, to_junit), (html_out, to_html)):
+        if path is not None:
+            write_atomic(path, render(report))
 
 
 def _check_streamed(
@@ -579,7 +583,7 @@ def _check_streamed(
     strict: bool,
 ) -> int:
     """``playbook check --engine local``: the checklist over --data read in batches, then the same reports."""
-    from playbook_lib.checklist.report import print_terminal, to_html, to_json, to_junit  # lazy: pandas
+    from playbook_lib.checklist.report import print_terminal  # lazy: pandas
     from playbook_lib.checklist.rows import write_flags  # lazy: pandas
     from playbook_lib.checklist.run import exit_code  # lazy: pandas
     from playbook_lib.checklist.stream import FileRows, run_checklist_batched  # lazy: pandas, DuckDB
@@ -630,12 +634,7 @@ def _check_streamed(
         if flags_out is not None:
             write_flags(report, refs, flags_out)
             report.data["flags_file"] = str(flags_out)
-        if json_out is not None:
-            write_atomic(json_out, to_json(report))
-        if junit_out is not None:
-            write_atomic(junit_out, to_junit(report))
-        if html_out is not None:
-            write_atomic(html_out, to_html(report))
+        _write_reports(report, json_out, junit_out, html_out)
     finally:
         store.close()
     if not quiet:

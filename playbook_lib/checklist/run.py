@@ -96,16 +96,29 @@ def run_checklist(
         else:
             result = check.run(records, context)
         seconds = time.perf_counter() - start
-        if len(result.flags) != len(records):
-            raise RuntimeError(f"check {item.check!r} returned {len(result.flags)} flags for {len(records)} rows")
-        rows = np.flatnonzero(result.flags)
-        examples = [refs.enrich(e) for e in result.examples]
-        results.append(ItemResult(item, result, seconds, refs.lines(rows), [int(x) for x in rows], examples))
+        results.append(item_result(item, result, seconds, refs, len(records)))
         if on_done is not None:
             on_done(results[-1])
     role = "train" if dataset else "evals"
+    return Report(spec, results, described(role, describe(records), context, shape))
+
+
+def item_result(item: ItemSpec, result: CheckResult, seconds: float, refs: Any, rows: int) -> ItemResult:
+    """One item's result with its flagged rows named by ``refs`` (:class:`~playbook_lib.checklist.rows.RowRefs`
+    or the stored references of a batched run); a check that returned flags for other than ``rows`` rows is a bug.
+    """
+    if len(result.flags) != rows:
+        raise RuntimeError(f"check {item.check!r} returned {len(result.flags)} flags for {rows} rows")
+    flagged = np.flatnonzero(result.flags)
+    examples = [refs.enrich(e) for e in result.examples]
+    return ItemResult(item, result, seconds, refs.lines(flagged), [int(x) for x in flagged], examples)
+
+
+def described(role: str, main: dict[str, Any] | None, context: CheckContext, shape: Shape | None) -> dict[str, Any]:
+    """The report's description of the data: the main records under ``role`` (``train`` or ``evals``), each
+    context set, the declared licence, the data shape and the plan, leaving out what was not given."""
     data: dict[str, Any] = {
-        role: describe(records),
+        role: main,
         "eval": describe(context.eval),
         "traffic": describe(context.traffic),
         "golden": describe(context.golden),
@@ -117,7 +130,7 @@ def run_checklist(
         data["shape"] = shape.value
     if context.plan is not None:
         data["plan"] = {"path": context.plan.get("_path", ""), "name": context.plan.get("name", "")}
-    return Report(spec, results, {k: v for k, v in data.items() if v is not None})
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def _other_shape(shapes: tuple[str, ...], shape: Shape) -> str:

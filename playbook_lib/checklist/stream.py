@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from playbook_lib.checklist.parse import ChecklistSpec, ItemSpec
 from playbook_lib.checklist.rows import enrich_example, record_id
-from playbook_lib.checklist.run import ItemResult, Report, _other_shape, describe
+from playbook_lib.checklist.run import ItemResult, Report, _other_shape, described, item_result
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.checks.base import Check
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
@@ -173,28 +173,14 @@ def run_checklist_batched(
             else:
                 result = check.finish(store, data, context)
             elapsed = seconds[number] + time.perf_counter() - start
-            if len(result.flags) != data.rows:
-                raise RuntimeError(f"check {item.check!r} returned {len(result.flags)} flags for {data.rows} rows")
-            rows = np.flatnonzero(result.flags)
-            examples = [refs.enrich(e) for e in result.examples]
-            results.append(ItemResult(item, result, elapsed, refs.lines(rows), [int(x) for x in rows], examples))
+            results.append(item_result(item, result, elapsed, refs, data.rows))
             if on_done is not None:
                 on_done(results[-1])
     except BaseException:
         store.close()
         raise
     summary = describe_data() if describe_data is not None else _described(data)
-    described: dict[str, Any] = {
-        "train": summary,
-        "eval": describe(context.eval),
-        "traffic": describe(context.traffic),
-        "golden": describe(context.golden),
-        "validation": describe(context.validation),
-    }
-    if context.licence is not None:
-        described["licence"] = context.licence
-    described["shape"] = shape.value
-    return Report(spec, results, {k: v for k, v in described.items() if v is not None}), refs, store
+    return Report(spec, results, described("train", summary, context, shape)), refs, store
 
 
 #: A pass over the data: every batch's features of every check appended to the store; returns the rows' shape
