@@ -29,25 +29,40 @@ from playbook_lib.checklist.run import ItemResult, Report, _other_shape, describ
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.checks.base import Check
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
-from playbook_lib.data.load import iter_record_batches
+from playbook_lib.data.load import iter_record_batches, read_jsonl_at
 from playbook_lib.data.shape import Shape, majority_shape, shape_counts
 from playbook_lib.errors import UsageError
-from playbook_lib.io.sources import data_sources, format_of
+from playbook_lib.io.sources import compression_of, data_sources, format_of
 
 #: Rows per batch of the pass: large enough that the checks' vectorised loops amortise, small enough that a batch
 #: of long rows stays in tens of megabytes.
 BATCH_ROWS = 65_536
 _REFS = "rows__refs"
 _REFS_SCHEMA = pa.schema(
-    [("row", pa.int64()), ("key", pa.int64()), ("start", pa.int64()), ("id_text", pa.string()), ("id_int", pa.int64())]
+    [
+        ("row", pa.int64()),
+        ("key", pa.int64()),
+        ("start", pa.int64()),
+        ("id_text", pa.string()),
+        ("id_int", pa.int64()),
+        ("offset", pa.int64()),
+    ]
 )
 
 
 def _refs_table(records: pd.DataFrame) -> pa.Table:
-    """How the rows of one batch are named: record key (the record model's ``line``), start line and own id."""
+    """How the rows of one batch are named: record key (the record model's ``line``), start line and own id, and
+    where its line starts in its file (``records.attrs["offsets"]`` of ``iter_record_batches(..., offsets=True)``;
+    -1 when not known), so a global step can read it again alone."""
     keys = records["line"].to_numpy(dtype=np.int64)
     starts = records["start_line"].to_numpy(dtype=np.int64) if "start_line" in records.columns else keys
     ids = [record_id(r) for r in records["raw"].tolist()] if "raw" in records.columns else [None] * len(records)
+    given = records.attrs.get("offsets")
+    offsets = (
+        np.asarray(given, dtype=np.int64)
+        if given is not None and len(given) == len(records)
+        else np.full(len(records), -1, dtype=np.int64)
+    )
     return pa.table(
         {
             "row": row_numbers(records),
@@ -55,6 +70,7 @@ def _refs_table(records: pd.DataFrame) -> pa.Table:
             "start": starts,
             "id_text": [i if isinstance(i, str) else None for i in ids],
             "id_int": [i if isinstance(i, int) else None for i in ids],
+            "offset": offsets,
         },
         schema=_REFS_SCHEMA,
     )
@@ -96,6 +112,25 @@ class StoredRefs:
                 ref["id"] = rid
             out.append(ref)
         return out
+
+    def offsets(self, rows: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(rows, keys, offsets)`` of the distinct ``rows`` found, ascending: each row's record key (its JSONL line
+        number) and the byte offset in its own file where its line starts (-1 where the pass did not know it).
+        None once the feature store is closed."""
+        import duckdb  # lazy: loaded already, by the store these refs are in
+
+        wanted = pa.table({"v": np.unique(np.asarray(rows, dtype=np.int64))})
+        try:
+            found = self._store.query_with(
+                wanted, f'SELECT r.row, r.key, r.offset FROM "{_REFS}" r JOIN wanted w ON r.row = w.v ORDER BY r.row'
+            )
+        except duckdb.ConnectionException:  # the store was closed (the run is over): nothing to look up
+            return None
+        return (
+            found["row"].astype(np.int64),
+            found["key"].astype(np.int64),
+            found["offset"].astype(np.int64),
+        )
 
     def ref(self, row: int) -> dict[str, Any]:
         """``{"row", "line"?, "id"?}`` of the 0-based ``row``."""
@@ -163,6 +198,8 @@ def run_checklist_batched(
             shapes, seconds = feature_pass(batched, store)
         shape = majority_shape(shapes)
         refs = StoredRefs(store, getattr(data, "files", ()))
+        if isinstance(data, FileRows):
+            data.seek_with(refs)
         results = []
         for number, (item, check) in enumerate(checks):
             if on_item is not None:
@@ -244,7 +281,9 @@ class FileRows:
     pattern, plain or compressed, read in batches by :func:`~playbook_lib.data.iter_record_batches` (never whole).
 
     ``rows``, ``skipped`` and ``files`` are known once a :meth:`scan` has read to the end (the pass of
-    :func:`run_checklist_batched` does). :meth:`take` reads the data again up to the last row it is asked for.
+    :func:`run_checklist_batched` does). :meth:`take` reads the data again up to the last row it is asked for;
+    once :meth:`seek_with` has given it the rows' stored byte offsets (:func:`run_checklist_batched` does, after
+    the pass), it reads just the lines asked for from plain JSONL files instead.
     """
 
     def __init__(self, path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None) -> None:
@@ -254,6 +293,7 @@ class FileRows:
         self._rows: int | None = None
         self._skipped: list[str] = []
         self.files: list[dict[str, Any]] = []
+        self._refs: StoredRefs | None = None
         _close(iter_record_batches(self.path, format, self.columns))  # a wrong format or path fails here, at once
 
     @property
@@ -270,13 +310,62 @@ class FileRows:
         skipped: list[str] = []
         files: list[dict[str, Any]] = []
         count = 0
-        for batch in iter_record_batches(self.path, self.format, self.columns, batch_rows, skipped, files):
+        batches = iter_record_batches(self.path, self.format, self.columns, batch_rows, skipped, files, offsets=True)
+        for batch in batches:
             count += len(batch)
             yield batch
         self._rows, self._skipped, self.files = count, skipped, files
 
+    def seek_with(self, refs: StoredRefs) -> None:
+        """Read rows again at the byte offsets ``refs`` holds for them (the refs stored by a pass over this data):
+        :meth:`take` then reads only the lines it is asked for, where every file is plain JSONL."""
+        self._refs = refs
+
     def take(self, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        """The records of ``rows`` (any order, repeats allowed), indexed by their row numbers: read at their stored
+        offsets where it can (:meth:`seek_with`), else by reading the data again up to the last of them."""
         asked = np.asarray(rows, dtype=np.int64)
+        found = self._seek(asked)
+        return found if found is not None else self._rescan(asked)
+
+    def _seekable(self) -> list[Path] | None:
+        """The data's files when rows can be read at their offsets: stored refs, every file plain JSONL, and for
+        shards the rows of each known (a pass read them all)."""
+        if self._refs is None:
+            return None
+        sources = data_sources(self.path)
+        if (self.format or format_of(sources[0])) != "jsonl" or any(compression_of(f) for f in sources):
+            return None
+        if len(sources) > 1 and [str(f["path"]) for f in self.files] != [str(f) for f in sources]:
+            return None
+        return sources
+
+    def _seek(self, asked: np.ndarray) -> pd.DataFrame | None:
+        """:meth:`take` by seeking to each wanted row's line; None where the offsets are not all known."""
+        sources = self._seekable()
+        if sources is None or self._refs is None:
+            return None
+        wanted = np.unique(asked)
+        stored = self._refs.offsets(wanted)
+        if stored is None:
+            self._refs = None  # the run is over and its store closed: read the data again from now on
+            return None
+        rows, keys, offsets = stored
+        if rows.size != wanted.size or (offsets < 0).any():
+            return None  # rows past the end, or not read with offsets: the re-read says which
+        ends = np.cumsum([int(f["rows"]) for f in self.files]) if len(sources) > 1 else np.zeros(0, np.int64)
+        which = np.searchsorted(ends, rows, side="right")
+        parts = []
+        for number in np.unique(which).tolist() or [0]:
+            chosen = which == number
+            part = read_jsonl_at(sources[number], offsets[chosen], keys[chosen], self.columns)
+            part.index = pd.Index(rows[chosen])
+            parts.append(part)
+        found = pd.concat(parts) if len(parts) > 1 else parts[0]
+        return found.loc[asked]
+
+    def _rescan(self, asked: np.ndarray) -> pd.DataFrame:
+        """:meth:`take` by reading the data again from its start up to the last row asked for."""
         wanted = np.unique(asked)
         parts: list[pd.DataFrame] = []
         batches = iter_record_batches(self.path, self.format, self.columns, BATCH_ROWS)

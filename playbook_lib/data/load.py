@@ -42,6 +42,7 @@ import json
 import os
 import re
 from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.errors import DataError, EmptyDataError, StreamError, UsageError
-from playbook_lib.io.jsonl import check_data_file, iter_jsonl_stream, json_type, replace_surrogates
+from playbook_lib.io.jsonl import NO_VALUE, check_data_file, iter_jsonl_lines, json_type, read_line, replace_surrogates
 from playbook_lib.io.sources import COMPRESSIBLE, DATA_SUFFIXES, compression_of, data_sources, format_of, open_binary
 
 TEXT_FIELDS = ("instruction", "input", "output", "messages", "chosen", "rejected")
@@ -76,6 +77,18 @@ FORMATS = ("jsonl", "json", "csv", "parquet")
 _EXTENSIONS = DATA_SUFFIXES
 #: Rows per batch of :func:`iter_record_batches` (and of the frames :func:`load_records` concatenates).
 BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Span:
+    """A byte range of one plain JSONL file, cut at line starts (:func:`split_jsonl`): the lines that start at or
+    after ``start`` and before ``stop``, the first being line number ``first_line`` (1-based) of the file. Read
+    with ``iter_record_batches(span.path, span=span)``; the spans of a file read in turn are the whole file."""
+
+    path: Path
+    start: int
+    stop: int
+    first_line: int
 
 
 def _check_file(path: Path) -> None:
@@ -402,10 +415,12 @@ def _to_row(number: int, obj: dict[str, Any], layout: tuple[str | None, ...], st
     return [number, *values, obj, start]
 
 
-def _frame(rows: list[list[Any]], start: int = 0) -> pd.DataFrame:
+def _frame(rows: list[list[Any]], start: int = 0, offsets: bool = False) -> pd.DataFrame:
     """The record-model frame from rows in ``RECORD_COLUMNS`` order, its index a RangeIndex from ``start``; missing
-    values stay ``None`` (object columns: pandas would otherwise infer strings and turn ``None`` into NaN)."""
-    columns = list(zip(*rows))
+    values stay ``None`` (object columns: pandas would otherwise infer strings and turn ``None`` into NaN).
+    ``offsets``: each row ends with its line's byte offset, which goes to ``attrs["offsets"]`` (an int64 array)."""
+    columns = list(zip(*rows)) if rows else [()] * (len(RECORD_COLUMNS) + offsets)
+    where = np.asarray(columns.pop(), dtype=np.int64) if offsets else None
     data = {"line": np.asarray(columns[0], dtype=np.int64)}
     for name, values in zip(RECORD_COLUMNS[1:-1], columns[1:-1]):
         data[name] = pd.Series(values, dtype=object)
@@ -413,6 +428,8 @@ def _frame(rows: list[list[Any]], start: int = 0) -> pd.DataFrame:
     frame = pd.DataFrame(data, columns=list(RECORD_COLUMNS))
     if start:
         frame.index = pd.RangeIndex(start, start + len(frame))
+    if where is not None:
+        frame.attrs["offsets"] = where
     return frame
 
 
@@ -445,18 +462,29 @@ def _source(path: Path, format: str | None) -> tuple[list[Path], str]:
     return files, fmt
 
 
-def _rows(file: Path, fmt: str, skipped: list[str], batch_rows: int) -> Generator[tuple[int, Any, int], None, None]:
-    """``(record key, source object, start line)`` of every row of one file."""
+def _rows(
+    file: Path, fmt: str, skipped: list[str], batch_rows: int, span: Span | None = None
+) -> Generator[tuple[int, Any, int, int], None, None]:
+    """``(record key, source object, start line, byte offset)`` of every row of one file (of ``span`` only, when
+    given); the offset is where the row's line starts in a plain JSONL file, -1 in any other."""
+    if fmt == "jsonl" and compression_of(file) is None:
+        with open_binary(file) as handle:
+            first, start, stop = (1, 0, None) if span is None else (span.first_line, span.start, span.stop)
+            if start:
+                handle.seek(start)
+            for number, obj, offset in iter_jsonl_lines(
+                handle, file, skipped, first_line=first, start=start, stop=stop
+            ):
+                yield number, obj, number, offset
+        return
     if fmt == "jsonl":
         with open_binary(file) as handle:
-            for number, obj in iter_jsonl_stream(handle, file, skipped):
-                yield number, obj, number
-    elif fmt == "json":
-        yield from _iter_json(file, skipped)
-    elif fmt == "csv":
-        yield from _iter_csv(file, skipped)
-    else:
-        yield from _iter_parquet(file, batch_rows)
+            for number, obj, _ in iter_jsonl_lines(handle, file, skipped):
+                yield number, obj, number, -1
+        return
+    rows = _iter_json(file, skipped) if fmt == "json" else _iter_csv(file, skipped) if fmt == "csv" else None
+    for number, obj, start in _iter_parquet(file, batch_rows) if rows is None else rows:
+        yield number, obj, start, -1
 
 
 def _records(
@@ -466,15 +494,17 @@ def _records(
     skipped: list[str],
     listed: list[dict[str, Any]],
     batch_rows: int,
+    offsets: bool = False,
+    span: Span | None = None,
 ) -> Generator[list[Any], None, None]:
-    """The record-model rows of every file in turn; each file is appended to ``listed`` (``path``, ``rows``) once
-    it has been read to its end."""
+    """The record-model rows of every file in turn (``offsets``: each row followed by its line's byte offset);
+    each file is appended to ``listed`` (``path``, ``rows``) once it has been read to its end."""
     layouts: dict[tuple[str, ...], tuple[str | None, ...]] = {}  # the rows of one file nearly always share keys
     for file in files:
         count = 0
-        rows = _rows(file, fmt, skipped, batch_rows)
+        rows = _rows(file, fmt, skipped, batch_rows, span)
         try:
-            for number, obj, start in rows:
+            for number, obj, start, offset in rows:
                 if type(obj) is not dict and not isinstance(obj, dict):
                     skipped.append(f"{file}:{number}: expected a JSON object, got {json_type(obj)}")
                     continue
@@ -483,7 +513,10 @@ def _records(
                 if layout is None:
                     layout = layouts[keys] = _layout(keys, aliases)
                 count += 1
-                yield _to_row(number, obj, layout, start)
+                row = _to_row(number, obj, layout, start)
+                if offsets:
+                    row.append(offset)
+                yield row
         finally:
             rows.close()  # an early stop closes the file
         listed.append({"path": str(file), "rows": count})
@@ -496,6 +529,8 @@ def iter_record_batches(
     batch_rows: int = BATCH_ROWS,
     skipped: list[str] | None = None,
     files: list[dict[str, Any]] | None = None,
+    offsets: bool = False,
+    span: Span | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The dataset at ``path`` in the record model, as frames of at most ``batch_rows`` rows, never the whole
     dataset in memory.
@@ -514,18 +549,29 @@ def iter_record_batches(
     complete when the iteration is. Everything that can be checked before reading (the format, the field names,
     a folder or pattern with no data file, a missing file) is checked when this is called.
 
+    ``offsets=True``: every frame's ``attrs["offsets"]`` is an int64 array, one per row, of the byte offset in its
+    own file where the row's line starts (so :func:`read_jsonl_at` can read it again alone); -1 where that is not
+    known (a compressed file, CSV, JSON, Parquet). ``span`` (a :class:`Span` of ``path``, a plain JSONL file, as
+    :func:`split_jsonl` cuts it): only the lines that start in it are read, numbered and reported exactly as a read
+    of the whole file gives them; the frames' index counts from 0 at the span's first row, ``files`` lists the
+    span's rows, and a span with no record is no error (the whole file may still have some).
+
     Raises:
-        UsageError: an unknown format or field name, or ``batch_rows`` below 1 (when called).
+        UsageError: an unknown format or field name, ``batch_rows`` below 1, or a ``span`` that is not of ``path``,
+            not of a plain JSONL file or does not start at a line (when called).
         DataError: a missing or unreadable file, a folder or pattern with no data file (when called); a file
             that is not UTF-8, not its format, or a corrupt compressed file (while iterating).
-        EmptyDataError: when the iteration ends without a single record.
+        EmptyDataError: when the iteration ends without a single record (not for a ``span``).
     """
     path = Path(path)
     if batch_rows < 1:
         raise UsageError(f"batch_rows must be at least 1, got {batch_rows}")
     sources, fmt = _source(path, format)
     aliases = _aliases(columns)
-    return _batches(path, sources, fmt, aliases, batch_rows, [] if skipped is None else skipped, files)
+    if span is not None:
+        _check_span(span, path, sources, fmt)
+    listed = [] if skipped is None else skipped
+    return _batches(path, sources, fmt, aliases, batch_rows, listed, files, offsets, span)
 
 
 def _batches(
@@ -536,8 +582,10 @@ def _batches(
     batch_rows: int,
     skipped: list[str],
     files: list[dict[str, Any]] | None,
+    offsets: bool = False,
+    span: Span | None = None,
 ) -> Iterator[pd.DataFrame]:
-    records = _records(sources, fmt, aliases, skipped, [] if files is None else files, batch_rows)
+    records = _records(sources, fmt, aliases, skipped, [] if files is None else files, batch_rows, offsets, span)
     done = 0
     try:
         while True:
@@ -548,7 +596,7 @@ def _batches(
             gc.disable()
             try:
                 rows = list(itertools.islice(records, batch_rows))
-                frame = _frame(rows, done) if rows else None
+                frame = _frame(rows, done, offsets) if rows else None
                 del rows
             finally:
                 if collecting:
@@ -559,9 +607,114 @@ def _batches(
             yield frame
     finally:
         records.close()
-    if not done:
+    if not done and span is None:
         detail = f" ({len(skipped)} unreadable rows, first: {skipped[0]})" if skipped else ""
         raise EmptyDataError(f"{path}: no records found{detail}")
+
+
+def _check_span(span: Span, path: Path, sources: list[Path], fmt: str) -> None:
+    """A ``span`` that :func:`iter_record_batches` can read as part of ``path``, else a :class:`UsageError`."""
+    if sources != [Path(span.path)] or Path(span.path) != path:
+        raise UsageError(f"{path}: a span of {span.path} reads only that file")
+    if fmt != "jsonl" or compression_of(path) is not None:
+        raise UsageError(f"{path}: only a plain (uncompressed) JSONL file is read by byte span")
+    if not 0 <= span.start <= span.stop or span.first_line < 1 or (span.start == 0) != (span.first_line == 1):
+        raise UsageError(f"{path}: not a span of lines: {span}")
+    if span.start:
+        with path.open("rb") as handle:
+            handle.seek(span.start - 1)
+            if handle.read(1) != b"\n":
+                raise UsageError(f"{path}: a span must start where a line starts, byte {span.start} does not")
+
+
+#: Bytes read per step when :func:`split_jsonl` counts lines.
+_SPLIT_CHUNK = 1 << 24
+
+
+def split_jsonl(path: str | Path, parts: int) -> list[Span]:
+    """One plain JSONL file cut into at most ``parts`` :class:`Span` of about equal bytes, each starting where a
+    line starts (a line is never cut, so a file of few long lines gives fewer spans): in order, no overlap, the
+    whole file covered (an empty file: one empty span). Each span's ``first_line`` is found by counting line breaks
+    in large binary chunks, without decoding anything.
+
+    Raises:
+        UsageError: ``parts`` below 1, or ``path`` is not a plain JSONL file (compressed, another format).
+        DataError: ``path`` is missing or unreadable.
+    """
+    path = Path(path)
+    if parts < 1:
+        raise UsageError(f"parts must be at least 1, got {parts}")
+    if format_of(path) != "jsonl" or compression_of(path) is not None:
+        raise UsageError(f"{path}: only a plain (uncompressed) JSONL file is split into byte spans")
+    _check_file(path)
+    size = os.stat(path).st_size
+    targets = [size * i // parts for i in range(1, parts)]
+    cuts, lines_at = [0], [1]  # where each span starts, and the number of the line there
+    with path.open("rb") as handle:
+        at = lines = 0  # the chunk's first byte in the file, and the line breaks before it
+        while targets:
+            chunk = handle.read(_SPLIT_CHUNK)
+            if not chunk:
+                break
+            done = 0  # line breaks before chunk[done] are counted in `lines`
+            while targets:
+                # the first line start at or after the target: just past the first line break at or after target-1
+                found = chunk.find(b"\n", max(targets[0] - 1 - at, done))
+                if found < 0:
+                    break
+                lines += chunk.count(b"\n", done, found + 1)
+                done = found + 1
+                cut = at + done
+                if cut >= size:
+                    targets = []
+                    break
+                cuts.append(cut)
+                lines_at.append(lines + 1)
+                targets = [t for t in targets if t > cut]
+            lines += chunk.count(b"\n", done)
+            at += len(chunk)
+    stops = [*cuts[1:], size]
+    return [Span(path, start, stop, first) for start, stop, first in zip(cuts, stops, lines_at)]
+
+
+def read_jsonl_at(
+    path: str | Path, offsets: np.ndarray, lines: np.ndarray, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The records of the lines of the plain JSONL file ``path`` that start at byte ``offsets`` (as
+    ``iter_record_batches(..., offsets=True)`` gives them), numbered ``lines``, in that order: each line read alone
+    (a seek and one line) and decoded exactly as a read of the whole file decodes it, so the rows, columns and dtypes
+    are those of the frames :func:`iter_record_batches` gives with the same ``columns``; the index counts from 0.
+    The file is opened once and read in the order of the offsets.
+
+    Raises:
+        DataError: a line there holds no record (blank, unreadable, not an object): the file changed since the
+            offsets were read, or they are not of this file.
+    """
+    path = Path(path)
+    aliases = _aliases(columns)
+    where = np.asarray(offsets, dtype=np.int64)
+    numbers = np.asarray(lines, dtype=np.int64)
+    if compression_of(path) is not None:
+        raise UsageError(f"{path}: a compressed file cannot be read at byte offsets")
+    if where.shape != numbers.shape or (where.size and int(where.min()) < 0):
+        raise UsageError(f"{path}: offsets and line numbers must pair up, and be known (>= 0)")
+    order = np.argsort(where, kind="stable")
+    layouts: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+    rows: list[list[Any]] = [[]] * len(where)
+    with open_binary(path) as handle:
+        for i in order.tolist():
+            number = int(numbers[i])
+            handle.seek(int(where[i]))
+            obj = read_line(handle.readline(), number, path)
+            if not isinstance(obj, dict):
+                why = "no value" if obj is NO_VALUE else f"a JSON {json_type(obj)}"
+                raise DataError(f"{path}:{number}: expected a record at byte {int(where[i])}, found {why}")
+            keys = tuple(obj)
+            layout = layouts.get(keys)
+            if layout is None:
+                layout = layouts[keys] = _layout(keys, aliases)
+            rows[i] = _to_row(number, obj, layout, number)
+    return _frame(rows)
 
 
 def load_records(path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -16,9 +16,10 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 from playbook_lib.errors import DataError, StreamError
 
@@ -137,25 +138,71 @@ def iter_jsonl_stream(handle: BinaryIO, path: Path, skipped: list[str] | None = 
     more than one line in memory. ``path`` names the stream in messages. A
     :class:`~playbook_lib.errors.StreamError` from the stream (a corrupt or truncated compressed file) is raised
     naming the last line read whole."""
-    number = 0
+    for number, value, _ in iter_jsonl_lines(handle, path, skipped):
+        yield number, value
+
+
+#: What :func:`read_line` gives for a line that holds no value: a blank line, or an unreadable one it listed.
+NO_VALUE: Final = object()
+
+
+def read_line(raw: bytes, number: int, path: Path, skipped: list[str] | None = None) -> Any:
+    """The value of one JSONL line: ``raw`` its bytes (line break included or not), ``number`` its 1-based line
+    number, decoded exactly as :func:`iter_jsonl_stream` decodes every line (a UTF-8 byte-order mark stepped over on
+    line 1 only, lone surrogates replaced). A blank line gives :data:`NO_VALUE`; so does an unreadable one
+    (:func:`decode_line`'s reasons) when ``skipped`` is given, its ``file:line: reason`` appended to it.
+
+    Raises:
+        DataError: bytes that are not UTF-8; an unreadable line when ``skipped`` is None.
+    """
     try:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-            if not text or text.isspace():
-                continue
-            try:  # decode_line, inlined: this loop runs once per row of every JSONL file
-                value = _decode(text)
-                if "\\ud" in text or "\\uD" in text:
-                    value = _clean(text, value)
-            except (ValueError, RecursionError) as exc:
-                message = f"{path}:{number}: {_why(exc)}"
-                if skipped is None:
-                    raise DataError(message) from None
-                skipped.append(message)
-                continue
-            yield number, value
+        text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if not text or text.isspace():
+        return NO_VALUE
+    try:  # decode_line, inlined: this runs once per row of every JSONL file
+        value = _decode(text)
+        if "\\ud" in text or "\\uD" in text:
+            value = _clean(text, value)
+    except (ValueError, RecursionError) as exc:
+        message = f"{path}:{number}: {_why(exc)}"
+        if skipped is None:
+            raise DataError(message) from None
+        skipped.append(message)
+        return NO_VALUE
+    return value
+
+
+def iter_jsonl_lines(
+    handle: BinaryIO,
+    path: Path,
+    skipped: list[str] | None = None,
+    *,
+    first_line: int = 1,
+    start: int = 0,
+    stop: int | None = None,
+) -> Iterator[tuple[int, Any, int]]:
+    """``(line number, value, byte offset)`` of every line of ``handle`` that holds a value (:func:`read_line`),
+    the offset being where the line starts in the stream (its bytes counted, never asked of the stream).
+
+    ``handle`` is positioned at byte ``start`` of its file, at the start of line number ``first_line``; reading
+    stops after the last line that starts before ``stop`` (default: the end), so a byte span of a file reads as
+    the same lines of the whole file read. A :class:`~playbook_lib.errors.StreamError` from the stream (a corrupt
+    or truncated compressed file) is raised naming the last line read whole."""
+    number = first_line - 1
+    offset = start
+    end = sys.maxsize if stop is None else stop
+    try:
+        if offset >= end:
+            return
+        for number, raw in enumerate(handle, start=first_line):
+            at = offset
+            offset += len(raw)
+            value = read_line(raw, number, path, skipped)
+            if value is not NO_VALUE:
+                yield number, value, at
+            if offset >= end:
+                break
     except StreamError as exc:
         raise exc.at_line(number) from None
