@@ -551,10 +551,14 @@ def iter_record_batches(
 
     ``offsets=True``: every frame's ``attrs["offsets"]`` is an int64 array, one per row, of the byte offset in its
     own file where the row's line starts (so :func:`read_jsonl_at` can read it again alone); -1 where that is not
-    known (a compressed file, CSV, JSON, Parquet). ``span`` (a :class:`Span` of ``path``, a plain JSONL file, as
-    :func:`split_jsonl` cuts it): only the lines that start in it are read, numbered and reported exactly as a read
-    of the whole file gives them; the frames' index counts from 0 at the span's first row, ``files`` lists the
-    span's rows, and a span with no record is no error (the whole file may still have some).
+    known (a compressed file, CSV, JSON, Parquet). Pandas copies ``attrs`` into what is cut from a frame (where the
+    array no longer matches the rows) and ``pandas.concat`` cannot compare arrays in them: take the offsets out
+    (``frame.attrs.pop("offsets")``) before concatenating such frames.
+
+    ``span`` (a :class:`Span` of ``path``, a plain JSONL file, as :func:`split_jsonl` cuts it): only the lines that
+    start in it are read, numbered and reported exactly as a read of the whole file gives them; the frames' index
+    counts from 0 at the span's first row, ``files`` lists the span's rows, and a span with no record is no error
+    (the whole file may still have some).
 
     Raises:
         UsageError: an unknown format or field name, ``batch_rows`` below 1, or a ``span`` that is not of ``path``,
