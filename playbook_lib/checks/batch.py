@@ -12,7 +12,9 @@ features (a group-by, a join, an aggregate, in SQL) and builds the check's :clas
 CheckResult`. What it needs of the rows themselves (the texts of candidate duplicates, the few rows shown as
 examples) it asks of a :class:`RowSource` by row number, so only those rows are ever read again.
 
-``BatchCheck.run(records, context)`` is the in-memory case of the same two steps (one batch, the frame as the row
+A check whose per-batch step needs the run's :class:`~playbook_lib.checks.base.CheckContext` (the contamination
+check's eval n-grams) computes what it needs from it in :meth:`~BatchCheck.prepare`, called once before the first
+batch. ``BatchCheck.run(records, context)`` is the in-memory case of the same steps (one batch, the frame as the row
 source), so the whole-frame API and the batched one give one result by construction; tests split real data into
 batches of several sizes and compare. ::
 
@@ -204,6 +206,12 @@ class BatchCheck(Check):
     #: Set by :func:`run_batched` (the item's id in a checklist): keeps two items of one check apart in a store.
     prefix: str = ""
 
+    def prepare(self, context: CheckContext) -> None:
+        """Called once with the run's context before any :meth:`batch` (by :func:`run_batched`, so by :meth:`run`
+        too, and by the checklist's pass): a check whose per-batch step needs what the context holds (the eval set
+        it compares against) precomputes it here. What it keeps must pickle (an engine may ship the prepared check
+        to other processes): plain arrays, sets and strings, or state rebuilt lazily. Default: nothing."""
+
     @abstractmethod
     def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
         """Per-row features of one batch (``records.index``: the rows' global numbers), one table per name in
@@ -252,8 +260,9 @@ def run_batched(
     context: CheckContext,
     store: FeatureStore,
 ) -> CheckResult:
-    """Run ``check``'s per-batch step on each of ``batches`` (record frames indexed by global row, together every
-    row of ``rows`` once), then its global step; return its result."""
+    """Prepare ``check`` with ``context``, run its per-batch step on each of ``batches`` (record frames indexed by
+    global row, together every row of ``rows`` once), then its global step; return its result."""
+    check.prepare(context)
     for records in batches:
         check.store_batch(store, records)
     return check.finish(store, rows, context)
