@@ -190,21 +190,34 @@ def overlap(
 
 def _exact_copies(train: list[str], evals: list[str], out: Overlap) -> None:
     """Exact copies into ``out``: the last eval row with the same non-empty normal form, as in the plain version."""
-    eval_norm = normal_hashes(evals)
-    blank = np.array([not t.strip() for t in evals], dtype=bool)
-    eval_keys = unique_sorted(eval_norm[~blank])
-    train_norm = normal_hashes(train)
-    maybe = np.flatnonzero(np.isin(train_norm, eval_keys))
-    if maybe.size:
-        candidates = {int(h) for h in train_norm[maybe].tolist()}
-        by_text = {
-            normalise(evals[j]): j for j in np.flatnonzero(np.isin(eval_norm, list(candidates)) & ~blank).tolist()
-        }
-        for i in maybe.tolist():
-            j = by_text.get(normalise(train[i]))
-            if j is not None:
-                out.flags[i], out.scores[i], out.exact[i] = True, 1.0, j
-                out.hit_eval.add(j)
+    rows, copied = _EvalPrompts(evals).copies(train)
+    out.flags[rows], out.scores[rows], out.exact[rows] = True, 1.0, copied
+    out.hit_eval.update(copied.tolist())
+
+
+class _EvalPrompts:
+    """Eval texts indexed for exact copies: their normal-form hashes (``keys``: those of the non-blank texts,
+    sorted)."""
+
+    def __init__(self, evals: Sequence[str]) -> None:
+        self.texts = list(evals)
+        self.norm = normal_hashes(self.texts)
+        self.blank = np.array([not t.strip() for t in self.texts], dtype=bool)
+        self.keys = unique_sorted(self.norm[~self.blank])
+
+    def copies(self, train: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The texts of ``train`` that copy an eval text (ascending) and the eval text each copies: the last one
+        with the same non-empty normal form, found by hash and confirmed on the normalised strings."""
+        train_norm = normal_hashes(list(train))
+        maybe = np.flatnonzero(np.isin(train_norm, self.keys))
+        found: list[tuple[int, int]] = []
+        if maybe.size:
+            candidates = {int(h) for h in train_norm[maybe].tolist()}
+            chosen = np.flatnonzero(np.isin(self.norm, list(candidates)) & ~self.blank).tolist()
+            by_text = {normalise(self.texts[j]): j for j in chosen}
+            found = [(i, j) for i in maybe.tolist() if (j := by_text.get(normalise(train[i]))) is not None]
+        table = np.array(found, dtype=np.int64).reshape(-1, 2)
+        return table[:, 0].copy(), table[:, 1].copy()
 
 
 class _EvalGrams:
@@ -231,12 +244,24 @@ class _EvalGrams:
         self.count = np.diff(np.r_[self.start, self.entry_gram.size])
         self.entry_id = np.repeat(np.arange(self.unique.size), self.count)
         self.distinct = np.bincount(self.entry_text, minlength=len(evals)).astype(np.int64)
-        # a table of the eval n-grams' top bits (about 8 slots per n-gram): a cheap necessary condition, so the
-        # sorted search runs on the few train n-grams that pass it
+        self._lookup_table()
+
+    def _lookup_table(self) -> None:
+        """A table of the eval n-grams' top bits (about 8 slots per n-gram, up to 256 MiB): a cheap necessary
+        condition, so the sorted search runs on the few train n-grams that pass it."""
         bits = int(min(max(16, np.ceil(np.log2(max(self.entry_gram.size, 1) * 8))), 28))
         self._shift = np.uint64(64 - bits)
         self._seen = np.zeros(1 << bits, dtype=bool)
         self._seen[(self.entry_gram >> self._shift).astype(np.int64)] = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the lookup table (rebuilt from the n-grams on unpickling): a prepared check shipped to
+        other processes carries the eval n-grams, not a table eight times their number."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_seen", "_shift")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lookup_table()
 
     def hits(
         self, train: Sequence[str], skip: np.ndarray | None = None
@@ -466,16 +491,18 @@ class ContaminationCheck(BatchCheck):
     (``--eval``). The n-grams are hashed vectorised (the lookup :func:`overlap` uses); the result equals the
     plain-Python pass :func:`overlap_plain`.
 
-    In batches (:mod:`playbook_lib.checks.batch`): each batch stores its rows' prompt hashes. The per-batch step is
-    not given the eval set, so the global step joins those with the eval prompts' hashes (exact copies, confirmed
-    on the rows read back), then reads the rows again in batches and stores each training text's distinct hits
-    among the eval n-grams; document frequencies, the shared count of every pair and each row's lead pair are
-    computed in the store, and only the rows shown as examples are read back.
+    In batches (:mod:`playbook_lib.checks.batch`): :meth:`prepare` indexes the eval set once (its prompts' normal
+    forms, its texts' n-gram hashes); each batch then stores its exact copies (row, eval row) and, for its texts
+    with a hit, each text's distinct hits among the eval n-grams and its distinct n-gram count: a few integers per
+    matching row, nothing for the others. Document frequencies, the shared count of every pair and each row's lead
+    pair are computed in the store; no row is read again but the few shown as examples.
     """
 
     name = "contamination"
     metric = "contaminated_rate"
-    tables = ("prompts",)
+    tables = ("copies", "hits", "docs")
+    #: What :meth:`prepare` made of the eval set (None: no eval set); unset until it runs.
+    _eval: _PreparedEval | None
 
     def __init__(
         self,
@@ -530,32 +557,69 @@ class ContaminationCheck(BatchCheck):
             return float(self.max_ngram_rows)
         return max(self.max_ngram_rows * n, 1.0)
 
+    def prepare(self, context: CheckContext) -> None:
+        """Index the eval set for the per-batch step: its prompts (``exact_fields`` joined) by normal form, and
+        the n-grams of every (eval field, row) text (:class:`_EvalGrams`). Nothing without an eval set."""
+        self._eval = None if context.eval is None else _PreparedEval.of(context.eval, self)
+
+    def _prepared(self) -> _PreparedEval | None:
+        if "_eval" not in self.__dict__:
+            raise RuntimeError(f"{self.name}: prepare(context) must run before batch() and finish()")
+        return self._eval
+
     def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
-        """Every row's normal-form hash of its prompt (``exact_fields`` joined), for the exact copies. The n-gram
-        hits need the eval set, which only :meth:`finish` is given: they are the second pass there."""
-        prompts = _joined([t for f in self.exact_fields if (t := field_texts(records, f)) is not None], len(records))
-        return {"prompts": pa.table({"row": row_numbers(records), "hash": normal_hashes(prompts)}, schema=_PROMPTS)}
+        """The batch's exact copies of an eval prompt (``copies``: row, eval row, which exact fields hold text, as
+        bits), and for every other row with a shared n-gram its distinct hits among the eval n-grams (``hits``:
+        row, field, number of the n-gram) and its text's distinct n-gram count (``docs``: row, field, ngrams).
+        Fields are numbered by their place in ``exact_fields`` (copies) and ``fields`` (hits, docs)."""
+        prepared = self._prepared()
+        empty = {"copies": _COPIES.empty_table(), "hits": _HITS.empty_table(), "docs": _DOCS.empty_table()}
+        if prepared is None or not len(records):
+            return empty
+        size = len(records)
+        numbers = row_numbers(records)
+        columns = {f: t for f in self.exact_fields if (t := field_texts(records, f)) is not None}
+        prompts = _joined([columns[f] for f in self.exact_fields if f in columns], size)
+        copied, of = prepared.prompts.copies(prompts)
+        texted = np.zeros(copied.size, np.int64)
+        for bit, f in enumerate(self.exact_fields):
+            values = columns.get(f)
+            if values:
+                texted |= np.array([bool(values[i]) for i in copied.tolist()], dtype=np.int64) << bit
+        out = dict(empty)
+        out["copies"] = pa.table({"row": numbers[copied], "erow": of, "texted": texted}, schema=_COPIES)
+        if not prepared.index.entry_gram.size:
+            return out
+        blank = set(copied.tolist())  # an exact copy counts as empty here
+        texts: list[str] = []
+        for f in self.fields:
+            column = field_texts(records, f) or [""] * size
+            texts.extend(("" if i in blank else t for i, t in enumerate(column)) if blank else column)
+        use_native(text_chars(texts))  # loads the compiled loops for a big batch; the chunks then use them
+        found = list(prepared.index.hits(texts))
+        if found:
+            ids, distinct, text, gram = (np.concatenate(parts) for parts in zip(*found))
+            out["docs"] = pa.table({"row": numbers[ids % size], "field": ids // size, "ngrams": distinct}, schema=_DOCS)
+            out["hits"] = pa.table({"row": numbers[text % size], "field": text // size, "gram": gram}, schema=_HITS)
+        return out
 
     def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
-        """Exact copies by a join of the prompt hashes with the eval set's (confirmed on the strings of the rows
-        read back); then one pass over the rows stores each training text's hits among the eval set's n-grams
-        (:class:`_EvalGrams`), and the store counts each n-gram's training rows (boilerplate), joins the hits with
-        the eval texts' counted n-grams (the shared count of every pair) and keeps each row's lead pair."""
+        """From the stored features alone: the exact copies, each eval n-gram's training rows (boilerplate), the
+        hits joined with the eval texts' counted n-grams (the shared count of every pair) and each row's lead
+        pair, in the store; only the rows shown as examples are read back."""
         n = rows.rows
         if context.eval is None:
             return self.not_evaluated(n, "no eval set given (--eval)")
-        m = len(context.eval)
-        names = tuple(dict.fromkeys(self.fields + self.exact_fields))
-        eval_f = {f: t for f in names if (t := field_texts(context.eval, f)) is not None}
-        eval_p = _joined([eval_f[f] for f in self.exact_fields if f in eval_f], m)
-        copies = self._copies(store, rows, eval_p)
-        # shared n-grams of every (train field, row) text with every (eval field, row) text; the exact copies are
-        # left out. Train fields are numbered by their place in ``fields`` (a field without text anywhere has no
-        # n-gram, so no pair), eval fields among those that hold text.
-        e_names = [f for f in self.fields if f in eval_f]
-        e_docs = [t for f in e_names for t in eval_f[f]]
-        index = _EvalGrams(e_docs, self.ngram)
-        hits, docs = self._hits(store, rows, index, copies.rows)
+        prepared = self._prepared()
+        if prepared is None or prepared.rows != len(context.eval):
+            raise RuntimeError(f"{self.name}: prepared with another eval set than finish is given")
+        m, eval_f, eval_p = prepared.rows, prepared.fields, prepared.prompts.texts
+        e_names, e_docs, index = prepared.names, prepared.docs, prepared.index
+        for name, schema in (("copies", _COPIES), ("hits", _HITS), ("docs", _DOCS)):
+            if not store.has(self.table(name)):  # no batch at all (no rows)
+                store.append(self.table(name), schema.empty_table())
+        copies = self._copies(store)
+        hits, docs = self.table("hits"), self.table("docs")
         limit = self.row_limit(n)
         boiler_ids = np.zeros(0, np.int64)
         boiler_rows = np.zeros(0, np.int64)
@@ -690,69 +754,15 @@ class ContaminationCheck(BatchCheck):
             k += 1
         return self.table(f"{name}_{k}")
 
-    def _copies(self, store: FeatureStore, rows: RowSource, eval_p: list[str]) -> _Copies:
-        """The exact copies of an eval prompt: the rows whose prompt hash is an eval prompt's (a semi-join in the
-        store), read back in batches and confirmed on the normalised strings by :func:`_exact_copies`."""
-        blank = np.array([not t.strip() for t in eval_p], dtype=bool)
-        keys = self._scratch(store, "eval_prompts")
-        store.append(keys, pa.table({"hash": unique_sorted(normal_hashes(eval_p)[~blank])}, schema=_KEYS))
-        prompts = self.table("prompts")
-        candidates = (
-            store.query(f'SELECT row FROM "{prompts}" WHERE hash IN (SELECT hash FROM "{keys}") ORDER BY row')["row"]
-            if store.has(prompts)
-            else np.zeros(0, np.int64)
+    def _copies(self, store: FeatureStore) -> _Copies:
+        """The exact copies the batches stored, by row."""
+        found = store.query(f'SELECT row, erow, texted FROM "{self.table("copies")}" ORDER BY row')
+        texted = np.asarray(found["texted"], np.int64)
+        return _Copies(
+            np.asarray(found["row"], np.int64),
+            np.asarray(found["erow"], np.int64),
+            {f: ((texted >> bit) & 1).astype(bool) for bit, f in enumerate(self.exact_fields)},
         )
-        found: list[np.ndarray] = [np.zeros(0, np.int64)]
-        copied: list[np.ndarray] = [np.zeros(0, np.int64)]
-        texted: dict[str, list[np.ndarray]] = {f: [np.zeros(0, bool)] for f in self.exact_fields}
-        for lo in range(0, candidates.size, _TAKE_ROWS):
-            part = rows.take(candidates[lo : lo + _TAKE_ROWS])
-            columns = {f: t for f in self.exact_fields if (t := field_texts(part, f)) is not None}
-            out = _empty(len(part))
-            _exact_copies(_joined([columns[f] for f in self.exact_fields if f in columns], len(part)), eval_p, out)
-            hit = np.flatnonzero(out.exact >= 0)
-            found.append(row_numbers(part)[hit])
-            copied.append(out.exact[hit].astype(np.int64))
-            for f in self.exact_fields:
-                values = columns.get(f)
-                texted[f].append(np.array([bool(values[i]) for i in hit.tolist()] if values else [False] * hit.size))
-        return _Copies(np.concatenate(found), np.concatenate(copied), {f: np.concatenate(v) for f, v in texted.items()})
-
-    def _hits(self, store: FeatureStore, rows: RowSource, index: _EvalGrams, copies: np.ndarray) -> tuple[str, str]:
-        """The second pass: every training text's distinct hits among the eval n-grams (``hits``: row, field,
-        gram) and its distinct n-gram count (``docs``: row, field, ngrams, for the texts with a hit), stored; the
-        rows in ``copies`` (sorted) count as empty. Returns the two tables' names."""
-        hits, docs = self._scratch(store, "hits"), self._scratch(store, "docs")
-        store.append(hits, _HITS.empty_table())
-        store.append(docs, _DOCS.empty_table())
-        if not index.entry_gram.size:
-            return hits, docs
-        for part in rows.scan():
-            size = len(part)
-            numbers = row_numbers(part)
-            blank = np.flatnonzero(np.isin(numbers, copies)).tolist()
-            texts: list[str] = []
-            for f in self.fields:
-                column = field_texts(part, f) or [""] * size
-                if blank:
-                    column = list(column)
-                    for i in blank:
-                        column[i] = ""
-                texts.extend(column)
-            # the compiled loops pay off on a big input: judged on the whole data's estimated size, as one pass
-            use_native(text_chars(texts) * (rows.rows // max(size, 1)))
-            found = list(index.hits(texts))
-            if not found:
-                continue
-            ids, distinct, text, gram = (np.concatenate(parts) for parts in zip(*found))
-            store.append(
-                docs,
-                pa.table({"row": numbers[ids % size], "field": ids // size, "ngrams": distinct}, schema=_DOCS),
-            )
-            store.append(
-                hits, pa.table({"row": numbers[text % size], "field": text // size, "gram": gram}, schema=_HITS)
-            )
-        return hits, docs
 
     def _lead_pairs(
         self,
@@ -831,10 +841,35 @@ class _Copies:
         return int(np.searchsorted(self.rows, row))
 
 
-#: Rows read back at once to confirm exact copies.
-_TAKE_ROWS = 65_536
-_PROMPTS = pa.schema([("row", pa.int64()), ("hash", pa.int64())])
-_KEYS = pa.schema([("hash", pa.int64())])
+@dataclass
+class _PreparedEval:
+    """What the per-batch step needs of the eval set (:meth:`ContaminationCheck.prepare`): its number of ``rows``,
+    the ``fields`` compared that hold text there, its ``prompts`` indexed for exact copies, and the texts of its
+    fields among the check's ``fields`` (``names``, ``docs``: field by field, row by row) indexed by n-gram."""
+
+    rows: int
+    fields: dict[str, list[str]]
+    prompts: _EvalPrompts
+    names: list[str]
+    docs: list[str]
+    index: _EvalGrams
+
+    @classmethod
+    def of(cls, evals: pd.DataFrame, check: ContaminationCheck) -> _PreparedEval:
+        """The eval frame ``evals`` prepared for ``check``'s options."""
+        m = len(evals)
+        names = tuple(dict.fromkeys(check.fields + check.exact_fields))
+        fields = {f: t for f in names if (t := field_texts(evals, f)) is not None}
+        prompts = _EvalPrompts(_joined([fields[f] for f in check.exact_fields if f in fields], m))
+        # shared n-grams of every (train field, row) text with every (eval field, row) text. Train fields are
+        # numbered by their place in ``fields`` (a field without text anywhere has no n-gram, so no pair), eval
+        # fields among those that hold text.
+        e_names = [f for f in check.fields if f in fields]
+        docs = [t for f in e_names for t in fields[f]]
+        return cls(m, fields, prompts, e_names, docs, _EvalGrams(docs, check.ngram))
+
+
+_COPIES = pa.schema([("row", pa.int64()), ("erow", pa.int64()), ("texted", pa.int64())])
 _HITS = pa.schema([("row", pa.int64()), ("field", pa.int16()), ("gram", pa.int32())])
 _DOCS = pa.schema([("row", pa.int64()), ("field", pa.int16()), ("ngrams", pa.int64())])
 _ENTRIES = pa.schema([("gram", pa.int32()), ("ef", pa.int16()), ("erow", pa.int64()), ("counted", pa.int64())])
