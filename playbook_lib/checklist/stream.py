@@ -321,6 +321,11 @@ class FileRows:
             yield batch
         self._rows, self._skipped, self.files = count, skipped, files
 
+    def counted(self, rows: int, skipped: Sequence[str], files: Sequence[dict[str, Any]]) -> None:
+        """What a pass that read the data elsewhere found (the Ray engine's workers): ``rows``, ``skipped`` and
+        ``files`` as :meth:`scan` would have set them."""
+        self._rows, self._skipped, self.files = int(rows), list(skipped), [dict(f) for f in files]
+
     def seek_with(self, refs: StoredRefs) -> None:
         """Read rows again at the byte offsets ``refs`` holds for them (the refs stored by a pass over this data):
         :meth:`take` then reads only the lines it is asked for, where every file is plain JSONL."""
