@@ -7,21 +7,46 @@ near duplicates (word edits with Jaccard >= 0.8 on word 3-grams, plus hard negat
 data with look-alike decoys (card numbers failing Luhn, IBANs with a bad checksum, version strings shaped like IP
 addresses, invalid SSNs, e-mail-like strings without a domain), malformed rows (broken JSON, missing or empty
 fields, wrong types, control characters, mojibake, invalid JSON outputs) and eval rows copied or quoted into train.
+The generator streams its rows to disk (a copy's source is read back from the file), so ``--rows 10000000``
+(about 16 GB of JSONL) fits; it runs as stage ``generate`` and is kept under ``--work`` between runs.
 
-Every stage runs in its own subprocess, which reports its wall time and its own peak RSS (``VmHWM``):
+Every stage runs in its own subprocess, which reports its wall time, its own peak RSS (``VmHWM``, "driver") and
+the peak of the summed RSS of it and all its descendants ("tree": Ray's raylet and workers), sampled from
+``/proc`` every 0.2 s (pages shared between processes count once per process):
 
 * ``floor``: read every line, ``json.loads`` it and hash its text fields (blake2b): the least any checker must do;
 * ``load``: ``load_records`` of the three files alone (the record model the checks start from);
-* ``checklist``: the library, as ``playbook check checklists/dataset_readiness.yaml --data --eval --traffic`` runs
-  it (``load_records`` + ``run_checklist``, every item of the checklist, the embedding items with the checklist's
-  ``sample`` of rows), with per-item seconds and precision/recall against the planted truth;
-* ``checklist_numpy`` (at ``--peers-at`` rows): the model-free items again with the compiled loops and Hyperscan
-  off (``PLAYBOOK_NATIVE=0 PLAYBOOK_REGEX=re``), to show what they buy;
+* each ``--engine`` (default ``memory local``), as ``playbook check checklists/dataset_readiness.yaml --data
+  --eval --traffic --engine ENGINE`` runs it, in two variants (``--variants``, default both): the model-free items
+  only (``*_free``: every item but the two embedding items) and the whole checklist (the embedding items with the
+  checklist's ``sample`` of rows), with per-item seconds and precision/recall against the planted truth:
+
+  * ``memory``: ``checklist_free``, ``checklist``: ``load_records`` + ``run_checklist`` (every row in one frame;
+    skipped above ``--memory-engine-max-rows``, default 2,000,000, with the stages below that load whole);
+  * ``local``: ``checklist_local_free``, ``checklist_local``: ``FileRows`` + ``run_checklist_batched`` (the pass in
+    batches, the global steps in the DuckDB feature store; ``--memory-limit`` caps the store);
+  * ``ray``: ``checklist_ray_free``, ``checklist_ray``: the same with the pass on a local Ray cluster the stage
+    starts (``ray_pass``, ``--ray-cpus`` workers, default the engine's 2); "not available" when Ray or
+    ``playbook_lib.checklist.ray_engine`` cannot be imported;
+
+* ``checklist_static`` (memory engine, with the full variant): the checklist with the static embedder over every
+  row and no sampling;
+* ``checklist_numpy`` (memory engine, at ``--peers-at`` rows): the model-free items again with the compiled loops
+  and Hyperscan off (``PLAYBOOK_NATIVE=0 PLAYBOOK_REGEX=re``), to show what they buy;
 * peers on the same data (at ``--peers-at`` rows, default 100k; they take minutes at 1M):
   ``datasketch`` MinHash LSH and ``rensa`` MinHash LSH (threshold 0.8, 128 permutations, Python word 3-gram
   shingling as their documentation shows), a plain Python 13-gram contamination pass, and a plain regex PII pass.
 
-    .venv/bin/python bench/checks.py [--rows 100000 1000000] [--peers-at 100000] [--json _build/bench/checks.json]
+Printed per size: each stage's seconds and peak RSS; per-item seconds with one column per engine; precision/recall
+per check and engine, and whether the batched engines flag exactly the memory engine's lines (else the local
+engine's); a summary table (engine, model-free and full seconds, peak RSS driver and tree, ratios to the memory
+engine and ray's to local). Then the time and peak-RSS ratios between consecutive sizes (e.g. 10M over 1M rows).
+``--json`` has all of it, and the machine (CPU model, cores, avx2, avx512f, amx flags, memory).
+
+    .venv/bin/python bench/checks.py [--rows 100000 1000000] [--engine memory local ray] [--variants free full]
+        [--memory-engine-max-rows 2000000] [--memory-limit 4GB] [--ray-cpus 2] [--peers-at 100000]
+        [--stages ...] [--json _build/bench/checks.json]
+    .venv/bin/python bench/checks.py --rows 1000000 10000000 --engine local ray --variants free
 
 Measured on a quiet 2-core machine (AMD EPYC, 2026-11-27; the same code's times vary by up to 1.5x between runs
 on this VM: the floor below was 11.3 s on 2026-11-23):
@@ -60,11 +85,15 @@ import functools
 import hashlib
 import json
 import os
+import platform
 import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,27 +214,90 @@ def _jaccard3(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
 
 
+class _Pool:
+    """The word pool: ``size`` vocabulary indices drawn with ``np.random.default_rng(seed).choice(n, p=weights)``,
+    read in order and from the start again when a read would pass the end, drawn in chunks of ``CHUNK`` (the
+    same indices as one draw of ``size``: each index takes one uniform double of the generator) so that the pool of
+    10M rows (1.3e9 indices) is never held."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, seed: int, size: int, weights: np.ndarray) -> None:
+        self.seed, self.size, self.weights = seed, size, weights
+        self._restart()
+
+    def _restart(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+        self._drawn = 0  # indices drawn from the generator since the start
+        self._cursor = 0  # indices read since the start
+        self._buf: list[int] = []
+        self._pos = 0
+
+    def take(self, k: int) -> list[int]:
+        """The next ``k`` indices (from the start again when fewer than ``k`` are left)."""
+        if self._cursor + k > self.size:
+            self._restart()
+        self._cursor += k
+        if self._pos + k <= len(self._buf):
+            self._pos += k
+            return self._buf[self._pos - k : self._pos]
+        out = self._buf[self._pos :]
+        while len(out) < k:
+            n = min(self.CHUNK, self.size - self._drawn)
+            self._buf = self._rng.choice(len(self.weights), size=n, p=self.weights).tolist()
+            self._drawn += n
+            self._pos = min(k - len(out), n)
+            out.extend(self._buf[: self._pos])
+        return out
+
+
+class _Train:
+    """``train.jsonl`` written line by line (as ``<name>.part``, renamed when complete), with each line's byte
+    offset kept (8 bytes a line) so that a clean row can be read back as the source of a copy."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self._part = path, path.with_name(path.name + ".part")
+        self._handle = self._part.open("w+b", buffering=1 << 20)
+        self._offsets = array("q", [0])  # start of each line, then the end of the last one
+        self._flushed = 0
+
+    def write(self, line: str) -> None:
+        self._handle.write(line.encode("utf-8") + b"\n")
+        self._offsets.append(self._handle.tell())
+
+    def row(self, i: int) -> dict[str, Any]:
+        """The object written as line ``i`` (0-based)."""
+        start, end = self._offsets[i], self._offsets[i + 1]
+        if end > self._flushed:
+            self._handle.flush()
+            self._flushed = self._offsets[-1]
+        return json.loads(os.pread(self._handle.fileno(), end - start - 1, start))
+
+    def close(self) -> None:
+        self._handle.close()
+        self._part.replace(self.path)
+
+
 def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
-    """Write ``train.jsonl``, ``eval.jsonl`` and ``truth.json`` under ``out`` (kept between runs)."""
+    """Write ``train.jsonl``, ``eval.jsonl`` and ``truth.json`` under ``out`` (kept between runs: ``truth.json``,
+    written last, marks a complete set).
+
+    Streams: the rows go to disk as they are made, a copy's source row is read back from the file (by its offset),
+    and the word pool is drawn in chunks, so memory holds the eval rows, the planted truth (row numbers) and 8
+    bytes of offset plus at most 8 of clean-row index per row. The same seed gives the same bytes as the
+    generator that held every row (checked at 20,000 rows when this was written)."""
     truth_path = out / "truth.json"
     if truth_path.is_file():
         return json.loads(truth_path.read_text())
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
     vocab = _vocabulary(rng)
     weights = 1.0 / (np.arange(len(vocab)) + 20.0)
     weights /= weights.sum()
-    pool = nrng.choice(len(vocab), size=rows * 130 + 100000, p=weights).tolist()
-    cursor = 0
+    pool = _Pool(seed, rows * 130 + 100000, weights)
 
     def words(k: int) -> str:
-        nonlocal cursor
-        if cursor + k > len(pool):
-            cursor = 0
-        part = pool[cursor : cursor + k]
-        cursor += k
-        return " ".join(vocab[i] for i in part)
+        return " ".join(vocab[i] for i in pool.take(k))
 
     categories = ["qa", "summarise", "rewrite", "classify", "json"]
 
@@ -225,8 +317,8 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
 
     n_eval = max(200, rows // 100)
     evals = [base_row() for _ in range(n_eval)]
-    for e in evals:
-        e["split"] = "test"
+    for row in evals:
+        row["split"] = "test"
     truth: dict[str, Any] = {
         "rows": rows,
         "eval_rows": n_eval,
@@ -241,14 +333,13 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
         "contaminated": [],
         "eval_hit": [],
     }
-    lines: list[str] = []
-    clean: list[int] = []  # indices into lines of clean base rows (sources for copies)
+    train = _Train(out / "train.jsonl")
+    clean = array("q")  # indices of the clean base rows (sources for copies)
     plan = rng.choices(
         ["base", "exact", "near", "hardneg", "pii", "decoy", "malformed", "leak", "quote"],
         weights=[88.5, 2, 3, 1, 1, 2, 0.5, 1, 1],
         k=rows,
     )
-    objs: list[dict[str, Any] | None] = []
     for i, kind in enumerate(plan):
         line = i + 1
         if kind != "base" and kind in ("exact", "near", "hardneg") and len(clean) < 10:
@@ -257,16 +348,14 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
             obj = base_row()
             clean.append(i)
         elif kind == "exact":
-            src = objs[rng.choice(clean)]
-            assert src is not None
+            src = train.row(rng.choice(clean))
             obj = dict(src)
             if rng.random() < 0.5:
                 obj["instruction"] = "  " + src["instruction"].upper().replace(" ", "  ")
             truth["exact"].append(line)
         elif kind in ("near", "hardneg"):
             j = rng.choice(clean)
-            src = objs[j]
-            assert src is not None
+            src = train.row(j)
             obj = dict(src)
             is_json = src["category"] == "json"
             text_words = (json.loads(src["output"])["answer"] if is_json else src["output"]).split()
@@ -299,8 +388,7 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
             obj = base_row()
             how = rng.choice(["broken", "missing", "empty", "type", "control", "mojibake", "badjson"])
             if how == "broken":
-                lines.append(json.dumps(obj)[: rng.randint(5, 40)])
-                objs.append(None)
+                train.write(json.dumps(obj)[: rng.randint(5, 40)])
                 truth["unparseable"].append(line)
                 continue
             if how == "missing":
@@ -332,9 +420,8 @@ def generate(rows: int, seed: int, out: Path) -> dict[str, Any]:
                     obj["instruction"] = "As asked before: " + " ".join(ws[k : k + 13]) + " - explain again."
             truth["contaminated"].append(line)
             truth["eval_hit"].append(e + 1)
-        objs.append(obj)
-        lines.append(json.dumps(obj, ensure_ascii=False))
-    (out / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        train.write(json.dumps(obj, ensure_ascii=False))
+    train.close()
     (out / "eval.jsonl").write_text("\n".join(json.dumps(e) for e in evals) + "\n", encoding="utf-8")
     truth["eval_hit"] = sorted(set(truth["eval_hit"]))
     truth_path.write_text(json.dumps(truth))
@@ -350,15 +437,14 @@ def generate_traffic(rows: int, seed: int, out: Path) -> int:
         return sum(1 for _ in path.open(encoding="utf-8"))
     vocab = _vocabulary(random.Random(seed))
     rng = random.Random(seed + 1)
-    nrng = np.random.default_rng(seed + 1)
     weights = 1.0 / (np.arange(len(vocab)) + 20.0)
     weights /= weights.sum()
     n = max(200, rows // 100)
-    pool = iter(nrng.choice(len(vocab), size=n * 80, p=weights).tolist())
+    pool = _Pool(seed + 1, n * 80, weights)  # at most 80 words a query: read in order, never from the start again
     queries = []
     for _ in range(n):
-        instruction = " ".join(vocab[next(pool)] for _ in range(rng.randint(8, 40))).capitalize() + "?"
-        text = " ".join(vocab[next(pool)] for _ in range(rng.randint(5, 40))) if rng.random() < 0.4 else ""
+        instruction = " ".join(vocab[i] for i in pool.take(rng.randint(8, 40))).capitalize() + "?"
+        text = " ".join(vocab[i] for i in pool.take(rng.randint(5, 40))) if rng.random() < 0.4 else ""
         queries.append(
             json.dumps(
                 {
@@ -421,21 +507,21 @@ STATIC = {
 }
 
 
-def stage_checklist(d: Path, model_free: bool = False, static: bool = False) -> dict[str, Any]:
+#: The items that embed nothing (their time does not depend on the text engines).
+EMBEDDING_CHECKS = ("relevance", "embedding_coverage")
+
+
+def _spec(model_free: bool = False, static: bool = False) -> Any:
+    """The checklist as ``playbook check`` reads it; ``model_free``: without the embedding items; ``static``: the
+    embedding items with :data:`STATIC`."""
     import dataclasses
 
     from playbook_lib.checklist.parse import parse_checklist
-    from playbook_lib.checklist.run import run_checklist
-    from playbook_lib.checks import CheckContext
-    from playbook_lib.data import load_records
 
-    t = time.perf_counter()
     spec = parse_checklist(CHECKLIST)
-    if model_free:  # the items that embed nothing (their time does not depend on the text engines)
-        spec = dataclasses.replace(
-            spec, items=[i for i in spec.items if i.check not in ("relevance", "embedding_coverage")]
-        )
-    if static:  # the embedding items with the static embedder over every row
+    if model_free:
+        spec = dataclasses.replace(spec, items=[i for i in spec.items if i.check not in EMBEDDING_CHECKS])
+    if static:
         spec = dataclasses.replace(
             spec,
             items=[
@@ -447,11 +533,12 @@ def stage_checklist(d: Path, model_free: bool = False, static: bool = False) -> 
                 for i in spec.items
             ],
         )
-    records = load_records(d / "train.jsonl")
-    context = CheckContext(eval=load_records(d / "eval.jsonl"), traffic=load_records(d / "traffic.jsonl"))
-    load_s = time.perf_counter() - t
-    report = run_checklist(spec, records, context)
-    items = {
+    return spec
+
+
+def _items(report: Any) -> dict[str, dict[str, Any]]:
+    """Each item's check, seconds, outcome and flagged lines (the physical lines, as the planted truth counts)."""
+    return {
         r.item.id: {
             "check": r.item.check,
             "seconds": round(r.seconds, 3),
@@ -462,7 +549,70 @@ def stage_checklist(d: Path, model_free: bool = False, static: bool = False) -> 
         }
         for r in report.items
     }
-    return {"load_s": round(load_s, 3), "items": items, "rows": len(records)}
+
+
+def stage_checklist(d: Path, model_free: bool = False, static: bool = False) -> dict[str, Any]:
+    """``--engine memory``: ``load_records`` of the three files, then ``run_checklist``."""
+    from playbook_lib.checklist.run import run_checklist
+    from playbook_lib.checks import CheckContext
+    from playbook_lib.data import load_records
+
+    t = time.perf_counter()
+    spec = _spec(model_free, static)
+    records = load_records(d / "train.jsonl")
+    context = CheckContext(eval=load_records(d / "eval.jsonl"), traffic=load_records(d / "traffic.jsonl"))
+    load_s = time.perf_counter() - t
+    report = run_checklist(spec, records, context)
+    return {"engine": "memory", "load_s": round(load_s, 3), "items": _items(report), "rows": len(records)}
+
+
+#: The environment variables through which the parent passes ``--memory-limit`` and ``--ray-cpus`` to the stages.
+MEMORY_LIMIT_ENV = "BENCH_CHECKS_MEMORY_LIMIT"
+RAY_CPUS_ENV = "BENCH_CHECKS_RAY_CPUS"
+
+
+@functools.cache
+def ray_unavailable() -> str | None:
+    """Why the ray stages cannot run here (None when they can)."""
+    import importlib.util
+
+    for module in ("ray", "ray.data", "playbook_lib.checklist.ray_engine"):
+        try:
+            found = importlib.util.find_spec(module)
+        except ImportError as exc:  # a parent package missing
+            return f"not available: {module} ({exc})"
+        if found is None:
+            return f"not available: no module {module}"
+    return None
+
+
+def stage_batched(d: Path, engine: str, model_free: bool = False) -> dict[str, Any]:
+    """``--engine local`` and ``ray``: what ``playbook check --engine local|ray --data train.jsonl --eval --traffic``
+    does: the eval and traffic files loaded whole (``assemble(load_data=False)``), ``train.jsonl`` read in batches
+    by ``FileRows`` through ``run_checklist_batched``, its feature store closed at the end; ``ray``: the pass on a
+    local Ray cluster that the stage starts and stops (``ray_pass``, ``--ray-cpus`` workers), inside its time."""
+    from playbook_lib.checklist.inputs import assemble
+    from playbook_lib.checklist.stream import FileRows, run_checklist_batched
+
+    spec = _spec(model_free)
+    memory_limit = os.environ.get(MEMORY_LIMIT_ENV) or None
+    context = assemble(
+        spec, data=d / "train.jsonl", eval=d / "eval.jsonl", traffic=d / "traffic.jsonl", load_data=False
+    ).context
+    source = FileRows(d / "train.jsonl")
+    feature_pass = None
+    if engine == "ray":
+        from playbook_lib.checklist.ray_engine import ray_pass
+
+        cpus = os.environ.get(RAY_CPUS_ENV)
+        feature_pass = ray_pass(source, num_cpus=int(cpus) if cpus else None)
+    elif engine != "local":
+        raise ValueError(f"unknown batched engine {engine!r}")
+    report, _, store = run_checklist_batched(
+        spec, source, context, memory_limit=memory_limit, feature_pass=feature_pass
+    )
+    store.close()
+    return {"engine": engine, "items": _items(report), "rows": source.rows}
 
 
 def stage_checklist_numpy(d: Path) -> dict[str, Any]:
@@ -470,6 +620,14 @@ def stage_checklist_numpy(d: Path) -> dict[str, Any]:
     os.environ["PLAYBOOK_NATIVE"] = "0"
     os.environ["PLAYBOOK_REGEX"] = "re"
     return stage_checklist(d, model_free=True)
+
+
+def stage_generate(d: Path) -> dict[str, Any]:
+    """The data itself (train, eval, truth, traffic), in a process of its own so that its peak RSS is its own."""
+    rows = int(d.name.split("_")[0].removeprefix("rows"))
+    seed = int(d.name.split("_seed")[1])
+    truth = generate(rows, seed, d)
+    return {"rows": truth["rows"], "traffic": generate_traffic(rows, seed, d)}
 
 
 def _clusters_from_pairs(n: int, pairs: list[tuple[int, int]]) -> list[int]:
@@ -552,10 +710,16 @@ def stage_pii(d: Path) -> dict[str, Any]:
     return {"flagged": flagged}
 
 
-STAGES = {
+STAGES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "generate": stage_generate,
     "floor": stage_floor,
     "load": stage_load,
     "checklist": stage_checklist,
+    "checklist_free": functools.partial(stage_checklist, model_free=True),
+    "checklist_local": functools.partial(stage_batched, engine="local"),
+    "checklist_local_free": functools.partial(stage_batched, engine="local", model_free=True),
+    "checklist_ray": functools.partial(stage_batched, engine="ray"),
+    "checklist_ray_free": functools.partial(stage_batched, engine="ray", model_free=True),
     "checklist_numpy": stage_checklist_numpy,
     "checklist_static": functools.partial(stage_checklist, static=True),
     "datasketch": stage_datasketch,
@@ -577,17 +741,98 @@ def _peak_rss_kb() -> float:
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def run_stage(name: str, d: Path, timeout: float) -> dict[str, Any]:
-    """Run one stage in a fresh interpreter; its wall time and its own peak RSS come back with its result."""
+def _tree_rss_kb(root: int) -> tuple[float, int]:
+    """The summed resident set size (KiB) of process ``root`` and all its descendants, and how many they are (from
+    ``/proc``: each process's parent in ``stat``, its RSS in ``statm``; pages shared between processes count once
+    per process)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, count, todo = 0.0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as handle:
+                total += int(handle.read().split()[1]) * PAGE_KB
+            count += 1
+        except OSError:  # gone since the scan
+            pass
+        todo.extend(children.get(pid, ()))
+    return total, count
+
+
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") / 1024
+#: Seconds between two samples of the stage's process tree.
+SAMPLE_S = 0.2
+
+
+def run_stage(name: str, d: Path, timeout: float, env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one stage in a fresh interpreter; its wall time and its own peak RSS (``rss_mb``: the stage process's
+    ``VmHWM``) come back with its result, and ``tree_rss_mb``: the peak, sampled every :data:`SAMPLE_S` s, of the
+    summed RSS of the stage process and all its descendants (Ray's workers and raylet; ``tree_procs`` of them at
+    most), so it can miss a peak shorter than a sample."""
     cmd = [sys.executable, __file__, "--stage", name, "--dir", str(d)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
+    peak, procs = 0.0, 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, start_new_session=True)
+        started = time.monotonic()
+        while True:
+            rss, count = _tree_rss_kb(proc.pid)
+            peak, procs = max(peak, rss), max(procs, count)
+            try:
+                proc.wait(timeout=SAMPLE_S)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() - started > timeout:
+                    os.killpg(proc.pid, 9)  # the stage's own session: the stage and what it started
+                    proc.wait()
+                    return {"error": f"timed out after {timeout:.0f} s"}
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode().strip()
+    if proc.returncode != 0:
+        return {"error": stderr.splitlines()[-1] if stderr else f"exit {proc.returncode}"}
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["tree_rss_mb"], result["tree_procs"] = round(peak / 1024, 1), procs
+    return result
+
+
+def machine() -> dict[str, Any]:
+    """The CPU (model, cores, the vector extensions the compiled loops and FAISS can use) and the memory."""
+    model, flags = "", set[str]()
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and not model:
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    memory_gb = float("nan")
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return {
+        "cpu": model or platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "avx2": "avx2" in flags,
+        "avx512f": "avx512f" in flags,
+        "amx": sorted(f for f in flags if f.startswith("amx")),
+        "memory_gb": memory_gb,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -627,13 +872,238 @@ def score(items_or_flags: dict[str, list[int]], truth: dict[str, Any]) -> dict[s
     return out
 
 
-def _rss(stage: dict[str, Any]) -> str:
-    return f"{stage['rss_mb'] / 1024:.2f} GB" if "rss_mb" in stage else "-"
+def _rss(stage: dict[str, Any], key: str = "rss_mb") -> str:
+    return f"{stage[key] / 1024:.2f} GB" if stage.get(key) is not None else "-"
+
+
+#: Each engine's checklist stages: the model-free items (``free``) and the whole checklist (``full``).
+ENGINE_STAGES = {
+    "memory": {"free": "checklist_free", "full": "checklist"},
+    "local": {"free": "checklist_local_free", "full": "checklist_local"},
+    "ray": {"free": "checklist_ray_free", "full": "checklist_ray"},
+}
+#: Stages that hold every row in one frame (skipped above ``--memory-engine-max-rows``).
+MEMORY_STAGES = ("load", "checklist", "checklist_free", "checklist_static", "checklist_numpy")
+PEERS = ("datasketch", "rensa", "contamination_plain", "pii_regex")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def _x(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else "-"
+
+
+def _s(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "-"
+
+
+def summarise(results: dict[str, dict[str, Any]], engines: list[str]) -> dict[str, dict[str, Any]]:
+    """Per engine: each variant's seconds, driver and tree peak RSS, and their ratios to the memory engine's (and
+    ray's to the local engine's: time, and tree RSS over local's driver RSS)."""
+    out: dict[str, dict[str, Any]] = {}
+    for engine in engines:
+        row: dict[str, Any] = {}
+        for variant, name in ENGINE_STAGES[engine].items():
+            r = results.get(name, {})
+            row[f"{variant}_s"] = r.get("seconds")
+            row[f"{variant}_rss_mb"] = r.get("rss_mb")
+            row[f"{variant}_tree_rss_mb"] = r.get("tree_rss_mb")
+            row[f"{variant}_error"] = r.get("error")
+            memory = results.get(ENGINE_STAGES["memory"][variant], {})
+            row[f"{variant}_vs_memory_s"] = _ratio(r.get("seconds"), memory.get("seconds"))
+            row[f"{variant}_vs_memory_rss"] = _ratio(r.get("rss_mb"), memory.get("rss_mb"))
+            if engine == "ray":
+                local = results.get(ENGINE_STAGES["local"][variant], {})
+                row[f"{variant}_vs_local_s"] = _ratio(r.get("seconds"), local.get("seconds"))
+                row[f"{variant}_tree_vs_local_rss"] = _ratio(r.get("tree_rss_mb"), local.get("rss_mb"))
+        out[engine] = row
+    return out
+
+
+def _print_summary(summary: dict[str, dict[str, Any]], floor: float | None) -> None:
+    print(
+        "\n  summary (seconds of the whole stage process; peak RSS: driver = the stage process's VmHWM, tree = the "
+        f"sampled peak of the summed RSS of it and its descendants; floor {_s(floor)} s):"
+    )
+    print(
+        f"    {'engine':8s} {'model-free s':>12s} {'full s':>8s} {'x floor':>8s} {'driver RSS free/full':>21s} "
+        f"{'tree RSS free/full':>19s}  {'vs memory: time free/full':>25s}  {'driver RSS free/full':>20s}"
+    )
+    for engine, r in summary.items():
+        if r["free_s"] is None and r["full_s"] is None:
+            print(f"    {engine:8s} {r['free_error'] or r['full_error'] or 'not run'}")
+            continue
+        driver = f"{_rss(r, 'free_rss_mb')} / {_rss(r, 'full_rss_mb')}"
+        tree = f"{_rss(r, 'free_tree_rss_mb')} / {_rss(r, 'full_tree_rss_mb')}"
+        times = f"{_x(r['free_vs_memory_s'])} / {_x(r['full_vs_memory_s'])}"
+        rss = f"{_x(r['free_vs_memory_rss'])} / {_x(r['full_vs_memory_rss'])}"
+        print(
+            f"    {engine:8s} {_s(r['free_s']):>12s} {_s(r['full_s']):>8s} {_x(_ratio(r['free_s'], floor)):>8s} "
+            f"{driver:>21s} {tree:>19s}  {times:>25s}  {rss:>20s}"
+        )
+    ray = summary.get("ray", {})
+    if ray.get("free_vs_local_s") or ray.get("full_vs_local_s"):
+        print(
+            f"    ray vs local: time {_x(ray.get('free_vs_local_s'))} / {_x(ray.get('full_vs_local_s'))} (free / full; "
+            f"issue 14 target at 1M: <= 1.5x), tree RSS over local's driver RSS {_x(ray.get('free_tree_vs_local_rss'))}"
+            f" / {_x(ray.get('full_tree_vs_local_rss'))}"
+        )
+
+
+def scaling(sizes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Time and peak-RSS ratios between consecutive sizes (e.g. 10M over 1M rows) per engine and variant."""
+    rows = sorted(int(k) for k in sizes)
+    out = []
+    for small, large in zip(rows, rows[1:]):
+        for engine in ENGINE_STAGES:
+            a, b = sizes[str(small)]["summary"].get(engine), sizes[str(large)]["summary"].get(engine)
+            if not a or not b:
+                continue
+            for variant in ("free", "full"):
+                if a[f"{variant}_s"] is None or b[f"{variant}_s"] is None:
+                    continue
+                out.append(
+                    {
+                        "engine": engine,
+                        "variant": variant,
+                        "rows": [small, large],
+                        "time": _ratio(b[f"{variant}_s"], a[f"{variant}_s"]),
+                        "rss": _ratio(b[f"{variant}_rss_mb"], a[f"{variant}_rss_mb"]),
+                        "tree_rss": _ratio(b[f"{variant}_tree_rss_mb"], a[f"{variant}_tree_rss_mb"]),
+                        "rss_mb": b[f"{variant}_rss_mb"],
+                    }
+                )
+    return out
+
+
+def _print_quality(quality: dict[str, dict[str, dict[str, float]]], same: dict[str, Any]) -> None:
+    stages = [s for s in quality if quality[s]]
+    if not stages:
+        return
+    print("\n  per-check precision / recall against the planted truth, per stage:")
+    print(f"    {'check':18s} " + " ".join(f"{s:>24s}" for s in stages))
+    checks = list(dict.fromkeys(c for s in stages for c in quality[s]))
+    for check in checks:
+        cells = []
+        for s in stages:
+            r = quality[s].get(check)
+            cells.append(f"P {r['precision']:.3f} R {r['recall']:.3f} {r['flagged']:>5d}" if r else "-")
+        print(f"    {check:18s} " + " ".join(f"{c:>24s}" for c in cells))
+    for stage, diff in same.items():
+        text = "every item flags the same lines" if not diff["differ"] else f"items that differ: {diff['differ']}"
+        print(f"    {stage} vs {diff['against']}: {text} ({diff['items']} items compared)")
+
+
+def _same_flags(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """For each batched stage: the items whose flagged lines or outcome differ from those of the same variant of the
+    memory engine (``against``; the local engine's when memory did not run), and any item only one of them has."""
+    out = {}
+    for engine in ("local", "ray"):
+        for variant, name in ENGINE_STAGES[engine].items():
+            b = results.get(name, {}).get("items")
+            for other in ("memory", "local"):
+                against = ENGINE_STAGES[other][variant]
+                a = results.get(against, {}).get("items")
+                if a and b and against != name:
+                    break
+            else:
+                continue
+            assert a is not None and b is not None
+            common = [k for k in a if k in b]
+            differ = [k for k in common if a[k]["flagged"] != b[k]["flagged"] or a[k]["outcome"] != b[k]["outcome"]]
+            out[name] = {"against": against, "items": len(common), "differ": differ + sorted(set(a) ^ set(b))}
+    return out
+
+
+def _print_items(results: dict[str, dict[str, Any]]) -> None:
+    """Per-item seconds, one column per engine stage that ran (full checklist, else the model-free items)."""
+    for variant in ("full", "free"):
+        stages = [
+            ENGINE_STAGES[e][variant] for e in ENGINE_STAGES if "items" in results.get(ENGINE_STAGES[e][variant], {})
+        ]
+        if not stages:
+            continue
+        items = list(dict.fromkeys(k for s in stages for k in results[s]["items"]))
+        what = "full checklist" if variant == "full" else "model-free items"
+        print(f"\n  per-item seconds, {what} (per-batch steps plus global step for the batched engines):")
+        print(f"    {'item':28s} " + " ".join(f"{s:>22s}" for s in stages) + "  outcome")
+        for item in items:
+            found = [results[s]["items"].get(item) for s in stages]
+            cells = [f"{f['seconds']:.2f}" if f else "-" for f in found]
+            outcomes = sorted({f["outcome"] for f in found if f})
+            first = next(f for f in found if f)
+            sampled = f"  (sampled: {first['sampled']})" if first.get("sampled") else ""
+            print(f"    {item:28s} " + " ".join(f"{c:>22s}" for c in cells) + f"  {'/'.join(outcomes)}{sampled}")
+
+
+def _stages_for(rows: int, args: argparse.Namespace, skipped: dict[str, str]) -> list[str]:
+    memory_ok = rows <= args.memory_engine_max_rows
+    stages = ["floor"]
+    if "memory" in args.engine and memory_ok:
+        stages.append("load")
+    for engine in args.engine:
+        if engine == "memory" and not memory_ok:
+            skipped["memory"] = (
+                f"{rows:,} rows > --memory-engine-max-rows {args.memory_engine_max_rows:,}: the memory engine "
+                "holds every row in one frame"
+            )
+            continue
+        if engine == "ray" and ray_unavailable():
+            skipped["ray"] = str(ray_unavailable())
+            continue
+        stages += [ENGINE_STAGES[engine][v] for v in ("free", "full") if v in args.variants]
+    if "memory" in args.engine and memory_ok and "full" in args.variants:
+        stages.append("checklist_static")
+    if rows in args.peers_at:
+        stages += (["checklist_numpy"] if "memory" in args.engine and memory_ok else []) + list(PEERS)
+    if args.stages:
+        stages = [s for s in args.stages if s in STAGES]
+        for s in stages:
+            if s in MEMORY_STAGES and not memory_ok:
+                skipped[s] = f"{rows:,} rows > --memory-engine-max-rows {args.memory_engine_max_rows:,}"
+        stages = [s for s in stages if s not in skipped]
+    return stages
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument(
+        "--engine",
+        nargs="+",
+        choices=list(ENGINE_STAGES),
+        default=["memory", "local"],
+        help="the checklist engines to run (default: memory local); ray runs when playbook_lib's ray engine and ray "
+        "are installed, and is reported as not available otherwise",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=["free", "full"],
+        default=["free", "full"],
+        help="free: the model-free items only; full: the whole checklist, embedding items included (default: both)",
+    )
+    parser.add_argument(
+        "--memory-engine-max-rows",
+        type=int,
+        default=2_000_000,
+        help="skip the stages that hold every row in memory (the memory engine, load, checklist_static, "
+        "checklist_numpy) above this many rows (default: 2,000,000)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="the batched engines' feature-store memory cap, as playbook check --memory-limit (default: none)",
+    )
+    parser.add_argument(
+        "--ray-cpus",
+        type=int,
+        default=None,
+        help="CPUs (workers) of the local Ray cluster the ray stages start, as playbook check --num-cpus "
+        "(default: the engine's, 2)",
+    )
     parser.add_argument(
         "--peers-at",
         type=int,
@@ -645,7 +1115,8 @@ def main() -> None:
         "--stages",
         nargs="+",
         default=None,
-        help="run only these stages (default: floor, load, checklist, checklist_static, and the peers at --peers-at)",
+        help="run only these stages (default: floor, load, each engine's checklist stages, checklist_static, and "
+        "the peers at --peers-at); one of: " + ", ".join(s for s in STAGES if s != "generate"),
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", default=str(ROOT / "_build" / "bench" / "checks"))
@@ -663,42 +1134,59 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    report: dict[str, Any] = {}
+    host = machine()
+    amx = ", ".join(host["amx"]) or "none"
+    print(
+        f"machine: {host['cpu']}, {host['cores']} cores, {host['memory_gb']} GB; avx2 {host['avx2']}, avx512f "
+        f"{host['avx512f']}, amx: {amx}"
+    )
+    env_extra = {MEMORY_LIMIT_ENV: args.memory_limit or "", RAY_CPUS_ENV: str(args.ray_cpus or "")}
+    sizes: dict[str, Any] = {}
     for rows in args.rows:
         d = Path(args.work) / f"rows{rows}_seed{args.seed}"
         t = time.perf_counter()
-        truth = generate(rows, args.seed, d)
+        generated: dict[str, Any] = {"cached": True}
+        if not (d / "truth.json").is_file() or not (d / "traffic.jsonl").is_file():
+            generated = run_stage("generate", d, args.timeout)
+            if "error" in generated:
+                print(f"\n== {rows:,} rows: generation failed: {generated['error']}", flush=True)
+                sizes[str(rows)] = {"generate": generated}
+                continue
+        truth = json.loads((d / "truth.json").read_text())
         n_traffic = generate_traffic(rows, args.seed, d)
+        how = (
+            "cached"
+            if generated.get("cached")
+            else f"generated in {time.perf_counter() - t:.1f} s, generator peak RSS {_rss(generated)}"
+        )
         print(
-            f"\n== {rows:,} rows ({d}; generated/loaded in {time.perf_counter() - t:.1f} s): "
+            f"\n== {rows:,} rows ({d}; {how}): "
             f"{len(truth['exact'])} exact, {len(truth['near'])} near dups, {len(truth['pii'])} PII, "
             f"{len(truth['decoy'])} decoys, {len(truth['malformed']) + len(truth['unparseable'])} malformed, "
             f"{len(truth['contaminated'])} leaked; {n_traffic} traffic queries",
             flush=True,
         )
-        stages = ["floor", "load", "checklist", "checklist_static"]
-        if rows in args.peers_at:
-            stages += ["checklist_numpy", "datasketch", "rensa", "contamination_plain", "pii_regex"]
-        if args.stages:
-            stages = [s for s in args.stages if s in STAGES]
+        skipped: dict[str, str] = {}
+        stages = _stages_for(rows, args, skipped)
+        for name, why in skipped.items():
+            print(f"  {name} skipped: {why}", flush=True)
         results = {}
         for name in stages:
-            results[name] = run_stage(name, d, args.timeout)
+            results[name] = run_stage(name, d, args.timeout, env_extra)
             r = results[name]
-            print(f"  {name:20s} {r.get('seconds', float('nan')):8.1f} s  {_rss(r)}  {r.get('error', '')}", flush=True)
-        floor = results.get("floor", {}).get("seconds", float("nan"))
+            tree = f"tree {_rss(r, 'tree_rss_mb')} ({r['tree_procs']} procs)" if "tree_procs" in r else ""
+            print(
+                f"  {name:22s} {r.get('seconds', float('nan')):8.1f} s  driver {_rss(r)}  {tree}  {r.get('error', '')}",
+                flush=True,
+            )
+        floor = results.get("floor", {}).get("seconds")
         lib = results.get("checklist", {})
-        flags = {item["check"]: item["flagged"] for item in lib.get("items", {}).values()}
-        quality = score(flags, truth)
-        print(
-            ""
-            if not lib
-            else f"\n  full checklist: {lib.get('seconds', float('nan')):.1f} s ({lib.get('seconds', 0) / floor:.1f}x the "
-            f"parse+hash floor of {floor:.1f} s), peak RSS {_rss(lib)}; load {lib.get('load_s', 0):.1f} s"
-        )
-        for item_id, item in lib.get("items", {}).items():
-            sampled = f"  (sampled: {item['sampled']})" if item.get("sampled") else ""
-            print(f"    {item_id:28s} {item['seconds']:7.2f} s  {item['outcome']}{sampled}")
+        if "items" in lib:
+            print(
+                f"\n  full checklist (memory engine): {lib['seconds']:.1f} s ({_x(_ratio(lib['seconds'], floor))} the "
+                f"parse+hash floor of {_s(floor)} s), peak RSS {_rss(lib)}; load {lib.get('load_s', 0):.1f} s"
+            )
+        _print_items(results)
         static = results.get("checklist_static", {})
         if "items" in static:
             print(
@@ -709,9 +1197,12 @@ def main() -> None:
                 if item["check"] in STATIC:
                     extra = f"  flagged {len(item['flagged'])}; search: {item.get('search')}"
                     print(f"    {item_id:28s} {item['seconds']:7.2f} s  {item['outcome']}{extra}")
-        if "checklist_numpy" in results and "items" in results["checklist_numpy"]:
+        fast: dict[str, Any] = next(
+            (results[s]["items"] for s in ("checklist_free", "checklist") if "items" in results.get(s, {})), {}
+        )
+        if "items" in results.get("checklist_numpy", {}) and fast:
             plain = results["checklist_numpy"]["items"]
-            fast_s = sum(lib["items"][k]["seconds"] for k in plain)
+            fast_s = sum(fast[k]["seconds"] for k in plain)
             plain_s = sum(v["seconds"] for v in plain.values())
             print(
                 f"\n  model-free items with NumPy + re only (PLAYBOOK_NATIVE=0 PLAYBOOK_REGEX=re): {plain_s:.1f} s vs "
@@ -719,19 +1210,17 @@ def main() -> None:
             )
             for item_id, item in plain.items():
                 if item["seconds"] >= 0.5:
-                    print(f"    {item_id:28s} {item['seconds']:7.2f} s vs {lib['items'][item_id]['seconds']:6.2f} s")
-        print("\n  per-check precision / recall against the planted truth (library):")
-        for check, r in quality.items():
-            extra = {k: v for k, v in r.items() if k not in ("precision", "recall", "flagged")}
-            print(f"    {check:18s} P {r['precision']:.3f}  R {r['recall']:.3f}  flagged {r['flagged']}  {extra}")
-        peers = {}
-        lib_items = {item["check"]: item["seconds"] for item in lib.get("items", {}).values()}
-        for name, check in (
-            ("datasketch", "near_duplicates"),
-            ("rensa", "near_duplicates"),
-            ("contamination_plain", "contamination"),
-            ("pii_regex", "pii"),
-        ):
+                    print(f"    {item_id:28s} {item['seconds']:7.2f} s vs {fast[item_id]['seconds']:6.2f} s")
+        quality = {
+            name: score({item["check"]: item["flagged"] for item in r["items"].values()}, truth)
+            for name, r in results.items()
+            if "items" in r and name != "checklist_numpy"
+        }
+        same = _same_flags(results)
+        _print_quality(quality, same)
+        peers: dict[str, dict[str, Any]] = {}
+        lib_items = {item["check"]: item["seconds"] for item in fast.values()}
+        for name, check in zip(PEERS, ("near_duplicates", "near_duplicates", "contamination", "pii")):
             if name not in results:
                 continue
             r = results[name]
@@ -758,11 +1247,39 @@ def main() -> None:
                     f"    {name:20s} {p['seconds'] or float('nan'):8.1f} {_rss(p):>9s} "
                     f"{p['library_item_s'] or float('nan'):8.2f} {ratio:6.1f}x  {qtext}"
                 )
+        summary = summarise(results, args.engine)
+        for engine, why in skipped.items():
+            if engine in summary:
+                summary[engine]["free_error"] = summary[engine]["full_error"] = why
+        _print_summary(summary, floor)
         for r in results.values():
             r.pop("flagged", None)
             for item in r.get("items", {}).values():
                 item["flagged"] = len(item["flagged"])
-        report[str(rows)] = {"stages": results, "quality": quality, "peers": peers}
+        sizes[str(rows)] = {
+            "generate": generated,
+            "stages": results,
+            "skipped": skipped,
+            "quality": quality,
+            "same_flags": same,
+            "peers": peers,
+            "summary": summary,
+        }
+    ratios = scaling({k: v for k, v in sizes.items() if "summary" in v})
+    if ratios:
+        print("\n== scaling between sizes (issue 14 targets, 1M -> 10M model-free: time <= 12x, peak RSS <= 1.5x):")
+        for r in ratios:
+            small, large = r["rows"]
+            print(
+                f"  {r['engine']:7s} {'model-free' if r['variant'] == 'free' else 'full':10s} {small:,} -> {large:,} "
+                f"rows ({large / small:.1f}x): time {_x(r['time'])}, peak RSS driver {_x(r['rss'])} "
+                f"(tree {_x(r['tree_rss'])}), driver peak at {large:,}: {_rss(r)}"
+            )
+    report: dict[str, Any] = {
+        "machine": host,
+        "args": {k: v for k, v in vars(args).items() if k not in ("stage", "dir")},
+    }
+    report.update({"sizes": sizes, "scaling": ratios})
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2, sort_keys=True))
     print(f"\nwrote {args.json}")
