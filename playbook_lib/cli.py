@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import json
 import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -75,6 +77,7 @@ class FailOn(str, Enum):
 class Engine(str, Enum):
     memory = "memory"
     local = "local"
+    ray = "ray"
 
 
 class OutputFormat(str, Enum):
@@ -421,7 +424,9 @@ def check(
             "--engine",
             help="memory: load --data whole, then run each item (the default). local: read --data in batches and "
             "keep compact per-row features in an on-disk store, so memory does not grow with the rows (dataset "
-            "checklists; the same reports).",
+            "checklists; the same reports). ray: as local, with the reading and per-row work on a Ray cluster "
+            "(--address; else a local one of --num-cpus), one task per shard or byte span of a JSONL file "
+            "(needs Ray: the package's ray extra; the same reports).",
         ),
     ] = Engine.memory,
     memory_limit: Annotated[
@@ -429,8 +434,25 @@ def check(
         typer.Option(
             "--memory-limit",
             metavar="SIZE",
-            help="With --engine local: the feature store's memory cap (e.g. 4GB, 512MiB); past it, it spills to a "
-            "temporary folder.",
+            help="With --engine local or ray: the feature store's memory cap (e.g. 4GB, 512MiB); past it, it "
+            "spills to a temporary folder.",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            metavar="ADDR",
+            help="With --engine ray: a running Ray cluster to use (host:port of its head, ray://host:port or "
+            "auto); its workers must read --data at the same path. Default: start a local cluster for the run.",
+        ),
+    ] = None,
+    num_cpus: Annotated[
+        int | None,
+        typer.Option(
+            "--num-cpus",
+            min=1,
+            help="With --engine ray and no --address: the CPUs (workers) of the local Ray cluster (default 2).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
@@ -480,17 +502,28 @@ def check(
     if clean_out is not None and data is not None and (is_sharded(data) or compression_of(data)):
         what = "a folder of shards" if data.is_dir() else "a glob pattern" if is_pattern(data) else "compressed"
         raise UsageError(f"--write-clean needs --data to be one uncompressed file; {data} is {what}")
-    streamed = engine is Engine.local
+    streamed = engine in (Engine.local, Engine.ray)
     if memory_limit is not None:
         if not streamed:
-            raise UsageError("--memory-limit applies to --engine local (the feature store of a batched run)")
+            raise UsageError("--memory-limit applies to --engine local and ray (the feature store of a batched run)")
         from playbook_lib.checks.batch import parse_memory_limit  # lazy: pandas and pyarrow, through the checks
 
         memory_limit = parse_memory_limit(memory_limit)
+    if engine is not Engine.ray and (address is not None or num_cpus is not None):
+        raise UsageError(f"{'--address' if address is not None else '--num-cpus'} applies to --engine ray")
+    if address is not None and num_cpus is not None:
+        raise UsageError("--num-cpus sizes the local Ray cluster: leave it out with --address")
     if streamed and clean_out is not None:
         raise UsageError("--write-clean needs --engine memory (it copies the loaded records)")
     if streamed and data is None:
-        raise UsageError("--engine local runs dataset checklists: give --data")
+        raise UsageError(f"--engine {engine.value} runs dataset checklists: give --data")
+    make_pass = None
+    if engine is Engine.ray:
+        from playbook_lib.checklist.ray_engine import INSTALL, ray_available, ray_pass  # lazy: pandas, pyarrow
+
+        if not ray_available():
+            raise UsageError(f"--engine ray needs Ray: {INSTALL}")
+        make_pass = functools.partial(ray_pass, address=address, num_cpus=num_cpus)
     spec = parse_checklist(checklist)
     inputs = assemble(
         spec,
@@ -521,6 +554,7 @@ def check(
             html_out,
             fail_on.value,
             strict,
+            make_pass,
         )
     if quiet or not settings.progress_bars():
         with settings.quiet_progress(quiet):
@@ -581,8 +615,10 @@ def _check_streamed(
     html_out: Path | None,
     fail_on: str,
     strict: bool,
+    make_pass: Callable[..., Any] | None = None,
 ) -> int:
-    """``playbook check --engine local``: the checklist over --data read in batches, then the same reports."""
+    """``playbook check --engine local`` (and ``ray``: ``make_pass(source, on_batch=...)`` gives the pass over
+    ``source`` elsewhere): the checklist over --data read in batches, then the same reports."""
     from playbook_lib.checklist.report import print_terminal  # lazy: pandas
     from playbook_lib.checklist.rows import write_flags  # lazy: pandas
     from playbook_lib.checklist.run import exit_code  # lazy: pandas
@@ -592,7 +628,12 @@ def _check_streamed(
     if quiet or not settings.progress_bars():
         with settings.quiet_progress(quiet):
             report, refs, store = run_checklist_batched(
-                spec, source, context, memory_limit=memory_limit, describe_data=source.describe
+                spec,
+                source,
+                context,
+                memory_limit=memory_limit,
+                describe_data=source.describe,
+                feature_pass=None if make_pass is None else make_pass(source),
             )
     else:  # rows read (with rows/s), then the items' global steps, on an interactive terminal only
         from rich.console import Console  # lazy: rich loads only to draw a progress bar
@@ -627,6 +668,7 @@ def _check_streamed(
                 memory_limit=memory_limit,
                 describe_data=source.describe,
                 on_batch=batch,
+                feature_pass=None if make_pass is None else make_pass(source, on_batch=batch),
                 on_item=lambda item: progress.update(steps, description=f"global step: {item.id}", visible=True),
                 on_done=lambda _: progress.advance(steps),
             )
