@@ -110,8 +110,9 @@ lab: $(VENV)/.installed-lab  ## open the notebooks in JupyterLab
 bench: $(VENV)/.installed-test  ## on-demand benchmarks (not part of `make test`)
 	$(PY) bench/retrieval.py
 
-# Peers run at 100k rows by default; `make bench-checks BENCH_CHECKS_ARGS="--peers-at 100000 1000000"` for all.
-bench-checks: $(VENV)/.installed-bench  ## dataset checklist at 100k and 1M generated rows vs datasketch, rensa, plain passes
+# Peers run at 100k rows by default; `make bench-checks BENCH_CHECKS_ARGS="--peers-at 100000 1000000"` for all;
+# `BENCH_CHECKS_ARGS="--rows 1000000 10000000 --engine local ray --variants free"` for the batched engines at 10M.
+bench-checks: $(VENV)/.installed-bench  ## dataset checklist at 100k and 1M generated rows, memory and local engines (--engine ... ray), vs datasketch, rensa, plain passes
 	$(PY) bench/checks.py $(BENCH_CHECKS_ARGS)
 
 bench-embedders: $(VENV)/.installed-test  ## MiniLM vs the distilled static embedder: precision/recall per case, texts/s
