@@ -419,23 +419,34 @@ def check(
         ),
     ] = False,
     engine: Annotated[
-        Engine,
+        Engine | None,
         typer.Option(
             "--engine",
-            help="memory: load --data whole, then run each item (the default). local: read --data in batches and "
-            "keep compact per-row features in an on-disk store, so memory does not grow with the rows (dataset "
-            "checklists; the same reports). ray: as local, with the reading and per-row work on a Ray cluster "
-            "(--address; else a local one of --num-cpus), one task per shard or byte span of a JSONL file "
-            "(needs Ray: the package's ray extra; the same reports).",
+            help="local (the default for dataset checklists): read --data in batches and keep compact per-row "
+            "features in an on-disk store capped by --memory-limit, so memory does not grow with the rows. memory "
+            "(the default for model checklists and with --write-clean): load --data whole, then run each item. "
+            "ray: as local, with the reading and per-row work on a Ray cluster (--address; else a local one of "
+            "--num-cpus), one task per shard or byte span of a JSONL file (needs Ray: the package's ray extra). "
+            "All three write the same reports.",
+            show_default=False,
         ),
-    ] = Engine.memory,
+    ] = None,
     memory_limit: Annotated[
         str | None,
         typer.Option(
             "--memory-limit",
             metavar="SIZE",
-            help="With --engine local or ray: the feature store's memory cap (e.g. 4GB, 512MiB); past it, it "
-            "spills to a temporary folder.",
+            help="With --engine local or ray: the feature store's memory cap (e.g. 4GB, 512MiB; default 1GB); "
+            "past it, it spills to a temporary folder.",
+        ),
+    ] = None,
+    batch_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-rows",
+            min=1,
+            metavar="N",
+            help="With --engine local or ray: rows per batch (default 65536); smaller batches, less memory.",
         ),
     ] = None,
     address: Annotated[
@@ -502,7 +513,15 @@ def check(
     if clean_out is not None and data is not None and (is_sharded(data) or compression_of(data)):
         what = "a folder of shards" if data.is_dir() else "a glob pattern" if is_pattern(data) else "compressed"
         raise UsageError(f"--write-clean needs --data to be one uncompressed file; {data} is {what}")
+    spec = parse_checklist(checklist)
+    if engine is None:  # batched where the checklist can be: dataset checklists, unless a clean copy is asked for
+        from playbook_lib.checklist.stream import whole_items  # lazy: pandas, through the checks
+
+        batchable = data is not None and clean_out is None and not whole_items(spec)
+        engine = Engine.local if batchable or memory_limit is not None or batch_rows is not None else Engine.memory
     streamed = engine in (Engine.local, Engine.ray)
+    if batch_rows is not None and not streamed:
+        raise UsageError("--batch-rows applies to --engine local and ray (a batched run)")
     if memory_limit is not None:
         if not streamed:
             raise UsageError("--memory-limit applies to --engine local and ray (the feature store of a batched run)")
@@ -523,8 +542,9 @@ def check(
 
         if not ray_available():
             raise UsageError(f"--engine ray needs Ray: {INSTALL}")
-        make_pass = functools.partial(ray_pass, address=address, num_cpus=num_cpus)
-    spec = parse_checklist(checklist)
+        from playbook_lib.checklist.stream import BATCH_ROWS  # lazy: pandas, DuckDB
+
+        make_pass = functools.partial(ray_pass, address=address, num_cpus=num_cpus, batch_rows=batch_rows or BATCH_ROWS)
     inputs = assemble(
         spec,
         data=data,
@@ -555,6 +575,7 @@ def check(
             fail_on.value,
             strict,
             make_pass,
+            batch_rows,
         )
     if quiet or not settings.progress_bars():
         with settings.quiet_progress(quiet):
@@ -616,15 +637,23 @@ def _check_streamed(
     fail_on: str,
     strict: bool,
     make_pass: Callable[..., Any] | None = None,
+    batch_rows: int | None = None,
 ) -> int:
     """``playbook check --engine local`` (and ``ray``: ``make_pass(source, on_batch=...)`` gives the pass over
     ``source`` elsewhere): the checklist over --data read in batches, then the same reports."""
     from playbook_lib.checklist.report import print_terminal  # lazy: pandas
     from playbook_lib.checklist.rows import write_flags  # lazy: pandas
     from playbook_lib.checklist.run import exit_code  # lazy: pandas
-    from playbook_lib.checklist.stream import FileRows, run_checklist_batched  # lazy: pandas, DuckDB
+    from playbook_lib.checklist.stream import (  # lazy: pandas, DuckDB
+        BATCH_ROWS,
+        DEFAULT_MEMORY_LIMIT,
+        FileRows,
+        run_checklist_batched,
+    )
 
     source = FileRows(data, format=data_format)
+    memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
+    batch_rows = batch_rows or BATCH_ROWS
     if quiet or not settings.progress_bars():
         with settings.quiet_progress(quiet):
             report, refs, store = run_checklist_batched(
@@ -632,6 +661,7 @@ def _check_streamed(
                 source,
                 context,
                 memory_limit=memory_limit,
+                batch_rows=batch_rows,
                 describe_data=source.describe,
                 feature_pass=None if make_pass is None else make_pass(source),
             )
@@ -666,6 +696,7 @@ def _check_streamed(
                 source,
                 context,
                 memory_limit=memory_limit,
+                batch_rows=batch_rows,
                 describe_data=source.describe,
                 on_batch=batch,
                 feature_pass=None if make_pass is None else make_pass(source, on_batch=batch),

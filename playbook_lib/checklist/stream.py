@@ -154,6 +154,21 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
+#: The feature store's memory cap when ``playbook check`` reads in batches and none is given: past it, DuckDB
+#: spills to a temporary folder, so the global steps' memory does not grow with the rows.
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+def _batched(check: Check) -> bool:
+    return isinstance(check, BatchCheck) and "data" in check.inputs
+
+
+def whole_items(spec: ChecklistSpec) -> list[str]:
+    """The ids of ``spec``'s items that cannot run on batched data (no per-batch step, or no ``data`` input: a
+    model checklist's items); empty when :func:`run_checklist_batched` can run the whole checklist."""
+    return [item.id for item in spec.items if not _batched(get_check(item.check)(**item.params))]
+
+
 def run_checklist_batched(
     spec: ChecklistSpec,
     data: RowSource,
@@ -183,7 +198,7 @@ def run_checklist_batched(
     """
     context = context or CheckContext()
     made: list[tuple[ItemSpec, Check]] = [(item, get_check(item.check)(**item.params)) for item in spec.items]
-    whole = [item.id for item, check in made if not isinstance(check, BatchCheck) or "data" not in check.inputs]
+    whole = [item.id for item, check in made if not _batched(check)]
     if whole:
         raise UsageError(f"items {', '.join(whole)} cannot run on batched data (no per-batch step): run them whole")
     checks = [(item, check) for item, check in made if isinstance(check, BatchCheck)]

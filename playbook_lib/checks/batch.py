@@ -119,7 +119,11 @@ class FeatureStore:
         spill = memory_limit is not None if spill is None else spill
         self._folder = Path(tempfile.mkdtemp(prefix="playbook-features-")) if spill else None
         database = str(self._folder / "features.duckdb") if self._folder is not None else ":memory:"
-        self._con = duckdb.connect(database)
+        try:
+            self._con = duckdb.connect(database)
+        except duckdb.Error as exc:
+            self._remove()
+            raise _store_error(exc, self._folder) from None
         if self._folder is not None:
             self._con.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
         else:  # never spill into the working directory (DuckDB's default is ./.tmp)
@@ -140,11 +144,16 @@ class FeatureStore:
     def close(self) -> None:
         """Close the database and remove its folder."""
         self._con.close()
+        self._remove()
+
+    def _remove(self) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 
     def append(self, table: str, data: pa.Table) -> None:
         """Append ``data`` to ``table`` (created from ``data``'s schema on first use)."""
+        import duckdb  # lazy: DuckDB loads only when a check runs (loaded by now)
+
         self._con.register("_incoming", data)
         try:
             if table in self._tables:
@@ -152,6 +161,8 @@ class FeatureStore:
             else:
                 self._con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _incoming')
                 self._tables.add(table)
+        except (duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+            raise _store_error(exc, self._folder) from None
         finally:
             self._con.unregister("_incoming")
 
@@ -181,9 +192,26 @@ class FeatureStore:
             self._con.unregister("wanted")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
-        """The result of ``sql`` as NumPy columns."""
-        out = self._con.execute(sql, list(params)).fetchnumpy()
+        """The result of ``sql`` as NumPy columns.
+
+        Raises:
+            UsageError: the store cannot write its spill files (disk full, a file-size limit) or runs out of its
+                memory limit: one line naming the folder.
+        """
+        import duckdb  # lazy: DuckDB loads only when a check runs (loaded by now)
+
+        try:
+            out = self._con.execute(sql, list(params)).fetchnumpy()
+        except (duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+            raise _store_error(exc, self._folder) from None
         return {name: _unmasked(values) for name, values in out.items()}
+
+
+def _store_error(exc: Exception, folder: Path | None) -> UsageError:
+    """A DuckDB failure to write or fit the features as one line (the store's folder, DuckDB's reason)."""
+    where = f"in {folder}" if folder is not None else "in memory"
+    why = " ".join(str(exc).split())[:300]
+    return UsageError(f"the feature store {where} failed: {why} (free disk space, or raise --memory-limit)")
 
 
 def _unmasked(values: Any) -> np.ndarray:

@@ -172,7 +172,12 @@ def _commands(tmp_path: Path, small: Path) -> dict[str, tuple[list[str | Path], 
     log.append(FeedbackEntry("q one", "a [d1]", ["d1"], ["d1"], rating=5))
     evals = sample_data.path("model_evals.jsonl")
     return {
-        "check": (["check", small, "--data", data, "-q"], "playbook_lib.checklist.run", "run_checklist"),
+        "check": (["check", small, "--data", data, "-q"], "playbook_lib.checklist.stream", "run_checklist_batched"),
+        "check memory": (
+            ["check", small, "--data", data, "-q", "--engine", "memory"],
+            "playbook_lib.checklist.run",
+            "run_checklist",
+        ),
         "rag query": (["rag", "query", "-c", corpus, "probe"], "playbook_lib.cli", "load_corpus"),
         "rag eval": (["rag", "eval", tmp_path, "-m", "bm25"], "playbook_lib.cli", "load_beir"),
         "promote": (
@@ -231,11 +236,13 @@ def test_a_check_that_raises_is_an_internal_error_not_a_pass(
 ) -> None:
     from playbook_lib.checks import get_check
 
-    monkeypatch.setattr(get_check("formatting"), "run", _raise(RuntimeError(PLANTED)))
-    report = tmp_path / "r.json"
-    result = run_cli("check", small, "--data", _rows(tmp_path / "d.jsonl", ["a"]), "--json", report)
-    _assert_internal(result, debug=False)
-    assert not report.exists()  # no report that looks like a pass
+    for engine, step in (("memory", "run"), ("local", "finish")):  # the whole-frame run, the batched global step
+        with monkeypatch.context() as m:
+            m.setattr(get_check("formatting"), step, _raise(RuntimeError(PLANTED)))
+            report = tmp_path / f"r-{engine}.json"
+            argv = ("check", small, "--data", _rows(tmp_path / "d.jsonl", ["a"]), "--json", report, "--engine", engine)
+            _assert_internal(run_cli(*argv), debug=False)
+        assert not report.exists()  # no report that looks like a pass
 
 
 def test_ctrl_c_is_130_and_one_line(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

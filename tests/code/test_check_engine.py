@@ -36,12 +36,26 @@ def reports(tmp_path: Path, data: Path, *extra: str) -> tuple[CliResult, dict, s
 
 
 def test_the_shipped_checklist_gives_the_same_reports_streamed(tmp_path: Path) -> None:
-    whole, whole_json, whole_flags = reports(tmp_path, SAMPLE)
-    streamed, streamed_json, streamed_flags = reports(tmp_path, SAMPLE, "--engine", "local", "--memory-limit", "1GB")
-    assert streamed.code == whole.code
-    assert streamed_json["data"].pop("flags_file") != whole_json["data"].pop("flags_file")  # each its own
-    assert streamed_json == whole_json
-    assert streamed_flags == whole_flags and whole_flags.count("\n") > 5
+    whole, whole_json, whole_flags = reports(tmp_path, SAMPLE, "--engine", "memory")
+    whole_file = whole_json["data"].pop("flags_file")
+    assert whole_flags.count("\n") > 5
+    for extra in (("--engine", "local", "--memory-limit", "1GB"), (), ("--batch-rows", "7")):  # () the default
+        streamed, streamed_json, streamed_flags = reports(tmp_path, SAMPLE, *extra)
+        assert streamed.code == whole.code
+        assert streamed_json["data"].pop("flags_file") != whole_file  # each its own
+        assert streamed_json == whole_json, extra
+        assert streamed_flags == whole_flags, extra
+
+
+def test_the_default_engine_is_local_for_dataset_checklists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from playbook_lib.checklist import run as whole_run
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the default engine loaded the data whole")
+
+    monkeypatch.setattr(whole_run, "run_checklist", refused)
+    result, report, _ = reports(tmp_path, SAMPLE)
+    assert report["data"]["train"]["rows"] > 100 and "Traceback" not in result.stderr
 
 
 def test_compressed_data_streamed_names_the_same_rows(tmp_path: Path) -> None:
@@ -69,7 +83,8 @@ def test_progress_on_a_terminal_and_nothing_left_behind(tmp_path: Path, monkeypa
     [
         (("--engine", "local", "--memory-limit", "lots"), "memory limit must be a size"),
         (("--engine", "local", "--memory-limit", "-4GB"), "memory limit must be a size"),
-        (("--memory-limit", "4GB"), "--memory-limit applies to --engine local"),
+        (("--engine", "memory", "--memory-limit", "4GB"), "--memory-limit applies to --engine local"),
+        (("--engine", "memory", "--batch-rows", "100"), "--batch-rows applies to --engine local"),
         (("--engine", "local", "--write-clean", "clean.jsonl"), "--write-clean needs --engine memory"),
     ],
 )
