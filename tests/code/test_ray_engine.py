@@ -324,3 +324,15 @@ def test_without_ray_the_engine_says_how_to_install_it(monkeypatch: pytest.Monke
     monkeypatch.setattr(engine, "ray_available", lambda: False)
     result = run_cli("check", READINESS, "--data", SAMPLE, "--engine", "ray", env=ENV)
     assert_one_line_error(result, ExitCode.USAGE, "--engine ray needs Ray: pip install 'data-models-playbook[ray]'")
+
+
+def test_a_data_error_in_a_partition_is_the_local_runs_error(cluster: str, tmp_path: Path) -> None:
+    rows = [{"instruction": f"Question {i}?", "output": f"Answer {i}."} for i in range(30)]
+    (tmp_path / "part-0.jsonl").write_text(_jsonl(rows), encoding="utf-8")
+    (tmp_path / "part-1.jsonl").write_bytes(_jsonl(rows[:3]).encode() + b'{"instruction": "\xff"}\n')
+    results = [
+        run_cli("check", READINESS, "--data", tmp_path, "--engine", engine, "-q", env=ENV)
+        for engine in ("local", "ray")
+    ]
+    assert_one_line_error(results[1], ExitCode.DATA, f"{tmp_path / 'part-1.jsonl'}:4: not UTF-8")
+    assert results[1].stderr == results[0].stderr
