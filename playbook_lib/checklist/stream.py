@@ -220,6 +220,7 @@ def run_checklist_batched(
         refs = StoredRefs(store, getattr(data, "files", ()))
         if isinstance(data, FileRows):
             data.seek_with(refs)
+            data.batch_rows = batch_rows
         results = []
         for number, (item, check) in enumerate(checks):
             if on_item is not None:
@@ -306,10 +307,19 @@ class FileRows:
     the pass), it reads just the lines asked for from plain JSONL files instead.
     """
 
-    def __init__(self, path: str | Path, format: str | None = None, columns: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        format: str | None = None,
+        columns: Mapping[str, str] | None = None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> None:
         self.path = Path(path)
         self.format = format
         self.columns = dict(columns) if columns else None
+        #: Rows per batch of a :meth:`scan` that names none (a global step's second pass): the run's batch size,
+        #: so a second pass holds no more rows at once than the first (:func:`run_checklist_batched` sets it).
+        self.batch_rows = batch_rows
         self._rows: int | None = None
         self._skipped: list[str] = []
         self.files: list[dict[str, Any]] = []
@@ -326,7 +336,9 @@ class FileRows:
     def skipped(self) -> list[str]:
         return list(self._skipped)
 
-    def scan(self, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    def scan(self, batch_rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """The rows in batches of ``batch_rows`` (default :attr:`batch_rows`), indexed by global row number."""
+        batch_rows = batch_rows or self.batch_rows
         skipped: list[str] = []
         files: list[dict[str, Any]] = []
         count = 0

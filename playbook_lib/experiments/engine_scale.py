@@ -231,10 +231,18 @@ class EngineRun:
 
 
 def run_check(
-    checklist: str | Path, data: Generated, engine: str, work: str | Path, extra: Sequence[str] = ()
+    checklist: str | Path,
+    data: Generated,
+    engine: str,
+    work: str | Path,
+    batch_rows: int | None = None,
+    memory_limit: str | None = None,
+    extra: Sequence[str] = (),
 ) -> EngineRun:
     """``playbook check checklist --data --eval --traffic --engine engine`` in a fresh process, measured by
-    :func:`run_tree`; the JSON report and the flagged rows (``--flags``) read back.
+    :func:`run_tree`; the JSON report and the flagged rows (``--flags``) read back. ``batch_rows`` and
+    ``memory_limit`` are given to the batched engines (``--batch-rows``, ``--memory-limit``: the memory engine has
+    neither batches nor a feature store).
 
     Raises:
         UsageError: the run wrote no report (its last line of stderr is the message).
@@ -245,6 +253,10 @@ def run_check(
     command = [sys.executable, "-m", "playbook_lib", "check", str(checklist), "--data", str(data.train)]
     command += ["--eval", str(data.eval), "--traffic", str(data.traffic), "--engine", engine]
     command += ["--json", str(report), "--flags", str(flags), "-q", *extra]
+    if batch_rows is not None and engine != "memory":
+        command += ["--batch-rows", str(batch_rows)]
+    if memory_limit is not None and engine != "memory":
+        command += ["--memory-limit", memory_limit]
     done = run_tree(command)
     if not report.exists():
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
