@@ -73,6 +73,16 @@ on this VM: the floor below was 11.3 s on 2026-11-23):
   4.6e8 pairs/s) and FAISS IVF, which :mod:`playbook_lib.checks.neighbours` switches to beyond 2e10 pairs, scans
   pairs about 30x slower, so relevance over every row of 1M would take several minutes. The static embedder is
   also the weaker detector (``bench/embedders.py``), so MiniLM stays the default.
+* 2026-12-07 (AMD EPYC, 2 cores, AVX2 + AVX-512, no AMX), 1M rows, the 18 model-free items per engine, one run
+  each (``--rows 1000000 --engine memory local ray --variants free --memory-limit 1GB``, the CLI's default cap):
+  floor 4.8 s, load 8.7 s (2.21 GB); **memory 139.9 s, peak RSS 4.74 GB; local 147.3 s (1.05x), 1.73 GB (0.36x);
+  ray 104.2 s (0.71x local; a local cluster of 2 CPUs, its start included), driver 1.72 GB, process tree 4.17 GB**
+  (raylet and workers summed, shared pages counted per process). Every item flags the same lines on all three;
+  precision/recall identical (exact 1.000/1.000, near 0.999/1.000, PII 1.000/0.997, formatting 1.000/1.000,
+  contamination 1.000/1.000). The model-free items took 47.1 s on 2026-11-27 and 139.9 s on the memory engine
+  today on the same machine type: most of the difference is near duplicates (73.9 s memory, 81.7 local, 68.5 ray,
+  against 12.5 s then) and post-training SFT pairs (14.4 s), a regression not yet investigated. The 10M-row stage (``--rows 10000000 --engine local ray``) was
+  not run yet.
 * Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 28 s on these two cores by itself, and
   loading 1M JSON rows 9-13 s; the model-free items still spend most of their time building per-row Python
   strings (joining fields, case-folding) before the compiled loops see them.
