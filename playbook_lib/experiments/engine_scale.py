@@ -12,7 +12,8 @@ Taught in the book's *Production checklists* page (``notebooks/dm_09_production_
   seen (generated here, from a seeded vocabulary of made-up words).
 
 Each run is a fresh ``playbook check`` process (:func:`run_check`), so its peak memory is its own: the resident
-memory of the process and every process it starts (Ray's workers included), sampled every 50 ms (:func:`run_tree`).
+memory of the process and every process it starts (Ray's workers included), sampled every 50 ms, or the
+process's own high-water mark where that is higher (:func:`run_tree`).
 The checklist is the shipped one less its two embedding items (:func:`model_free_checklist`): those embed a fixed
 sample of rows with MiniLM whatever the size, which would hide how the rest scales.
 """
@@ -160,10 +161,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_bytes(pid: int) -> int:
+def _status_bytes(pid: int, field: str = "VmRSS") -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -178,7 +179,7 @@ def tree_rss(pid: int) -> int:
         if p in seen:
             continue
         seen.add(p)
-        total += _rss_bytes(p)
+        total += _status_bytes(p)
         todo += _children(p)
     return total
 
@@ -194,7 +195,9 @@ class TreeRun:
 
 
 def run_tree(command: Sequence[str], interval: float = 0.05, env: Mapping[str, str] | None = None) -> TreeRun:
-    """Run ``command`` (in ``env``; default: this process's environment) and sample the resident memory of its process tree every ``interval`` seconds.
+    """Run ``command`` (in ``env``; default: this process's environment) and sample the resident memory of its
+    process tree every ``interval`` seconds; the peak is the larger of the sampled tree's and the command's own
+    high-water mark (``VmHWM``, exact however brief its peak, read while it runs).
 
     Raises:
         UsageError: not on Linux (the tree is read from ``/proc``).
@@ -211,7 +214,7 @@ def run_tree(command: Sequence[str], interval: float = 0.05, env: Mapping[str, s
     ) as process:
         peak = 0
         while process.poll() is None:
-            peak = max(peak, tree_rss(process.pid))
+            peak = max(peak, tree_rss(process.pid), _status_bytes(process.pid, "VmHWM"))
             time.sleep(interval)
         stderr = process.stderr.read() if process.stderr is not None else ""
     return TreeRun(process.returncode, time.perf_counter() - start, peak, stderr)
