@@ -30,6 +30,7 @@ import shutil
 import tempfile
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Protocol
@@ -152,19 +153,34 @@ class FeatureStore:
 
     def append(self, table: str, data: pa.Table) -> None:
         """Append ``data`` to ``table`` (created from ``data``'s schema on first use)."""
-        import duckdb  # lazy: DuckDB loads only when a check runs (loaded by now)
+        with self._visible("_incoming", data):
+            try:
+                if table in self._tables:
+                    self._con.execute(f'INSERT INTO "{table}" SELECT * FROM _incoming')
+                else:
+                    self._con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _incoming')
+                    self._tables.add(table)
+            except _failures() as exc:
+                raise _store_error(exc, self._folder) from None
 
-        self._con.register("_incoming", data)
+    @contextmanager
+    def _visible(self, name: str, data: pa.Table) -> Iterator[None]:
+        """``data`` visible to SQL as ``name`` inside the block; a store that cannot even register or drop it (out
+        of its memory limit, its disk full) is one :class:`UsageError`, never one hiding the block's own error."""
         try:
-            if table in self._tables:
-                self._con.execute(f'INSERT INTO "{table}" SELECT * FROM _incoming')
-            else:
-                self._con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _incoming')
-                self._tables.add(table)
-        except (duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+            self._con.register(name, data)
+        except _failures() as exc:
             raise _store_error(exc, self._folder) from None
+        done = False
+        try:
+            yield
+            done = True
         finally:
-            self._con.unregister("_incoming")
+            try:
+                self._con.unregister(name)
+            except _failures() as exc:
+                if done:  # else the block's own error is on its way out
+                    raise _store_error(exc, self._folder) from None
 
     def has(self, table: str) -> bool:
         """Whether any batch stored ``table``."""
@@ -185,11 +201,8 @@ class FeatureStore:
 
     def query_with(self, wanted: pa.Table, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
         """:meth:`query` with ``wanted`` visible to ``sql`` as the table ``wanted`` (e.g. rows to look up)."""
-        self._con.register("wanted", wanted)
-        try:
+        with self._visible("wanted", wanted):
             return self.query(sql, params)
-        finally:
-            self._con.unregister("wanted")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> dict[str, np.ndarray]:
         """The result of ``sql`` as NumPy columns.
@@ -198,13 +211,18 @@ class FeatureStore:
             UsageError: the store cannot write its spill files (disk full, a file-size limit) or runs out of its
                 memory limit: one line naming the folder.
         """
-        import duckdb  # lazy: DuckDB loads only when a check runs (loaded by now)
-
         try:
             out = self._con.execute(sql, list(params)).fetchnumpy()
-        except (duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+        except _failures() as exc:
             raise _store_error(exc, self._folder) from None
         return {name: _unmasked(values) for name, values in out.items()}
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """DuckDB's errors of the store's resources (its files, its memory limit), not of the SQL."""
+    import duckdb  # lazy: DuckDB loads only when a check runs (loaded by now)
+
+    return (duckdb.IOException, duckdb.OutOfMemoryException)
 
 
 def _store_error(exc: Exception, folder: Path | None) -> UsageError:

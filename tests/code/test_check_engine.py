@@ -85,6 +85,7 @@ def test_progress_on_a_terminal_and_nothing_left_behind(tmp_path: Path, monkeypa
         (("--engine", "local", "--memory-limit", "-4GB"), "memory limit must be a size"),
         (("--engine", "memory", "--memory-limit", "4GB"), "--memory-limit applies to --engine local"),
         (("--engine", "memory", "--batch-rows", "100"), "--batch-rows applies to --engine local"),
+        (("--memory-limit", "1KB"), "the feature store in"),  # DuckDB out of memory: one line, not a traceback
         (("--engine", "local", "--write-clean", "clean.jsonl"), "--write-clean needs --engine memory"),
     ],
 )
