@@ -180,8 +180,11 @@ def test_production_checklists_on_a_small_file_and_another_plan(tmp_path: Path) 
         encoding="utf-8",
     )
     params = {"data_path": str(data), "eval_path": str(evals), "widget_item": "quality.uniqueness.exact"}
+    params |= {"scale_sizes": [1_000, 3_000], "ray_at": 0}  # section 8 small (Ray: tests/code/test_ray_engine.py)
     nb = run_notebook(tmp_path, "dm_09_production_checklists", {**params, "plan_path": str(plan)})
     text = outputs_text(nb)
+    assert re.search(r"the streamed one's memory stays flat\*\*: \*\*(held|did not hold|inconclusive)", text)
+    assert "every engine writes the memory engine's report at every size (2 of 2 runs identical)" in text
     # the model plan: no routing section, so its checklist fails
     assert "plan 'no-routing'" in text and "no routing plan" in text and "overall fail: exit code 2" in text
     assert "mini_train.jsonl: 12 rows" in text and "mini_eval.jsonl: 3 rows" in text

@@ -34,7 +34,13 @@ def test_production_checklists_print_their_rule_verdicts(tmp_path: Path, shared_
     nb = run_notebook(
         tmp_path,
         "dm_09_production_checklists",
-        {"widget_item": "quality.compliance.pii", "plan_path": str(plan), "shared_data": str(shared_data)},
+        {
+            "widget_item": "quality.compliance.pii",
+            "plan_path": str(plan),
+            "shared_data": str(shared_data),
+            "scale_sizes": [1_000, 2_000],
+            "ray_at": 1_000,
+        },
     )
     text = outputs_text(nb)
     # the bundled data: every evaluated planted item is flagged; the golden-set item cannot run without --golden
@@ -59,6 +65,9 @@ def test_production_checklists_print_their_rule_verdicts(tmp_path: Path, shared_
     # another plan: no planted ground truth, so that claim is inconclusive, never held
     assert "every item with a problem planted in the model plan warns or fails**: **inconclusive** (0 of 0" in text
     assert "a routing threshold trades cost for success**: **held**" in text
+    # section 8 at two small sizes, Ray at the first: every engine writes the memory engine's report
+    assert "every engine writes the memory engine's report at every size (3 of 3 runs identical)" in text
+    assert "every planted problem is found by every engine at every size (lowest recall 1.000)" in text
 
 
 def test_scaling_prints_its_rule_verdicts(tmp_path: Path) -> None:
