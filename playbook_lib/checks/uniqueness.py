@@ -552,16 +552,46 @@ MIN_BOILERPLATE_ROWS = 50
 def _common_ngrams(parts: Iterable[list[str]], n: int, grams: np.ndarray, limit: int) -> np.ndarray:
     """The values of ``grams`` (sorted 40-bit n-gram hashes, as :func:`shingle_sets` gives) that occur in more than
     ``limit`` of the texts of ``parts`` (every row's text, in batches): one pass, in chunks, counting only those
-    values (memory bounded by ``grams`` and a chunk)."""
+    values (memory bounded by ``grams`` and a chunk).
+
+    Most of the rows' n-grams are not among ``grams`` (the candidate rows' n-grams): a bit table of ``grams``
+    (:func:`_bit_table`) drops nearly all of them first; the rest are sorted and looked up by binary search (each
+    still compared exactly), and the hits counted per distinct value, so a chunk costs its own n-grams, not a
+    binary search into ``grams`` per n-gram and a pass over ``grams``."""
     counts = np.zeros(grams.size, dtype=np.int64)
+    table, mask = _bit_table(grams)
     for texts in parts:
         for lo, hi in chunks(texts):
             _, values = shingle_sets(texts[lo:hi], n)  # unique per row: a count is a number of rows
+            values = np.sort(values[_maybe_in(table, mask, values)])
             where = np.searchsorted(grams, values)
             where[where >= grams.size] = 0
-            hit = grams[where] == values
-            counts += np.bincount(where[hit], minlength=grams.size)
+            where = where[grams[where] == values]  # sorted: each hit value's rows are one run
+            if where.size:
+                starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
+                counts[where[starts]] += np.diff(np.r_[starts, where.size])
     return grams[counts > limit]
+
+
+def _bit_table(values: np.ndarray, bits_per_value: int = 16) -> tuple[np.ndarray, np.uint64]:
+    """A table of ``2**k`` bits (at least ``bits_per_value`` per value of ``values``, packed in bytes), bit
+    ``v & mask`` set for every ``v`` in ``values``, and that ``mask`` (``2**k - 1``): :func:`_maybe_in` of a value of
+    ``values`` is always true, of any other value true with probability about ``1 / bits_per_value`` (the values are
+    hash bits). It takes one to two times ``bits_per_value / 64`` of the memory of ``values`` (uint64)."""
+    bits = max(6, int(bits_per_value * max(values.size, 1) - 1).bit_length())
+    mask = np.uint64((1 << bits) - 1)
+    table = np.zeros(1 << (bits - 3), np.uint8)
+    codes = unique_sorted(values & mask)
+    for bit in range(8):  # per bit position the byte numbers are distinct, so one fancy-indexed OR sets them all
+        table[codes[(codes & np.uint64(7)) == bit] >> np.uint64(3)] |= np.uint8(1 << bit)
+    return table, mask
+
+
+def _maybe_in(table: np.ndarray, mask: np.uint64, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` may be in the set :func:`_bit_table` made ``table`` and ``mask`` of (no false
+    negatives)."""
+    code = values & mask
+    return ((table[code >> np.uint64(3)] >> (code & np.uint64(7)).astype(np.uint8)) & np.uint8(1)).astype(bool)
 
 
 def _without(offsets: np.ndarray, values: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
