@@ -16,7 +16,8 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -536,15 +537,18 @@ def check(
         raise UsageError("--write-clean needs --engine memory (it copies the loaded records)")
     if streamed and data is None:
         raise UsageError(f"--engine {engine.value} runs dataset checklists: give --data")
+    if streamed and batch_rows is None:
+        from playbook_lib.checklist.stream import BATCH_ROWS  # lazy: pandas, DuckDB
+
+        batch_rows = BATCH_ROWS
     make_pass = None
     if engine is Engine.ray:
-        from playbook_lib.checklist.ray_engine import INSTALL, ray_available, ray_pass  # lazy: pandas, pyarrow
+        from playbook_lib.checklist.ray_engine import INSTALL, RayPass, ray_available  # lazy: pandas, pyarrow
 
         if not ray_available():
             raise UsageError(f"--engine ray needs Ray: {INSTALL}")
-        from playbook_lib.checklist.stream import BATCH_ROWS  # lazy: pandas, DuckDB
-
-        make_pass = functools.partial(ray_pass, address=address, num_cpus=num_cpus, batch_rows=batch_rows or BATCH_ROWS)
+        assert batch_rows is not None  # set above for a batched run
+        make_pass = functools.partial(RayPass, address=address, num_cpus=num_cpus, batch_rows=batch_rows)
     inputs = assemble(
         spec,
         data=data,
@@ -560,7 +564,7 @@ def check(
     )
     records, context = inputs.records, inputs.context
     if streamed:
-        assert data is not None  # checked above
+        assert data is not None and batch_rows is not None  # checked and set above
         return _check_streamed(
             spec,
             data,
@@ -577,30 +581,8 @@ def check(
             make_pass,
             batch_rows,
         )
-    if quiet or not settings.progress_bars():
-        with settings.quiet_progress(quiet):
-            report = run_checklist(spec, records, context)
-    else:  # a progress bar on an interactive terminal only: logs and CI output stay clean
-        from rich.console import Console  # lazy: rich loads only to draw a progress bar
-        from rich.progress import (  # lazy: rich loads only to draw a progress bar
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("checking", total=len(spec.items))
-
-            def step(item: object) -> None:
-                progress.update(task, description=f"{getattr(item, 'id', '')}", advance=0)
-
-            def done(_: object) -> None:
-                progress.advance(task)
-
-            report = run_checklist(spec, records, context, on_item=step, on_done=done)
+    with _item_progress(len(spec.items), quiet) as (on_item, on_done):
+        report = run_checklist(spec, records, context, on_item=on_item, on_done=on_done)
     if flags_out is not None:
         write_flags(report, records, flags_out)
         report.data["flags_file"] = str(flags_out)
@@ -612,6 +594,66 @@ def check(
 
         print_terminal(report, Console(width=160))
     return int(exit_code(report, fail_on.value, strict=strict))
+
+
+@contextmanager
+def _item_progress(
+    items: int, quiet: bool
+) -> Iterator[tuple[Callable[[Any], None] | None, Callable[[Any], None] | None]]:
+    """``(on_item, on_done)`` for ``run_checklist``: a bar over the checklist's ``items`` on an interactive
+    terminal only (logs and CI output stay clean); otherwise no callbacks, with library progress quietened as
+    ``quiet`` asks."""
+    if quiet or not settings.progress_bars():
+        with settings.quiet_progress(quiet):
+            yield None, None
+        return
+    from rich.console import Console  # lazy: rich loads only to draw a progress bar
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # lazy: rich
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("checking", total=items)
+
+        def step(item: object) -> None:
+            progress.update(task, description=f"{getattr(item, 'id', '')}", advance=0)
+
+        yield step, lambda _: progress.advance(task)
+
+
+@contextmanager
+def _batched_progress(
+    items: int, quiet: bool
+) -> Iterator[tuple[Callable[[int], None] | None, Callable[[Any], None] | None, Callable[[Any], None] | None]]:
+    """``(on_batch, on_item, on_done)`` for ``run_checklist_batched``: rows read (with rows/s), then the items'
+    global steps, on an interactive terminal only; otherwise none, as :func:`_item_progress`."""
+    if quiet or not settings.progress_bars():
+        with settings.quiet_progress(quiet):
+            yield None, None, None
+        return
+    from rich.console import Console  # lazy: rich loads only to draw a progress bar
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # lazy: rich
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        reading = progress.add_task("rows read", total=None, rate="")
+        steps = progress.add_task("global steps", total=items, rate="", visible=False)
+        started = time.perf_counter()
+
+        def batch(rows: int) -> None:
+            progress.advance(reading, rows)
+            done = progress.tasks[reading].completed
+            progress.update(reading, rate=f"{done / max(time.perf_counter() - started, 1e-9):,.0f} rows/s")
+
+        def item(spec: Any) -> None:
+            progress.update(steps, description=f"global step: {spec.id}", visible=True)
+
+        yield batch, item, lambda _: progress.advance(steps)
 
 
 def _write_reports(report: Any, json_out: Path | None, junit_out: Path | None, html_out: Path | None) -> None:
@@ -636,73 +678,30 @@ def _check_streamed(
     html_out: Path | None,
     fail_on: str,
     strict: bool,
-    make_pass: Callable[..., Any] | None = None,
-    batch_rows: int | None = None,
+    make_pass: Callable[..., Any] | None,
+    batch_rows: int,
 ) -> int:
     """``playbook check --engine local`` (and ``ray``: ``make_pass(source, on_batch=...)`` gives the pass over
     ``source`` elsewhere): the checklist over --data read in batches, then the same reports."""
     from playbook_lib.checklist.report import print_terminal  # lazy: pandas
     from playbook_lib.checklist.rows import write_flags  # lazy: pandas
     from playbook_lib.checklist.run import exit_code  # lazy: pandas
-    from playbook_lib.checklist.stream import (  # lazy: pandas, DuckDB
-        BATCH_ROWS,
-        DEFAULT_MEMORY_LIMIT,
-        FileRows,
-        run_checklist_batched,
-    )
+    from playbook_lib.checklist.stream import DEFAULT_MEMORY_LIMIT, FileRows, run_checklist_batched  # lazy: DuckDB
 
     source = FileRows(data, format=data_format)
-    memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
-    batch_rows = batch_rows or BATCH_ROWS
-    if quiet or not settings.progress_bars():
-        with settings.quiet_progress(quiet):
-            report, refs, store = run_checklist_batched(
-                spec,
-                source,
-                context,
-                memory_limit=memory_limit,
-                batch_rows=batch_rows,
-                describe_data=source.describe,
-                feature_pass=None if make_pass is None else make_pass(source),
-            )
-    else:  # rows read (with rows/s), then the items' global steps, on an interactive terminal only
-        from rich.console import Console  # lazy: rich loads only to draw a progress bar
-        from rich.progress import (  # lazy: rich loads only to draw a progress bar
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
+    with _batched_progress(len(spec.items), quiet) as (on_batch, on_item, on_done):
+        report, refs, store = run_checklist_batched(
+            spec,
+            source,
+            context,
+            memory_limit=memory_limit or DEFAULT_MEMORY_LIMIT,
+            batch_rows=batch_rows,
+            describe_data=source.describe,
+            on_batch=on_batch,
+            feature_pass=None if make_pass is None else make_pass(source, on_batch=on_batch),
+            on_item=on_item,
+            on_done=on_done,
         )
-
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,.0f}"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-            reading = progress.add_task("rows read", total=None, rate="")
-            steps = progress.add_task("global steps", total=len(spec.items), rate="", visible=False)
-            started = time.perf_counter()
-
-            def batch(rows: int) -> None:
-                progress.advance(reading, rows)
-                done = progress.tasks[reading].completed
-                progress.update(reading, rate=f"{done / max(time.perf_counter() - started, 1e-9):,.0f} rows/s")
-
-            report, refs, store = run_checklist_batched(
-                spec,
-                source,
-                context,
-                memory_limit=memory_limit,
-                batch_rows=batch_rows,
-                describe_data=source.describe,
-                on_batch=batch,
-                feature_pass=None if make_pass is None else make_pass(source, on_batch=batch),
-                on_item=lambda item: progress.update(steps, description=f"global step: {item.id}", visible=True),
-                on_done=lambda _: progress.advance(steps),
-            )
     try:
         if flags_out is not None:
             write_flags(report, refs, flags_out)

@@ -3,7 +3,7 @@ item's per-batch step on its workers; the global steps run where they always do.
 
 Taught in the book's *Production checklists* page (``notebooks/dm_09_production_checklists.ipynb``).
 
-:func:`ray_pass` is a :data:`~playbook_lib.checklist.stream.FeaturePass` for
+:class:`RayPass` is a :data:`~playbook_lib.checklist.stream.FeaturePass` for
 :func:`~playbook_lib.checklist.stream.run_checklist_batched`: the same :class:`~playbook_lib.checklist.run.Report`
 as the local pass, computed elsewhere. The data is cut into partitions: one per file of a folder or glob of shards,
 and a single plain JSONL file into byte spans (:func:`~playbook_lib.data.load.split_jsonl`; a compressed file, CSV,
@@ -30,10 +30,10 @@ parameters; what they compile, such as Hyperscan databases, is built lazily on t
 ``PLAYBOOK_THREADS=1`` and ``OMP_NUM_THREADS=1`` (one CPU each). On a cluster of several machines every worker
 must be able to read the data's path and import this package. ::
 
-    from playbook_lib.checklist.ray_engine import ray_pass
+    from playbook_lib.checklist.ray_engine import RayPass
     from playbook_lib.checklist.stream import FileRows, run_checklist_batched
     source = FileRows("train-shards/")
-    report, refs, store = run_checklist_batched(spec, source, context, feature_pass=ray_pass(source))
+    report, refs, store = run_checklist_batched(spec, source, context, feature_pass=RayPass(source))
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from playbook_lib.checklist.stream import _REFS, BATCH_ROWS, FeaturePass, FileRows, _applies, _close, _refs_table
+from playbook_lib.checklist.stream import _REFS, BATCH_ROWS, FileRows, _applies, _close, _refs_table
 from playbook_lib.checks.batch import BatchCheck, FeatureStore
 from playbook_lib.data.load import Span, iter_record_batches, split_jsonl
 from playbook_lib.data.shape import Shape, majority_shape, shape_counts
@@ -359,20 +359,6 @@ class RayPass:
                     self.on_batch(table.num_rows)
         if expected != len(parts):
             raise RuntimeError(f"{len(parts) - expected} of {len(parts)} partitions sent no summary")
-
-
-def ray_pass(
-    source: FileRows,
-    *,
-    address: str | None = None,
-    num_cpus: int | None = None,
-    batch_rows: int = BATCH_ROWS,
-    parts: int | None = None,
-    on_batch: Callable[[int], None] | None = None,
-) -> FeaturePass:
-    """The pass over ``source`` on a Ray cluster (:class:`RayPass`), for ``run_checklist_batched(...,
-    feature_pass=...)``."""
-    return RayPass(source, address=address, num_cpus=num_cpus, batch_rows=batch_rows, parts=parts, on_batch=on_batch)
 
 
 @contextmanager

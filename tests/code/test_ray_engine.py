@@ -39,7 +39,7 @@ from tests.cli import assert_one_line_error, run_cli
 ray = pytest.importorskip("ray", reason="needs Ray: pip install 'data-models-playbook[ray]'")
 pytest.importorskip("ray.data", reason="needs Ray Data: pip install 'data-models-playbook[ray]'")
 
-from playbook_lib.checklist.ray_engine import partitions, ray_pass, shift_rows  # noqa: E402
+from playbook_lib.checklist.ray_engine import RayPass, partitions, shift_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 READINESS = ROOT / "checklists" / "dataset_readiness.yaml"
@@ -161,7 +161,7 @@ def _run(path: Path, context: CheckContext, flags: Path, **ray_options: Any) -> 
     """The JSON report, the flags file, the data description and files of the shipped checklist over ``path``:
     the local pass, or on the cluster when ``ray_options`` are given."""
     source = FileRows(path)
-    feature_pass = ray_pass(source, **ray_options) if ray_options else None
+    feature_pass = RayPass(source, **ray_options) if ray_options else None
     report, refs, store = run_checklist_batched(
         parse_checklist(READINESS), source, context, describe_data=source.describe, feature_pass=feature_pass
     )
@@ -257,7 +257,7 @@ def test_a_first_partition_of_another_shape_gets_the_skipped_checks_a_second_pas
     reports = []
     for engine in ("local", "ray"):
         source = FileRows(tmp_path)
-        feature_pass = ray_pass(source, batch_rows=20) if engine == "ray" else None
+        feature_pass = RayPass(source, batch_rows=20) if engine == "ray" else None
         report, _, store = run_checklist_batched(spec, source, batch_rows=20, feature_pass=feature_pass)
         store.close()
         reports.append(json.loads(to_json(report)))
