@@ -26,7 +26,7 @@ the peak of the summed RSS of it and all its descendants ("tree": Ray's raylet a
   * ``local``: ``checklist_local_free``, ``checklist_local``: ``FileRows`` + ``run_checklist_batched`` (the pass in
     batches, the global steps in the DuckDB feature store; ``--memory-limit`` caps the store);
   * ``ray``: ``checklist_ray_free``, ``checklist_ray``: the same with the pass on a local Ray cluster the stage
-    starts (``ray_pass``, ``--ray-cpus`` workers, default the engine's 2); "not available" when Ray or
+    starts (``RayPass``, ``--ray-cpus`` workers, default the engine's 2); "not available" when Ray or
     ``playbook_lib.checklist.ray_engine`` cannot be imported;
 
 * ``checklist_static`` (memory engine, with the full variant): the checklist with the static embedder over every
@@ -600,7 +600,7 @@ def stage_batched(d: Path, engine: str, model_free: bool = False) -> dict[str, A
     """``--engine local`` and ``ray``: what ``playbook check --engine local|ray --data train.jsonl --eval --traffic``
     does: the eval and traffic files loaded whole (``assemble(load_data=False)``), ``train.jsonl`` read in batches
     by ``FileRows`` through ``run_checklist_batched``, its feature store closed at the end; ``ray``: the pass on a
-    local Ray cluster that the stage starts and stops (``ray_pass``, ``--ray-cpus`` workers), inside its time."""
+    local Ray cluster that the stage starts and stops (``RayPass``, ``--ray-cpus`` workers), inside its time."""
     from playbook_lib.checklist.inputs import assemble
     from playbook_lib.checklist.stream import FileRows, run_checklist_batched
 
@@ -612,10 +612,10 @@ def stage_batched(d: Path, engine: str, model_free: bool = False) -> dict[str, A
     source = FileRows(d / "train.jsonl")
     feature_pass = None
     if engine == "ray":
-        from playbook_lib.checklist.ray_engine import ray_pass
+        from playbook_lib.checklist.ray_engine import RayPass
 
         cpus = os.environ.get(RAY_CPUS_ENV)
-        feature_pass = ray_pass(source, num_cpus=int(cpus) if cpus else None)
+        feature_pass = RayPass(source, num_cpus=int(cpus) if cpus else None)
     elif engine != "local":
         raise ValueError(f"unknown batched engine {engine!r}")
     report, _, store = run_checklist_batched(
@@ -751,35 +751,6 @@ def _peak_rss_kb() -> float:
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def _tree_rss_kb(root: int) -> tuple[float, int]:
-    """The summed resident set size (KiB) of process ``root`` and all its descendants, and how many they are (from
-    ``/proc``: each process's parent in ``stat``, its RSS in ``statm``; pages shared between processes count once
-    per process)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    total, count, todo = 0.0, 0, [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * PAGE_KB
-            count += 1
-        except OSError:  # gone since the scan
-            pass
-        todo.extend(children.get(pid, ()))
-    return total, count
-
-
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") / 1024
 #: Seconds between two samples of the stage's process tree.
 SAMPLE_S = 0.2
 
@@ -789,6 +760,8 @@ def run_stage(name: str, d: Path, timeout: float, env_extra: dict[str, str] | No
     ``VmHWM``) come back with its result, and ``tree_rss_mb``: the peak, sampled every :data:`SAMPLE_S` s, of the
     summed RSS of the stage process and all its descendants (Ray's workers and raylet; ``tree_procs`` of them at
     most), so it can miss a peak shorter than a sample."""
+    from playbook_lib.experiments.engine_scale import tree_pids, tree_rss  # lazy: pandas, in the parent only
+
     cmd = [sys.executable, __file__, "--stage", name, "--dir", str(d)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
     peak, procs = 0.0, 0
@@ -796,8 +769,7 @@ def run_stage(name: str, d: Path, timeout: float, env_extra: dict[str, str] | No
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, start_new_session=True)
         started = time.monotonic()
         while True:
-            rss, count = _tree_rss_kb(proc.pid)
-            peak, procs = max(peak, rss), max(procs, count)
+            peak, procs = max(peak, tree_rss(proc.pid) / 1024), max(procs, len(tree_pids(proc.pid)))
             try:
                 proc.wait(timeout=SAMPLE_S)
                 break

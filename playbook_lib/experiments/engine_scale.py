@@ -171,17 +171,23 @@ def _status_bytes(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of process ``pid`` and all its descendants now (Linux ``/proc``; 0 where it cannot read)."""
-    total, todo, seen = 0, [pid], set()
+def tree_pids(pid: int) -> list[int]:
+    """Process ``pid`` and all its descendants alive now (Linux ``/proc``; ``[pid]`` where it cannot read)."""
+    found, todo, seen = [], [pid], set()
     while todo:
         p = todo.pop()
         if p in seen:
             continue
         seen.add(p)
-        total += _status_bytes(p)
+        found.append(p)
         todo += _children(p)
-    return total
+    return found
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of process ``pid`` and all its descendants now (Linux ``/proc``; 0 where it cannot read;
+    pages shared between processes count once per process)."""
+    return sum(_status_bytes(p) for p in tree_pids(pid))
 
 
 @dataclass(frozen=True)

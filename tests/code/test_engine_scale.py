@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,6 +59,23 @@ def test_tree_rss_counts_children() -> None:
     assert alone > 10_000_000
     run = es.run_tree([sys.executable, "-c", "b = bytearray(300_000_000); import time; time.sleep(0.5)"])
     assert run.returncode == 0 and run.peak_bytes > 300_000_000
+
+
+def test_tree_pids_finds_grandchildren() -> None:
+    script = (
+        "import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']);"
+    )
+    script += " print(c.pid, flush=True); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    grandchild = int(child.stdout.readline())
+    try:
+        assert set(es.tree_pids(child.pid)) == {child.pid, grandchild}
+        assert es.tree_rss(child.pid) > es.tree_rss(grandchild) > 0
+    finally:
+        os.kill(grandchild, signal.SIGKILL)
+        child.kill()
+        child.wait()
 
 
 def _table(local_peaks: list[float], same: bool = True, recall: float = 1.0) -> pd.DataFrame:
