@@ -381,7 +381,7 @@ class NearDuplicatesCheck(BatchCheck):
     name = "near_duplicates"
     metric = "near_duplicate_rate"
     backends = ("numpy", "datasketch", "rensa")
-    tables = ("bands",)
+    tables = ("bands", "frequent")
 
     def __init__(
         self,
@@ -412,8 +412,8 @@ class NearDuplicatesCheck(BatchCheck):
         self.backend = backend
         self.fields = tuple(fields or ("instruction", "input", "output"))
 
-    def _signatures(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Band keys (rows x bands) and which rows have any n-gram."""
+    def _signatures(self, texts: list[str], frequent: _FrequentNgrams | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Band keys (rows x bands) and which rows have any n-gram; each chunk's n-grams also go to ``frequent``."""
         n = len(texts)
         bands, rows = bands_for(self.num_perm, self.threshold)
         keys = np.zeros((n, bands), dtype=np.uint64)
@@ -424,9 +424,16 @@ class NearDuplicatesCheck(BatchCheck):
             use_native(text_chars(texts))  # loads the compiled loops for a big input; the chunks then use them
             for lo, hi in chunks(texts):
                 offsets, grams = ngram_chunk(texts[lo:hi], self.ngram, whole_short=True)
+                if frequent is not None:
+                    frequent.add(offsets, grams)
                 active[lo:hi] = np.diff(offsets) > 0
                 keys[lo:hi] = _band_keys(oph_signatures(offsets, grams, self.num_perm, self.seed), bands, rows)
             return keys, active
+        if (
+            frequent is not None and frequent.share is not None
+        ):  # the peers' own shingles are not these hashes: the check's own, for the bound
+            for lo, hi in chunks(texts):
+                frequent.add(*ngram_chunk(texts[lo:hi], self.ngram, whole_short=True))
         sets = [shingles(t, self.ngram) for t in texts]
         active[:] = [bool(s) for s in sets]
         if self.backend == "datasketch":
@@ -455,7 +462,9 @@ class NearDuplicatesCheck(BatchCheck):
         return max(MIN_BOILERPLATE_ROWS, int(value))
 
     def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
-        keys, active = self._signatures(record_text(records, self.fields))
+        share = self.max_ngram_rows if self.max_ngram_rows is not None and self.max_ngram_rows < 1 else None
+        frequent = _FrequentNgrams(share)
+        keys, active = self._signatures(record_text(records, self.fields), frequent)
         numbers, keys = row_numbers(records)[active], keys[active]
         bands = keys.shape[1]
         table = {
@@ -463,7 +472,46 @@ class NearDuplicatesCheck(BatchCheck):
             "band": np.tile(np.arange(bands, dtype=np.int16), numbers.size),
             "key": keys.ravel(),
         }
-        return {"bands": pa.table(table, schema=_BANDS)}
+        return {"bands": pa.table(table, schema=_BANDS), "frequent": frequent.table()}
+
+    def boilerplate(
+        self, store: FeatureStore, rows: RowSource, grams: np.ndarray, limit: int
+    ) -> tuple[np.ndarray, bool]:
+        """The values of ``grams`` (sorted, unique: the candidate rows' n-grams) in more than ``limit`` rows, and
+        whether the rows were read again to count some of them.
+
+        With ``max_ngram_rows`` a share ``f`` of the ``n`` rows, the pass stored, per unit of consecutive rows
+        (:class:`_FrequentNgrams`), the exact row counts of the n-grams in more than ``f`` times the unit's rows.
+        An n-gram's count is at least the sum of its stored counts and at most ``f * n`` plus the sum of their
+        excesses over ``f`` times their units' rows (where it was not stored, it was in at most that many rows):
+        bounds that decide nearly every n-gram. Only the n-grams left between them (counts near the limit) are
+        counted exactly, by a second pass over the rows; none left, no second pass. A limit as a count of rows
+        (``max_ngram_rows`` from 1) has no such bound: every candidate n-gram is counted by the second pass."""
+        share = self.max_ngram_rows
+        table = self.table("frequent")
+        if share is None or share >= 1 or not store.has(table):
+            undecided, certain = grams, grams[:0]
+        else:
+            bounds = store.query(
+                f'SELECT value, sum("count") AS low, sum(excess) AS over FROM "{table}" GROUP BY value ORDER BY value'
+            )
+            values = bounds["value"].astype(np.uint64)
+            low, high = bounds["low"].astype(np.int64), share * rows.rows + bounds["over"].astype(np.float64)
+            # a count above the limit is at least limit + 1; the margin keeps float rounding on the safe side
+            open_ = (low <= limit) & (high >= limit + 1 - 1e-6)
+            certain = np.intersect1d(values[low > limit], grams, assume_unique=True)
+            undecided = np.intersect1d(values[open_], grams, assume_unique=True)
+        if not undecided.size:
+            return certain, False
+        # The document frequency of the undecided n-grams, by a second pass over the rows that counts only those
+        # n-grams, rather than a per-batch table of every n-gram's row count summed in the store: a row has about
+        # 94 distinct word 3-grams (GSM8K) and two thirds of all of them occur once, so at 10 M rows such a table
+        # holds ~700 M (hash, count) rows (~11 GB, grown with the data, against 21 band keys per row) and its
+        # group-by spills; the pass re-hashes the text (the cost of the batch step's hashing, once) in memory
+        # bounded by the undecided n-grams.
+        parts = (record_text(part, self.fields) for part in rows.scan())
+        counted = _common_ngrams(parts, self.ngram, undecided, limit)
+        return np.union1d(certain, counted), True
 
     def candidates(self, store: FeatureStore, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The candidate pairs ``(a, b)`` (``a < b``, ordered by ``a`` then ``b``) of the ``n`` rows whose band keys
@@ -507,14 +555,7 @@ class NearDuplicatesCheck(BatchCheck):
             a, b, sim, ia, ib = a[ok], b[ok], sim[ok], ia[ok], ib[ok]
             limit = self.boilerplate_limit(n)
             if limit is not None and a.size and limit < n:  # no n-gram is in more than n rows
-                # The document frequency of the candidates' n-grams, by a second pass over the rows that counts
-                # only those n-grams, rather than a per-batch table of every n-gram's row count summed in the
-                # store: a row has about 94 distinct word 3-grams (GSM8K) and two thirds of all of them occur
-                # once, so at 10 M rows such a table holds ~700 M (hash, count) rows (~11 GB, grown with the data,
-                # against 21 band keys per row) and its group-by spills; the pass re-hashes the text (the cost
-                # of the batch step's hashing, once) in memory bounded by the candidates' n-grams.
-                parts = (record_text(part, self.fields) for part in rows.scan())
-                common = _common_ngrams(parts, self.ngram, unique_sorted(values), limit)
+                common, _ = self.boilerplate(store, rows, unique_sorted(values), limit)
                 if common.size:
                     rest = _without(offsets, values, common)
                     residual = pair_jaccard(*rest, ia, ib)
@@ -542,6 +583,75 @@ class NearDuplicatesCheck(BatchCheck):
         result.summary["boilerplate_ngrams"] = boilerplate
         result.summary["boilerplate_limit"] = self.boilerplate_limit(n)
         return result
+
+
+#: Rows per unit of :class:`_FrequentNgrams` (at least; a unit ends at a chunk's end).
+FREQUENT_UNIT_ROWS = 65_536
+#: log2 of the buckets of :class:`_FrequentNgrams`' first count (8 MB of int64 counts).
+_BUCKET_BITS = 20
+
+_FREQUENT = pa.schema([("value", pa.uint64()), ("count", pa.int64()), ("excess", pa.float64())])
+
+
+class _FrequentNgrams:
+    """The n-grams (40-bit values, as :func:`shingle_sets` gives) in more than ``share`` times the rows of a unit
+    of consecutive rows (at least :data:`FREQUENT_UNIT_ROWS`), with their exact row counts and the excess of
+    each count over ``share`` times the unit's rows; :meth:`NearDuplicatesCheck.boilerplate` bounds every
+    n-gram's count over all rows with them. ``share`` None: nothing is kept.
+
+    Per unit, a first count of every n-gram occurrence by bucket (the values' low bits) over-counts each value's
+    rows, so a value whose bucket stays at or under the bar is in no more rows than the bar; the values of the
+    buckets over it are then counted exactly, once per row. Memory: the unit's n-gram hashes and the buckets."""
+
+    def __init__(self, share: float | None) -> None:
+        self.share = share
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._rows = 0
+        self._out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, offsets: np.ndarray, grams: np.ndarray) -> None:
+        """One chunk of rows: ``(offsets, grams)`` as :func:`~playbook_lib.checks.hashing.ngram_chunk` gives."""
+        if self.share is None:
+            return
+        self._parts.append((offsets, grams >> np.uint64(24)))
+        self._rows += offsets.size - 1
+        if self._rows >= FREQUENT_UNIT_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._parts:
+            return
+        assert self.share is not None  # add keeps nothing otherwise
+        bar = self.share * self._rows
+        mask = np.uint64((1 << _BUCKET_BITS) - 1)
+        buckets = np.zeros(1 << _BUCKET_BITS, np.int64)
+        for _, values in self._parts:
+            buckets += np.bincount((values & mask).astype(np.intp), minlength=buckets.size)
+        hot = buckets > bar
+        found, owners, base = [], [], 0
+        for offsets, values in self._parts:
+            keep = hot[(values & mask).astype(np.intp)]
+            if keep.any():
+                found.append(values[keep])
+                owners.append(np.repeat(np.arange(base, base + offsets.size - 1), np.diff(offsets))[keep])
+            base += offsets.size - 1
+        self._parts, self._rows = [], 0
+        if not found:
+            return
+        values, owner = np.concatenate(found), np.concatenate(owners)
+        order = np.lexsort((owner, values))
+        values, owner = values[order], owner[order]
+        first = np.r_[True, (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])]  # once per row
+        distinct, counts = np.unique(values[first], return_counts=True)
+        over = counts > bar
+        self._out.append((distinct[over], counts[over], counts[over] - bar))
+
+    def table(self) -> pa.Table:
+        """Every unit's frequent n-grams (the last unit closed first)."""
+        self._flush()
+        parts = self._out or [(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0))]
+        columns = [np.concatenate([p[i] for p in parts]) for i in range(3)]
+        return pa.table(dict(zip(("value", "count", "excess"), columns)), schema=_FREQUENT)
 
 
 #: The fewest rows an n-gram must occur in to count as boilerplate: a cluster of up to this many near copies is

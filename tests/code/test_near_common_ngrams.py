@@ -1,5 +1,7 @@
 """The near-duplicate check's boilerplate count (``_common_ngrams``): its bit-table prefilter never drops an n-gram
-that is counted, so the document frequencies equal a plain count of every row's n-grams."""
+that is counted, so the document frequencies equal a plain count of every row's n-grams. And its bounds from the
+pass (``_FrequentNgrams``, ``NearDuplicatesCheck.boilerplate``): the n-grams they call boilerplate are exactly those
+a plain count finds, however the rows are cut into batches and units, and one unit needs no second pass."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ import random
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from playbook_lib.checks.uniqueness import _bit_table, _common_ngrams, _maybe_in, shingle_sets
+from playbook_lib.checks import uniqueness
+from playbook_lib.checks.base import CheckContext
+from playbook_lib.checks.batch import FeatureStore, FrameRows
+from playbook_lib.checks.uniqueness import NearDuplicatesCheck, _bit_table, _common_ngrams, _maybe_in, shingle_sets
 
 rng = random.Random(3)
 WORDS = [f"w{i}" for i in range(300)]
@@ -50,3 +56,64 @@ def test_the_bit_table_has_no_false_negatives_and_few_false_positives() -> None:
     assert _maybe_in(table, mask, others).mean() < 0.1  # at least 16 bits per value: about 1 in 16 or fewer
     empty = _bit_table(np.zeros(0, np.uint64))
     assert not _maybe_in(*empty, others).any()
+
+
+#: Rows with phrases of graded frequency (phrase k in about k % of the rows): counts at and around every limit
+GRADED = [
+    " ".join(
+        [f"p{k} q{k} r{k}" for k in range(1, 61) if rng.random() < k / 100] + rng.choices(WORDS, k=rng.randint(0, 12))
+    )
+    for _ in range(600)
+]
+
+
+class _CountedRows(FrameRows):
+    """A FrameRows that counts its second passes."""
+
+    scans = 0
+
+    def scan(self, batch_rows: int = 65_536):  # type: ignore[no-untyped-def]
+        type(self).scans += 1
+        return super().scan(batch_rows)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.15, 0.2, 0.25, 0.45])
+@pytest.mark.parametrize(("batch", "unit"), [(600, 10_000), (70, 40), (13, 1), (250, 100)])
+@pytest.mark.parametrize("bucket_bits", [20, 3])
+def test_the_pass_bounds_find_the_plain_counts_boilerplate(
+    share: float, batch: int, unit: int, bucket_bits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uniqueness, "FREQUENT_UNIT_ROWS", unit)
+    monkeypatch.setattr(uniqueness, "_BUCKET_BITS", bucket_bits)  # 3: every bucket over the bar, all counted
+    records = pd.DataFrame({"instruction": GRADED, "input": "", "output": ""})
+    check = NearDuplicatesCheck(max_ngram_rows=share)
+    counts = _plain_counts(GRADED)
+    grams = np.array(sorted(counts), dtype=np.uint64)
+    limit = check.boilerplate_limit(len(GRADED))
+    assert limit is not None
+    expected = [g for g in grams.tolist() if counts[g] > limit]
+    near = [g for g in grams.tolist() if abs(counts[g] - limit) <= 10]
+    with FeatureStore() as store:
+        check.prepare(CheckContext())
+        for lo in range(0, len(GRADED), batch):
+            check.store_batch(store, records.iloc[lo : lo + batch])
+        _CountedRows.scans = 0
+        found, rescanned = check.boilerplate(store, _CountedRows(records), grams, limit)
+    assert found.tolist() == expected
+    assert rescanned == bool(_CountedRows.scans)
+    if batch >= len(GRADED) and unit >= len(GRADED):  # one unit: its counts are exact, nothing is left open
+        assert not rescanned
+    assert expected and near  # some n-grams over the limit, and counts by it, where the bounds are tested hardest
+
+
+def test_an_absolute_limit_counts_every_candidate_again() -> None:
+    records = pd.DataFrame({"instruction": TEXTS, "input": "", "output": ""})
+    check = NearDuplicatesCheck(max_ngram_rows=100)
+    counts = _plain_counts(TEXTS)
+    grams = np.array(sorted(counts), dtype=np.uint64)
+    with FeatureStore() as store:
+        for lo in range(0, len(TEXTS), 70):
+            check.store_batch(store, records.iloc[lo : lo + 70])
+        found, rescanned = check.boilerplate(store, FrameRows(records), grams, 100)
+    assert rescanned
+    assert found.tolist() == [g for g in grams.tolist() if counts[g] > 100]
