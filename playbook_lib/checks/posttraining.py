@@ -68,6 +68,9 @@ def repeats_prompt(prompt: str | None, response: str | None, min_new_tokens: int
     nothing."""
     if not isinstance(prompt, str) or not isinstance(response, str) or not prompt or not response:
         return False
+    head_p, head_r = prompt.lstrip()[:1].casefold()[:1], response.lstrip()[:1].casefold()[:1]
+    if head_p != head_r:  # the normal forms' first characters: a repeat starts with the prompt's (most rows stop here)
+        return False
     p, r = normalise(prompt), normalise(response)
     if not p:
         return False
@@ -83,6 +86,8 @@ class _RowProblemsCheck(BatchCheck):
 
     metric = "flagged_rate"
     tables = ("problems",)
+    #: The record columns :meth:`row_problems` reads (None: all of them); a batch's rows are built from these only.
+    columns: tuple[str, ...] | None = None
 
     def __init__(self, min_new_tokens: int = 3, warn: float | None = 0.0, fail: float | None = 0.05) -> None:
         super().__init__(warn, fail)
@@ -95,6 +100,8 @@ class _RowProblemsCheck(BatchCheck):
     def batch(self, records: pd.DataFrame) -> dict[str, pa.Table]:
         """The problems of the batch's rows that have any."""
         found: dict[str, list[Any]] = {"row": [], "problems": []}
+        if self.columns is not None:
+            records = records[[c for c in self.columns if c in records.columns]]
         for number, row in zip(row_numbers(records).tolist(), records.to_dict("records")):
             problems = self.row_problems(row)
             if problems:
@@ -146,6 +153,7 @@ class SftPairsCheck(_RowProblemsCheck):
 
     name = "sft_pairs"
     shapes = ("sft", "chat", "sharegpt")
+    columns = ("raw", "messages", "instruction", "output")
 
     def row_problems(self, row: dict[str, Any]) -> list[str]:
         """The problems of one record (a dict in the record model)."""

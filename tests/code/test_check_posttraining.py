@@ -107,6 +107,25 @@ def test_repeats_prompt() -> None:
     assert not repeats_prompt("", "anything") and not repeats_prompt("q", None)
 
 
+def _repeats_plainly(prompt: str, response: str, min_new_tokens: int = 3) -> bool:
+    """repeats_prompt's definition, without its shortcut on the first characters."""
+    p, r = " ".join(prompt.split()).casefold(), " ".join(response.split()).casefold()
+    return bool(p) and (r == p or (r.startswith(p) and len(r[len(p) :].split()) < min_new_tokens))
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["What is E17?", "  \u2003what is e17?", "\u00dfa b", "SSa b", "\u0130x", "\u03a3\u03b1", "\t\n", "\ufb03 x"],
+)
+@pytest.mark.parametrize(
+    "response",
+    ["what is  E17?", "\u00a0WHAT IS E17? It is", "ssa b c", "\u00dfA B", "i\u0307x y", "\u03c3\u03b1", " ", "ffi x"],
+)
+def test_repeats_prompt_shortcut_never_changes_the_answer(prompt: str, response: str) -> None:
+    assert repeats_prompt(prompt, response) == _repeats_plainly(prompt, response)
+    assert repeats_prompt(prompt, prompt + " a") == _repeats_plainly(prompt, prompt + " a")
+
+
 def test_checklist_yaml_and_bad_options() -> None:
     spec = parse_checklist_text(
         "name: pt\nitems:\n  - {id: p, title: pairs, check: preference_pairs}\n"
