@@ -93,11 +93,11 @@ on this VM: the floor below was 11.3 s on 2026-11-23):
   4.23 GB / 10.43 GB**; at 10M ray flags the same lines as local and precision/recall is unchanged at both sizes
   (exact 1.000/1.000, near 0.999/1.000, PII 1.000/0.997, formatting 1.000/1.000, contamination 1.000/1.000). Issue
   14's targets: time <= 12x (met), peak <= 4 GB at 10M (met for local, not for ray's: 4.42 GB driver), peak within
-  1.5x of 1M's (**not met**: 2.30x local, 2.79x ray): what still grows with the rows is, by count rather than by
-  measurement, mostly the report itself: each item's dense per-row flags (1 byte) and scores (8 bytes), 18 items x 9
-  bytes = 1.6 GB at 10M, with the per-row ``details`` of every flagged row; a sparse result for the batched engines
-  is the next step. An earlier run the same morning, before f137bc5 and 087c5fd: local 1,088.4 s / 4.17 GB, ray
-  728.8 s / 4.44 GB at 10M.
+  1.5x of 1M's (**not met**: 2.30x local, 2.79x ray): the peak is set by the near-duplicate check's global step,
+  measured at 1M rows only (VmRSS and VmHWM around each item's global step, local engine): the run holds 0.97 GB
+  after the pass (1.14 GB at its peak) and reaches 1.80 GB inside that step (its candidate pairs and the candidate
+  rows' n-gram sets in memory), while the other 17 items add under 0.1 GB together. An earlier run the same morning,
+  before f137bc5 and 087c5fd: local 1,088.4 s / 4.17 GB, ray 728.8 s / 4.44 GB at 10M.
 * Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 28 s on these two cores by itself, and
   loading 1M JSON rows 9-13 s; the model-free items still spend most of their time building per-row Python
   strings (joining fields, case-folding) before the compiled loops see them.
