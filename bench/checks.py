@@ -775,7 +775,7 @@ def run_stage(name: str, d: Path, timeout: float, env_extra: dict[str, str] | No
     ``VmHWM``) come back with its result, and ``tree_rss_mb``: the peak, sampled every :data:`SAMPLE_S` s, of the
     summed RSS of the stage process and all its descendants (Ray's workers and raylet; ``tree_procs`` of them at
     most), so it can miss a peak shorter than a sample."""
-    from playbook_lib.experiments.engine_scale import tree_pids, tree_rss  # lazy: pandas, in the parent only
+    from playbook_lib.experiments.engine_scale import rss_of, tree_pids  # lazy: pandas, in the parent only
 
     cmd = [sys.executable, __file__, "--stage", name, "--dir", str(d)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
@@ -784,7 +784,8 @@ def run_stage(name: str, d: Path, timeout: float, env_extra: dict[str, str] | No
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, start_new_session=True)
         started = time.monotonic()
         while True:
-            peak, procs = max(peak, tree_rss(proc.pid) / 1024), max(procs, len(tree_pids(proc.pid)))
+            pids = tree_pids(proc.pid)  # one walk of the tree per sample
+            peak, procs = max(peak, rss_of(pids) / 1024), max(procs, len(pids))
             try:
                 proc.wait(timeout=SAMPLE_S)
                 break

@@ -25,7 +25,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,7 +187,12 @@ def tree_pids(pid: int) -> list[int]:
 def tree_rss(pid: int) -> int:
     """Resident bytes of process ``pid`` and all its descendants now (Linux ``/proc``; 0 where it cannot read;
     pages shared between processes count once per process)."""
-    return sum(_status_bytes(p) for p in tree_pids(pid))
+    return rss_of(tree_pids(pid))
+
+
+def rss_of(pids: Iterable[int]) -> int:
+    """The summed resident bytes of ``pids`` now (0 for one that is gone), e.g. of :func:`tree_pids`' list."""
+    return sum(_status_bytes(p) for p in pids)
 
 
 @dataclass(frozen=True)

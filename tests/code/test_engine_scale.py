@@ -72,6 +72,7 @@ def test_tree_pids_finds_grandchildren() -> None:
     try:
         assert set(es.tree_pids(child.pid)) == {child.pid, grandchild}
         assert es.tree_rss(child.pid) > es.tree_rss(grandchild) > 0
+        assert es.rss_of(es.tree_pids(child.pid)) >= es.tree_rss(grandchild)
     finally:
         os.kill(grandchild, signal.SIGKILL)
         child.kill()
