@@ -429,9 +429,8 @@ class NearDuplicatesCheck(BatchCheck):
                 active[lo:hi] = np.diff(offsets) > 0
                 keys[lo:hi] = _band_keys(oph_signatures(offsets, grams, self.num_perm, self.seed), bands, rows)
             return keys, active
-        if (
-            frequent is not None and frequent.share is not None
-        ):  # the peers' own shingles are not these hashes: the check's own, for the bound
+        # the peers' own shingles are not these hashes: the check's own n-grams go to ``frequent`` for the bound
+        if frequent is not None and frequent.share is not None:
             for lo, hi in chunks(texts):
                 frequent.add(*ngram_chunk(texts[lo:hi], self.ngram, whole_short=True))
         sets = [shingles(t, self.ngram) for t in texts]
