@@ -35,7 +35,8 @@ def threshold_explorer(item: ItemResult, max_value: float = 0.5, points: int = 2
     """
     cls = get_check(item.item.check)
     metric = cls.metric
-    esc = "&gt;" if cls.direction == "above" else "&lt;"
+    sign = ">" if cls.direction == "above" else "<"  # the labels are escaped by the explorer, the outcome below here
+    esc = html.escape(sign)
     value = item.result.summary.get(metric)
     params = item.item.params
     warn0 = float(params.get("warn") or 0.0)
@@ -62,8 +63,8 @@ def threshold_explorer(item: ItemResult, max_value: float = 0.5, points: int = 2
     return Explorer(
         render,
         [
-            slider("warn", grid, warn0, label=f"warn {esc}", fmt="{:.3f}"),
-            slider("fail", grid, fail0, label=f"fail {esc}", fmt="{:.3f}"),
+            slider("warn", grid, warn0, label=f"warn {sign}", fmt="{:.3f}"),
+            slider("fail", grid, fail0, label=f"fail {sign}", fmt="{:.3f}"),
         ],
         kind="checklist-threshold",
         caption=f"Move the thresholds of {item.item.id}: the grade of its measured {metric}, by the check itself.",

@@ -66,3 +66,11 @@ def test_live_explorer_regrades_on_slider_change() -> None:
     assert isinstance(html, ipywidgets.HTML) and "WARN" in html.value
     sliders.children[0].value = 0.2
     assert "PASS" in html.value
+
+
+def test_the_slider_labels_show_the_comparison_once_escaped() -> None:
+    dup, qty = report().items
+    for item, sign in ((dup, "&gt;"), (qty, "&lt;")):
+        page = threshold_explorer(item)._repr_html_()
+        assert f"aria-label='warn {sign}'" in page and f"aria-label='fail {sign}'" in page  # shown: "warn >"
+        assert "&amp;gt;" not in page and "&amp;lt;" not in page
