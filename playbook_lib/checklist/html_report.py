@@ -362,7 +362,7 @@ def _flagged_table(r: ItemResult) -> str:
     if not rows:
         return ""
     lines = list(r.flagged_lines) if len(r.flagged_lines) == len(rows) else []
-    scores = np.asarray(r.result.scores, dtype=float)[rows]
+    scores = r.result.scores_at(rows)
     reasons, details = explain(r)
     show_details = any(details.get(int(row)) for row in rows[:MAX_TABLE_ROWS])
     show_scores = len(np.unique(scores)) > 1

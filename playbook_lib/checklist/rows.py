@@ -175,11 +175,12 @@ def flag_rows(report: Any, records: pd.DataFrame | Any) -> Iterator[dict[str, An
     refs = RowRefs(records) if isinstance(records, pd.DataFrame) else records
     for r in report.items:
         result = r.result
-        if not result.flags.any():
+        flagged = result.flagged_rows()
+        if not flagged.size:
             continue
         reasons, details = explain(r)
-        flagged = np.flatnonzero(result.flags)
-        for row, ref in zip(flagged.tolist(), refs.refs(flagged)):
+        scores = result.scores_at(flagged).tolist()
+        for row, score, ref in zip(flagged.tolist(), scores, refs.refs(flagged)):
             detail = details.get(row, {})
             reason = reasons.get(row) or f"flagged by {result.check}"
             yield masked(
@@ -189,7 +190,7 @@ def flag_rows(report: Any, records: pd.DataFrame | Any) -> Iterator[dict[str, An
                     **{"line": None, "id": None},
                     **ref,
                     "reason": reason,
-                    "score": round(float(result.scores[row]), 6),
+                    "score": round(float(score), 6),
                     "detail": detail,
                 }
             )

@@ -226,12 +226,14 @@ def run_checklist_batched(
             if on_item is not None:
                 on_item(item)
             start = time.perf_counter()
+            store.release()  # the previous step's cached blocks: each global step has the memory limit to itself
             if check.shapes is not None and shape.value not in check.shapes:
                 result = check.not_evaluated(data.rows, _other_shape(check.shapes, shape))
             else:
                 result = check.finish(store, data, context)
             elapsed = prepared[number] + seconds[number] + time.perf_counter() - start
             results.append(item_result(item, result, elapsed, refs, data.rows))
+            results[-1].result = result.compact()  # kept for the reports in memory that does not grow per item
             if on_done is not None:
                 on_done(results[-1])
     except BaseException:

@@ -108,6 +108,10 @@ class FrameRows:
             yield part
 
 
+#: The memory limit :meth:`FeatureStore.release` sets for a moment to make DuckDB evict its cached blocks.
+RELEASED_LIMIT = "16MB"
+
+
 class FeatureStore:
     """The features of every batch, in DuckDB tables: in memory, or in a database file in a temporary folder
     (``spill=True``, the default when a ``memory_limit`` is given) from which DuckDB evicts to disk when the
@@ -129,8 +133,9 @@ class FeatureStore:
             self._con.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
         else:  # never spill into the working directory (DuckDB's default is ./.tmp)
             self._con.execute("SET temp_directory = ''")
-        if memory_limit is not None:
-            self._con.execute(f"SET memory_limit = '{parse_memory_limit(memory_limit)}'")
+        self._limit = parse_memory_limit(memory_limit) if memory_limit is not None else None
+        if self._limit is not None:
+            self._con.execute(f"SET memory_limit = '{self._limit}'")
         if threads is not None:
             self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET preserve_insertion_order = true")
@@ -150,6 +155,23 @@ class FeatureStore:
     def _remove(self) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+    def release(self) -> None:
+        """Give back the memory DuckDB holds of the stored tables (its cache of their blocks, which grows to the
+        memory limit as the pass appends), before a step that needs memory of its own: the limit is lowered to
+        :data:`RELEASED_LIMIT` for a moment, which evicts the cached blocks, then restored. The tables stay in the
+        database file and are read again when queried. Nothing for a store without a file (its tables are its
+        memory) or without a memory limit."""
+        if self._folder is None or self._limit is None:
+            return
+        import duckdb  # lazy: loaded already, by this store
+
+        try:
+            self._con.execute(f"SET memory_limit = '{RELEASED_LIMIT}'")
+        except duckdb.OutOfMemoryException:
+            pass  # blocks in use could not be evicted: the limit stays as it was and nothing is released
+        finally:
+            self._con.execute(f"SET memory_limit = '{self._limit}'")
 
     def append(self, table: str, data: pa.Table) -> None:
         """Append ``data`` to ``table`` (created from ``data``'s schema on first use)."""

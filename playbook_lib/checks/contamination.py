@@ -225,16 +225,19 @@ class _EvalGrams:
 
     ``offsets``/``grams``: every text's n-gram hashes in text order (:func:`ngram_hashes`); ``order`` sorts them
     (stably). An *entry* is a distinct (n-gram, eval text), in hash then text order: ``entry_gram`` (its hash),
-    ``entry_text`` (its text) and ``entry_id`` (the number of its n-gram in ``unique``, the distinct n-grams sorted,
-    each with its run of entries ``start[k]:start[k] + count[k]``). ``distinct[j]``: text ``j``'s distinct n-grams.
+    ``entry_text`` (its text) and :attr:`entry_id` (the number of its n-gram in ``unique``, the distinct n-grams
+    sorted, each with its run of entries ``start[k]:start[k] + count[k]``). ``distinct[j]``: text ``j``'s distinct
+    n-grams. The sort order and ``entry_id`` are computed again where they are needed rather than kept (two int64
+    per eval n-gram: 116 MB for an eval set of 100,000 rows).
     """
 
     def __init__(self, evals: Sequence[str], n: int) -> None:
         self.n = n
         self.offsets, self.grams = ngram_hashes(evals, n)
         rows = np.repeat(np.arange(len(evals)), np.diff(self.offsets))
-        self.order = np.argsort(self.grams, kind="stable")
-        e_sorted, rows = self.grams[self.order], rows[self.order]
+        order = self.order()
+        e_sorted, rows = self.grams[order], rows[order]
+        del order
         # one entry per distinct (n-gram, eval row): a row repeating an n-gram owns it once
         self.distinct_entry = np.r_[True, (e_sorted[1:] != e_sorted[:-1]) | (rows[1:] != rows[:-1])][: e_sorted.size]
         self.entry_gram, self.entry_text = e_sorted[self.distinct_entry], rows[self.distinct_entry]
@@ -242,9 +245,17 @@ class _EvalGrams:
         new_gram = np.r_[True, self.entry_gram[1:] != self.entry_gram[:-1]][: self.entry_gram.size]
         self.unique, self.start = self.entry_gram[new_gram], np.flatnonzero(new_gram)
         self.count = np.diff(np.r_[self.start, self.entry_gram.size])
-        self.entry_id = np.repeat(np.arange(self.unique.size), self.count)
         self.distinct = np.bincount(self.entry_text, minlength=len(evals)).astype(np.int64)
         self._lookup_table()
+
+    def order(self) -> np.ndarray:
+        """The permutation that sorts :attr:`grams` (stably)."""
+        return np.argsort(self.grams, kind="stable")
+
+    @property
+    def entry_id(self) -> np.ndarray:
+        """Per entry, the number of its n-gram in :attr:`unique`."""
+        return np.repeat(np.arange(self.unique.size), self.count)
 
     def _lookup_table(self) -> None:
         """A table of the eval n-grams' top bits (about 8 slots per n-gram, up to 256 MiB): a cheap necessary
@@ -301,7 +312,7 @@ class _EvalGrams:
         n-gram (sorted hashes; see :func:`_clean_entries`). All true without boilerplate."""
         if not boilerplate.size:
             return np.ones(self.entry_gram.size, bool)
-        return _clean_entries(self.offsets, self.grams, self.order, self.distinct_entry, boilerplate, self.n)
+        return _clean_entries(self.offsets, self.grams, self.order(), self.distinct_entry, boilerplate, self.n)
 
 
 def _ngram_overlap(
@@ -785,13 +796,14 @@ class ContaminationCheck(BatchCheck):
         ``min_containment`` of the eval text's counted n-grams. The lead's ``own`` is its training text's distinct
         n-grams less the boilerplate ones it hit."""
         entries, boiler = self._scratch(store, "eval_entries"), self._scratch(store, "boilerplate")
-        counts = clean & ~np.isin(index.entry_id, boiler_ids)
+        entry_id = index.entry_id
+        counts = clean & ~np.isin(entry_id, boiler_ids)
         texts = index.entry_text[counts]
         store.append(
             entries,
             pa.table(
                 {
-                    "gram": index.entry_id[counts],
+                    "gram": entry_id[counts],
                     "ef": texts // max(m, 1),
                     "erow": texts % max(m, 1),
                     "counted": e_counted[texts],

@@ -541,6 +541,7 @@ class NearDuplicatesCheck(BatchCheck):
     def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
         n = rows.rows
         a, b = self.candidates(store, n)
+        store.release()  # the band join's cached blocks, before the verification's n-gram sets take memory
         boilerplate = 0  # n-grams left out as boilerplate when pairs were verified
         scores = np.zeros(n)
         groups: list[list[int]] = []

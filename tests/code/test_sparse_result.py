@@ -1,0 +1,57 @@
+"""A result kept sparse (:class:`SparseResult`) reads as the dense one; the feature store gives back its cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playbook_lib.checks.base import CheckResult, Outcome, SparseResult
+from playbook_lib.checks.batch import FeatureStore
+
+
+def _result(n: int, flagged: int, scored: int, seed: int = 0) -> CheckResult:
+    rng = np.random.default_rng(seed)
+    flags = np.zeros(n, bool)
+    flags[rng.choice(n, flagged, replace=False)] = True
+    scores = np.zeros(n)
+    scores[rng.choice(n, scored, replace=False)] = rng.uniform(0.01, 1.0, scored)
+    return CheckResult("x", Outcome.WARN, "m", flags, scores, {"metric": 0.1}, [{"line": 1}], {3: {"reason": "r"}})
+
+
+@pytest.mark.parametrize(("flagged", "scored"), [(0, 0), (3, 5), (10, 10), (400, 900), (999, 1000)])
+def test_sparse_reads_as_dense(flagged: int, scored: int) -> None:
+    dense = _result(1000, flagged, scored)
+    sparse = dense.compact()
+    assert isinstance(sparse, SparseResult) and sparse.compact() is sparse
+    np.testing.assert_array_equal(sparse.flags, dense.flags)
+    np.testing.assert_array_equal(sparse.scores, dense.scores)
+    np.testing.assert_array_equal(sparse.flagged_rows(), dense.flagged_rows())
+    asked = np.array([999, 0, 5, 5, 500, *dense.flagged_rows().tolist()], dtype=np.int64)
+    np.testing.assert_array_equal(sparse.scores_at(asked), dense.scores[asked])
+    assert sparse.to_dict() == dense.to_dict() and sparse.details == dense.details
+    with pytest.raises(IndexError):
+        sparse.scores_at([1000])
+
+
+def test_sparse_takes_less_memory_when_few_rows_are_flagged() -> None:
+    dense = _result(100_000, 50, 50)
+    sparse = dense.compact()
+    held = sum(v.nbytes for v in vars(sparse).values() if isinstance(v, np.ndarray))
+    assert held < (dense.flags.nbytes + dense.scores.nbytes) / 100
+    sparse.flags = dense.flags  # set again: dense, as given
+    np.testing.assert_array_equal(sparse.flags, dense.flags)
+
+
+def test_release_keeps_the_tables_and_the_limit(tmp_path: object) -> None:
+    import pyarrow as pa
+
+    with FeatureStore(memory_limit="64MB") as store:
+        store.append("t", pa.table({"row": np.arange(200_000, dtype=np.int64)}))
+        before = store.query("SELECT current_setting('memory_limit') AS m")["m"][0]
+        store.release()
+        assert store.query("SELECT current_setting('memory_limit') AS m")["m"][0] == before
+        assert int(store.query('SELECT sum("row") AS s FROM t')["s"][0]) == 199_999 * 200_000 // 2
+    with FeatureStore() as memory:  # no file, no limit: nothing to release, nothing changes
+        memory.append("t", pa.table({"row": np.arange(10, dtype=np.int64)}))
+        memory.release()
+        assert int(memory.query("SELECT count(*) AS n FROM t")["n"][0]) == 10
