@@ -164,11 +164,14 @@ class SparseResult(CheckResult):
         asked = np.asarray(rows, dtype=np.int64)
         if self._scored is None:
             return self._values[asked]
-        where = np.clip(np.searchsorted(self._scored, asked), 0, max(self._scored.size - 1, 0))
-        found = self._scored[where] == asked if self._scored.size else np.zeros(asked.size, dtype=bool)
-        if asked.size and ((asked < 0) | (asked >= self.rows)).any():
+        if ((asked < 0) | (asked >= self.rows)).any():
             raise IndexError(f"{self.check}: rows out of range for {self.rows} rows")
-        return np.where(found, self._values[where] if self._scored.size else 0.0, 0.0)
+        out = np.zeros(asked.size)
+        where = np.searchsorted(self._scored, asked)
+        inside = where < self._scored.size
+        found = np.flatnonzero(inside)[self._scored[where[inside]] == asked[inside]]
+        out[found] = self._values[where[found]]
+        return out
 
     def compact(self) -> CheckResult:
         return self
