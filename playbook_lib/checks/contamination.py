@@ -258,12 +258,22 @@ class _EvalGrams:
         return np.repeat(np.arange(self.unique.size), self.count)
 
     def _lookup_table(self) -> None:
-        """A table of the eval n-grams' top bits (about 8 slots per n-gram, up to 256 MiB): a cheap necessary
-        condition, so the sorted search runs on the few train n-grams that pass it."""
+        """A bit table of the eval n-grams' top bits (about 8 slots per n-gram, one bit a slot, up to 32 MiB): a
+        cheap necessary condition, so the sorted search runs on the few train n-grams that pass it."""
         bits = int(min(max(16, np.ceil(np.log2(max(self.entry_gram.size, 1) * 8))), 28))
         self._shift = np.uint64(64 - bits)
-        self._seen = np.zeros(1 << bits, dtype=bool)
-        self._seen[(self.entry_gram >> self._shift).astype(np.int64)] = True
+        self._seen = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        slots = unique_sorted(self.entry_gram >> self._shift)  # entry_gram is sorted, so are its top bits
+        if slots.size:
+            byte = slots >> np.uint64(3)
+            first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+            masks = np.left_shift(np.uint8(1), (slots & np.uint64(7)).astype(np.uint8))
+            self._seen[byte[first].astype(np.int64)] = np.bitwise_or.reduceat(masks, first)
+
+    def _maybe(self, grams: np.ndarray) -> np.ndarray:
+        """Per n-gram hash in ``grams``: whether its slot in the bit table is set (every eval n-gram's is)."""
+        slot = (grams >> self._shift).astype(np.int64)
+        return ((self._seen[slot >> 3] >> (slot & 7).astype(np.uint8)) & 1).astype(bool)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the lookup table (rebuilt from the n-grams on unpickling): a prepared check shipped to
@@ -282,11 +292,11 @@ class _EvalGrams:
         in :attr:`unique`), sorted by text then n-gram. Nothing when the eval texts have no n-gram."""
         if not self.entry_gram.size:
             return
-        e_sorted, shift, seen = self.entry_gram, self._shift, self._seen
+        e_sorted = self.entry_gram
         for lo, hi in chunks(train):
             offsets, grams = ngram_chunk(train[lo:hi], self.n)
             hit = np.zeros(grams.size, dtype=bool)
-            maybe = np.flatnonzero(seen[(grams >> shift).astype(np.int64)])
+            maybe = np.flatnonzero(self._maybe(grams))
             if maybe.size:
                 pos = np.minimum(np.searchsorted(e_sorted, grams[maybe]), e_sorted.size - 1)
                 hit[maybe] = e_sorted[pos] == grams[maybe]

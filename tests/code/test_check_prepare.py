@@ -20,7 +20,7 @@ from playbook_lib.checklist.parse import parse_checklist_text
 from playbook_lib.checklist.stream import run_checklist_batched
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, FrameRows, run_batched
-from playbook_lib.checks.contamination import ContaminationCheck
+from playbook_lib.checks.contamination import ContaminationCheck, _EvalGrams
 from playbook_lib.data import records_from_rows
 
 rng = random.Random(7)
@@ -89,6 +89,19 @@ def test_a_prepared_check_pickles_and_gives_the_same_result() -> None:
             for name, table in shipped.batch_tables(part):
                 store.append(name, table)
         assert_same(whole, check.finish(store, FrameRows(TRAIN), context))
+
+
+def test_the_bit_table_passes_every_eval_ngram_and_only_their_slots() -> None:
+    """The eval index's lookup table, one bit a slot: set exactly for the slots (top bits) of the eval n-grams, so
+    no eval n-gram is missed and a train n-gram passes only where one of them shares its slot."""
+    index = _EvalGrams([" ".join(WORDS[(k * 7 + j * 13) % 400] for j in range(20)) for k in range(300)], 3)
+    assert index._seen.dtype == np.uint8 and index._seen.size * 8 >= 8 * index.unique.size
+    assert index._maybe(index.entry_gram).all()
+    probe = np.random.default_rng(3).integers(0, 2**64, 50_000, dtype=np.uint64)
+    slots = set((index.entry_gram >> index._shift).tolist())
+    expected = np.array([s in slots for s in (probe >> index._shift).tolist()])
+    np.testing.assert_array_equal(index._maybe(probe), expected)
+    assert 0 < expected.sum() < probe.size  # both answers occur, so the test can tell them apart
 
 
 def test_batches_before_prepare_are_refused() -> None:
