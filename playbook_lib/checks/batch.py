@@ -111,6 +111,12 @@ class FrameRows:
 #: The memory limit :meth:`FeatureStore.release` sets for a moment to make DuckDB evict its cached blocks.
 RELEASED_LIMIT = "16MB"
 
+#: Bytes of Arrow data appended between two :meth:`FeatureStore.release` calls during the pass: without them DuckDB
+#: keeps every appended block cached until its memory limit (0.24 GB per million rows of the default checklist's
+#: features, so the whole limit from four million rows on), which the pass does not need; with them it holds about
+#: this much of them at a time, whatever the number of rows.
+RELEASE_EVERY = 256 * 2**20
+
 
 class FeatureStore:
     """The features of every batch, in DuckDB tables: in memory, or in a database file in a temporary folder
@@ -118,7 +124,13 @@ class FeatureStore:
     limit is reached. The folder is removed on :meth:`close`. Table names are given by the caller
     (:meth:`BatchCheck.table` prefixes them per item)."""
 
-    def __init__(self, memory_limit: str | None = None, spill: bool | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        memory_limit: str | None = None,
+        spill: bool | None = None,
+        threads: int | None = None,
+        release_every: int = RELEASE_EVERY,
+    ) -> None:
         import duckdb  # lazy: DuckDB loads only when a check runs
 
         spill = memory_limit is not None if spill is None else spill
@@ -140,6 +152,9 @@ class FeatureStore:
             self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET preserve_insertion_order = true")
         self._tables: set[str] = set()
+        self._release_every, self._appended = release_every, 0
+        #: How many times :meth:`release` gave the cached blocks back (or tried to).
+        self.releases = 0
 
     def __enter__(self) -> FeatureStore:
         return self
@@ -166,6 +181,7 @@ class FeatureStore:
             return
         import duckdb  # lazy: loaded already, by this store
 
+        self.releases += 1
         try:
             self._con.execute(f"SET memory_limit = '{RELEASED_LIMIT}'")
         except duckdb.OutOfMemoryException:
@@ -174,7 +190,12 @@ class FeatureStore:
             self._con.execute(f"SET memory_limit = '{self._limit}'")
 
     def append(self, table: str, data: pa.Table) -> None:
-        """Append ``data`` to ``table`` (created from ``data``'s schema on first use)."""
+        """Append ``data`` to ``table`` (created from ``data``'s schema on first use); after each ``release_every``
+        bytes appended, :meth:`release` (the appended blocks are not read again during the pass)."""
+        self._appended += data.nbytes
+        if self._appended >= self._release_every:
+            self._appended = 0
+            self.release()
         with self._visible("_incoming", data):
             try:
                 if table in self._tables:

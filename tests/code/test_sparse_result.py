@@ -55,3 +55,21 @@ def test_release_keeps_the_tables_and_the_limit(tmp_path: object) -> None:
         memory.append("t", pa.table({"row": np.arange(10, dtype=np.int64)}))
         memory.release()
         assert int(memory.query("SELECT count(*) AS n FROM t")["n"][0]) == 10
+
+
+def test_the_pass_gives_back_what_it_appended(tmp_path: object) -> None:
+    """A store with a memory limit releases its cached blocks after each ``release_every`` bytes appended, so
+    DuckDB holds a bounded share of what the pass appended instead of all of it, and every row stays readable."""
+    import pyarrow as pa
+
+    held, releases = {}, {}
+    for every in (4 * 2**20, 2**40):  # every 4 MiB of Arrow data, and never
+        with FeatureStore(memory_limit="512MB", release_every=every) as store:
+            for k in range(20):
+                rows = np.arange(k * 250_000, (k + 1) * 250_000, dtype=np.int64)
+                store.append("t", pa.table({"row": rows, "v": np.random.default_rng(k).random(rows.size)}))
+            held[every] = store.query("SELECT sum(memory_usage_bytes) AS m FROM duckdb_memory()")["m"][0]
+            releases[every] = store.releases
+            assert int(store.query('SELECT sum("row") AS s FROM t')["s"][0]) == 4_999_999 * 5_000_000 // 2
+    assert releases == {4 * 2**20: 10, 2**40: 0}  # 4,000,000 bytes a batch: a release before every second one
+    assert held[4 * 2**20] < held[2**40] / 2
