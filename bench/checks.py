@@ -98,6 +98,26 @@ on this VM: the floor below was 11.3 s on 2026-11-23):
   after the pass (1.14 GB at its peak) and reaches 1.80 GB inside that step (its candidate pairs and the candidate
   rows' n-gram sets in memory), while the other 17 items add under 0.1 GB together. An earlier run the same morning,
   before f137bc5 and 087c5fd: local 1,088.4 s / 4.17 GB, ray 728.8 s / 4.44 GB at 10M.
+* 2026-12-07, midday, same machine and command (``--rows 1000000 10000000 --engine local ray --variants free
+  --memory-limit 1GB``, one run), after the per-item results are kept sparse and the store gives DuckDB's cache
+  back before each global step (a8a82ec), and during the pass too, after each 256 MiB appended (af1ff83), and the
+  eval index's lookup table became a bit table (fc9a741): floor 5.4 s / 49.2 s; **local 68.6 s / 813.3 s (11.9x),
+  peak RSS 1.65 GB / 3.58 GB (2.17x); ray 48.2 s / 504.0 s (10.5x; 0.70x local at 1M), driver 1.45 GB / 3.61 GB
+  (2.49x), tree 4.02 GB / 9.24 GB**. Both engines flag the same lines at both sizes and precision/recall is as
+  above. Where the 10M peak is (local engine; RSS sampled every 50 ms per phase, DuckDB's ``duckdb_memory()`` and
+  Arrow's pool printed around each global step, by a diagnostic kept out of the repository; run on fc9a741 without
+  af1ff83): 0.45 GB at the start; 1.65 GB after the first million rows of the pass, of which the eval and traffic
+  sets (100,000 rows each: the bench scales them with the rows) are 0.33 GB and the contamination check's index of
+  their 7.2M n-grams 0.55 GB; DuckDB's cache then filled to its 1 GB cap by 4M rows (the pass's high-water mark 2.50
+  GB; with af1ff83 it stays at 0.13 GB: on a 3M-row prefix of the same data the pass peaks at 1.67 GB instead of
+  2.33); **the peak, 3.78 GB, is inside the near-duplicate check's global step** (1.77 GB before it), which reads
+  back the n-gram sets of every row in a candidate pair (3.36 GB while reading) and sorts their distinct n-grams for
+  the boilerplate bound. That set grows with the rows: the bench plants near duplicates at a fixed share, 465k
+  rows flagged at 10M. Issue 14's targets: time <= 12x (met: 11.9x local, 10.5x ray), peak <= 4 GB at 10M (met:
+  3.58 GB local, 3.61 GB ray's driver), peak within 1.5x of 1M's (**not met**: 2.17x local, 2.49x ray), 1M no
+  slower than 47 s for the model-free items (**not met**: 68.6 s for 18 items; the 14 of 2026-11-27 sum to 52.1 s
+  here on the local engine). What would bound the rest: verifying the candidate pairs a block of rows at a time
+  (or with the n-gram sets kept in the store) and the eval index out of core.
 * Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 28 s on these two cores by itself, and
   loading 1M JSON rows 9-13 s; the model-free items still spend most of their time building per-row Python
   strings (joining fields, case-folding) before the compiled loops see them.
