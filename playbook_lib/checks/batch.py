@@ -172,8 +172,9 @@ class FeatureStore:
             shutil.rmtree(self._folder, ignore_errors=True)
 
     def release(self) -> None:
-        """Give back the memory DuckDB holds of the stored tables (its cache of their blocks, which grows to the
-        memory limit as the pass appends), before a step that needs memory of its own: the limit is lowered to
+        """Give back the memory DuckDB holds of the stored tables (its cache of their blocks, which would grow to the
+        memory limit as the pass appends), before a step that needs memory of its own and after each
+        ``release_every`` bytes :meth:`append` takes: the limit is lowered to
         :data:`RELEASED_LIMIT` for a moment, which evicts the cached blocks, then restored. The tables stay in the
         database file and are read again when queried. Nothing for a store without a file (its tables are its
         memory) or without a memory limit."""

@@ -263,7 +263,7 @@ class _EvalGrams:
         bits = int(min(max(16, np.ceil(np.log2(max(self.entry_gram.size, 1) * 8))), 28))
         self._shift = np.uint64(64 - bits)
         self._seen = np.zeros(1 << (bits - 3), dtype=np.uint8)
-        slots = unique_sorted(self.entry_gram >> self._shift)  # entry_gram is sorted, so are its top bits
+        slots = self.entry_gram >> self._shift  # entry_gram is sorted, so are its top bits: grouped by byte below
         if slots.size:
             byte = slots >> np.uint64(3)
             first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
