@@ -226,6 +226,12 @@ class FeatureStore:
                 if done:  # else the block's own error is on its way out
                     raise _store_error(exc, self._folder) from None
 
+    @property
+    def folder(self) -> Path | None:
+        """The store's temporary folder (removed on :meth:`close`), where a global step may keep scratch files of
+        its own instead of memory; None for a store in memory."""
+        return self._folder
+
     def has(self, table: str) -> bool:
         """Whether any batch stored ``table``."""
         return table in self._tables

@@ -6,10 +6,13 @@ uniqueness".
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -486,19 +489,12 @@ class NearDuplicatesCheck(BatchCheck):
         bounds that decide nearly every n-gram. Only the n-grams left between them (counts near the limit) are
         counted exactly, by a second pass over the rows; none left, no second pass. A limit as a count of rows
         (``max_ngram_rows`` from 1) has no such bound: every candidate n-gram is counted by the second pass."""
-        share = self.max_ngram_rows
-        table = self.table("frequent")
-        if share is None or share >= 1 or not store.has(table):
+        bounds = self._bounds(store, rows.rows, limit)
+        if bounds is None:
             undecided, certain = grams, grams[:0]
         else:
-            bounds = store.query(
-                f'SELECT value, sum("count") AS low, sum(excess) AS over FROM "{table}" GROUP BY value ORDER BY value'
-            )
-            values = bounds["value"].astype(np.uint64)
-            low, high = bounds["low"].astype(np.int64), share * rows.rows + bounds["over"].astype(np.float64)
-            # a count above the limit is at least limit + 1; the margin keeps float rounding on the safe side
-            open_ = (low <= limit) & (high >= limit + 1 - 1e-6)
-            certain = np.intersect1d(values[low > limit], grams, assume_unique=True)
+            values, above, open_ = bounds
+            certain = np.intersect1d(values[above], grams, assume_unique=True)
             undecided = np.intersect1d(values[open_], grams, assume_unique=True)
         if not undecided.size:
             return certain, False
@@ -512,6 +508,28 @@ class NearDuplicatesCheck(BatchCheck):
         counted = _common_ngrams(parts, self.ngram, undecided, limit)
         return np.union1d(certain, counted), True
 
+    def _bounds(self, store: FeatureStore, n: int, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The n-grams of the pass's ``frequent`` table of the ``n`` rows (sorted), which of them are surely in more
+        than ``limit`` rows and which may be (:meth:`boilerplate`'s bounds); None without such bounds (a limit as a
+        count of rows, or no table): then any n-gram may be."""
+        share = self.max_ngram_rows
+        table = self.table("frequent")
+        if share is None or share >= 1 or not store.has(table):
+            return None
+        bounds = store.query(
+            f'SELECT value, sum("count") AS low, sum(excess) AS over FROM "{table}" GROUP BY value ORDER BY value'
+        )
+        values = bounds["value"].astype(np.uint64)
+        low, high = bounds["low"].astype(np.int64), share * n + bounds["over"].astype(np.float64)
+        # a count above the limit is at least limit + 1; the margin keeps float rounding on the safe side
+        return values, low > limit, (low <= limit) & (high >= limit + 1 - 1e-6)
+
+    def boilerplate_candidates(self, store: FeatureStore, n: int, limit: int) -> np.ndarray | None:
+        """The only n-grams (sorted) that :meth:`boilerplate` may find in more than ``limit`` of the ``n`` rows,
+        from its bounds; None: any n-gram may be."""
+        bounds = self._bounds(store, n, limit)
+        return None if bounds is None else bounds[0][bounds[1] | bounds[2]]
+
     def candidates(self, store: FeatureStore, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The candidate pairs ``(a, b)`` (``a < b``, ordered by ``a`` then ``b``) of the ``n`` rows whose band keys
         are in ``store``: exactly :func:`candidate_pairs` of the stored keys, joined in the store."""
@@ -522,21 +540,19 @@ class NearDuplicatesCheck(BatchCheck):
         pairs = store.query(_PAIRS_SQL.format(table=table, bits=bits, small=ALL_PAIRS_UP_TO))
         return pairs["a"].astype(np.int64), pairs["b"].astype(np.int64)
 
-    def _shingles_of(
-        self, rows: RowSource, involved: np.ndarray, batch_rows: int = 65_536
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _shingles_of(self, rows: RowSource, involved: np.ndarray, folder: Path | None) -> _RowSets:
         """:func:`shingle_sets` of the rows ``involved`` (ascending) and their lines, read back in batches (their
-        texts are not kept)."""
-        offsets, values, lines = [np.zeros(1, np.int64)], [np.zeros(0, np.uint64)], [np.zeros(0, np.int64)]
-        base = 0
-        for lo in range(0, involved.size, batch_rows):
-            part = rows.take(involved[lo : lo + batch_rows])
-            part_offsets, part_values = shingle_sets(record_text(part, self.fields), self.ngram)
-            offsets.append(part_offsets[1:] + base)
-            values.append(part_values)
-            lines.append(part["line"].to_numpy(dtype=np.int64))
-            base += part_values.size
-        return np.concatenate(offsets), np.concatenate(values), np.concatenate(lines)
+        texts are not kept); the sets go to a scratch file in ``folder`` (None: memory)."""
+        sets = _RowSets(folder)
+        try:
+            for lo in range(0, involved.size, READ_ROWS):
+                part = rows.take(involved[lo : lo + READ_ROWS])
+                sets.add(*shingle_sets(record_text(part, self.fields), self.ngram), part["line"].to_numpy(np.int64))
+            sets.done()
+        except BaseException:
+            sets.close()
+            raise
+        return sets
 
     def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
         n = rows.rows
@@ -548,24 +564,27 @@ class NearDuplicatesCheck(BatchCheck):
         involved, lines = np.zeros(0, np.int64), np.zeros(0, np.int64)
         if a.size:
             involved = unique_sorted(np.concatenate([a, b]))
-            offsets, values, lines = self._shingles_of(rows, involved)
-            ia, ib = np.searchsorted(involved, a), np.searchsorted(involved, b)
-            sim = pair_jaccard(offsets, values, ia, ib)
-            ok = sim >= self.threshold - 1e-12
-            a, b, sim, ia, ib = a[ok], b[ok], sim[ok], ia[ok], ib[ok]
-            limit = self.boilerplate_limit(n)
-            if limit is not None and a.size and limit < n:  # no n-gram is in more than n rows
-                common, _ = self.boilerplate(store, rows, unique_sorted(values), limit)
-                if common.size:
-                    rest = _without(offsets, values, common)
-                    residual = pair_jaccard(*rest, ia, ib)
-                    # rows alike only through boilerplate are not duplicates; rows that are nothing but boilerplate
-                    # (no n-gram of their own on either side) are compared whole
-                    own = (np.diff(rest[0])[ia] + np.diff(rest[0])[ib]) > 0
-                    sim = np.where(own, residual, sim)
-                    ok = sim >= self.threshold - 1e-12
-                    a, b, sim = a[ok], b[ok], sim[ok]
-                    boilerplate = int(common.size)
+            sets = self._shingles_of(rows, involved, store.folder)
+            try:
+                lines = sets.lines
+                ia, ib = np.searchsorted(involved, a), np.searchsorted(involved, b)
+                sim, _ = sets.jaccard(ia, ib)
+                ok = sim >= self.threshold - 1e-12
+                a, b, sim, ia, ib = a[ok], b[ok], sim[ok], ia[ok], ib[ok]
+                limit = self.boilerplate_limit(n)
+                if limit is not None and a.size and limit < n:  # no n-gram is in more than n rows
+                    grams = sets.distinct(self.boilerplate_candidates(store, n, limit))
+                    common, _ = self.boilerplate(store, rows, grams, limit)
+                    if common.size:
+                        # rows alike only through boilerplate are not duplicates; rows that are nothing but
+                        # boilerplate (no n-gram of their own on either side) are compared whole
+                        residual, own = sets.jaccard(ia, ib, common)
+                        sim = np.where(own, residual, sim)
+                        ok = sim >= self.threshold - 1e-12
+                        a, b, sim = a[ok], b[ok], sim[ok]
+                        boilerplate = int(common.size)
+            finally:
+                sets.close()
             np.maximum.at(scores, a, sim)
             np.maximum.at(scores, b, sim)
             groups = _components(n, a, b)
@@ -583,6 +602,139 @@ class NearDuplicatesCheck(BatchCheck):
         result.summary["boilerplate_ngrams"] = boilerplate
         result.summary["boilerplate_limit"] = self.boilerplate_limit(n)
         return result
+
+
+#: Rows the near-duplicate check's verification reads back at a time.
+READ_ROWS = 65_536
+#: N-gram hashes of candidate rows' sets the verification holds at a time (64 MiB; :class:`_RowSets`).
+VERIFY_VALUES = 1 << 23
+
+
+class _RowSets:
+    """The n-gram sets (:func:`shingle_sets`) of the candidate rows, in their order: their offsets and lines in
+    memory and their values in a scratch file of ``folder`` (or memory, without one), read back a block of pairs
+    at a time (about :data:`VERIFY_VALUES` values), so the verification's memory does not grow with the candidate
+    rows (at ten million bench rows they hold ~100 M n-gram hashes, 0.8 GB).
+
+    Raises:
+        UsageError: the scratch file cannot be written or read (disk full): one line naming it."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._offsets: list[np.ndarray] = [np.zeros(1, np.int64)]
+        self._lines: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+        self._memory = np.zeros(0, np.uint64)  # the values, without a file (after done)
+        self._size = 0
+        self._file: BinaryIO | None = None
+        self._path: Path | None = None
+        if folder is not None:
+            handle, name = tempfile.mkstemp(prefix="near-sets-", suffix=".u64", dir=folder)
+            self._path = Path(name)
+            self._file = os.fdopen(handle, "w+b")
+        self.offsets = self._offsets[0]
+        self.lines = np.zeros(0, np.int64)
+
+    def _failed(self, exc: OSError) -> UsageError:
+        why = exc.strerror or type(exc).__name__
+        return UsageError(f"the near-duplicate check's scratch file {self._path} failed: {why} (free disk space)")
+
+    def add(self, offsets: np.ndarray, values: np.ndarray, lines: np.ndarray) -> None:
+        """The sets of the next rows, as :func:`shingle_sets` gives them, and their lines."""
+        self._offsets.append(offsets[1:] + self._size)
+        self._lines.append(lines)
+        self._size += values.size
+        if self._file is None:
+            self._values.append(values)
+            return
+        try:
+            self._file.write(np.ascontiguousarray(values, np.uint64).tobytes())
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def done(self) -> None:
+        """Every row added: the offsets and lines as arrays, the values in memory or flushed to the file."""
+        self.offsets = np.concatenate(self._offsets)
+        self.lines = np.concatenate(self._lines) if self._lines else np.zeros(0, np.int64)
+        self._offsets, self._lines = [], []
+        if self._file is None:
+            self._memory = np.concatenate(self._values) if self._values else np.zeros(0, np.uint64)
+            self._values = []
+            return
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def close(self) -> None:
+        """Remove the scratch file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+
+    def gather(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(offsets, values)`` of the sets of rows ``index`` (ascending, distinct), as :func:`shingle_sets`."""
+        starts, stops = self.offsets[index], self.offsets[index + 1]
+        out = np.zeros(index.size + 1, np.int64)
+        np.cumsum(stops - starts, out=out[1:])
+        if self._file is None:
+            return out, self._memory[concat_ranges(starts, stops - starts)]
+        values = np.empty(int(out[-1]), np.uint64)
+        # consecutive rows are consecutive in the file: one read a run
+        cut = np.flatnonzero(np.diff(index) != 1) + 1
+        first, last = np.r_[0, cut], np.r_[cut, index.size] - 1
+        view = values.view(np.uint8).data  # a memoryview of its bytes
+        fd = self._file.fileno()
+        try:
+            for lo, hi, at in zip(starts[first].tolist(), stops[last].tolist(), out[first].tolist()):
+                want = (hi - lo) * 8
+                if os.preadv(fd, [view[at * 8 : at * 8 + want]], lo * 8) != want:
+                    raise OSError(0, "the file is shorter than what was written to it")
+        except OSError as exc:
+            raise self._failed(exc) from None
+        return out, values
+
+    def distinct(self, wanted: np.ndarray | None) -> np.ndarray:
+        """The distinct values of every set that are in ``wanted`` (sorted; None: every value), sorted."""
+        rows = self.offsets.size - 1
+        found = np.zeros(0 if wanted is None else wanted.size, bool)
+        parts: list[np.ndarray] = []
+        lo = 0
+        while lo < rows:
+            hi = max(lo + 1, int(np.searchsorted(self.offsets, self.offsets[lo] + VERIFY_VALUES, side="right")) - 1)
+            hi = min(hi, rows)
+            _, values = self.gather(np.arange(lo, hi))
+            if wanted is None:
+                parts.append(unique_sorted(values))
+            elif wanted.size:
+                where = np.minimum(np.searchsorted(wanted, values), wanted.size - 1)
+                found[where[wanted[where] == values]] = True
+            lo = hi
+        if wanted is not None:
+            return wanted[found]
+        return unique_sorted(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
+
+    def jaccard(self, a: np.ndarray, b: np.ndarray, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`pair_jaccard` of the sets of rows ``a[k]`` and ``b[k]`` (``a`` ascending), without the values in
+        ``drop`` (sorted) if given, and whether either set of a pair keeps any value; a block of pairs at a time."""
+        sim, own = np.zeros(a.size), np.zeros(a.size, bool)
+        sizes = np.diff(self.offsets)
+        start = 0
+        while start < a.size:
+            cum = np.cumsum(sizes[a[start:]] + sizes[b[start:]])
+            stop = start + max(1, int(np.searchsorted(cum, VERIFY_VALUES, side="right")))
+            pa, pb = a[start:stop], b[start:stop]
+            index = unique_sorted(np.concatenate([pa, pb]))
+            offsets, values = self.gather(index)
+            if drop is not None:
+                offsets, values = _without(offsets, values, drop)
+            la, lb = np.searchsorted(index, pa), np.searchsorted(index, pb)
+            sim[start:stop] = pair_jaccard(offsets, values, la, lb)
+            kept = np.diff(offsets)
+            own[start:stop] = (kept[la] + kept[lb]) > 0
+            start = stop
+        return sim, own
 
 
 #: Rows per unit of :class:`_FrequentNgrams` (at least; a unit ends at a chunk's end).

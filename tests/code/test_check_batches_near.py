@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from batching import assert_same, batches, run_in_batches
 
-from playbook_lib.checks import CheckContext
+from playbook_lib.checks import CheckContext, uniqueness
 from playbook_lib.checks.batch import FeatureStore, run_batched
 from playbook_lib.checks.uniqueness import ALL_PAIRS_UP_TO, NearDuplicatesCheck, candidate_pairs, shingles
 from playbook_lib.data import load_records, record_text, records_from_rows
@@ -124,6 +124,28 @@ def test_one_row_batches_and_a_spilling_store(planted: Planted, options: dict) -
     whole = _check(options).run(part, CheckContext())
     assert whole.flags.any()
     assert_same(whole, run_in_batches(_check(options), part, 1, spill=True))
+
+
+@pytest.mark.parametrize("options", [{}, {"max_ngram_rows": None}])
+def test_the_verification_a_block_at_a_time_from_a_scratch_file(
+    planted: Planted, options: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pairs verified a few at a time from the candidate rows' sets in the spilling store's folder (boilerplate
+    found and discounted) give the result of one block in memory; the scratch files are gone afterwards."""
+    frame = planted[0]
+    whole = _check(options).run(frame, CheckContext())  # a store in memory: the sets in memory, one block
+    assert whole.flags.any() and (whole.summary["boilerplate_ngrams"] > 0) == ("max_ngram_rows" not in options)
+    made: list[Path] = []
+    original = uniqueness._RowSets.gather
+
+    def gather(self: uniqueness._RowSets, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        made.append(self._path)  # type: ignore[arg-type]
+        return original(self, index)
+
+    monkeypatch.setattr(uniqueness._RowSets, "gather", gather)
+    monkeypatch.setattr(uniqueness, "VERIFY_VALUES", 2000)
+    assert_same(whole, run_in_batches(_check(options), frame, 333, spill=True))
+    assert len(made) > 20 and None not in made and not any(p.exists() for p in made)
 
 
 def test_the_band_join_is_the_in_memory_bucketing(planted: Planted) -> None:

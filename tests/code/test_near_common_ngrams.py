@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,7 +100,11 @@ def test_the_pass_bounds_find_the_plain_counts_boilerplate(
             check.store_batch(store, records.iloc[lo : lo + batch])
         _CountedRows.scans = 0
         found, rescanned = check.boilerplate(store, _CountedRows(records), grams, limit)
+        wanted = check.boilerplate_candidates(store, len(GRADED), limit)
+        assert wanted is not None
+        narrowed, _ = check.boilerplate(store, FrameRows(records), np.intersect1d(grams, wanted), limit)
     assert found.tolist() == expected
+    assert set(expected) <= set(wanted.tolist()) and narrowed.tolist() == expected  # only candidates can be
     assert rescanned == bool(_CountedRows.scans)
     if batch >= len(GRADED) and unit >= len(GRADED):  # one unit: its counts are exact, nothing is left open
         assert not rescanned
@@ -115,5 +120,44 @@ def test_an_absolute_limit_counts_every_candidate_again() -> None:
         for lo in range(0, len(TEXTS), 70):
             check.store_batch(store, records.iloc[lo : lo + 70])
         found, rescanned = check.boilerplate(store, FrameRows(records), grams, 100)
+        assert check.boilerplate_candidates(store, len(TEXTS), 100) is None  # no bound: any n-gram may be
     assert rescanned
     assert found.tolist() == [g for g in grams.tolist() if counts[g] > 100]
+
+
+@pytest.mark.parametrize("scratch", [False, True])
+@pytest.mark.parametrize("block", [1, 37, 1 << 23])
+def test_the_row_sets_read_back_are_the_sets_written(
+    scratch: bool, block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The candidate rows' sets as the verification reads them back (from a scratch file or memory, a block at a
+    time): the sets of any rows, their distinct values, and the Jaccard of pairs, with and without dropped
+    n-grams, equal those of the sets in one array."""
+    monkeypatch.setattr(uniqueness, "VERIFY_VALUES", block)
+    offsets, values = shingle_sets(TEXTS, 3)
+    sets = uniqueness._RowSets(tmp_path if scratch else None)
+    for lo in range(0, len(TEXTS), 70):  # as the read-back adds them: a batch of rows at a time
+        part_offsets, part_values = shingle_sets(TEXTS[lo : lo + 70], 3)
+        sets.add(part_offsets, part_values, np.arange(lo, lo + len(part_offsets) - 1) * 10)
+    sets.done()
+    gen = np.random.default_rng(block)
+    index = np.unique(gen.choice(len(TEXTS), 250))  # runs of consecutive rows and gaps
+    got_offsets, got_values = sets.gather(index)
+    for k, i in enumerate(index.tolist()):
+        want = values[offsets[i] : offsets[i + 1]]
+        np.testing.assert_array_equal(got_values[got_offsets[k] : got_offsets[k + 1]], want)
+    np.testing.assert_array_equal(sets.lines, np.arange(len(TEXTS)) * 10)
+    np.testing.assert_array_equal(sets.distinct(None), np.unique(values))
+    wanted = np.unique(np.r_[values[::5], np.uint64(1 << 41)])
+    np.testing.assert_array_equal(sets.distinct(wanted), np.intersect1d(values, wanted))
+    a = np.sort(gen.integers(0, len(TEXTS), 400))
+    b = gen.integers(0, len(TEXTS), 400)
+    sim, _ = sets.jaccard(a, b)
+    np.testing.assert_array_equal(sim, uniqueness.pair_jaccard(offsets, values, a, b))
+    drop = np.unique(values[::3])
+    residual, own = sets.jaccard(a, b, drop)
+    rest = uniqueness._without(offsets, values, drop)
+    np.testing.assert_array_equal(residual, uniqueness.pair_jaccard(*rest, a, b))
+    np.testing.assert_array_equal(own, (np.diff(rest[0])[a] + np.diff(rest[0])[b]) > 0)
+    sets.close()
+    assert not list(tmp_path.iterdir())  # the scratch file is gone
