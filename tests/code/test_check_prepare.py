@@ -21,6 +21,7 @@ from playbook_lib.checklist.stream import run_checklist_batched
 from playbook_lib.checks import CheckContext, get_check
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, FrameRows, run_batched
 from playbook_lib.checks.contamination import ContaminationCheck, _EvalGrams
+from playbook_lib.checks.hashing import ngram_hashes
 from playbook_lib.data import records_from_rows
 
 rng = random.Random(7)
@@ -102,6 +103,21 @@ def test_the_bit_table_passes_every_eval_ngram_and_only_their_slots() -> None:
     expected = np.array([s in slots for s in (probe >> index._shift).tolist()])
     np.testing.assert_array_equal(index._maybe(probe), expected)
     assert 0 < expected.sum() < probe.size  # both answers occur, so the test can tell them apart
+
+
+def test_the_eval_index_is_the_sorted_distinct_ngram_text_pairs() -> None:
+    """Its entries are the distinct (n-gram, eval text) pairs in hash then text order, positions in int32, and
+    its runs of entries per distinct n-gram cover them; it keeps no n-gram list of its own (clean hashes again)."""
+    texts = [_text(k % 9) + " w1 w2 w3 w1 w2 w3" for k in range(60)]  # short ones, and n-grams repeated in a text
+    index = _EvalGrams(texts, 3)
+    offsets, grams = ngram_hashes(texts, 3)
+    pairs = sorted({(g, t) for t in range(len(texts)) for g in grams[offsets[t] : offsets[t + 1]].tolist()})
+    assert list(zip(index.entry_gram.tolist(), index.entry_text.tolist())) == pairs
+    assert index.entry_text.dtype == index.start.dtype == index.count.dtype == np.int32
+    np.testing.assert_array_equal(index.unique[index.entry_id], index.entry_gram)
+    np.testing.assert_array_equal(index.start, np.r_[0, np.cumsum(index.count)[:-1]])
+    assert index.distinct.tolist() == [len(set(grams[offsets[t] : offsets[t + 1]].tolist())) for t in range(60)]
+    assert not hasattr(index, "grams") and index.texts is texts
 
 
 def test_batches_before_prepare_are_refused() -> None:
