@@ -7,7 +7,6 @@ consistency".
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -18,9 +17,10 @@ import pyarrow as pa
 
 from playbook_lib.checks.base import CheckContext, CheckResult, Outcome, worst
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
+from playbook_lib.checks.hashing import normal_digests
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
-from playbook_lib.text.normal import normalise, snippet
+from playbook_lib.text.normal import snippet
 
 #: Labelled rows read at once when the global step computes Krippendorff's alpha item by item.
 ALPHA_CHUNK_ROWS = 1_000_000
@@ -104,9 +104,7 @@ class ConsistencyCheck(BatchCheck):
         labelled = {
             "row": numbers[keep],
             "line": lines[keep],
-            "key": [
-                hashlib.blake2b(normalise(t).encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts
-            ],
+            "key": normal_digests(texts),
             "label": [_as_text(labels[i]) for i in keep],
             "annotator": [None if annotators[i] is None else _as_text(annotators[i]) for i in keep],
         }

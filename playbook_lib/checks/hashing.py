@@ -19,9 +19,10 @@ Hashes are 64-bit; two different words or n-grams share one with probability abo
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -279,6 +280,13 @@ def ngram_chunk(texts: Sequence[str], n: int, whole_short: bool = False) -> tupl
     chunk = _Chunk(texts, casefold=True)
     hashes, rows = _word_tokens(chunk)
     return _combine(hashes, rows, chunk.n, n, whole_short)
+
+
+def normal_digests(texts: Iterable[str]) -> list[bytes]:
+    """Per text, the 128-bit BLAKE2b digest of its normal form (:func:`~playbook_lib.text.normal.normalise`, as
+    UTF-8; lone surrogates kept): equal normal forms give equal digests, and two different ones the same digest
+    with a chance of about 2**-128, so a step can confirm equal normal forms without keeping the strings."""
+    return [hashlib.blake2b(normalise(t).encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts]
 
 
 def normal_hashes(texts: Sequence[str]) -> np.ndarray:

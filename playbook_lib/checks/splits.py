@@ -12,10 +12,9 @@ import pyarrow as pa
 
 from playbook_lib.checks.base import CheckContext, CheckResult, Outcome
 from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
-from playbook_lib.checks.hashing import normal_hashes
+from playbook_lib.checks.hashing import normal_digests, normal_hashes
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
-from playbook_lib.text.normal import normalise
 from playbook_lib.text.pii import mask_pii
 
 _ALIASES = {
@@ -82,7 +81,8 @@ class SplitsCheck(BatchCheck):
 
     def finish(self, store: FeatureStore, rows: RowSource, context: CheckContext) -> CheckResult:
         """Split sizes by a group-by; the rows whose hash the store finds in two splits (with the split files') are
-        read back and confirmed on their normalised strings (a hash collision cannot flag a row)."""
+        read back and confirmed on their normal forms' 128-bit digests (:func:`normal_digests`: a collision of the
+        64-bit hash alone cannot flag a row), which are kept instead of the strings."""
         n = rows.rows
         table = self.table("splits")
         # the split files given beside the data: --eval is the test split, --validation the validation split
@@ -111,17 +111,18 @@ class SplitsCheck(BatchCheck):
         )
         candidates = store.query(f'SELECT row, split FROM "{table}" WHERE hash IN ({mixed}) ORDER BY row')
         several = store.query(f'SELECT row FROM "{others}" WHERE hash IN ({mixed}) ORDER BY row')["row"]
-        where: dict[str, set[str]] = {}
-        texts: dict[int, str] = {}
+        where: dict[bytes, set[str]] = {}  # by normal-form digest (normal_digests), not the normalised strings
+        texts: dict[int, bytes] = {}
         lines: dict[int, int] = {}
         split_of = dict(zip(candidates["row"].tolist(), candidates["split"].tolist()))
         for lo in range(0, candidates["row"].size, _TAKE_ROWS):
             part = rows.take(candidates["row"][lo : lo + _TAKE_ROWS])
-            for i, line, text in zip(part.index.tolist(), part["line"].tolist(), record_text(part, self.fields)):
-                texts[i], lines[i] = normalise(text), int(line)
-                where.setdefault(texts[i], set()).add(split_of[i])
-        for i in several.tolist():
-            where.setdefault(normalise(other_texts[i]), set()).add(other_names[i])
+            keys = normal_digests(record_text(part, self.fields))
+            for i, line, key in zip(part.index.tolist(), part["line"].tolist(), keys):
+                texts[i], lines[i] = key, int(line)
+                where.setdefault(key, set()).add(split_of[i])
+        for i, key in zip(several.tolist(), normal_digests(other_texts[i] for i in several.tolist())):
+            where.setdefault(key, set()).add(other_names[i])
         counted = store.query(f'SELECT split, count(*) AS rows FROM "{table}" GROUP BY split')
         sizes = dict(sorted(zip(counted["split"].tolist(), counted["rows"].astype(int).tolist())))
         for name in other_names:
