@@ -118,6 +118,28 @@ on this VM: the floor below was 11.3 s on 2026-11-23):
   slower than 47 s for the model-free items (**not met**: 68.6 s for 18 items; the 14 of 2026-11-27 sum to 52.1 s
   here on the local engine). What would bound the rest: verifying the candidate pairs a block of rows at a time
   (or with the n-gram sets kept in the store) and the eval index out of core.
+* 2026-12-07, afternoon, same machine and command, after the near-duplicate check verifies its candidate pairs a
+  block at a time from a scratch file (2033535), the contamination eval index drops its n-gram list and uses int32
+  positions (451ce0d), and exact duplicates and split overlap keep 128-bit digests of the candidates' normal forms
+  instead of their texts (e5bf52e): floor 4.6 s / 46.1 s; **local 64.9 s / 801.0 s (12.35x), peak RSS 1.62 GB /
+  2.43 GB (1.50x: 1.496); ray 50.1 s / 492.7 s (9.84x; 0.77x local at 1M), driver 1.43 GB / 3.13 GB (2.19x), tree
+  4.06 GB / 8.99 GB**. Same flagged lines on both engines at both sizes, precision/recall as above. At 1M the 14
+  items of 2026-11-27 sum to 47.9 s on the local engine (all 18: 53.4 s; the rest of the stage is the process
+  start, reading and the pass's own work). A run on 2033535 alone: local 1.65 / 3.01 GB, ray driver 1.47 / 3.38 GB
+  (its 1M local time, 73.6 s, is not comparable: a type check ran beside it). Where the 10M peak was on 451ce0d
+  (the diagnostic as above, local engine, one thread): the pass 1.54 GB; exact duplicates 2.90 GB (the texts of
+  its 0.4M candidate rows, read back at once and kept for the whole step: what e5bf52e removes); the band join of
+  the near-duplicate check 2.56 GB (1.61 GB before it, DuckDB to its cap); the near-duplicate verification 1.87
+  GB (was 3.78); split overlap 2.45 GB (the normalised texts of its candidates, also digests since e5bf52e); the
+  run ends at 1.65 GB, what it keeps of each item's result (the per-row details of 1.15M flagged rows) and the eval
+  set. Not measured per phase after e5bf52e. Issue 14's targets in this run: time <= 12x (**not met** on local:
+  12.35x, as the 1M run was the fastest yet, 801.0 s being the fastest 10M local run too; met on ray, 9.84x), peak
+  <= 4 GB at 10M (met: 2.43 GB local, 3.13 GB ray's driver), peak within 1.5x of 1M's (met on local, 1.496x; **not
+  met** on ray's driver, 2.19x), ray within 1.5x of local at 1M (met, 0.77x), precision/recall unchanged (met), 1M
+  model-free no slower than 47 s (**not met**: 64.9 s for the 18 items' stage, 47.9 s summed over the 14 items the
+  47 s was measured on). What would bound the rest: the per-row details of flagged rows written to the side file
+  as each item finishes instead of kept to the end, and the contamination check's lookups into an eval index ten
+  times larger at 10M (162 s against 9.3 s at 1M: the bench scales the eval set with the rows).
 * Why not the 30 s target: embedding 2,000 texts with MiniLM takes about 28 s on these two cores by itself, and
   loading 1M JSON rows 9-13 s; the model-free items still spend most of their time building per-row Python
   strings (joining fields, case-folding) before the compiled loops see them.
