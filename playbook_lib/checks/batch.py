@@ -269,10 +269,12 @@ class FeatureStore:
 
 
 def _failures() -> tuple[type[Exception], ...]:
-    """DuckDB's errors of the store's resources (its files, its memory limit), not of the SQL."""
+    """DuckDB's errors of the store's resources (its files, its memory limit), not of the SQL: a failed commit
+    (``TransactionException``) is one too, as the store's one connection has no other transaction to conflict
+    with (DuckDB raises it when it cannot write its write-ahead log, e.g. a file-size limit)."""
     import duckdb  # lazy: DuckDB loads only when a check runs (loaded by now)
 
-    return (duckdb.IOException, duckdb.OutOfMemoryException)
+    return (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException)
 
 
 def _store_error(exc: Exception, folder: Path | None) -> UsageError:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import uuid
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -647,9 +647,13 @@ class _RowSets:
         self._file: BinaryIO | None = None
         self._path: Path | None = None
         if folder is not None:
-            handle, name = tempfile.mkstemp(prefix="near-sets-", suffix=".u64", dir=folder)
-            self._path = Path(name)
-            self._file = os.fdopen(handle, "w+b")
+            # the store's own private folder (not an output: removed with the store), so a fresh name, opened
+            # exclusively, is enough
+            self._path = folder / f"near-sets-{uuid.uuid4().hex}.u64"
+            try:
+                self._file = open(self._path, "x+b")  # noqa: SIM115 (closed by close())
+            except OSError as exc:
+                raise self._failed(exc) from None
         self.offsets = self._offsets[0]
         self.lines = np.zeros(0, np.int64)
 
@@ -700,6 +704,8 @@ class _RowSets:
         if self._file is None:
             return out, self._memory[concat_ranges(starts, stops - starts)]
         values = np.empty(int(out[-1]), np.uint64)
+        if not index.size:
+            return out, values
         # consecutive rows are consecutive in the file: one read a run
         cut = np.flatnonzero(np.diff(index) != 1) + 1
         first, last = np.r_[0, cut], np.r_[cut, index.size] - 1

@@ -403,6 +403,31 @@ def test_a_file_size_limit_is_one_line_and_keeps_the_old_output(name: str, tmp_p
         assert leftover_temp_files(out_dir) == []
 
 
+def test_a_feature_store_that_cannot_grow_its_files_is_one_line(tmp_path: Path) -> None:
+    """The local engine's spilling store (``--memory-limit``) under a file-size limit: DuckDB cannot write its
+    files (a failed commit of its write-ahead log): exit 3, one line naming the store, the data unchanged and the
+    store's folder removed."""
+    data = tmp_path / "train.jsonl"
+    rows = [{"instruction": f"Question {i} about item {i * 7}?", "output": f"Answer {i} " * 20} for i in range(3000)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:300]))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    before = snapshot(data)
+    argv = ["check", "checklists/dataset_readiness.yaml", "--data", str(data), "--engine", "local"]
+    proc = subprocess.run(
+        [sys.executable, "-c", _LIMITED.format(limit=200_000), *argv, "--memory-limit", "64MB"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PLAYBOOK_THREADS": "1", "TMPDIR": str(scratch), "HF_HUB_OFFLINE": "1"},
+        timeout=300,
+    )
+    assert_one_line_error(CliResult(proc.returncode, proc.stdout, proc.stderr), ExitCode.USAGE, "feature store")
+    assert "File too large" in proc.stderr
+    assert_unchanged(before, [])
+    assert list(scratch.iterdir()) == []
+
+
 # ---------------------------------------------------------------- permissions and links of a written report
 
 

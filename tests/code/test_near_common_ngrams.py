@@ -5,6 +5,8 @@ a plain count finds, however the rows are cut into batches and units, and one un
 
 from __future__ import annotations
 
+import errno
+import io
 import random
 from collections import Counter
 from pathlib import Path
@@ -17,6 +19,7 @@ from playbook_lib.checks import uniqueness
 from playbook_lib.checks.base import CheckContext
 from playbook_lib.checks.batch import FeatureStore, FrameRows
 from playbook_lib.checks.uniqueness import NearDuplicatesCheck, _bit_table, _common_ngrams, _maybe_in, shingle_sets
+from playbook_lib.errors import UsageError
 
 rng = random.Random(3)
 WORDS = [f"w{i}" for i in range(300)]
@@ -146,6 +149,8 @@ def test_the_row_sets_read_back_are_the_sets_written(
     for k, i in enumerate(index.tolist()):
         want = values[offsets[i] : offsets[i + 1]]
         np.testing.assert_array_equal(got_values[got_offsets[k] : got_offsets[k + 1]], want)
+    nothing = sets.gather(np.zeros(0, np.int64))
+    assert nothing[0].tolist() == [0] and not nothing[1].size
     np.testing.assert_array_equal(sets.lines, np.arange(len(TEXTS)) * 10)
     np.testing.assert_array_equal(sets.distinct(None), np.unique(values))
     wanted = np.unique(np.r_[values[::5], np.uint64(1 << 41)])
@@ -161,3 +166,24 @@ def test_the_row_sets_read_back_are_the_sets_written(
     np.testing.assert_array_equal(own, (np.diff(rest[0])[a] + np.diff(rest[0])[b]) > 0)
     sets.close()
     assert not list(tmp_path.iterdir())  # the scratch file is gone
+
+
+def test_a_scratch_file_that_cannot_be_written_is_one_usage_error(tmp_path: Path) -> None:
+    """A full disk while the candidate rows' sets are written (or read back short): one line naming the file."""
+    sets = uniqueness._RowSets(tmp_path)
+
+    class Full(io.BytesIO):
+        def write(self, data: object) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real, sets._file = sets._file, Full()  # type: ignore[assignment]
+    offsets, values = shingle_sets(TEXTS[:5], 3)
+    with pytest.raises(UsageError, match=r"scratch file .*near-sets-.*: No space left on device \(free disk space\)"):
+        sets.add(offsets, values, np.arange(5))
+    sets._file = real
+    sets.done()  # nothing written: reading back more than the file holds is the same one line
+    sets.offsets = offsets
+    with pytest.raises(UsageError, match="shorter than what was written"):
+        sets.gather(np.arange(5))
+    sets.close()
+    assert not list(tmp_path.iterdir())
