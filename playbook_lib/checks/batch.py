@@ -58,6 +58,11 @@ def parse_memory_limit(text: str) -> str:
     return f"{match.group(1)}{match.group(2).upper().replace('I', 'i')}"
 
 
+#: Rows a global step reads back at a time (:meth:`RowSource.take` of that many positions, or :meth:`RowSource.scan`
+#: batches): their records, not every candidate's, are in memory at once.
+READ_ROWS = 65_536
+
+
 class RowSource(Protocol):
     """Rows by their global 0-based number, in the record model (what :meth:`BatchCheck.finish` reads again)."""
 
@@ -75,7 +80,7 @@ class RowSource(Protocol):
         """The records of ``rows`` (ascending, distinct), indexed by their row numbers."""
         ...
 
-    def scan(self, batch_rows: int = 65_536) -> Iterator[pd.DataFrame]:
+    def scan(self, batch_rows: int = READ_ROWS) -> Iterator[pd.DataFrame]:
         """Every row again, in batches indexed by row number (a global step that needs a second pass, e.g. to
         count how many rows hold the n-grams its candidates share)."""
         ...
@@ -101,7 +106,7 @@ class FrameRows:
         part.index = pd.Index(positions)
         return part
 
-    def scan(self, batch_rows: int = 65_536) -> Iterator[pd.DataFrame]:
+    def scan(self, batch_rows: int = READ_ROWS) -> Iterator[pd.DataFrame]:
         for lo in range(0, len(self._records), batch_rows):
             part = self._records.iloc[lo : lo + batch_rows]
             part.index = pd.RangeIndex(lo, lo + len(part))

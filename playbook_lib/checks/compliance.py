@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from playbook_lib.checks.base import CheckContext, CheckResult
-from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
+from playbook_lib.checks.batch import READ_ROWS, BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.registry import register
 from playbook_lib.errors import UsageError
 from playbook_lib.text.normal import snippet
@@ -347,8 +347,8 @@ class LicenceCheck(BatchCheck):
             for j, (name, key) in enumerate(zip(fields, keys))
             if name == "licence" and key == declared_key and not inherits[j]
         ]
-        for lo in range(0, len(candidates), 65_536):
-            part = candidates[lo : lo + 65_536]
+        for lo in range(0, len(candidates), READ_ROWS):
+            part = candidates[lo : lo + READ_ROWS]
             values = rows.take(numbers[part])["licence"].tolist()
             out[part] = [isinstance(v, str) and v == declared for v in values]
         return out

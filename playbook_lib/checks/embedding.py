@@ -34,16 +34,17 @@ rows (or queries) they are compared with are all kept, so the estimate is unbias
 run's share about 95 % of the time; ``corpus_sample`` / ``train_sample`` cap that side too, at the price of an
 estimate that leans high (said in the summary). ``sample: null`` scores every row.
 
-In batches (:mod:`playbook_lib.checks.batch`): how many rows are sampled depends on the row count, known only at
-the end, so the per-batch step stores one flag per row (whether it has text in ``fields``) and the global step
-draws the same sample as the whole run, reads back only the sampled rows (``RowSource.take``) and scores them as the
-whole run does. Where every row's vector is needed (``sample: null``; the rows a sampled row is compared with; the
-training side of the coverage check), the rows are read back :data:`READ_ROWS` at a time (``RowSource.scan``) and
-embedded one read at a time, so the texts in memory stay bounded, but the vectors of every row with text are kept in
-memory as float32 (``dim`` x 4 bytes a row: 1.5 KB with MiniLM, 1 KB with the static model; about 460 MB per
-300,000 rows with MiniLM). Up to :data:`READ_ROWS` rows this embeds exactly the texts the whole run embeds, in one
-call; beyond it, MiniLM's vectors can differ from one call over every text in the last float bits (its batches and
-dynamic quantization depend on the texts embedded together), while the static model's are the same.
+In batches (:mod:`playbook_lib.checks.batch`): how many rows are sampled depends on the row count, known only at the
+end, so the per-batch step stores one flag per row (whether it has text in ``fields``) and the global step draws the
+same sample as the whole run, reads back only the sampled rows (``RowSource.take``) and scores them as the whole run
+does. Where every row's vector is needed (``sample: null``; the rows a sampled row is compared with; the training
+side of the coverage check), the rows are read back :data:`~playbook_lib.checks.batch.READ_ROWS` at a time
+(``RowSource.scan``) and embedded one read at a time, so the texts in memory stay bounded, but the vectors of every
+row with text are kept in memory as float32 (``dim`` x 4 bytes a row: 1.5 KB with MiniLM, 1 KB with the static
+model; about 460 MB per 300,000 rows with MiniLM). Up to :data:`~playbook_lib.checks.batch.READ_ROWS` rows this
+embeds exactly the texts the whole run embeds, in one call; beyond it, MiniLM's vectors can differ from one call
+over every text in the last float bits (its batches and dynamic quantization depend on the texts embedded together),
+while the static model's are the same.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ import pandas as pd
 import pyarrow as pa
 
 from playbook_lib.checks.base import CheckContext, CheckResult
-from playbook_lib.checks.batch import BatchCheck, FeatureStore, FrameRows, RowSource, row_numbers
+from playbook_lib.checks.batch import READ_ROWS, BatchCheck, FeatureStore, FrameRows, RowSource, row_numbers
 from playbook_lib.checks.neighbours import Search, neighbour_clusters, search
 from playbook_lib.checks.registry import register
 from playbook_lib.checks.statistics import robust_spread, sample_positions, wilson_interval
@@ -88,9 +89,6 @@ QUERY_FIELDS = ("instruction", "input")
 RECORD_FIELDS = ("instruction", "input", "output")
 #: Record fields that hold text and may be embedded.
 TEXT_FIELDS = ("instruction", "input", "output", "chosen", "rejected")
-#: Rows read back and embedded in one call by a global step that needs every row's vector (the texts in memory at
-#: once; the per-batch step of the streamed checklist reads as many, ``playbook_lib.checklist.stream.BATCH_ROWS``).
-READ_ROWS = 65_536
 _ROWS_SCHEMA = pa.schema([("row", pa.int64()), ("has_text", pa.bool_())])
 
 #: The embedders a check's ``model`` option names: ``minilm``, the packaged all-MiniLM-L6-v2 (or
@@ -202,8 +200,9 @@ class _EmbeddingCheck(BatchCheck):
 
     def _embed_rows(self, rows: RowSource, positions: np.ndarray, every: bool) -> np.ndarray:
         """The vectors of the rows numbered ``positions`` (ascending, each with text), read back and embedded
-        :data:`READ_ROWS` rows at a time: by a scan of every row when ``every`` (``positions`` is then every row
-        with text), else by taking just those rows. A ``(len(positions), dim)`` float32 array."""
+        :data:`~playbook_lib.checks.batch.READ_ROWS` rows at a time: by a scan of every row when ``every``
+        (``positions`` is then every row with text), else by taking just those rows. A ``(len(positions), dim)``
+        float32 array."""
         reads = (
             (part[_with_text(part, self.fields)] for part in rows.scan(READ_ROWS))
             if every

@@ -255,6 +255,27 @@ def _combine(
     return offsets, grams
 
 
+def bit_table(values: np.ndarray, bits_per_value: int = 16) -> tuple[np.ndarray, np.uint64]:
+    """A table of ``2**k`` bits (at least ``bits_per_value`` per value of ``values``, packed in bytes), bit
+    ``v & mask`` set for every ``v`` in ``values``, and that ``mask`` (``2**k - 1``): :func:`maybe_in` of a value of
+    ``values`` is always true, of any other value true with probability about ``1 / bits_per_value`` (the values are
+    hash bits). It takes one to two times ``bits_per_value / 64`` of the memory of ``values`` (uint64)."""
+    bits = max(6, int(bits_per_value * max(values.size, 1) - 1).bit_length())
+    mask = np.uint64((1 << bits) - 1)
+    table = np.zeros(1 << (bits - 3), np.uint8)
+    codes = unique_sorted(values & mask)
+    for bit in range(8):  # per bit position the byte numbers are distinct, so one fancy-indexed OR sets them all
+        table[codes[(codes & np.uint64(7)) == bit] >> np.uint64(3)] |= np.uint8(1 << bit)
+    return table, mask
+
+
+def maybe_in(table: np.ndarray, mask: np.uint64, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` may be in the set :func:`bit_table` made ``table`` and ``mask`` of (no false
+    negatives)."""
+    code = values & mask
+    return ((table[code >> np.uint64(3)] >> (code & np.uint64(7)).astype(np.uint8)) & np.uint8(1)).astype(bool)
+
+
 def ngram_hashes(texts: Sequence[str], n: int, whole_short: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the word ``n``-grams of every text: ``(offsets, grams)``, row ``i``'s in
     ``grams[offsets[i]:offsets[i + 1]]`` (in text order, repeats kept).

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from playbook_lib.checks.base import CheckContext, CheckResult, Outcome
-from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
+from playbook_lib.checks.batch import READ_ROWS, BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.hashing import normal_digests, normal_hashes
 from playbook_lib.checks.registry import register
 from playbook_lib.data import record_text
@@ -115,8 +115,8 @@ class SplitsCheck(BatchCheck):
         texts: dict[int, bytes] = {}
         lines: dict[int, int] = {}
         split_of = dict(zip(candidates["row"].tolist(), candidates["split"].tolist()))
-        for lo in range(0, candidates["row"].size, _TAKE_ROWS):
-            part = rows.take(candidates["row"][lo : lo + _TAKE_ROWS])
+        for lo in range(0, candidates["row"].size, READ_ROWS):
+            part = rows.take(candidates["row"][lo : lo + READ_ROWS])
             keys = normal_digests(record_text(part, self.fields))
             for i, line, key in zip(part.index.tolist(), part["line"].tolist(), keys):
                 texts[i], lines[i] = key, int(line)
@@ -154,8 +154,6 @@ class SplitsCheck(BatchCheck):
         return self.result(flags, flags.astype(float), summary, examples, detail, outcome=outcome)
 
 
-#: Rows read back at once to confirm the ones in two splits.
-_TAKE_ROWS = 65_536
 _SPLITS = pa.schema([("row", pa.int64()), ("split", pa.string()), ("hash", pa.int64())])
 
 

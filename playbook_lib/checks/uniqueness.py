@@ -19,10 +19,12 @@ import pandas as pd
 import pyarrow as pa
 
 from playbook_lib.checks.base import Check, CheckContext, CheckResult
-from playbook_lib.checks.batch import BatchCheck, FeatureStore, RowSource, row_numbers
+from playbook_lib.checks.batch import READ_ROWS, BatchCheck, FeatureStore, RowSource, row_numbers
 from playbook_lib.checks.hashing import (
+    bit_table,
     chunks,
     concat_ranges,
+    maybe_in,
     mix64,
     ngram_chunk,
     ngram_hashes,
@@ -135,11 +137,18 @@ class ExactDuplicatesCheck(BatchCheck):
         def line_of(i: int) -> int:
             return int(sorted_lines[np.searchsorted(sorted_rows, i)])
 
-        # the texts of the clusters shown as examples (first row of each), in clusters_result's order
-        shown = sorted(groups, key=lambda g: (-len(g), [line_of(i) for i in g]))[: self.max_examples]
-        heads = np.unique(np.asarray([g[0] for g in shown], dtype=np.int64))
-        texts = dict(zip(heads.tolist(), record_text(rows.take(heads), self.fields))) if heads.size else {}
+        texts = _shown_texts(groups, line_of, rows, self.fields, self.max_examples)
         return clusters_result(self, rows.rows, groups, line_of, texts.__getitem__, np.ones(rows.rows), "")
+
+
+def _shown_texts(
+    groups: list[list[int]], line_of: Callable[[int], int], rows: RowSource, fields: tuple[str, ...], shown: int
+) -> dict[int, str]:
+    """The texts of the clusters :func:`clusters_result` shows (the first ``shown`` in its order: largest, then
+    by lines), by the first row of each: only those rows are read back."""
+    first = sorted(groups, key=lambda g: (-len(g), [line_of(i) for i in g]))[:shown]
+    heads = np.unique(np.asarray([g[0] for g in first], dtype=np.int64))
+    return dict(zip(heads.tolist(), record_text(rows.take(heads), fields))) if heads.size else {}
 
 
 def _confirm(hashes: np.ndarray, rows: np.ndarray, keys: np.ndarray) -> list[list[int]]:
@@ -611,10 +620,7 @@ class NearDuplicatesCheck(BatchCheck):
         def line_of(i: int) -> int:
             return int(lines[np.searchsorted(involved, i)])
 
-        # the texts of the clusters shown as examples (first row of each), in clusters_result's order
-        shown = sorted(groups, key=lambda g: (-len(g), [line_of(i) for i in g]))[: self.max_examples]
-        heads = np.unique(np.asarray([g[0] for g in shown], dtype=np.int64))
-        texts = dict(zip(heads.tolist(), record_text(rows.take(heads), self.fields))) if heads.size else {}
+        texts = _shown_texts(groups, line_of, rows, self.fields, self.max_examples)
         discounted = f"; {boilerplate} boilerplate {self.ngram}-grams not counted" if boilerplate else ""
         detail = f" (Jaccard >= {self.threshold} on word {self.ngram}-grams{discounted})"
         result = clusters_result(self, n, groups, line_of, texts.__getitem__, scores, detail)
@@ -623,8 +629,6 @@ class NearDuplicatesCheck(BatchCheck):
         return result
 
 
-#: Rows the near-duplicate check's verification reads back at a time.
-READ_ROWS = 65_536
 #: N-gram hashes of candidate rows' sets the verification holds at a time (64 MiB; :class:`_RowSets`).
 VERIFY_VALUES = 1 << 23
 
@@ -842,15 +846,15 @@ def _common_ngrams(parts: Iterable[list[str]], n: int, grams: np.ndarray, limit:
     values (memory bounded by ``grams`` and a chunk).
 
     Most of the rows' n-grams are not among ``grams`` (the candidate rows' n-grams): a bit table of ``grams``
-    (:func:`_bit_table`) drops nearly all of them first; the rest are sorted and looked up by binary search (each
-    still compared exactly), and the hits counted per distinct value, so a chunk costs its own n-grams, not a
-    binary search into ``grams`` per n-gram and a pass over ``grams``."""
+    (:func:`~playbook_lib.checks.hashing.bit_table`) drops nearly all of them first; the rest are sorted and looked
+    up by binary search (each still compared exactly), and the hits counted per distinct value, so a chunk costs its
+    own n-grams, not a binary search into ``grams`` per n-gram and a pass over ``grams``."""
     counts = np.zeros(grams.size, dtype=np.int64)
-    table, mask = _bit_table(grams)
+    table, mask = bit_table(grams)
     for texts in parts:
         for lo, hi in chunks(texts):
             _, values = shingle_sets(texts[lo:hi], n)  # unique per row: a count is a number of rows
-            values = np.sort(values[_maybe_in(table, mask, values)])
+            values = np.sort(values[maybe_in(table, mask, values)])
             where = np.searchsorted(grams, values)
             where[where >= grams.size] = 0
             where = where[grams[where] == values]  # sorted: each hit value's rows are one run
@@ -858,27 +862,6 @@ def _common_ngrams(parts: Iterable[list[str]], n: int, grams: np.ndarray, limit:
                 starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
                 counts[where[starts]] += np.diff(np.r_[starts, where.size])
     return grams[counts > limit]
-
-
-def _bit_table(values: np.ndarray, bits_per_value: int = 16) -> tuple[np.ndarray, np.uint64]:
-    """A table of ``2**k`` bits (at least ``bits_per_value`` per value of ``values``, packed in bytes), bit
-    ``v & mask`` set for every ``v`` in ``values``, and that ``mask`` (``2**k - 1``): :func:`_maybe_in` of a value of
-    ``values`` is always true, of any other value true with probability about ``1 / bits_per_value`` (the values are
-    hash bits). It takes one to two times ``bits_per_value / 64`` of the memory of ``values`` (uint64)."""
-    bits = max(6, int(bits_per_value * max(values.size, 1) - 1).bit_length())
-    mask = np.uint64((1 << bits) - 1)
-    table = np.zeros(1 << (bits - 3), np.uint8)
-    codes = unique_sorted(values & mask)
-    for bit in range(8):  # per bit position the byte numbers are distinct, so one fancy-indexed OR sets them all
-        table[codes[(codes & np.uint64(7)) == bit] >> np.uint64(3)] |= np.uint8(1 << bit)
-    return table, mask
-
-
-def _maybe_in(table: np.ndarray, mask: np.uint64, values: np.ndarray) -> np.ndarray:
-    """Which of ``values`` may be in the set :func:`_bit_table` made ``table`` and ``mask`` of (no false
-    negatives)."""
-    code = values & mask
-    return ((table[code >> np.uint64(3)] >> (code & np.uint64(7)).astype(np.uint8)) & np.uint8(1)).astype(bool)
 
 
 def _without(offsets: np.ndarray, values: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

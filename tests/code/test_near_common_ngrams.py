@@ -18,7 +18,8 @@ import pytest
 from playbook_lib.checks import uniqueness
 from playbook_lib.checks.base import CheckContext
 from playbook_lib.checks.batch import FeatureStore, FrameRows
-from playbook_lib.checks.uniqueness import NearDuplicatesCheck, _bit_table, _common_ngrams, _maybe_in, shingle_sets
+from playbook_lib.checks.hashing import bit_table, maybe_in
+from playbook_lib.checks.uniqueness import NearDuplicatesCheck, _common_ngrams, shingle_sets
 from playbook_lib.errors import UsageError
 
 rng = random.Random(3)
@@ -53,13 +54,13 @@ def test_the_common_ngrams_are_those_a_plain_count_finds(limit: int, which: str)
 
 def test_the_bit_table_has_no_false_negatives_and_few_false_positives() -> None:
     values = np.unique(np.random.default_rng(2).integers(0, 1 << 40, 100_000).astype(np.uint64))
-    table, mask = _bit_table(values)
-    assert _maybe_in(table, mask, values).all()
+    table, mask = bit_table(values)
+    assert maybe_in(table, mask, values).all()
     others = np.random.default_rng(3).integers(0, 1 << 40, 100_000).astype(np.uint64)
     others = others[~np.isin(others, values)]
-    assert _maybe_in(table, mask, others).mean() < 0.1  # at least 16 bits per value: about 1 in 16 or fewer
-    empty = _bit_table(np.zeros(0, np.uint64))
-    assert not _maybe_in(*empty, others).any()
+    assert maybe_in(table, mask, others).mean() < 0.1  # at least 16 bits per value: about 1 in 16 or fewer
+    empty = bit_table(np.zeros(0, np.uint64))
+    assert not maybe_in(*empty, others).any()
 
 
 #: Rows with phrases of graded frequency (phrase k in about k % of the rows): counts at and around every limit
