@@ -225,7 +225,11 @@ def _combine(
     """Per-row boundaries for the n-gram hashes of word ``hashes`` (in row order): returns ``(offsets, grams)``."""
     coef = _coefficients(n, n)
     total = hashes.size
-    if total >= n:
+    if total >= n and use_native():
+        from playbook_lib.checks import native  # lazy: native imports Numba (~1 s): loaded only for big inputs
+
+        grams, gram_rows = native.ngram_hashes(hashes, rows, coef[:n])
+    elif total >= n:
         m = total - n + 1
         acc = hashes[:m] * coef[0]
         for k in range(1, n):

@@ -1,8 +1,8 @@
-"""Compiled loops (Numba) for the hot spots of text hashing: word hashes, normal-form hashes, one-permutation
-MinHash signatures and whitespace token counts, one pass over a chunk's code points instead of a dozen NumPy passes
+"""Compiled loops (Numba) for the hot spots of text hashing: word hashes, word n-gram hashes, normal-form hashes,
+one-permutation MinHash signatures and whitespace token counts, one pass over a chunk's code points instead of a dozen NumPy passes
 over 8-byte temporaries.
 
-:func:`word_hashes`, :func:`oph_signatures` and :func:`solid_runs` return exactly what their NumPy counterparts in
+:func:`word_hashes`, :func:`ngram_hashes`, :func:`oph_signatures` and :func:`solid_runs` return exactly what their NumPy counterparts in
 :mod:`playbook_lib.checks.hashing` and :mod:`playbook_lib.checks.uniqueness` return, bit for bit
 (``tests/code/test_native.py`` checks it on random and real text), and so does :func:`normal_hashes` (the NumPy
 path normalises each text in Python, then hashes it the same way).
@@ -77,6 +77,22 @@ def _word_hashes(cp, table, starts, lens, out_hash, out_row):
             out_hash[k] = _mix(h ^ (length * C2))
             out_row[k] = r
             k += 1
+    return k
+
+
+@_jit
+def _ngrams(hashes, rows, coef, out_gram, out_row):
+    n = coef.size
+    k = 0
+    for i in range(hashes.size - n + 1):
+        if rows[i] != rows[i + n - 1]:
+            continue
+        acc = np.uint64(0)
+        for j in range(n):
+            acc += hashes[i + j] * coef[j]
+        out_gram[k] = _mix(acc)
+        out_row[k] = rows[i]
+        k += 1
     return k
 
 
@@ -157,6 +173,17 @@ def word_hashes(
     out_row = np.empty(size, dtype=np.int64)
     k = _word_hashes(cp, table, starts, lens, out_hash, out_row)
     return out_hash[:k], out_row[:k]
+
+
+def ngram_hashes(hashes: np.ndarray, rows: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes of the word n-grams (``n = coef.size`` consecutive words of one row) of the word ``hashes`` (in
+    row order, the row of each in ``rows``) and the row of each: the n-gram part of
+    :func:`~playbook_lib.checks.hashing._combine`, one pass instead of ``n`` passes over 8-byte temporaries."""
+    size = max(hashes.size - coef.size + 1, 0)
+    out_gram = np.empty(size, dtype=np.uint64)
+    out_row = np.empty(size, dtype=np.int64)
+    k = _ngrams(hashes, rows, coef, out_gram, out_row)
+    return out_gram[:k], out_row[:k]
 
 
 def oph_signatures(

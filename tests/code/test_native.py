@@ -123,6 +123,16 @@ def test_long_rows_and_sparse_rows_densify_alike(monkeypatch: pytest.MonkeyPatch
     assert (fast[1] == 0xFFFFFFFF).all() and len(set(fast[0].tolist())) == 1
 
 
+def test_long_rows_hash_their_ngrams_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled n-gram loop on rows of every length around ``n`` (none, one and many n-grams per row, rows
+    with no words between them): the same hashes and offsets as NumPy's ``n`` passes."""
+    rng = np.random.default_rng(5)
+    items = [" ".join(f"w{k}" for k in rng.integers(0, 40, int(size))) for size in rng.integers(0, 60, 300)]
+    for n in (2, 3, 13):
+        (fast_offsets, fast), (slow_offsets, slow) = both(monkeypatch, ngram_hashes, items, n)
+        assert slow.size > 2000 and np.array_equal(fast_offsets, slow_offsets) and np.array_equal(fast, slow)
+
+
 def test_when_the_loops_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
     """``0`` never, ``1`` always, ``auto`` from :data:`NATIVE_MIN_CHARS` characters on or once loaded."""
     monkeypatch.setenv("PLAYBOOK_NATIVE", "0")
