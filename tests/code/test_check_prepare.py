@@ -83,8 +83,10 @@ def test_a_prepared_check_pickles_and_gives_the_same_result() -> None:
     check = get_check("contamination")()
     check.prepare(context)
     shipped = pickle.loads(pickle.dumps(check))
-    assert "_seen" not in check._eval.index.__getstate__()  # the lookup table is rebuilt, not shipped
+    state = check._eval.index.__getstate__()
+    assert "_seen" not in state and "_low" not in state  # the lookup tables are rebuilt, not shipped
     np.testing.assert_array_equal(shipped._eval.index._seen, check._eval.index._seen)
+    np.testing.assert_array_equal(shipped._eval.index._low, check._eval.index._low)
     with FeatureStore() as store:
         for part in batches(TRAIN, 100):
             for name, table in shipped.batch_tables(part):
@@ -92,17 +94,22 @@ def test_a_prepared_check_pickles_and_gives_the_same_result() -> None:
         assert_same(whole, check.finish(store, FrameRows(TRAIN), context))
 
 
-def test_the_bit_table_passes_every_eval_ngram_and_only_their_slots() -> None:
-    """The eval index's lookup table, one bit a slot: set exactly for the slots (top bits) of the eval n-grams, so
-    no eval n-gram is missed and a train n-gram passes only where one of them shares its slot."""
+def test_the_bit_tables_pass_every_eval_ngram_and_only_their_slots() -> None:
+    """The eval index's two lookup tables, one bit a slot: set exactly for the slots of the eval n-grams (their top
+    bits in one, their low bits in the other), so no eval n-gram is missed and a train n-gram passes only where
+    eval n-grams share both its slots."""
     index = _EvalGrams([" ".join(WORDS[(k * 7 + j * 13) % 400] for j in range(20)) for k in range(300)], 3)
     assert index._seen.dtype == np.uint8 and index._seen.size * 8 >= 8 * index.unique.size
-    assert index._maybe(index.entry_gram).all()
-    probe = np.random.default_rng(3).integers(0, 2**64, 50_000, dtype=np.uint64)
-    slots = set((index.entry_gram >> index._shift).tolist())
-    expected = np.array([s in slots for s in (probe >> index._shift).tolist()])
-    np.testing.assert_array_equal(index._maybe(probe), expected)
-    assert 0 < expected.sum() < probe.size  # both answers occur, so the test can tell them apart
+    assert index._low.size * 8 >= 16 * index.unique.size
+    np.testing.assert_array_equal(index._maybe(index.entry_gram), np.arange(index.entry_gram.size))
+    probe = np.random.default_rng(3).integers(0, 2**64, 200_000, dtype=np.uint64)
+    top = set((index.entry_gram >> index._shift).tolist())
+    low = set((index.entry_gram & index._mask).tolist())
+    in_top = np.array([s in top for s in (probe >> index._shift).tolist()])
+    in_low = np.array([s in low for s in (probe & index._mask).tolist()])
+    np.testing.assert_array_equal(index._maybe(probe), np.flatnonzero(in_top & in_low))
+    # each table alone passes some probes the other stops, and some pass both: the test tells them apart
+    assert (in_top & ~in_low).any() and (in_low & ~in_top).any() and (in_top & in_low).any()
 
 
 def test_the_eval_index_is_the_sorted_distinct_ngram_text_pairs() -> None:
