@@ -68,11 +68,6 @@ DEFAULT_CPUS = 2
 #: but none smaller than :data:`MIN_SPAN_BYTES`.
 SPANS_PER_CPU = 2
 MIN_SPAN_BYTES = 8 << 20
-#: ... and none larger than this, so that what the driver has not taken yet stays small: it stores the partitions'
-#: tables in order, and those of the partitions that finish ahead of their turn wait in Ray's object store (shared
-#: memory that the driver maps as it reads them), up to a partition's features each (at 10 M bench rows and four
-#: spans, a quarter of 10 M rows' MinHash band keys alone is ~0.9 GB).
-MAX_SPAN_BYTES = 256 << 20
 #: What the workers' processes run with: one thread each, since Ray gives each task one CPU.
 WORKER_ENV = {
     "PLAYBOOK_THREADS": "1",
@@ -116,21 +111,15 @@ class Partition:
     span: Span | None = None
 
 
-def partitions(
-    source: FileRows, parts: int, min_bytes: int = MIN_SPAN_BYTES, max_bytes: int | None = MAX_SPAN_BYTES
-) -> list[Partition]:
+def partitions(source: FileRows, parts: int, min_bytes: int = MIN_SPAN_BYTES) -> list[Partition]:
     """The partitions of ``source``'s data: one per file of a folder or glob of shards; a single plain JSONL file
-    cut into ``parts`` byte spans, fewer where a span would hold less than ``min_bytes`` (so a small file is one
-    span) and more where it would hold more than ``max_bytes`` (None: no upper bound)."""
+    cut into at most ``parts`` byte spans of at least ``min_bytes`` each (so a small file is one span)."""
     files = data_sources(source.path)
     fmt = source.format or format_of(files[0])
     if len(files) > 1 or fmt != "jsonl" or compression_of(files[0]) is not None:
         return [Partition(i, str(f.resolve()), str(f)) for i, f in enumerate(files)]
     file = files[0]
-    size = os.stat(file).st_size
-    wanted = max(1, min(parts, size // max(min_bytes, 1)))
-    if max_bytes is not None:
-        wanted = max(wanted, -(-size // max(max_bytes, 1)))
+    wanted = max(1, min(parts, os.stat(file).st_size // max(min_bytes, 1)))
     return [
         Partition(i, str(file.resolve()), str(file), dataclasses.replace(span, path=file.resolve()))
         for i, span in enumerate(split_jsonl(file, wanted))
@@ -281,7 +270,7 @@ class RayPass:
             if self.parts is None:
                 parts = partitions(self.source, SPANS_PER_CPU * cpus)
             else:  # as many as asked for, whatever their size
-                parts = partitions(self.source, self.parts, min_bytes=1, max_bytes=None)
+                parts = partitions(self.source, self.parts, min_bytes=1)
             totals = self._run(parts, checks, active, True, store)
             late = [
                 i

@@ -277,26 +277,6 @@ def test_shift_rows_moves_only_the_row_column() -> None:
     assert shift_rows(empty, 9).schema == empty.schema
 
 
-def test_a_large_file_is_cut_into_spans_of_bounded_size(tmp_path: Path) -> None:
-    """``parts`` spans of one JSONL file, fewer where they would be under ``min_bytes``, more where they would be
-    over ``max_bytes`` (the driver's backlog of partitions done ahead of their turn stays that small); every line
-    in exactly one span, in order."""
-    path = tmp_path / "d.jsonl"
-    path.write_text("".join(json.dumps({"instruction": f"q{i}", "output": "a" * 40}) + "\n" for i in range(3000)))
-    size = path.stat().st_size
-
-    def spans(parts: int, **bounds: Any) -> list[Any]:
-        return [p.span for p in partitions(FileRows(path), parts, **bounds)]
-
-    assert len(spans(4, min_bytes=1, max_bytes=None)) == 4
-    assert len(spans(4, min_bytes=size)) == 1  # small: one span
-    most = size // 7
-    cut = spans(2, min_bytes=1, max_bytes=most)
-    assert len(cut) == -(-size // most) >= 7 and all(s.stop - s.start <= most + 100 for s in cut)  # a line more
-    assert [s.start for s in cut[1:]] == [s.stop for s in cut[:-1]] and cut[0].start == 0 and cut[-1].stop == size
-    assert [s.first_line for s in cut][:2] == [1, 1 + path.read_bytes()[: cut[1].start].count(b"\n")]
-
-
 def test_every_shipped_check_numbers_rows_only_in_row_columns(data: dict[str, Path]) -> None:
     """The contract the shift relies on: a batch numbered from k gives the tables of the batch numbered from 0
     with k added to each ``row`` column and nothing else changed, for every dataset check of the checklist."""
