@@ -363,8 +363,9 @@ def _flagged_table(r: ItemResult) -> str:
         return ""
     lines = list(r.flagged_lines) if len(r.flagged_lines) == len(rows) else []
     scores = r.result.scores_at(rows)
-    reasons, details = explain(r)
-    show_details = any(details.get(int(row)) for row in rows[:MAX_TABLE_ROWS])
+    explained = explain(r)
+    why = [explained.row(int(row)) for row in rows[:MAX_TABLE_ROWS]]
+    show_details = any(detail for _, detail in why)
     show_scores = len(np.unique(scores)) > 1
     head = (
         [_head("row", True)]
@@ -375,14 +376,14 @@ def _flagged_table(r: ItemResult) -> str:
     )
     body = []
     for n, row in enumerate(rows[:MAX_TABLE_ROWS]):
-        reason = reasons.get(int(row))
+        reason, detail = why[n]
         body.append(
             "<tr>"
             + _cell(int(row))
             + (_cell(int(lines[n])) if lines else "")
             + (_cell(round(float(scores[n]), 4)) if show_scores else "")
             + f"<td>{_t(reason) if reason else '<span class=none>&mdash;</span>'}</td>"
-            + (f"<td class=text>{_detail(details.get(int(row)) or {})}</td>" if show_details else "")
+            + (f"<td class=text>{_detail(detail)}</td>" if show_details else "")
             + "</tr>"
         )
     note = (

@@ -145,26 +145,35 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def explain(item: Any) -> tuple[dict[int, str], dict[int, dict[str, Any]]]:
-    """Why each flagged row of one item (a :class:`~playbook_lib.checklist.run.ItemResult`) was flagged: the reason
-    in the check's own ``details`` of the row, else that of an example naming it (``row``, or ``rows`` of a
-    cluster); and each explained row's details without the reason. Keys are 0-based rows."""
-    reasons: dict[int, str] = {}
-    for example in item.examples:
-        if not isinstance(example, dict) or "reason" not in example:
-            continue
-        rows = example["rows"] if isinstance(example.get("rows"), list) else [example.get("row")]
-        for row in rows:
-            if isinstance(row, (int, np.integer)) and not isinstance(row, bool):
-                reasons.setdefault(int(row), str(example["reason"]))
-    details: dict[int, dict[str, Any]] = {}
-    for row, detail in item.result.details.items():
-        detail = dict(detail)
+class Explained:
+    """Why each flagged row of one item (a :class:`~playbook_lib.checklist.run.ItemResult`) was flagged, a row at a
+    time (:meth:`row`): the reason in the check's own ``details`` of the row, else that of an example naming it
+    (``row``, or ``rows`` of a cluster), and the row's details without the reason. The details are looked up per
+    row, not all decoded at once (a batched run keeps them packed:
+    :class:`~playbook_lib.checks.base.PackedDetails`)."""
+
+    def __init__(self, item: Any) -> None:
+        self._examples: dict[int, str] = {}
+        for example in item.examples:
+            if not isinstance(example, dict) or "reason" not in example:
+                continue
+            rows = example["rows"] if isinstance(example.get("rows"), list) else [example.get("row")]
+            for row in rows:
+                if isinstance(row, (int, np.integer)) and not isinstance(row, bool):
+                    self._examples.setdefault(int(row), str(example["reason"]))
+        self._details = item.result.details
+
+    def row(self, row: int) -> tuple[str | None, dict[str, Any]]:
+        """The reason row ``row`` (0-based) was flagged (None: unexplained) and its details without the reason."""
+        found = self._details.get(int(row))
+        detail = dict(found) if found else {}
         reason = detail.pop("reason", None)
-        if reason is not None:
-            reasons[int(row)] = str(reason)
-        details[int(row)] = detail
-    return reasons, details
+        return (str(reason) if reason is not None else self._examples.get(int(row))), detail
+
+
+def explain(item: Any) -> Explained:
+    """Why each flagged row of one item was flagged (:class:`Explained`)."""
+    return Explained(item)
 
 
 def flag_rows(report: Any, records: pd.DataFrame | Any) -> Iterator[dict[str, Any]]:
@@ -178,11 +187,11 @@ def flag_rows(report: Any, records: pd.DataFrame | Any) -> Iterator[dict[str, An
         flagged = result.flagged_rows()
         if not flagged.size:
             continue
-        reasons, details = explain(r)
+        why = explain(r)
         scores = result.scores_at(flagged).tolist()
         for row, score, ref in zip(flagged.tolist(), scores, refs.refs(flagged)):
-            detail = details.get(row, {})
-            reason = reasons.get(row) or f"flagged by {result.check}"
+            reason, detail = why.row(row)
+            reason = reason or f"flagged by {result.check}"
             yield masked(
                 {
                     "item": r.item.id,

@@ -113,39 +113,40 @@ class CheckResult:
 
 
 class PackedDetails(Mapping[int, dict[str, Any]]):
-    """A result's :attr:`~CheckResult.details` in less memory: the dicts, in the given order, pickled and
-    compressed a block of :data:`DETAIL_BLOCK` at a time (a block's pickle holds each key name once), found by row
-    through a sorted index of the rows; read back equal to the dicts given (new ones on each read). Iterating
-    :meth:`items` decodes each block once; a lookup by row decodes its block (the last one decoded is kept). The
-    blocks hold only what this process pickled from the checks' own results. Measured (tracemalloc, 1.15 M details
-    shaped like the contamination and near-duplicate checks', the bench's flagged rows at 10 M rows): 519 MB as
-    dicts, 46 MB packed; packing them took 0.8 s and reading them all back 0.7 s (Intel Xeon, one thread)."""
+    """A result's :attr:`~CheckResult.details` in less memory: the dicts, in row order, pickled and compressed a
+    block of :data:`DETAIL_BLOCK` at a time (a block's pickle holds each key name once), found by row through the
+    sorted rows. Reads give dicts equal to those given: a lookup decodes its row's block (the last block decoded is
+    kept, so lookups in row order decode each block once) and returns a shallow copy (nested values are shared
+    with that block); iterating :meth:`items` decodes each block once, in row order. The blocks hold only what this
+    process pickled from the checks' own results. Measured (tracemalloc, 1.15 M details shaped like the
+    contamination and near-duplicate checks', the bench's flagged rows at 10 M rows): 519 MB as dicts, 27 MB
+    packed; packing them took 1.1 s and reading them all back 0.7 s (Intel Xeon, one thread)."""
 
     def __init__(self, details: Mapping[int, dict[str, Any]]) -> None:
-        self._rows = np.fromiter(details.keys(), dtype=np.int64, count=len(details))
+        rows = np.fromiter(details.keys(), dtype=np.int64, count=len(details))
         values = list(details.values())
+        order = np.argsort(rows, kind="stable")
+        self._rows, self._size = rows[order], DETAIL_BLOCK
         self._blocks = [
-            zlib.compress(pickle.dumps(values[lo : lo + DETAIL_BLOCK], protocol=pickle.HIGHEST_PROTOCOL), 1)
-            for lo in range(0, len(values), DETAIL_BLOCK)
+            zlib.compress(pickle.dumps([values[i] for i in at], protocol=pickle.HIGHEST_PROTOCOL), 1)
+            for at in (order[lo : lo + self._size].tolist() for lo in range(0, order.size, self._size))
         ]
-        del values
-        self._order = np.argsort(self._rows, kind="stable")
-        self._sorted = self._rows[self._order]
         self._cached: tuple[int, list[dict[str, Any]]] | None = None
 
     def _block(self, number: int) -> list[dict[str, Any]]:
-        if self._cached is None or self._cached[0] != number:
-            self._cached = (number, pickle.loads(zlib.decompress(self._blocks[number])))
-        return self._cached[1]
+        cached = self._cached
+        if cached is None or cached[0] != number:
+            cached = (number, pickle.loads(zlib.decompress(self._blocks[number])))
+            self._cached = cached
+        return cached[1]
 
     def __getitem__(self, row: int) -> dict[str, Any]:
         if not isinstance(row, (int, np.integer)) or isinstance(row, bool):
             raise KeyError(row)
-        k = int(np.searchsorted(self._sorted, row))
-        if k >= self._sorted.size or self._sorted[k] != row:
+        at = int(np.searchsorted(self._rows, row))
+        if at >= self._rows.size or self._rows[at] != row:
             raise KeyError(row)
-        at = int(self._order[k])
-        return dict(self._block(at // DETAIL_BLOCK)[at % DETAIL_BLOCK])
+        return dict(self._block(at // self._size)[at % self._size])
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._rows.tolist())
@@ -154,14 +155,18 @@ class PackedDetails(Mapping[int, dict[str, Any]]):
         return int(self._rows.size)
 
     def items(self) -> ItemsView[int, dict[str, Any]]:
-        """Every (row, details) in the given order; iterating it decodes each block once."""
+        """Every (row, details) in row order; iterating it decodes each block once."""
         return _PackedItems(self)
 
     def _decoded(self) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = self._rows.tolist()
         for number, block in enumerate(self._blocks):
             values = pickle.loads(zlib.decompress(block))
-            yield from zip(rows[number * DETAIL_BLOCK : (number + 1) * DETAIL_BLOCK], values)
+            yield from zip(rows[number * self._size : (number + 1) * self._size], values)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the decoded block it keeps."""
+        return {**self.__dict__, "_cached": None}
 
 
 class _PackedItems(ItemsView[int, dict[str, Any]]):

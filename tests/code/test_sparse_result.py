@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,7 @@ def test_sparse_takes_less_memory_when_few_rows_are_flagged() -> None:
 
 def test_packed_details_read_as_the_dicts_given() -> None:
     """Each row's details come back equal to the dict given (nested values and NumPy scalars included), a new dict
-    on each read, in the order given; a row without details, or a key that is no row, is a KeyError."""
+    on each read, in row order; a row without details, or a key that is no row, is a KeyError."""
     given = {
         7: {"reason": "exact copy of eval row 3", "eval_row": 3, "containment": 1.0},
         2: {"reason": "near", "kept_row": np.int64(1), "similarity": np.float64(0.85), "runs": [(1, 2), (5, 9)]},
@@ -52,11 +54,13 @@ def test_packed_details_read_as_the_dicts_given() -> None:
         0: {},
     }
     packed = PackedDetails(given)
-    assert list(packed) == [7, 2, 40_000_000_000, 0] and len(packed) == 4
+    assert list(packed) == [0, 2, 7, 40_000_000_000] and len(packed) == 4
     assert packed == given and dict(packed.items()) == given
     first = packed[2]
     first["reason"] = "changed"
-    assert packed[2] == given[2] and packed.get(2) is not first
+    assert packed[2] == given[2]
+    shipped = pickle.loads(pickle.dumps(packed))
+    assert shipped._cached is None and shipped == given  # the decoded block is not pickled
     for missing in (1, 8, -1, 10**12, "7", 2.0, True):
         assert missing not in packed
         with pytest.raises(KeyError):
@@ -68,15 +72,17 @@ def test_packed_details_read_as_the_dicts_given() -> None:
 
 
 def test_packed_details_over_many_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks of 3 details: lookups in any order (each decodes its block, the last one kept) and a pass over the
-    items (each block once) give the dicts given; rows given out of order keep their order."""
+    """Blocks of 3 details, given out of row order: lookups in any order (each decodes its block, the last one
+    kept) and a pass over the items (each block once, in row order) give the dicts given; the block size is the
+    one packed with."""
     from playbook_lib.checks import base
 
     monkeypatch.setattr(base, "DETAIL_BLOCK", 3)
     given = {row: {"reason": f"r{row}", "score": row / 100} for row in [5, 1, 9, 30, 2, 8, 13, 21, 0, 4]}
     packed = PackedDetails(given)
-    assert len(packed._blocks) == 4 and list(packed) == list(given)
-    assert list(packed.items()) == list(given.items())
+    monkeypatch.setattr(base, "DETAIL_BLOCK", 4096)
+    assert len(packed._blocks) == 4 and list(packed) == sorted(given)
+    assert list(packed.items()) == sorted(given.items())
     for row in [4, 5, 0, 30, 30, 1, 21, 9, 2, 13, 8]:
         assert packed[row] == given[row]
     assert 3 not in packed and 31 not in packed
