@@ -228,7 +228,7 @@ def _combine(
     if total >= n and use_native():
         from playbook_lib.checks import native  # lazy: native imports Numba (~1 s): loaded only for big inputs
 
-        grams, gram_rows = native.ngram_hashes(hashes, rows, coef[:n])
+        grams, gram_rows = native.ngram_hashes(hashes, rows, coef)
     elif total >= n:
         m = total - n + 1
         acc = hashes[:m] * coef[0]

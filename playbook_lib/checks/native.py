@@ -1,9 +1,9 @@
 """Compiled loops (Numba) for the hot spots of text hashing: word hashes, word n-gram hashes, normal-form hashes,
-one-permutation MinHash signatures and whitespace token counts, one pass over a chunk's code points instead of a dozen NumPy passes
-over 8-byte temporaries.
+one-permutation MinHash signatures and whitespace token counts, one pass over a chunk's code points instead of a
+dozen NumPy passes over 8-byte temporaries.
 
-:func:`word_hashes`, :func:`ngram_hashes`, :func:`oph_signatures` and :func:`solid_runs` return exactly what their NumPy counterparts in
-:mod:`playbook_lib.checks.hashing` and :mod:`playbook_lib.checks.uniqueness` return, bit for bit
+:func:`word_hashes`, :func:`ngram_hashes`, :func:`oph_signatures` and :func:`solid_runs` return exactly what their
+NumPy counterparts in :mod:`playbook_lib.checks.hashing` and :mod:`playbook_lib.checks.uniqueness` return, bit for bit
 (``tests/code/test_native.py`` checks it on random and real text), and so does :func:`normal_hashes` (the NumPy
 path normalises each text in Python, then hashes it the same way).
 :func:`~playbook_lib.checks.hashing.use_native` decides when they are used (``PLAYBOOK_NATIVE``: ``auto`` for big
