@@ -7,6 +7,7 @@ on any cell that raises; ``pytest --nbval-lax notebooks/`` does the same by hand
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -33,6 +34,27 @@ def test_committed_without_outputs_and_parameterised(path: Path) -> None:
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code), "strip outputs before committing"
     assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in code), "no papermill parameters cell"
+
+
+def built_notebook(tmp_path: Path, name: str) -> nbformat.NotebookNode:
+    """The notebook as the book build executed it, with its default parameters: the page a reader is shown.
+
+    ``make test`` builds the book first (and drops the build's execution cache whenever the library changes), then
+    runs pytest with ``PLAYBOOK_SITE`` set; the outputs come from that build's cache when it holds this notebook's
+    current code, so a page's default run is not executed twice. Otherwise (no built book, or a notebook edited since
+    the build) the notebook runs here with papermill and its defaults.
+    """
+    site = os.environ.get("PLAYBOOK_SITE")
+    cache = (ROOT / site).parent / ".jupyter_cache" if site else None
+    if cache is not None and (cache / "global.db").is_file():
+        from jupyter_cache import get_cache
+
+        source = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        try:
+            return get_cache(str(cache)).merge_match_into_notebook(source)[1]
+        except KeyError:  # not cached with this code
+            pass
+    return run_notebook(tmp_path, name, {})
 
 
 def run_notebook(tmp_path: Path, name: str, parameters: dict) -> nbformat.NotebookNode:
@@ -181,6 +203,7 @@ def test_production_checklists_on_a_small_file_and_another_plan(tmp_path: Path) 
     )
     params = {"data_path": str(data), "eval_path": str(evals), "widget_item": "quality.uniqueness.exact"}
     params |= {"scale_sizes": [1_000, 3_000], "ray_at": 0}  # section 8 small (Ray: tests/code/test_ray_engine.py)
+    params["shared_data"] = str(tmp_path / "absent")  # the GSM8K plants: test_papermill_dm_rules.py
     nb = run_notebook(tmp_path, "dm_09_production_checklists", {**params, "plan_path": str(plan)})
     text = outputs_text(nb)
     assert re.search(r"the streamed one's memory stays flat\*\*: \*\*(held|did not hold|inconclusive)", text)

@@ -21,11 +21,16 @@ def test_post_training_on_other_files(tmp_path: Path, shared_data: Path) -> None
     ]
     rows.append({"prompt": "Same?", "chosen": "Yes.", "rejected": "yes."})
     pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    # one format instruction (15 generations, not 60): the live run itself is test_papermill_dm_05.py's
+    instructions = tmp_path / "instructions.jsonl"
+    one = {"id": "mine-1", "kind": "yes_no", "instruction": "Is ice cold? Answer yes or no, nothing else."}
+    instructions.write_text(json.dumps(one) + "\n", encoding="utf-8")
     nb = run_notebook(
         tmp_path,
         "dm_05_post_training",
         {
             "preference_path": str(pairs),
+            "instructions_path": str(instructions),
             "real_sft_path": str(shared_data / "sft" / "gpteacher_codegen-instruct.json"),
             "max_real_rows": 300,
         },

@@ -24,7 +24,15 @@ def test_pipeline_overview_on_scifact(tmp_path: Path, shared_data: Path) -> None
     nb = run_notebook(
         tmp_path,
         "ops_01_pipeline_overview",
-        {"corpus": str(shared_data / "scifact"), **SMALL_SCIFACT, "chunk_size": 64, "feedback_log": str(log)},
+        {
+            "corpus": str(shared_data / "scifact"),
+            **SMALL_SCIFACT,
+            "n_distractors": 5,  # the five timed repeats each ingest, chunk and embed the corpus again
+            "chunk_size": 64,
+            "budget_tokens": 160,
+            "timing_max_tokens": 4,
+            "feedback_log": str(log),
+        },
     )
     text = outputs_text(nb)
     assert "scifact (BEIR subset): " in text and "3 judged questions" in text

@@ -1,4 +1,5 @@
-"""Papermill run of the practical-impact page: the verdicts it prints are the library's, on both runs."""
+"""The practical-impact page as the book build ran it (its default parameters, :func:`built_notebook`): the verdicts
+it prints are the library's, on both runs (this build's questions and the committed full run)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,17 @@ from playbook_lib import sample_data
 from playbook_lib.experiments import impact_claims as ic
 from playbook_lib.experiments.tables import read_table
 from playbook_lib.rag.corpus import load_labelled_queries, load_reference_answers
-from tests.notebooks.test_papermill import ROOT, outputs_text, run_notebook
+from tests.notebooks.test_papermill import ROOT, built_notebook, outputs_text
 
 VERDICTS = ("**held**", "**did not hold**", "**inconclusive**")
 
 
 def test_practical_impact_prints_verdicts_for_the_build_and_the_committed_run(tmp_path: Path) -> None:
-    params = {"n_questions": 3, "ks": [1, 3], "n_updates": 5, "max_tokens": 32}
-    text = outputs_text(run_notebook(tmp_path, "ops_09_practical_impact", params))
-    assert "this build: 3 questions; modes: with retrieval, k=1, with retrieval, k=3, without retrieval" in text
+    text = outputs_text(built_notebook(tmp_path, "ops_09_practical_impact"))
+    assert "this build: 8 questions; modes: with retrieval, k=1, with retrieval, k=3, without retrieval" in text
     assert "re-embedded 5 of 36 documents" in text
     build, _, committed = text.partition("**Committed full run**")
-    assert "**This build** (3 questions, 5 updated facts)" in build
+    assert "**This build** (8 questions, 5 updated facts)" in build
     for name in ("A1", "A2", "A3", "B2"):
         line = next(x for x in build.splitlines() if x.startswith(f"- **{name}**"))
         assert any(v in line for v in VERDICTS), line
