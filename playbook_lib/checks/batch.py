@@ -122,6 +122,11 @@ RELEASED_LIMIT = "16MB"
 #: this much of them at a time, whatever the number of rows.
 RELEASE_EVERY = 256 * 2**20
 
+#: Bytes of Arrow data :meth:`FeatureStore.append` holds back, to insert them in one statement per table: an insert
+#: costs DuckDB about a millisecond and a half whatever its size, which small batches (a shard's last rows, a small
+#: ``--batch-rows``) pay once per table per batch; a batch this large goes in at once, as before.
+PENDING_BYTES = 4 * 2**20
+
 
 class FeatureStore:
     """The features of every batch, in DuckDB tables: in memory, or in a database file in a temporary folder
@@ -157,6 +162,9 @@ class FeatureStore:
             self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET preserve_insertion_order = true")
         self._tables: set[str] = set()
+        #: Appended tables not inserted yet, in order (see :data:`PENDING_BYTES`); every read inserts them first.
+        self._pending: dict[str, list[pa.Table]] = {}
+        self._pending_bytes = 0
         self._release_every, self._appended = release_every, 0
         #: How many times :meth:`release` gave the cached blocks back (or tried to).
         self.releases = 0
@@ -197,11 +205,31 @@ class FeatureStore:
 
     def append(self, table: str, data: pa.Table) -> None:
         """Append ``data`` to ``table`` (created from ``data``'s schema on first use); after each ``release_every``
-        bytes appended, :meth:`release` (the appended blocks are not read again during the pass)."""
+        bytes appended, :meth:`release` (the appended blocks are not read again during the pass). Small appends
+        are held back and inserted together (:data:`PENDING_BYTES`); a read (:meth:`query`) inserts them first, so
+        what it sees is every append in order."""
         self._appended += data.nbytes
         if self._appended >= self._release_every:
             self._appended = 0
+            self._flush()
             self.release()
+        self._pending.setdefault(table, []).append(data)
+        self._pending_bytes += data.nbytes
+        if self._pending_bytes >= PENDING_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Insert the held-back appends, one statement per table (one per append where their schemas differ, so
+        that DuckDB casts each as it would have)."""
+        pending, self._pending, self._pending_bytes = self._pending, {}, 0
+        for table, parts in pending.items():
+            first = parts[0].schema
+            if len(parts) > 1 and all(p.schema.equals(first) for p in parts[1:]):
+                parts = [pa.concat_tables(parts)]
+            for part in parts:
+                self._insert(table, part)
+
+    def _insert(self, table: str, data: pa.Table) -> None:
         with self._visible("_incoming", data):
             try:
                 if table in self._tables:
@@ -239,7 +267,7 @@ class FeatureStore:
 
     def has(self, table: str) -> bool:
         """Whether any batch stored ``table``."""
-        return table in self._tables
+        return table in self._tables or table in self._pending
 
     def median(self, table: str, expression: str, params: Sequence[Any] = ()) -> float:
         """The median of ``expression`` over ``table``'s rows, exactly as :func:`numpy.median` computes it (the
@@ -266,6 +294,7 @@ class FeatureStore:
             UsageError: the store cannot write its spill files (disk full, a file-size limit) or runs out of its
                 memory limit: one line naming the folder.
         """
+        self._flush()
         try:
             out = self._con.execute(sql, list(params)).fetchnumpy()
         except _failures() as exc:
