@@ -91,6 +91,23 @@ def test_the_store_spills_to_its_own_folder_and_removes_it(tmp_path: Path, monke
     assert list(tmp_path.iterdir()) == []  # nothing written where the command ran
 
 
+def test_small_appends_go_in_together_and_in_order() -> None:
+    """Appends are held back and inserted per table at the next read: every row in append order, a table seen by
+    :meth:`FeatureStore.has` before its first insert, and appends of another schema inserted one by one."""
+    import pyarrow as pa
+
+    with FeatureStore() as store:
+        for k in range(50):
+            store.append("t", pa.table({"x": np.arange(3 * k, 3 * k + 3, dtype=np.int64)}))
+        store.append("u", pa.table({"y": pa.array([1.5, None])}))
+        store.append("u", pa.table({"y": pa.array([2, 3], pa.int64())}))  # another schema: DuckDB casts it
+        assert store.has("t") and store.has("u") and not store.has("v")
+        assert store.query('SELECT x FROM "t"')["x"].tolist() == list(range(150))
+        assert store.query('SELECT y FROM "u"')["y"].tolist() == [1.5, None, 2.0, 3.0]
+        store.append("t", pa.table({"x": np.array([150], dtype=np.int64)}))  # after a read, appended again
+        assert int(store.query('SELECT count(*) AS n FROM "t"')["n"][0]) == 151
+
+
 @pytest.mark.parametrize("text", ["4", "-1GB", "0GB", "lots", "4 parsecs", "1e3GB"])
 def test_memory_limit_is_checked(text: str) -> None:
     with pytest.raises(UsageError, match="memory limit"):
