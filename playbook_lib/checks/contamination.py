@@ -21,6 +21,7 @@ from playbook_lib.checks.hashing import (
     bit_table,
     chunks,
     concat_ranges,
+    find_sorted,
     maybe_in,
     ngram_chunk,
     ngram_hashes,
@@ -310,8 +311,7 @@ class _EvalGrams:
             hit = np.zeros(grams.size, dtype=bool)
             maybe = self._maybe(grams)
             if maybe.size:
-                pos = np.minimum(np.searchsorted(e_sorted, grams[maybe]), e_sorted.size - 1)
-                hit[maybe] = e_sorted[pos] == grams[maybe]
+                hit[maybe] = find_sorted(e_sorted, grams[maybe])[1]
             if not hit.any():
                 continue
             rows = np.repeat(np.arange(hi - lo), np.diff(offsets))
@@ -445,8 +445,7 @@ def _clean_entries(
     occurrences in the row holds no word of a boilerplate n-gram (``boilerplate``: sorted hashes). An eval row's
     n-grams start at consecutive positions of ``e_grams``, one per word, so an occurrence at ``q`` holds a
     boilerplate word when a boilerplate n-gram starts within ``n - 1`` positions of it in the same row."""
-    pos = np.minimum(np.searchsorted(boilerplate, e_grams), boilerplate.size - 1)
-    starts_here = (boilerplate[pos] == e_grams).astype(np.int64)
+    starts_here = find_sorted(boilerplate, e_grams)[1].astype(np.int64)
     total = np.r_[0, np.cumsum(starts_here)]
     rows = np.repeat(np.arange(e_offsets.size - 1), np.diff(e_offsets))
     q = np.arange(e_grams.size)

@@ -280,6 +280,15 @@ def maybe_in(table: np.ndarray, mask: np.uint64, values: np.ndarray) -> np.ndarr
     return ((table[code >> np.uint64(3)] >> (code & np.uint64(7)).astype(np.uint8)) & np.uint8(1)).astype(bool)
 
 
+def find_sorted(haystack: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``values``, a position in ``haystack`` (sorted ascending) and whether the value is there: where it
+    is found, the position of its first occurrence (else any valid position, 0 when ``haystack`` is empty)."""
+    if not haystack.size:
+        return np.zeros(values.size, np.int64), np.zeros(values.size, bool)
+    pos = np.minimum(np.searchsorted(haystack, values), haystack.size - 1)
+    return pos, haystack[pos] == values
+
+
 def ngram_hashes(texts: Sequence[str], n: int, whole_short: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the word ``n``-grams of every text: ``(offsets, grams)``, row ``i``'s in
     ``grams[offsets[i]:offsets[i + 1]]`` (in text order, repeats kept).

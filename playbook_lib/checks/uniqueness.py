@@ -24,6 +24,7 @@ from playbook_lib.checks.hashing import (
     bit_table,
     chunks,
     concat_ranges,
+    find_sorted,
     maybe_in,
     mix64,
     ngram_chunk,
@@ -855,9 +856,8 @@ def _common_ngrams(parts: Iterable[list[str]], n: int, grams: np.ndarray, limit:
         for lo, hi in chunks(texts):
             _, values = shingle_sets(texts[lo:hi], n)  # unique per row: a count is a number of rows
             values = np.sort(values[maybe_in(table, mask, values)])
-            where = np.searchsorted(grams, values)
-            where[where >= grams.size] = 0
-            where = where[grams[where] == values]  # sorted: each hit value's rows are one run
+            where, found = find_sorted(grams, values)
+            where = where[found]  # sorted: each hit value's rows are one run
             if where.size:
                 starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
                 counts[where[starts]] += np.diff(np.r_[starts, where.size])
@@ -866,9 +866,7 @@ def _common_ngrams(parts: Iterable[list[str]], n: int, grams: np.ndarray, limit:
 
 def _without(offsets: np.ndarray, values: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The sets of :func:`shingle_sets` without the values in ``drop`` (sorted)."""
-    where = np.searchsorted(drop, values)
-    where[where >= drop.size] = 0
-    keep = drop[where] != values
+    keep = ~find_sorted(drop, values)[1]
     rows = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
     out = np.zeros_like(offsets)
     out[1:] = np.cumsum(np.bincount(rows[keep], minlength=offsets.size - 1))

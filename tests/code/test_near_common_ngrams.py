@@ -18,7 +18,7 @@ import pytest
 from playbook_lib.checks import uniqueness
 from playbook_lib.checks.base import CheckContext
 from playbook_lib.checks.batch import FeatureStore, FrameRows
-from playbook_lib.checks.hashing import bit_table, maybe_in
+from playbook_lib.checks.hashing import bit_table, find_sorted, maybe_in
 from playbook_lib.checks.uniqueness import NearDuplicatesCheck, _common_ngrams, shingle_sets
 from playbook_lib.errors import UsageError
 
@@ -50,6 +50,20 @@ def test_the_common_ngrams_are_those_a_plain_count_finds(limit: int, which: str)
     parts = [TEXTS[i : i + 70] for i in range(0, len(TEXTS), 70)]  # batches, as rows.scan gives them
     assert _common_ngrams(parts, 3, grams, limit).tolist() == expected
     assert expected or limit >= 50  # the preambles' n-grams are in hundreds of rows
+
+
+def test_find_sorted_is_membership_and_a_first_position() -> None:
+    rng = np.random.default_rng(3)
+    haystack = np.sort(rng.integers(0, 50, 40).astype(np.uint64))  # repeats included
+    values = rng.integers(0, 60, 500).astype(np.uint64)
+    pos, found = find_sorted(haystack, values)
+    assert found.tolist() == np.isin(values, haystack).tolist()
+    assert (pos[found] == np.searchsorted(haystack, values[found])).all() and (
+        haystack[pos[found]] == values[found]
+    ).all()
+    assert (pos >= 0).all() and (pos < haystack.size).all()
+    pos, found = find_sorted(np.zeros(0, np.uint64), values)  # nothing to find: no position out of range either
+    assert not found.any() and pos.shape == values.shape
 
 
 def test_the_bit_table_has_no_false_negatives_and_few_false_positives() -> None:
