@@ -216,6 +216,7 @@ def run_checklist_batched(
             shapes, seconds = local_pass(data, batched, store, batch_rows, on_batch)
         else:
             shapes, seconds = feature_pass(batched, store)
+        store.flush()  # the appends held back: inserted now, not inside the first item's time
         shape = majority_shape(shapes)
         refs = StoredRefs(store, getattr(data, "files", ()))
         if isinstance(data, FileRows):

@@ -126,6 +126,8 @@ RELEASE_EVERY = 256 * 2**20
 #: costs DuckDB about a millisecond and a half whatever its size, which small batches (a shard's last rows, a small
 #: ``--batch-rows``) pay once per table per batch; a batch this large goes in at once, as before.
 PENDING_BYTES = 4 * 2**20
+#: Appends held back at most (an empty table counts no bytes but holds memory of its own: a few kB).
+PENDING_PARTS = 256
 
 
 class FeatureStore:
@@ -164,7 +166,7 @@ class FeatureStore:
         self._tables: set[str] = set()
         #: Appended tables not inserted yet, in order (see :data:`PENDING_BYTES`); every read inserts them first.
         self._pending: dict[str, list[pa.Table]] = {}
-        self._pending_bytes = 0
+        self._pending_bytes = self._pending_parts = 0
         self._release_every, self._appended = release_every, 0
         #: How many times :meth:`release` gave the cached blocks back (or tried to).
         self.releases = 0
@@ -191,6 +193,7 @@ class FeatureStore:
         :data:`RELEASED_LIMIT` for a moment, which evicts the cached blocks, then restored. The tables stay in the
         database file and are read again when queried. Nothing for a store without a file (its tables are its
         memory) or without a memory limit."""
+        self.flush()  # the held-back appends go in first, so that their blocks are released too
         if self._folder is None or self._limit is None:
             return
         import duckdb  # lazy: loaded already, by this store
@@ -211,17 +214,18 @@ class FeatureStore:
         self._appended += data.nbytes
         if self._appended >= self._release_every:
             self._appended = 0
-            self._flush()
             self.release()
         self._pending.setdefault(table, []).append(data)
         self._pending_bytes += data.nbytes
-        if self._pending_bytes >= PENDING_BYTES:
-            self._flush()
+        self._pending_parts += 1
+        if self._pending_bytes >= PENDING_BYTES or self._pending_parts >= PENDING_PARTS:
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         """Insert the held-back appends, one statement per table (one per append where their schemas differ, so
-        that DuckDB casts each as it would have)."""
-        pending, self._pending, self._pending_bytes = self._pending, {}, 0
+        that DuckDB casts each as it would have). Every read does it first; the pass does it at its end, so that
+        the inserts count as the pass's time."""
+        pending, self._pending, self._pending_bytes, self._pending_parts = self._pending, {}, 0, 0
         for table, parts in pending.items():
             first = parts[0].schema
             if len(parts) > 1 and all(p.schema.equals(first) for p in parts[1:]):
@@ -294,7 +298,7 @@ class FeatureStore:
             UsageError: the store cannot write its spill files (disk full, a file-size limit) or runs out of its
                 memory limit: one line naming the folder.
         """
-        self._flush()
+        self.flush()
         try:
             out = self._con.execute(sql, list(params)).fetchnumpy()
         except _failures() as exc:

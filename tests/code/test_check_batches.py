@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from batching import assert_same, run_in_batches
 
-from playbook_lib.checks import CheckContext, get_check
+from playbook_lib.checks import CheckContext, batch, get_check
 from playbook_lib.checks.batch import FeatureStore, parse_memory_limit
 from playbook_lib.data import load_records, records_from_rows
 from playbook_lib.errors import UsageError
@@ -106,6 +106,12 @@ def test_small_appends_go_in_together_and_in_order() -> None:
         assert store.query('SELECT y FROM "u"')["y"].tolist() == [1.5, None, 2.0, 3.0]
         store.append("t", pa.table({"x": np.array([150], dtype=np.int64)}))  # after a read, appended again
         assert int(store.query('SELECT count(*) AS n FROM "t"')["n"][0]) == 151
+        empty = pa.table({"x": np.zeros(0, dtype=np.int64)})
+        for _ in range(batch.PENDING_PARTS - 1):  # empty tables count no bytes, but hold memory: bounded by number
+            store.append("t", empty)
+        assert store._pending_parts == batch.PENDING_PARTS - 1
+        store.append("t", empty)
+        assert store._pending_parts == 0 and not store._pending
 
 
 @pytest.mark.parametrize("text", ["4", "-1GB", "0GB", "lots", "4 parsecs", "1e3GB"])
