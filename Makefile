@@ -49,9 +49,11 @@ $(VENV)/.installed-%: $(DEPS) | $(PY)
 $(JSDEPS): book/_tools/fetch_widget_js.py | $(PY)
 	$(PY) book/_tools/fetch_widget_js.py _build/jsdeps/widgets-js
 
-# Jupyter Book caches a notebook's outputs by the notebook's own content; when the library or its data change, the
-# cached outputs are stale, so the cache is dropped and every notebook runs again.
-_build/.library-stamp: $(LIB_SRC)
+# Jupyter Book caches a notebook's outputs by the notebook's own content; when the library, its data, the installed
+# dependencies or the committed results the pages read change, the cached outputs are stale, so the cache is dropped
+# and every notebook runs again. (The papermill tests read the pages' default runs from this cache too.)
+RESULTS := $(wildcard notebooks/results/*)
+_build/.library-stamp: $(LIB_SRC) $(DEPS) $(RESULTS)
 	rm -rf _build/.jupyter_cache _build/jupyter_execute
 	mkdir -p _build && touch $@
 
@@ -91,8 +93,9 @@ lint: $(VENV)/.installed-test  ## ruff, ruff format --check, mypy and import-lin
 	$(BIN)/lint-imports --no-cache
 
 # The suite checks the book as `make book` builds it: building it executes every notebook once with its default
-# parameters (a failing cell fails the build), so pytest does not execute them again; the papermill tests run them
-# with other parameters. Chromium comes first, so that the book gets its PDF.
+# parameters (a failing cell fails the build), so pytest does not execute them again (the tests of a page's default
+# run read it from the build's cache); the papermill tests run them with other parameters. Chromium comes first, so
+# that the book gets its PDF.
 test: $(VENV)/.installed-test lint chromium book  ## install test extras, lint, build the book, run the whole suite
 	@# one worker per core, each test file on one worker
 	PLAYBOOK_SITE=_build/html PLAYBOOK_THREADS=$${PLAYBOOK_THREADS:-$(PARALLEL_THREADS)} \

@@ -1,7 +1,8 @@
-"""Every notebook runs headless with papermill and overridden parameters, as a practitioner would on their data.
+"""The notebooks run headless with papermill and overridden parameters, as a practitioner would on their data.
 
 The book build (``make book``, part of ``make test``) runs each of them once with its default parameters and fails
-on any cell that raises; ``pytest --nbval-lax notebooks/`` does the same by hand.
+on any cell that raises; ``pytest --nbval-lax notebooks/`` does the same by hand. Tests of a page's default run read
+that run from the build (:func:`built_notebook`) rather than executing the notebook again.
 """
 
 from __future__ import annotations
@@ -39,22 +40,40 @@ def test_committed_without_outputs_and_parameterised(path: Path) -> None:
 def built_notebook(tmp_path: Path, name: str) -> nbformat.NotebookNode:
     """The notebook as the book build executed it, with its default parameters: the page a reader is shown.
 
-    ``make test`` builds the book first (and drops the build's execution cache whenever the library changes), then
-    runs pytest with ``PLAYBOOK_SITE`` set; the outputs come from that build's cache when it holds this notebook's
-    current code, so a page's default run is not executed twice. Otherwise (no built book, or a notebook edited since
-    the build) the notebook runs here with papermill and its defaults.
+    ``make test`` builds the book first, then runs pytest with ``PLAYBOOK_SITE`` set. When that is this checkout's
+    build (``_build/html``) and its execution cache is current (:func:`_current_cache`), the code cells' outputs come
+    from the cache entry of this notebook's code, so a page's default run is not executed twice. Otherwise (another
+    build, a stale or missing cache, a notebook edited since the build) the notebook runs here with papermill and its
+    defaults.
     """
-    site = os.environ.get("PLAYBOOK_SITE")
-    cache = (ROOT / site).parent / ".jupyter_cache" if site else None
-    if cache is not None and (cache / "global.db").is_file():
+    cache = _current_cache()
+    if cache is not None:
         from jupyter_cache import get_cache
 
         source = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
-        try:
-            return get_cache(str(cache)).merge_match_into_notebook(source)[1]
-        except KeyError:  # not cached with this code
-            pass
+        _, key = get_cache(str(cache)).create_hashed_notebook(source)  # a hash: reads and writes nothing
+        executed = cache / "executed" / key / "base.ipynb"  # jupyter-cache's layout; read, never touched
+        if executed.is_file():
+            return nbformat.read(executed, as_version=4)
     return run_notebook(tmp_path, name, {})
+
+
+def _current_cache() -> Path | None:
+    """This checkout's book-build execution cache (``_build/.jupyter_cache``) when ``PLAYBOOK_SITE`` names this
+    checkout's ``_build/html`` and the Makefile's stamp, which drops the cache whenever the library, its data, the
+    dependency files or the committed results change, is newer than all of them; else None."""
+    site = os.environ.get("PLAYBOOK_SITE")
+    build = ROOT / "_build"
+    if not site or (ROOT / site).resolve() != (build / "html").resolve():
+        return None
+    stamp, cache = build / ".library-stamp", build / ".jupyter_cache"
+    if not stamp.is_file() or not (cache / "global.db").is_file():
+        return None
+    sources = [ROOT / "pyproject.toml", ROOT / "constraints.txt", *(ROOT / "notebooks" / "results").glob("*")]
+    for folder in ("playbook_lib", "checklists"):  # the Makefile's LIB_SRC
+        sources += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".jsonl", ".yaml", ".json")]
+    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=0.0)
+    return cache if stamp.stat().st_mtime >= newest else None
 
 
 def run_notebook(tmp_path: Path, name: str, parameters: dict) -> nbformat.NotebookNode:

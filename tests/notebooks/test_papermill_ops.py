@@ -58,6 +58,9 @@ def test_why_ops_matter_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> 
     assert "careless corpus: 30 documents (10 copies)" in text
     assert "context recall@2" in text and "fact in prompt" not in text  # no reference facts for a plain corpus
     assert "served in new version" in text and "refresh: 2 changed, re-embedded 2 of 20" in text
+    # the page's claims on this corpus: the deterministic one holds, the measured ones print a verdict
+    assert "a refresh re-embeds only the changed documents**: **held** (3 of 3" in text
+    assert "deduplication improves at least one measure**: **" in text and "chunking improves" in text
 
 
 def test_core_components_on_scifact(tmp_path: Path, shared_data: Path) -> None:
@@ -103,6 +106,13 @@ def test_data_types_on_a_plain_jsonl_corpus(tmp_path: Path, sample_docs) -> None
     golden = [json.loads(line) for line in (tmp_path / "fb" / "golden.jsonl").read_text().splitlines()]
     assert len(golden) == len({r["query"] for r in rows}) and all(g["relevant"] for g in golden)
     assert f"{len(rows)} entries in feedback.jsonl" in text and "golden questions in golden.jsonl" in text
+    for claim in (
+        "a version changes exactly when the content changes",
+        "the refreshing index follows the corpus snapshot by snapshot",
+        "session data is bounded, expires and can be erased",
+    ):
+        assert f"{claim}**: **held**" in text
+    assert "feedback is logged, then promoted into a golden set**: **" in text
 
 
 def test_rag_workflow_with_another_question(tmp_path: Path) -> None:
@@ -145,6 +155,9 @@ def test_operation_types_on_scifact(tmp_path: Path, shared_data: Path) -> None:
     rows = (tmp_path / "requests.jsonl").read_text().splitlines()
     assert len(rows) == 3 and "read back 3 rows, identical to what was served: True" in text
     assert "same version: True" in text and "corrections, re-embedded" in text
+    assert "passed: no existing item moved shard (0 moved)" in text
+    assert "training-time operations: stable shards, equal vectors, faster batches**: **" in text
+    assert "a reviewer's correction fixes its question and leaves the others alone**: **" in text
 
 
 def test_design_principles_on_scifact_real_vectors(tmp_path: Path, shared_data: Path) -> None:

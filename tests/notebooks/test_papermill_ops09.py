@@ -9,7 +9,7 @@ from playbook_lib import sample_data
 from playbook_lib.experiments import impact_claims as ic
 from playbook_lib.experiments.tables import read_table
 from playbook_lib.rag.corpus import load_labelled_queries, load_reference_answers
-from tests.notebooks.test_papermill import ROOT, built_notebook, outputs_text
+from tests.notebooks.test_papermill import ROOT, built_notebook, outputs_text, run_notebook
 
 VERDICTS = ("**held**", "**did not hold**", "**inconclusive**")
 
@@ -37,3 +37,13 @@ def test_practical_impact_prints_verdicts_for_the_build_and_the_committed_run(tm
         assert line in committed, line
     # the kernel-free control over k starts at k=1 and shows the library's summary of the committed table there
     assert "data-pb-kind='table'" in committed and ic.k_summary(frame, 1) in committed
+
+
+def test_practical_impact_with_fewer_questions_one_k_and_fewer_updates(tmp_path: Path) -> None:
+    params = {"n_questions": 2, "ks": [1], "n_updates": 2, "max_tokens": 16}
+    build, _, _ = outputs_text(run_notebook(tmp_path, "ops_09_practical_impact", params)).partition(
+        "**Committed full run**"
+    )
+    assert "this build: 2 questions; modes: with retrieval, k=1, without retrieval" in build
+    assert "re-embedded 2 of 36 documents" in build and "**This build** (2 questions, 2 updated facts)" in build
+    assert "**B1 the refresh re-embedded exactly the changed documents**: **held** (4 of 4 checks passed)" in build

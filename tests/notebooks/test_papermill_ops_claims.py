@@ -1,7 +1,7 @@
 """The Model–Data Operations pages print each claim's verdict from the library (``playbook_lib.scenarios.ops_claims``)
 as the book shows them (the build's default run, :func:`built_notebook`): the deterministic claims must hold, and the
 measured or timed ones must print a verdict whatever it is. The same pages with other parameters:
-``test_papermill_ops.py``."""
+``test_papermill_ops.py`` (ops_06: ``test_papermill.py``)."""
 
 from __future__ import annotations
 
