@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.checks.advice import advice
+from playbook_lib.checks.hashing import find_sorted
 from playbook_lib.config.yamlsafe import echo
 from playbook_lib.errors import UsageError
 
@@ -240,9 +241,7 @@ class SparseResult(CheckResult):
         if ((asked < 0) | (asked >= self.rows)).any():
             raise IndexError(f"{self.check}: rows out of range for {self.rows} rows")
         out = np.zeros(asked.size)
-        where = np.searchsorted(self._scored, asked)
-        inside = where < self._scored.size
-        found = np.flatnonzero(inside)[self._scored[where[inside]] == asked[inside]]
+        where, found = find_sorted(self._scored, asked)
         out[found] = self._values[where[found]]
         return out
 

@@ -738,8 +738,8 @@ class _RowSets:
             if wanted is None:
                 parts.append(unique_sorted(values))
             elif wanted.size:
-                where = np.minimum(np.searchsorted(wanted, values), wanted.size - 1)
-                found[where[wanted[where] == values]] = True
+                where, hit = find_sorted(wanted, values)
+                found[where[hit]] = True
             lo = hi
         if wanted is not None:
             return wanted[found]
