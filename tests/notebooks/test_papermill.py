@@ -7,9 +7,11 @@ that run from the build (:func:`built_notebook`) rather than executing the noteb
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -58,22 +60,24 @@ def built_notebook(tmp_path: Path, name: str) -> nbformat.NotebookNode:
     return run_notebook(tmp_path, name, {})
 
 
+@functools.cache
 def _current_cache() -> Path | None:
     """This checkout's book-build execution cache (``_build/.jupyter_cache``) when ``PLAYBOOK_SITE`` names this
-    checkout's ``_build/html`` and the Makefile's stamp, which drops the cache whenever the library, its data, the
-    dependency files or the committed results change, is newer than all of them; else None."""
+    checkout's ``_build/html`` and ``make -q`` finds the Makefile's ``_build/.library-stamp`` up to date (the stamp
+    whose rule drops the cache whenever the library, its data, the dependency files or the committed results
+    change); else None."""
     site = os.environ.get("PLAYBOOK_SITE")
     build = ROOT / "_build"
     if not site or (ROOT / site).resolve() != (build / "html").resolve():
         return None
-    stamp, cache = build / ".library-stamp", build / ".jupyter_cache"
-    if not stamp.is_file() or not (cache / "global.db").is_file():
+    cache = build / ".jupyter_cache"
+    if not (cache / "global.db").is_file():
         return None
-    sources = [ROOT / "pyproject.toml", ROOT / "constraints.txt", *(ROOT / "notebooks" / "results").glob("*")]
-    for folder in ("playbook_lib", "checklists"):  # the Makefile's LIB_SRC
-        sources += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".jsonl", ".yaml", ".json")]
-    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=0.0)
-    return cache if stamp.stat().st_mtime >= newest else None
+    try:
+        asked = subprocess.run(["make", "-q", "_build/.library-stamp"], cwd=ROOT, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):  # no make: the cache cannot be vouched for
+        return None
+    return cache if asked.returncode == 0 else None
 
 
 def run_notebook(tmp_path: Path, name: str, parameters: dict) -> nbformat.NotebookNode:
